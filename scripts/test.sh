@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite against a real Kafka broker, PostgreSQL and Redis on 127.0.0.1.
+# Migrations are applied to a freshly created template database; each test file clones its own.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+export NODE_ENV=test
+export KAFKAJS_NO_PARTITIONER_WARNING=1
+# the template every test file clones (see test/helpers/db.ts)
+export DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/tokenmeter_test_template}"
+
+ensure_kafka
+node --import tsx scripts/reset-database.ts
+prepare_database
+
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+exec node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout "${files[@]}"

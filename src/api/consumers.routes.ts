@@ -1,0 +1,64 @@
+// Admin API for consumers, their metadata and rate history.
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import { rateFromRow, rateHistories } from "../consumers/consumer.repository.ts";
+import { addRate, createConsumer, resolveConsumer, updateConsumer } from "../consumers/consumer.service.ts";
+import type { PrismaClient } from "../db/client.ts";
+import { presentConsumer, presentRate } from "./presenters.ts";
+import { CreateConsumerSchema, CreateRateSchema, UpdateConsumerSchema } from "./schemas/consumer.ts";
+import { validate } from "./validate.ts";
+
+export type ApiDeps = { config: Config; db: PrismaClient };
+
+const ListQuery = z
+  .object({
+    configured: z.enum(["true", "false"]).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    after: z.string().uuid().optional(),
+  })
+  .strict();
+
+type Params = { consumer: string };
+
+export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDeps): Promise<void> {
+  const present = async (row: Parameters<typeof presentConsumer>[0]) =>
+    presentConsumer(row, (await rateHistories(db, [row.id])).get(row.id) ?? []);
+
+  app.post("/v1/consumers", async (request, reply) => {
+    const input = validate(CreateConsumerSchema, request.body);
+    const row = await createConsumer(db, input, config.metering);
+    return reply.code(201).send(await present(row));
+  });
+
+  app.get("/v1/consumers", async (request) => {
+    const q = validate(ListQuery, request.query, "query");
+    const rows = await db.consumer.findMany({
+      where: { configured: q.configured === undefined ? undefined : q.configured === "true", id: q.after ? { gt: q.after } : undefined },
+      orderBy: { id: "asc" },
+      take: q.limit,
+    });
+    const rates = await rateHistories(db, rows.map((r) => r.id));
+    return { consumers: rows.map((r) => presentConsumer(r, rates.get(r.id) ?? [])), next_after: rows.length === q.limit ? rows.at(-1)!.id : null };
+  });
+
+  app.get<{ Params: Params }>("/v1/consumers/:consumer", async (request) =>
+    present(await resolveConsumer(db, request.params.consumer)),
+  );
+
+  app.patch<{ Params: Params }>("/v1/consumers/:consumer", async (request) => {
+    const input = validate(UpdateConsumerSchema, request.body);
+    return present(await updateConsumer(db, request.params.consumer, input));
+  });
+
+  app.get<{ Params: Params }>("/v1/consumers/:consumer/rates", async (request) => {
+    const c = await resolveConsumer(db, request.params.consumer);
+    return { consumer_id: c.id, rates: ((await rateHistories(db, [c.id])).get(c.id) ?? []).map(presentRate) };
+  });
+
+  app.post<{ Params: Params }>("/v1/consumers/:consumer/rates", async (request, reply) => {
+    const input = validate(CreateRateSchema, request.body);
+    const rate = await addRate(db, request.params.consumer, input);
+    return reply.code(201).send(presentRate(rateFromRow(rate)));
+  });
+}

@@ -1,0 +1,61 @@
+// Usage API: a consumer's usage over a time range grouped by day, model or route; its observed TDL
+// matrix for a local day; and usage that could not be attributed to any consumer.
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { resolveConsumer } from "../consumers/consumer.service.ts";
+import { validationFailed } from "../domain/errors.ts";
+import { localSlotOf } from "../domain/tdl.ts";
+import { observedMatrix, usageOf } from "../usage/usage.service.ts";
+import type { ApiDeps } from "./consumers.routes.ts";
+import { validate } from "./validate.ts";
+
+const DAY_MS = 86_400_000;
+const MAX_RANGE_DAYS = 400;
+
+const UsageQuery = z
+  .object({
+    from: z.string().datetime({ offset: true }).optional(),
+    to: z.string().datetime({ offset: true }).optional(),
+    group_by: z.enum(["day", "model", "route"]).default("day"),
+  })
+  .strict();
+
+const MatrixQuery = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional() }).strict();
+
+/** [from, to) defaulting to the last 30 days; bounded so one request cannot scan years. */
+function rangeOf(q: z.infer<typeof UsageQuery>): { from: Date; to: Date } {
+  const to = q.to ? new Date(q.to) : new Date();
+  const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * DAY_MS);
+  if (from >= to) throw validationFailed("from: must be before to", "from");
+  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
+    throw validationFailed(`to: the range may span at most ${MAX_RANGE_DAYS} days`, "to");
+  }
+  return { from, to };
+}
+
+export async function usageRoutes(app: FastifyInstance, { config, db }: ApiDeps): Promise<void> {
+  const timeZone = config.billing.timeZone;
+
+  app.get<{ Params: { consumer: string } }>("/v1/consumers/:consumer/usage", async (request) => {
+    const q = validate(UsageQuery, request.query, "query");
+    const { from, to } = rangeOf(q);
+    const c = await resolveConsumer(db, request.params.consumer);
+    const usage = await usageOf(db, c.id, from, to, q.group_by);
+    return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
+  });
+
+  app.get("/v1/usage/unattributed", async (request) => {
+    const q = validate(UsageQuery, request.query, "query");
+    const { from, to } = rangeOf(q);
+    const usage = await usageOf(db, null, from, to, q.group_by);
+    return { consumer_id: null, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
+  });
+
+  app.get<{ Params: { consumer: string } }>("/v1/consumers/:consumer/tdl-matrix", async (request) => {
+    const q = validate(MatrixQuery, request.query, "query");
+    const date = q.date ?? localSlotOf(new Date(), timeZone).localDate;
+    if (Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw validationFailed("query.date: not a calendar date", "query.date");
+    const c = await resolveConsumer(db, request.params.consumer);
+    return { consumer_id: c.id, date, time_zone: timeZone, tdl_matrix: await observedMatrix(db, c.id, date) };
+  });
+}

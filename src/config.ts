@@ -1,0 +1,151 @@
+// The one place that reads the environment. Every entry point calls loadConfig(process.env) and
+// passes the result down; defaults work on a development machine with local services.
+import { z } from "zod";
+import { Decimal } from "./domain/money.ts";
+
+const DEV_INGEST_SECRET = "dev-ingest-secret";
+const DEV_ADMIN_API_KEY = "dev-admin-key";
+
+const intFrom = (min: number, def: number) => z.coerce.number().int().min(min).default(def);
+
+const decimalString = z
+  .string()
+  .refine((s) => /^\d+(\.\d{1,12})?$/.test(s), "must be a non-negative decimal with at most 12 decimal places");
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be an IANA time zone such as Asia/Seoul");
+
+const levelBounds = z
+  .string()
+  .transform((s) => s.split(",").map((p) => Number(p.trim())))
+  .refine(
+    (b) => b.length === 9 && b.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > b[i - 1]!)),
+    "must be 9 increasing positive integers separated by commas",
+  );
+
+const jsonRecord = z.string().transform((s, ctx) => {
+  try {
+    const v = JSON.parse(s) as unknown;
+    const parsed = z.record(z.string()).safeParse(v);
+    if (parsed.success) return parsed.data;
+  } catch {
+    /* reported below */
+  }
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a JSON object of strings, e.g. {"chat-route":"gpt-4o"}' });
+  return z.NEVER;
+});
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: intFrom(0, 8080),
+  DATABASE_URL: z.string().url().default("postgresql://postgres@127.0.0.1:5432/tokenmeter"),
+  KAFKA_BROKERS: z.string().default("127.0.0.1:9092"),
+  KAFKA_CLIENT_ID: z.string().default("tokenmeter"),
+  KAFKA_TOPIC_RAW: z.string().default("usage.raw"),
+  KAFKA_TOPIC_DLQ: z.string().default("usage.dlq"),
+  KAFKA_PARTITIONS: intFrom(1, 3),
+  KAFKA_GROUP_ID: z.string().default("tokenmeter-meter"),
+  METER_MAX_WAIT_MS: intFrom(10, 100),
+  INGEST_SECRET: z.string().min(8).default(DEV_INGEST_SECRET),
+  INGEST_BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024),
+  INGEST_PRODUCE_TIMEOUT_MS: intFrom(100, 5000),
+  ADMIN_API_KEY: z.string().min(8).default(DEV_ADMIN_API_KEY),
+  BILLING_TIMEZONE: timeZone.default("UTC"),
+  TDL_LEVEL_BOUNDS: levelBounds.default("256,512,1024,2048,4096,8192,16384,32768,65536"),
+  DEFAULT_INPUT_COST_PER_TOKEN: decimalString.default("0"),
+  DEFAULT_OUTPUT_COST_PER_TOKEN: decimalString.default("0"),
+  DEFAULT_TOKEN_ENCODING: z.enum(["cl100k_base", "o200k_base", "p50k_base", "r50k_base"]).default("cl100k_base"),
+  MODEL_BY_ROUTE: jsonRecord.default("{}"),
+  // route name, route id or model -> capability index 0-4
+  CAPABILITY_MAP: jsonRecord.default("{}"),
+  // header and query-argument names whose values are credentials (key-auth's key names, provider keys)
+  REDACT_KEYS: z.string().default("apikey,api-key,x-api-key,api_key,cookie,set-cookie,authorization,proxy-authorization"),
+});
+
+export type Config = Readonly<{
+  env: "development" | "test" | "production";
+  logLevel: string;
+  http: { host: string; port: number };
+  databaseUrl: string;
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    rawTopic: string;
+    deadLetterTopic: string;
+    partitions: number;
+    groupId: string;
+    maxWaitMs: number;
+  };
+  ingest: { secret: string; bodyLimitBytes: number; produceTimeoutMs: number; redactKeys: string[] };
+  adminApiKey: string;
+  billing: { timeZone: string };
+  tdl: { levelBounds: number[] };
+  metering: {
+    defaultInputCostPerToken: Decimal;
+    defaultOutputCostPerToken: Decimal;
+    defaultEncoding: "cl100k_base" | "o200k_base" | "p50k_base" | "r50k_base";
+    modelByRoute: Record<string, string>;
+    capabilityMap: Record<string, number>;
+  };
+}>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === "production" && (e.INGEST_SECRET === DEV_INGEST_SECRET || e.ADMIN_API_KEY === DEV_ADMIN_API_KEY)) {
+    throw new ConfigError("invalid configuration:\n  INGEST_SECRET and ADMIN_API_KEY must be set in production");
+  }
+  const capabilityMap: Record<string, number> = {};
+  for (const [route, index] of Object.entries(e.CAPABILITY_MAP)) {
+    const n = Number(index);
+    if (!Number.isInteger(n) || n < 0 || n > 4) {
+      throw new ConfigError(`invalid configuration:\n  CAPABILITY_MAP.${route}: must be a capability index 0-4`);
+    }
+    capabilityMap[route] = n;
+  }
+  return Object.freeze({
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT },
+    databaseUrl: e.DATABASE_URL,
+    kafka: {
+      brokers: e.KAFKA_BROKERS.split(",").map((b) => b.trim()).filter(Boolean),
+      clientId: e.KAFKA_CLIENT_ID,
+      rawTopic: e.KAFKA_TOPIC_RAW,
+      deadLetterTopic: e.KAFKA_TOPIC_DLQ,
+      partitions: e.KAFKA_PARTITIONS,
+      groupId: e.KAFKA_GROUP_ID,
+      maxWaitMs: e.METER_MAX_WAIT_MS,
+    },
+    ingest: {
+      secret: e.INGEST_SECRET,
+      bodyLimitBytes: e.INGEST_BODY_LIMIT_BYTES,
+      produceTimeoutMs: e.INGEST_PRODUCE_TIMEOUT_MS,
+      redactKeys: e.REDACT_KEYS.split(",").map((k) => k.trim().toLowerCase()).filter(Boolean),
+    },
+    adminApiKey: e.ADMIN_API_KEY,
+    billing: { timeZone: e.BILLING_TIMEZONE },
+    tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
+    metering: {
+      defaultInputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),
+      defaultOutputCostPerToken: new Decimal(e.DEFAULT_OUTPUT_COST_PER_TOKEN),
+      defaultEncoding: e.DEFAULT_TOKEN_ENCODING,
+      modelByRoute: e.MODEL_BY_ROUTE,
+      capabilityMap,
+    },
+  });
+}

@@ -1,0 +1,91 @@
+// Consumers and their rate history in PostgreSQL.
+import { isUniqueViolation, type Db, type Prisma } from "../db/client.ts";
+import { Decimal } from "../domain/money.ts";
+import type { Rate } from "../domain/pricing.ts";
+import { emptyMatrix } from "../domain/tdl.ts";
+
+export type KongConsumerRef = { kongId?: string; username?: string; customId?: string };
+
+/** Rates given at creation apply to every event, however old, until a later rate takes over. */
+export const BEGINNING_OF_TIME = new Date(0);
+
+/**
+ * Looks up consumers by Kong id, username or custom id in one query, and returns a matcher that
+ * prefers the Kong id, then the username, then the custom id.
+ */
+export async function findByKongRefs(db: Db, refs: KongConsumerRef[]) {
+  const kongIds = refs.flatMap((r) => (r.kongId ? [r.kongId] : []));
+  const usernames = refs.flatMap((r) => (r.username ? [r.username] : []));
+  const customIds = refs.flatMap((r) => (r.customId ? [r.customId] : []));
+  const rows = refs.length
+    ? await db.consumer.findMany({
+        where: { OR: [{ kongId: { in: kongIds } }, { username: { in: usernames } }, { customId: { in: customIds } }] },
+        select: { id: true, kongId: true, username: true, customId: true },
+      })
+    : [];
+  return (ref: KongConsumerRef): string | undefined =>
+    (ref.kongId && rows.find((r) => r.kongId === ref.kongId)?.id) ||
+    (ref.username && rows.find((r) => r.username === ref.username)?.id) ||
+    (ref.customId && rows.find((r) => r.customId === ref.customId)?.id) ||
+    undefined;
+}
+
+/** Registers a consumer first seen in a log. Concurrent registration of the same one is harmless. */
+export async function registerUnconfigured(
+  db: Db,
+  ref: KongConsumerRef,
+  rates: { inputCostPerToken: Decimal; outputCostPerToken: Decimal },
+): Promise<string> {
+  try {
+    const created = await db.consumer.create({
+      data: {
+        kongId: ref.kongId,
+        username: ref.username,
+        customId: ref.customId,
+        configured: false,
+        tdlMatrix: emptyMatrix(),
+        rates: {
+          create: {
+            effectiveFrom: BEGINNING_OF_TIME,
+            inputCostPerToken: rates.inputCostPerToken.toFixed(),
+            outputCostPerToken: rates.outputCostPerToken.toFixed(),
+          },
+        },
+      },
+      select: { id: true },
+    });
+    return created.id;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const match = (await findByKongRefs(db, [ref]))(ref);
+    if (!match) throw err;
+    return match;
+  }
+}
+
+type RateRow = { id: string; effectiveFrom: Date; inputCostPerToken: { toFixed(): string }; outputCostPerToken: { toFixed(): string } };
+
+/** A stored rate with its prices as our Decimal (Prisma's Decimal is a different class). */
+export function rateFromRow(r: RateRow): Rate {
+  return {
+    id: r.id,
+    effectiveFrom: r.effectiveFrom,
+    inputCostPerToken: new Decimal(r.inputCostPerToken.toFixed()),
+    outputCostPerToken: new Decimal(r.outputCostPerToken.toFixed()),
+  };
+}
+
+/** Rate histories of several consumers in one query, oldest first. */
+export async function rateHistories(db: Db, consumerIds: string[]): Promise<Map<string, Rate[]>> {
+  const byConsumer = new Map<string, Rate[]>();
+  if (consumerIds.length === 0) return byConsumer;
+  const rows = await db.consumerRate.findMany({ where: { consumerId: { in: consumerIds } }, orderBy: { effectiveFrom: "asc" } });
+  for (const r of rows) {
+    const list = byConsumer.get(r.consumerId) ?? [];
+    list.push(rateFromRow(r));
+    byConsumer.set(r.consumerId, list);
+  }
+  return byConsumer;
+}
+
+export type ConsumerRow = Prisma.ConsumerGetPayload<object>;

@@ -1,0 +1,52 @@
+// Errors that carry their HTTP meaning. The HTTP error handler maps them in one place; workers read
+// `retryable` to decide between redelivery (retryable) and the dead-letter topic (not).
+
+export type ErrorCode =
+  | "bad_request"
+  | "validation_failed"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "kafka_unavailable"
+  | "internal";
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  kafka_unavailable: 503,
+  internal: 500,
+};
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: { field?: string; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "AppError";
+    this.status = STATUS[code];
+  }
+  get field(): string | undefined {
+    return this.options.field;
+  }
+  get retryable(): boolean {
+    return this.options.retryable ?? false;
+  }
+}
+
+export const badRequest = (message: string, field?: string) => new AppError("bad_request", message, { field });
+export const validationFailed = (message: string, field?: string) =>
+  new AppError("validation_failed", message, { field });
+export const notFound = (message: string) => new AppError("not_found", message);
+export const conflict = (message: string, field?: string) => new AppError("conflict", message, { field });

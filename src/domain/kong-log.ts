@@ -1,0 +1,144 @@
+// The fields of Kong's http-log entry that metering reads, in every shape from Kong 3.6 on
+// (shared fact sheet: kong-payloads.md). Everything else in the entry is kept but not interpreted.
+import { z } from "zod";
+
+const headerValue = z.union([z.string(), z.array(z.string())]);
+const headers = z.record(headerValue).optional();
+const body = z.union([z.string(), z.record(z.unknown()), z.array(z.unknown())]).optional();
+const entity = z.object({ id: z.string().optional(), name: z.string().optional() }).passthrough();
+
+export const KongLogSchema = z
+  .object({
+    request: z
+      .object({
+        id: z.string().optional(),
+        method: z.string().optional(),
+        uri: z.string().optional(),
+        url: z.string().optional(),
+        headers,
+        querystring: z.record(z.unknown()).optional(),
+        body,
+      })
+      .passthrough(),
+    response: z.object({ status: z.number().int().min(0).max(999), headers, body }).passthrough(),
+    upstream_status: z.union([z.string(), z.number()]).optional(),
+    started_at: z
+      .number()
+      .finite()
+      // 2000-01-01 .. 2100-01-01: anything else is a corrupt clock or not milliseconds
+      .min(946_684_800_000, "must be epoch milliseconds after 2000")
+      .max(4_102_444_800_000, "must be epoch milliseconds before 2100"),
+    consumer: z
+      .object({ id: z.string().optional(), username: z.string().optional(), custom_id: z.string().optional() })
+      .passthrough()
+      .optional(),
+    route: entity.optional(),
+    service: entity.optional(),
+    source: z.string().optional(),
+    ai: z.record(z.unknown()).optional(),
+  })
+  .passthrough();
+
+export type KongLog = z.infer<typeof KongLogSchema>;
+
+/** One AI usage block: `ai` itself in 3.6, `ai["ai-proxy"]` in 3.7/3.8, `ai.proxy` from 3.9. */
+export type AiBlock = {
+  name: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  requestModel?: string;
+  responseModel?: string;
+  provider?: string;
+  requestPayload?: unknown;
+  responsePayload?: unknown;
+};
+
+const PROXY_BLOCKS = new Set(["proxy", "ai-proxy", "ai-proxy-advanced"]);
+
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+function readBlock(name: string, b: Record<string, unknown>): AiBlock {
+  const usage = obj(b.usage) ?? {};
+  const meta = obj(b.meta) ?? {};
+  const payload = obj(b.payload) ?? {};
+  return {
+    name,
+    // 3.7 logged the singular keys prompt_token / completion_token
+    promptTokens: num(usage.prompt_tokens) ?? num(usage.prompt_token),
+    completionTokens: num(usage.completion_tokens) ?? num(usage.completion_token),
+    requestModel: str(meta.request_model),
+    responseModel: str(meta.response_model),
+    provider: str(meta.provider_name),
+    requestPayload: payload.request,
+    responsePayload: payload.response,
+  };
+}
+
+export function aiBlocks(log: KongLog): AiBlock[] {
+  const ai = log.ai;
+  if (!ai) return [];
+  if (obj(ai.usage) || obj(ai.meta) || obj(ai.payload)) return [readBlock("proxy", ai)];
+  const blocks: AiBlock[] = [];
+  for (const [name, value] of Object.entries(ai)) {
+    const b = obj(value);
+    if (b) blocks.push(readBlock(PROXY_BLOCKS.has(name) ? "proxy" : name, b));
+  }
+  return blocks;
+}
+
+export function proxyBlock(blocks: AiBlock[]): AiBlock | undefined {
+  return blocks.find((b) => b.name === "proxy");
+}
+
+/** Provider-reported counts summed over every AI block that reported one. */
+export function providerCounts(blocks: AiBlock[]): { input?: number; output?: number } {
+  const sum = (pick: (b: AiBlock) => number | undefined) => {
+    const values = blocks.map(pick).filter((v): v is number => v !== undefined);
+    return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
+  };
+  return { input: sum((b) => b.promptTokens), output: sum((b) => b.completionTokens) };
+}
+
+export function headerOf(h: Record<string, string | string[]> | undefined, name: string): string | undefined {
+  const v = h?.[name];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** The status the upstream finally answered with: the last of "502, 200", or undefined. */
+export function finalUpstreamStatus(log: KongLog): number | undefined | null {
+  if (log.upstream_status === undefined) return undefined; // before Kong 3.3
+  const last = String(log.upstream_status).split(",").pop()?.trim() ?? "";
+  if (last === "") return null; // Kong answered without proxying
+  const n = Number(last);
+  return Number.isInteger(n) ? n : null;
+}
+
+/**
+ * A call is billable when the upstream answered it successfully. Kong's own answers (401, its
+ * rate-limiting 429) and provider failures (429, 5xx) are kept as non-billable events.
+ */
+export function isBillable(log: KongLog): boolean {
+  if (log.response.status >= 400 || log.source === "kong") return false;
+  const upstream = finalUpstreamStatus(log);
+  if (upstream === null) return false;
+  if (upstream === undefined) return log.response.status >= 200;
+  return upstream >= 200 && upstream < 300;
+}
+
+/** The model: ai-proxy's log block, ai-proxy's response header, the request body, the route map. */
+export function modelOf(log: KongLog, requestBody: unknown, modelByRoute: Record<string, string>): string {
+  const proxy = proxyBlock(aiBlocks(log));
+  const fromBody = str(obj(requestBody)?.model);
+  const route = log.route?.name ?? log.route?.id;
+  return (
+    proxy?.responseModel ??
+    proxy?.requestModel ??
+    str(headerOf(log.response.headers, "x-kong-llm-model")) ??
+    fromBody ??
+    (route ? modelByRoute[route] : undefined) ??
+    "unknown"
+  );
+}

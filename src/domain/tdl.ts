@@ -1,0 +1,72 @@
+// The TDL matrix: 12 two-hour slots of the local day (T1 = 00:00-01:59) by 10 load levels.
+// The slot is the local wall-clock hour divided by two, so a daylight-saving day simply has one
+// shorter or longer slot; every instant maps to exactly one existing slot.
+
+export const SLOTS = 12;
+export const LEVELS = 10;
+export const SLOT_NAMES = Array.from({ length: SLOTS }, (_, i) => `T${i + 1}`);
+
+export type TdlMatrix = Record<string, number[]>;
+export type LocalSlot = { localDate: string; slot: number };
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-CA", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      hourCycle: "h23",
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Local calendar date (YYYY-MM-DD) and slot 0-11 of an instant in a time zone. */
+export function localSlotOf(at: Date, timeZone: string): LocalSlot {
+  const parts = formatterFor(timeZone).formatToParts(at);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  const hour = Number(get("hour"));
+  return { localDate: `${get("year")}-${get("month")}-${get("day")}`, slot: Math.floor(hour / 2) };
+}
+
+/** Load level 0-9: the number of bounds the input token count reaches. */
+export function levelOf(inputTokens: number, bounds: readonly number[]): number {
+  let level = 0;
+  for (const b of bounds) if (inputTokens >= b) level++;
+  return Math.min(level, LEVELS - 1);
+}
+
+export function emptyMatrix(): TdlMatrix {
+  return Object.fromEntries(SLOT_NAMES.map((n) => [n, Array<number>(LEVELS).fill(0)]));
+}
+
+/** Builds the seed's {"T1":[...],...} shape from sparse (slot, level, value) cells. */
+export function toMatrix(cells: Iterable<{ slot: number; level: number; value: number }>): TdlMatrix {
+  const m = emptyMatrix();
+  for (const c of cells) m[SLOT_NAMES[c.slot]!]![c.level] = c.value;
+  return m;
+}
+
+/**
+ * Validates a limit policy in the seed's shape. Missing rows mean "no limit" (all zeros); unknown
+ * rows, wrong lengths and values that are not non-negative integers are errors naming the row.
+ */
+export function parseMatrix(value: unknown): TdlMatrix | { error: string; path: string } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { error: 'must be an object like {"T1":[10 numbers],...,"T12":[...]}', path: "" };
+  }
+  const m = emptyMatrix();
+  for (const [key, row] of Object.entries(value)) {
+    if (!(key in m)) return { error: "unknown slot; slots are T1..T12", path: key };
+    if (!Array.isArray(row) || row.length !== LEVELS) return { error: `must be an array of ${LEVELS} numbers`, path: key };
+    if (!row.every((n) => Number.isInteger(n) && n >= 0)) return { error: "values must be non-negative integers", path: key };
+    m[key] = [...row] as number[];
+  }
+  return m;
+}

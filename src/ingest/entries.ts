@@ -1,0 +1,34 @@
+// Splits a posted body into entries and checks each just enough to know it is a Kong log; the meter
+// validates the rest. An entry that fails here is dead-lettered, never silently dropped.
+import { badRequest } from "../domain/errors.ts";
+
+export type EntryCheck = { ok: true; entry: Record<string, unknown> } | { ok: false; reason: string };
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The body as a list of entries: Kong sends one object, or an array when it batches. */
+export function entriesOf(body: Buffer): unknown[] {
+  const text = body.toString("utf8");
+  if (text.trim() === "") throw badRequest("request body is empty", "body");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`request body is not valid JSON (${(err as Error).message})`, "body");
+  }
+  if (Array.isArray(parsed)) {
+    if (parsed.length === 0) throw badRequest("request body is an empty array; expected Kong log entries", "body");
+    return parsed;
+  }
+  if (!isObj(parsed)) throw badRequest("request body must be a Kong log object or an array of them", "body");
+  return [parsed];
+}
+
+export function checkEntry(value: unknown): EntryCheck {
+  if (!isObj(value)) return { ok: false, reason: "entry is not a JSON object" };
+  if (!isObj(value.request)) return { ok: false, reason: "request: missing or not an object" };
+  if (!isObj(value.response)) return { ok: false, reason: "response: missing or not an object" };
+  if (typeof value.response.status !== "number") return { ok: false, reason: "response.status: missing or not a number" };
+  if (typeof value.started_at !== "number") return { ok: false, reason: "started_at: missing or not a number" };
+  return { ok: true, entry: value };
+}

@@ -1,0 +1,73 @@
+// POST /ingest/kong: what Kong's http-log plugin sends. The answer is 2xx only once Kafka holds
+// every accepted entry and every dead letter, since Kong drops a batch after a minute of retries.
+import { createHash } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../config.ts";
+import { AppError } from "../domain/errors.ts";
+import { eventIdOf, partitionKeyOf, type RawUsageEnvelope } from "../domain/usage-event.ts";
+import { deadLetter } from "../kafka/dead-letter.ts";
+import type { UsageProducer } from "../kafka/producer.ts";
+import { requireIngestSecret } from "../http/auth.ts";
+import { checkEntry, entriesOf } from "./entries.ts";
+import { redactEntry, redactText } from "./redact.ts";
+
+export type IngestDeps = { config: Config; producer: UsageProducer };
+
+export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
+  const { config, producer } = deps;
+  const redactKeys = new Set(config.ingest.redactKeys);
+
+  // Kong sends application/json; take any type as raw bytes so a wrong label is not a lost batch.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: config.ingest.bodyLimitBytes }, (_req, body, done) =>
+    done(null, body),
+  );
+  app.addHook("onRequest", requireIngestSecret(config.ingest.secret));
+
+  app.post("/ingest/kong", async (request, reply) => {
+    const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    let values: unknown[];
+    try {
+      values = entriesOf(body);
+    } catch (err) {
+      // Unusable as a whole: answer 400, but keep the bytes for the operator (best effort).
+      if (err instanceof AppError) await keepUnusableBody(producer, config, body, err.message, redactKeys).catch(() => {});
+      throw err;
+    }
+    const receivedAt = new Date().toISOString();
+    const accepted: { key: string; value: string }[] = [];
+    const rejected: { index: number; reason: string }[] = [];
+    const letters = values.flatMap((value, index) => {
+      const check = checkEntry(value);
+      if (check.ok) {
+        redactEntry(check.entry, redactKeys);
+        const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
+        accepted.push({ key: partitionKeyOf(check.entry), value: JSON.stringify(envelope) });
+        return [];
+      }
+      rejected.push({ index, reason: check.reason });
+      if (typeof value === "object" && value !== null) redactEntry(value as Record<string, unknown>, redactKeys);
+      return [deadLetter(JSON.stringify(value), null, { stage: "ingest", reason: check.reason, index })];
+    });
+    await producer.send([
+      { topic: config.kafka.rawTopic, messages: accepted },
+      { topic: config.kafka.deadLetterTopic, messages: letters },
+    ]);
+    if (rejected.length) request.log.warn({ rejected }, "ingest entries dead-lettered");
+    return reply.code(202).send({ accepted: accepted.length, rejected });
+  });
+}
+
+async function keepUnusableBody(
+  producer: UsageProducer,
+  config: Config,
+  body: Buffer,
+  reason: string,
+  redactKeys: ReadonlySet<string>,
+) {
+  if (body.length === 0) return;
+  // Kong re-posts the same bytes on every retry; the key lets an operator spot the copies.
+  const key = createHash("sha256").update(body).digest("hex");
+  const value = redactText(body.toString("utf8"), redactKeys);
+  await producer.send([{ topic: config.kafka.deadLetterTopic, messages: [deadLetter(value, key, { stage: "ingest", reason })] }]);
+}

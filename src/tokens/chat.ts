@@ -1,0 +1,92 @@
+// Input tokens of an OpenAI-style request, following OpenAI's published counting recipe:
+// 3 tokens per message, 1 more when it has a name, 3 to prime the reply, and the function-
+// definition overheads of the same recipe for `tools`.
+import type { Tiktoken } from "tiktoken";
+import { countText } from "./encoding.ts";
+
+const TOKENS_PER_MESSAGE = 3;
+const TOKENS_PER_NAME = 1;
+const REPLY_PRIMING = 3;
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Text of a message content: a string, or the text parts of a content array (images are not text). */
+function contentText(content: unknown): string[] {
+  if (typeof content === "string") return [content];
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((part) => (isObj(part) && typeof part.text === "string" ? [part.text] : []));
+}
+
+function toolCallTokens(enc: Tiktoken, toolCalls: unknown): number {
+  if (!Array.isArray(toolCalls)) return 0;
+  let n = 0;
+  for (const call of toolCalls) {
+    const fn = isObj(call) && isObj(call.function) ? call.function : undefined;
+    if (!fn) continue;
+    if (typeof fn.name === "string") n += countText(enc, fn.name);
+    if (typeof fn.arguments === "string") n += countText(enc, fn.arguments);
+  }
+  return n;
+}
+
+export function chatMessagesTokens(enc: Tiktoken, messages: unknown[]): number {
+  let n = REPLY_PRIMING;
+  for (const m of messages) {
+    if (!isObj(m)) continue;
+    n += TOKENS_PER_MESSAGE;
+    for (const [key, value] of Object.entries(m)) {
+      if (key === "content") for (const t of contentText(value)) n += countText(enc, t);
+      else if (key === "tool_calls") n += toolCallTokens(enc, value);
+      else if (typeof value === "string") n += countText(enc, value);
+      if (key === "name") n += TOKENS_PER_NAME;
+    }
+  }
+  return n;
+}
+
+/** Function definitions as the recipe counts them; o200k models have a smaller per-function overhead. */
+export function toolDefinitionsTokens(enc: Tiktoken, tools: unknown[], o200k: boolean): number {
+  const FUNC_INIT = o200k ? 7 : 10;
+  const PROP_INIT = 3, PROP_KEY = 3, ENUM_INIT = -3, ENUM_ITEM = 3, FUNC_END = 12;
+  let n = 0;
+  let any = false;
+  for (const tool of tools) {
+    const fn = isObj(tool) && isObj(tool.function) ? tool.function : undefined;
+    if (!fn) continue;
+    any = true;
+    n += FUNC_INIT;
+    const desc = typeof fn.description === "string" ? fn.description.replace(/\.$/, "") : "";
+    n += countText(enc, `${String(fn.name ?? "")}:${desc}`);
+    const props = isObj(fn.parameters) && isObj(fn.parameters.properties) ? fn.parameters.properties : {};
+    const keys = Object.keys(props);
+    if (keys.length > 0) n += PROP_INIT;
+    for (const key of keys) {
+      const p = isObj(props[key]) ? (props[key] as Json) : {};
+      n += PROP_KEY;
+      if (Array.isArray(p.enum)) {
+        n += ENUM_INIT;
+        for (const item of p.enum) n += ENUM_ITEM + countText(enc, String(item));
+      }
+      const pDesc = typeof p.description === "string" ? p.description.replace(/\.$/, "") : "";
+      n += countText(enc, `${key}:${String(p.type ?? "")}:${pDesc}`);
+    }
+  }
+  return any ? n + FUNC_END : 0;
+}
+
+/** Input tokens of a request body (chat, legacy completion, or embeddings/responses `input`). */
+export function requestTokens(enc: Tiktoken, body: unknown, o200k: boolean): number | undefined {
+  if (typeof body === "string") return countText(enc, body);
+  if (!isObj(body)) return undefined;
+  if (Array.isArray(body.messages)) {
+    const tools = Array.isArray(body.tools) ? toolDefinitionsTokens(enc, body.tools, o200k) : 0;
+    return chatMessagesTokens(enc, body.messages) + tools;
+  }
+  for (const key of ["prompt", "input"] as const) {
+    const v = body[key];
+    if (typeof v === "string") return countText(enc, v);
+    if (Array.isArray(v)) return v.reduce<number>((n, s) => n + (typeof s === "string" ? countText(enc, s) : 0), 0);
+  }
+  return undefined;
+}

@@ -1,0 +1,57 @@
+// Usage read back for the API: totals and groups over a time range, and a day's TDL matrix.
+import { Prisma, type Db } from "../db/client.ts";
+import { toMatrix, type TdlMatrix } from "../domain/tdl.ts";
+
+export type GroupBy = "day" | "model" | "route";
+
+export type UsageFigures = {
+  calls: number;
+  billable_calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  /** Exact decimal string; never a float. */
+  cost: string;
+};
+
+type Row = { key: string | null; calls: string; billable_calls: string; input_tokens: string; output_tokens: string; cost: string };
+
+const GROUP_KEY: Record<GroupBy, Prisma.Sql> = {
+  day: Prisma.sql`to_char(local_date, 'YYYY-MM-DD')`,
+  model: Prisma.sql`model`,
+  route: Prisma.sql`coalesce(route_name, route_id, '(no route)')`,
+};
+
+const figures = (r: Row): UsageFigures => ({
+  calls: Number(r.calls),
+  billable_calls: Number(r.billable_calls),
+  input_tokens: Number(r.input_tokens),
+  output_tokens: Number(r.output_tokens),
+  cost: r.cost,
+});
+
+// Tokens and cost count billable calls only, as invoices do; `calls` counts every logged call.
+const SUMS = Prisma.sql`
+  count(*)::text AS calls,
+  count(*) FILTER (WHERE billable)::text AS billable_calls,
+  coalesce(sum(input_tokens) FILTER (WHERE billable), 0)::text AS input_tokens,
+  coalesce(sum(output_tokens) FILTER (WHERE billable), 0)::text AS output_tokens,
+  coalesce(sum(cost), 0)::text AS cost`;
+
+/** `consumerId` null reads usage that no consumer could be attributed to. */
+export async function usageOf(db: Db, consumerId: string | null, from: Date, to: Date, groupBy: GroupBy) {
+  const who = consumerId === null ? Prisma.sql`consumer_id IS NULL` : Prisma.sql`consumer_id = ${consumerId}::uuid`;
+  const where = Prisma.sql`WHERE ${who} AND occurred_at >= ${from} AND occurred_at < ${to}`;
+  const [total] = await db.$queryRaw<Row[]>`SELECT NULL AS key, ${SUMS} FROM usage_events ${where}`;
+  const groups = await db.$queryRaw<Row[]>`
+    SELECT ${GROUP_KEY[groupBy]} AS key, ${SUMS} FROM usage_events ${where} GROUP BY 1 ORDER BY 1`;
+  return { totals: figures(total!), groups: groups.map((g) => ({ key: g.key ?? "", ...figures(g) })) };
+}
+
+/** The observed matrix of one local day: billable calls per slot and level. */
+export async function observedMatrix(db: Db, consumerId: string, localDate: string): Promise<TdlMatrix> {
+  const cells = await db.tdlCell.findMany({
+    where: { consumerId, localDate: new Date(`${localDate}T00:00:00Z`) },
+    select: { slot: true, level: true, calls: true },
+  });
+  return toMatrix(cells.map((c) => ({ slot: c.slot, level: c.level, value: c.calls })));
+}

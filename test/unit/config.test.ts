@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { loadConfig } from "../../src/config.ts";
+
+describe("configuration", () => {
+  it("has defaults that work on a development machine", () => {
+    const c = loadConfig({});
+    assert.equal(c.databaseUrl, "postgresql://postgres@127.0.0.1:5432/tokenmeter");
+    assert.deepEqual(c.kafka.brokers, ["127.0.0.1:9092"]);
+    assert.equal(c.billing.timeZone, "UTC");
+    assert.deepEqual(c.tdl.levelBounds, [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
+    assert.equal(c.metering.defaultInputCostPerToken.toFixed(), "0");
+  });
+
+  it("names each invalid variable", () => {
+    assert.throws(() => loadConfig({ BILLING_TIMEZONE: "Mars/Olympus" }), /BILLING_TIMEZONE: must be an IANA time zone/);
+    assert.throws(() => loadConfig({ TDL_LEVEL_BOUNDS: "1,2,3" }), /TDL_LEVEL_BOUNDS: must be 9 increasing/);
+    assert.throws(() => loadConfig({ DEFAULT_INPUT_COST_PER_TOKEN: "0.1234567890123" }), /DEFAULT_INPUT_COST_PER_TOKEN/);
+    assert.throws(() => loadConfig({ MODEL_BY_ROUTE: "[1]" }), /MODEL_BY_ROUTE: must be a JSON object/);
+    assert.throws(() => loadConfig({ CAPABILITY_MAP: '{"r":"7"}' }), /CAPABILITY_MAP.r: must be a capability index/);
+    assert.throws(() => loadConfig({ PORT: "http" }), /PORT/);
+  });
+
+  it("refuses the development secrets in production", () => {
+    assert.throws(() => loadConfig({ NODE_ENV: "production" }), /INGEST_SECRET and ADMIN_API_KEY must be set/);
+    assert.doesNotThrow(() => loadConfig({ NODE_ENV: "production", INGEST_SECRET: "a-real-secret", ADMIN_API_KEY: "a-real-admin-key" }));
+  });
+
+  it("keeps prices as exact decimals", () => {
+    assert.equal(loadConfig({ DEFAULT_OUTPUT_COST_PER_TOKEN: "0.00000033" }).metering.defaultOutputCostPerToken.toFixed(), "0.00000033");
+  });
+});

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { aiBlocks, isBillable, KongLogSchema, modelOf, providerCounts, type KongLog } from "../../src/domain/kong-log.ts";
+import { canonicalJson, eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
+import { checkEntry, entriesOf } from "../../src/ingest/entries.ts";
+import { redactEntry, redactText, redactUri } from "../../src/ingest/redact.ts";
+import { payloadsOf, tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { CHAT_REQUEST, kong36Ai, kong37Ai, kong38Ai, kong401, kongLog } from "../fixtures/kong-logs.ts";
+
+const parse = (entry: unknown): KongLog => KongLogSchema.parse(entry);
+
+describe("Kong log shapes", () => {
+  it("3.6: flat ai block", () => {
+    const log = parse(kongLog({ ai: kong36Ai() }));
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 20, output: 10 });
+    assert.equal(modelOf(log, undefined, {}), "gpt-3.5-turbo-0125");
+  });
+
+  it("3.7: ai-proxy block with singular token keys", () => {
+    const log = parse(kongLog({ ai: kong37Ai() }));
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 21, output: 11 });
+    assert.equal(modelOf(log, undefined, {}), "gpt-4-0613");
+  });
+
+  it("3.8: ai-proxy block with plural keys and an empty cache object", () => {
+    const log = parse(kongLog({ ai: kong38Ai() }));
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 22, output: 12 });
+  });
+
+  it("3.9+: ai.proxy block with payloads", () => {
+    const log = parse(kongLog());
+    const blocks = aiBlocks(log);
+    assert.equal(blocks[0]?.name, "proxy");
+    assert.equal(blocks[0]?.provider, "openai");
+    assert.deepEqual(providerCounts(blocks), { input: 27, output: 7 });
+  });
+
+  it("sums several AI blocks (ai-proxy plus a transformer plugin)", () => {
+    const log = parse(kongLog({ ai: { ...kong38Ai(), "ai-request-transformer": { usage: { prompt_tokens: 5, completion_tokens: 3 } } } }));
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 27, output: 15 });
+  });
+
+  it("finds the model in the request body, then the route map, when no ai block names one", () => {
+    const log = parse({ ...kongLog(), ai: undefined });
+    assert.equal(modelOf(log, { model: "gpt-4o-mini" }, {}), "gpt-4o-mini");
+    assert.equal(modelOf(log, {}, { "llama2-chat": "kt-llama3" }), "kt-llama3");
+    assert.equal(modelOf(log, {}, {}), "unknown");
+  });
+
+  it("prefers counting the logged payloads and keeps the provider's figures beside", () => {
+    const log = parse(kongLog());
+    const t = tokenize(log, "gpt-4o", payloadsOf(log), "cl100k_base");
+    assert.equal(t.inputSource, "counted");
+    assert.equal(t.outputSource, "counted");
+    assert.equal(t.encoding, "o200k_base");
+    assert.equal(t.providerInput, 27);
+    assert.equal(t.providerOutput, 7);
+    assert.ok(t.input > 0 && t.output > 0);
+  });
+
+  it("falls back to the provider's figures when no payload was logged", () => {
+    const log = parse(kongLog({ ai: kong38Ai() }));
+    assert.deepEqual(
+      { ...tokenize(log, "gpt-4o", payloadsOf(log), "cl100k_base") },
+      { input: 22, output: 12, inputSource: "provider", outputSource: "provider", providerInput: 22, providerOutput: 12, encoding: undefined },
+    );
+  });
+
+  it("reads bodies stored by custom_fields_by_lua as request.body / response.body", () => {
+    const entry = { ...kongLog(), ai: undefined } as Record<string, any>;
+    entry.request.body = JSON.stringify(CHAT_REQUEST);
+    entry.response.body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n";
+    const log = parse(entry);
+    const t = tokenize(log, "gpt-4o", payloadsOf(log), "cl100k_base");
+    assert.equal(t.inputSource, "counted");
+    assert.equal(t.output, 1);
+  });
+});
+
+describe("billable", () => {
+  const at = (o: Partial<Record<string, unknown>>) => parse({ ...kongLog(), ...o });
+  it("a 200 from the upstream is billable", () => assert.equal(isBillable(at({})), true));
+  it("a retried call that finally succeeded ('502, 200') is billable", () => assert.equal(isBillable(at({ upstream_status: "502, 200" })), true));
+  it("a provider 429 is not", () => assert.equal(isBillable(parse(kongLog({ status: 429 }))), false));
+  it("a provider 500 is not", () => assert.equal(isBillable(parse(kongLog({ status: 500 }))), false));
+  it("Kong's own 401 is not", () => assert.equal(isBillable(parse(kong401())), false));
+  it("a 200 with no upstream (answered by Kong) is not", () => assert.equal(isBillable(at({ upstream_status: "" })), false));
+  it("before Kong 3.3 (no upstream_status) a 2xx is billable", () => assert.equal(isBillable(at({ upstream_status: undefined })), true));
+});
+
+describe("event identity", () => {
+  it("is Kong's request id when present", () => {
+    const entry = kongLog({ requestId: "a".repeat(32) });
+    assert.equal(eventIdOf(entry), "a".repeat(32));
+  });
+  it("is a hash of the entry before Kong 3.5, independent of key order", () => {
+    const entry = kongLog({ requestId: null });
+    const reordered = Object.fromEntries(Object.entries(entry).reverse());
+    assert.match(eventIdOf(entry), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(eventIdOf(reordered), eventIdOf(entry));
+    assert.notEqual(eventIdOf({ ...entry, started_at: 1 }), eventIdOf(entry));
+  });
+  it("canonical JSON sorts keys at every depth", () => assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}'));
+  it("is partitioned by the Kong consumer, or 'unattributed'", () => {
+    assert.equal(partitionKeyOf(kongLog({ consumer: { id: "c-1" } })), "c-1");
+    assert.equal(partitionKeyOf(kong401()), "unattributed");
+  });
+});
+
+describe("ingest body and entries", () => {
+  it("takes one object or an array of them", () => {
+    assert.equal(entriesOf(Buffer.from("{}")).length, 1);
+    assert.equal(entriesOf(Buffer.from("[{},{}]")).length, 2);
+  });
+  for (const [name, body] of [["empty", ""], ["truncated", '[{"request":'], ["not JSON", "hello"], ["empty array", "[]"], ["a number", "42"]]) {
+    it(`rejects a body that is ${name} as a whole`, () => assert.throws(() => entriesOf(Buffer.from(body!)), { status: 400 }));
+  }
+  it("names what is missing in an unusable entry", () => {
+    assert.deepEqual(checkEntry(7), { ok: false, reason: "entry is not a JSON object" });
+    assert.deepEqual(checkEntry({ request: {}, response: {}, started_at: 1 }), { ok: false, reason: "response.status: missing or not a number" });
+    assert.equal(checkEntry(kongLog()).ok, true);
+  });
+});
+
+describe("redaction", () => {
+  const keys = new Set(["apikey", "x-api-key", "api-key", "cookie", "set-cookie", "authorization"]);
+  it("blanks credential headers, query args and URI arguments", () => {
+    const entry = kongLog() as Record<string, any>;
+    entry.request.headers["x-api-key"] = "sk-provider";
+    entry.request.headers.cookie = "session=abc";
+    entry.request.querystring = { apikey: "k1", q: "x" };
+    entry.request.uri = "/chat?apikey=k1&q=x";
+    entry.request.url = "http://h:8000/chat?q=x&ApiKey=k1";
+    entry.response.headers["set-cookie"] = "s=1";
+    redactEntry(entry, keys);
+    const text = JSON.stringify(entry);
+    for (const secret of ["llama2-secret-key-12345", "sk-provider", "session=abc", "k1", "s=1"]) assert.ok(!text.includes(secret), secret);
+    assert.equal(entry.request.querystring.q, "x");
+    assert.equal(entry.request.uri, "/chat?apikey=REDACTED&q=x");
+  });
+  it("keeps URIs without credentials unchanged", () => assert.equal(redactUri("/a?b=1&c", keys), "/a?b=1&c"));
+  it("blanks credentials in bytes that are not valid JSON", () => {
+    const out = redactText('{"request":{"headers":{"apikey":"llama2-secret-key-12345","x":1', keys);
+    assert.ok(!out.includes("llama2-secret"));
+    assert.ok(redactText("/chat?apikey=abc&q=1", keys).includes("apikey=REDACTED&q=1"));
+  });
+});

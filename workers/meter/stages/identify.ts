@@ -1,0 +1,40 @@
+// Kong consumer -> tokenmeter consumer id. Identity comes only from the log's `consumer` object
+// (what Kong authenticated), never from request headers a client could have sent itself.
+// A consumer Kong knows but tokenmeter does not is registered, unconfigured, with default rates.
+import type { Db } from "../../../src/db/client.ts";
+import { findByKongRefs, registerUnconfigured, type KongConsumerRef } from "../../../src/consumers/consumer.repository.ts";
+import type { KongLog } from "../../../src/domain/kong-log.ts";
+import type { Decimal } from "../../../src/domain/money.ts";
+
+export type DefaultRates = { inputCostPerToken: Decimal; outputCostPerToken: Decimal };
+
+export function kongRefOf(log: KongLog): KongConsumerRef | undefined {
+  const c = log.consumer;
+  if (!c || (!c.id && !c.username && !c.custom_id)) return undefined;
+  return { kongId: c.id || undefined, username: c.username || undefined, customId: c.custom_id || undefined };
+}
+
+const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
+
+/** Resolves every distinct Kong consumer of a batch; returns consumer ids by ref key. */
+export async function identify(
+  db: Db,
+  logs: KongLog[],
+  defaults: DefaultRates,
+): Promise<(log: KongLog) => string | null> {
+  const refs = new Map<string, KongConsumerRef>();
+  for (const log of logs) {
+    const ref = kongRefOf(log);
+    if (ref) refs.set(refKey(ref), ref);
+  }
+  const resolved = new Map<string, string>();
+  const known = await findByKongRefs(db, [...refs.values()]);
+  for (const [key, ref] of refs) {
+    const match = known(ref);
+    resolved.set(key, match ?? (await registerUnconfigured(db, ref, defaults)));
+  }
+  return (log) => {
+    const ref = kongRefOf(log);
+    return ref ? (resolved.get(refKey(ref)) ?? null) : null;
+  };
+}

@@ -1,0 +1,33 @@
+import type { TokenSource } from "../../../src/db/generated/enums.ts";
+import type { Decimal } from "../../../src/domain/money.ts";
+import type { Rate } from "../../../src/domain/pricing.ts";
+
+/** One usage event as the meter writes it. */
+export type MeteredEvent = {
+  id: string;
+  consumerId: string | null;
+  occurredAt: Date;
+  receivedAt: Date;
+  routeId?: string;
+  routeName?: string;
+  serviceId?: string;
+  serviceName?: string;
+  model: string;
+  provider?: string;
+  status: number;
+  upstreamStatus?: string;
+  billable: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  inputSource: TokenSource;
+  outputSource: TokenSource;
+  providerInputTokens?: number;
+  providerOutputTokens?: number;
+  encoding?: string;
+  rate?: Rate;
+  cost: Decimal;
+  capability?: number;
+  localDate: string;
+  slot: number;
+  level: number;
+};
