@@ -10,7 +10,6 @@ import type { ApiDeps } from "./consumers.routes.ts";
 import { validate } from "./validate.ts";
 
 const DAY_MS = 86_400_000;
-const MAX_RANGE_DAYS = 400;
 
 const UsageQuery = z
   .object({
@@ -22,14 +21,11 @@ const UsageQuery = z
 
 const MatrixQuery = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional() }).strict();
 
-/** [from, to) defaulting to the last 30 days; bounded so one request cannot scan years. */
+/** [from, to), defaulting to the last 30 days. */
 function rangeOf(q: z.infer<typeof UsageQuery>): { from: Date; to: Date } {
   const to = q.to ? new Date(q.to) : new Date();
   const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * DAY_MS);
   if (from >= to) throw validationFailed("from: must be before to", "from");
-  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
-    throw validationFailed(`to: the range may span at most ${MAX_RANGE_DAYS} days`, "to");
-  }
   return { from, to };
 }
 

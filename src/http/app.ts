@@ -16,7 +16,6 @@ export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProduce
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
-    disableRequestLogging: deps.config.env === "test",
     bodyLimit: 1024 * 1024,
     requestIdHeader: "x-request-id",
   });

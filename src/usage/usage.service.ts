@@ -1,5 +1,6 @@
 // Usage read back for the API: totals and groups over a time range, and a day's TDL matrix.
 import { Prisma, type Db } from "../db/client.ts";
+import { Decimal } from "../domain/money.ts";
 import { toMatrix, type TdlMatrix } from "../domain/tdl.ts";
 
 export type GroupBy = "day" | "model" | "route";
@@ -26,7 +27,7 @@ const figures = (r: Row): UsageFigures => ({
   billable_calls: Number(r.billable_calls),
   input_tokens: Number(r.input_tokens),
   output_tokens: Number(r.output_tokens),
-  cost: r.cost,
+  cost: new Decimal(r.cost).toFixed(), // numeric::text keeps the column scale's trailing zeros
 });
 
 // Tokens and cost count billable calls only, as invoices do; `calls` counts every logged call.

@@ -1,7 +1,6 @@
 // The whole pipeline in-process against the real local services: ingest app -> Kafka -> meter ->
 // PostgreSQL. Topics and the consumer group are unique per stack; the database is unique per file.
 import { randomBytes } from "node:crypto";
-import type { TestContext } from "node:test";
 import type { FastifyInstance } from "fastify";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { connectServices, type Services } from "../../src/bootstrap.ts";
@@ -15,7 +14,7 @@ import { waitFor } from "./wait.ts";
 export const INGEST_SECRET = "test-ingest-secret";
 export const ADMIN_KEY = "test-admin-key";
 
-export type Stack = Services & { config: Config; app: FastifyInstance; meter: Meter | undefined };
+export type Stack = Services & { config: Config; app: FastifyInstance; meter: Meter | undefined; close(): Promise<void> };
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
   const suffix = randomBytes(4).toString("hex");
@@ -33,22 +32,22 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
   });
 }
 
-/** Starts app + meter on a fresh database; everything is closed when the test (or suite) ends. */
-export async function startStack(t: { after: TestContext["after"] }, env: Record<string, string> = {}, opts: { meter?: boolean } = {}): Promise<Stack> {
+/** Starts app + meter on a fresh database; `close()` stops everything and drops the database. */
+export async function startStack(env: Record<string, string> = {}, opts: { meter?: boolean } = {}): Promise<Stack> {
   const database = await createTestDatabase();
   const config = testConfig(database.url, env);
   const logger = createLogger(config.logLevel);
   const services = await connectServices(config, logger);
   const app = await buildApp({ config, db: services.db, producer: services.producer, logger });
   const meter = opts.meter === false ? undefined : await startMeter({ ...services, config, logger });
-  t.after(async () => {
+  const close = async () => {
     await app.close();
     await meter?.stop();
     await services.producer.disconnect();
     await services.db.$disconnect();
     await database.drop();
-  });
-  return { ...services, config, app, meter };
+  };
+  return { ...services, config, app, meter, close };
 }
 
 export function ingest(stack: Stack, body: unknown, headers: Record<string, string> = {}) {
