@@ -1,7 +1,7 @@
 // Creating, reading and changing consumers, their metadata and their rate history.
 // Each change is one transaction: a request is applied whole or not at all.
 import type { CreateConsumerInput, MetadataInput, UpdateConsumerInput } from "../api/schemas/consumer.ts";
-import { isUniqueViolation, Prisma, type Db, type PrismaClient } from "../db/client.ts";
+import { isUniqueViolation, uniqueViolationTarget, type Db, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal, parsePrice } from "../domain/money.ts";
 import { rateAt } from "../domain/pricing.ts";
@@ -43,7 +43,7 @@ function metadataColumns(m: MetadataInput | undefined) {
 
 function uniqueConflict(err: unknown): never {
   if (isUniqueViolation(err)) {
-    const target = String((err as Prisma.PrismaClientKnownRequestError).meta?.target ?? "");
+    const target = uniqueViolationTarget(err);
     const field = ["kong_id", "username", "custom_id", "effective_from"].find((f) => target.includes(f)) ?? "consumer";
     throw conflict(`${field}: already taken by another ${field === "effective_from" ? "rate" : "consumer"}`, field);
   }
