@@ -10,9 +10,9 @@ export class UsageProducer {
   private connected: Promise<void> | undefined;
 
   constructor(kafka: Kafka, private readonly timeoutMs: number) {
+    // Not the idempotent producer: it allows one request in flight, which serializes every POST.
+    // A retry that duplicates a message is harmless: the meter skips known event ids.
     this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
     });

@@ -49,7 +49,7 @@ async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<
     resolveOffset(chunk[chunk.length - 1]!.offset);
     await commitOffsetsIfNecessary();
     await heartbeat();
-    log.debug({ partition: batch.partition, inserted: result.inserted, duplicates: result.duplicates }, "batch metered");
+    log.debug({ partition: batch.partition, inserted: result.insertedIds.size, duplicates: result.duplicates }, "batch metered");
     deps.onMetered?.(result);
   }
 }

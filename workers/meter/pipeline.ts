@@ -15,7 +15,7 @@ import { payloadsOf, tokenize } from "./stages/tokenize.ts";
 
 export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: string; partition: number; topic: string };
 export type DeadLetter = { message: RawMessage; reason: string };
-export type BatchResult = { inserted: number; duplicates: number; deadLetters: DeadLetter[] };
+export type BatchResult = { insertedIds: Set<string>; duplicates: number; deadLetters: DeadLetter[] };
 
 export type MeterDeps = { db: PrismaClient; config: Config };
 
@@ -107,6 +107,6 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     }
   }
 
-  const inserted = await persist(db, events);
-  return { inserted, duplicates: duplicates + (events.length - inserted), deadLetters };
+  const insertedIds = await persist(db, events);
+  return { insertedIds, duplicates: duplicates + (events.length - insertedIds.size), deadLetters };
 }

@@ -73,9 +73,9 @@ function upsertTotals(tx: Prisma.TransactionClient, totals: TotalIncrement[]) {
       updated_at = now()`;
 }
 
-/** Returns the number of events newly inserted (duplicates of known ids are not counted). */
-export async function persist(db: PrismaClient, events: MeteredEvent[]): Promise<number> {
-  if (events.length === 0) return 0;
+/** Returns the ids newly inserted (known ids are skipped and not counted again). */
+export async function persist(db: PrismaClient, events: MeteredEvent[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
   return db.$transaction(async (tx) => {
     const inserted = await tx.usageEvent.createManyAndReturn({
       data: events.map(eventRow),
@@ -86,6 +86,6 @@ export async function persist(db: PrismaClient, events: MeteredEvent[]): Promise
     const { cells, totals } = aggregate(events.filter((e) => insertedIds.has(e.id)));
     if (cells.length) await upsertCells(tx, cells);
     if (totals.length) await upsertTotals(tx, totals);
-    return insertedIds.size;
+    return insertedIds;
   });
 }
