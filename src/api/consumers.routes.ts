@@ -6,7 +6,7 @@ import { rateFromRow, rateHistories } from "../consumers/consumer.repository.ts"
 import { addRate, createConsumer, resolveConsumer, updateConsumer } from "../consumers/consumer.service.ts";
 import type { PrismaClient } from "../db/client.ts";
 import { presentConsumer, presentRate } from "./presenters.ts";
-import { CreateConsumerSchema, CreateRateSchema, UpdateConsumerSchema } from "./schemas/consumer.ts";
+import { ConsumerBodySchema, CreateRateSchema } from "./schemas/consumer.ts";
 import { validate } from "./validate.ts";
 
 export type ApiDeps = { config: Config; db: PrismaClient };
@@ -26,7 +26,7 @@ export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDe
     presentConsumer(row, (await rateHistories(db, [row.id])).get(row.id) ?? []);
 
   app.post("/v1/consumers", async (request, reply) => {
-    const input = validate(CreateConsumerSchema, request.body);
+    const input = validate(ConsumerBodySchema, request.body);
     const row = await createConsumer(db, input, config.metering);
     return reply.code(201).send(await present(row));
   });
@@ -47,7 +47,7 @@ export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDe
   );
 
   app.patch<{ Params: Params }>("/v1/consumers/:consumer", async (request) => {
-    const input = validate(UpdateConsumerSchema, request.body);
+    const input = validate(ConsumerBodySchema, request.body);
     return present(await updateConsumer(db, request.params.consumer, input));
   });
 

@@ -1,5 +1,5 @@
 // Consumers and their rate history in PostgreSQL.
-import { isUniqueViolation, type Db, type Prisma } from "../db/client.ts";
+import { isUniqueViolation, type Db } from "../db/client.ts";
 import { Decimal } from "../domain/money.ts";
 import type { Rate } from "../domain/pricing.ts";
 import { emptyMatrix } from "../domain/tdl.ts";
@@ -87,5 +87,3 @@ export async function rateHistories(db: Db, consumerIds: string[]): Promise<Map<
   }
   return byConsumer;
 }
-
-export type ConsumerRow = Prisma.ConsumerGetPayload<object>;

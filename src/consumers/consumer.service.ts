@@ -1,6 +1,6 @@
 // Creating, reading and changing consumers, their metadata and their rate history.
 // Each change is one transaction: a request is applied whole or not at all.
-import type { CreateConsumerInput, MetadataInput, UpdateConsumerInput } from "../api/schemas/consumer.ts";
+import type { ConsumerBody, MetadataInput } from "../api/schemas/consumer.ts";
 import { isUniqueViolation, uniqueViolationTarget, type Db, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal, parsePrice } from "../domain/money.ts";
@@ -8,7 +8,8 @@ import { rateAt } from "../domain/pricing.ts";
 import { emptyMatrix, parseMatrix } from "../domain/tdl.ts";
 import { BEGINNING_OF_TIME, rateHistories } from "./consumer.repository.ts";
 
-export type DefaultRates = { defaultInputCostPerToken: Decimal; defaultOutputCostPerToken: Decimal };
+/** The configured prices of consumers created without any. */
+export type PriceDefaults = { defaultInputCostPerToken: Decimal; defaultOutputCostPerToken: Decimal };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -59,7 +60,7 @@ export async function resolveConsumer(db: Db, ref: string) {
   return row;
 }
 
-export async function createConsumer(db: PrismaClient, input: CreateConsumerInput, defaults: DefaultRates) {
+export async function createConsumer(db: PrismaClient, input: ConsumerBody, defaults: PriceDefaults) {
   if (!input.username && !input.custom_id && !input.kong_id) {
     throw validationFailed("username: one of username, custom_id or kong_id is required", "username");
   }
@@ -90,7 +91,7 @@ export async function createConsumer(db: PrismaClient, input: CreateConsumerInpu
   }
 }
 
-export async function updateConsumer(db: PrismaClient, ref: string, input: UpdateConsumerInput) {
+export async function updateConsumer(db: PrismaClient, ref: string, input: ConsumerBody) {
   const m = input.metadata;
   const columns = metadataColumns(m);
   const newInput = m?.input_cost_per_token === undefined ? undefined : priceOrFail(m.input_cost_per_token, "metadata.input_cost_per_token");

@@ -144,12 +144,10 @@ describe("metering pipeline", () => {
     assert.deepEqual(res.json(), { accepted: 3, rejected: [] });
     await waitForCalls(c.id, 2);
     const badId = (bad.request as { id: string }).id;
-    const letters = await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1);
     const letter = await waitFor(async () => {
       const all = await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1);
       return all.find((m) => header(m, "tm-stage") === "meter" && m.value?.toString().includes(badId));
     }, 15_000, "the meter's dead letter");
-    assert.ok(letters.length >= 1);
     assert.match(header(letter, "tm-reason") ?? "", /started_at: must be epoch milliseconds after 2000/);
     assert.equal(header(letter, "tm-source-topic"), stack.config.kafka.rawTopic);
     assert.equal(JSON.parse(letter.value!.toString()).log.started_at, 12345, "the original bytes are kept");
@@ -161,9 +159,9 @@ describe("metering pipeline", () => {
     await stack.producer.send([{ topic: stack.config.kafka.rawTopic, messages: [{ key: c.kongId, value: "not json at all" }] }]);
     await ingest(stack, kongLog({ consumer: { id: c.kongId } }));
     await waitForCalls(c.id, 1);
-    const letters = await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1);
-    await waitFor(async () => (await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1)).find((m) => m.value?.toString() === "not json at all"), 15_000, "garbage dead letter");
-    assert.ok(letters.length >= 1);
+    const letter = await waitFor(async () => (await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1)).find((m) => m.value?.toString() === "not json at all"), 15_000, "garbage dead letter");
+    assert.match(header(letter, "tm-reason") ?? "", /message is not JSON/);
+    assert.equal(header(letter, "tm-stage"), "meter");
   });
 
   it("client-sent x-consumer-* headers on an unauthenticated request never attribute usage", async () => {

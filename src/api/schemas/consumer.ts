@@ -20,29 +20,22 @@ export const MetadataSchema = z
   .strict();
 export type MetadataInput = z.infer<typeof MetadataSchema>;
 
-export const CreateConsumerSchema = z
+/**
+ * A consumer's identity and metadata, for creating (all optional but one identity) and for
+ * changing (only the fields given). `rates_effective_from` is when the given prices take effect:
+ * on creation, by default, the beginning of time (they price every event, however old); on a
+ * change, by default, now.
+ */
+export const ConsumerBodySchema = z
   .object({
     username: z.string().min(1).max(200).optional(),
     custom_id: z.string().min(1).max(200).optional(),
     kong_id: z.string().uuid().optional(),
     metadata: MetadataSchema.optional(),
-    /** When the first rate takes effect; by default it prices every event, however old. */
     rates_effective_from: z.string().datetime({ offset: true }).optional(),
   })
   .strict();
-export type CreateConsumerInput = z.infer<typeof CreateConsumerSchema>;
-
-export const UpdateConsumerSchema = z
-  .object({
-    username: z.string().min(1).max(200).optional(),
-    custom_id: z.string().min(1).max(200).optional(),
-    kong_id: z.string().uuid().optional(),
-    metadata: MetadataSchema.optional(),
-    /** When changed costs take effect; now by default. */
-    rates_effective_from: z.string().datetime({ offset: true }).optional(),
-  })
-  .strict();
-export type UpdateConsumerInput = z.infer<typeof UpdateConsumerSchema>;
+export type ConsumerBody = z.infer<typeof ConsumerBodySchema>;
 
 export const CreateRateSchema = z
   .object({

@@ -16,7 +16,7 @@ export function kongRefOf(log: KongLog): KongConsumerRef | undefined {
 
 const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
 
-/** Resolves every distinct Kong consumer of a batch; returns consumer ids by ref key. */
+/** Resolves every distinct Kong consumer of a batch at once; returns a lookup from log to consumer id. */
 export async function identify(
   db: Db,
   logs: KongLog[],
