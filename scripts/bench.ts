@@ -4,7 +4,7 @@
 // Load generator, API and meter share this process and the machine's 2 cores.
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { connectServices } from "../src/bootstrap.ts";
+import { closeServices, connectServices } from "../src/bootstrap.ts";
 import { loadConfig } from "../src/config.ts";
 import { buildApp } from "../src/http/app.ts";
 import { createLogger } from "../src/lib/logger.ts";
@@ -61,7 +61,7 @@ async function runMode(mode: "stats-only" | "chat-2kb") {
       lastVisibleAt = now;
     },
   });
-  const app = await buildApp({ config, db: services.db, producer: services.producer, logger });
+  const app = await buildApp({ ...services, config, logger });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
 
   const kongId = randomUUID();
@@ -115,8 +115,7 @@ async function runMode(mode: "stats-only" | "chat-2kb") {
   );
   await app.close();
   await meter.stop();
-  await services.producer.disconnect();
-  await services.db.$disconnect();
+  await closeServices(services);
   if (usage.totals.calls !== N - failures) throw new Error(`API shows ${usage.totals.calls} calls, expected ${N - failures}`);
 }
 

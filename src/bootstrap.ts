@@ -1,14 +1,17 @@
 // What every process needs before it does work: a reachable broker with our topics, a database
-// client and a producer. Entry points call this, then start their part.
+// client, a producer and the billing queue. Entry points call this, then start their part.
+import type { Queue } from "bullmq";
 import type { Kafka } from "kafkajs";
+import type { Redis } from "ioredis";
 import type { Config } from "./config.ts";
 import { createPrisma, type PrismaClient } from "./db/client.ts";
+import { createBillingQueue, redisConnection } from "./jobs/queues.ts";
 import { createKafka } from "./kafka/client.ts";
 import { UsageProducer } from "./kafka/producer.ts";
 import { ensureTopics, waitForBroker } from "./kafka/topics.ts";
 import type { Logger } from "./lib/logger.ts";
 
-export type Services = { kafka: Kafka; db: PrismaClient; producer: UsageProducer };
+export type Services = { kafka: Kafka; db: PrismaClient; producer: UsageProducer; billingQueue: Queue; redis: Redis };
 
 export async function connectServices(config: Config, logger: Logger): Promise<Services> {
   const kafka = createKafka(config, logger);
@@ -16,5 +19,16 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
   await ensureTopics(kafka, config);
   const db = createPrisma(config.databaseUrl);
   await db.$queryRaw`SELECT 1`;
-  return { kafka, db, producer: new UsageProducer(kafka, config.ingest.produceTimeoutMs) };
+  // Redis may be away: the queue then fails its calls at once, and metering goes on regardless.
+  const redis = redisConnection(config, "client");
+  const billingQueue = createBillingQueue(config, redis);
+  billingQueue.on("error", (err) => logger.warn({ err }, "billing queue: Redis unavailable"));
+  return { kafka, db, producer: new UsageProducer(kafka, config.ingest.produceTimeoutMs), billingQueue, redis };
+}
+
+export async function closeServices(s: Services): Promise<void> {
+  await s.producer.disconnect();
+  await s.billingQueue.close();
+  s.redis.disconnect(); // a connection passed to BullMQ is not closed by it
+  await s.db.$disconnect();
 }

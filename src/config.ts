@@ -1,7 +1,8 @@
 // The one place that reads the environment. Every entry point calls loadConfig(process.env) and
 // passes the result down; defaults work on a development machine with local services.
 import { z } from "zod";
-import { Decimal } from "./domain/money.ts";
+import { Decimal, isCurrencyCode, type RoundingMode } from "./domain/money.ts";
+import type { PeriodKind } from "./domain/billing-period.ts";
 
 const DEV_INGEST_SECRET = "dev-ingest-secret";
 const DEV_ADMIN_API_KEY = "dev-admin-key";
@@ -59,6 +60,16 @@ const EnvSchema = z.object({
   INGEST_PRODUCE_TIMEOUT_MS: intFrom(100, 5000),
   ADMIN_API_KEY: z.string().min(8).default(DEV_ADMIN_API_KEY),
   BILLING_TIMEZONE: timeZone.default("UTC"),
+  BILLING_PERIOD: z.enum(["monthly", "weekly", "daily"]).default("monthly"),
+  BILLING_CURRENCY: z.string().refine(isCurrencyCode, "must be an ISO 4217 currency code such as USD or KRW").default("USD"),
+  BILLING_ROUNDING: z.enum(["half_up", "half_even"]).default("half_up"),
+  // late events inside this window after a period closes still land on its (draft) invoices
+  BILLING_GRACE_MINUTES: intFrom(0, 24 * 60),
+  // how often the invoice worker looks for periods to close or finalize (catch-up after an outage)
+  BILLING_TICK_MINUTES: intFrom(1, 15),
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  // key prefix of the job queues in Redis (several deployments can share one Redis)
+  REDIS_PREFIX: z.string().min(1).default("tokenmeter"),
   TDL_LEVEL_BOUNDS: levelBounds.default("256,512,1024,2048,4096,8192,16384,32768,65536"),
   DEFAULT_INPUT_COST_PER_TOKEN: decimalString.default("0"),
   DEFAULT_OUTPUT_COST_PER_TOKEN: decimalString.default("0"),
@@ -86,7 +97,15 @@ export type Config = Readonly<{
   };
   ingest: { secret: string; bodyLimitBytes: number; produceTimeoutMs: number; redactKeys: string[] };
   adminApiKey: string;
-  billing: { timeZone: string };
+  billing: {
+    timeZone: string;
+    period: PeriodKind;
+    currency: string;
+    rounding: RoundingMode;
+    graceMs: number;
+    tickMs: number;
+  };
+  redis: { url: string; prefix: string };
   tdl: { levelBounds: number[] };
   metering: {
     defaultInputCostPerToken: Decimal;
@@ -138,7 +157,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redactKeys: e.REDACT_KEYS.split(",").map((k) => k.trim().toLowerCase()).filter(Boolean),
     },
     adminApiKey: e.ADMIN_API_KEY,
-    billing: { timeZone: e.BILLING_TIMEZONE },
+    billing: {
+      timeZone: e.BILLING_TIMEZONE,
+      period: e.BILLING_PERIOD,
+      currency: e.BILLING_CURRENCY,
+      rounding: e.BILLING_ROUNDING,
+      graceMs: e.BILLING_GRACE_MINUTES * 60_000,
+      tickMs: e.BILLING_TICK_MINUTES * 60_000,
+    },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
     metering: {
       defaultInputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),

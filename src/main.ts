@@ -1,18 +1,20 @@
-// `npm start`: the API and a meter worker in one process (scripts/start.sh has already started
+// `npm start`: the API, a meter worker and the invoice worker in one process (scripts/start.sh has already started
 // or found Kafka and migrated the database). For separate processes use src/server.ts and
-// workers/meter/main.ts.
-import { connectServices } from "./bootstrap.ts";
+// workers/meter/main.ts and workers/invoices/main.ts.
+import { closeServices, connectServices } from "./bootstrap.ts";
 import { loadConfig } from "./config.ts";
 import { buildApp } from "./http/app.ts";
 import { createLogger } from "./lib/logger.ts";
 import { onShutdown } from "./lib/shutdown.ts";
 import { startMeter } from "../workers/meter/consumer.ts";
+import { startInvoiceWorker } from "../workers/invoices/worker.ts";
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const services = await connectServices(config, logger);
 const meter = await startMeter({ ...services, config, logger: logger.child({ component: "meter" }) });
-const app = await buildApp({ config, db: services.db, producer: services.producer, logger });
+const invoices = await startInvoiceWorker({ config, db: services.db, logger: logger.child({ component: "invoices" }) });
+const app = await buildApp({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });
 logger.info({ ingest: `http://${config.http.host}:${config.http.port}/ingest/kong` }, "tokenmeter running");
-onShutdown(logger, [() => app.close(), () => meter.stop(), () => services.producer.disconnect(), () => services.db.$disconnect()]);
+onShutdown(logger, [() => app.close(), () => meter.stop(), () => invoices.stop(), () => closeServices(services)]);

@@ -1,5 +1,5 @@
 // API process only (ingest + usage API): `tsx src/server.ts`.
-import { connectServices } from "./bootstrap.ts";
+import { closeServices, connectServices } from "./bootstrap.ts";
 import { loadConfig } from "./config.ts";
 import { buildApp } from "./http/app.ts";
 import { createLogger } from "./lib/logger.ts";
@@ -7,7 +7,7 @@ import { onShutdown } from "./lib/shutdown.ts";
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
-const { db, producer } = await connectServices(config, logger);
-const app = await buildApp({ config, db, producer, logger });
+const services = await connectServices(config, logger);
+const app = await buildApp({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });
-onShutdown(logger, [() => app.close(), () => producer.disconnect(), () => db.$disconnect()]);
+onShutdown(logger, [() => app.close(), () => closeServices(services)]);

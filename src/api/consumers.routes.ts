@@ -8,6 +8,7 @@ import type { PrismaClient } from "../db/client.ts";
 import { presentConsumer, presentRate } from "./presenters.ts";
 import { ConsumerBodySchema, CreateRateSchema } from "./schemas/consumer.ts";
 import { validate } from "./validate.ts";
+import { newApiKey, requireAdmin } from "../http/principal.ts";
 
 export type ApiDeps = { config: Config; db: PrismaClient };
 
@@ -25,13 +26,13 @@ export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDe
   const present = async (row: Parameters<typeof presentConsumer>[0]) =>
     presentConsumer(row, (await rateHistories(db, [row.id])).get(row.id) ?? []);
 
-  app.post("/v1/consumers", async (request, reply) => {
+  app.post("/v1/consumers", { preHandler: requireAdmin }, async (request, reply) => {
     const input = validate(ConsumerBodySchema, request.body);
     const row = await createConsumer(db, input, config.metering);
     return reply.code(201).send(await present(row));
   });
 
-  app.get("/v1/consumers", async (request) => {
+  app.get("/v1/consumers", { preHandler: requireAdmin }, async (request) => {
     const q = validate(ListQuery, request.query, "query");
     const rows = await db.consumer.findMany({
       where: { configured: q.configured === undefined ? undefined : q.configured === "true", id: q.after ? { gt: q.after } : undefined },
@@ -42,23 +43,31 @@ export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDe
     return { consumers: rows.map((r) => presentConsumer(r, rates.get(r.id) ?? [])), next_after: rows.length === q.limit ? rows.at(-1)!.id : null };
   });
 
-  app.get<{ Params: Params }>("/v1/consumers/:consumer", async (request) =>
+  app.get<{ Params: Params }>("/v1/consumers/:consumer", { preHandler: requireAdmin }, async (request) =>
     present(await resolveConsumer(db, request.params.consumer)),
   );
 
-  app.patch<{ Params: Params }>("/v1/consumers/:consumer", async (request) => {
+  app.patch<{ Params: Params }>("/v1/consumers/:consumer", { preHandler: requireAdmin }, async (request) => {
     const input = validate(ConsumerBodySchema, request.body);
     return present(await updateConsumer(db, request.params.consumer, input));
   });
 
-  app.get<{ Params: Params }>("/v1/consumers/:consumer/rates", async (request) => {
+  app.get<{ Params: Params }>("/v1/consumers/:consumer/rates", { preHandler: requireAdmin }, async (request) => {
     const c = await resolveConsumer(db, request.params.consumer);
     return { consumer_id: c.id, rates: ((await rateHistories(db, [c.id])).get(c.id) ?? []).map(presentRate) };
   });
 
-  app.post<{ Params: Params }>("/v1/consumers/:consumer/rates", async (request, reply) => {
+  app.post<{ Params: Params }>("/v1/consumers/:consumer/rates", { preHandler: requireAdmin }, async (request, reply) => {
     const input = validate(CreateRateSchema, request.body);
     const rate = await addRate(db, request.params.consumer, input);
     return reply.code(201).send(presentRate(rateFromRow(rate)));
+  });
+
+  // A consumer's own credential; the key is shown once and only its hash is kept.
+  app.post<{ Params: Params }>("/v1/consumers/:consumer/api-keys", { preHandler: requireAdmin }, async (request, reply) => {
+    const c = await resolveConsumer(db, request.params.consumer);
+    const { key, prefix, hash } = newApiKey();
+    const row = await db.consumerApiKey.create({ data: { consumerId: c.id, prefix, hash } });
+    return reply.code(201).send({ id: row.id, consumer_id: c.id, prefix, key, created_at: row.createdAt.toISOString() });
   });
 }

@@ -8,6 +8,7 @@ import { localSlotOf } from "../domain/tdl.ts";
 import { observedMatrix, usageOf } from "../usage/usage.service.ts";
 import type { ApiDeps } from "./consumers.routes.ts";
 import { validate } from "./validate.ts";
+import { assertOwnConsumer, requireAdmin } from "../http/principal.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -36,11 +37,12 @@ export async function usageRoutes(app: FastifyInstance, { config, db }: ApiDeps)
     const q = validate(UsageQuery, request.query, "query");
     const { from, to } = rangeOf(q);
     const c = await resolveConsumer(db, request.params.consumer);
+    assertOwnConsumer(request, c.id, request.params.consumer);
     const usage = await usageOf(db, c.id, from, to, q.group_by);
     return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
   });
 
-  app.get("/v1/usage/unattributed", async (request) => {
+  app.get("/v1/usage/unattributed", { preHandler: requireAdmin }, async (request) => {
     const q = validate(UsageQuery, request.query, "query");
     const { from, to } = rangeOf(q);
     const usage = await usageOf(db, null, from, to, q.group_by);
@@ -52,6 +54,7 @@ export async function usageRoutes(app: FastifyInstance, { config, db }: ApiDeps)
     const date = q.date ?? localSlotOf(new Date(), timeZone).localDate;
     if (Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw validationFailed("query.date: not a calendar date", "query.date");
     const c = await resolveConsumer(db, request.params.consumer);
+    assertOwnConsumer(request, c.id, request.params.consumer);
     return { consumer_id: c.id, date, time_zone: timeZone, tdl_matrix: await observedMatrix(db, c.id, date) };
   });
 }

@@ -33,3 +33,29 @@ export function parsePrice(value: unknown): Decimal | { error: string } {
 export function toPlain(d: { toFixed(): string }): string {
   return d.toFixed();
 }
+
+export type RoundingMode = "half_up" | "half_even";
+const MODES: Record<RoundingMode, BaseDecimal.Rounding> = {
+  half_up: BaseDecimal.ROUND_HALF_UP,
+  half_even: BaseDecimal.ROUND_HALF_EVEN,
+};
+
+/** Digits after the decimal point of a currency's minor unit (USD 2, KRW 0, JPY 0, BHD 3). */
+export function minorUnitDigits(currency: string): number {
+  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+export function isCurrencyCode(code: string): boolean {
+  if (!/^[A-Z]{3}$/.test(code)) return false;
+  try {
+    new Intl.NumberFormat("en", { style: "currency", currency: code });
+    return Intl.supportedValuesOf("currency").includes(code);
+  } catch {
+    return false;
+  }
+}
+
+/** Rounds once, at the end, to the currency's minor unit. Nothing else in billing rounds. */
+export function roundToMinorUnit(amount: BaseDecimal.Value, currency: string, mode: RoundingMode): Decimal {
+  return new Decimal(amount).toDecimalPlaces(minorUnitDigits(currency), MODES[mode]);
+}

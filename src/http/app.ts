@@ -5,13 +5,15 @@ import type { Config } from "../config.ts";
 import type { PrismaClient } from "../db/client.ts";
 import { consumerRoutes } from "../api/consumers.routes.ts";
 import { usageRoutes } from "../api/usage.routes.ts";
+import { invoiceRoutes } from "../api/invoices.routes.ts";
+import type { Queue } from "bullmq";
 import { ingestRoutes } from "../ingest/routes.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
-import { requireAdminKey } from "./auth.ts";
+import { authenticate } from "./principal.ts";
 import { registerErrorHandler } from "./error-handler.ts";
 
-export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger };
+export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue };
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -25,9 +27,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(async (scope) => ingestRoutes(scope, deps));
   await app.register(async (scope) => {
-    scope.addHook("onRequest", requireAdminKey(deps.config.adminApiKey));
+    scope.addHook("onRequest", authenticate(deps.config.adminApiKey, deps.db));
     await consumerRoutes(scope, deps);
     await usageRoutes(scope, deps);
+    await invoiceRoutes(scope, deps);
   });
   return app;
 }

@@ -31,4 +31,3 @@ function requireSecret(expected: string, what: string) {
 }
 
 export const requireIngestSecret = (secret: string) => requireSecret(secret, "ingest secret");
-export const requireAdminKey = (key: string) => requireSecret(key, "admin API key");

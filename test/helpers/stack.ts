@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Kafka, KafkaMessage } from "kafkajs";
-import { connectServices, type Services } from "../../src/bootstrap.ts";
+import { closeServices, connectServices, type Services } from "../../src/bootstrap.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
@@ -26,6 +26,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     KAFKA_TOPIC_DLQ: `test.${suffix}.dlq`,
     KAFKA_GROUP_ID: `test-${suffix}`,
     KAFKA_PARTITIONS: "2",
+    REDIS_PREFIX: `test-${suffix}`,
     INGEST_SECRET,
     ADMIN_API_KEY: ADMIN_KEY,
     ...env,
@@ -38,13 +39,12 @@ export async function startStack(env: Record<string, string> = {}, opts: { meter
   const config = testConfig(database.url, env);
   const logger = createLogger(config.logLevel);
   const services = await connectServices(config, logger);
-  const app = await buildApp({ config, db: services.db, producer: services.producer, logger });
+  const app = await buildApp({ ...services, config, logger });
   const meter = opts.meter === false ? undefined : await startMeter({ ...services, config, logger });
   const close = async () => {
     await app.close();
     await meter?.stop();
-    await services.producer.disconnect();
-    await services.db.$disconnect();
+    await closeServices(services);
     await database.drop();
   };
   return { ...services, config, app, meter, close };

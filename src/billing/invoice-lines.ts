@@ -1,0 +1,68 @@
+// Invoice lines from billed usage: one line per model, direction and unit price, so a price that
+// changed inside the period gives one line per price. amount = quantity x unit price, exactly.
+// Late events of an already finalized period become adjustment lines naming that period and
+// the events they bill.
+import { Decimal, ZERO } from "../domain/money.ts";
+
+export type Direction = "input" | "output";
+
+/** Billed tokens at one pair of prices (an aggregate of events). Null price: the event had no rate. */
+export type UsageAtPrice = {
+  model: string;
+  inputCostPerToken: string | null;
+  outputCostPerToken: string | null;
+  inputTokens: bigint;
+  outputTokens: bigint;
+};
+
+export type LateEvent = UsageAtPrice & { id: string; periodId: string; periodStartsAt: Date };
+
+export type LineDraft = {
+  position: number;
+  model: string;
+  direction: Direction;
+  quantity: bigint;
+  unitPrice: Decimal;
+  amount: Decimal;
+  adjustsPeriodId: string | null;
+  adjustsEventIds: string[];
+};
+
+type Acc = Omit<LineDraft, "position" | "amount"> & { sortKey: string };
+
+function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodId: string; startsAt: Date; eventId: string }) {
+  for (const direction of ["input", "output"] as const) {
+    const quantity = direction === "input" ? u.inputTokens : u.outputTokens;
+    if (quantity === 0n) continue;
+    const unitPrice = new Decimal((direction === "input" ? u.inputCostPerToken : u.outputCostPerToken) ?? 0);
+    const period = adjusts ? `${adjusts.startsAt.toISOString()}|${adjusts.periodId}` : "";
+    const key = `${period}|${u.model}|${direction}|${unitPrice.toFixed()}`;
+    const line = into.get(key) ?? {
+      model: u.model, direction, quantity: 0n, unitPrice,
+      adjustsPeriodId: adjusts?.periodId ?? null, adjustsEventIds: [],
+      // current lines first; then adjustments, oldest period first; within each by model, direction, price
+      sortKey: `${adjusts ? "1" : "0"}|${period}|${u.model}|${direction === "input" ? 0 : 1}|${unitPrice.toFixed(12).padStart(40, "0")}`,
+    };
+    line.quantity += quantity;
+    if (adjusts) line.adjustsEventIds.push(adjusts.eventId);
+    into.set(key, line);
+  }
+}
+
+export function buildLines(current: UsageAtPrice[], late: LateEvent[]): LineDraft[] {
+  const lines = new Map<string, Acc>();
+  for (const u of current) accumulate(lines, u);
+  for (const e of late) accumulate(lines, e, { periodId: e.periodId, startsAt: e.periodStartsAt, eventId: e.id });
+  return [...lines.values()]
+    .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
+    .map(({ sortKey: _, ...l }, i) => ({
+      ...l,
+      adjustsEventIds: [...l.adjustsEventIds].sort(),
+      position: i + 1,
+      amount: new Decimal(l.quantity.toString()).times(l.unitPrice),
+    }));
+}
+
+export function subtotalOf(lines: readonly LineDraft[]): Decimal {
+  return lines.reduce((s, l) => s.plus(l.amount), ZERO);
+}

@@ -1,0 +1,127 @@
+// Drafting and finalizing one consumer's invoice for one period, in ONE transaction: a job that
+// dies half-way leaves a complete draft or nothing. The unique (consumer, period) row is locked
+// first, so two runs for the same pair take turns and never make two invoices.
+import { Prisma, type PrismaClient } from "../db/client.ts";
+import { periodContaining } from "../domain/billing-period.ts";
+import { roundToMinorUnit } from "../domain/money.ts";
+import { buildLines, subtotalOf, type LateEvent, type UsageAtPrice } from "./invoice-lines.ts";
+import type { BillingSettings } from "./period.service.ts";
+
+export type DraftOutcome = "drafted" | "finalized" | "unchanged" | "empty";
+
+type Tx = Prisma.TransactionClient;
+
+type DraftArgs = {
+  consumerId: string;
+  periodId: string;
+  settings: BillingSettings;
+  now: Date;
+  finalize: boolean;
+  /** Runs just before commit; a failure here rolls everything back (used to prove atomicity). */
+  beforeCommit?: () => Promise<void>;
+};
+
+async function lockInvoice(tx: Tx, a: DraftArgs) {
+  await tx.invoice.createMany({
+    data: [{ consumerId: a.consumerId, periodId: a.periodId, currency: a.settings.currency, subtotal: "0", total: "0", rounding: a.settings.rounding }],
+    skipDuplicates: true,
+  });
+  const [inv] = await tx.$queryRaw<{ id: string; status: string }[]>`
+    SELECT id::text, status::text FROM invoices
+    WHERE consumer_id = ${a.consumerId}::uuid AND period_id = ${a.periodId}::uuid FOR UPDATE`;
+  return inv!;
+}
+
+/** Takes the late events of earlier, finalized periods onto this invoice; returns them with their period. */
+async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date): Promise<void> {
+  const candidates = await tx.$queryRaw<{ id: string; occurred_at: Date }[]>`
+    SELECT id, occurred_at FROM usage_events
+    WHERE consumer_id = ${a.consumerId}::uuid AND billable AND invoice_id IS NULL AND occurred_at < ${startsAt}`;
+  if (candidates.length === 0) return;
+  const s = a.settings;
+  const keys = [...new Set(candidates.map((c) => periodContaining(c.occurred_at, s.period, s.timeZone).key))];
+  const finalized = new Set(
+    (await tx.billingPeriod.findMany({ where: { kind: s.period, timeZone: s.timeZone, key: { in: keys }, status: "finalized" }, select: { key: true } })).map((p) => p.key),
+  );
+  const ids = candidates.filter((c) => finalized.has(periodContaining(c.occurred_at, s.period, s.timeZone).key)).map((c) => c.id);
+  if (ids.length) await tx.$executeRaw`UPDATE usage_events SET invoice_id = ${invoiceId}::uuid WHERE id = ANY(${ids}) AND invoice_id IS NULL`;
+}
+
+async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date) {
+  const current = await tx.$queryRaw<UsageAtPrice[]>`
+    SELECT model, input_cost_per_token::text AS "inputCostPerToken", output_cost_per_token::text AS "outputCostPerToken",
+           sum(input_tokens)::bigint AS "inputTokens", sum(output_tokens)::bigint AS "outputTokens"
+    FROM usage_events WHERE invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt}
+    GROUP BY 1, 2, 3`;
+  const lateRows = await tx.$queryRaw<(UsageAtPrice & { id: string; occurredAt: Date })[]>`
+    SELECT id, occurred_at AS "occurredAt", model, input_cost_per_token::text AS "inputCostPerToken",
+           output_cost_per_token::text AS "outputCostPerToken", input_tokens::bigint AS "inputTokens", output_tokens::bigint AS "outputTokens"
+    FROM usage_events WHERE invoice_id = ${invoiceId}::uuid AND occurred_at < ${startsAt}`;
+  const s = a.settings;
+  const keys = [...new Set(lateRows.map((r) => periodContaining(r.occurredAt, s.period, s.timeZone).key))];
+  const periods = new Map(
+    (await tx.billingPeriod.findMany({ where: { kind: s.period, timeZone: s.timeZone, key: { in: keys } } })).map((p) => [p.key, p]),
+  );
+  const late: LateEvent[] = lateRows.map((r) => {
+    const p = periods.get(periodContaining(r.occurredAt, s.period, s.timeZone).key)!;
+    return { ...r, periodId: p.id, periodStartsAt: p.startsAt };
+  });
+  return buildLines(current, late);
+}
+
+export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ invoiceId: string | null; outcome: DraftOutcome }> {
+  return db.$transaction(async (tx) => {
+    const period = await tx.billingPeriod.findUniqueOrThrow({ where: { id: a.periodId } });
+    const inv = await lockInvoice(tx, a);
+    if (inv.status !== "draft") return { invoiceId: inv.id, outcome: "unchanged" as const };
+
+    await tx.$executeRaw`
+      UPDATE usage_events SET invoice_id = ${inv.id}::uuid
+      WHERE consumer_id = ${a.consumerId}::uuid AND billable AND invoice_id IS NULL
+        AND occurred_at >= ${period.startsAt} AND occurred_at < ${period.endsAt}`;
+    await claimLateEvents(tx, inv.id, a, period.startsAt);
+    const lines = await linesOf(tx, inv.id, a, period.startsAt);
+
+    if (lines.length === 0) {
+      // no usage after all: no invoice (nothing was claimed either)
+      await tx.invoice.delete({ where: { id: inv.id } });
+      return { invoiceId: null, outcome: "empty" as const };
+    }
+    const subtotal = subtotalOf(lines);
+    await tx.invoiceLine.deleteMany({ where: { invoiceId: inv.id } });
+    await tx.invoiceLine.createMany({
+      data: lines.map((l) => ({ ...l, invoiceId: inv.id, unitPrice: l.unitPrice.toFixed(), amount: l.amount.toFixed() })),
+    });
+    await tx.invoice.update({
+      where: { id: inv.id },
+      data: {
+        currency: a.settings.currency,
+        rounding: a.settings.rounding,
+        subtotal: subtotal.toFixed(),
+        total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
+        ...(a.finalize ? { status: "finalized", issuedAt: a.now } : {}),
+      },
+    });
+    await a.beforeCommit?.();
+    return { invoiceId: inv.id, outcome: a.finalize ? ("finalized" as const) : ("drafted" as const) };
+  }, { timeout: 60_000 });
+}
+
+/** Re-drafts every invoice of a period with the late events of its grace window, then finalizes. */
+export async function finalizePeriod(
+  db: PrismaClient,
+  periodId: string,
+  consumerIds: string[],
+  settings: BillingSettings,
+  now: Date,
+  onProgress?: (done: number, total: number) => Promise<void>,
+): Promise<number> {
+  let finalized = 0;
+  for (const [i, consumerId] of consumerIds.entries()) {
+    const r = await draftInvoice(db, { consumerId, periodId, settings, now, finalize: true });
+    if (r.outcome === "finalized") finalized++;
+    await onProgress?.(i + 1, consumerIds.length);
+  }
+  await db.billingPeriod.update({ where: { id: periodId }, data: { status: "finalized", finalizedAt: now } });
+  return finalized;
+}

@@ -1,0 +1,56 @@
+// Which billing periods are due to close or finalize, and which consumers each one bills.
+import type { Config } from "../config.ts";
+import { Prisma, type Db } from "../db/client.ts";
+import { endedPeriods, type Period } from "../domain/billing-period.ts";
+
+export type BillingSettings = Config["billing"];
+
+export type PeriodRow = Prisma.BillingPeriodGetPayload<object>;
+
+/** Records a period as closed (or returns it if it already is). */
+export async function recordPeriod(db: Db, p: Period): Promise<PeriodRow> {
+  return db.billingPeriod.upsert({
+    where: { kind_key_timeZone: { kind: p.kind, key: p.key, timeZone: p.timeZone } },
+    create: { kind: p.kind, key: p.key, timeZone: p.timeZone, startsAt: p.startsAt, endsAt: p.endsAt },
+    update: {},
+  });
+}
+
+/** Ended periods not recorded yet, from the earliest billable event no invoice has taken. */
+export async function duePeriods(db: Db, s: BillingSettings, now: Date): Promise<Period[]> {
+  const [first] = await db.$queryRaw<{ at: Date | null }[]>`
+    SELECT min(occurred_at) AS at FROM usage_events
+    WHERE billable AND invoice_id IS NULL AND consumer_id IS NOT NULL`;
+  if (!first?.at) return [];
+  const ended = endedPeriods(first.at, now, s.period, s.timeZone);
+  if (ended.length === 0) return [];
+  const recorded = await db.billingPeriod.findMany({
+    where: { kind: s.period, timeZone: s.timeZone, key: { in: ended.map((p) => p.key) } },
+    select: { key: true },
+  });
+  const done = new Set(recorded.map((r) => r.key));
+  return ended.filter((p) => !done.has(p.key));
+}
+
+/** Closed periods whose grace for late events is over. */
+export async function periodsToFinalize(db: Db, s: BillingSettings, now: Date): Promise<PeriodRow[]> {
+  return db.billingPeriod.findMany({
+    where: { kind: s.period, timeZone: s.timeZone, status: "closed", endsAt: { lte: new Date(now.getTime() - s.graceMs) } },
+    orderBy: { startsAt: "asc" },
+  });
+}
+
+/**
+ * Consumers an invoice run for this period must visit: those with billable events no invoice has
+ * taken up to the period's end (its own usage, or late events of finalized periods to adjust),
+ * and those that already have a draft for it.
+ */
+export async function consumersToInvoice(db: Db, period: PeriodRow): Promise<string[]> {
+  const rows = await db.$queryRaw<{ consumer_id: string }[]>`
+    SELECT DISTINCT consumer_id::text FROM usage_events
+      WHERE billable AND invoice_id IS NULL AND consumer_id IS NOT NULL AND occurred_at < ${period.endsAt}
+    UNION
+    SELECT consumer_id::text FROM invoices WHERE period_id = ${period.id}::uuid AND status = 'draft'
+    ORDER BY 1`;
+  return rows.map((r) => r.consumer_id);
+}

@@ -1,0 +1,22 @@
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import type { Config } from "../config.ts";
+
+/** Stored in Redis with every job: renaming it strands the jobs already queued under the old name. */
+export const BILLING_QUEUE = "billing";
+
+/**
+ * Workers wait for Redis to come back (no per-command retry limit); the API's side fails at once
+ * when Redis is away, so a trigger answers 503 instead of hanging.
+ */
+export function redisConnection(config: Config, role: "worker" | "client"): Redis {
+  return new Redis(config.redis.url, {
+    maxRetriesPerRequest: role === "worker" ? null : 1,
+    enableOfflineQueue: role === "worker",
+    retryStrategy: (times) => Math.min(times * 200, 5000),
+  });
+}
+
+export function createBillingQueue(config: Config, connection: Redis): Queue {
+  return new Queue(BILLING_QUEUE, { connection, prefix: config.redis.prefix });
+}

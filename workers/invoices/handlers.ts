@@ -1,0 +1,77 @@
+// One thin handler per billing job: validate the payload, call the billing service, report progress.
+import { UnrecoverableError, type Job, type Queue } from "bullmq";
+import type { z } from "zod";
+import { draftInvoice, finalizePeriod } from "../../src/billing/invoice.service.ts";
+import { consumersToInvoice, duePeriods, periodsToFinalize, recordPeriod, type BillingSettings } from "../../src/billing/period.service.ts";
+import type { PrismaClient } from "../../src/db/client.ts";
+import { isPeriodKey, periodOfKey } from "../../src/domain/billing-period.ts";
+import { JOB_OPTIONS, JOBS } from "../../src/jobs/catalog.ts";
+
+export type BillingDeps = { db: PrismaClient; queue: Queue; settings: BillingSettings };
+
+const asOfDate = (asOf?: string) => (asOf ? new Date(asOf) : new Date());
+
+function payload<T extends keyof typeof JOBS>(kind: T, job: Job): z.infer<(typeof JOBS)[T]["payload"]> {
+  const parsed = JOBS[kind].payload.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+async function tick(job: Job, d: BillingDeps) {
+  const { asOf } = payload("tick", job);
+  const now = asOfDate(asOf);
+  const due = await duePeriods(d.db, d.settings, now);
+  // deterministic ids: a repeated tick does not close a period twice
+  for (const p of due) await d.queue.add(JOBS.closePeriod.name, { periodKey: p.key, asOf }, { ...JOB_OPTIONS, jobId: `close.${p.kind}.${p.key}` });
+  const finalize = await periodsToFinalize(d.db, d.settings, now);
+  for (const p of finalize) await d.queue.add(JOBS.finalizePeriod.name, { periodId: p.id, asOf }, { ...JOB_OPTIONS, jobId: `finalize.${p.id}` });
+  return { closing: due.map((p) => p.key), finalizing: finalize.map((p) => p.key) };
+}
+
+async function closePeriod(job: Job, d: BillingDeps) {
+  const { periodKey, asOf } = payload("closePeriod", job);
+  const s = d.settings;
+  if (!isPeriodKey(periodKey, s.period)) throw new UnrecoverableError(`${periodKey} does not start a ${s.period} period`);
+  const period = periodOfKey(periodKey, s.period, s.timeZone);
+  if (period.endsAt > asOfDate(asOf)) throw new UnrecoverableError(`period ${periodKey} has not ended yet`);
+  const row = await recordPeriod(d.db, period);
+  const consumers = await consumersToInvoice(d.db, row);
+  // ids carry this run's id: a retried run adds nothing twice, a new run drafts again (idempotently)
+  await d.queue.addBulk(
+    consumers.map((consumerId) => ({
+      name: JOBS.draftInvoice.name,
+      data: { consumerId, periodId: row.id, asOf },
+      opts: { ...JOB_OPTIONS, jobId: `draft.${row.id}.${consumerId}.${job.id}` },
+    })),
+  );
+  await job.updateProgress({ period: periodKey, periodId: row.id, consumers: consumers.length });
+  return { periodId: row.id, consumers: consumers.length };
+}
+
+async function draft(job: Job, d: BillingDeps) {
+  const { consumerId, periodId, asOf } = payload("draftInvoice", job);
+  return draftInvoice(d.db, { consumerId, periodId, settings: d.settings, now: asOfDate(asOf), finalize: false });
+}
+
+async function finalize(job: Job, d: BillingDeps) {
+  const { periodId, asOf } = payload("finalizePeriod", job);
+  const row = await d.db.billingPeriod.findUniqueOrThrow({ where: { id: periodId } });
+  if (row.status === "finalized") return { finalized: 0 };
+  const consumers = await consumersToInvoice(d.db, row);
+  const finalized = await finalizePeriod(d.db, periodId, consumers, d.settings, asOfDate(asOf), (done, total) =>
+    job.updateProgress({ period: row.key, done, total }),
+  );
+  return { finalized };
+}
+
+export function billingProcessor(d: BillingDeps) {
+  return async (job: Job) => {
+    switch (job.name) {
+      case JOBS.tick.name: return tick(job, d);
+      case JOBS.closePeriod.name: return closePeriod(job, d);
+      case JOBS.draftInvoice.name: return draft(job, d);
+      case JOBS.finalizePeriod.name: return finalize(job, d);
+      default: throw new UnrecoverableError(`unknown job ${job.name}`);
+    }
+  };
+}

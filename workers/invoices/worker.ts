@@ -1,0 +1,44 @@
+// The invoice worker: processes billing jobs and keeps the schedules. Redis being away never stops
+// metering; when it returns, the next tick closes and finalizes whatever fell due meanwhile.
+import { Worker } from "bullmq";
+import type { Config } from "../../src/config.ts";
+import type { PrismaClient } from "../../src/db/client.ts";
+import { JOBS, PERIOD_CLOSE_PATTERN } from "../../src/jobs/catalog.ts";
+import { BILLING_QUEUE, createBillingQueue, redisConnection } from "../../src/jobs/queues.ts";
+import type { Logger } from "../../src/lib/logger.ts";
+import { billingProcessor } from "./handlers.ts";
+
+export type InvoiceWorker = { stop(): Promise<void> };
+
+export async function startInvoiceWorker(deps: { config: Config; db: PrismaClient; logger: Logger; schedule?: boolean }): Promise<InvoiceWorker> {
+  const { config, db, logger } = deps;
+  const queueConnection = redisConnection(config, "worker");
+  const workerConnection = redisConnection(config, "worker");
+  const queue = createBillingQueue(config, queueConnection);
+  const worker = new Worker(BILLING_QUEUE, billingProcessor({ db, queue, settings: config.billing }), {
+    connection: workerConnection,
+    prefix: config.redis.prefix,
+    concurrency: 2,
+  });
+  worker.on("failed", (job, err) => logger.warn({ err, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade }, "billing job failed"));
+  worker.on("error", (err) => logger.error({ err }, "billing worker error"));
+  queue.on("error", (err) => logger.error({ err }, "billing queue error"));
+
+  if (deps.schedule !== false) {
+    // Stable ids: a redeploy updates the schedules instead of adding more. Scheduling waits for
+    // Redis in the background so that metering starts regardless.
+    void (async () => {
+      await queue.upsertJobScheduler("billing-period-close", { pattern: PERIOD_CLOSE_PATTERN[config.billing.period], tz: config.billing.timeZone }, { name: JOBS.tick.name, data: {} });
+      await queue.upsertJobScheduler("billing-tick", { every: config.billing.tickMs }, { name: JOBS.tick.name, data: {} });
+      await queue.add(JOBS.tick.name, {}, { jobId: `tick.start.${Date.now()}` });
+    })().catch((err: unknown) => logger.error({ err }, "could not schedule billing jobs"));
+  }
+  return {
+    stop: async () => {
+      await worker.close();
+      await queue.close();
+      queueConnection.disconnect();
+      workerConnection.disconnect();
+    },
+  };
+}
