@@ -5,7 +5,7 @@ import type { Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.ts";
 import { createPrisma, type PrismaClient } from "./db/client.ts";
-import { createBillingQueue, redisConnection } from "./jobs/queues.ts";
+import { createBillingQueue, redisConnection, withinTimeout } from "./jobs/queues.ts";
 import { createKafka } from "./kafka/client.ts";
 import { UsageProducer } from "./kafka/producer.ts";
 import { ensureTopics, waitForBroker } from "./kafka/topics.ts";
@@ -28,7 +28,8 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
 
 export async function closeServices(s: Services): Promise<void> {
   await s.producer.disconnect();
-  await s.billingQueue.close();
-  s.redis.disconnect(); // a connection passed to BullMQ is not closed by it
+  // a connection passed to BullMQ is not closed by it; with Redis away, close() would wait for ever
+  s.redis.disconnect();
+  await withinTimeout(2000, "closing the billing queue", () => s.billingQueue.close()).catch(() => {});
   await s.db.$disconnect();
 }

@@ -9,6 +9,7 @@ import type { PrismaClient } from "../db/client.ts";
 import { isPeriodKey, periodOfKey } from "../domain/billing-period.ts";
 import { AppError, conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { JOB_OPTIONS, JOBS } from "../jobs/catalog.ts";
+import { withinTimeout } from "../jobs/queues.ts";
 import { assertOwnConsumer, requireAdmin } from "../http/principal.ts";
 import { presentInvoice } from "./invoice-presenter.ts";
 import { validate } from "./validate.ts";
@@ -27,10 +28,10 @@ const ListQuery = z
 
 const INCLUDE = { lines: { orderBy: { position: "asc" as const } }, period: true, consumer: { select: { username: true } } };
 
-/** Redis being away makes the enqueue fail at once; that is a 503, not a 500. */
+/** Redis being away is a 503, not a 500 nor a request that hangs. */
 async function enqueue<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await withinTimeout(3000, "billing queue", fn);
   } catch (err) {
     throw new AppError("kafka_unavailable", "the job queue (Redis) is unavailable; retry later", { cause: err, retryable: true });
   }

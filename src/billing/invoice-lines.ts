@@ -28,7 +28,17 @@ export type LineDraft = {
   adjustsEventIds: string[];
 };
 
-type Acc = Omit<LineDraft, "position" | "amount"> & { sortKey: string };
+type Acc = Omit<LineDraft, "position" | "amount"> & { periodStart: number };
+
+// Current lines first; then adjustments, oldest period first; within each by model, direction, price.
+function compare(a: Acc, b: Acc): number {
+  return (
+    a.periodStart - b.periodStart ||
+    (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
+    (a.direction === b.direction ? 0 : a.direction === "input" ? -1 : 1) ||
+    a.unitPrice.comparedTo(b.unitPrice)
+  );
+}
 
 function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodId: string; startsAt: Date; eventId: string }) {
   for (const direction of ["input", "output"] as const) {
@@ -40,8 +50,7 @@ function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodI
     const line = into.get(key) ?? {
       model: u.model, direction, quantity: 0n, unitPrice,
       adjustsPeriodId: adjusts?.periodId ?? null, adjustsEventIds: [],
-      // current lines first; then adjustments, oldest period first; within each by model, direction, price
-      sortKey: `${adjusts ? "1" : "0"}|${period}|${u.model}|${direction === "input" ? 0 : 1}|${unitPrice.toFixed(12).padStart(40, "0")}`,
+      periodStart: adjusts ? adjusts.startsAt.getTime() : -Infinity,
     };
     line.quantity += quantity;
     if (adjusts) line.adjustsEventIds.push(adjusts.eventId);
@@ -54,8 +63,8 @@ export function buildLines(current: UsageAtPrice[], late: LateEvent[]): LineDraf
   for (const u of current) accumulate(lines, u);
   for (const e of late) accumulate(lines, e, { periodId: e.periodId, startsAt: e.periodStartsAt, eventId: e.id });
   return [...lines.values()]
-    .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
-    .map(({ sortKey: _, ...l }, i) => ({
+    .sort(compare)
+    .map(({ periodStart: _, ...l }, i) => ({
       ...l,
       adjustsEventIds: [...l.adjustsEventIds].sort(),
       position: i + 1,

@@ -1,7 +1,7 @@
 // Every billing job: its name, payload schema (checked again when the job is taken) and retry policy.
 import { z } from "zod";
 
-const asOf = z.string().datetime().optional(); // the time a run acts as of; now by default (tests set it)
+const asOf = z.string().datetime({ offset: true }).optional(); // the time a run acts as of; now by default (tests set it)
 
 export const JOBS = {
   /** Closes every ended period not closed yet and finalizes those past their grace: catches up after outages. */

@@ -20,3 +20,18 @@ export function redisConnection(config: Config, role: "worker" | "client"): Redi
 export function createBillingQueue(config: Config, connection: Redis): Queue {
   return new Queue(BILLING_QUEUE, { connection, prefix: config.redis.prefix });
 }
+
+/** Queue calls wait for Redis to become ready; an API request must not wait for ever. */
+export async function withinTimeout<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
