@@ -1,5 +1,5 @@
 // Invoices and billing runs. The operator sees every invoice; a consumer key sees only its own.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { Job, type Queue } from "bullmq";
 import { z } from "zod";
 import { periodReport, toCsv } from "../billing/report.ts";
@@ -46,7 +46,7 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db, billingQ
     return row;
   };
 
-  const list = async (request: FastifyRequest, q: z.infer<typeof ListQuery>, consumerId?: string) => {
+  const list = async (q: z.infer<typeof ListQuery>, consumerId?: string) => {
     const period = q.period ? await periodRow(q.period, "query.period") : undefined;
     const rows = await db.invoice.findMany({
       where: { consumerId, periodId: period?.id, status: q.status },
@@ -60,15 +60,15 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db, billingQ
   app.get("/v1/invoices", async (request) => {
     const q = validate(ListQuery, request.query, "query");
     const p = request.principal!;
-    if (p.kind === "consumer") return list(request, q, p.consumerId);
-    return list(request, q, q.consumer ? (await resolveConsumer(db, q.consumer)).id : undefined);
+    if (p.kind === "consumer") return list(q, p.consumerId);
+    return list(q, q.consumer ? (await resolveConsumer(db, q.consumer)).id : undefined);
   });
 
   app.get<{ Params: { consumer: string } }>("/v1/consumers/:consumer/invoices", async (request) => {
     const q = validate(ListQuery.omit({ consumer: true }), request.query, "query");
     const c = await resolveConsumer(db, request.params.consumer);
     assertOwnConsumer(request, c.id, request.params.consumer);
-    return list(request, q, c.id);
+    return list(q, c.id);
   });
 
   app.get<{ Params: { id: string } }>("/v1/invoices/:id", async (request) => {

@@ -32,7 +32,7 @@ async function lockInvoice(tx: Tx, a: DraftArgs) {
   return inv!;
 }
 
-/** Takes the late events of earlier, finalized periods onto this invoice; returns them with their period. */
+/** Takes the late events of earlier, finalized periods onto this invoice (still-open periods keep theirs). */
 async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date): Promise<void> {
   const candidates = await tx.$queryRaw<{ id: string; occurred_at: Date }[]>`
     SELECT id, occurred_at FROM usage_events
