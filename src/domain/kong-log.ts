@@ -129,8 +129,7 @@ export function isBillable(log: KongLog): boolean {
 }
 
 /** The model: ai-proxy's log block, ai-proxy's response header, the request body, the route map. */
-export function modelOf(log: KongLog, requestBody: unknown, modelByRoute: Record<string, string>): string {
-  const proxy = proxyBlock(aiBlocks(log));
+export function modelOf(log: KongLog, proxy: AiBlock | undefined, requestBody: unknown, modelByRoute: Record<string, string>): string {
   const fromBody = str(obj(requestBody)?.model);
   const route = log.route?.name ?? log.route?.id;
   return (

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { aiBlocks, isBillable, KongLogSchema, modelOf, providerCounts, type KongLog } from "../../src/domain/kong-log.ts";
+import { aiBlocks, isBillable, KongLogSchema, modelOf, providerCounts, proxyBlock, type KongLog } from "../../src/domain/kong-log.ts";
 import { canonicalJson, eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
 import { checkEntry, entriesOf } from "../../src/ingest/entries.ts";
 import { redactEntry, redactText, redactUri } from "../../src/ingest/redact.ts";
@@ -8,18 +8,19 @@ import { payloadsOf, tokenize } from "../../workers/meter/stages/tokenize.ts";
 import { CHAT_REQUEST, kong36Ai, kong37Ai, kong38Ai, kong401, kongLog } from "../fixtures/kong-logs.ts";
 
 const parse = (entry: unknown): KongLog => KongLogSchema.parse(entry);
+const proxyOf = (log: KongLog) => proxyBlock(aiBlocks(log));
 
 describe("Kong log shapes", () => {
   it("3.6: flat ai block", () => {
     const log = parse(kongLog({ ai: kong36Ai() }));
     assert.deepEqual(providerCounts(aiBlocks(log)), { input: 20, output: 10 });
-    assert.equal(modelOf(log, undefined, {}), "gpt-3.5-turbo-0125");
+    assert.equal(modelOf(log, proxyOf(log), undefined, {}), "gpt-3.5-turbo-0125");
   });
 
   it("3.7: ai-proxy block with singular token keys", () => {
     const log = parse(kongLog({ ai: kong37Ai() }));
     assert.deepEqual(providerCounts(aiBlocks(log)), { input: 21, output: 11 });
-    assert.equal(modelOf(log, undefined, {}), "gpt-4-0613");
+    assert.equal(modelOf(log, proxyOf(log), undefined, {}), "gpt-4-0613");
   });
 
   it("3.8: ai-proxy block with plural keys and an empty cache object", () => {
@@ -42,14 +43,14 @@ describe("Kong log shapes", () => {
 
   it("finds the model in the request body, then the route map, when no ai block names one", () => {
     const log = parse({ ...kongLog(), ai: undefined });
-    assert.equal(modelOf(log, { model: "gpt-4o-mini" }, {}), "gpt-4o-mini");
-    assert.equal(modelOf(log, {}, { "llama2-chat": "kt-llama3" }), "kt-llama3");
-    assert.equal(modelOf(log, {}, {}), "unknown");
+    assert.equal(modelOf(log, proxyOf(log), { model: "gpt-4o-mini" }, {}), "gpt-4o-mini");
+    assert.equal(modelOf(log, proxyOf(log), {}, { "llama2-chat": "kt-llama3" }), "kt-llama3");
+    assert.equal(modelOf(log, proxyOf(log), {}, {}), "unknown");
   });
 
   it("prefers counting the logged payloads and keeps the provider's figures beside", () => {
     const log = parse(kongLog());
-    const t = tokenize(log, "gpt-4o", payloadsOf(log), "cl100k_base");
+    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base");
     assert.equal(t.inputSource, "counted");
     assert.equal(t.outputSource, "counted");
     assert.equal(t.encoding, "o200k_base");
@@ -61,7 +62,7 @@ describe("Kong log shapes", () => {
   it("falls back to the provider's figures when no payload was logged", () => {
     const log = parse(kongLog({ ai: kong38Ai() }));
     assert.deepEqual(
-      { ...tokenize(log, "gpt-4o", payloadsOf(log), "cl100k_base") },
+      { ...tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base") },
       { input: 22, output: 12, inputSource: "provider", outputSource: "provider", providerInput: 22, providerOutput: 12, encoding: undefined },
     );
   });
@@ -71,7 +72,7 @@ describe("Kong log shapes", () => {
     entry.request.body = JSON.stringify(CHAT_REQUEST);
     entry.response.body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n";
     const log = parse(entry);
-    const t = tokenize(log, "gpt-4o", payloadsOf(log), "cl100k_base");
+    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base");
     assert.equal(t.inputSource, "counted");
     assert.equal(t.output, 1);
   });

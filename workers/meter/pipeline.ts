@@ -27,9 +27,11 @@ function capabilityOf(log: KongLog, model: string, map: Record<string, number>):
 /** Everything about one call that does not need the database. */
 function measure(entry: ParsedEntry, config: Config) {
   const { log } = entry;
-  const payloads = payloadsOf(log);
-  const model = modelOf(log, payloads.request, config.metering.modelByRoute);
-  const tokens = tokenize(log, model, payloads, config.metering.defaultEncoding);
+  const blocks = aiBlocks(log); // parsed once: every stage below reads them
+  const proxy = proxyBlock(blocks);
+  const payloads = payloadsOf(log, proxy);
+  const model = modelOf(log, proxy, payloads.request, config.metering.modelByRoute);
+  const tokens = tokenize(blocks, model, payloads, config.metering.defaultEncoding);
   const occurredAt = new Date(log.started_at);
   const { localDate, slot } = localSlotOf(occurredAt, config.billing.timeZone);
   return {
@@ -40,7 +42,7 @@ function measure(entry: ParsedEntry, config: Config) {
     slot,
     level: levelOf(tokens.input, config.tdl.levelBounds),
     billable: isBillable(log),
-    provider: proxyBlock(aiBlocks(log))?.provider,
+    provider: proxy?.provider,
     capability: capabilityOf(log, model, config.metering.capabilityMap),
   };
 }

@@ -1,7 +1,7 @@
 // Input and output tokens of one call: counted here with tiktoken from the logged payloads, or the
 // provider's figures from Kong's ai block when no payload was logged. Both are kept when both exist.
 import type { TokenSource } from "../../../src/db/generated/enums.ts";
-import { aiBlocks, providerCounts, proxyBlock, type KongLog } from "../../../src/domain/kong-log.ts";
+import { providerCounts, type AiBlock, type KongLog } from "../../../src/domain/kong-log.ts";
 import { requestTokens } from "../../../src/tokens/chat.ts";
 import { encoderFor, encodingNameFor, type EncodingName } from "../../../src/tokens/encoding.ts";
 import { completionOf, completionTokens } from "../../../src/tokens/response.ts";
@@ -36,8 +36,7 @@ function decodeBody(v: unknown): unknown {
  * Request and response bodies: from custom_fields_by_lua (`request.body`, `response.body`), or
  * from ai-proxy's logged payloads.
  */
-export function payloadsOf(log: KongLog): Payloads {
-  const proxy = proxyBlock(aiBlocks(log));
+export function payloadsOf(log: KongLog, proxy: AiBlock | undefined): Payloads {
   const present = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : v);
   return {
     request: decodeBody(present(log.request.body) ?? present(proxy?.requestPayload)),
@@ -45,8 +44,8 @@ export function payloadsOf(log: KongLog): Payloads {
   };
 }
 
-export function tokenize(log: KongLog, model: string, payloads: Payloads, fallback: EncodingName): TokenCounts {
-  const provider = providerCounts(aiBlocks(log));
+export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, fallback: EncodingName): TokenCounts {
+  const provider = providerCounts(blocks);
   const encoding = encodingNameFor(model, fallback);
   const enc = encoderFor(encoding);
   const counted = {
