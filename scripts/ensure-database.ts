@@ -1,19 +1,13 @@
 // Creates the database named in DATABASE_URL when it does not exist yet (migrations need it).
-import pg from "pg";
 import { loadConfig } from "../src/config.ts";
+import { databaseNameOf, quoteIdent, withMaintenanceClient } from "../src/db/admin.ts";
 
-const url = new URL(loadConfig().databaseUrl);
-const name = decodeURIComponent(url.pathname.slice(1));
-const admin = new URL(url);
-admin.pathname = "/postgres";
-const client = new pg.Client({ connectionString: admin.toString() });
-await client.connect();
-try {
+const url = loadConfig().databaseUrl;
+const name = databaseNameOf(url);
+await withMaintenanceClient(url, async (client) => {
   const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
   if (!rowCount) {
-    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
     console.log(`created database ${name}`);
   }
-} finally {
-  await client.end();
-}
+});
