@@ -30,6 +30,19 @@ const figures = (r: Row): UsageFigures => ({
   cost: new Decimal(r.cost).toFixed(), // numeric::text keeps the column scale's trailing zeros
 });
 
+/** Every event falls in exactly one group (no group key is null), so the totals are their sum. */
+function sumOf(groups: UsageFigures[]): UsageFigures {
+  const t = { calls: 0, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: new Decimal(0) };
+  for (const g of groups) {
+    t.calls += g.calls;
+    t.billable_calls += g.billable_calls;
+    t.input_tokens += g.input_tokens;
+    t.output_tokens += g.output_tokens;
+    t.cost = t.cost.plus(g.cost);
+  }
+  return { ...t, cost: t.cost.toFixed() };
+}
+
 // Tokens and cost count billable calls only, as invoices do; `calls` counts every logged call.
 const SUMS = Prisma.sql`
   count(*)::text AS calls,
@@ -42,10 +55,10 @@ const SUMS = Prisma.sql`
 export async function usageOf(db: Db, consumerId: string | null, from: Date, to: Date, groupBy: GroupBy) {
   const who = consumerId === null ? Prisma.sql`consumer_id IS NULL` : Prisma.sql`consumer_id = ${consumerId}::uuid`;
   const where = Prisma.sql`WHERE ${who} AND occurred_at >= ${from} AND occurred_at < ${to}`;
-  const [total] = await db.$queryRaw<Row[]>`SELECT NULL AS key, ${SUMS} FROM usage_events ${where}`;
-  const groups = await db.$queryRaw<Row[]>`
+  const rows = await db.$queryRaw<Row[]>`
     SELECT ${GROUP_KEY[groupBy]} AS key, ${SUMS} FROM usage_events ${where} GROUP BY 1 ORDER BY 1`;
-  return { totals: figures(total!), groups: groups.map((g) => ({ key: g.key ?? "", ...figures(g) })) };
+  const groups = rows.map((g) => ({ key: g.key ?? "", ...figures(g) }));
+  return { totals: sumOf(groups), groups };
 }
 
 /** The observed matrix of one local day: billable calls per slot and level. */
