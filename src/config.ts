@@ -77,6 +77,10 @@ const EnvSchema = z.object({
   MODEL_BY_ROUTE: jsonRecord.default("{}"),
   // route name, route id or model -> capability index 0-4
   CAPABILITY_MAP: jsonRecord.default("{}"),
+  // what authorize answers for a consumer tokenmeter has no metadata for
+  AUTHORIZE_UNCONFIGURED: z.enum(["allow", "deny"]).default("allow"),
+  // how long an API process may serve cached metadata if a change notice from Redis was missed; 0 = no cache
+  METADATA_CACHE_TTL_MS: intFrom(0, 30_000),
   // header and query-argument names whose values are credentials (key-auth's key names, provider keys)
   REDACT_KEYS: z.string().default("apikey,api-key,x-api-key,api_key,cookie,set-cookie,authorization,proxy-authorization"),
 });
@@ -106,6 +110,7 @@ export type Config = Readonly<{
     tickMs: number;
   };
   redis: { url: string; prefix: string };
+  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number };
   tdl: { levelBounds: number[] };
   metering: {
     defaultInputCostPerToken: Decimal;
@@ -166,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tickMs: e.BILLING_TICK_MINUTES * 60_000,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
     metering: {
       defaultInputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),

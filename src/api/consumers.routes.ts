@@ -1,16 +1,24 @@
 // Admin API for consumers, their metadata and rate history.
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { rateFromRow, rateHistories } from "../consumers/consumer.repository.ts";
 import { addRate, createConsumer, resolveConsumer, updateConsumer } from "../consumers/consumer.service.ts";
+import { listVersions, type Actor } from "../consumers/metadata.ts";
 import type { PrismaClient } from "../db/client.ts";
 import { presentConsumer, presentRate } from "./presenters.ts";
 import { ConsumerBodySchema, CreateRateSchema } from "./schemas/consumer.ts";
 import { validate } from "./validate.ts";
 import { newApiKey, requireAdmin } from "../http/principal.ts";
 
-export type ApiDeps = { config: Config; db: PrismaClient };
+export type ApiDeps = { config: Config; db: PrismaClient; metadataChanged?: (consumerIds: string[]) => Promise<void> };
+
+/** Who is changing metadata: the name the caller gives in X-Actor, else the credential kind. */
+export function actorOf(request: FastifyRequest, source: Actor["source"]): Actor {
+  const named = request.headers["x-actor"];
+  const name = typeof named === "string" && named.trim() ? named.trim().slice(0, 200) : undefined;
+  return { actor: name ?? request.principal?.kind ?? "unknown", source };
+}
 
 const ListQuery = z
   .object({
@@ -22,14 +30,16 @@ const ListQuery = z
 
 type Params = { consumer: string };
 
-export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDeps): Promise<void> {
+export async function consumerRoutes(app: FastifyInstance, { config, db, metadataChanged }: ApiDeps): Promise<void> {
+  const changed = async (id: string) => metadataChanged?.([id]);
   const present = async (row: Parameters<typeof presentConsumer>[0]) =>
     presentConsumer(row, (await rateHistories(db, [row.id])).get(row.id) ?? []);
 
   app.post("/v1/consumers", { preHandler: requireAdmin }, async (request, reply) => {
     const input = validate(ConsumerBodySchema, request.body);
-    const row = await createConsumer(db, input, config.metering);
-    return reply.code(201).send(await present(row));
+    const { consumer } = await createConsumer(db, input, config.metering, actorOf(request, "api"));
+    await changed(consumer.id);
+    return reply.code(201).send(await present(consumer));
   });
 
   app.get("/v1/consumers", { preHandler: requireAdmin }, async (request) => {
@@ -49,7 +59,9 @@ export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDe
 
   app.patch<{ Params: Params }>("/v1/consumers/:consumer", { preHandler: requireAdmin }, async (request) => {
     const input = validate(ConsumerBodySchema, request.body);
-    return present(await updateConsumer(db, request.params.consumer, input));
+    const { consumer, changed: fieldsChanged } = await updateConsumer(db, request.params.consumer, input, actorOf(request, "api"));
+    if (fieldsChanged.length > 0) await changed(consumer.id);
+    return present(consumer);
   });
 
   app.get<{ Params: Params }>("/v1/consumers/:consumer/rates", { preHandler: requireAdmin }, async (request) => {
@@ -59,8 +71,14 @@ export async function consumerRoutes(app: FastifyInstance, { config, db }: ApiDe
 
   app.post<{ Params: Params }>("/v1/consumers/:consumer/rates", { preHandler: requireAdmin }, async (request, reply) => {
     const input = validate(CreateRateSchema, request.body);
-    const rate = await addRate(db, request.params.consumer, input);
+    const rate = await addRate(db, request.params.consumer, input, actorOf(request, "rates"));
+    await changed(rate.consumerId);
     return reply.code(201).send(presentRate(rateFromRow(rate)));
+  });
+
+  app.get<{ Params: Params }>("/v1/consumers/:consumer/metadata/versions", { preHandler: requireAdmin }, async (request) => {
+    const c = await resolveConsumer(db, request.params.consumer);
+    return { consumer_id: c.id, metadata_version: c.metadataVersion, versions: await listVersions(db, c.id) };
   });
 
   // A consumer's own credential; the key is shown once and only its hash is kept.

@@ -14,6 +14,7 @@ type ConsumerRow = {
   maxInputTokens: number | null;
   maxOutputTokens: number | null;
   configured: boolean;
+  metadataVersion: number;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -36,6 +37,7 @@ export function presentConsumer(c: ConsumerRow, rates: Rate[], now = new Date())
     username: c.username,
     custom_id: c.customId,
     configured: c.configured,
+    metadata_version: c.metadataVersion,
     metadata: {
       id: c.externalId,
       provider_name: c.providerName,

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { resolveConsumer } from "../consumers/consumer.service.ts";
 import { validationFailed } from "../domain/errors.ts";
-import { localSlotOf } from "../domain/tdl.ts";
+import { dayOf } from "./day-query.ts";
 import { observedMatrix, usageOf } from "../usage/usage.service.ts";
 import type { ApiDeps } from "./consumers.routes.ts";
 import { validate } from "./validate.ts";
@@ -20,7 +20,6 @@ const UsageQuery = z
   })
   .strict();
 
-const MatrixQuery = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional() }).strict();
 
 /** [from, to), defaulting to the last 30 days. */
 function rangeOf(q: z.infer<typeof UsageQuery>): { from: Date; to: Date } {
@@ -50,9 +49,7 @@ export async function usageRoutes(app: FastifyInstance, { config, db }: ApiDeps)
   });
 
   app.get<{ Params: { consumer: string } }>("/v1/consumers/:consumer/tdl-matrix", async (request) => {
-    const q = validate(MatrixQuery, request.query, "query");
-    const date = q.date ?? localSlotOf(new Date(), timeZone).localDate;
-    if (Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw validationFailed("query.date: not a calendar date", "query.date");
+    const date = dayOf(request.query, timeZone);
     const c = await resolveConsumer(db, request.params.consumer);
     assertOwnConsumer(request, c.id, request.params.consumer);
     return { consumer_id: c.id, date, time_zone: timeZone, tdl_matrix: await observedMatrix(db, c.id, date) };

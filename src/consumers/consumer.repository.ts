@@ -2,7 +2,8 @@
 import { isUniqueViolation, type Db } from "../db/client.ts";
 import { Decimal } from "../domain/money.ts";
 import type { Rate } from "../domain/pricing.ts";
-import { emptyMatrix } from "../domain/tdl.ts";
+import type { Limits } from "../domain/limits.ts";
+import { emptyMatrix, type TdlMatrix } from "../domain/tdl.ts";
 
 export type KongConsumerRef = { kongId?: string; username?: string; customId?: string };
 
@@ -86,4 +87,23 @@ export async function rateHistories(db: Db, consumerIds: string[]): Promise<Map<
     byConsumer.set(r.consumerId, list);
   }
   return byConsumer;
+}
+
+/** Limits and metadata version of several consumers in one query; unconfigured ones have none. */
+export async function limitsOf(db: Db, consumerIds: string[]): Promise<Map<string, { limits: Limits; metadataVersion: number }>> {
+  const rows = consumerIds.length
+    ? await db.consumer.findMany({
+        where: { id: { in: consumerIds }, configured: true },
+        select: { id: true, capabilities: true, maxInputTokens: true, maxOutputTokens: true, tdlMatrix: true, metadataVersion: true },
+      })
+    : [];
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        limits: { capabilities: r.capabilities, maxInputTokens: r.maxInputTokens, maxOutputTokens: r.maxOutputTokens, tdlMatrix: r.tdlMatrix as TdlMatrix },
+        metadataVersion: r.metadataVersion,
+      },
+    ]),
+  );
 }

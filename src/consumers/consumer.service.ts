@@ -1,12 +1,15 @@
 // Creating, reading and changing consumers, their metadata and their rate history.
-// Each change is one transaction: a request is applied whole or not at all.
+// Each change is one transaction: a request is applied whole or not at all, and every change of
+// metadata is recorded as a version.
 import type { ConsumerBody, MetadataInput } from "../api/schemas/consumer.ts";
-import { isUniqueViolation, uniqueViolationTarget, type Db, type PrismaClient } from "../db/client.ts";
+import { isUniqueViolation, uniqueViolationTarget, type Db, type Prisma, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal, parsePrice } from "../domain/money.ts";
 import { rateAt } from "../domain/pricing.ts";
 import { emptyMatrix, parseMatrix } from "../domain/tdl.ts";
+import { canonicalJson } from "../domain/usage-event.ts";
 import { BEGINNING_OF_TIME, rateHistories } from "./consumer.repository.ts";
+import { recordVersion, snapshotOf, type Actor, type MetadataSnapshot } from "./metadata.ts";
 
 /** The configured prices of consumers created without any. */
 export type PriceDefaults = { defaultInputCostPerToken: Decimal; defaultOutputCostPerToken: Decimal };
@@ -42,7 +45,8 @@ function metadataColumns(m: MetadataInput | undefined) {
   };
 }
 
-function uniqueConflict(err: unknown): never {
+/** A unique violation as a 409 naming the field; any other error as it is. */
+export function uniqueConflict(err: unknown): never {
   if (isUniqueViolation(err)) {
     const target = uniqueViolationTarget(err);
     const field = ["kong_id", "username", "custom_id", "effective_from"].find((f) => target.includes(f)) ?? "consumer";
@@ -60,7 +64,17 @@ export async function resolveConsumer(db: Db, ref: string) {
   return row;
 }
 
-export async function createConsumer(db: PrismaClient, input: ConsumerBody, defaults: PriceDefaults) {
+type Tx = Prisma.TransactionClient;
+export type ConsumerChange = { consumer: ConsumerRow; created: boolean; changed: string[]; version: number | null };
+type ConsumerRow = NonNullable<Awaited<ReturnType<Db["consumer"]["findFirst"]>>>;
+
+async function snapshotNow(tx: Tx, consumerId: string): Promise<MetadataSnapshot> {
+  const row = await tx.consumer.findUniqueOrThrow({ where: { id: consumerId } });
+  return snapshotOf(row, (await rateHistories(tx, [consumerId])).get(consumerId) ?? []);
+}
+
+/** Creates a consumer with its first rate and metadata version 1, in the caller's transaction. */
+export async function createConsumerIn(tx: Tx, input: ConsumerBody, defaults: PriceDefaults, by: Actor): Promise<ConsumerChange> {
   if (!input.username && !input.custom_id && !input.kong_id) {
     throw validationFailed("username: one of username, custom_id or kong_id is required", "username");
   }
@@ -68,68 +82,116 @@ export async function createConsumer(db: PrismaClient, input: ConsumerBody, defa
   const inputCost = m?.input_cost_per_token === undefined ? defaults.defaultInputCostPerToken : priceOrFail(m.input_cost_per_token, "metadata.input_cost_per_token");
   const outputCost = m?.output_cost_per_token === undefined ? defaults.defaultOutputCostPerToken : priceOrFail(m.output_cost_per_token, "metadata.output_cost_per_token");
   const columns = metadataColumns(m);
-  try {
-    return await db.consumer.create({
-      data: {
-        username: input.username,
-        customId: input.custom_id,
-        kongId: input.kong_id,
-        ...columns,
-        tdlMatrix: columns.tdlMatrix ?? emptyMatrix(),
-        configured: true,
-        rates: {
-          create: {
-            effectiveFrom: input.rates_effective_from ? new Date(input.rates_effective_from) : BEGINNING_OF_TIME,
-            inputCostPerToken: inputCost.toFixed(),
-            outputCostPerToken: outputCost.toFixed(),
-          },
+  const created = await tx.consumer.create({
+    data: {
+      username: input.username,
+      customId: input.custom_id,
+      kongId: input.kong_id,
+      ...columns,
+      tdlMatrix: columns.tdlMatrix ?? emptyMatrix(),
+      configured: true,
+      rates: {
+        create: {
+          effectiveFrom: input.rates_effective_from ? new Date(input.rates_effective_from) : BEGINNING_OF_TIME,
+          inputCostPerToken: inputCost.toFixed(),
+          outputCostPerToken: outputCost.toFixed(),
         },
       },
-    });
-  } catch (err) {
-    uniqueConflict(err);
-  }
+    },
+  });
+  const recorded = await recordVersion(tx, created.id, null, await snapshotNow(tx, created.id), by);
+  const version = recorded?.version ?? null;
+  const consumer = await tx.consumer.findUniqueOrThrow({ where: { id: created.id } });
+  return { consumer, created: true, changed: recorded?.fields ?? [], version };
 }
 
-export async function updateConsumer(db: PrismaClient, ref: string, input: ConsumerBody) {
+const IDENTITY_FIELDS: Record<string, string> = { username: "username", customId: "custom_id", kongId: "kong_id" };
+
+/** Values of `columns` that differ from the row's; undefined ones are not being set. */
+function differingColumns(row: Record<string, unknown>, columns: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(columns).filter(([k, v]) => v !== undefined && canonicalJson(v) !== canonicalJson(row[k])),
+  );
+}
+
+/**
+ * Changes only what differs, in the caller's transaction: a price that equals the one in force at
+ * `rates_effective_from` (default now) adds no rate, and a change of nothing records no version.
+ */
+export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: ConsumerBody, by: Actor): Promise<ConsumerChange> {
   const m = input.metadata;
-  const columns = metadataColumns(m);
   const newInput = m?.input_cost_per_token === undefined ? undefined : priceOrFail(m.input_cost_per_token, "metadata.input_cost_per_token");
   const newOutput = m?.output_cost_per_token === undefined ? undefined : priceOrFail(m.output_cost_per_token, "metadata.output_cost_per_token");
-  try {
-    return await db.$transaction(async (tx) => {
-      const current = await resolveConsumer(tx, ref);
-      if (newInput || newOutput) {
-        const at = input.rates_effective_from ? new Date(input.rates_effective_from) : new Date();
-        const history = (await rateHistories(tx, [current.id])).get(current.id) ?? [];
-        // a change of one price keeps the other price in force at that time
-        const inForce = rateAt(history, at);
-        await tx.consumerRate.create({
-          data: {
-            consumerId: current.id,
-            effectiveFrom: at,
-            inputCostPerToken: (newInput ?? inForce?.inputCostPerToken ?? new Decimal(0)).toFixed(),
-            outputCostPerToken: (newOutput ?? inForce?.outputCostPerToken ?? new Decimal(0)).toFixed(),
-          },
-        });
-      }
-      return tx.consumer.update({
-        where: { id: current.id },
-        data: { username: input.username, customId: input.custom_id, kongId: input.kong_id, ...columns, configured: true },
-      });
+  const before = await snapshotNow(tx, current.id);
+
+  const at = input.rates_effective_from ? new Date(input.rates_effective_from) : new Date();
+  const inForce = rateAt((await rateHistories(tx, [current.id])).get(current.id) ?? [], at);
+  const priceChanged = (p: Decimal | undefined, old: Decimal | undefined) => p !== undefined && !(old && p.equals(old));
+  if (priceChanged(newInput, inForce?.inputCostPerToken) || priceChanged(newOutput, inForce?.outputCostPerToken)) {
+    // a change of one price keeps the other price in force at that time
+    await tx.consumerRate.create({
+      data: {
+        consumerId: current.id,
+        effectiveFrom: at,
+        inputCostPerToken: (newInput ?? inForce?.inputCostPerToken ?? new Decimal(0)).toFixed(),
+        outputCostPerToken: (newOutput ?? inForce?.outputCostPerToken ?? new Decimal(0)).toFixed(),
+      },
     });
+  }
+
+  const data = differingColumns(current, {
+    username: input.username,
+    customId: input.custom_id,
+    kongId: input.kong_id,
+    ...metadataColumns(m),
+    configured: true,
+  });
+  if (Object.keys(data).length > 0) await tx.consumer.update({ where: { id: current.id }, data });
+  const recorded = await recordVersion(tx, current.id, before, await snapshotNow(tx, current.id), by);
+  // identity is not metadata (no version), but an import still reports it as a change
+  const identity = Object.keys(data).filter((k) => IDENTITY_FIELDS[k]).map((k) => IDENTITY_FIELDS[k]!);
+  return {
+    consumer: await tx.consumer.findUniqueOrThrow({ where: { id: current.id } }),
+    created: false,
+    changed: [...identity, ...(recorded?.fields ?? [])],
+    version: recorded?.version ?? null,
+  };
+}
+
+export async function createConsumer(db: PrismaClient, input: ConsumerBody, defaults: PriceDefaults, by: Actor) {
+  try {
+    return await db.$transaction((tx) => createConsumerIn(tx, input, defaults, by));
   } catch (err) {
     uniqueConflict(err);
   }
 }
 
-export async function addRate(db: PrismaClient, ref: string, rate: { effective_from: string; input_cost_per_token: unknown; output_cost_per_token: unknown }) {
+export async function updateConsumer(db: PrismaClient, ref: string, input: ConsumerBody, by: Actor) {
+  try {
+    return await db.$transaction(async (tx) => updateConsumerIn(tx, await resolveConsumer(tx, ref), input, by));
+  } catch (err) {
+    uniqueConflict(err);
+  }
+}
+
+export async function addRate(
+  db: PrismaClient,
+  ref: string,
+  rate: { effective_from: string; input_cost_per_token: unknown; output_cost_per_token: unknown },
+  by: Actor,
+) {
   const input = priceOrFail(rate.input_cost_per_token, "input_cost_per_token");
   const output = priceOrFail(rate.output_cost_per_token, "output_cost_per_token");
-  const consumer = await resolveConsumer(db, ref);
   try {
-    return await db.consumerRate.create({
-      data: { consumerId: consumer.id, effectiveFrom: new Date(rate.effective_from), inputCostPerToken: input.toFixed(), outputCostPerToken: output.toFixed() },
+    return await db.$transaction(async (tx) => {
+      const consumer = await resolveConsumer(tx, ref);
+      const before = await snapshotNow(tx, consumer.id);
+      const created = await tx.consumerRate.create({
+        data: { consumerId: consumer.id, effectiveFrom: new Date(rate.effective_from), inputCostPerToken: input.toFixed(), outputCostPerToken: output.toFixed() },
+      });
+      // a rate in the future changes no snapshot yet; the rate history itself is the record
+      await recordVersion(tx, consumer.id, before, await snapshotNow(tx, consumer.id), by);
+      return created;
     });
   } catch (err) {
     uniqueConflict(err);

@@ -46,6 +46,11 @@ export function emptyMatrix(): TdlMatrix {
   return Object.fromEntries(SLOT_NAMES.map((n) => [n, Array<number>(LEVELS).fill(0)]));
 }
 
+/** The same matrix with its rows in T1..T12 order, whatever order it was stored in. */
+export function inSlotOrder(matrix: TdlMatrix): TdlMatrix {
+  return Object.fromEntries(SLOT_NAMES.map((n) => [n, matrix[n] ?? Array<number>(LEVELS).fill(0)]));
+}
+
 /** Builds the seed's {"T1":[...],...} shape from sparse (slot, level, value) cells. */
 export function toMatrix(cells: Iterable<{ slot: number; level: number; value: number }>): TdlMatrix {
   const m = emptyMatrix();

@@ -1,5 +1,5 @@
-// The HTTP app: ingest (Kong's shared secret) and the admin API (admin key), each in its own
-// encapsulated scope so their body parsers and auth hooks do not leak into each other.
+// The HTTP app: ingest and the gateway routes (Kong's shared secret), and the admin API (admin or
+// consumer key), each in its own encapsulated scope so body parsers and auth hooks do not leak.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Config } from "../config.ts";
 import type { PrismaClient } from "../db/client.ts";
@@ -7,13 +7,21 @@ import { consumerRoutes } from "../api/consumers.routes.ts";
 import { usageRoutes } from "../api/usage.routes.ts";
 import { invoiceRoutes } from "../api/invoices.routes.ts";
 import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { gatewayRoutes } from "../api/gateway.routes.ts";
+import { importRoutes } from "../api/imports.routes.ts";
+import { MetadataCache, publishMetadataChange } from "../authorize/metadata-cache.ts";
+import { TdlCounter } from "../authorize/tdl-counter.ts";
 import { ingestRoutes } from "../ingest/routes.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
 import { registerErrorHandler } from "./error-handler.ts";
 
-export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue };
+export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue; redis: Redis;
+  /** The gateway routes' clock (slot of the day, rate in force); tests fix it. */
+  clock?: () => Date;
+};
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -25,10 +33,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
+  const { config, db, redis, logger } = deps;
+  const cache = new MetadataCache(db, { ttlMs: config.authorize.cacheTtlMs, redisPrefix: config.redis.prefix, logger });
+  await cache.start(redis);
+  app.addHook("onClose", () => cache.close());
+  const counter = new TdlCounter(redis, db, config.redis.prefix);
+  // this process drops its cache at once; the others when the notice reaches them through Redis
+  const metadataChanged = async (consumerIds: string[]) => {
+    cache.invalidate();
+    await publishMetadataChange(redis, config.redis.prefix, consumerIds, logger);
+  };
+
   await app.register(async (scope) => ingestRoutes(scope, deps));
+  await app.register(async (scope) => gatewayRoutes(scope, { config, db, cache, counter, now: deps.clock }));
   await app.register(async (scope) => {
     scope.addHook("onRequest", authenticate(deps.config.adminApiKey, deps.db));
-    await consumerRoutes(scope, deps);
+    await consumerRoutes(scope, { ...deps, metadataChanged });
+    await importRoutes(scope, { ...deps, metadataChanged });
     await usageRoutes(scope, deps);
     await invoiceRoutes(scope, deps);
   });

@@ -22,6 +22,13 @@ export function newApiKey(): { key: string; prefix: string; hash: string } {
   return { key, prefix: key.slice(0, 10), hash: hashApiKey(key) };
 }
 
+/** The consumer a `tmk_` key belongs to, unless the key is unknown or revoked. */
+export async function consumerOfApiKey(db: PrismaClient, given: string | undefined): Promise<string | undefined> {
+  if (!given?.startsWith(KEY_PREFIX)) return undefined;
+  const row = await db.consumerApiKey.findUnique({ where: { hash: hashApiKey(given) } });
+  return row && !row.revokedAt ? row.consumerId : undefined;
+}
+
 export function authenticate(adminKey: string, db: PrismaClient) {
   return async (request: FastifyRequest) => {
     const given = presentedSecret(request);
@@ -29,12 +36,10 @@ export function authenticate(adminKey: string, db: PrismaClient) {
       request.principal = { kind: "admin" };
       return;
     }
-    if (given?.startsWith(KEY_PREFIX)) {
-      const row = await db.consumerApiKey.findUnique({ where: { hash: hashApiKey(given) } });
-      if (row && !row.revokedAt) {
-        request.principal = { kind: "consumer", consumerId: row.consumerId };
-        return;
-      }
+    const consumerId = await consumerOfApiKey(db, given);
+    if (consumerId) {
+      request.principal = { kind: "consumer", consumerId };
+      return;
     }
     throw new AppError("unauthorized", "missing or wrong API key in the Authorization header", { field: "authorization" });
   };

@@ -1,5 +1,6 @@
 // Usage read back for the API: totals and groups over a time range, and a day's TDL matrix.
 import { Prisma, type Db } from "../db/client.ts";
+import { LIMIT_FLAGS, type LimitFlag } from "../domain/limits.ts";
 import { Decimal } from "../domain/money.ts";
 import { toMatrix, type TdlMatrix } from "../domain/tdl.ts";
 
@@ -12,9 +13,13 @@ export type UsageFigures = {
   output_tokens: number;
   /** Exact decimal string; never a float. */
   cost: string;
+  /** Calls that broke a limit of the consumer's metadata anyway, by limit. */
+  limit_flags: Record<LimitFlag, number>;
 };
 
-type Row = { key: string | null; calls: string; billable_calls: string; input_tokens: string; output_tokens: string; cost: string };
+type Row = { key: string | null; calls: string; billable_calls: string; input_tokens: string; output_tokens: string; cost: string } & Record<string, string>;
+
+const noFlags = (): Record<LimitFlag, number> => Object.fromEntries(LIMIT_FLAGS.map((f) => [f, 0])) as Record<LimitFlag, number>;
 
 const GROUP_KEY: Record<GroupBy, Prisma.Sql> = {
   day: Prisma.sql`to_char(local_date, 'YYYY-MM-DD')`,
@@ -28,12 +33,14 @@ const figures = (r: Row): UsageFigures => ({
   input_tokens: Number(r.input_tokens),
   output_tokens: Number(r.output_tokens),
   cost: new Decimal(r.cost).toFixed(), // numeric::text keeps the column scale's trailing zeros
+  limit_flags: Object.fromEntries(LIMIT_FLAGS.map((f) => [f, Number(r[`flag_${f}`])])) as Record<LimitFlag, number>,
 });
 
 /** Every event falls in exactly one group (no group key is null), so the totals are their sum. */
 function sumOf(groups: UsageFigures[]): UsageFigures {
-  const t = { calls: 0, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: new Decimal(0) };
+  const t = { calls: 0, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: new Decimal(0), limit_flags: noFlags() };
   for (const g of groups) {
+    for (const f of LIMIT_FLAGS) t.limit_flags[f] += g.limit_flags[f];
     t.calls += g.calls;
     t.billable_calls += g.billable_calls;
     t.input_tokens += g.input_tokens;
@@ -43,13 +50,15 @@ function sumOf(groups: UsageFigures[]): UsageFigures {
   return { ...t, cost: t.cost.toFixed() };
 }
 
-// Tokens and cost count billable calls only, as invoices do; `calls` counts every logged call.
+// Tokens and cost count billable calls only, as invoices do; `calls` and `limit_flags` count every
+// logged call.
 const SUMS = Prisma.sql`
   count(*)::text AS calls,
   count(*) FILTER (WHERE billable)::text AS billable_calls,
   coalesce(sum(input_tokens) FILTER (WHERE billable), 0)::text AS input_tokens,
   coalesce(sum(output_tokens) FILTER (WHERE billable), 0)::text AS output_tokens,
-  coalesce(sum(cost), 0)::text AS cost`;
+  coalesce(sum(cost), 0)::text AS cost,
+  ${Prisma.join(LIMIT_FLAGS.map((f) => Prisma.sql`count(*) FILTER (WHERE ${f} = ANY(limit_flags))::text AS ${Prisma.raw(`flag_${f}`)}`))}`;
 
 /** `consumerId` null reads usage that no consumer could be attributed to. */
 export async function usageOf(db: Db, consumerId: string | null, from: Date, to: Date, groupBy: GroupBy) {

@@ -34,12 +34,12 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
 }
 
 /** Starts app + meter on a fresh database; `close()` stops everything and drops the database. */
-export async function startStack(env: Record<string, string> = {}, opts: { meter?: boolean } = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, opts: { meter?: boolean; clock?: () => Date } = {}): Promise<Stack> {
   const database = await createTestDatabase();
   const config = testConfig(database.url, env);
   const logger = createLogger(config.logLevel);
   const services = await connectServices(config, logger);
-  const app = await buildApp({ ...services, config, logger });
+  const app = await buildApp({ ...services, config, logger, clock: opts.clock });
   const meter = opts.meter === false ? undefined : await startMeter({ ...services, config, logger });
   const close = async () => {
     await app.close();

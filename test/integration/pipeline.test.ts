@@ -9,6 +9,7 @@ import { CHAT_REQUEST, CHAT_RESPONSE, kong401, kongLog } from "../fixtures/kong-
 import { admin, header, ingest, readTopic, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
+const NO_FLAGS = { capability_not_granted: 0, input_tokens_over_limit: 0, output_tokens_over_limit: 0, tdl_limit_exceeded: 0 };
 const SEED_RATES = { input_cost_per_token: 0.000000083, output_cost_per_token: 0.00000033 };
 let stack: Stack;
 
@@ -60,7 +61,7 @@ describe("metering pipeline", () => {
     const u = await waitForCalls(c.id, 1);
     const { input, output } = expectedTokens();
     const cost = new Decimal(input).times("0.000000083").plus(new Decimal(output).times("0.00000033"));
-    assert.deepEqual(u.totals, { calls: 1, billable_calls: 1, input_tokens: input, output_tokens: output, cost: cost.toFixed() });
+    assert.deepEqual(u.totals, { calls: 1, billable_calls: 1, input_tokens: input, output_tokens: output, cost: cost.toFixed(), limit_flags: NO_FLAGS });
     assert.equal(u.groups[0].key, "2026-11-24");
 
     const byModel = await usage(c.id, "model");
@@ -192,7 +193,7 @@ describe("metering pipeline", () => {
     const failed = kongLog({ consumer: { id: c.kongId }, status: 429, responseBody: { error: { message: "Rate limit reached" } } });
     await ingest(stack, failed);
     const u = await waitForCalls(c.id, 1);
-    assert.deepEqual(u.totals, { calls: 1, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: "0" });
+    assert.deepEqual(u.totals, { calls: 1, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: "0", limit_flags: NO_FLAGS });
     const event = await stack.db.usageEvent.findFirstOrThrow({ where: { consumerId: c.id } });
     assert.equal(event.billable, false);
     assert.ok(event.inputTokens > 0, "the estimated prompt tokens are kept");

@@ -3,14 +3,15 @@
 // A message that cannot be metered becomes a dead letter; the rest of the batch goes on.
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
-import { aiBlocks, isBillable, modelOf, proxyBlock, type KongLog } from "../../src/domain/kong-log.ts";
+import { aiBlocks, finalUpstreamStatus, isBillable, modelOf, proxyBlock } from "../../src/domain/kong-log.ts";
+import { capabilityOf, cellLimit, limitFlagsOf } from "../../src/domain/limits.ts";
 import { levelOf, localSlotOf } from "../../src/domain/tdl.ts";
 import { identify } from "./stages/identify.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
 import { parseMessage, Poison, type ParsedEntry } from "./stages/parse.ts";
 import { persist } from "./stages/persist.ts";
 import { price } from "./stages/price.ts";
-import { rateHistories } from "../../src/consumers/consumer.repository.ts";
+import { limitsOf, rateHistories } from "../../src/consumers/consumer.repository.ts";
 import { payloadsOf, tokenize } from "./stages/tokenize.ts";
 
 export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: string; partition: number; topic: string };
@@ -18,11 +19,6 @@ export type DeadLetter = { message: RawMessage; reason: string };
 export type BatchResult = { insertedIds: Set<string>; duplicates: number; deadLetters: DeadLetter[] };
 
 export type MeterDeps = { db: PrismaClient; config: Config };
-
-function capabilityOf(log: KongLog, model: string, map: Record<string, number>): number | undefined {
-  for (const key of [log.route?.name, log.route?.id, model]) if (key && map[key] !== undefined) return map[key];
-  return undefined;
-}
 
 /** Everything about one call that does not need the database. */
 function measure(entry: ParsedEntry, config: Config) {
@@ -43,7 +39,9 @@ function measure(entry: ParsedEntry, config: Config) {
     level: levelOf(tokens.input, config.tdl.levelBounds),
     billable: isBillable(log),
     provider: proxy?.provider,
-    capability: capabilityOf(log, model, config.metering.capabilityMap),
+    capability: capabilityOf([log.route?.name, log.route?.id, model], config.metering.capabilityMap),
+    // Kong's own answers (401, its 429) never reached the provider
+    reachedUpstream: finalUpstreamStatus(log) !== null && log.source !== "kong",
   };
 }
 
@@ -67,7 +65,9 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     inputCostPerToken: config.metering.defaultInputCostPerToken,
     outputCostPerToken: config.metering.defaultOutputCostPerToken,
   });
-  const rates = await rateHistories(db, [...new Set(entries.map((e) => consumerOf(e.entry.log)).filter((id): id is string => !!id))]);
+  const consumerIds = [...new Set(entries.map((e) => consumerOf(e.entry.log)).filter((id): id is string => !!id))];
+  const rates = await rateHistories(db, consumerIds);
+  const limits = await limitsOf(db, consumerIds);
 
   const events: MeteredEvent[] = [];
   for (const { message, entry } of entries) {
@@ -76,6 +76,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
       const consumerId = consumerOf(entry.log);
       const { cost, rate } = price(rates, consumerId, m.occurredAt, m.tokens, m.billable);
       const { log } = entry;
+      const policy = consumerId ? limits.get(consumerId) : undefined;
       events.push({
         id: entry.eventId,
         consumerId,
@@ -103,12 +104,19 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
         localDate: m.localDate,
         slot: m.slot,
         level: m.level,
+        limitFlags: policy
+          ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.input, outputTokens: m.tokens.output })
+          : [],
+        metadataVersion: policy?.metadataVersion,
       });
     } catch (err) {
       deadLetters.push({ message, reason: `metering failed: ${(err as Error).message}` });
     }
   }
 
-  const insertedIds = await persist(db, events);
+  const insertedIds = await persist(db, events, (id, slot, level) => {
+    const policy = limits.get(id);
+    return policy ? cellLimit(policy.limits.tdlMatrix, slot, level) : 0;
+  });
   return { insertedIds, duplicates: duplicates + (events.length - insertedIds.size), deadLetters };
 }

@@ -1,6 +1,7 @@
 import type { TokenSource } from "../../../src/db/generated/enums.ts";
 import type { Decimal } from "../../../src/domain/money.ts";
 import type { Rate } from "../../../src/domain/pricing.ts";
+import type { LimitFlag } from "../../../src/domain/limits.ts";
 
 /** One usage event as the meter writes it. */
 export type MeteredEvent = {
@@ -30,4 +31,7 @@ export type MeteredEvent = {
   localDate: string;
   slot: number;
   level: number;
+  /** Limits of the consumer's metadata the call broke (TDL is added by persist). */
+  limitFlags: LimitFlag[];
+  metadataVersion?: number;
 };

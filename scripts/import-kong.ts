@@ -1,0 +1,75 @@
+// The import command: reads a Kong declarative config file, imports it like the API does, prints
+// the report, tells running API processes to drop cached metadata, and exits 1 if any consumer
+// was rejected (2 on a file that cannot be read at all).
+import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import { setTimeout } from "node:timers/promises";
+import { userInfo } from "node:os";
+import { parseArgs } from "node:util";
+import { publishMetadataChange } from "../src/authorize/metadata-cache.ts";
+import { loadConfig } from "../src/config.ts";
+import { changedConsumerIds, importKongConfig, type ImportReport } from "../src/consumers/import.service.ts";
+import { createPrisma } from "../src/db/client.ts";
+import { AppError } from "../src/domain/errors.ts";
+import { redisConnection } from "../src/jobs/queues.ts";
+
+const USAGE = "usage: npm run import:kong -- <kong.yaml> [--dry-run] [--actor NAME] [--json]";
+
+function printReport(r: ImportReport, file: string): void {
+  const name = (e: { username: string | null; custom_id: string | null }) => e.username ?? e.custom_id ?? "?";
+  console.log(`${r.dry_run ? "dry run of " : ""}import of ${file} (_format_version ${r.format_version})`);
+  for (const e of r.created) console.log(`  created    ${name(e)}  metadata v${e.metadata_version}  ${e.consumer_id}`);
+  for (const e of r.updated) console.log(`  updated    ${name(e)}  ${e.changed.join(", ")}${e.metadata_version ? `  -> metadata v${e.metadata_version}` : ""}`);
+  for (const e of r.unchanged) console.log(`  unchanged  ${name(e)}`);
+  for (const e of r.rejected) {
+    console.log(`  rejected   ${name(e)}`);
+    for (const p of e.reasons) console.log(`             ${p.field}: ${p.message}`);
+  }
+  for (const n of r.notes) console.log(`  note: ${n}`);
+  const s = r.summary;
+  console.log(`${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged, ${s.rejected} rejected`);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { "dry-run": { type: "boolean" }, actor: { type: "string" }, json: { type: "boolean" } },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig();
+  const text = await readFile(file, "utf8");
+  const db = createPrisma(config.databaseUrl);
+  try {
+    const report = await importKongConfig(db, text, {
+      defaults: config.metering,
+      by: { actor: values.actor ?? `cli:${userInfo().username}`, source: "import" },
+      dryRun: values["dry-run"] ?? false,
+    });
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else printReport(report, file);
+    if (!report.dry_run) await notifyApiProcesses(config, changedConsumerIds(report));
+    return report.rejected.length > 0 ? 1 : 0;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    console.error(`${file}: ${err.message}`);
+    return 2;
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+async function notifyApiProcesses(config: ReturnType<typeof loadConfig>, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const redis = redisConnection(config, "client");
+  redis.on("error", () => {}); // reported by publishMetadataChange
+  // the client role fails commands until connected: give the connection a moment first
+  await Promise.race([once(redis, "ready"), setTimeout(2000)]);
+  await publishMetadataChange(redis, config.redis.prefix, ids, { warn: (_: unknown, msg: string) => console.error(`warning: ${msg}`) } as never);
+  redis.disconnect();
+}
+
+process.exitCode = await main();

@@ -1,0 +1,107 @@
+// Consumers' metadata for the gateway, cached in process. Every metadata change publishes on a
+// Redis channel and every API process drops its cache on that message; a TTL bounds staleness if a
+// message is ever missed (Redis away while someone changed metadata).
+import type { Redis } from "ioredis";
+import { findByKongRefs, rateHistories, type KongConsumerRef } from "../consumers/consumer.repository.ts";
+import type { Db } from "../db/client.ts";
+import type { Limits } from "../domain/limits.ts";
+import type { Rate } from "../domain/pricing.ts";
+import type { TdlMatrix } from "../domain/tdl.ts";
+import type { Logger } from "../lib/logger.ts";
+
+/** What the gateway needs of one consumer: identity, limits, header values and rate history. */
+export type GatewayConsumer = {
+  id: string;
+  configured: boolean;
+  metadataVersion: number;
+  externalId: string | null;
+  providerName: string | null;
+  tags: string[];
+  limits: Limits;
+  rates: Rate[];
+};
+
+export const metadataChannel = (prefix: string) => `${prefix}:metadata-changed`;
+
+/** Tells every API process that metadata changed; a failure only delays the change by the TTL. */
+export async function publishMetadataChange(redis: Redis, prefix: string, consumerIds: string[], logger?: Logger) {
+  if (consumerIds.length === 0) return;
+  try {
+    await redis.publish(metadataChannel(prefix), JSON.stringify(consumerIds));
+  } catch (err) {
+    logger?.warn({ err }, "metadata change not published; other processes see it when their cache expires");
+  }
+}
+
+/** By Kong's identity of the consumer, or by tokenmeter's own id. */
+export async function loadGatewayConsumer(db: Db, ref: KongConsumerRef | { id: string }): Promise<GatewayConsumer | null> {
+  const id = "id" in ref ? ref.id : (await findByKongRefs(db, [ref]))(ref);
+  if (!id) return null;
+  const c = await db.consumer.findUnique({ where: { id } });
+  if (!c) return null;
+  return {
+    id: c.id,
+    configured: c.configured,
+    metadataVersion: c.metadataVersion,
+    externalId: c.externalId,
+    providerName: c.providerName,
+    tags: c.tags,
+    limits: {
+      capabilities: c.capabilities,
+      maxInputTokens: c.maxInputTokens,
+      maxOutputTokens: c.maxOutputTokens,
+      tdlMatrix: c.tdlMatrix as TdlMatrix,
+    },
+    rates: (await rateHistories(db, [c.id])).get(c.id) ?? [],
+  };
+}
+
+const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
+
+export class MetadataCache {
+  private readonly entries = new Map<string, { value: GatewayConsumer | null; expiresAt: number }>();
+  private readonly loading = new Map<string, Promise<GatewayConsumer | null>>();
+  /** Bumped by every invalidation, so a load that raced one is not stored. */
+  private generation = 0;
+  private subscriber: Redis | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: { ttlMs: number; redisPrefix: string; logger: Logger },
+  ) {}
+
+  /** Subscribes on a connection of its own (a subscribed connection can do nothing else). */
+  async start(redis: Redis): Promise<void> {
+    this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.subscriber.on("error", (err) => this.opts.logger.debug({ err }, "metadata channel: Redis unavailable"));
+    this.subscriber.on("message", () => this.invalidate());
+    // after a reconnect changes may have been missed while away
+    this.subscriber.on("ready", () => this.invalidate());
+    this.subscriber.subscribe(metadataChannel(this.opts.redisPrefix)).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.subscriber?.disconnect();
+  }
+
+  invalidate(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+
+  async lookup(ref: KongConsumerRef): Promise<GatewayConsumer | null> {
+    const key = refKey(ref);
+    const hit = this.entries.get(key);
+    if (hit && hit.expiresAt > Date.now()) return hit.value;
+    const pending = this.loading.get(key);
+    if (pending) return pending;
+    const generation = this.generation;
+    const load = loadGatewayConsumer(this.db, ref).finally(() => this.loading.delete(key));
+    this.loading.set(key, load);
+    const value = await load;
+    if (this.opts.ttlMs > 0 && generation === this.generation) {
+      this.entries.set(key, { value, expiresAt: Date.now() + this.opts.ttlMs });
+    }
+    return value;
+  }
+}
