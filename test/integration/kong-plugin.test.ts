@@ -29,7 +29,8 @@ function loadAsPluginServer(): PluginModule {
   copyFileSync(new URL("../../src/kong-plugin/user-metadata.ts", import.meta.url), file);
   process.env.TS_NODE_TRANSPILE_ONLY = "true";
   process.env.TS_NODE_SKIP_PROJECT = "true";
-  // the same compiler settings docker-compose gives Kong's plugin server
+  // in Kong's image ts-node finds kong-pdk's own TypeScript 4 and compiles to CommonJS by default;
+  // here it finds the repo's TypeScript 5, which needs the CommonJS settings spelled out
   process.env.TS_NODE_COMPILER_OPTIONS = '{"module":"commonjs","moduleResolution":"node","target":"es2020"}';
   const { Module } = require("kong-pdk/lib/mod.js") as { Module: new (name: string, path: string) => PluginModule };
   return new Module("user-metadata", file);
