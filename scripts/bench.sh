@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench [-- --n 3000 --concurrency 16]`: the metering benchmark on a fresh database.
+# `npm run bench:authorize [-- --n 5000 --concurrency 8]`: the gateway's authorize call.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -9,4 +10,8 @@ export DATABASE_URL="${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/
 ensure_kafka
 node --import tsx scripts/reset-database.ts
 prepare_database >/dev/null
+if [ "${1:-}" = "authorize" ]; then
+  shift
+  exec node --import tsx scripts/bench-authorize.ts "$@"
+fi
 exec node --import tsx scripts/bench.ts "$@"
