@@ -165,3 +165,29 @@ describe("authorize", () => {
     assert.equal(noConsumer.json().error.field, "consumer");
   });
 });
+
+describe("authorize without Redis", () => {
+  it("checks the TDL limit against the metered matrix instead of failing the call", async () => {
+    // nothing listens on this port: every Redis command fails at once
+    const stack = await startStack({ BILLING_TIMEZONE: "UTC", REDIS_URL: "redis://127.0.0.1:6399" }, { meter: false, clock: () => NOW });
+    try {
+      const c = (await admin(stack, "POST", "/v1/consumers", { username: "offline-client", metadata: { id: "o", tdl_matrix: { T5: [2, 0, 0, 0, 0, 0, 0, 0, 0, 0] } } })).json();
+      const ask = async () =>
+        (
+          await stack.app.inject({
+            method: "POST",
+            url: "/v1/gateway/authorize",
+            headers: { authorization: `Bearer ${INGEST_SECRET}` },
+            payload: { consumer: { username: "offline-client" }, body: JSON.stringify(LEVEL_0) },
+          })
+        ).json();
+      const first = await ask();
+      assert.deepEqual([first.allow, first.checks.tdl_source, first.checks.cell_calls], [true, "metered", 1]);
+      await stack.db.tdlCell.create({ data: { consumerId: c.id, localDate: new Date("2026-11-24T00:00:00Z"), slot: T5, level: 0, calls: 2 } });
+      const second = await ask();
+      assert.deepEqual([second.allow, second.reason.code], [false, "tdl_limit_reached"]);
+    } finally {
+      await stack.close();
+    }
+  });
+});
