@@ -9,7 +9,7 @@ import { createLogger } from "../../src/lib/logger.ts";
 import { ADMIN_KEY, INGEST_SECRET, admin, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const SEED = readFileSync(new URL("../../../shared/seed/kong.yaml", import.meta.url), "utf8");
+const SEED = readFileSync(new URL("../fixtures/seed-kong.yaml", import.meta.url), "utf8");
 const NOW = new Date("2026-11-24T09:30:00Z");
 const T5 = 4;
 

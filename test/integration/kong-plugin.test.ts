@@ -13,7 +13,7 @@ import { ADMIN_KEY, INGEST_SECRET, startStack, type Stack } from "../helpers/sta
 import { kongPdkMethods, recordedKong, type ProxiedRequest } from "../helpers/recorded-kong.ts";
 
 const require = createRequire(import.meta.url);
-const SEED = readFileSync(new URL("../../../shared/seed/kong.yaml", import.meta.url), "utf8");
+const SEED = readFileSync(new URL("../fixtures/seed-kong.yaml", import.meta.url), "utf8");
 const NOW = new Date("2026-11-24T09:30:00Z");
 const LLAMA = { id: "5b0a4ad4-5e3c-4b49-9d1c-6a2d2f0f9c11", username: "llama2-client", custom_id: "client-001" };
 const CHAT_ROUTE = { id: "e6f7c1f2-0f7e-4c53-bf0e-5a4b7f0e2d10", name: "llama2-chat" };

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { ADMIN_KEY, INGEST_SECRET, admin, startStack, type Stack } from "../helpers/stack.ts";
 
-const SEED_PATH = new URL("../../../shared/seed/kong.yaml", import.meta.url);
+const SEED_PATH = new URL("../fixtures/seed-kong.yaml", import.meta.url);
 const SEED = readFileSync(SEED_PATH, "utf8");
 type SeedConsumer = { username: string; custom_id: string; plugins: Array<{ config: Record<string, unknown> }> };
 const seedConsumers = (parse(SEED) as { consumers: SeedConsumer[] }).consumers;

@@ -9,7 +9,7 @@ import { capabilityGranted, capabilityOf, cellLimit, limitFlagsOf } from "../../
 import { Decimal } from "../../src/domain/money.ts";
 import { emptyMatrix } from "../../src/domain/tdl.ts";
 
-const SEED = readFileSync(new URL("../../../shared/seed/kong.yaml", import.meta.url), "utf8");
+const SEED = readFileSync(new URL("../fixtures/seed-kong.yaml", import.meta.url), "utf8");
 
 describe("Kong declarative config reading", () => {
   it("reads the seed's two consumers with their metadata and prices as written", () => {
