@@ -1,5 +1,6 @@
 // API shapes of stored rows. Prices and costs are decimal strings, never floats.
-import { rateAt, type Rate } from "../domain/pricing.ts";
+import { snapshotOf } from "../consumers/metadata.ts";
+import type { Rate } from "../domain/pricing.ts";
 
 type ConsumerRow = {
   id: string;
@@ -30,25 +31,15 @@ export function presentRate(r: Rate) {
 
 /** A consumer with its metadata in the gateway plugin's field names; costs are the rate in force now. */
 export function presentConsumer(c: ConsumerRow, rates: Rate[], now = new Date()) {
-  const current = rateAt(rates, now);
+  const { configured, ...metadata } = snapshotOf(c, rates, now);
   return {
     id: c.id,
     kong_id: c.kongId,
     username: c.username,
     custom_id: c.customId,
-    configured: c.configured,
+    configured,
     metadata_version: c.metadataVersion,
-    metadata: {
-      id: c.externalId,
-      provider_name: c.providerName,
-      tags: c.tags,
-      tdl_matrix: c.tdlMatrix,
-      capabilities: c.capabilities,
-      max_input_tokens: c.maxInputTokens,
-      max_output_tokens: c.maxOutputTokens,
-      input_cost_per_token: current?.inputCostPerToken.toFixed() ?? null,
-      output_cost_per_token: current?.outputCostPerToken.toFixed() ?? null,
-    },
+    metadata,
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),
   };

@@ -20,7 +20,7 @@ const CHAT_ROUTE = { id: "e6f7c1f2-0f7e-4c53-bf0e-5a4b7f0e2d10", name: "llama2-c
 const chatBody = (tokens: number) =>
   JSON.stringify({ messages: [{ role: "user", content: "hello".concat(" hello".repeat(tokens - 1)) }] });
 
-type PluginModule = { getName(): string; getPhases(): string[]; getPriority(): number; getSchema(): Array<Record<string, unknown>>; new (config: object): { executePhase(phase: string, kong: unknown): Promise<void> } };
+type PluginModule = { getName(): string; getPhases(): string[]; getPriority(): number; getSchema(): Array<Record<string, unknown>>; "new"(config: object): { executePhase(phase: string, kong: unknown): Promise<void> } };
 
 /** Loads the plugin file exactly as kong-js-pluginserver does: alone in a directory, through ts-node, as CommonJS. */
 function loadAsPluginServer(): PluginModule {
