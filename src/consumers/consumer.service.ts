@@ -122,10 +122,11 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
   const m = input.metadata;
   const newInput = m?.input_cost_per_token === undefined ? undefined : priceOrFail(m.input_cost_per_token, "metadata.input_cost_per_token");
   const newOutput = m?.output_cost_per_token === undefined ? undefined : priceOrFail(m.output_cost_per_token, "metadata.output_cost_per_token");
-  const before = await snapshotNow(tx, current.id);
+  const history = (await rateHistories(tx, [current.id])).get(current.id) ?? [];
+  const before = snapshotOf(current, history);
 
   const at = input.rates_effective_from ? new Date(input.rates_effective_from) : new Date();
-  const inForce = rateAt((await rateHistories(tx, [current.id])).get(current.id) ?? [], at);
+  const inForce = rateAt(history, at);
   const priceChanged = (p: Decimal | undefined, old: Decimal | undefined) => p !== undefined && !(old && p.equals(old));
   if (priceChanged(newInput, inForce?.inputCostPerToken) || priceChanged(newOutput, inForce?.outputCostPerToken)) {
     // a change of one price keeps the other price in force at that time
