@@ -1,20 +1,12 @@
 // API shapes of stored rows. Prices and costs are decimal strings, never floats.
-import { snapshotOf } from "../consumers/metadata.ts";
+import { snapshotOf, type MetadataRow } from "../consumers/metadata.ts";
 import type { Rate } from "../domain/pricing.ts";
 
-type ConsumerRow = {
+type ConsumerRow = MetadataRow & {
   id: string;
   kongId: string | null;
   username: string | null;
   customId: string | null;
-  externalId: string | null;
-  providerName: string | null;
-  tags: string[];
-  tdlMatrix: unknown;
-  capabilities: number[];
-  maxInputTokens: number | null;
-  maxOutputTokens: number | null;
-  configured: boolean;
   metadataVersion: number;
   createdAt: Date;
   updatedAt: Date;
