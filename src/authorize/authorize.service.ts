@@ -5,7 +5,8 @@ import { capabilityGranted, capabilityOf, cellLimit, overLimit, type DenyCode } 
 import { rateAt } from "../domain/pricing.ts";
 import { levelOf, localSlotOf, SLOT_NAMES } from "../domain/tdl.ts";
 import { requestTokens } from "../tokens/chat.ts";
-import { encoderFor, encodingNameFor } from "../tokens/encoding.ts";
+import { counterFor } from "../tokens/counter.ts";
+import { encodingNameFor } from "../tokens/encoding.ts";
 import type { GatewayConsumer, MetadataCache } from "./metadata-cache.ts";
 import type { TdlCounter } from "./tdl-counter.ts";
 import { userHeaders } from "./user-headers.ts";
@@ -98,7 +99,7 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   }
 
   const encoding = encodingNameFor(model, config.metering.defaultEncoding);
-  const inputTokens = body ? requestTokens(encoderFor(encoding), body, encoding === "o200k_base") : undefined;
+  const inputTokens = body ? requestTokens(counterFor(encoding), body, encoding === "o200k_base") : undefined;
   checks.input_tokens = inputTokens ?? null;
   if (overLimit(inputTokens, limits.maxInputTokens)) {
     const message = `${inputTokens} input tokens exceed max_input_tokens ${limits.maxInputTokens}`;

@@ -1,8 +1,7 @@
 // Input tokens of an OpenAI-style request, following OpenAI's published counting recipe:
 // 3 tokens per message, 1 more when it has a name, 3 to prime the reply, and the function-
 // definition overheads of the same recipe for `tools`.
-import type { Tiktoken } from "tiktoken";
-import { countText } from "./encoding.ts";
+import type { TextCounter } from "./counter.ts";
 
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
@@ -18,27 +17,27 @@ function contentText(content: unknown): string[] {
   return content.flatMap((part) => (isObj(part) && typeof part.text === "string" ? [part.text] : []));
 }
 
-function toolCallTokens(enc: Tiktoken, toolCalls: unknown): number {
+function toolCallTokens(enc: TextCounter, toolCalls: unknown): number {
   if (!Array.isArray(toolCalls)) return 0;
   let n = 0;
   for (const call of toolCalls) {
     const fn = isObj(call) && isObj(call.function) ? call.function : undefined;
     if (!fn) continue;
-    if (typeof fn.name === "string") n += countText(enc, fn.name);
-    if (typeof fn.arguments === "string") n += countText(enc, fn.arguments);
+    if (typeof fn.name === "string") n += enc.count(fn.name);
+    if (typeof fn.arguments === "string") n += enc.count(fn.arguments);
   }
   return n;
 }
 
-export function chatMessagesTokens(enc: Tiktoken, messages: unknown[]): number {
+export function chatMessagesTokens(enc: TextCounter, messages: unknown[]): number {
   let n = REPLY_PRIMING;
   for (const m of messages) {
     if (!isObj(m)) continue;
     n += TOKENS_PER_MESSAGE;
     for (const [key, value] of Object.entries(m)) {
-      if (key === "content") for (const t of contentText(value)) n += countText(enc, t);
+      if (key === "content") for (const t of contentText(value)) n += enc.count(t);
       else if (key === "tool_calls") n += toolCallTokens(enc, value);
-      else if (typeof value === "string") n += countText(enc, value);
+      else if (typeof value === "string") n += enc.count(value);
       if (key === "name") n += TOKENS_PER_NAME;
     }
   }
@@ -46,7 +45,7 @@ export function chatMessagesTokens(enc: Tiktoken, messages: unknown[]): number {
 }
 
 /** Function definitions as the recipe counts them; o200k models have a smaller per-function overhead. */
-export function toolDefinitionsTokens(enc: Tiktoken, tools: unknown[], o200k: boolean): number {
+export function toolDefinitionsTokens(enc: TextCounter, tools: unknown[], o200k: boolean): number {
   const FUNC_INIT = o200k ? 7 : 10;
   const PROP_INIT = 3, PROP_KEY = 3, ENUM_INIT = -3, ENUM_ITEM = 3, FUNC_END = 12;
   let n = 0;
@@ -57,7 +56,7 @@ export function toolDefinitionsTokens(enc: Tiktoken, tools: unknown[], o200k: bo
     any = true;
     n += FUNC_INIT;
     const desc = typeof fn.description === "string" ? fn.description.replace(/\.$/, "") : "";
-    n += countText(enc, `${String(fn.name ?? "")}:${desc}`);
+    n += enc.count(`${String(fn.name ?? "")}:${desc}`);
     const props = isObj(fn.parameters) && isObj(fn.parameters.properties) ? fn.parameters.properties : {};
     const keys = Object.keys(props);
     if (keys.length > 0) n += PROP_INIT;
@@ -66,18 +65,18 @@ export function toolDefinitionsTokens(enc: Tiktoken, tools: unknown[], o200k: bo
       n += PROP_KEY;
       if (Array.isArray(p.enum)) {
         n += ENUM_INIT;
-        for (const item of p.enum) n += ENUM_ITEM + countText(enc, String(item));
+        for (const item of p.enum) n += ENUM_ITEM + enc.count(String(item));
       }
       const pDesc = typeof p.description === "string" ? p.description.replace(/\.$/, "") : "";
-      n += countText(enc, `${key}:${String(p.type ?? "")}:${pDesc}`);
+      n += enc.count(`${key}:${String(p.type ?? "")}:${pDesc}`);
     }
   }
   return any ? n + FUNC_END : 0;
 }
 
 /** Input tokens of a request body (chat, legacy completion, or embeddings/responses `input`). */
-export function requestTokens(enc: Tiktoken, body: unknown, o200k: boolean): number | undefined {
-  if (typeof body === "string") return countText(enc, body);
+export function requestTokens(enc: TextCounter, body: unknown, o200k: boolean): number | undefined {
+  if (typeof body === "string") return enc.count(body);
   if (!isObj(body)) return undefined;
   if (Array.isArray(body.messages)) {
     const tools = Array.isArray(body.tools) ? toolDefinitionsTokens(enc, body.tools, o200k) : 0;
@@ -85,8 +84,8 @@ export function requestTokens(enc: Tiktoken, body: unknown, o200k: boolean): num
   }
   for (const key of ["prompt", "input"] as const) {
     const v = body[key];
-    if (typeof v === "string") return countText(enc, v);
-    if (Array.isArray(v)) return v.reduce<number>((n, s) => n + (typeof s === "string" ? countText(enc, s) : 0), 0);
+    if (typeof v === "string") return enc.count(v);
+    if (Array.isArray(v)) return v.reduce<number>((n, s) => n + (typeof s === "string" ? enc.count(s) : 0), 0);
   }
   return undefined;
 }

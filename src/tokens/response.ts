@@ -1,7 +1,6 @@
 // Output tokens of a logged response: a JSON completion, a server-sent-event stream reassembled
 // from its `data:` chunks, or plain text (Kong 3.7/3.8 logged streams as concatenated text).
-import type { Tiktoken } from "tiktoken";
-import { countText } from "./encoding.ts";
+import type { TextCounter } from "./counter.ts";
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -83,9 +82,9 @@ export function completionOf(body: unknown): Completion | undefined {
   return { texts: [body], toolCalls: [] };
 }
 
-export function completionTokens(enc: Tiktoken, completion: Completion): number {
+export function completionTokens(enc: TextCounter, completion: Completion): number {
   let n = 0;
-  for (const t of completion.texts) n += countText(enc, t);
-  for (const c of completion.toolCalls) n += countText(enc, c.name) + countText(enc, c.arguments);
+  for (const t of completion.texts) n += enc.count(t);
+  for (const c of completion.toolCalls) n += enc.count(c.name) + enc.count(c.arguments);
   return n;
 }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { get_encoding } from "tiktoken";
 import { chatMessagesTokens, requestTokens, toolDefinitionsTokens } from "../../src/tokens/chat.ts";
-import { encoderFor, encodingNameFor } from "../../src/tokens/encoding.ts";
+import { counterFor } from "../../src/tokens/counter.ts";
+import { encodingNameFor } from "../../src/tokens/encoding.ts";
 import { completionOf, completionTokens, reassembleSse } from "../../src/tokens/response.ts";
 
 // Reference encoders built independently of the module under test.
@@ -24,7 +25,7 @@ describe("encoding by model", () => {
 });
 
 describe("chat input tokens", () => {
-  const enc = encoderFor("cl100k_base");
+  const enc = counterFor("cl100k_base");
   const messages = [
     { role: "system", content: "You are a helpful assistant." },
     { role: "user", content: "안녕하세요! What is the capital of France?" },
@@ -69,7 +70,7 @@ describe("chat input tokens", () => {
 });
 
 describe("output tokens", () => {
-  const enc = encoderFor("o200k_base");
+  const enc = counterFor("o200k_base");
   const text = "The capital of France is Paris. Its population is about 2.1 million.";
 
   it("counts a JSON completion's message content", () => {

@@ -3,7 +3,8 @@
 import type { TokenSource } from "../../../src/db/generated/enums.ts";
 import { providerCounts, type AiBlock, type KongLog } from "../../../src/domain/kong-log.ts";
 import { requestTokens } from "../../../src/tokens/chat.ts";
-import { encoderFor, encodingNameFor, type EncodingName } from "../../../src/tokens/encoding.ts";
+import { counterFor } from "../../../src/tokens/counter.ts";
+import { encodingNameFor, type EncodingName } from "../../../src/tokens/encoding.ts";
 import { completionOf, completionTokens } from "../../../src/tokens/response.ts";
 
 export type TokenCounts = {
@@ -47,7 +48,7 @@ export function payloadsOf(log: KongLog, proxy: AiBlock | undefined): Payloads {
 export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, fallback: EncodingName): TokenCounts {
   const provider = providerCounts(blocks);
   const encoding = encodingNameFor(model, fallback);
-  const enc = encoderFor(encoding);
+  const enc = counterFor(encoding);
   const counted = {
     input: payloads.request === undefined ? undefined : requestTokens(enc, payloads.request, encoding === "o200k_base"),
     output: (() => {

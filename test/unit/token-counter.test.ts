@@ -1,0 +1,81 @@
+// The product's token counter against tiktoken itself: same counts on a varied corpus and on
+// generated text, for every encoding, including the shapes that make tiktoken's own merge quadratic.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { get_encoding } from "tiktoken";
+import { CountBudgetExceeded, counterFor, type EncodingName } from "../../src/tokens/counter.ts";
+
+const ENCODINGS: EncodingName[] = ["cl100k_base", "o200k_base", "p50k_base", "r50k_base"];
+const reference = new Map(ENCODINGS.map((e) => [e, get_encoding(e)]));
+const refCount = (e: EncodingName, s: string) => reference.get(e)!.encode_ordinary(s).length;
+
+const CORPUS: Record<string, string> = {
+  english: "The quick brown fox jumps over the lazy dog. It's 9:30, isn't it? We'll see; they've gone.",
+  korean: "안녕하세요! 서울의 날씨는 어떻습니까? 오늘은 맑고 따뜻합니다. 뭘봐임마",
+  japanese_chinese: "日本語のテキストと中文字符，混合在一起。東京タワー",
+  code: "def fib(n: int) -> int:\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n\tconsole.log(`x=${x}`);\r\n",
+  json: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "Hi \"there\" \\ / \u00e9" }], n: 12345.678, ok: true }),
+  emoji: "👍🏽 family: 👨‍👩‍👧‍👦 flags: 🇰🇷🇫🇷 ✔︎ ❤️‍🔥 🎉🎉🎉",
+  contractions: "I'M HE'S THEY'RE we'VE you'LL she'D it'S 'ſt 'Ss 'LLama",
+  whitespace: "a  b   c\t\td\n\ne \r\n\r\n f\u00a0g\u2003h\u3000i\u0085j\ufeffk\u2028l   \n   m     ",
+  numbers: "1 12 123 1234 12345 3.14159 -42 1e10 ١٢٣ Ⅻⅻ ²³",
+  marks: "café naïve coöperate Ǆǅǆ ʰʲʷ a\u0301e\u0300 क्षि",
+  lone_surrogates: "a\ud800b\udc00c\ud83d",
+  special_tokens_as_text: "<|endoftext|> <|fim_prefix|> <|endofprompt|>",
+  nul_and_controls: "a\u0000b\u0001c\u001fd\u007f",
+};
+
+describe("token counter: the same counts as tiktoken", () => {
+  for (const encoding of ENCODINGS) {
+    it(`${encoding}: every corpus text`, () => {
+      const counter = counterFor(encoding);
+      for (const [name, text] of Object.entries(CORPUS)) assert.equal(counter.count(text), refCount(encoding, text), name);
+    });
+  }
+
+  // long pieces take the heap merge; lengths stay where tiktoken's quadratic merge is still quick
+  it("long runs of one character, of a few characters, and without spaces", () => {
+    const runs = ["x".repeat(3001), " ".repeat(2500), "\n".repeat(2000), "!".repeat(2999), "中".repeat(1500), "🎉".repeat(700),
+      "ab".repeat(1800), "abc".repeat(1001), "aab".repeat(999), " x".repeat(1200), "7".repeat(3000), "\u0301".repeat(1000)];
+    for (const encoding of ENCODINGS) {
+      const counter = counterFor(encoding);
+      for (const text of runs) assert.equal(counter.count(text), refCount(encoding, text), `${encoding} ${JSON.stringify(text.slice(0, 6))}…`);
+    }
+  });
+
+  // Text built from the fragments the pre-tokenizer treats differently, in random order and length.
+  const fragment = fc.oneof(
+    fc.constantFrom(" ", "  ", "\n", "\r\n", "\t", "\u00a0", "\u3000", "\u0085", "\ufeff", "'", "'s", "'LL", "'ſ", "'re", ".", "...", "/", "\\"),
+    fc.string({ unit: "grapheme-ascii", maxLength: 12 }),
+    fc.string({ unit: "grapheme", maxLength: 6 }),
+    fc.string({ unit: "binary", maxLength: 6 }),
+    fc.constantFrom("안녕", "日本", "é", "Ǆ", "١٢", "👍🏽", "\ud800", "123456"),
+    fc.tuple(fc.constantFrom("x", " ", "ab", "中", "!", "9"), fc.integer({ min: 60, max: 400 })).map(([s, k]) => s.repeat(k)),
+  );
+  const text = fc.array(fragment, { maxLength: 30 }).map((parts) => parts.join(""));
+
+  for (const encoding of ["cl100k_base", "o200k_base"] as const) {
+    it(`${encoding}: generated text (property)`, () => {
+      const counter = counterFor(encoding);
+      fc.assert(fc.property(text, (s) => counter.count(s) === refCount(encoding, s)), { numRuns: 400, seed: 20261125 });
+    });
+  }
+});
+
+describe("token counter: time budget", () => {
+  it("gives up with CountBudgetExceeded once past its deadline, inside one long piece", () => {
+    const counter = counterFor("cl100k_base");
+    assert.throws(() => counter.within(1).count("x".repeat(1 << 20)), CountBudgetExceeded);
+  });
+
+  it("gives up across many short pieces too", () => {
+    const counter = counterFor("o200k_base");
+    assert.throws(() => counter.within(1).count("word ".repeat(1 << 19)), CountBudgetExceeded);
+  });
+
+  it("counts normally within its budget", () => {
+    const counter = counterFor("o200k_base");
+    assert.equal(counter.within(10_000).count(CORPUS.english!), refCount("o200k_base", CORPUS.english!));
+  });
+});
