@@ -55,6 +55,10 @@ const EnvSchema = z.object({
   KAFKA_PARTITIONS: intFrom(1, 3),
   KAFKA_GROUP_ID: z.string().default("tokenmeter-meter"),
   METER_MAX_WAIT_MS: intFrom(10, 100),
+  // time one event's payloads may take to count; past it the provider's figure is billed and flagged
+  METER_COUNT_BUDGET_MS: intFrom(1, 2000),
+  // time authorize may spend counting a request's input tokens (off the event loop)
+  AUTHORIZE_COUNT_BUDGET_MS: intFrom(1, 100),
   INGEST_SECRET: z.string().min(8).default(DEV_INGEST_SECRET),
   INGEST_BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024),
   INGEST_PRODUCE_TIMEOUT_MS: intFrom(100, 5000),
@@ -110,14 +114,16 @@ export type Config = Readonly<{
     tickMs: number;
   };
   redis: { url: string; prefix: string };
-  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number };
+  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number };
   tdl: { levelBounds: number[] };
   metering: {
     defaultInputCostPerToken: Decimal;
     defaultOutputCostPerToken: Decimal;
     defaultEncoding: "cl100k_base" | "o200k_base" | "p50k_base" | "r50k_base";
-    modelByRoute: Record<string, string>;
-    capabilityMap: Record<string, number>;
+    /** Keyed by names from logs: Maps, so "__proto__" or "constructor" is just a name. */
+    countBudgetMs: number;
+    modelByRoute: ReadonlyMap<string, string>;
+    capabilityMap: ReadonlyMap<string, number>;
   };
 }>;
 
@@ -133,13 +139,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === "production" && (e.INGEST_SECRET === DEV_INGEST_SECRET || e.ADMIN_API_KEY === DEV_ADMIN_API_KEY)) {
     throw new ConfigError("invalid configuration:\n  INGEST_SECRET and ADMIN_API_KEY must be set in production");
   }
-  const capabilityMap: Record<string, number> = {};
+  const capabilityMap = new Map<string, number>();
   for (const [route, index] of Object.entries(e.CAPABILITY_MAP)) {
     const n = Number(index);
     if (!Number.isInteger(n) || n < 0 || n > 4) {
       throw new ConfigError(`invalid configuration:\n  CAPABILITY_MAP.${route}: must be a capability index 0-4`);
     }
-    capabilityMap[route] = n;
+    capabilityMap.set(route, n);
   }
   return Object.freeze({
     env: e.NODE_ENV,
@@ -171,13 +177,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tickMs: e.BILLING_TICK_MINUTES * 60_000,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS },
+    authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
     metering: {
       defaultInputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),
       defaultOutputCostPerToken: new Decimal(e.DEFAULT_OUTPUT_COST_PER_TOKEN),
       defaultEncoding: e.DEFAULT_TOKEN_ENCODING,
-      modelByRoute: e.MODEL_BY_ROUTE,
+      countBudgetMs: e.METER_COUNT_BUDGET_MS,
+      modelByRoute: new Map(Object.entries(e.MODEL_BY_ROUTE)),
       capabilityMap,
     },
   });

@@ -86,7 +86,7 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
 
   const now = deps.now?.() ?? new Date();
   const body = parsedBody(input.body);
-  const model = input.model ?? (typeof body?.model === "string" ? body.model : undefined) ?? config.metering.modelByRoute[input.route?.name ?? ""] ?? "unknown";
+  const model = input.model ?? (typeof body?.model === "string" ? body.model : undefined) ?? config.metering.modelByRoute.get(input.route?.name ?? "") ?? "unknown";
   const limits = consumer.limits;
   const checks: Record<string, unknown> = { model };
   const rate = rateAt(consumer.rates, now);

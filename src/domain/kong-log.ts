@@ -1,11 +1,15 @@
 // The fields of Kong's http-log entry that metering reads, in every shape from Kong 3.6 on
 // (shared fact sheet: kong-payloads.md). Everything else in the entry is kept but not interpreted.
+// Every value the meter stores passes through src/domain/storable.ts here, on its way in.
 import { z } from "zod";
+import { MAX_TOKENS_PER_CALL, plausibleCount, storableId, storableText } from "./storable.ts";
 
 const headerValue = z.union([z.string(), z.array(z.string())]);
 const headers = z.record(headerValue).optional();
 const body = z.union([z.string(), z.record(z.unknown()), z.array(z.unknown())]).optional();
-const entity = z.object({ id: z.string().optional(), name: z.string().optional() }).passthrough();
+const name = z.string().transform((s) => storableText(s));
+const id = z.string().transform((s) => storableId(s));
+const entity = z.object({ id: name.optional(), name: name.optional() }).passthrough();
 
 export const KongLogSchema = z
   .object({
@@ -21,7 +25,7 @@ export const KongLogSchema = z
       })
       .passthrough(),
     response: z.object({ status: z.number().int().min(0).max(999), headers, body }).passthrough(),
-    upstream_status: z.union([z.string(), z.number()]).optional(),
+    upstream_status: z.union([z.string(), z.number()]).transform((v) => storableText(String(v), 64)).optional(),
     started_at: z
       .number()
       .finite()
@@ -29,12 +33,12 @@ export const KongLogSchema = z
       .min(946_684_800_000, "must be epoch milliseconds after 2000")
       .max(4_102_444_800_000, "must be epoch milliseconds before 2100"),
     consumer: z
-      .object({ id: z.string().optional(), username: z.string().optional(), custom_id: z.string().optional() })
+      .object({ id: id.optional(), username: id.optional(), custom_id: id.optional() })
       .passthrough()
       .optional(),
     route: entity.optional(),
     service: entity.optional(),
-    source: z.string().optional(),
+    source: name.optional(),
     ai: z.record(z.unknown()).optional(),
   })
   .passthrough();
@@ -57,8 +61,9 @@ const PROXY_BLOCKS = new Set(["proxy", "ai-proxy", "ai-proxy-advanced"]);
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+/** A provider count: a number (Kong logs numbers), rounded; `implausible` when no call can have it. */
+const num = (v: unknown): number | undefined => (typeof v !== "number" ? undefined : Number.isFinite(v) ? Math.round(v) : v);
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? storableText(v) : undefined);
 
 function readBlock(name: string, b: Record<string, unknown>): AiBlock {
   const usage = obj(b.usage) ?? {};
@@ -93,13 +98,30 @@ export function proxyBlock(blocks: AiBlock[]): AiBlock | undefined {
   return blocks.find((b) => b.name === "proxy");
 }
 
-/** Provider-reported counts summed over every AI block that reported one. */
-export function providerCounts(blocks: AiBlock[]): { input?: number; output?: number } {
+export type ProviderCounts = {
+  input?: number;
+  output?: number;
+  /** A figure was reported that no call can have (negative, fractional, beyond MAX_TOKENS_PER_CALL). */
+  implausible: boolean;
+};
+
+/**
+ * Provider-reported counts summed over every AI block that reported one. A direction with an
+ * implausible figure has none: it is flagged, never billed, never stored as a count.
+ */
+export function providerCounts(blocks: AiBlock[]): ProviderCounts {
+  let implausible = false;
   const sum = (pick: (b: AiBlock) => number | undefined) => {
     const values = blocks.map(pick).filter((v): v is number => v !== undefined);
-    return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
+    if (values.length === 0) return undefined;
+    const total = values.reduce((a, b) => a + b, 0);
+    if (values.every(plausibleCount) && total <= MAX_TOKENS_PER_CALL) return total;
+    implausible = true;
+    return undefined;
   };
-  return { input: sum((b) => b.promptTokens), output: sum((b) => b.completionTokens) };
+  const input = sum((b) => b.promptTokens);
+  const output = sum((b) => b.completionTokens);
+  return { input, output, implausible };
 }
 
 export function headerOf(h: Record<string, string | string[]> | undefined, name: string): string | undefined {
@@ -129,7 +151,7 @@ export function isBillable(log: KongLog): boolean {
 }
 
 /** The model: ai-proxy's log block, ai-proxy's response header, the request body, the route map. */
-export function modelOf(log: KongLog, proxy: AiBlock | undefined, requestBody: unknown, modelByRoute: Record<string, string>): string {
+export function modelOf(log: KongLog, proxy: AiBlock | undefined, requestBody: unknown, modelByRoute: ReadonlyMap<string, string>): string {
   const fromBody = str(obj(requestBody)?.model);
   const route = log.route?.name ?? log.route?.id;
   return (
@@ -137,7 +159,7 @@ export function modelOf(log: KongLog, proxy: AiBlock | undefined, requestBody: u
     proxy?.requestModel ??
     str(headerOf(log.response.headers, "x-kong-llm-model")) ??
     fromBody ??
-    (route ? modelByRoute[route] : undefined) ??
+    (route ? modelByRoute.get(route) : undefined) ??
     "unknown"
   );
 }

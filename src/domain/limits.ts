@@ -21,8 +21,8 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
 ];
 
 /** Capability index of a call: the first of route name, route id, model that the map names. */
-export function capabilityOf(keys: Array<string | undefined | null>, map: Record<string, number>): number | undefined {
-  for (const key of keys) if (key && map[key] !== undefined) return map[key];
+export function capabilityOf(keys: Array<string | undefined | null>, map: ReadonlyMap<string, number>): number | undefined {
+  for (const key of keys) if (key && map.has(key)) return map.get(key);
   return undefined;
 }
 

@@ -1,25 +1,20 @@
 // The identity of a usage event and the envelope ingest puts on the raw topic.
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { canonicalJson } from "./json.ts";
+import { storableId } from "./storable.ts";
+
+export { canonicalJson } from "./json.ts";
 
 /**
  * Kong's request id (3.5+) where present, otherwise a hash of the entry's canonical JSON: the same
- * log delivered twice gets the same id and is billed once.
+ * log delivered twice gets the same id and is billed once. A request id that is too long or not
+ * storable is replaced by its own hash (`rid-sha256:`), which is just as stable.
  */
 export function eventIdOf(entry: Record<string, unknown>): string {
   const request = entry.request as { id?: unknown } | undefined;
-  if (typeof request?.id === "string" && request.id !== "") return request.id;
+  if (typeof request?.id === "string" && request.id !== "") return storableId(request.id, "rid-sha256");
   return `sha256:${createHash("sha256").update(canonicalJson(entry)).digest("hex")}`;
-}
-
-/** JSON with object keys sorted, so key order (arbitrary in Kong's encoder) does not change the hash. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
 }
 
 /** The message value on the raw usage topic. `v` versions the envelope; readers check it. */
@@ -32,9 +27,19 @@ export const RawUsageEnvelopeSchema = z.object({
 });
 export type RawUsageEnvelope = z.infer<typeof RawUsageEnvelopeSchema>;
 
-/** Partition key: the Kong consumer, so one consumer's events stay in order on one partition. */
+/**
+ * Partition key: a hash of the Kong consumer's identity, so one consumer's events stay in order on
+ * one partition whatever the identity's length (the key is hashed again by the partitioner, whose
+ * cost grows with the key).
+ */
 export function partitionKeyOf(entry: Record<string, unknown>): string {
   const c = entry.consumer as { id?: unknown; username?: unknown; custom_id?: unknown } | undefined;
-  for (const v of [c?.id, c?.username, c?.custom_id]) if (typeof v === "string" && v !== "") return v;
-  return "unattributed";
+  let identity = "unattributed";
+  for (const v of [c?.id, c?.username, c?.custom_id]) {
+    if (typeof v === "string" && v !== "") {
+      identity = v;
+      break;
+    }
+  }
+  return createHash("sha256").update(identity, "utf8").digest("hex").slice(0, 32);
 }

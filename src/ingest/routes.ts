@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config.ts";
 import { AppError } from "../domain/errors.ts";
+import { stringifyJson } from "../domain/json.ts";
 import { eventIdOf, partitionKeyOf, type RawUsageEnvelope } from "../domain/usage-event.ts";
 import { deadLetter } from "../kafka/dead-letter.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
@@ -42,12 +43,12 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       if (check.ok) {
         redactEntry(check.entry, redactKeys);
         const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
-        accepted.push({ key: partitionKeyOf(check.entry), value: JSON.stringify(envelope) });
+        accepted.push({ key: partitionKeyOf(check.entry), value: stringifyJson(envelope) });
         return [];
       }
       rejected.push({ index, reason: check.reason });
       if (typeof value === "object" && value !== null) redactEntry(value as Record<string, unknown>, redactKeys);
-      return [deadLetter(JSON.stringify(value), null, { stage: "ingest", reason: check.reason, index })];
+      return [deadLetter(stringifyJson(value), null, { stage: "ingest", reason: check.reason, index })];
     });
     await producer.send([
       { topic: config.kafka.rawTopic, messages: accepted },

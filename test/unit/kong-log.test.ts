@@ -13,19 +13,19 @@ const proxyOf = (log: KongLog) => proxyBlock(aiBlocks(log));
 describe("Kong log shapes", () => {
   it("3.6: flat ai block", () => {
     const log = parse(kongLog({ ai: kong36Ai() }));
-    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 20, output: 10 });
-    assert.equal(modelOf(log, proxyOf(log), undefined, {}), "gpt-3.5-turbo-0125");
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 20, output: 10, implausible: false });
+    assert.equal(modelOf(log, proxyOf(log), undefined, new Map()), "gpt-3.5-turbo-0125");
   });
 
   it("3.7: ai-proxy block with singular token keys", () => {
     const log = parse(kongLog({ ai: kong37Ai() }));
-    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 21, output: 11 });
-    assert.equal(modelOf(log, proxyOf(log), undefined, {}), "gpt-4-0613");
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 21, output: 11, implausible: false });
+    assert.equal(modelOf(log, proxyOf(log), undefined, new Map()), "gpt-4-0613");
   });
 
   it("3.8: ai-proxy block with plural keys and an empty cache object", () => {
     const log = parse(kongLog({ ai: kong38Ai() }));
-    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 22, output: 12 });
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 22, output: 12, implausible: false });
   });
 
   it("3.9+: ai.proxy block with payloads", () => {
@@ -33,24 +33,24 @@ describe("Kong log shapes", () => {
     const blocks = aiBlocks(log);
     assert.equal(blocks[0]?.name, "proxy");
     assert.equal(blocks[0]?.provider, "openai");
-    assert.deepEqual(providerCounts(blocks), { input: 27, output: 7 });
+    assert.deepEqual(providerCounts(blocks), { input: 27, output: 7, implausible: false });
   });
 
   it("sums several AI blocks (ai-proxy plus a transformer plugin)", () => {
     const log = parse(kongLog({ ai: { ...kong38Ai(), "ai-request-transformer": { usage: { prompt_tokens: 5, completion_tokens: 3 } } } }));
-    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 27, output: 15 });
+    assert.deepEqual(providerCounts(aiBlocks(log)), { input: 27, output: 15, implausible: false });
   });
 
   it("finds the model in the request body, then the route map, when no ai block names one", () => {
     const log = parse({ ...kongLog(), ai: undefined });
-    assert.equal(modelOf(log, proxyOf(log), { model: "gpt-4o-mini" }, {}), "gpt-4o-mini");
-    assert.equal(modelOf(log, proxyOf(log), {}, { "llama2-chat": "kt-llama3" }), "kt-llama3");
-    assert.equal(modelOf(log, proxyOf(log), {}, {}), "unknown");
+    assert.equal(modelOf(log, proxyOf(log), { model: "gpt-4o-mini" }, new Map()), "gpt-4o-mini");
+    assert.equal(modelOf(log, proxyOf(log), {}, new Map([["llama2-chat", "kt-llama3"]])), "kt-llama3");
+    assert.equal(modelOf(log, proxyOf(log), {}, new Map()), "unknown");
   });
 
   it("prefers counting the logged payloads and keeps the provider's figures beside", () => {
     const log = parse(kongLog());
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base");
+    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base", 10_000);
     assert.equal(t.inputSource, "counted");
     assert.equal(t.outputSource, "counted");
     assert.equal(t.encoding, "o200k_base");
@@ -62,8 +62,8 @@ describe("Kong log shapes", () => {
   it("falls back to the provider's figures when no payload was logged", () => {
     const log = parse(kongLog({ ai: kong38Ai() }));
     assert.deepEqual(
-      { ...tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base") },
-      { input: 22, output: 12, inputSource: "provider", outputSource: "provider", providerInput: 22, providerOutput: 12, encoding: undefined },
+      { ...tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base", 10_000) },
+      { input: 22, output: 12, inputSource: "provider", outputSource: "provider", providerInput: 22, providerOutput: 12, encoding: undefined, anomalies: [] },
     );
   });
 
@@ -72,7 +72,7 @@ describe("Kong log shapes", () => {
     entry.request.body = JSON.stringify(CHAT_REQUEST);
     entry.response.body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n";
     const log = parse(entry);
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base");
+    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base", 10_000);
     assert.equal(t.inputSource, "counted");
     assert.equal(t.output, 1);
   });
@@ -102,9 +102,11 @@ describe("event identity", () => {
     assert.notEqual(eventIdOf({ ...entry, started_at: 1 }), eventIdOf(entry));
   });
   it("canonical JSON sorts keys at every depth", () => assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}'));
-  it("is partitioned by the Kong consumer, or 'unattributed'", () => {
-    assert.equal(partitionKeyOf(kongLog({ consumer: { id: "c-1" } })), "c-1");
-    assert.equal(partitionKeyOf(kong401()), "unattributed");
+  it("is partitioned by a hash of the Kong consumer, or of 'unattributed'", () => {
+    const key = partitionKeyOf(kongLog({ consumer: { id: "c-1" } }));
+    assert.equal(key, partitionKeyOf(kongLog({ consumer: { id: "c-1", username: "other" } })));
+    assert.notEqual(key, partitionKeyOf(kongLog({ consumer: { id: "c-2" } })));
+    assert.equal(partitionKeyOf(kong401()), partitionKeyOf({}));
   });
 });
 

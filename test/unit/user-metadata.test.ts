@@ -101,10 +101,11 @@ describe("limits", () => {
   const limits = { capabilities: [1, 1, 0, 0, 0], maxInputTokens: 100, maxOutputTokens: 50, tdlMatrix: { ...emptyMatrix(), T5: [0, 0, 0, 0, 0, 3, 0, 0, 0, 0] } };
 
   it("maps a route or model to a capability, first match wins; an unmapped call is unrestricted", () => {
-    const map = { "image-route": 2, "gpt-4o": 1 };
+    const map = new Map([["image-route", 2], ["gpt-4o", 1]]);
     assert.equal(capabilityOf(["image-route", "id-1", "gpt-4o"], map), 2);
     assert.equal(capabilityOf([undefined, null, "gpt-4o"], map), 1);
     assert.equal(capabilityOf(["chat"], map), undefined);
+    assert.equal(capabilityOf(["__proto__", "constructor", "toString"], map), undefined, "names from logs are only names");
     assert.equal(capabilityGranted(limits, undefined), true);
     assert.equal(capabilityGranted(limits, 2), false);
     assert.equal(capabilityGranted(limits, 7), false, "an index beyond the flags is not granted");

@@ -27,7 +27,7 @@ function measure(entry: ParsedEntry, config: Config) {
   const proxy = proxyBlock(blocks);
   const payloads = payloadsOf(log, proxy);
   const model = modelOf(log, proxy, payloads.request, config.metering.modelByRoute);
-  const tokens = tokenize(blocks, model, payloads, config.metering.defaultEncoding);
+  const tokens = tokenize(blocks, model, payloads, config.metering.defaultEncoding, config.metering.countBudgetMs);
   const occurredAt = new Date(log.started_at);
   const { localDate, slot } = localSlotOf(occurredAt, config.billing.timeZone);
   return {
@@ -108,6 +108,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
           ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.input, outputTokens: m.tokens.output })
           : [],
         metadataVersion: policy?.metadataVersion,
+        anomalies: m.tokens.anomalies,
       });
     } catch (err) {
       deadLetters.push({ message, reason: `metering failed: ${(err as Error).message}` });

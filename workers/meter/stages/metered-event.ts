@@ -2,6 +2,7 @@ import type { TokenSource } from "../../../src/db/generated/enums.ts";
 import type { Decimal } from "../../../src/domain/money.ts";
 import type { Rate } from "../../../src/domain/pricing.ts";
 import type { LimitFlag } from "../../../src/domain/limits.ts";
+import type { Anomaly } from "../../../src/domain/anomalies.ts";
 
 /** One usage event as the meter writes it. */
 export type MeteredEvent = {
@@ -34,4 +35,5 @@ export type MeteredEvent = {
   /** Limits of the consumer's metadata the call broke (TDL is added by persist). */
   limitFlags: LimitFlag[];
   metadataVersion?: number;
+  anomalies: Anomaly[];
 };

@@ -39,6 +39,7 @@ function eventRow(e: MeteredEvent) {
     level: e.level,
     limitFlags: e.limitFlags,
     metadataVersion: e.metadataVersion,
+    anomalies: e.anomalies,
   };
 }
 

@@ -1,9 +1,11 @@
-// Input and output tokens of one call: counted here with tiktoken from the logged payloads, or the
-// provider's figures from Kong's ai block when no payload was logged. Both are kept when both exist.
+// Input and output tokens of one call: counted here from the logged payloads (tiktoken's counts),
+// or the provider's figures from Kong's ai block when no payload was logged or counting ran past
+// its time budget. Both are kept when both exist.
 import type { TokenSource } from "../../../src/db/generated/enums.ts";
+import type { Anomaly } from "../../../src/domain/anomalies.ts";
 import { providerCounts, type AiBlock, type KongLog } from "../../../src/domain/kong-log.ts";
 import { requestTokens } from "../../../src/tokens/chat.ts";
-import { counterFor } from "../../../src/tokens/counter.ts";
+import { CountBudgetExceeded, counterFor, type TextCounter } from "../../../src/tokens/counter.ts";
 import { encodingNameFor, type EncodingName } from "../../../src/tokens/encoding.ts";
 import { completionOf, completionTokens } from "../../../src/tokens/response.ts";
 
@@ -15,6 +17,7 @@ export type TokenCounts = {
   providerInput?: number;
   providerOutput?: number;
   encoding?: EncodingName;
+  anomalies: Anomaly[];
 };
 
 export type Payloads = { request: unknown; response: unknown };
@@ -45,17 +48,26 @@ export function payloadsOf(log: KongLog, proxy: AiBlock | undefined): Payloads {
   };
 }
 
-export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, fallback: EncodingName): TokenCounts {
-  const provider = providerCounts(blocks);
-  const encoding = encodingNameFor(model, fallback);
-  const enc = counterFor(encoding);
-  const counted = {
-    input: payloads.request === undefined ? undefined : requestTokens(enc, payloads.request, encoding === "o200k_base"),
-    output: (() => {
-      const c = completionOf(payloads.response);
-      return c ? completionTokens(enc, c) : undefined;
-    })(),
+/** Our counts of the logged payloads; undefined for a direction with no countable payload. */
+function countPayloads(enc: TextCounter, payloads: Payloads, o200k: boolean): { input?: number; output?: number } {
+  const completion = completionOf(payloads.response);
+  return {
+    input: payloads.request === undefined ? undefined : requestTokens(enc, payloads.request, o200k),
+    output: completion ? completionTokens(enc, completion) : undefined,
   };
+}
+
+export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, fallback: EncodingName, budgetMs: number): TokenCounts {
+  const provider = providerCounts(blocks);
+  const anomalies: Anomaly[] = provider.implausible ? ["provider_count_implausible"] : [];
+  const encoding = encodingNameFor(model, fallback);
+  let counted: { input?: number; output?: number } = {};
+  try {
+    counted = countPayloads(counterFor(encoding).within(budgetMs), payloads, encoding === "o200k_base");
+  } catch (err) {
+    if (!(err instanceof CountBudgetExceeded)) throw err;
+    anomalies.push("token_count_over_budget");
+  }
   const pick = (mine: number | undefined, theirs: number | undefined): [number, TokenSource] =>
     mine !== undefined ? [mine, "counted"] : theirs !== undefined ? [theirs, "provider"] : [0, "none"];
   const [input, inputSource] = pick(counted.input, provider.input);
@@ -68,5 +80,6 @@ export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, f
     providerInput: provider.input,
     providerOutput: provider.output,
     encoding: inputSource === "counted" || outputSource === "counted" ? encoding : undefined,
+    anomalies,
   };
 }
