@@ -23,7 +23,7 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
   const redis = redisConnection(config, "client");
   const billingQueue = createBillingQueue(config, redis);
   billingQueue.on("error", (err) => logger.warn({ err }, "billing queue: Redis unavailable"));
-  return { kafka, db, producer: new UsageProducer(kafka, config.ingest.produceTimeoutMs), billingQueue, redis };
+  return { kafka, db, producer: new UsageProducer(kafka, config.ingest.produceTimeoutMs, config.kafka.maxMessageBytes), billingQueue, redis };
 }
 
 export async function closeServices(s: Services): Promise<void> {

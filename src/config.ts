@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   KAFKA_TOPIC_DLQ: z.string().default("usage.dlq"),
   KAFKA_PARTITIONS: intFrom(1, 3),
   KAFKA_GROUP_ID: z.string().default("tokenmeter-meter"),
+  // the topics' max.message.bytes; default: twice the body limit plus 1 MiB, room for any accepted entry
+  KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024 * 1024).optional(),
   METER_MAX_WAIT_MS: intFrom(10, 100),
   // time one event's payloads may take to count; past it the provider's figure is billed and flagged
   METER_COUNT_BUDGET_MS: intFrom(1, 2000),
@@ -102,6 +104,7 @@ export type Config = Readonly<{
     partitions: number;
     groupId: string;
     maxWaitMs: number;
+    maxMessageBytes: number;
   };
   ingest: { secret: string; bodyLimitBytes: number; produceTimeoutMs: number; redactKeys: string[] };
   adminApiKey: string;
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       partitions: e.KAFKA_PARTITIONS,
       groupId: e.KAFKA_GROUP_ID,
       maxWaitMs: e.METER_MAX_WAIT_MS,
+      maxMessageBytes: e.KAFKA_MAX_MESSAGE_BYTES ?? 2 * e.INGEST_BODY_LIMIT_BYTES + 1024 * 1024,
     },
     ingest: {
       secret: e.INGEST_SECRET,

@@ -2,11 +2,12 @@
 // every accepted entry and every dead letter, since Kong drops a batch after a minute of retries.
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import type { Message } from "kafkajs";
 import type { Config } from "../config.ts";
 import { AppError } from "../domain/errors.ts";
 import { stringifyJson } from "../domain/json.ts";
 import { eventIdOf, partitionKeyOf, type RawUsageEnvelope } from "../domain/usage-event.ts";
-import { deadLetter } from "../kafka/dead-letter.ts";
+import { deadLetter, fitted } from "../kafka/dead-letter.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import { requireIngestSecret } from "../http/auth.ts";
 import { checkEntry, entriesOf } from "./entries.ts";
@@ -35,21 +36,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       if (err instanceof AppError) await keepUnusableBody(producer, config, body, err.message, redactKeys).catch(() => {});
       throw err;
     }
-    const receivedAt = new Date().toISOString();
-    const accepted: { key: string; value: string }[] = [];
-    const rejected: { index: number; reason: string }[] = [];
-    const letters = values.flatMap((value, index) => {
-      const check = checkEntry(value);
-      if (check.ok) {
-        redactEntry(check.entry, redactKeys);
-        const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
-        accepted.push({ key: partitionKeyOf(check.entry), value: stringifyJson(envelope) });
-        return [];
-      }
-      rejected.push({ index, reason: check.reason });
-      if (typeof value === "object" && value !== null) redactEntry(value as Record<string, unknown>, redactKeys);
-      return [deadLetter(stringifyJson(value), null, { stage: "ingest", reason: check.reason, index })];
-    });
+    const { accepted, letters, rejected } = sortEntries(values, new Date().toISOString(), redactKeys, producer);
     await producer.send([
       { topic: config.kafka.rawTopic, messages: accepted },
       { topic: config.kafka.deadLetterTopic, messages: letters },
@@ -57,6 +44,30 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     if (rejected.length) request.log.warn({ rejected }, "ingest entries dead-lettered");
     return reply.code(202).send({ accepted: accepted.length, rejected });
   });
+}
+
+/** Accepted entries as raw-topic messages; unusable ones as dead letters with their index and reason. */
+function sortEntries(values: unknown[], receivedAt: string, redactKeys: ReadonlySet<string>, producer: UsageProducer) {
+  const accepted: Message[] = [];
+  const letters: Message[] = [];
+  const rejected: { index: number; reason: string }[] = [];
+  const reject = (index: number, reason: string, value: string) => {
+    rejected.push({ index, reason });
+    letters.push(fitted(deadLetter(value, null, { stage: "ingest", reason, index }), (m) => producer.fits(m), producer.maxMessageBytes));
+  };
+  values.forEach((value, index) => {
+    const check = checkEntry(value);
+    if (!check.ok) {
+      if (typeof value === "object" && value !== null) redactEntry(value as Record<string, unknown>, redactKeys);
+      return reject(index, check.reason, stringifyJson(value));
+    }
+    redactEntry(check.entry, redactKeys);
+    const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
+    const message = { key: partitionKeyOf(check.entry), value: stringifyJson(envelope) };
+    if (producer.fits(message)) accepted.push(message);
+    else reject(index, `entry is ${Buffer.byteLength(message.value)} bytes once written out, over KAFKA_MAX_MESSAGE_BYTES`, message.value);
+  });
+  return { accepted, letters, rejected };
 }
 
 async function keepUnusableBody(
@@ -70,5 +81,5 @@ async function keepUnusableBody(
   // Kong re-posts the same bytes on every retry; the key lets an operator spot the copies.
   const key = createHash("sha256").update(body).digest("hex");
   const value = redactText(body.toString("utf8"), redactKeys);
-  await producer.send([{ topic: config.kafka.deadLetterTopic, messages: [deadLetter(value, key, { stage: "ingest", reason })] }]);
+  await producer.send([{ topic: config.kafka.deadLetterTopic, messages: [fitted(deadLetter(value, key, { stage: "ingest", reason }), (m) => producer.fits(m), producer.maxMessageBytes)] }]);
 }

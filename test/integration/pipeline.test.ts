@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Decimal } from "../../src/domain/money.ts";
 import { localSlotOf, levelOf } from "../../src/domain/tdl.ts";
+import { partitionKeyOf } from "../../src/domain/usage-event.ts";
 import { get_encoding } from "tiktoken";
 import { CHAT_REQUEST, CHAT_RESPONSE, kong401, kongLog } from "../fixtures/kong-logs.ts";
 import { admin, header, ingest, readTopic, startStack, type Stack } from "../helpers/stack.ts";
@@ -208,7 +209,7 @@ describe("metering pipeline", () => {
     const id = (entry.request as { id: string }).id;
     const raw = await waitFor(async () => (await readTopic(stack.kafka, stack.config.kafka.rawTopic, 1)).find((m) => m.value?.toString().includes(id)), 15_000, "raw message");
     assert.ok(!raw.value!.toString().includes("llama2-secret-key-12345"));
-    assert.equal(raw.key?.toString(), c.kongId, "keyed by the Kong consumer");
+    assert.equal(raw.key?.toString(), partitionKeyOf({ consumer: { id: c.kongId } }), "keyed by the Kong consumer");
   });
 
   it("ingest without the shared secret is 401 and nothing is produced", async () => {

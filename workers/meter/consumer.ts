@@ -1,16 +1,25 @@
-// The meter's Kafka consumer group. Offsets are resolved and committed only after the batch's
-// transaction has committed, so a crash between the two redelivers events that are then skipped
-// as duplicates: nothing lost, nothing counted twice.
-import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+// The meter's Kafka consumer group. Offsets are resolved and committed only after the chunk's
+// transactions have committed and its dead letters are in Kafka, so a crash in between redelivers
+// events that are then skipped as duplicates: nothing lost, nothing counted twice.
+// A database or Kafka outage is retried here, with backoff and heartbeats, without committing; an
+// event the database refuses is dead-lettered (isolate.ts) and the partition moves on.
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
-import { deadLetter } from "../../src/kafka/dead-letter.ts";
+import { AppError } from "../../src/domain/errors.ts";
+import { deadLetter, fitted } from "../../src/kafka/dead-letter.ts";
 import type { UsageProducer } from "../../src/kafka/producer.ts";
 import type { Logger } from "../../src/lib/logger.ts";
+import { TransientFailure } from "./isolate.ts";
 import { meterBatch, type BatchResult } from "./pipeline.ts";
 
-/** Bounds one transaction; a fetched batch larger than this is metered in several. */
-const CHUNK = 500;
+/** Bounds one chunk (and so one transaction and the time between heartbeats), in messages and bytes. */
+const CHUNK_MESSAGES = 500;
+const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Backoff between attempts at a chunk while a dependency is down. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 30_000;
+const HEARTBEAT_EVERY_MS = 2_000;
 
 export type MeterDeps = {
   kafka: Kafka;
@@ -24,34 +33,78 @@ export type MeterDeps = {
 
 export type Meter = { stop(): Promise<void> };
 
+/** Consecutive messages, at most CHUNK_MESSAGES and (unless one message alone is larger) CHUNK_BYTES. */
+export function chunksOf<M extends { value: Buffer | null }>(messages: M[]): M[][] {
+  const chunks: M[][] = [];
+  let current: M[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.value?.length ?? 0;
+    if (current.length > 0 && (current.length >= CHUNK_MESSAGES || bytes + size > CHUNK_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+const isTransient = (err: unknown) => err instanceof TransientFailure || (err instanceof AppError && err.code === "kafka_unavailable");
+
+/**
+ * Runs `work` until it succeeds, waiting with exponential backoff (heartbeating) after each
+ * transient failure. Returns undefined when the consumer stops or loses the partition meanwhile.
+ */
+async function untilDone<T>(work: () => Promise<T>, payload: EachBatchPayload, log: Logger): Promise<T | undefined> {
+  for (let attempt = 1, delay = RETRY_FIRST_MS; ; attempt++, delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      log.warn({ err, attempt, retryInMs: delay, partition: payload.batch.partition }, "dependency unavailable; chunk will be retried");
+    }
+    for (const until = Date.now() + delay; Date.now() < until; ) {
+      if (!payload.isRunning() || payload.isStale()) return undefined;
+      await new Promise((r) => setTimeout(r, Math.min(HEARTBEAT_EVERY_MS, until - Date.now())));
+      await payload.heartbeat();
+    }
+  }
+}
+
 async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<void> {
   const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-  const log = deps.logger;
-  for (let i = 0; i < batch.messages.length; i += CHUNK) {
+  const log = deps.logger.child({ topic: batch.topic, partition: batch.partition });
+  for (const chunk of chunksOf<KafkaMessage>(batch.messages)) {
     if (!isRunning() || isStale()) return;
-    const chunk = batch.messages.slice(i, i + CHUNK).map((m) => ({ ...m, topic: batch.topic, partition: batch.partition }));
-    const result = await meterBatch(chunk, deps);
-    await deps.producer.send([
-      {
-        topic: deps.config.kafka.deadLetterTopic,
-        messages: result.deadLetters.map((d) =>
-          deadLetter(d.message.value, d.message.key, {
-            stage: "meter",
-            reason: d.reason,
-            source: { topic: batch.topic, partition: batch.partition, offset: d.message.offset },
-          }),
-        ),
-      },
-    ]);
-    for (const d of result.deadLetters) {
-      log.warn({ partition: batch.partition, offset: d.message.offset, reason: d.reason }, "usage message dead-lettered");
-    }
+    const messages = chunk.map((m) => ({ ...m, topic: batch.topic, partition: batch.partition }));
+    const done = await untilDone(async () => {
+      const result = await meterBatch(messages, deps);
+      await sendDeadLetters(result, batch.topic, batch.partition, deps);
+      return result;
+    }, payload, log);
+    if (!done) return;
+    for (const d of done.deadLetters) log.warn({ offset: d.message.offset, eventId: d.eventId, reason: d.reason }, "usage message dead-lettered");
     resolveOffset(chunk[chunk.length - 1]!.offset);
     await commitOffsetsIfNecessary();
     await heartbeat();
-    log.debug({ partition: batch.partition, inserted: result.insertedIds.size, duplicates: result.duplicates }, "batch metered");
-    deps.onMetered?.(result);
+    log.debug({ inserted: done.insertedIds.size, duplicates: done.duplicates }, "chunk metered");
+    deps.onMetered?.(done);
   }
+}
+
+function sendDeadLetters(result: BatchResult, topic: string, partition: number, deps: MeterDeps) {
+  const { producer } = deps;
+  const messages = result.deadLetters.map((d) =>
+    fitted(
+      deadLetter(d.message.value, d.message.key, { stage: "meter", reason: d.reason, eventId: d.eventId, source: { topic, partition, offset: d.message.offset } }),
+      (m) => producer.fits(m),
+      producer.maxMessageBytes,
+    ),
+  );
+  return producer.send([{ topic: deps.config.kafka.deadLetterTopic, messages }]);
 }
 
 export async function startMeter(deps: MeterDeps): Promise<Meter> {
@@ -59,6 +112,9 @@ export async function startMeter(deps: MeterDeps): Promise<Meter> {
   const consumer: Consumer = deps.kafka.consumer({
     groupId: config.kafka.groupId,
     maxWaitTimeInMs: config.kafka.maxWaitMs,
+    // a record batch larger than this still arrives whole (the broker always returns the first one)
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
   await consumer.connect();
@@ -71,7 +127,8 @@ export async function startMeter(deps: MeterDeps): Promise<Meter> {
       try {
         await handleBatch(payload, deps);
       } catch (err) {
-        // Database or Kafka trouble: nothing of the unresolved part is committed; kafkajs retries it.
+        // Not the data and not an outage (a fault of the meter itself): nothing of the unresolved
+        // part is committed; kafkajs retries it and restarts the consumer if it keeps failing.
         deps.logger.error({ err, partition: payload.batch.partition }, "batch failed; it will be redelivered");
         throw err;
       }

@@ -1,6 +1,7 @@
 // One batch of raw-topic messages through the stages, in order:
 // parse -> identify -> tokenize -> price -> (aggregate + persist in one transaction).
-// A message that cannot be metered becomes a dead letter; the rest of the batch goes on.
+// A message that cannot be metered becomes a dead letter; the rest of the batch goes on. A
+// database that cannot be reached throws TransientFailure: the caller retries the whole batch.
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { aiBlocks, finalUpstreamStatus, isBillable, modelOf, proxyBlock } from "../../src/domain/kong-log.ts";
@@ -9,13 +10,16 @@ import { levelOf, localSlotOf } from "../../src/domain/tdl.ts";
 import { identify } from "./stages/identify.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
 import { parseMessage, Poison, type ParsedEntry } from "./stages/parse.ts";
-import { persist } from "./stages/persist.ts";
+import { classifyDbError } from "../../src/db/errors.ts";
+import { persistIsolated, TransientFailure } from "./isolate.ts";
 import { price } from "./stages/price.ts";
 import { limitsOf, rateHistories } from "../../src/consumers/consumer.repository.ts";
+import type { Rate } from "../../src/domain/pricing.ts";
+import type { Item } from "./isolate.ts";
 import { payloadsOf, tokenize } from "./stages/tokenize.ts";
 
 export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: string; partition: number; topic: string };
-export type DeadLetter = { message: RawMessage; reason: string };
+export type DeadLetter = { message: RawMessage; reason: string; eventId?: string };
 export type BatchResult = { insertedIds: Set<string>; duplicates: number; deadLetters: DeadLetter[] };
 
 export type MeterDeps = { db: PrismaClient; config: Config };
@@ -61,63 +65,84 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     }
   }
 
-  const consumerOf = await identify(db, entries.map((e) => e.entry.log), {
-    inputCostPerToken: config.metering.defaultInputCostPerToken,
-    outputCostPerToken: config.metering.defaultOutputCostPerToken,
-  });
-  const consumerIds = [...new Set(entries.map((e) => consumerOf(e.entry.log)).filter((id): id is string => !!id))];
-  const rates = await rateHistories(db, consumerIds);
-  const limits = await limitsOf(db, consumerIds);
-
-  const events: MeteredEvent[] = [];
+  const { identityOf, rates, limits } = await lookups(deps, entries.map((e) => e.entry.log));
+  const items: Item[] = [];
   for (const { message, entry } of entries) {
+    const identity = identityOf(entry.log);
+    if ("failed" in identity) {
+      deadLetters.push({ message, reason: identity.failed, eventId: entry.eventId });
+      continue;
+    }
     try {
-      const m = measure(entry, config);
-      const consumerId = consumerOf(entry.log);
-      const { cost, rate } = price(rates, consumerId, m.occurredAt, m.tokens, m.billable);
-      const { log } = entry;
-      const policy = consumerId ? limits.get(consumerId) : undefined;
-      events.push({
-        id: entry.eventId,
-        consumerId,
-        occurredAt: m.occurredAt,
-        receivedAt: entry.receivedAt,
-        routeId: log.route?.id,
-        routeName: log.route?.name,
-        serviceId: log.service?.id,
-        serviceName: log.service?.name,
-        model: m.model,
-        provider: m.provider,
-        status: log.response.status,
-        upstreamStatus: log.upstream_status === undefined ? undefined : String(log.upstream_status),
-        billable: m.billable,
-        inputTokens: m.tokens.input,
-        outputTokens: m.tokens.output,
-        inputSource: m.tokens.inputSource,
-        outputSource: m.tokens.outputSource,
-        providerInputTokens: m.tokens.providerInput,
-        providerOutputTokens: m.tokens.providerOutput,
-        encoding: m.tokens.encoding,
-        rate,
-        cost,
-        capability: m.capability,
-        localDate: m.localDate,
-        slot: m.slot,
-        level: m.level,
-        limitFlags: policy
-          ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.input, outputTokens: m.tokens.output })
-          : [],
-        metadataVersion: policy?.metadataVersion,
-        anomalies: m.tokens.anomalies,
-      });
+      items.push({ message, event: meteredEvent(entry, identity.consumerId, rates, limits, config) });
     } catch (err) {
-      deadLetters.push({ message, reason: `metering failed: ${(err as Error).message}` });
+      deadLetters.push({ message, reason: `metering failed: ${(err as Error).message}`, eventId: entry.eventId });
     }
   }
 
-  const insertedIds = await persist(db, events, (id, slot, level) => {
+  const persisted = await persistIsolated(db, items, (id, slot, level) => {
     const policy = limits.get(id);
     return policy ? cellLimit(policy.limits.tdlMatrix, slot, level) : 0;
   });
-  return { insertedIds, duplicates: duplicates + (events.length - insertedIds.size), deadLetters };
+  deadLetters.push(...persisted.deadLetters);
+  const written = items.length - persisted.deadLetters.length;
+  return { insertedIds: persisted.insertedIds, duplicates: duplicates + (written - persisted.insertedIds.size), deadLetters };
+}
+
+/** The batch's consumers, their rate histories and limits. Reads cannot fail on data: any failure is transient. */
+async function lookups(deps: MeterDeps, logs: ParsedEntry["log"][]) {
+  const { db, config } = deps;
+  try {
+    const identityOf = await identify(db, logs, {
+      inputCostPerToken: config.metering.defaultInputCostPerToken,
+      outputCostPerToken: config.metering.defaultOutputCostPerToken,
+    });
+    const consumerIds = [...new Set(logs.map((l) => identityOf(l)).flatMap((i) => ("consumerId" in i && i.consumerId ? [i.consumerId] : [])))];
+    return { identityOf, rates: await rateHistories(db, consumerIds), limits: await limitsOf(db, consumerIds) };
+  } catch (err) {
+    if (err instanceof TransientFailure) throw err;
+    throw new TransientFailure({ ...classifyDbError(err), kind: "transient" }, err);
+  }
+}
+
+type Limits = Awaited<ReturnType<typeof limitsOf>>;
+
+function meteredEvent(entry: ParsedEntry, consumerId: string | null, rates: Map<string, Rate[]>, limits: Limits, config: Config): MeteredEvent {
+  const m = measure(entry, config);
+  const { cost, rate } = price(rates, consumerId, m.occurredAt, m.tokens, m.billable);
+  const { log } = entry;
+  const policy = consumerId ? limits.get(consumerId) : undefined;
+  return {
+    id: entry.eventId,
+    consumerId,
+    occurredAt: m.occurredAt,
+    receivedAt: entry.receivedAt,
+    routeId: log.route?.id,
+    routeName: log.route?.name,
+    serviceId: log.service?.id,
+    serviceName: log.service?.name,
+    model: m.model,
+    provider: m.provider,
+    status: log.response.status,
+    upstreamStatus: log.upstream_status,
+    billable: m.billable,
+    inputTokens: m.tokens.input,
+    outputTokens: m.tokens.output,
+    inputSource: m.tokens.inputSource,
+    outputSource: m.tokens.outputSource,
+    providerInputTokens: m.tokens.providerInput,
+    providerOutputTokens: m.tokens.providerOutput,
+    encoding: m.tokens.encoding,
+    rate,
+    cost,
+    capability: m.capability,
+    localDate: m.localDate,
+    slot: m.slot,
+    level: m.level,
+    limitFlags: policy
+      ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.input, outputTokens: m.tokens.output })
+      : [],
+    metadataVersion: policy?.metadataVersion,
+    anomalies: m.tokens.anomalies,
+  };
 }

@@ -1,7 +1,10 @@
 // Kong consumer -> tokenmeter consumer id. Identity comes only from the log's `consumer` object
 // (what Kong authenticated), never from request headers a client could have sent itself.
 // A consumer Kong knows but tokenmeter does not is registered, unconfigured, with default rates.
+// A registration PostgreSQL refuses fails only that consumer's events (see isolate.ts).
 import type { Db } from "../../../src/db/client.ts";
+import { classifyDbError } from "../../../src/db/errors.ts";
+import { TransientFailure } from "../isolate.ts";
 import { findByKongRefs, registerUnconfigured, type KongConsumerRef } from "../../../src/consumers/consumer.repository.ts";
 import type { KongLog } from "../../../src/domain/kong-log.ts";
 import type { Decimal } from "../../../src/domain/money.ts";
@@ -16,25 +19,35 @@ export function kongRefOf(log: KongLog): KongConsumerRef | undefined {
 
 const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
 
-/** Resolves every distinct Kong consumer of a batch at once; returns a lookup from log to consumer id. */
-export async function identify(
-  db: Db,
-  logs: KongLog[],
-  defaults: DefaultRates,
-): Promise<(log: KongLog) => string | null> {
+/** A log's consumer: its id, null when the log names none, or why it could not be registered. */
+export type Identity = { consumerId: string | null } | { failed: string };
+
+/** Resolves every distinct Kong consumer of a batch at once; returns a lookup from log to identity. */
+export async function identify(db: Db, logs: KongLog[], defaults: DefaultRates): Promise<(log: KongLog) => Identity> {
   const refs = new Map<string, KongConsumerRef>();
   for (const log of logs) {
     const ref = kongRefOf(log);
     if (ref) refs.set(refKey(ref), ref);
   }
-  const resolved = new Map<string, string>();
+  const resolved = new Map<string, Identity>();
   const known = await findByKongRefs(db, [...refs.values()]);
   for (const [key, ref] of refs) {
     const match = known(ref);
-    resolved.set(key, match ?? (await registerUnconfigured(db, ref, defaults)));
+    if (match) resolved.set(key, { consumerId: match });
+    else resolved.set(key, await register(db, ref, defaults));
   }
   return (log) => {
     const ref = kongRefOf(log);
-    return ref ? (resolved.get(refKey(ref)) ?? null) : null;
+    return ref ? resolved.get(refKey(ref))! : { consumerId: null };
   };
+}
+
+async function register(db: Db, ref: KongConsumerRef, defaults: DefaultRates): Promise<Identity> {
+  try {
+    return { consumerId: await registerUnconfigured(db, ref, defaults) };
+  } catch (err) {
+    const failure = classifyDbError(err);
+    if (failure.kind === "transient") throw new TransientFailure(failure, err);
+    return { failed: `registering the consumer failed: ${failure.message}` };
+  }
 }

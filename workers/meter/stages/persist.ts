@@ -104,6 +104,10 @@ function upsertTotals(tx: Prisma.TransactionClient, totals: TotalIncrement[]) {
       updated_at = now()`;
 }
 
+// Prisma's interactive transactions time out after 5 s by default; a large chunk on a loaded
+// machine can take longer, and a timeout would be retried as transient for ever.
+const TRANSACTION = { timeout: 60_000, maxWait: 15_000 };
+
 /** Returns the ids newly inserted (known ids are skipped and not counted again). */
 export async function persist(db: PrismaClient, events: MeteredEvent[], limitOf: TdlLimitOf = () => 0): Promise<Set<string>> {
   if (events.length === 0) return new Set();
@@ -124,5 +128,5 @@ export async function persist(db: PrismaClient, events: MeteredEvent[], limitOf:
     }
     if (totals.length) await upsertTotals(tx, totals);
     return insertedIds;
-  });
+  }, TRANSACTION);
 }

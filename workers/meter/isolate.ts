@@ -1,0 +1,70 @@
+// Persists a chunk's events so that one event PostgreSQL refuses cannot hold up the rest.
+// The chunk is written in one transaction. If that fails:
+// - transient (see src/db/errors.ts): TransientFailure is thrown; nothing of the chunk is
+//   acknowledged and the consumer retries it later, with backoff.
+// - data: the chunk is halved and each half written on its own, recursively, so the events
+//   responsible are found in O(k log n) transactions and dead-lettered one by one with the
+//   database's reason. Every other event is written exactly once: each part commits whole or not
+//   at all, and a part retried after a crash skips the event ids already stored.
+// - unknown: treated as transient while PostgreSQL fails a health probe; once it answers, isolated
+//   like a data error, except that a lone event is tried once more before it is dead-lettered. So
+//   an unexplained failure holds a partition for a bounded time and loses nothing: its dead letter
+//   carries the original bytes and the database's message, for a replay once the cause is fixed.
+import type { PrismaClient } from "../../src/db/client.ts";
+import { classifyDbError, databaseAnswers, type DbFailure } from "../../src/db/errors.ts";
+import type { MeteredEvent } from "./stages/metered-event.ts";
+import { persist, type TdlLimitOf } from "./stages/persist.ts";
+import type { DeadLetter, RawMessage } from "./pipeline.ts";
+
+/** The database cannot take writes now; the chunk is to be retried as a whole, later. */
+export class TransientFailure extends Error {
+  constructor(readonly failure: DbFailure, cause: unknown) {
+    super(`database unavailable: ${failure.message}`, { cause });
+    this.name = "TransientFailure";
+  }
+}
+
+export type Item = { message: RawMessage; event: MeteredEvent };
+
+const RETRY_LONE_UNKNOWN_AFTER_MS = 250;
+
+async function judge(db: PrismaClient, err: unknown): Promise<DbFailure> {
+  const failure = classifyDbError(err);
+  if (failure.kind === "unknown" && !(await databaseAnswers(db))) return { ...failure, kind: "transient" };
+  return failure;
+}
+
+export async function persistIsolated(
+  db: PrismaClient,
+  items: Item[],
+  limitOf: TdlLimitOf,
+): Promise<{ insertedIds: Set<string>; deadLetters: DeadLetter[] }> {
+  const insertedIds = new Set<string>();
+  const deadLetters: DeadLetter[] = [];
+
+  const write = async (part: Item[], secondTry = false): Promise<void> => {
+    if (part.length === 0) return;
+    try {
+      for (const id of await persist(db, part.map((i) => i.event), limitOf)) insertedIds.add(id);
+      return;
+    } catch (err) {
+      const failure = await judge(db, err);
+      if (failure.kind === "transient") throw new TransientFailure(failure, err);
+      if (part.length > 1) {
+        const mid = part.length >> 1;
+        await write(part.slice(0, mid));
+        await write(part.slice(mid));
+        return;
+      }
+      if (failure.kind === "unknown" && !secondTry) {
+        await new Promise((r) => setTimeout(r, RETRY_LONE_UNKNOWN_AFTER_MS));
+        return write(part, true);
+      }
+      const reason = `database refused the event (${failure.kind === "data" ? "data" : "unclassified"}): ${failure.message}`;
+      deadLetters.push({ message: part[0]!.message, reason, eventId: part[0]!.event.id });
+    }
+  };
+
+  await write(items);
+  return { insertedIds, deadLetters };
+}
