@@ -1,7 +1,9 @@
 // `npm run bench:authorize`: the gateway's authorize call over real HTTP, as the Kong plugin makes
 // it, with PostgreSQL and Redis behind it. Prints p50/p99 latency per call and calls/s with the
-// metadata cache on and off (the TDL check always goes to Redis). The load generator and the API
-// share this process and the machine's 2 cores.
+// metadata cache on and off (the TDL check always goes to Redis). With `-- --adversarial`, instead:
+// the latency of ordinary calls, one at a time, alone and while adversarial prompts (4 MB of one
+// character, counted in a worker within AUTHORIZE_COUNT_BUDGET_MS) are authorized beside them.
+// The load generator and the API share this process and the machine's 2 cores.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { closeServices, connectServices } from "../src/bootstrap.ts";
@@ -11,7 +13,12 @@ import { buildApp } from "../src/http/app.ts";
 import { createLogger } from "../src/lib/logger.ts";
 
 const { values: args } = parseArgs({
-  options: { n: { type: "string", default: "5000" }, concurrency: { type: "string", default: "1,8" }, consumers: { type: "string", default: "50" } },
+  options: {
+    n: { type: "string", default: "5000" },
+    concurrency: { type: "string", default: "1,8" },
+    consumers: { type: "string", default: "50" },
+    adversarial: { type: "boolean", default: false },
+  },
 });
 const N = Number(args.n);
 const CONSUMERS = Number(args.consumers);
@@ -93,6 +100,51 @@ async function runMode(mode: "cached" | "uncached", CONCURRENCY: number) {
   await app.close();
   await closeServices(services);
   return percentile(sorted, 50);
+}
+
+async function runAdversarial() {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: "warn", INGEST_SECRET: SECRET, REDIS_PREFIX: `bench-${Date.now()}` });
+  const logger = createLogger(config.logLevel);
+  const services = await connectServices(config, logger);
+  await importKongConfig(services.db, benchConfig(), { defaults: config.metering, by: { actor: "bench", source: "import" }, dryRun: false });
+  const app = await buildApp({ ...services, config, logger });
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  const call = async (consumer: number, body: string) => {
+    const t0 = performance.now();
+    const res = await fetch(`${address}/v1/gateway/authorize`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+      body: JSON.stringify({ consumer: { username: `bench-client-${consumer % CONSUMERS}` }, route: { name: "llama2-chat" }, body }),
+    });
+    const decision = (await res.json()) as { checks?: { token_count?: string } };
+    return { ms: performance.now() - t0, overBudget: decision.checks?.token_count === "over_budget" };
+  };
+  const adversarial = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(4 << 20) }] });
+  const measure = async (label: string) => {
+    const ms: number[] = [];
+    for (let i = 0; i < N; i++) ms.push((await call(i, chatBody(i))).ms);
+    ms.sort((a, b) => a - b);
+    console.log(`adversarial=${label} n=${N} budget_ms=${config.authorize.countBudgetMs} p50_ms=${percentile(ms, 50).toFixed(2)} p99_ms=${percentile(ms, 99).toFixed(2)} max_ms=${ms[ms.length - 1]!.toFixed(2)}`);
+  };
+  for (let i = 0; i < 200; i++) await call(i, chatBody(i)); // warm up
+  await measure("off");
+  let running = true;
+  const slow: Array<{ ms: number; overBudget: boolean }> = [];
+  const loop = (async () => {
+    while (running) slow.push(await call(0, adversarial));
+  })();
+  await measure("on");
+  running = false;
+  await loop;
+  const slowMs = slow.map((s) => s.ms).sort((a, b) => a - b);
+  console.log(`adversarial_calls=${slow.length} over_budget=${slow.filter((s) => s.overBudget).length} p50_ms=${percentile(slowMs, 50).toFixed(1)} max_ms=${slowMs[slowMs.length - 1]!.toFixed(1)}`);
+  await app.close();
+  await closeServices(services);
+}
+
+if (args.adversarial) {
+  await runAdversarial();
+  process.exit(0);
 }
 
 // concurrency 1 is the latency of one call; 8 shows it under the load of a busy gateway

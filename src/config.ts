@@ -61,6 +61,10 @@ const EnvSchema = z.object({
   METER_COUNT_BUDGET_MS: intFrom(1, 2000),
   // time authorize may spend counting a request's input tokens (off the event loop)
   AUTHORIZE_COUNT_BUDGET_MS: intFrom(1, 100),
+  // what authorize does when counting ran past its budget and the body may exceed max_input_tokens
+  AUTHORIZE_COUNT_OVER_BUDGET: z.enum(["allow", "deny"]).default("allow"),
+  // worker threads that count large authorize bodies (0 = count on the event loop)
+  AUTHORIZE_COUNT_WORKERS: intFrom(0, 2),
   INGEST_SECRET: z.string().min(8).default(DEV_INGEST_SECRET),
   INGEST_BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024),
   INGEST_PRODUCE_TIMEOUT_MS: intFrom(100, 5000),
@@ -117,7 +121,7 @@ export type Config = Readonly<{
     tickMs: number;
   };
   redis: { url: string; prefix: string };
-  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number };
+  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number };
   tdl: { levelBounds: number[] };
   metering: {
     defaultInputCostPerToken: Decimal;
@@ -181,7 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tickMs: e.BILLING_TICK_MINUTES * 60_000,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS },
+    authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,
+      countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
     metering: {
       defaultInputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { authorize } from "../authorize/authorize.service.ts";
 import { loadGatewayConsumer, type GatewayConsumer, type MetadataCache } from "../authorize/metadata-cache.ts";
+import type { MeasurePool } from "../authorize/measure-pool.ts";
 import type { TdlCounter } from "../authorize/tdl-counter.ts";
 import type { Config } from "../config.ts";
 import type { PrismaClient } from "../db/client.ts";
@@ -18,7 +19,7 @@ import { dayOf } from "./day-query.ts";
 import { AuthorizeBodySchema } from "./schemas/gateway.ts";
 import { validate } from "./validate.ts";
 
-export type GatewayDeps = { config: Config; db: PrismaClient; cache: MetadataCache; counter: TdlCounter; now?: () => Date };
+export type GatewayDeps = { config: Config; db: PrismaClient; cache: MetadataCache; counter: TdlCounter; measurer: MeasurePool; now?: () => Date };
 
 function fromKong(request: FastifyRequest, config: Config): boolean {
   return secretMatches(presentedSecret(request), config.ingest.secret);
@@ -74,7 +75,8 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
     if (!fromKong(request, config)) {
       throw new AppError("unauthorized", "missing or wrong gateway secret in the Authorization header", { field: "authorization" });
     }
-    return authorize(validate(AuthorizeBodySchema, request.body), deps);
+    const sizeBytes = Number(request.headers["content-length"] ?? Number.POSITIVE_INFINITY);
+    return authorize({ ...validate(AuthorizeBodySchema, request.body), sizeBytes }, deps);
   });
 
   app.get("/api/user-metadata", async (request, reply) => {

@@ -4,14 +4,15 @@ import type { Config } from "../config.ts";
 import { capabilityGranted, capabilityOf, cellLimit, overLimit, type DenyCode } from "../domain/limits.ts";
 import { rateAt } from "../domain/pricing.ts";
 import { levelOf, localSlotOf, SLOT_NAMES } from "../domain/tdl.ts";
-import { requestTokens } from "../tokens/chat.ts";
-import { counterFor } from "../tokens/counter.ts";
-import { encodingNameFor } from "../tokens/encoding.ts";
+import type { MeasurePool } from "./measure-pool.ts";
+import type { Measured } from "./measure-request.ts";
 import type { GatewayConsumer, MetadataCache } from "./metadata-cache.ts";
 import type { TdlCounter } from "./tdl-counter.ts";
 import { userHeaders } from "./user-headers.ts";
 
 export type AuthorizeRequest = {
+  /** Bytes of the HTTP request that carried this (bounds the body's size). */
+  sizeBytes?: number;
   consumer: { id?: string; username?: string; custom_id?: string };
   route?: { id?: string; name?: string };
   model?: string;
@@ -19,7 +20,7 @@ export type AuthorizeRequest = {
   body?: unknown;
 };
 
-export type DenyReason = { code: DenyCode | "consumer_not_configured"; message: string; [detail: string]: unknown };
+export type DenyReason = { code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted"; message: string; [detail: string]: unknown };
 
 export type Decision = {
   allow: boolean;
@@ -36,31 +37,9 @@ export type AuthorizeDeps = {
   config: Config;
   cache: MetadataCache;
   counter: TdlCounter;
+  measurer: MeasurePool;
   now?: () => Date;
 };
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function parsedBody(body: unknown): Json | undefined {
-  if (isObj(body)) return body;
-  if (typeof body !== "string" || body === "") return undefined;
-  try {
-    const v = JSON.parse(body) as unknown;
-    return isObj(v) ? v : undefined;
-  } catch {
-    return undefined; // not JSON: nothing to count or check
-  }
-}
-
-/** The output cap the client asked for, under any of the APIs' names for it. */
-function requestedMaxTokens(body: Json | undefined): number | undefined {
-  for (const key of ["max_tokens", "max_completion_tokens", "max_output_tokens"]) {
-    const v = body?.[key];
-    if (typeof v === "number" && Number.isFinite(v)) return v;
-  }
-  return undefined;
-}
 
 const deny = (status: 403 | 429, reason: DenyReason, base: Omit<Decision, "allow" | "status" | "reason">): Decision => ({
   allow: false,
@@ -85,8 +64,11 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   if (!consumer?.configured) return unconfigured(config, consumer);
 
   const now = deps.now?.() ?? new Date();
-  const body = parsedBody(input.body);
-  const model = input.model ?? (typeof body?.model === "string" ? body.model : undefined) ?? config.metering.modelByRoute.get(input.route?.name ?? "") ?? "unknown";
+  const measured = await deps.measurer.measure(
+    { body: input.body, model: input.model, routeModel: config.metering.modelByRoute.get(input.route?.name ?? "") },
+    input.sizeBytes ?? Infinity,
+  );
+  const { model, maxTokens } = measured;
   const limits = consumer.limits;
   const checks: Record<string, unknown> = { model };
   const rate = rateAt(consumer.rates, now);
@@ -98,15 +80,10 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     return deny(403, { code: "capability_not_granted", message: `capability ${capability} is not granted to this consumer`, capability }, base());
   }
 
-  const encoding = encodingNameFor(model, config.metering.defaultEncoding);
-  const inputTokens = body ? requestTokens(counterFor(encoding), body, encoding === "o200k_base") : undefined;
-  checks.input_tokens = inputTokens ?? null;
-  if (overLimit(inputTokens, limits.maxInputTokens)) {
-    const message = `${inputTokens} input tokens exceed max_input_tokens ${limits.maxInputTokens}`;
-    return deny(403, { code: "input_tokens_over_limit", message, limit: limits.maxInputTokens, actual: inputTokens }, base());
-  }
+  const input_ = inputTokensOf(measured, input.sizeBytes, limits.maxInputTokens, config);
+  Object.assign(checks, { input_tokens: measured.inputTokens ?? null }, measured.overBudget ? { input_tokens_estimate: input_.estimate, token_count: "over_budget" } : {});
+  if (input_.deny) return deny(403, input_.deny, base());
 
-  const maxTokens = requestedMaxTokens(body);
   checks.max_tokens = maxTokens ?? null;
   if (overLimit(maxTokens, limits.maxOutputTokens)) {
     const message = `max_tokens ${maxTokens} exceeds max_output_tokens ${limits.maxOutputTokens}`;
@@ -114,7 +91,7 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   }
 
   const { localDate, slot } = localSlotOf(now, config.billing.timeZone);
-  const level = levelOf(inputTokens ?? 0, config.tdl.levelBounds);
+  const level = levelOf(input_.forLevel, config.tdl.levelBounds);
   const limit = cellLimit(limits.tdlMatrix, slot, level);
   const admission = await deps.counter.admit({ consumerId: consumer.id, localDate, slot, level }, limit);
   Object.assign(checks, { date: localDate, slot: SLOT_NAMES[slot], level, cell_limit: limit, cell_calls: admission.calls, tdl_source: admission.source });
@@ -128,4 +105,31 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     admission.matrix,
   );
   return { allow: true, status: 200, reason: null, ...base(), headers };
+}
+
+/** Typical bytes of request text per token, for a load level when counting ran out of time. */
+const BYTES_PER_TOKEN_ESTIMATE = 4;
+
+/**
+ * The input-token check. When counting ran past its budget the request's size still bounds its
+ * tokens (every token covers at least one byte of the body): a body no larger than the limit
+ * passes; a larger one is decided by AUTHORIZE_COUNT_OVER_BUDGET, allow (the meter still counts it
+ * exactly, and flags it if it was over) or deny. The load level is then estimated from the size.
+ */
+function inputTokensOf(m: Measured, sizeBytes: number | undefined, maxInputTokens: number | null, config: Config) {
+  if (!m.overBudget) {
+    const tokens = m.inputTokens;
+    const deny = overLimit(tokens, maxInputTokens)
+      ? { code: "input_tokens_over_limit" as const, message: `${tokens} input tokens exceed max_input_tokens ${maxInputTokens}`, limit: maxInputTokens, actual: tokens }
+      : undefined;
+    return { forLevel: tokens ?? 0, estimate: tokens, deny };
+  }
+  const bound = sizeBytes ?? Infinity;
+  const estimate = Number.isFinite(bound) ? Math.ceil(bound / BYTES_PER_TOKEN_ESTIMATE) : undefined;
+  const undecided = maxInputTokens !== null && bound > maxInputTokens;
+  const deny =
+    undecided && config.authorize.countOverBudget === "deny"
+      ? { code: "input_tokens_uncounted" as const, message: `input tokens could not be counted within ${config.authorize.countBudgetMs} ms and the request may exceed max_input_tokens ${maxInputTokens}`, limit: maxInputTokens }
+      : undefined;
+  return { forLevel: estimate ?? 0, estimate, deny };
 }

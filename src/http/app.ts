@@ -11,6 +11,7 @@ import type { Redis } from "ioredis";
 import { gatewayRoutes } from "../api/gateway.routes.ts";
 import { importRoutes } from "../api/imports.routes.ts";
 import { MetadataCache, publishMetadataChange } from "../authorize/metadata-cache.ts";
+import { MeasurePool } from "../authorize/measure-pool.ts";
 import { TdlCounter } from "../authorize/tdl-counter.ts";
 import { ingestRoutes } from "../ingest/routes.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
@@ -38,6 +39,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await cache.start(redis);
   app.addHook("onClose", () => cache.close());
   const counter = new TdlCounter(redis, db, config.redis.prefix);
+  const measurer = new MeasurePool({ workers: config.authorize.countWorkers, budgetMs: config.authorize.countBudgetMs, defaultEncoding: config.metering.defaultEncoding });
+  await measurer.start();
+  app.addHook("onClose", () => measurer.close());
   // this process drops its cache at once; the others when the notice reaches them through Redis
   const metadataChanged = async (consumerIds: string[]) => {
     cache.invalidate();
@@ -45,7 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
 
   await app.register(async (scope) => ingestRoutes(scope, deps));
-  await app.register(async (scope) => gatewayRoutes(scope, { config, db, cache, counter, now: deps.clock }));
+  await app.register(async (scope) => gatewayRoutes(scope, { config, db, cache, counter, measurer, now: deps.clock }));
   await app.register(async (scope) => {
     scope.addHook("onRequest", authenticate(deps.config.adminApiKey, deps.db));
     await consumerRoutes(scope, { ...deps, metadataChanged });

@@ -126,8 +126,8 @@ describe("meter isolation", () => {
     const others = [statsLog(c.kongId), statsLog(c.kongId)];
     assert.equal((await ingest(stack, [others[0], flaky, others[1]])).statusCode, 202);
     await waitFor(async () => (await storedIds(c.id)).length === 3, 30_000, "all three events after the retries");
-    const [{ last_value }] = await stack.db.$queryRaw<Array<{ last_value: bigint }>>`SELECT last_value FROM flaky_attempts`;
-    assert.ok(last_value >= 3n, "the failing write was attempted again");
+    const [row] = await stack.db.$queryRaw<Array<{ last_value: bigint }>>`SELECT last_value FROM flaky_attempts`;
+    assert.ok(row!.last_value >= 3n, "the failing write was attempted again");
     assert.ok(!dlqSeen.some((m) => header(m, "tm-event-id") === requestId(flaky)));
     await assertAggregatesMatchEvents(c.id);
   });

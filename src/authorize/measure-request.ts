@@ -1,0 +1,62 @@
+// What authorize needs to know about a request body before it decides: the model, the input tokens
+// (counted within a time budget) and the output cap the client asked for. Pure, so the same code
+// runs inline for small bodies and in the measuring workers for large ones (measure-pool.ts).
+import { requestTokens } from "../tokens/chat.ts";
+import { CountBudgetExceeded, counterFor } from "../tokens/counter.ts";
+import { encodingNameFor, type EncodingName } from "../tokens/encoding.ts";
+
+export type MeasureInput = {
+  /** The client's request body: the raw text Kong read, or already parsed JSON. */
+  body?: unknown;
+  /** The model named by the gateway, if any. */
+  model?: string;
+  /** The model MODEL_BY_ROUTE names for the call's route, if any. */
+  routeModel?: string;
+};
+
+export type Measured = {
+  model: string;
+  /** Undefined when the body has nothing to count, or counting ran past its budget. */
+  inputTokens?: number;
+  /** Counting did not finish within the budget. */
+  overBudget: boolean;
+  maxTokens?: number;
+};
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function parsedBody(body: unknown): Json | undefined {
+  if (isObj(body)) return body;
+  if (typeof body !== "string" || body === "") return undefined;
+  try {
+    const v = JSON.parse(body) as unknown;
+    return isObj(v) ? v : undefined;
+  } catch {
+    return undefined; // not JSON: nothing to count or check
+  }
+}
+
+/** The output cap the client asked for, under any of the APIs' names for it. */
+function requestedMaxTokens(body: Json | undefined): number | undefined {
+  for (const key of ["max_tokens", "max_completion_tokens", "max_output_tokens"]) {
+    const v = body?.[key];
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+export function measureRequest(input: MeasureInput, defaultEncoding: EncodingName, budgetMs: number): Measured {
+  const body = parsedBody(input.body);
+  const model = input.model ?? (typeof body?.model === "string" ? body.model : undefined) ?? input.routeModel ?? "unknown";
+  const maxTokens = requestedMaxTokens(body);
+  if (!body) return { model, overBudget: false, maxTokens };
+  const encoding = encodingNameFor(model, defaultEncoding);
+  try {
+    const inputTokens = requestTokens(counterFor(encoding).within(budgetMs), body, encoding === "o200k_base");
+    return { model, inputTokens, overBudget: false, maxTokens };
+  } catch (err) {
+    if (!(err instanceof CountBudgetExceeded)) throw err;
+    return { model, overBudget: true, maxTokens };
+  }
+}
