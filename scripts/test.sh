@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite against a real Kafka broker, PostgreSQL and Redis on 127.0.0.1.
+# `bash scripts/test.sh FILE...` runs only those files (`npm run test:fuzz` does, with long runs).
 # Migrations are applied to a freshly created template database; each test file clones its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,5 +15,5 @@ ensure_kafka
 node --import tsx scripts/reset-database.ts
 prepare_database
 
-mapfile -t files < <(find test -name '*.test.ts' | sort)
+if [ "$#" -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
 exec node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout "${files[@]}"

@@ -1,5 +1,6 @@
 // The product's token counter against tiktoken itself: same counts on a varied corpus and on
 // generated text, for every encoding, including the shapes that make tiktoken's own merge quadratic.
+// `npm run test:fuzz` raises the number of generated texts (TOKEN_PROPERTY_RUNS).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -58,7 +59,7 @@ describe("token counter: the same counts as tiktoken", () => {
   for (const encoding of ["cl100k_base", "o200k_base"] as const) {
     it(`${encoding}: generated text (property)`, () => {
       const counter = counterFor(encoding);
-      fc.assert(fc.property(text, (s) => counter.count(s) === refCount(encoding, s)), { numRuns: 400, seed: 20261125 });
+      fc.assert(fc.property(text, (s) => counter.count(s) === refCount(encoding, s)), { numRuns: Number(process.env.TOKEN_PROPERTY_RUNS ?? 400), seed: Number(process.env.PROPERTY_SEED ?? 20261125) });
     });
   }
 });
