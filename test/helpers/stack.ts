@@ -1,6 +1,7 @@
 // The whole pipeline in-process against the real local services: ingest app -> Kafka -> meter ->
 // PostgreSQL. Topics and the consumer group are unique per stack; the database is unique per file.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { closeServices, connectServices, type Services } from "../../src/bootstrap.ts";
@@ -57,6 +58,21 @@ export function ingest(stack: Stack, body: unknown, headers: Record<string, stri
     headers: { "content-type": "application/json", authorization: `Bearer ${INGEST_SECRET}`, ...headers },
     payload: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body),
   });
+}
+
+/** The seed's Kong config (the original plugin's two consumers), as a file the tests import. */
+export const SEED_KONG_CONFIG = readFileSync(new URL("../fixtures/seed-kong.yaml", import.meta.url), "utf8");
+
+/** Imports the seed's consumers through the API, as an operator would; returns the report. */
+export async function importSeed(stack: Stack) {
+  const res = await stack.app.inject({
+    method: "POST",
+    url: "/v1/imports/kong-config",
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/yaml" },
+    payload: SEED_KONG_CONFIG,
+  });
+  if (res.statusCode !== 200) throw new Error(`seed import answered ${res.statusCode}: ${res.body}`);
+  return res.json() as { summary: { created: number } };
 }
 
 export function admin(stack: Stack, method: "GET" | "POST" | "PATCH", url: string, body?: unknown) {

@@ -1,15 +1,13 @@
 // Authorize counts input tokens off the event loop, within a time budget: an adversarial prompt
 // cannot hold up other calls, and past the budget the documented policy decides.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
-import { ADMIN_KEY, INGEST_SECRET, startStack, type Stack } from "../helpers/stack.ts";
+import { INGEST_SECRET, importSeed, startStack, type Stack } from "../helpers/stack.ts";
 
-const SEED = readFileSync(new URL("../fixtures/seed-kong.yaml", import.meta.url), "utf8");
 const NOW = new Date("2026-11-24T09:30:00Z");
 const llama = { username: "llama2-client" }; // max_input_tokens 24000 in the seed
 
@@ -41,13 +39,7 @@ async function decide(app: FastifyInstance, body: unknown) {
 
 before(async () => {
   stack = await startStack({ BILLING_TIMEZONE: "UTC", AUTHORIZE_COUNT_BUDGET_MS: "50" }, { meter: false, clock: () => NOW });
-  const res = await stack.app.inject({
-    method: "POST",
-    url: "/v1/imports/kong-config",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/yaml" },
-    payload: SEED,
-  });
-  assert.equal(res.json().summary.created, 2);
+  assert.equal((await importSeed(stack)).summary.created, 2);
 });
 after(async () => {
   for (const app of apps) await app.close();

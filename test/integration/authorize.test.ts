@@ -2,14 +2,12 @@
 // TDL limit of the seed tripping after N calls, the X-User-* headers byte for byte, and cache
 // invalidation across API processes. The clock is fixed at 09:30 UTC: slot T5.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
-import { ADMIN_KEY, INGEST_SECRET, admin, startStack, type Stack } from "../helpers/stack.ts";
+import { INGEST_SECRET, admin, importSeed, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const SEED = readFileSync(new URL("../fixtures/seed-kong.yaml", import.meta.url), "utf8");
 const NOW = new Date("2026-11-24T09:30:00Z");
 const T5 = 4;
 
@@ -41,13 +39,7 @@ describe("authorize", () => {
 
   before(async () => {
     stack = await startStack({ BILLING_TIMEZONE: "UTC", CAPABILITY_MAP: '{"image-route":"2"}' }, { meter: false, clock: () => NOW });
-    const res = await stack.app.inject({
-      method: "POST",
-      url: "/v1/imports/kong-config",
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/yaml" },
-      payload: SEED,
-    });
-    assert.equal(res.json().summary.created, 2);
+    assert.equal((await importSeed(stack)).summary.created, 2);
   });
   after(async () => stack.close());
 

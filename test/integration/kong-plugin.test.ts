@@ -7,13 +7,11 @@ import { createServer, type Server } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { ADMIN_KEY, INGEST_SECRET, startStack, type Stack } from "../helpers/stack.ts";
+import { INGEST_SECRET, importSeed, startStack, type Stack } from "../helpers/stack.ts";
 import { kongPdkMethods, recordedKong, type ProxiedRequest } from "../helpers/recorded-kong.ts";
 
 const require = createRequire(import.meta.url);
-const SEED = readFileSync(new URL("../fixtures/seed-kong.yaml", import.meta.url), "utf8");
 const NOW = new Date("2026-11-24T09:30:00Z");
 const LLAMA = { id: "5b0a4ad4-5e3c-4b49-9d1c-6a2d2f0f9c11", username: "llama2-client", custom_id: "client-001" };
 const CHAT_ROUTE = { id: "e6f7c1f2-0f7e-4c53-bf0e-5a4b7f0e2d10", name: "llama2-chat" };
@@ -50,12 +48,7 @@ describe("user-metadata Kong plugin", () => {
   before(async () => {
     stack = await startStack({ BILLING_TIMEZONE: "UTC", CAPABILITY_MAP: '{"image-route":"2"}' }, { meter: false, clock: () => NOW });
     url = await stack.app.listen({ port: 0, host: "127.0.0.1" });
-    await stack.app.inject({
-      method: "POST",
-      url: "/v1/imports/kong-config",
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/yaml" },
-      payload: SEED,
-    });
+    await importSeed(stack);
     plugin = loadAsPluginServer();
   });
   after(async () => stack.close());
