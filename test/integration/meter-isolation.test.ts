@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { KafkaMessage } from "kafkajs";
+import { createPrisma } from "../../src/db/client.ts";
+import { judgeFailure } from "../../workers/meter/isolate.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
 import { admin, header, ingest, readTopic, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -148,14 +150,27 @@ describe("meter isolation", () => {
       { ...kongLog({ consumer: { id: kongId, username: "odd\u0000user\ud800" }, requestId: "r".repeat(100_000), routeName: "__proto__" }) },
       kongLog({ consumer: { id: kongId }, ai: { proxy: { usage: { prompt_tokens: 1e300, completion_tokens: -4 }, meta: { response_model: "constructor" } } } }),
       kongLog({ consumer: { id: kongId }, routeName: "route\u0000" + "n".repeat(5000), upstreamStatus: "200\u0000" }),
+      kongLog({ consumer: { id: kongId }, ai: { proxy: { usage: { prompt_tokens: 3, completion_tokens: 4 }, meta: { response_model: "__proto__" } } } }),
     ];
-    assert.equal((await ingest(stack, entries)).json().accepted, 3);
+    assert.equal((await ingest(stack, entries)).json().accepted, 4);
     const consumer = await waitFor(async () => (await stack.db.consumer.findFirst({ where: { kongId } })) ?? undefined, 30_000, "the consumer registered");
-    await waitFor(async () => (await storedIds(consumer.id)).length === 3, 30_000, "all three events");
+    await waitFor(async () => (await storedIds(consumer.id)).length === 4, 30_000, "all four events");
     const events = await stack.db.usageEvent.findMany({ where: { consumerId: consumer.id } });
     assert.ok(events.some((e) => e.id.startsWith("rid-sha256:")));
     const impossible = events.find((e) => e.model === "constructor")!;
     assert.deepEqual([impossible.inputTokens, impossible.inputSource, impossible.anomalies], [0, "none", ["provider_count_implausible"]]);
     assert.ok(events.every((e) => (e.routeName ?? "").length <= 256 && !(e.routeName ?? "").includes("\u0000")));
+    assert.equal(events.find((e) => e.model === "__proto__")?.capability, null);
+  });
+
+  it("an unclassified failure counts as an outage while PostgreSQL does not answer, and as the data's once it does", async () => {
+    const raised = await stack.db.$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'odd' USING ERRCODE = 'P0001'; END $$`).catch((e: unknown) => e);
+    assert.equal((await judgeFailure(stack.db, raised)).kind, "unknown");
+    const unreachable = createPrisma("postgresql://postgres@127.0.0.1:1/nowhere");
+    try {
+      assert.equal((await judgeFailure(unreachable, raised)).kind, "transient");
+    } finally {
+      await unreachable.$disconnect();
+    }
   });
 });

@@ -28,7 +28,8 @@ export type Item = { message: RawMessage; event: MeteredEvent };
 
 const RETRY_LONE_UNKNOWN_AFTER_MS = 250;
 
-async function judge(db: PrismaClient, err: unknown): Promise<DbFailure> {
+/** How a failed write is to be handled; an unclassified one counts as an outage while PostgreSQL does not answer. */
+export async function judgeFailure(db: PrismaClient, err: unknown): Promise<DbFailure> {
   const failure = classifyDbError(err);
   if (failure.kind === "unknown" && !(await databaseAnswers(db))) return { ...failure, kind: "transient" };
   return failure;
@@ -48,7 +49,7 @@ export async function persistIsolated(
       for (const id of await persist(db, part.map((i) => i.event), limitOf)) insertedIds.add(id);
       return;
     } catch (err) {
-      const failure = await judge(db, err);
+      const failure = await judgeFailure(db, err);
       if (failure.kind === "transient") throw new TransientFailure(failure, err);
       if (part.length > 1) {
         const mid = part.length >> 1;
