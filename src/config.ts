@@ -57,8 +57,8 @@ const EnvSchema = z.object({
   // the topics' max.message.bytes; default: twice the body limit plus 1 MiB, room for any accepted entry
   KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024 * 1024).optional(),
   METER_MAX_WAIT_MS: intFrom(10, 100),
-  // time one event's payloads may take to count; past it the provider's figure is billed and flagged
-  METER_COUNT_BUDGET_MS: intFrom(1, 2000),
+  // time one event's payloads may take to count (10 s holds the worst 10 MiB body); past it the provider's figure is billed, flagged
+  METER_COUNT_BUDGET_MS: intFrom(1, 10_000),
   // time authorize may spend counting a request's input tokens (off the event loop)
   AUTHORIZE_COUNT_BUDGET_MS: intFrom(1, 100),
   // what authorize does when counting ran past its budget and the body may exceed max_input_tokens
