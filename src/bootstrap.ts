@@ -10,8 +10,18 @@ import { createKafka } from "./kafka/client.ts";
 import { UsageProducer } from "./kafka/producer.ts";
 import { ensureTopics, waitForBroker } from "./kafka/topics.ts";
 import type { Logger } from "./lib/logger.ts";
+import { DependencyChecks } from "./ops/health.ts";
+import { createMetrics, type Metrics } from "./ops/metrics.ts";
 
-export type Services = { kafka: Kafka; db: PrismaClient; producer: UsageProducer; billingQueue: Queue; redis: Redis };
+export type Services = {
+  kafka: Kafka;
+  db: PrismaClient;
+  producer: UsageProducer;
+  billingQueue: Queue;
+  redis: Redis;
+  metrics: Metrics;
+  checks: DependencyChecks;
+};
 
 export async function connectServices(config: Config, logger: Logger): Promise<Services> {
   const kafka = createKafka(config, logger);
@@ -22,11 +32,17 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
   // Redis may be away: the queue then fails its calls at once, and metering goes on regardless.
   const redis = redisConnection(config, "client");
   const billingQueue = createBillingQueue(config, redis);
-  billingQueue.on("error", (err) => logger.warn({ err }, "billing queue: Redis unavailable"));
-  return { kafka, db, producer: new UsageProducer(kafka, config.ingest.produceTimeoutMs, config.kafka.maxMessageBytes), billingQueue, redis };
+  const metrics = createMetrics({ perConsumer: config.ops.metricsPerConsumer });
+  billingQueue.on("error", (err) => {
+    metrics.dependencyErrors.inc({ dependency: "redis" });
+    logger.warn({ err }, "billing queue: Redis unavailable");
+  });
+  const producer = new UsageProducer(kafka, config.ingest.produceTimeoutMs, config.kafka.maxMessageBytes, metrics);
+  return { kafka, db, producer, billingQueue, redis, metrics, checks: new DependencyChecks({ db, kafka, redis }) };
 }
 
 export async function closeServices(s: Services): Promise<void> {
+  await s.checks.close();
   await s.producer.disconnect();
   // a connection passed to BullMQ is not closed by it; with Redis away, close() would wait for ever
   s.redis.disconnect();

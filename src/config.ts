@@ -92,6 +92,14 @@ const EnvSchema = z.object({
   // how long an API process may serve cached metadata if a change notice from Redis was missed; 0 = no cache
   METADATA_CACHE_TTL_MS: intFrom(0, 30_000),
   // header and query-argument names whose values are credentials (key-auth's key names, provider keys)
+  // a partition with lag whose committed offset has not moved for this long is reported stalled
+  METER_STALL_AFTER_MS: intFrom(1000, 30_000),
+  // a meter process run alone serves /livez, /readyz and /metrics on this port (0 = none)
+  METER_HTTP_PORT: intFrom(0, 8081),
+  // the same for an invoice worker run alone
+  INVOICES_HTTP_PORT: intFrom(0, 8082),
+  // token and cost counters per consumer in /metrics (one series per consumer: off by default)
+  METRICS_PER_CONSUMER: z.enum(["true", "false"]).default("false"),
   REDACT_KEYS: z.string().default("apikey,api-key,x-api-key,api_key,cookie,set-cookie,authorization,proxy-authorization"),
 });
 
@@ -121,6 +129,7 @@ export type Config = Readonly<{
     tickMs: number;
   };
   redis: { url: string; prefix: string };
+  ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean };
   authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number };
   tdl: { levelBounds: number[] };
   metering: {
@@ -185,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tickMs: e.BILLING_TICK_MINUTES * 60_000,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    ops: { stallAfterMs: e.METER_STALL_AFTER_MS, meterHttpPort: e.METER_HTTP_PORT, invoicesHttpPort: e.INVOICES_HTTP_PORT, metricsPerConsumer: e.METRICS_PER_CONSUMER === "true" },
     authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,
       countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },

@@ -13,7 +13,7 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const services = await connectServices(config, logger);
 const meter = await startMeter({ ...services, config, logger: logger.child({ component: "meter" }) });
-const invoices = await startInvoiceWorker({ config, db: services.db, logger: logger.child({ component: "invoices" }) });
+const invoices = await startInvoiceWorker({ config, db: services.db, metrics: services.metrics, logger: logger.child({ component: "invoices" }) });
 const app = await buildApp({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });
 logger.info({ ingest: `http://${config.http.host}:${config.http.port}/ingest/kong` }, "tokenmeter running");

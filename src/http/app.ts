@@ -18,8 +18,13 @@ import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
 import { registerErrorHandler } from "./error-handler.ts";
+import { opsRoutes } from "./ops.routes.ts";
+import type { DependencyChecks } from "../ops/health.ts";
+import { MeterProgress } from "../ops/meter-progress.ts";
+import { invoiceRefresher, type Metrics } from "../ops/metrics.ts";
 
 export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue; redis: Redis;
+  metrics: Metrics; checks: DependencyChecks;
   /** The gateway routes' clock (slot of the day, rate in force); tests fix it. */
   clock?: () => Date;
 };
@@ -29,12 +34,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     requestIdHeader: "x-request-id",
+    // one line per request (below) instead of Fastify's two
+    disableRequestLogging: true,
   });
   registerErrorHandler(app);
-
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.addHook("onResponse", async (request, reply) => {
+    // the path only: a query string can carry a credential (?apikey=…)
+    request.log.info({ method: request.method, path: request.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
+  });
 
   const { config, db, redis, logger } = deps;
+  // the API reports on the meter's consumer group, wherever the meter runs
+  const progress = new MeterProgress(deps.checks, config, deps.metrics);
+  progress.start();
+  app.addHook("onClose", async () => progress.stop());
+  await app.register(async (scope) =>
+    opsRoutes(scope, {
+      checks: deps.checks,
+      metrics: deps.metrics,
+      required: ["postgres", "kafka"],
+      optional: ["redis"],
+      progress,
+      refresh: [invoiceRefresher(deps.metrics, db)],
+    }),
+  );
   const cache = new MetadataCache(db, { ttlMs: config.authorize.cacheTtlMs, redisPrefix: config.redis.prefix, logger });
   await cache.start(redis);
   app.addHook("onClose", () => cache.close());

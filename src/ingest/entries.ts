@@ -2,7 +2,9 @@
 // validates the rest. An entry that fails here is dead-lettered, never silently dropped.
 import { badRequest } from "../domain/errors.ts";
 
-export type EntryCheck = { ok: true; entry: Record<string, unknown> } | { ok: false; reason: string };
+/** Why an entry was refused, as a bounded code (metrics) beside the sentence (answer, dead letter). */
+export type RejectCode = "not_an_object" | "request_missing" | "response_missing" | "status_missing" | "started_at_missing" | "too_large";
+export type EntryCheck = { ok: true; entry: Record<string, unknown> } | { ok: false; code: RejectCode; reason: string };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -25,10 +27,10 @@ export function entriesOf(body: Buffer): unknown[] {
 }
 
 export function checkEntry(value: unknown): EntryCheck {
-  if (!isObj(value)) return { ok: false, reason: "entry is not a JSON object" };
-  if (!isObj(value.request)) return { ok: false, reason: "request: missing or not an object" };
-  if (!isObj(value.response)) return { ok: false, reason: "response: missing or not an object" };
-  if (typeof value.response.status !== "number") return { ok: false, reason: "response.status: missing or not a number" };
-  if (typeof value.started_at !== "number") return { ok: false, reason: "started_at: missing or not a number" };
+  if (!isObj(value)) return { ok: false, code: "not_an_object", reason: "entry is not a JSON object" };
+  if (!isObj(value.request)) return { ok: false, code: "request_missing", reason: "request: missing or not an object" };
+  if (!isObj(value.response)) return { ok: false, code: "response_missing", reason: "response: missing or not an object" };
+  if (typeof value.response.status !== "number") return { ok: false, code: "status_missing", reason: "response.status: missing or not a number" };
+  if (typeof value.started_at !== "number") return { ok: false, code: "started_at_missing", reason: "started_at: missing or not a number" };
   return { ok: true, entry: value };
 }

@@ -5,6 +5,7 @@
 // when large, one request after another so a consumer's messages keep their order.
 import { CompressionTypes, type Kafka, type Message, type Producer } from "kafkajs";
 import { AppError } from "../domain/errors.ts";
+import { secondsSince, type Metrics } from "../ops/metrics.ts";
 
 export type TopicMessages = { topic: string; messages: Message[] };
 
@@ -50,6 +51,7 @@ export class UsageProducer {
     private readonly timeoutMs: number,
     /** The topics' max.message.bytes. */
     readonly maxMessageBytes: number,
+    private readonly metrics?: Metrics,
   ) {
     // Not the idempotent producer: it allows one request in flight, which serializes every POST.
     // A retry that duplicates a message is harmless: the meter skips known event ids.
@@ -87,9 +89,13 @@ export class UsageProducer {
         await this.producer.sendBatch({ topicMessages: r.topicMessages, acks: -1, compression });
       }
     };
+    const t0 = performance.now();
     try {
       await Promise.race([sendAll(), timeout]);
+      this.metrics?.produceSeconds.observe({ result: "ok" }, secondsSince(t0));
     } catch (err) {
+      this.metrics?.produceSeconds.observe({ result: "failed" }, secondsSince(t0));
+      this.metrics?.dependencyErrors.inc({ dependency: "kafka" });
       throw new AppError("kafka_unavailable", "Kafka is unavailable; retry later", { retryable: true, cause: err });
     } finally {
       clearTimeout(timer);

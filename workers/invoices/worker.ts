@@ -6,11 +6,12 @@ import type { PrismaClient } from "../../src/db/client.ts";
 import { JOBS, PERIOD_CLOSE_PATTERN } from "../../src/jobs/catalog.ts";
 import { BILLING_QUEUE, createBillingQueue, redisConnection } from "../../src/jobs/queues.ts";
 import type { Logger } from "../../src/lib/logger.ts";
+import type { Metrics } from "../../src/ops/metrics.ts";
 import { billingProcessor } from "./handlers.ts";
 
 export type InvoiceWorker = { stop(): Promise<void> };
 
-export async function startInvoiceWorker(deps: { config: Config; db: PrismaClient; logger: Logger; schedule?: boolean }): Promise<InvoiceWorker> {
+export async function startInvoiceWorker(deps: { config: Config; db: PrismaClient; logger: Logger; metrics?: Metrics; schedule?: boolean }): Promise<InvoiceWorker> {
   const { config, db, logger } = deps;
   const queueConnection = redisConnection(config, "worker");
   const workerConnection = redisConnection(config, "worker");
@@ -20,8 +21,15 @@ export async function startInvoiceWorker(deps: { config: Config; db: PrismaClien
     prefix: config.redis.prefix,
     concurrency: 2,
   });
-  worker.on("failed", (job, err) => logger.warn({ err, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade }, "billing job failed"));
-  worker.on("error", (err) => logger.error({ err }, "billing worker error"));
+  worker.on("completed", (job) => deps.metrics?.billingJobs.inc({ job: job.name, status: "completed" }));
+  worker.on("failed", (job, err) => {
+    deps.metrics?.billingJobs.inc({ job: job?.name ?? "unknown", status: "failed" });
+    logger.warn({ err, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade }, "billing job failed");
+  });
+  worker.on("error", (err) => {
+    deps.metrics?.dependencyErrors.inc({ dependency: "redis" });
+    logger.error({ err }, "billing worker error");
+  });
   queue.on("error", (err) => logger.error({ err }, "billing queue error"));
 
   if (deps.schedule !== false) {

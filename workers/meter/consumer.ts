@@ -10,6 +10,7 @@ import { AppError } from "../../src/domain/errors.ts";
 import { deadLetter, fitted } from "../../src/kafka/dead-letter.ts";
 import type { UsageProducer } from "../../src/kafka/producer.ts";
 import type { Logger } from "../../src/lib/logger.ts";
+import type { Metrics } from "../../src/ops/metrics.ts";
 import { TransientFailure } from "./isolate.ts";
 import { meterBatch, type BatchResult } from "./pipeline.ts";
 
@@ -27,6 +28,7 @@ export type MeterDeps = {
   producer: UsageProducer;
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   /** Called after each committed chunk (used by the benchmark and tests to observe progress). */
   onMetered?: (result: BatchResult) => void;
 };
@@ -58,13 +60,16 @@ const isTransient = (err: unknown) => err instanceof TransientFailure || (err in
  * Runs `work` until it succeeds, waiting with exponential backoff (heartbeating) after each
  * transient failure. Returns undefined when the consumer stops or loses the partition meanwhile.
  */
-async function untilDone<T>(work: () => Promise<T>, payload: EachBatchPayload, log: Logger): Promise<T | undefined> {
+async function untilDone<T>(work: () => Promise<T>, payload: EachBatchPayload, log: Logger, metrics: Metrics): Promise<T | undefined> {
   for (let attempt = 1, delay = RETRY_FIRST_MS; ; attempt++, delay = Math.min(delay * 2, RETRY_MAX_MS)) {
     try {
       return await work();
     } catch (err) {
       if (!isTransient(err)) throw err;
-      log.warn({ err, attempt, retryInMs: delay, partition: payload.batch.partition }, "dependency unavailable; chunk will be retried");
+      const dependency = err instanceof TransientFailure ? "postgres" : "kafka";
+      metrics.meterRetries.inc({ dependency });
+      metrics.dependencyErrors.inc({ dependency });
+      log.warn({ err, attempt, retryInMs: delay, dependency }, "dependency unavailable; chunk will be retried");
     }
     for (const until = Date.now() + delay; Date.now() < until; ) {
       if (!payload.isRunning() || payload.isStale()) return undefined;
@@ -79,19 +84,44 @@ async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<
   const log = deps.logger.child({ topic: batch.topic, partition: batch.partition });
   for (const chunk of chunksOf<KafkaMessage>(batch.messages)) {
     if (!isRunning() || isStale()) return;
+    const t0 = performance.now();
     const messages = chunk.map((m) => ({ ...m, topic: batch.topic, partition: batch.partition }));
+    const chunkLog = log.child({ firstOffset: chunk[0]!.offset, lastOffset: chunk[chunk.length - 1]!.offset });
     const done = await untilDone(async () => {
       const result = await meterBatch(messages, deps);
       await sendDeadLetters(result, batch.topic, batch.partition, deps);
       return result;
-    }, payload, log);
+    }, payload, chunkLog, deps.metrics);
     if (!done) return;
-    for (const d of done.deadLetters) log.warn({ offset: d.message.offset, eventId: d.eventId, reason: d.reason }, "usage message dead-lettered");
+    for (const d of done.deadLetters) {
+      chunkLog.warn({ offset: d.message.offset, eventId: d.eventId, consumer: d.consumer, kind: d.kind, reason: d.reason }, "usage message dead-lettered");
+    }
     resolveOffset(chunk[chunk.length - 1]!.offset);
     await commitOffsetsIfNecessary();
     await heartbeat();
-    log.debug({ inserted: done.insertedIds.size, duplicates: done.duplicates }, "chunk metered");
+    recordChunk(deps.metrics, done, t0);
+    chunkLog.debug({ inserted: done.insertedIds.size, duplicates: done.duplicates }, "chunk metered");
     deps.onMetered?.(done);
+  }
+}
+
+function recordChunk(metrics: Metrics, done: BatchResult, t0: number): void {
+  metrics.meterChunkSeconds.observe((performance.now() - t0) / 1000);
+  metrics.meterEvents.inc({ result: "metered" }, done.metered.length);
+  metrics.meterEvents.inc({ result: "duplicate" }, done.duplicates);
+  metrics.meterEvents.inc({ result: "dead_lettered" }, done.deadLetters.length);
+  for (const d of done.deadLetters) metrics.meterDeadLetters.inc({ reason: d.kind });
+  const now = Date.now();
+  for (const e of done.metered) {
+    metrics.endToEndSeconds.observe(Math.max(0, now - e.occurredAt.getTime()) / 1000);
+    if (!e.billable) continue;
+    metrics.genAiTokens.observe({ gen_ai_token_type: "input", gen_ai_operation_name: "chat" }, e.inputTokens);
+    metrics.genAiTokens.observe({ gen_ai_token_type: "output", gen_ai_operation_name: "chat" }, e.outputTokens);
+    if (metrics.perConsumer && e.consumerId) {
+      metrics.consumerTokens.inc({ consumer: e.consumerId, gen_ai_token_type: "input" }, e.inputTokens);
+      metrics.consumerTokens.inc({ consumer: e.consumerId, gen_ai_token_type: "output" }, e.outputTokens);
+      metrics.consumerCost.inc({ consumer: e.consumerId }, e.cost.toNumber());
+    }
   }
 }
 

@@ -61,8 +61,10 @@ export async function persistIsolated(
         await new Promise((r) => setTimeout(r, RETRY_LONE_UNKNOWN_AFTER_MS));
         return write(part, true);
       }
-      const reason = `database refused the event (${failure.kind === "data" ? "data" : "unclassified"}): ${failure.message}`;
-      deadLetters.push({ message: part[0]!.message, reason, eventId: part[0]!.event.id });
+      const data = failure.kind === "data";
+      const reason = `database refused the event (${data ? "data" : "unclassified"}): ${failure.message}`;
+      const { message, event } = part[0]!;
+      deadLetters.push({ message, kind: data ? "database_data" : "database_unclassified", reason, eventId: event.id, consumer: event.consumerId ?? undefined });
     }
   };
 

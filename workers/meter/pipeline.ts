@@ -16,22 +16,33 @@ import { price } from "./stages/price.ts";
 import { limitsOf, rateHistories } from "../../src/consumers/consumer.repository.ts";
 import type { Rate } from "../../src/domain/pricing.ts";
 import type { Item } from "./isolate.ts";
+import type { Metrics } from "../../src/ops/metrics.ts";
 import { payloadsOf, tokenize } from "./stages/tokenize.ts";
 
 export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: string; partition: number; topic: string };
-export type DeadLetter = { message: RawMessage; reason: string; eventId?: string };
-export type BatchResult = { insertedIds: Set<string>; duplicates: number; deadLetters: DeadLetter[] };
+/** Why a message was dead-lettered, as a bounded class (metrics, filters) beside the sentence. */
+export type DeadLetterKind = "parse" | "consumer_registration" | "metering" | "database_data" | "database_unclassified";
+export type DeadLetter = { message: RawMessage; kind: DeadLetterKind; reason: string; eventId?: string; consumer?: string };
+export type BatchResult = {
+  insertedIds: Set<string>;
+  /** The events this batch inserted (not the duplicates). */
+  metered: MeteredEvent[];
+  duplicates: number;
+  deadLetters: DeadLetter[];
+};
 
-export type MeterDeps = { db: PrismaClient; config: Config };
+export type MeterDeps = { db: PrismaClient; config: Config; metrics?: Metrics };
 
 /** Everything about one call that does not need the database. */
-function measure(entry: ParsedEntry, config: Config) {
+function measure(entry: ParsedEntry, config: Config, metrics?: Metrics) {
   const { log } = entry;
   const blocks = aiBlocks(log); // parsed once: every stage below reads them
   const proxy = proxyBlock(blocks);
   const payloads = payloadsOf(log, proxy);
   const model = modelOf(log, proxy, payloads.request, config.metering.modelByRoute);
+  const t0 = performance.now();
   const tokens = tokenize(blocks, model, payloads, config.metering.defaultEncoding, config.metering.countBudgetMs);
+  metrics?.tokenizeSeconds.observe((performance.now() - t0) / 1000);
   const occurredAt = new Date(log.started_at);
   const { localDate, slot } = localSlotOf(occurredAt, config.billing.timeZone);
   return {
@@ -57,7 +68,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   let duplicates = 0;
   for (const message of messages) {
     const parsed = parseMessage(message.value);
-    if (parsed instanceof Poison) deadLetters.push({ message, reason: parsed.reason });
+    if (parsed instanceof Poison) deadLetters.push({ message, kind: "parse", reason: parsed.reason });
     else if (seen.has(parsed.eventId)) duplicates++; // the same log twice in one batch
     else {
       seen.add(parsed.eventId);
@@ -70,13 +81,13 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   for (const { message, entry } of entries) {
     const identity = identityOf(entry.log);
     if ("failed" in identity) {
-      deadLetters.push({ message, reason: identity.failed, eventId: entry.eventId });
+      deadLetters.push({ message, kind: "consumer_registration", reason: identity.failed, eventId: entry.eventId, consumer: consumerLabel(entry) });
       continue;
     }
     try {
-      items.push({ message, event: meteredEvent(entry, identity.consumerId, rates, limits, config) });
+      items.push({ message, event: meteredEvent(entry, identity.consumerId, rates, limits, config, deps.metrics) });
     } catch (err) {
-      deadLetters.push({ message, reason: `metering failed: ${(err as Error).message}`, eventId: entry.eventId });
+      deadLetters.push({ message, kind: "metering", reason: `metering failed: ${(err as Error).message}`, eventId: entry.eventId, consumer: consumerLabel(entry) });
     }
   }
 
@@ -86,7 +97,8 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   });
   deadLetters.push(...persisted.deadLetters);
   const written = items.length - persisted.deadLetters.length;
-  return { insertedIds: persisted.insertedIds, duplicates: duplicates + (written - persisted.insertedIds.size), deadLetters };
+  const metered = items.filter((i) => persisted.insertedIds.has(i.event.id)).map((i) => i.event);
+  return { insertedIds: persisted.insertedIds, metered, duplicates: duplicates + (written - persisted.insertedIds.size), deadLetters };
 }
 
 /** The batch's consumers, their rate histories and limits. Reads cannot fail on data: any failure is transient. */
@@ -107,8 +119,14 @@ async function lookups(deps: MeterDeps, logs: ParsedEntry["log"][]) {
 
 type Limits = Awaited<ReturnType<typeof limitsOf>>;
 
-function meteredEvent(entry: ParsedEntry, consumerId: string | null, rates: Map<string, Rate[]>, limits: Limits, config: Config): MeteredEvent {
-  const m = measure(entry, config);
+/** The Kong consumer a log names, for log lines. */
+function consumerLabel(entry: ParsedEntry): string | undefined {
+  const c = entry.log.consumer;
+  return c?.username ?? c?.id ?? c?.custom_id;
+}
+
+function meteredEvent(entry: ParsedEntry, consumerId: string | null, rates: Map<string, Rate[]>, limits: Limits, config: Config, metrics?: Metrics): MeteredEvent {
+  const m = measure(entry, config, metrics);
   const { cost, rate } = price(rates, consumerId, m.occurredAt, m.tokens, m.billable);
   const { log } = entry;
   const policy = consumerId ? limits.get(consumerId) : undefined;

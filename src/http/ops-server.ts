@@ -1,0 +1,12 @@
+// A worker process's own small HTTP server: /livez, /readyz and /metrics only (ops.routes.ts).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "../lib/logger.ts";
+import { opsRoutes, type OpsDeps } from "./ops.routes.ts";
+
+export async function startOpsServer(host: string, port: number, deps: OpsDeps, logger: Logger): Promise<FastifyInstance | undefined> {
+  if (port === 0) return undefined;
+  const app = Fastify({ loggerInstance: logger.child({ component: "ops" }) as FastifyBaseLogger, disableRequestLogging: true });
+  await app.register(async (scope) => opsRoutes(scope, deps));
+  await app.listen({ host, port });
+  return app;
+}
