@@ -8,13 +8,15 @@ import { createLogger } from "./lib/logger.ts";
 import { onShutdown } from "./lib/shutdown.ts";
 import { startMeter } from "../workers/meter/consumer.ts";
 import { startInvoiceWorker } from "../workers/invoices/worker.ts";
+import { startDeadLetterRecorder } from "../workers/dead-letters/recorder.ts";
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const services = await connectServices(config, logger);
 const meter = await startMeter({ ...services, config, logger: logger.child({ component: "meter" }) });
+const recorder = await startDeadLetterRecorder({ ...services, config, logger: logger.child({ component: "dead-letters" }) });
 const invoices = await startInvoiceWorker({ config, db: services.db, metrics: services.metrics, logger: logger.child({ component: "invoices" }) });
 const app = await buildApp({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });
 logger.info({ ingest: `http://${config.http.host}:${config.http.port}/ingest/kong` }, "tokenmeter running");
-onShutdown(logger, [() => app.close(), () => meter.stop(), () => invoices.stop(), () => closeServices(services)]);
+onShutdown(logger, [() => app.close(), () => meter.stop(), () => recorder.stop(), () => invoices.stop(), () => closeServices(services)]);

@@ -58,6 +58,14 @@ export function classifyDbError(err: unknown): DbFailure {
   return { kind: "unknown", message };
 }
 
+/** The database cannot take writes now; the work is to be retried as a whole, later. */
+export class TransientFailure extends Error {
+  constructor(readonly failure: DbFailure, cause: unknown) {
+    super(`database unavailable: ${failure.message}`, { cause });
+    this.name = "TransientFailure";
+  }
+}
+
 /** Whether PostgreSQL answers at all: an unclassified failure while it does not is transient. */
 export async function databaseAnswers(db: { $queryRaw: (q: TemplateStringsArray) => Promise<unknown> }, timeoutMs = 2000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

@@ -10,6 +10,7 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { gatewayRoutes } from "../api/gateway.routes.ts";
 import { importRoutes } from "../api/imports.routes.ts";
+import { deadLetterRoutes } from "../api/dead-letters.routes.ts";
 import { MetadataCache, publishMetadataChange } from "../authorize/metadata-cache.ts";
 import { MeasurePool } from "../authorize/measure-pool.ts";
 import { TdlCounter } from "../authorize/tdl-counter.ts";
@@ -21,7 +22,7 @@ import { registerErrorHandler } from "./error-handler.ts";
 import { opsRoutes } from "./ops.routes.ts";
 import type { DependencyChecks } from "../ops/health.ts";
 import { MeterProgress } from "../ops/meter-progress.ts";
-import { invoiceRefresher, type Metrics } from "../ops/metrics.ts";
+import { deadLetterRefresher, invoiceRefresher, type Metrics } from "../ops/metrics.ts";
 
 export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue; redis: Redis;
   metrics: Metrics; checks: DependencyChecks;
@@ -55,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       required: ["postgres", "kafka"],
       optional: ["redis"],
       progress,
-      refresh: [invoiceRefresher(deps.metrics, db)],
+      refresh: [invoiceRefresher(deps.metrics, db), deadLetterRefresher(deps.metrics, db)],
     }),
   );
   const cache = new MetadataCache(db, { ttlMs: config.authorize.cacheTtlMs, redisPrefix: config.redis.prefix, logger });
@@ -79,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await importRoutes(scope, { ...deps, metadataChanged });
     await usageRoutes(scope, deps);
     await invoiceRoutes(scope, deps);
+    await deadLetterRoutes(scope, deps);
   });
   return app;
 }

@@ -1,19 +1,13 @@
 // Credentials Kong logs in clear (key-auth's key, provider keys, cookies; Authorization before
-// Kong 3.5) are replaced before the entry is stored anywhere.
+// Kong 3.5) are replaced before an entry or a dead letter is stored anywhere, whatever their shape:
+// a credential key's value is replaced at any depth, be it a string, an array of header values or
+// a nested object; query arguments in URIs are redacted; text that is not valid JSON is scanned
+// for the same keys.
 export const REDACTED = "REDACTED";
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function redactHeaders(headers: unknown, keys: ReadonlySet<string>): void {
-  if (!isObj(headers)) return;
-  for (const name of Object.keys(headers)) if (keys.has(name.toLowerCase())) headers[name] = REDACTED;
-}
-
-function redactQueryString(qs: unknown, keys: ReadonlySet<string>): void {
-  if (!isObj(qs)) return;
-  for (const name of Object.keys(qs)) if (keys.has(name.toLowerCase())) qs[name] = REDACTED;
-}
+const URI_FIELDS = new Set(["uri", "url", "upstream_uri"]);
 
 /** Replaces the values of credential arguments in a URI's query, keeping everything else as is. */
 export function redactUri(uri: string, keys: ReadonlySet<string>): string {
@@ -37,31 +31,86 @@ export function redactUri(uri: string, keys: ReadonlySet<string>): string {
   return `${uri.slice(0, q)}?${query}`;
 }
 
-/** Redacts one http-log entry in place. */
-export function redactEntry(entry: Json, keys: ReadonlySet<string>): void {
-  const request = isObj(entry.request) ? entry.request : undefined;
-  const response = isObj(entry.response) ? entry.response : undefined;
-  if (request) {
-    redactHeaders(request.headers, keys);
-    redactQueryString(request.querystring, keys);
-    for (const field of ["uri", "url"] as const) {
-      if (typeof request[field] === "string") request[field] = redactUri(request[field] as string, keys);
+/** Redacts a parsed JSON value in place, at any depth (iteratively: depth is unbounded). */
+export function redactDeep(root: unknown, keys: ReadonlySet<string>): void {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const item of v) if (typeof item === "object" && item !== null) stack.push(item);
+    } else if (isObj(v)) {
+      for (const [k, value] of Object.entries(v)) {
+        if (keys.has(k.toLowerCase())) v[k] = REDACTED;
+        else if (typeof value === "string" && URI_FIELDS.has(k)) v[k] = redactUri(value, keys);
+        else if (typeof value === "object" && value !== null) stack.push(value);
+      }
     }
   }
-  if (response) redactHeaders(response.headers, keys);
-  if (typeof entry.upstream_uri === "string") entry.upstream_uri = redactUri(entry.upstream_uri, keys);
+}
+
+/** Redacts one http-log entry in place. */
+export function redactEntry(entry: Json, keys: ReadonlySet<string>): void {
+  redactDeep(entry, keys);
+}
+
+/** End of the JSON value starting at `i` (string, array, object or scalar), tolerant of truncation. */
+function valueEnd(text: string, i: number): number {
+  const open = text[i];
+  if (open === '"') {
+    for (let j = i + 1; j < text.length; j++) {
+      if (text[j] === "\\") j++;
+      else if (text[j] === '"') return j + 1;
+    }
+    return text.length;
+  }
+  if (open === "[" || open === "{") {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const c = text[j];
+      if (c === '"') j = valueEnd(text, j) - 1;
+      else if (c === "[" || c === "{") depth++;
+      else if (c === "]" || c === "}") {
+        if (--depth === 0) return j + 1;
+      }
+    }
+    return text.length;
+  }
+  const m = /^[^,}\]\s]*/.exec(text.slice(i));
+  return i + (m?.[0].length ?? 0);
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * For bytes that are not valid JSON (kept only as a dead letter): blanks `"name":"value"` pairs and
- * `name=value` query arguments of credential names, as far as the text still allows.
+ * For bytes that are not valid JSON: replaces the value after every `"name":` of a credential name
+ * (a string, an array or an object, even cut off), and `name=value` query arguments.
  */
 export function redactText(text: string, keys: ReadonlySet<string>): string {
   const names = [...keys].map(escapeRe).join("|");
   if (!names) return text;
-  return text
-    .replace(new RegExp(`("(?:${names})"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*"?`, "gi"), `$1${REDACTED}"`)
-    .replace(new RegExp(`([?&](?:${names})=)[^&"\\s]*`, "gi"), `$1${REDACTED}`);
+  const keyRe = new RegExp(`"(?:${names})"\\s*:\\s*`, "gi");
+  let out = "";
+  let from = 0;
+  for (let m = keyRe.exec(text); m !== null; m = keyRe.exec(text)) {
+    const start = m.index + m[0].length;
+    if (start < from) continue;
+    out += text.slice(from, start) + `"${REDACTED}"`;
+    from = valueEnd(text, start);
+    keyRe.lastIndex = from;
+  }
+  out += text.slice(from);
+  return out.replace(new RegExp(`([?&](?:${names})=)[^&"\\s]*`, "gi"), `$1${REDACTED}`);
+}
+
+/** A stored payload with its credentials redacted: parsed and redacted when it is JSON, scanned otherwise. */
+export function redactPayload(bytes: Buffer, keys: ReadonlySet<string>, stringify: (v: unknown) => string): Buffer {
+  const text = bytes.toString("utf8");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return Buffer.from(redactText(text, keys));
+  }
+  redactDeep(parsed, keys);
+  return Buffer.from(stringify(parsed));
 }

@@ -6,6 +6,8 @@ const MAX_REASON = 2000;
 
 export type DeadLetterInfo = {
   stage: "ingest" | "meter";
+  /** The reason as a bounded class (see the dead_letters table). */
+  kind: string;
   reason: string;
   /** Position of the entry in the posted batch (ingest). */
   index?: number;
@@ -18,6 +20,7 @@ export type DeadLetterInfo = {
 export function deadLetter(value: Buffer | string | null, key: Buffer | string | null | undefined, info: DeadLetterInfo): Message {
   const headers: IHeaders = {
     "tm-stage": info.stage,
+    "tm-kind": info.kind,
     "tm-reason": info.reason.slice(0, MAX_REASON),
     "tm-failed-at": new Date().toISOString(),
   };

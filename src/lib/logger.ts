@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -14,7 +14,9 @@ const REDACT = [
   "*.password",
 ];
 
-export function createLogger(level: string, component?: string): Logger {
-  const root = pino({ level, redact: { paths: REDACT, censor: "[REDACTED]" }, base: { service: "tokenmeter" } });
+/** The process's root logger (stdout unless a destination is given, as tests do to read the lines). */
+export function createLogger(level: string, component?: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: REDACT, censor: "[REDACTED]" }, base: { service: "tokenmeter" } };
+  const root = destination ? pino(options, destination) : pino(options);
   return component ? root.child({ component }) : root;
 }

@@ -15,7 +15,8 @@ async function timed(timeoutMs: number, probe: () => Promise<unknown>): Promise<
     await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]);
     return { ok: true, latency_ms: Math.round(performance.now() - t0) };
   } catch (err) {
-    return { ok: false, latency_ms: Math.round(performance.now() - t0), error: (err as Error).message.split("\n")[0] };
+    const message = (err as Error).message.split("\n").map((l) => l.trim()).filter(Boolean);
+    return { ok: false, latency_ms: Math.round(performance.now() - t0), error: message[message.length - 1] ?? "unavailable" };
   } finally {
     clearTimeout(timer);
   }

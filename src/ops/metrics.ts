@@ -4,6 +4,7 @@
 // gen_ai_client_token_usage with gen_ai_token_type = input | output, so existing dashboards work.
 // Labels are bounded sets; per-consumer series are off unless METRICS_PER_CONSUMER=true.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { countDeadLetters } from "../dead-letters/dead-letter.repository.ts";
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const DELAY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -54,5 +55,13 @@ export function invoiceRefresher(metrics: Metrics, db: { invoice: { groupBy: Fun
     const rows = (await db.invoice.groupBy({ by: ["status"], _count: { _all: true } })) as Array<{ status: string; _count: { _all: number } }>;
     metrics.invoices.reset();
     for (const r of rows) metrics.invoices.set({ status: r.status }, r._count._all);
+  };
+}
+
+/** Sets the dead-letter gauge from PostgreSQL (a refresher for /metrics). */
+export function deadLetterRefresher(metrics: Metrics, db: Parameters<typeof countDeadLetters>[0]): () => Promise<void> {
+  return async () => {
+    metrics.deadLettersStored.reset();
+    for (const r of await countDeadLetters(db)) metrics.deadLettersStored.set({ stage: r.stage, replayed: String(r.replayed) }, r.count);
   };
 }

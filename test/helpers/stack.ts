@@ -9,6 +9,7 @@ import { loadConfig, type Config } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { startMeter, type Meter } from "../../workers/meter/consumer.ts";
+import { startDeadLetterRecorder } from "../../workers/dead-letters/recorder.ts";
 import { createTestDatabase } from "./db.ts";
 import { waitFor } from "./wait.ts";
 
@@ -42,9 +43,11 @@ export async function startStack(env: Record<string, string> = {}, opts: { meter
   const services = await connectServices(config, logger);
   const app = await buildApp({ ...services, config, logger, clock: opts.clock });
   const meter = opts.meter === false ? undefined : await startMeter({ ...services, config, logger });
+  const recorder = opts.meter === false ? undefined : await startDeadLetterRecorder({ ...services, config, logger });
   const close = async () => {
     await app.close();
     await meter?.stop();
+    await recorder?.stop();
     await closeServices(services);
     await database.drop();
   };

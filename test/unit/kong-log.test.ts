@@ -119,8 +119,8 @@ describe("ingest body and entries", () => {
     it(`rejects a body that is ${name} as a whole`, () => assert.throws(() => entriesOf(Buffer.from(body!)), { status: 400 }));
   }
   it("names what is missing in an unusable entry", () => {
-    assert.deepEqual(checkEntry(7), { ok: false, reason: "entry is not a JSON object" });
-    assert.deepEqual(checkEntry({ request: {}, response: {}, started_at: 1 }), { ok: false, reason: "response.status: missing or not a number" });
+    assert.deepEqual(checkEntry(7), { ok: false, code: "not_an_object", reason: "entry is not a JSON object" });
+    assert.deepEqual(checkEntry({ request: {}, response: {}, started_at: 1 }), { ok: false, code: "status_missing", reason: "response.status: missing or not a number" });
     assert.equal(checkEntry(kongLog()).ok, true);
   });
 });

@@ -6,21 +6,18 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
-import { AppError } from "../../src/domain/errors.ts";
+import { stringifyJson } from "../../src/domain/json.ts";
+import { redactPayload } from "../../src/ingest/redact.ts";
 import { deadLetter, fitted } from "../../src/kafka/dead-letter.ts";
 import type { UsageProducer } from "../../src/kafka/producer.ts";
 import type { Logger } from "../../src/lib/logger.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
-import { TransientFailure } from "./isolate.ts";
+import { untilDone } from "../../src/kafka/until-done.ts";
 import { meterBatch, type BatchResult } from "./pipeline.ts";
 
 /** Bounds one chunk (and so one transaction and the time between heartbeats), in messages and bytes. */
 const CHUNK_MESSAGES = 500;
 const CHUNK_BYTES = 4 * 1024 * 1024;
-/** Backoff between attempts at a chunk while a dependency is down. */
-const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 30_000;
-const HEARTBEAT_EVERY_MS = 2_000;
 
 export type MeterDeps = {
   kafka: Kafka;
@@ -52,31 +49,6 @@ export function chunksOf<M extends { value: Buffer | null }>(messages: M[]): M[]
   }
   if (current.length) chunks.push(current);
   return chunks;
-}
-
-const isTransient = (err: unknown) => err instanceof TransientFailure || (err instanceof AppError && err.code === "kafka_unavailable");
-
-/**
- * Runs `work` until it succeeds, waiting with exponential backoff (heartbeating) after each
- * transient failure. Returns undefined when the consumer stops or loses the partition meanwhile.
- */
-async function untilDone<T>(work: () => Promise<T>, payload: EachBatchPayload, log: Logger, metrics: Metrics): Promise<T | undefined> {
-  for (let attempt = 1, delay = RETRY_FIRST_MS; ; attempt++, delay = Math.min(delay * 2, RETRY_MAX_MS)) {
-    try {
-      return await work();
-    } catch (err) {
-      if (!isTransient(err)) throw err;
-      const dependency = err instanceof TransientFailure ? "postgres" : "kafka";
-      metrics.meterRetries.inc({ dependency });
-      metrics.dependencyErrors.inc({ dependency });
-      log.warn({ err, attempt, retryInMs: delay, dependency }, "dependency unavailable; chunk will be retried");
-    }
-    for (const until = Date.now() + delay; Date.now() < until; ) {
-      if (!payload.isRunning() || payload.isStale()) return undefined;
-      await new Promise((r) => setTimeout(r, Math.min(HEARTBEAT_EVERY_MS, until - Date.now())));
-      await payload.heartbeat();
-    }
-  }
 }
 
 async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<void> {
@@ -127,9 +99,16 @@ function recordChunk(metrics: Metrics, done: BatchResult, t0: number): void {
 
 function sendDeadLetters(result: BatchResult, topic: string, partition: number, deps: MeterDeps) {
   const { producer } = deps;
+  const keys = new Set(deps.config.ingest.redactKeys);
   const messages = result.deadLetters.map((d) =>
     fitted(
-      deadLetter(d.message.value, d.message.key, { stage: "meter", reason: d.reason, eventId: d.eventId, source: { topic, partition, offset: d.message.offset } }),
+      deadLetter(d.message.value && redactPayload(d.message.value, keys, stringifyJson), d.message.key, {
+        stage: "meter",
+        kind: d.kind,
+        reason: d.reason,
+        eventId: d.eventId,
+        source: { topic, partition, offset: d.message.offset },
+      }),
       (m) => producer.fits(m),
       producer.maxMessageBytes,
     ),

@@ -11,18 +11,12 @@
 //   an unexplained failure holds a partition for a bounded time and loses nothing: its dead letter
 //   carries the original bytes and the database's message, for a replay once the cause is fixed.
 import type { PrismaClient } from "../../src/db/client.ts";
-import { classifyDbError, databaseAnswers, type DbFailure } from "../../src/db/errors.ts";
+import { classifyDbError, databaseAnswers, TransientFailure, type DbFailure } from "../../src/db/errors.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
 import { persist, type TdlLimitOf } from "./stages/persist.ts";
 import type { DeadLetter, RawMessage } from "./pipeline.ts";
 
-/** The database cannot take writes now; the chunk is to be retried as a whole, later. */
-export class TransientFailure extends Error {
-  constructor(readonly failure: DbFailure, cause: unknown) {
-    super(`database unavailable: ${failure.message}`, { cause });
-    this.name = "TransientFailure";
-  }
-}
+export { TransientFailure };
 
 export type Item = { message: RawMessage; event: MeteredEvent };
 

@@ -6,13 +6,15 @@ import { onShutdown } from "../../src/lib/shutdown.ts";
 import { startOpsServer } from "../../src/http/ops-server.ts";
 import { MeterProgress } from "../../src/ops/meter-progress.ts";
 import { startMeter } from "./consumer.ts";
+import { startDeadLetterRecorder } from "../dead-letters/recorder.ts";
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, "meter");
 const services = await connectServices(config, logger);
 const meter = await startMeter({ ...services, config, logger });
+const recorder = await startDeadLetterRecorder({ ...services, config, logger: logger.child({ component: "dead-letters" }) });
 const progress = new MeterProgress(services.checks, config, services.metrics);
 progress.start();
 const ops = await startOpsServer(config.http.host, config.ops.meterHttpPort, { ...services, required: ["postgres", "kafka"], progress, stallIsUnready: true }, logger);
 logger.info({ topic: config.kafka.rawTopic, group: config.kafka.groupId, ops: config.ops.meterHttpPort }, "meter running");
-onShutdown(logger, [async () => ops?.close(), () => meter.stop(), async () => progress.stop(), () => closeServices(services)]);
+onShutdown(logger, [async () => ops?.close(), () => meter.stop(), () => recorder.stop(), async () => progress.stop(), () => closeServices(services)]);

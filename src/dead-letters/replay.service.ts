@@ -1,0 +1,81 @@
+// Replaying dead letters after their cause is fixed (a code fix, a consumer imported, the database
+// repaired): each is re-submitted through the normal path, so replay is idempotent: an event
+// metered once stays once, since the meter skips event ids it has stored.
+// - ingest: the body goes through ingest again (the same function Kong's POST uses) once every
+//   entry in it would now be accepted; otherwise nothing is produced and it is reported as still
+//   refused (so a replay of a still-bad entry does not add another dead letter).
+// - meter: the original raw message goes back to the raw topic with its key; the meter decides
+//   again. One it still cannot read is reported and not produced; one the database still refuses
+//   comes back as a new dead letter.
+import type { Db } from "../db/client.ts";
+import { checkEntry, entriesOf } from "../ingest/entries.ts";
+import { ingestBody, type IngestDeps } from "../ingest/ingest-body.ts";
+import { parseMessage, Poison } from "../../workers/meter/stages/parse.ts";
+import { findDeadLettersForReplay, markReplayed, type DeadLetterFilter } from "./dead-letter.repository.ts";
+
+export type ReplayOutcome = { id: string; stage: string; outcome: "resubmitted" | "still_refused"; detail?: string };
+
+type Letter = Awaited<ReturnType<typeof findDeadLettersForReplay>>[number];
+
+/** Why the letter would be refused again right away, or undefined when it can be re-submitted. */
+function stillRefused(letter: Letter): string | undefined {
+  const payload = Buffer.from(letter.payload);
+  if (letter.truncated) return "the payload was too large for the dead-letter topic and was cut; it cannot be replayed";
+  if (letter.stage === "meter") {
+    const parsed = parseMessage(payload);
+    return parsed instanceof Poison ? parsed.reason : undefined;
+  }
+  try {
+    const bad = entriesOf(payload).map(checkEntry).find((c) => !c.ok);
+    return bad && !bad.ok ? bad.reason : undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+async function resubmit(letter: Letter, deps: IngestDeps): Promise<void> {
+  const payload = Buffer.from(letter.payload);
+  if (letter.stage === "ingest") {
+    await ingestBody(payload, deps);
+    return;
+  }
+  await deps.producer.send([{ topic: deps.config.kafka.rawTopic, messages: [{ key: letter.messageKey, value: payload }] }]);
+}
+
+export async function replayDeadLetters(db: Db, filter: DeadLetterFilter, limit: number, deps: IngestDeps): Promise<ReplayOutcome[]> {
+  const letters = await findDeadLettersForReplay(db, filter, limit);
+  const outcomes: ReplayOutcome[] = [];
+  const resubmitted: string[] = [];
+  for (const letter of letters) {
+    const refused = stillRefused(letter);
+    if (refused) {
+      outcomes.push({ id: letter.id, stage: letter.stage, outcome: "still_refused", detail: refused });
+      continue;
+    }
+    await resubmit(letter, deps);
+    resubmitted.push(letter.id);
+    outcomes.push({ id: letter.id, stage: letter.stage, outcome: "resubmitted" });
+  }
+  await markReplayed(db, resubmitted);
+  return outcomes;
+}
+
+/** A dead letter as the API and the CLI show it; the payload (redacted) only when asked. */
+export function presentDeadLetter(d: Omit<Letter, "payload" | "messageKey" | "dlqTopic" | "dlqPartition" | "dlqOffset"> & { payload?: Uint8Array }) {
+  return {
+    id: d.id,
+    stage: d.stage,
+    kind: d.kind,
+    reason: d.reason,
+    failed_at: d.failedAt.toISOString(),
+    recorded_at: d.recordedAt.toISOString(),
+    source: d.sourceTopic ? { topic: d.sourceTopic, partition: d.sourcePartition, offset: d.sourceOffset?.toString() ?? null } : null,
+    entry_index: d.entryIndex,
+    event_id: d.eventId,
+    truncated: d.truncated,
+    replay_count: d.replayCount,
+    last_replayed_at: d.lastReplayedAt?.toISOString() ?? null,
+    ...(d.payload ? { payload: Buffer.from(d.payload).toString("utf8") } : {}),
+  };
+}
+

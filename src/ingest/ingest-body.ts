@@ -1,0 +1,76 @@
+// One posted body through ingest: split into entries, each checked, redacted and produced to the
+// raw topic, or dead-lettered with its index and reason; a body unusable as a whole is kept as a
+// dead letter (best effort) and refused. Kong's POST and the replay of an ingest dead letter both
+// come through here.
+import { createHash } from "node:crypto";
+import type { Message } from "kafkajs";
+import type { Config } from "../config.ts";
+import { AppError } from "../domain/errors.ts";
+import { stringifyJson } from "../domain/json.ts";
+import { eventIdOf, partitionKeyOf, type RawUsageEnvelope } from "../domain/usage-event.ts";
+import { deadLetter, fitted } from "../kafka/dead-letter.ts";
+import type { UsageProducer } from "../kafka/producer.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import { checkEntry, entriesOf, type RejectCode } from "./entries.ts";
+import { redactEntry, redactText } from "./redact.ts";
+
+export type IngestDeps = { config: Config; producer: UsageProducer; metrics?: Metrics };
+export type IngestResult = { accepted: number; rejected: Array<{ index: number; reason: string }> };
+
+/** Resolves once Kafka holds every accepted entry and every dead letter; throws a 400 AppError for an unusable body. */
+export async function ingestBody(body: Buffer, deps: IngestDeps): Promise<IngestResult> {
+  const { config, producer, metrics } = deps;
+  const redactKeys = new Set(config.ingest.redactKeys);
+  let values: unknown[];
+  try {
+    values = entriesOf(body);
+  } catch (err) {
+    // unusable as a whole: refused, but the bytes are kept for the operator (best effort)
+    if (err instanceof AppError) await keepUnusableBody(deps, body, err.message, redactKeys).catch(() => {});
+    throw err;
+  }
+  const { accepted, letters, rejected, codes } = sortEntries(values, new Date().toISOString(), redactKeys, producer);
+  await producer.send([
+    { topic: config.kafka.rawTopic, messages: accepted },
+    { topic: config.kafka.deadLetterTopic, messages: letters },
+  ]);
+  metrics?.ingestEntries.inc({ result: "accepted", reason: "" }, accepted.length);
+  for (const code of codes) metrics?.ingestEntries.inc({ result: "rejected", reason: code });
+  return { accepted: accepted.length, rejected };
+}
+
+/** Accepted entries as raw-topic messages; unusable ones as dead letters with their index and reason. */
+function sortEntries(values: unknown[], receivedAt: string, redactKeys: ReadonlySet<string>, producer: UsageProducer) {
+  const accepted: Message[] = [];
+  const letters: Message[] = [];
+  const rejected: IngestResult["rejected"] = [];
+  const codes: RejectCode[] = [];
+  const reject = (index: number, kind: RejectCode, reason: string, value: string) => {
+    rejected.push({ index, reason });
+    codes.push(kind);
+    letters.push(fitted(deadLetter(value, null, { stage: "ingest", kind, reason, index }), (m) => producer.fits(m), producer.maxMessageBytes));
+  };
+  values.forEach((value, index) => {
+    const check = checkEntry(value);
+    if (!check.ok) {
+      if (typeof value === "object" && value !== null) redactEntry(value as Record<string, unknown>, redactKeys);
+      return reject(index, check.code, check.reason, stringifyJson(value));
+    }
+    redactEntry(check.entry, redactKeys);
+    const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
+    const message = { key: partitionKeyOf(check.entry), value: stringifyJson(envelope) };
+    if (producer.fits(message)) accepted.push(message);
+    else reject(index, "too_large", `entry is ${Buffer.byteLength(message.value)} bytes once written out, over KAFKA_MAX_MESSAGE_BYTES`, message.value);
+  });
+  return { accepted, letters, rejected, codes };
+}
+
+async function keepUnusableBody(deps: IngestDeps, body: Buffer, reason: string, redactKeys: ReadonlySet<string>) {
+  if (body.length === 0) return;
+  const { producer, config } = deps;
+  // Kong re-posts the same bytes on every retry; the key lets an operator spot the copies.
+  const key = createHash("sha256").update(body).digest("hex");
+  const value = redactText(body.toString("utf8"), redactKeys);
+  const letter = deadLetter(value, key, { stage: "ingest", kind: "unusable_body", reason });
+  await producer.send([{ topic: config.kafka.deadLetterTopic, messages: [fitted(letter, (m) => producer.fits(m), producer.maxMessageBytes)] }]);
+}

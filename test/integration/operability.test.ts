@@ -1,0 +1,147 @@
+// What an operator sees without reading logs: liveness and readiness with each dependency's
+// state, Prometheus metrics (lag and stalled partitions included), and one log line per request
+// with no secret in it.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import Fastify from "fastify";
+import { buildApp } from "../../src/http/app.ts";
+import { opsRoutes } from "../../src/http/ops.routes.ts";
+import { createLogger } from "../../src/lib/logger.ts";
+import { DependencyChecks } from "../../src/ops/health.ts";
+import { MeterProgress } from "../../src/ops/meter-progress.ts";
+import { createMetrics } from "../../src/ops/metrics.ts";
+import { createPrisma } from "../../src/db/client.ts";
+import { kongLog } from "../fixtures/kong-logs.ts";
+import { admin, ingest, startStack, type Stack } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+let stack: Stack;
+let idle: Stack; // no meter: its partitions lag and then stall
+
+before(async () => {
+  stack = await startStack();
+  idle = await startStack({ METER_STALL_AFTER_MS: "1000" }, { meter: false });
+});
+after(async () => {
+  await stack.close();
+  await idle.close();
+});
+
+const get = (s: Stack, url: string) => s.app.inject({ method: "GET", url });
+
+/** The value of one series in Prometheus text, or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("health", () => {
+  it("/livez answers while the process runs; /healthz is its old name", async () => {
+    assert.deepEqual((await get(stack, "/livez")).json(), { status: "ok" });
+    assert.equal((await get(stack, "/healthz")).statusCode, 200);
+  });
+
+  it("/readyz reports each dependency with its latency", async () => {
+    const res = await get(stack, "/readyz");
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.equal(body.status, "ready");
+    for (const dep of ["postgres", "kafka", "redis"]) {
+      assert.equal(body.checks[dep].ok, true, dep);
+      assert.equal(typeof body.checks[dep].latency_ms, "number");
+    }
+    assert.ok(["ok", "lagging"].includes(body.meter.status));
+  });
+
+  it("/readyz is 503 when a required dependency is down, naming it", async () => {
+    const deadDb = createPrisma("postgresql://postgres@127.0.0.1:1/nowhere");
+    const app = Fastify();
+    const checks = new DependencyChecks({ db: deadDb, kafka: stack.kafka, redis: stack.redis }, 1000);
+    await app.register(async (scope) => opsRoutes(scope, { checks, metrics: createMetrics(), required: ["postgres", "kafka"], optional: ["redis"] }));
+    try {
+      const res = await app.inject({ method: "GET", url: "/readyz" });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().status, "not_ready");
+      assert.equal(res.json().checks.postgres.ok, false);
+      assert.ok(res.json().checks.postgres.error);
+      assert.equal(res.json().checks.kafka.ok, true);
+    } finally {
+      await app.close();
+      await checks.close();
+      await deadDb.$disconnect();
+    }
+  });
+
+  it("a partition the meter does not move shows as lagging, then stalled, in /readyz and /metrics", async () => {
+    assert.equal((await ingest(idle, [kongLog(), kongLog()])).statusCode, 202);
+    const stalled = await waitFor(async () => {
+      const body = (await get(idle, "/readyz")).json();
+      return body.meter.status === "stalled" ? body : undefined;
+    }, 20_000, "the meter section to say stalled");
+    assert.equal(stalled.status, "ready", "the API itself can still serve");
+    const p = stalled.meter.partitions.find((x: { lag: number }) => x.lag > 0);
+    assert.ok(p.stalled && p.unchanged_for_ms >= 1000);
+    const metrics = (await get(idle, "/metrics")).body;
+    assert.ok(sample(metrics, `tokenmeter_meter_consumer_lag_messages{partition="${p.partition}"}`)! > 0);
+    assert.equal(sample(metrics, `tokenmeter_meter_partition_stalled{partition="${p.partition}"}`), 1);
+  });
+
+  it("a meter process is not ready while one of its partitions is stalled", async () => {
+    const app = Fastify();
+    const checks = new DependencyChecks({ db: idle.db, kafka: idle.kafka, redis: idle.redis });
+    const progress = new MeterProgress(checks, idle.config, idle.metrics);
+    await app.register(async (scope) => opsRoutes(scope, { checks, metrics: idle.metrics, required: ["postgres", "kafka"], progress, stallIsUnready: true }));
+    try {
+      await progress.report(); // the first sample starts the clock of each partition
+      await new Promise((r) => setTimeout(r, 1100));
+      const res = await app.inject({ method: "GET", url: "/readyz" });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().meter.status, "stalled");
+    } finally {
+      await app.close();
+      await checks.close();
+    }
+  });
+});
+
+describe("metrics", () => {
+  it("count ingest answers and entries, metered events and tokens (OpenTelemetry GenAI names)", async () => {
+    const kongId = randomUUID();
+    await admin(stack, "POST", "/v1/consumers", { username: `ops-${kongId.slice(0, 8)}`, kong_id: kongId });
+    const before = (await get(stack, "/metrics")).body;
+    const metered = (t: string) => sample(t, 'tokenmeter_meter_events_total{result="metered"}') ?? 0;
+    assert.equal((await ingest(stack, [kongLog({ consumer: { id: kongId } }), kongLog({ consumer: { id: kongId } }), { nope: 1 }])).statusCode, 202);
+    assert.equal((await ingest(stack, "not json")).statusCode, 400);
+    const text = await waitFor(async () => {
+      const t = (await get(stack, "/metrics")).body;
+      return metered(t) >= metered(before) + 2 ? t : undefined;
+    }, 20_000, "two metered events in /metrics");
+    assert.ok(sample(text, 'tokenmeter_ingest_requests_total{status="202"}')! >= 1);
+    assert.ok(sample(text, 'tokenmeter_ingest_requests_total{status="400"}')! >= 1);
+    assert.ok(sample(text, 'tokenmeter_ingest_entries_total{result="rejected",reason="request_missing"}')! >= 1);
+    assert.ok(sample(text, 'gen_ai_client_token_usage_count{gen_ai_token_type="input",gen_ai_operation_name="chat"}')! >= 2);
+    assert.ok(sample(text, "tokenmeter_meter_end_to_end_seconds_count")! >= 2);
+    assert.ok(sample(text, 'tokenmeter_kafka_produce_seconds_count{result="ok"}')! >= 1);
+    assert.match(text, /^tokenmeter_meter_tokenize_seconds_bucket/m);
+    assert.doesNotMatch(text, /tokenmeter_consumer_tokens_total\{/, "per-consumer series are off by default");
+  });
+});
+
+describe("logs", () => {
+  it("write one line per request, with the path but never the query", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(...chunk.toString().split("\n").filter(Boolean)), done()) });
+    const app = await buildApp({ ...stack, logger: createLogger("info", undefined, sink) });
+    try {
+      await app.inject({ method: "GET", url: "/livez?apikey=very-secret-123" });
+      const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.path === "/livez");
+      assert.equal(requestLines.length, 1, lines.join("\n"));
+      assert.equal(requestLines[0].status, 200);
+      assert.ok(!lines.some((l) => l.includes("very-secret-123")));
+    } finally {
+      await app.close();
+    }
+  });
+});
