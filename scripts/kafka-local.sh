@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A single-node KRaft Kafka broker on 127.0.0.1, run from Apache Kafka's jars on Maven Central.
-#   scripts/kafka-local.sh start|stop|status|reset
+#   scripts/kafka-local.sh start|stop|kill|status|reset   (kill = SIGKILL, for fault tests)
 # Instances are isolated by KAFKA_LOCAL_PORT (default 9092; controller on port+1) so a test can run
 # a broker of its own and stop it without disturbing the shared one.
 set -euo pipefail
@@ -113,11 +113,20 @@ stop() {
   log "no exit after 30 s of SIGTERM; killing"; kill -KILL "$pid" 2>/dev/null || true; rm -f "$PIDFILE"
 }
 
+kill_now() {
+  local pid
+  pid="$(running_pid)" || { log "not running"; rm -f "$PIDFILE"; return 0; }
+  kill -KILL "$pid"
+  for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  rm -f "$PIDFILE"; log "killed"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  kill) kill_now ;;
   status) if pid="$(running_pid)"; then echo "running (pid $pid) on 127.0.0.1:$PORT"; else echo "stopped"; exit 1; fi ;;
   reset) stop; rm -rf "$DATA"; log "data removed" ;;
   fetch) fetch_jars ;;
-  *) echo "usage: $0 start|stop|status|reset|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|status|reset|fetch" >&2; exit 2 ;;
 esac

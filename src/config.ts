@@ -57,6 +57,8 @@ const EnvSchema = z.object({
   // the topics' max.message.bytes; default: twice the body limit plus 1 MiB, room for any accepted entry
   KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024 * 1024).optional(),
   METER_MAX_WAIT_MS: intFrom(10, 100),
+  // how long the group waits for a meter that stopped answering (crashed) before moving its partitions
+  METER_SESSION_TIMEOUT_MS: intFrom(6000, 30_000),
   // time one event's payloads may take to count (10 s holds the worst 10 MiB body); past it the provider's figure is billed, flagged
   METER_COUNT_BUDGET_MS: intFrom(1, 10_000),
   // time authorize may spend counting a request's input tokens (off the event loop)
@@ -116,6 +118,7 @@ export type Config = Readonly<{
     partitions: number;
     groupId: string;
     maxWaitMs: number;
+    sessionTimeoutMs: number;
     maxMessageBytes: number;
   };
   ingest: { secret: string; bodyLimitBytes: number; produceTimeoutMs: number; redactKeys: string[] };
@@ -176,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       partitions: e.KAFKA_PARTITIONS,
       groupId: e.KAFKA_GROUP_ID,
       maxWaitMs: e.METER_MAX_WAIT_MS,
+      sessionTimeoutMs: e.METER_SESSION_TIMEOUT_MS,
       maxMessageBytes: e.KAFKA_MAX_MESSAGE_BYTES ?? 2 * e.INGEST_BODY_LIMIT_BYTES + 1024 * 1024,
     },
     ingest: {

@@ -19,6 +19,7 @@ import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
 import { registerErrorHandler } from "./error-handler.ts";
+import { quietRequestLogs } from "./request-logging.ts";
 import { opsRoutes } from "./ops.routes.ts";
 import type { DependencyChecks } from "../ops/health.ts";
 import { MeterProgress } from "../ops/meter-progress.ts";
@@ -36,7 +37,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     requestIdHeader: "x-request-id",
     // one line per request (below) instead of Fastify's two
-    disableRequestLogging: true,
+    logController: quietRequestLogs(),
   });
   registerErrorHandler(app);
   app.addHook("onResponse", async (request, reply) => {

@@ -11,6 +11,8 @@ export function localBroker(port: number) {
     brokers: `127.0.0.1:${port}`,
     start: () => call("start"),
     stop: () => call("stop"),
+    /** SIGKILL, as a crash would. */
+    kill: () => call("kill"),
     /** Stops the broker and deletes its data, for a clean start next time. */
     reset: () => call("reset"),
   };

@@ -121,6 +121,8 @@ export async function startMeter(deps: MeterDeps): Promise<Meter> {
   const consumer: Consumer = deps.kafka.consumer({
     groupId: config.kafka.groupId,
     maxWaitTimeInMs: config.kafka.maxWaitMs,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
     // a record batch larger than this still arrives whole (the broker always returns the first one)
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxBytes: 16 * 1024 * 1024,

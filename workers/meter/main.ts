@@ -11,10 +11,11 @@ import { startDeadLetterRecorder } from "../dead-letters/recorder.ts";
 const config = loadConfig();
 const logger = createLogger(config.logLevel, "meter");
 const services = await connectServices(config, logger);
-const meter = await startMeter({ ...services, config, logger });
-const recorder = await startDeadLetterRecorder({ ...services, config, logger: logger.child({ component: "dead-letters" }) });
+// the ops port first: liveness must not wait for the group to take this member in
 const progress = new MeterProgress(services.checks, config, services.metrics);
 progress.start();
 const ops = await startOpsServer(config.http.host, config.ops.meterHttpPort, { ...services, required: ["postgres", "kafka"], progress, stallIsUnready: true }, logger);
+const meter = await startMeter({ ...services, config, logger });
+const recorder = await startDeadLetterRecorder({ ...services, config, logger: logger.child({ component: "dead-letters" }) });
 logger.info({ topic: config.kafka.rawTopic, group: config.kafka.groupId, ops: config.ops.meterHttpPort }, "meter running");
 onShutdown(logger, [async () => ops?.close(), () => meter.stop(), () => recorder.stop(), async () => progress.stop(), () => closeServices(services)]);
