@@ -59,6 +59,8 @@ export class TdlCounter {
     private readonly redis: Redis,
     private readonly db: Db,
     private readonly prefix: string,
+    /** Called when Redis fails and the metered matrix answers instead (for the error metric). */
+    private readonly onRedisError: () => void = () => {},
   ) {}
 
   private key(c: CellRef) {
@@ -75,6 +77,7 @@ export class TdlCounter {
         reply = await this.redis.eval(ADMIT, 1, this.key(cell), field(cell.slot, cell.level), limit);
       }
     } catch {
+      this.onRedisError();
       return this.fromMetered(cell, limit);
     }
     const [admitted, calls, flat] = reply as [number, number, string[]];

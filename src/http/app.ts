@@ -63,7 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const cache = new MetadataCache(db, { ttlMs: config.authorize.cacheTtlMs, redisPrefix: config.redis.prefix, logger });
   await cache.start(redis);
   app.addHook("onClose", () => cache.close());
-  const counter = new TdlCounter(redis, db, config.redis.prefix);
+  const counter = new TdlCounter(redis, db, config.redis.prefix, () => deps.metrics.dependencyErrors.inc({ dependency: "redis" }));
   const measurer = new MeasurePool({ workers: config.authorize.countWorkers, budgetMs: config.authorize.countBudgetMs, defaultEncoding: config.metering.defaultEncoding });
   await measurer.start();
   app.addHook("onClose", () => measurer.close());

@@ -8,22 +8,18 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { deadLetter } from "../../src/kafka/dead-letter.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
+import { refuseInserts } from "../helpers/refusals.ts";
 import { admin, ingest, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
 const SECRET = "S3CR3T-dl-4242";
 let stack: Stack;
+let refusal: { lift(): Promise<void> };
 
 before(async () => {
   stack = await startStack();
-  await stack.db.$executeRawUnsafe(`
-    CREATE FUNCTION refuse_until_fixed() RETURNS trigger AS $$
-    BEGIN
-      IF NEW.route_name = 'needs-fix' THEN RAISE EXCEPTION 'route not allowed yet' USING ERRCODE = '22023'; END IF;
-      RETURN NEW;
-    END $$ LANGUAGE plpgsql`);
-  await stack.db.$executeRawUnsafe(`CREATE TRIGGER refuse_until_fixed BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION refuse_until_fixed()`);
+  refusal = await refuseInserts(stack.db, { name: "refuse_until_fixed", table: "usage_events", when: "NEW.route_name = 'needs-fix'", sqlState: "22023", message: "route not allowed yet" });
 });
 after(() => stack.close());
 
@@ -73,7 +69,7 @@ describe("dead letters", () => {
     assert.equal((await letters(`?stage=meter&reason=database_data`)).some((l) => l.id === letter.id), true);
     assert.equal((await letters(`?stage=ingest`)).some((l) => l.id === letter.id), false);
 
-    await stack.db.$executeRawUnsafe(`DROP TRIGGER refuse_until_fixed ON usage_events`); // the fix
+    await refusal.lift(); // the fix
     const replay = await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [letter.id] });
     assert.equal(replay.statusCode, 200, replay.body);
     assert.equal(replay.json().resubmitted, 1);

@@ -9,6 +9,7 @@ import type { KafkaMessage } from "kafkajs";
 import { createPrisma } from "../../src/db/client.ts";
 import { judgeFailure } from "../../workers/meter/isolate.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
+import { refuseInserts } from "../helpers/refusals.ts";
 import { admin, header, ingest, readTopic, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -16,25 +17,17 @@ let stack: Stack;
 
 before(async () => {
   stack = await startStack();
-  // Raised by PostgreSQL for chosen route names, as a trigger or a constraint of an operator's would.
+  // Raised by PostgreSQL for chosen rows, as a trigger or a constraint of an operator's would.
   await stack.db.$executeRawUnsafe(`CREATE SEQUENCE flaky_attempts`);
-  await stack.db.$executeRawUnsafe(`
-    CREATE FUNCTION refuse_marked_events() RETURNS trigger AS $$
-    BEGIN
-      IF NEW.route_name = 'raises-unexplained' THEN RAISE EXCEPTION 'refused by a trigger' USING ERRCODE = 'P0001'; END IF;
-      IF NEW.route_name = 'serialization-twice' AND nextval('flaky_attempts') <= 2 THEN
-        RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
-      END IF;
-      RETURN NEW;
-    END $$ LANGUAGE plpgsql`);
-  await stack.db.$executeRawUnsafe(`CREATE TRIGGER refuse_marked_events BEFORE INSERT ON usage_events FOR EACH ROW EXECUTE FUNCTION refuse_marked_events()`);
-  await stack.db.$executeRawUnsafe(`
-    CREATE FUNCTION refuse_marked_consumers() RETURNS trigger AS $$
-    BEGIN
-      IF NEW.username = 'refused-consumer' THEN RAISE EXCEPTION 'username not allowed' USING ERRCODE = '23514'; END IF;
-      RETURN NEW;
-    END $$ LANGUAGE plpgsql`);
-  await stack.db.$executeRawUnsafe(`CREATE TRIGGER refuse_marked_consumers BEFORE INSERT ON consumers FOR EACH ROW EXECUTE FUNCTION refuse_marked_consumers()`);
+  await refuseInserts(stack.db, { name: "raise_unexplained", table: "usage_events", when: "NEW.route_name = 'raises-unexplained'", sqlState: "P0001", message: "refused by a trigger" });
+  await refuseInserts(stack.db, {
+    name: "serialization_twice",
+    table: "usage_events",
+    when: "NEW.route_name = 'serialization-twice' AND nextval('flaky_attempts') <= 2",
+    sqlState: "40001",
+    message: "could not serialize access",
+  });
+  await refuseInserts(stack.db, { name: "refuse_consumer", table: "consumers", when: "NEW.username = 'refused-consumer'", sqlState: "23514", message: "username not allowed" });
 });
 after(() => stack.close());
 
