@@ -41,7 +41,13 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const text = await readFile(file, "utf8");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    console.error(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return 2;
+  }
   const db = createPrisma(config.databaseUrl);
   try {
     const report = await importKongConfig(db, text, {

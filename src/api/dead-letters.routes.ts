@@ -9,9 +9,9 @@ import { notFound } from "../domain/errors.ts";
 import { requireAdmin } from "../http/principal.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { instant } from "./schemas/common.ts";
 import { validate } from "./validate.ts";
 
-const instant = z.string().datetime({ offset: true }).transform((s) => new Date(s));
 const Filter = {
   stage: z.enum(["ingest", "meter"]).optional(),
   reason: z.string().min(1).max(200).optional(),
@@ -40,7 +40,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
   const { db } = deps;
 
   app.get("/v1/dead-letters", { preHandler: requireAdmin }, async (request) => {
-    const { limit, after, ...filter } = validate(ListQuery, request.query);
+    const { limit, after, ...filter } = validate(ListQuery, request.query, "query");
     const rows = await listDeadLetters(db, filter, { limit, after });
     const last = rows.length === limit ? rows[rows.length - 1] : undefined;
     return { dead_letters: rows.map(presentDeadLetter), next_after: last ? `${last.failedAt.toISOString()}|${last.id}` : null };

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { Job, type Queue } from "bullmq";
 import { z } from "zod";
+import { calendarDate, safeText } from "./schemas/common.ts";
 import { periodReport, toCsv } from "../billing/report.ts";
 import { resolveConsumer } from "../consumers/consumer.service.ts";
 import type { Config } from "../config.ts";
@@ -16,10 +17,10 @@ import { validate } from "./validate.ts";
 
 export type BillingApiDeps = { config: Config; db: PrismaClient; billingQueue: Queue };
 
-const periodKey = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be the period's local start date YYYY-MM-DD");
+const periodKey = calendarDate;
 const ListQuery = z
   .object({
-    consumer: z.string().optional(),
+    consumer: safeText(200, 1).optional(),
     period: periodKey.optional(),
     status: z.enum(["draft", "finalized", "void"]).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -60,8 +61,11 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db, billingQ
   app.get("/v1/invoices", async (request) => {
     const q = validate(ListQuery, request.query, "query");
     const p = request.principal!;
-    if (p.kind === "consumer") return list(q, p.consumerId);
-    return list(q, q.consumer ? (await resolveConsumer(db, q.consumer)).id : undefined);
+    if (!q.consumer) return list(q, p.kind === "consumer" ? p.consumerId : undefined);
+    // a consumer key naming another consumer is refused, not answered with the caller's own data
+    const named = await resolveConsumer(db, q.consumer);
+    assertOwnConsumer(request, named.id, q.consumer);
+    return list(q, named.id);
   });
 
   app.get<{ Params: { consumer: string } }>("/v1/consumers/:consumer/invoices", async (request) => {

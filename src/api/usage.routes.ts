@@ -2,6 +2,7 @@
 // matrix for a local day; and usage that could not be attributed to any consumer.
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { instantString } from "./schemas/common.ts";
 import { resolveConsumer } from "../consumers/consumer.service.ts";
 import { validationFailed } from "../domain/errors.ts";
 import { dayOf } from "./day-query.ts";
@@ -14,8 +15,8 @@ const DAY_MS = 86_400_000;
 
 const UsageQuery = z
   .object({
-    from: z.string().datetime({ offset: true }).optional(),
-    to: z.string().datetime({ offset: true }).optional(),
+    from: instantString.optional(),
+    to: instantString.optional(),
     group_by: z.enum(["day", "model", "route"]).default("day"),
   })
   .strict();

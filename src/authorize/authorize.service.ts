@@ -20,7 +20,11 @@ export type AuthorizeRequest = {
   body?: unknown;
 };
 
-export type DenyReason = { code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted"; message: string; [detail: string]: unknown };
+export type DenyReason = {
+  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid";
+  message: string;
+  [detail: string]: unknown;
+};
 
 export type Decision = {
   allow: boolean;
@@ -85,6 +89,9 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   if (input_.deny) return deny(403, input_.deny, base());
 
   checks.max_tokens = maxTokens ?? null;
+  if (maxTokens === "invalid") {
+    return deny(403, { code: "max_tokens_invalid", message: "max_tokens (or max_completion_tokens, max_output_tokens) is not a number" }, base());
+  }
   if (overLimit(maxTokens, limits.maxOutputTokens)) {
     const message = `max_tokens ${maxTokens} exceeds max_output_tokens ${limits.maxOutputTokens}`;
     return deny(403, { code: "max_tokens_over_limit", message, limit: limits.maxOutputTokens, actual: maxTokens }, base());

@@ -20,7 +20,8 @@ export type Measured = {
   inputTokens?: number;
   /** Counting did not finish within the budget. */
   overBudget: boolean;
-  maxTokens?: number;
+  /** "invalid": a max-tokens field that is not a number the upstream could read. */
+  maxTokens?: number | "invalid";
 };
 
 type Json = Record<string, unknown>;
@@ -37,11 +38,18 @@ function parsedBody(body: unknown): Json | undefined {
   }
 }
 
-/** The output cap the client asked for, under any of the APIs' names for it. */
-function requestedMaxTokens(body: Json | undefined): number | undefined {
+/**
+ * The output cap the client asked for, under any of the APIs' names for it, read as the upstream
+ * would read it: a number, or a string holding one ("99999"). Anything else under those names is
+ * reported as not a number, so the check is never skipped.
+ */
+export function requestedMaxTokens(body: Json | undefined): number | "invalid" | undefined {
   for (const key of ["max_tokens", "max_completion_tokens", "max_output_tokens"]) {
     const v = body?.[key];
-    if (typeof v === "number" && Number.isFinite(v)) return v;
+    if (v === undefined || v === null) continue;
+    if (typeof v === "number") return Number.isFinite(v) ? v : "invalid";
+    if (typeof v === "string" && /^\s*\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+    return "invalid";
   }
   return undefined;
 }

@@ -178,7 +178,7 @@ export async function updateConsumer(db: PrismaClient, ref: string, input: Consu
 export async function addRate(
   db: PrismaClient,
   ref: string,
-  rate: { effective_from: string; input_cost_per_token: unknown; output_cost_per_token: unknown },
+  rate: { effective_from: string; input_cost_per_token?: unknown; output_cost_per_token?: unknown },
   by: Actor,
 ) {
   const input = priceOrFail(rate.input_cost_per_token, "input_cost_per_token");

@@ -8,24 +8,42 @@ export type Decimal = BaseDecimal;
 
 export const ZERO = new Decimal(0);
 
-/** Per-token prices carry at most 12 decimal places (the database column's scale). */
+/** Per-token prices carry at most 12 decimal places and 12 digits before the point (numeric(24,12)). */
 export const PRICE_SCALE = 12;
+export const PRICE_INTEGER_DIGITS = 12;
+
+const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
+
+/** A JSON number as it was written in a request (see src/http/json-body.ts). */
+export type Literal = { readonly text: string };
+const isLiteral = (v: unknown): v is Literal => typeof v === "object" && v !== null && typeof (v as Literal).text === "string";
 
 /**
- * Reads a price given as a JSON number or a decimal string. A number is taken by its shortest
- * decimal spelling (0.000000083 stays 0.000000083), never by its binary value.
+ * Reads a per-token price: a decimal string, or a JSON number written in plain decimal notation.
+ * Refused: signs, exponents, hex or binary forms, more than 12 decimal places or 12 integer digits,
+ * and a JSON number whose digits a double cannot carry (the client may already have rounded it).
+ * A number that is not a literal (from a YAML file) is taken by its shortest decimal spelling.
  */
 export function parsePrice(value: unknown): Decimal | { error: string } {
-  const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : null;
-  if (text === null || text === "") return { error: "must be a decimal number or a decimal string" };
-  let d: Decimal;
-  try {
-    d = new Decimal(text);
-  } catch {
-    return { error: "must be a decimal number or a decimal string" };
+  let text: string;
+  if (isLiteral(value)) {
+    if (!PLAIN_DECIMAL.test(value.text)) return { error: `must be written in plain decimal notation (e.g. 0.000000083), not ${value.text}` };
+    if (!new Decimal(String(Number(value.text))).equals(new Decimal(value.text))) {
+      return { error: `a JSON number cannot carry ${value.text} exactly; send the price as a string ("${value.text}")` };
+    }
+    text = value.text;
+  } else if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) return { error: "must be zero or positive" };
+    text = new Decimal(value).toFixed();
+  } else if (typeof value === "string") {
+    text = value.trim();
+    if (!PLAIN_DECIMAL.test(text)) return { error: "must be a plain decimal string such as \"0.000000083\" (no sign, exponent, hex or binary forms)" };
+  } else {
+    return { error: "must be a decimal string or a JSON number" };
   }
-  if (!d.isFinite() || d.isNegative()) return { error: "must be zero or positive" };
+  const d = new Decimal(text);
   if (d.decimalPlaces() > PRICE_SCALE) return { error: `must have at most ${PRICE_SCALE} decimal places` };
+  if (d.greaterThanOrEqualTo(new Decimal(10).pow(PRICE_INTEGER_DIGITS))) return { error: `must be less than 10^${PRICE_INTEGER_DIGITS} (at most ${PRICE_INTEGER_DIGITS} digits before the point)` };
   return d;
 }
 

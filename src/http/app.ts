@@ -19,6 +19,8 @@ import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
 import { registerErrorHandler } from "./error-handler.ts";
+import { parseApiJson } from "./json-body.ts";
+import { refuseControlCharactersInUrl } from "./url-guard.ts";
 import { quietRequestLogs } from "./request-logging.ts";
 import { opsRoutes } from "./ops.routes.ts";
 import type { DependencyChecks } from "../ops/health.ts";
@@ -76,6 +78,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => ingestRoutes(scope, deps));
   await app.register(async (scope) => gatewayRoutes(scope, { config, db, cache, counter, measurer, now: deps.clock }));
   await app.register(async (scope) => {
+    scope.addHook("onRequest", refuseControlCharactersInUrl);
+    scope.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+      try {
+        done(null, parseApiJson(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
     scope.addHook("onRequest", authenticate(deps.config.adminApiKey, deps.db));
     await consumerRoutes(scope, { ...deps, metadataChanged });
     await importRoutes(scope, { ...deps, metadataChanged });

@@ -27,8 +27,8 @@ describe("consumers API", () => {
         capabilities: [1, 1, 0, 0, 0],
         max_input_tokens: 24000,
         max_output_tokens: 8000,
-        input_cost_per_token: 0.000000083,
-        output_cost_per_token: 0.00000033,
+        input_cost_per_token: "0.000000083",
+        output_cost_per_token: "0.00000033",
       },
     });
     assert.equal(res.statusCode, 201, res.body);

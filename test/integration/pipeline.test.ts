@@ -11,7 +11,7 @@ import { admin, header, ingest, readTopic, startStack, type Stack } from "../hel
 import { waitFor } from "../helpers/wait.ts";
 
 const NO_FLAGS = { capability_not_granted: 0, input_tokens_over_limit: 0, output_tokens_over_limit: 0, tdl_limit_exceeded: 0 };
-const SEED_RATES = { input_cost_per_token: 0.000000083, output_cost_per_token: 0.00000033 };
+const SEED_RATES = { input_cost_per_token: "0.000000083", output_cost_per_token: "0.00000033" };
 let stack: Stack;
 
 before(async () => {

@@ -1,18 +1,20 @@
 // Request bodies of the consumer API. Field names follow the gateway plugin's metadata.
 import { z } from "zod";
+import { instantString, safeText, tokenLimit } from "./common.ts";
 
-const price = z.union([z.string(), z.number()]);
-const tokenLimit = z.number().int().positive().nullable();
+/** Checked by parsePrice (src/domain/money.ts), which sees JSON numbers as written. */
+const price = z.unknown();
+const requiredPrice = z.unknown().refine((v) => v !== undefined, "Required");
 
 export const MetadataSchema = z
   .object({
-    id: z.string().min(1).max(200),
-    provider_name: z.string().max(200),
-    tags: z.array(z.string().max(200)).max(100),
+    id: safeText(200, 1),
+    provider_name: safeText(200),
+    tags: z.array(safeText(200)).max(100),
     tdl_matrix: z.unknown(),
     capabilities: z.array(z.union([z.literal(0), z.literal(1)])).length(5),
-    max_input_tokens: tokenLimit,
-    max_output_tokens: tokenLimit,
+    max_input_tokens: tokenLimit.nullable(),
+    max_output_tokens: tokenLimit.nullable(),
     input_cost_per_token: price,
     output_cost_per_token: price,
   })
@@ -28,19 +30,19 @@ export type MetadataInput = z.infer<typeof MetadataSchema>;
  */
 export const ConsumerBodySchema = z
   .object({
-    username: z.string().min(1).max(200).optional(),
-    custom_id: z.string().min(1).max(200).optional(),
+    username: safeText(200, 1).optional(),
+    custom_id: safeText(200, 1).optional(),
     kong_id: z.string().uuid().optional(),
     metadata: MetadataSchema.optional(),
-    rates_effective_from: z.string().datetime({ offset: true }).optional(),
+    rates_effective_from: instantString.optional(),
   })
   .strict();
 export type ConsumerBody = z.infer<typeof ConsumerBodySchema>;
 
 export const CreateRateSchema = z
   .object({
-    effective_from: z.string().datetime({ offset: true }),
-    input_cost_per_token: price,
-    output_cost_per_token: price,
+    effective_from: instantString,
+    input_cost_per_token: requiredPrice,
+    output_cost_per_token: requiredPrice,
   })
   .strict();
