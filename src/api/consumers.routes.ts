@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { rateFromRow, rateHistories } from "../consumers/consumer.repository.ts";
-import { addRate, createConsumer, resolveConsumer, updateConsumer } from "../consumers/consumer.service.ts";
+import { addRate, createConsumer, deleteFutureRate, resolveConsumer, updateConsumer } from "../consumers/consumer.service.ts";
 import { listVersions, type Actor } from "../consumers/metadata.ts";
 import type { PrismaClient } from "../db/client.ts";
+import { notFound } from "../domain/errors.ts";
 import { presentConsumer, presentRate } from "./presenters.ts";
 import { ConsumerBodySchema, CreateRateSchema } from "./schemas/consumer.ts";
 import { validate } from "./validate.ts";
@@ -29,6 +30,15 @@ const ListQuery = z
   .strict();
 
 type Params = { consumer: string };
+const IdParam = z.object({ id: z.string().uuid() });
+
+const presentApiKey = (k: { id: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }) => ({
+  id: k.id,
+  prefix: k.prefix,
+  created_at: k.createdAt.toISOString(),
+  last_used_at: k.lastUsedAt?.toISOString() ?? null,
+  revoked_at: k.revokedAt?.toISOString() ?? null,
+});
 
 export async function consumerRoutes(app: FastifyInstance, { config, db, metadataChanged }: ApiDeps): Promise<void> {
   const changed = async (id: string) => metadataChanged?.([id]);
@@ -87,5 +97,28 @@ export async function consumerRoutes(app: FastifyInstance, { config, db, metadat
     const { key, prefix, hash } = newApiKey();
     const row = await db.consumerApiKey.create({ data: { consumerId: c.id, prefix, hash } });
     return reply.code(201).send({ id: row.id, consumer_id: c.id, prefix, key, created_at: row.createdAt.toISOString() });
+  });
+
+  app.get<{ Params: Params }>("/v1/consumers/:consumer/api-keys", { preHandler: requireAdmin }, async (request) => {
+    const c = await resolveConsumer(db, request.params.consumer);
+    const keys = await db.consumerApiKey.findMany({ where: { consumerId: c.id }, orderBy: { createdAt: "asc" } });
+    return { consumer_id: c.id, api_keys: keys.map(presentApiKey) };
+  });
+
+  app.delete<{ Params: Params & { id: string } }>("/v1/consumers/:consumer/api-keys/:id", { preHandler: requireAdmin }, async (request) => {
+    const { id } = validate(IdParam, { id: request.params.id }, "path");
+    const c = await resolveConsumer(db, request.params.consumer);
+    const key = await db.consumerApiKey.findFirst({ where: { id, consumerId: c.id } });
+    if (!key) throw notFound(`no API key ${id} for this consumer`);
+    // revoking twice keeps the first time
+    const revoked = key.revokedAt ? key : await db.consumerApiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    return presentApiKey(revoked);
+  });
+
+  app.delete<{ Params: Params & { id: string } }>("/v1/consumers/:consumer/rates/:id", { preHandler: requireAdmin }, async (request, reply) => {
+    const { id } = validate(IdParam, { id: request.params.id }, "path");
+    const consumerId = await deleteFutureRate(db, request.params.consumer, id, actorOf(request, "rates"));
+    await changed(consumerId);
+    return reply.code(204).send();
   });
 }

@@ -10,6 +10,7 @@ import { emptyMatrix, parseMatrix } from "../domain/tdl.ts";
 import { canonicalJson } from "../domain/usage-event.ts";
 import { BEGINNING_OF_TIME, rateHistories } from "./consumer.repository.ts";
 import { recordVersion, snapshotOf, type Actor, type MetadataSnapshot } from "./metadata.ts";
+import { refuseRepricingFinalized } from "./rate-guard.ts";
 
 /** The configured prices of consumers created without any. */
 export type PriceDefaults = { defaultInputCostPerToken: Decimal; defaultOutputCostPerToken: Decimal };
@@ -129,6 +130,7 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
   const inForce = rateAt(history, at);
   const priceChanged = (p: Decimal | undefined, old: Decimal | undefined) => p !== undefined && !(old && p.equals(old));
   if (priceChanged(newInput, inForce?.inputCostPerToken) || priceChanged(newOutput, inForce?.outputCostPerToken)) {
+    await refuseRepricingFinalized(tx, current.id, at, "rates_effective_from");
     // a change of one price keeps the other price in force at that time
     await tx.consumerRate.create({
       data: {
@@ -186,6 +188,7 @@ export async function addRate(
   try {
     return await db.$transaction(async (tx) => {
       const consumer = await resolveConsumer(tx, ref);
+      await refuseRepricingFinalized(tx, consumer.id, new Date(rate.effective_from), "effective_from");
       const before = await snapshotNow(tx, consumer.id);
       const created = await tx.consumerRate.create({
         data: { consumerId: consumer.id, effectiveFrom: new Date(rate.effective_from), inputCostPerToken: input.toFixed(), outputCostPerToken: output.toFixed() },
@@ -197,6 +200,26 @@ export async function addRate(
   } catch (err) {
     uniqueConflict(err);
   }
+}
+
+/** Deletes a rate that has not taken effect yet (a mistaken future rate); one in force is part of history. */
+export async function deleteFutureRate(db: PrismaClient, ref: string, rateId: string, by: Actor, now = new Date()) {
+  return db.$transaction(async (tx) => {
+    const consumer = await resolveConsumer(tx, ref);
+    const rate = await tx.consumerRate.findFirst({ where: { id: rateId, consumerId: consumer.id } });
+    if (!rate) throw notFound(`no rate ${rateId} for this consumer`);
+    if (rate.effectiveFrom <= now) {
+      throw conflict(`rate: took effect at ${rate.effectiveFrom.toISOString()}; only a rate that has not taken effect yet can be deleted (add a new rate instead)`, "rate");
+    }
+    await tx.consumerRate.delete({ where: { id: rate.id } });
+    // the snapshot in force does not change; the deletion is recorded as a change of its own
+    const removed = { effective_from: rate.effectiveFrom.toISOString(), input_cost_per_token: rate.inputCostPerToken.toFixed(), output_cost_per_token: rate.outputCostPerToken.toFixed() };
+    const { metadataVersion } = await tx.consumer.update({ where: { id: consumer.id }, data: { metadataVersion: { increment: 1 } }, select: { metadataVersion: true } });
+    await tx.consumerMetadataVersion.create({
+      data: { consumerId: consumer.id, version: metadataVersion, actor: by.actor, source: by.source, changes: { future_rate: { from: removed, to: null } }, snapshot: (await snapshotNow(tx, consumer.id)) as object },
+    });
+    return consumer.id;
+  });
 }
 
 export async function listRates(db: Db, consumerId: string) {

@@ -22,11 +22,18 @@ export function newApiKey(): { key: string; prefix: string; hash: string } {
   return { key, prefix: key.slice(0, 10), hash: hashApiKey(key) };
 }
 
-/** The consumer a `tmk_` key belongs to, unless the key is unknown or revoked. */
+const LAST_USED_PRECISION_MS = 60_000;
+
+/** The consumer a `tmk_` key belongs to, unless the key is unknown or revoked; notes when it was used. */
 export async function consumerOfApiKey(db: PrismaClient, given: string | undefined): Promise<string | undefined> {
   if (!given?.startsWith(KEY_PREFIX)) return undefined;
   const row = await db.consumerApiKey.findUnique({ where: { hash: hashApiKey(given) } });
-  return row && !row.revokedAt ? row.consumerId : undefined;
+  if (!row || row.revokedAt) return undefined;
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
+    // best effort: a failed update must not fail the request it records
+    await db.consumerApiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
+  }
+  return row.consumerId;
 }
 
 export function authenticate(adminKey: string, db: PrismaClient) {
