@@ -34,7 +34,7 @@ async function enqueue<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await withinTimeout(3000, "billing queue", fn);
   } catch (err) {
-    throw new AppError("kafka_unavailable", "the job queue (Redis) is unavailable; retry later", { cause: err, retryable: true });
+    throw new AppError("redis_unavailable", "the job queue (Redis) is unavailable; retry later", { cause: err, retryable: true });
   }
 }
 

@@ -11,6 +11,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "kafka_unavailable"
+  | "redis_unavailable"
   | "internal";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -23,6 +24,7 @@ const STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   kafka_unavailable: 503,
+  redis_unavailable: 503,
   internal: 500,
 };
 

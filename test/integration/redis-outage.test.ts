@@ -35,6 +35,7 @@ describe("Redis unavailable", () => {
     const run = await admin(stack, "POST", "/v1/billing/runs", { period: "2026-10-01" });
     assert.equal(run.statusCode, 503, run.body);
     assert.match(run.json().error.message, /Redis/);
+    assert.equal(run.json().error.code, "redis_unavailable", "its own code, not Kafka's");
 
     // the worker starts while Redis is still away; it must neither crash nor lose its schedule
     worker = await startInvoiceWorker({ config: testConfig(stack.config.databaseUrl, { REDIS_URL: `redis://127.0.0.1:${PORT}`, REDIS_PREFIX: stack.config.redis.prefix }), db: stack.db, logger: createLogger("silent") });
