@@ -54,7 +54,7 @@ async function runMode(mode: "stats-only" | "chat-2kb") {
     logger,
     onMetered: (r) => {
       const now = performance.now();
-      for (const id of r.insertedIds) {
+      for (const { id } of r.metered) {
         const t0 = posted.get(id);
         if (t0 !== undefined) visible.push(now - t0);
       }

@@ -121,7 +121,7 @@ export type Config = Readonly<{
     sessionTimeoutMs: number;
     maxMessageBytes: number;
   };
-  ingest: { secret: string; bodyLimitBytes: number; produceTimeoutMs: number; redactKeys: string[] };
+  ingest: { secret: string; bodyLimitBytes: number; produceTimeoutMs: number; redactKeys: ReadonlySet<string> };
   adminApiKey: string;
   billing: {
     timeZone: string;
@@ -186,7 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: e.INGEST_SECRET,
       bodyLimitBytes: e.INGEST_BODY_LIMIT_BYTES,
       produceTimeoutMs: e.INGEST_PRODUCE_TIMEOUT_MS,
-      redactKeys: e.REDACT_KEYS.split(",").map((k) => k.trim().toLowerCase()).filter(Boolean),
+      redactKeys: new Set(e.REDACT_KEYS.split(",").map((k) => k.trim().toLowerCase()).filter(Boolean)),
     },
     adminApiKey: e.ADMIN_API_KEY,
     billing: {

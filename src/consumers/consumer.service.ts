@@ -7,7 +7,7 @@ import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal, parsePrice } from "../domain/money.ts";
 import { rateAt } from "../domain/pricing.ts";
 import { emptyMatrix, parseMatrix } from "../domain/tdl.ts";
-import { canonicalJson } from "../domain/usage-event.ts";
+import { canonicalJson } from "../domain/json.ts";
 import { BEGINNING_OF_TIME, rateHistories } from "./consumer.repository.ts";
 import { recordVersion, snapshotOf, type Actor, type MetadataSnapshot } from "./metadata.ts";
 import { refuseRepricingFinalized } from "./rate-guard.ts";

@@ -2,7 +2,7 @@
 // record every change to it: who, when, through what, and field by field what changed.
 import type { Db } from "../db/client.ts";
 import { rateAt, type Rate } from "../domain/pricing.ts";
-import { canonicalJson } from "../domain/usage-event.ts";
+import { canonicalJson } from "../domain/json.ts";
 
 export type MetadataSnapshot = {
   id: string | null;

@@ -5,5 +5,3 @@ export type Anomaly =
   | "provider_count_implausible"
   /** Counting the logged payload ran past METER_COUNT_BUDGET_MS; the provider's figure was used. */
   | "token_count_over_budget";
-
-export const ANOMALIES: readonly Anomaly[] = ["provider_count_implausible", "token_count_over_budget"];

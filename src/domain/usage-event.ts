@@ -4,8 +4,6 @@ import { z } from "zod";
 import { canonicalJson } from "./json.ts";
 import { storableId } from "./storable.ts";
 
-export { canonicalJson } from "./json.ts";
-
 /**
  * Kong's request id (3.5+) where present, otherwise a hash of the entry's canonical JSON: the same
  * log delivered twice gets the same id and is billed once. A request id that is too long or not

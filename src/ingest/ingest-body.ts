@@ -12,7 +12,7 @@ import { deadLetter, fitted } from "../kafka/dead-letter.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { checkEntry, entriesOf, type RejectCode } from "./entries.ts";
-import { redactEntry, redactText } from "./redact.ts";
+import { redactDeep, redactText } from "./redact.ts";
 
 export type IngestDeps = { config: Config; producer: UsageProducer; metrics?: Metrics };
 export type IngestResult = { accepted: number; rejected: Array<{ index: number; reason: string }> };
@@ -20,7 +20,7 @@ export type IngestResult = { accepted: number; rejected: Array<{ index: number; 
 /** Resolves once Kafka holds every accepted entry and every dead letter; throws a 400 AppError for an unusable body. */
 export async function ingestBody(body: Buffer, deps: IngestDeps): Promise<IngestResult> {
   const { config, producer, metrics } = deps;
-  const redactKeys = new Set(config.ingest.redactKeys);
+  const redactKeys = config.ingest.redactKeys;
   let values: unknown[];
   try {
     values = entriesOf(body);
@@ -48,15 +48,15 @@ function sortEntries(values: unknown[], receivedAt: string, redactKeys: Readonly
   const reject = (index: number, kind: RejectCode, reason: string, value: string) => {
     rejected.push({ index, reason });
     codes.push(kind);
-    letters.push(fitted(deadLetter(value, null, { stage: "ingest", kind, reason, index }), (m) => producer.fits(m), producer.maxMessageBytes));
+    letters.push(fitted(deadLetter(value, null, { stage: "ingest", kind, reason, index }), producer));
   };
   values.forEach((value, index) => {
     const check = checkEntry(value);
     if (!check.ok) {
-      if (typeof value === "object" && value !== null) redactEntry(value as Record<string, unknown>, redactKeys);
+      redactDeep(value, redactKeys);
       return reject(index, check.code, check.reason, stringifyJson(value));
     }
-    redactEntry(check.entry, redactKeys);
+    redactDeep(check.entry, redactKeys);
     const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
     const message = { key: partitionKeyOf(check.entry), value: stringifyJson(envelope) };
     if (producer.fits(message)) accepted.push(message);
@@ -72,5 +72,5 @@ async function keepUnusableBody(deps: IngestDeps, body: Buffer, reason: string, 
   const key = createHash("sha256").update(body).digest("hex");
   const value = redactText(body.toString("utf8"), redactKeys);
   const letter = deadLetter(value, key, { stage: "ingest", kind: "unusable_body", reason });
-  await producer.send([{ topic: config.kafka.deadLetterTopic, messages: [fitted(letter, (m) => producer.fits(m), producer.maxMessageBytes)] }]);
+  await producer.send([{ topic: config.kafka.deadLetterTopic, messages: [fitted(letter, producer)] }]);
 }

@@ -3,6 +3,8 @@
 // a credential key's value is replaced at any depth, be it a string, an array of header values or
 // a nested object; query arguments in URIs are redacted; text that is not valid JSON is scanned
 // for the same keys.
+import { stringifyJson } from "../domain/json.ts";
+
 export const REDACTED = "REDACTED";
 
 type Json = Record<string, unknown>;
@@ -46,11 +48,6 @@ export function redactDeep(root: unknown, keys: ReadonlySet<string>): void {
       }
     }
   }
-}
-
-/** Redacts one http-log entry in place. */
-export function redactEntry(entry: Json, keys: ReadonlySet<string>): void {
-  redactDeep(entry, keys);
 }
 
 /** End of the JSON value starting at `i` (string, array, object or scalar), tolerant of truncation. */
@@ -103,7 +100,7 @@ export function redactText(text: string, keys: ReadonlySet<string>): string {
 }
 
 /** A stored payload with its credentials redacted: parsed and redacted when it is JSON, scanned otherwise. */
-export function redactPayload(bytes: Buffer, keys: ReadonlySet<string>, stringify: (v: unknown) => string): Buffer {
+export function redactPayload(bytes: Buffer, keys: ReadonlySet<string>): Buffer {
   const text = bytes.toString("utf8");
   let parsed: unknown;
   try {
@@ -112,5 +109,5 @@ export function redactPayload(bytes: Buffer, keys: ReadonlySet<string>, stringif
     return Buffer.from(redactText(text, keys));
   }
   redactDeep(parsed, keys);
-  return Buffer.from(stringify(parsed));
+  return Buffer.from(stringifyJson(parsed));
 }

@@ -27,7 +27,8 @@ export async function untilDone<T>(work: () => Promise<T>, payload: EachBatchPay
       const dependency = unavailable(err);
       if (!dependency) throw err;
       metrics.meterRetries.inc({ dependency });
-      metrics.dependencyErrors.inc({ dependency });
+      // the producer counts its own failures; PostgreSQL's are counted here
+      if (dependency === "postgres") metrics.dependencyErrors.inc({ dependency });
       log.warn({ err, attempt, retryInMs: delay, dependency }, "dependency unavailable; will retry");
     }
     for (const until = Date.now() + delay; Date.now() < until; ) {

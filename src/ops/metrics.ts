@@ -4,6 +4,7 @@
 // gen_ai_client_token_usage with gen_ai_token_type = input | output, so existing dashboards work.
 // Labels are bounded sets; per-consumer series are off unless METRICS_PER_CONSUMER=true.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Db } from "../db/client.ts";
 import { countDeadLetters } from "../dead-letters/dead-letter.repository.ts";
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -50,16 +51,16 @@ export function createMetrics(opts: { perConsumer?: boolean } = {}) {
 export const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 
 /** Sets the invoice gauge from PostgreSQL (a refresher for /metrics). */
-export function invoiceRefresher(metrics: Metrics, db: { invoice: { groupBy: Function } }): () => Promise<void> {
+export function invoiceRefresher(metrics: Metrics, db: Db): () => Promise<void> {
   return async () => {
-    const rows = (await db.invoice.groupBy({ by: ["status"], _count: { _all: true } })) as Array<{ status: string; _count: { _all: number } }>;
+    const rows = await db.invoice.groupBy({ by: ["status"], _count: { _all: true } });
     metrics.invoices.reset();
     for (const r of rows) metrics.invoices.set({ status: r.status }, r._count._all);
   };
 }
 
 /** Sets the dead-letter gauge from PostgreSQL (a refresher for /metrics). */
-export function deadLetterRefresher(metrics: Metrics, db: Parameters<typeof countDeadLetters>[0]): () => Promise<void> {
+export function deadLetterRefresher(metrics: Metrics, db: Db): () => Promise<void> {
   return async () => {
     metrics.deadLettersStored.reset();
     for (const r of await countDeadLetters(db)) metrics.deadLettersStored.set({ stage: r.stage, replayed: String(r.replayed) }, r.count);

@@ -31,11 +31,12 @@ export class PgCluster {
     await run("pg_dropcluster", ["--stop", VERSION, this.name]).catch(() => {});
   }
 
-  async createDatabase(name: string): Promise<void> {
+  /** An empty database, or a copy of `template`. */
+  async createDatabase(name: string, template?: string): Promise<void> {
     const client = new pg.Client({ connectionString: this.url("postgres") });
     await client.connect();
     try {
-      await client.query(`CREATE DATABASE "${name}"`);
+      await client.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ""}`);
     } finally {
       await client.end();
     }

@@ -94,7 +94,7 @@ export async function runScenario(env: FaultEnvironment, o: ScenarioOptions): Pr
   const t0 = Date.now();
   const suffix = randomBytes(4).toString("hex");
   const database = `faults_${suffix}`;
-  await runSql(env, `CREATE DATABASE "${database}" TEMPLATE faults_template`);
+  await env.pg.createDatabase(database, "faults_template");
   const common = {
     NODE_ENV: "test",
     LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? "warn",
@@ -238,15 +238,4 @@ async function invoicesMatchEvents(db: PrismaClient): Promise<boolean> {
 async function scrapeSum(url: string, name: string): Promise<number> {
   const text = await fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => r.text()).catch(() => "");
   return text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((s, l) => s + Number(l.split(" ").pop()), 0);
-}
-
-async function runSql(env: FaultEnvironment, sql: string): Promise<void> {
-  const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: env.pg.url("postgres") });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

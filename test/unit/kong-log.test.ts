@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { aiBlocks, isBillable, KongLogSchema, modelOf, providerCounts, proxyBlock, type KongLog } from "../../src/domain/kong-log.ts";
-import { canonicalJson, eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
+import { canonicalJson } from "../../src/domain/json.ts";
+import { eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
 import { checkEntry, entriesOf } from "../../src/ingest/entries.ts";
-import { redactEntry, redactText, redactUri } from "../../src/ingest/redact.ts";
+import { redactDeep, redactText, redactUri } from "../../src/ingest/redact.ts";
 import { payloadsOf, tokenize } from "../../workers/meter/stages/tokenize.ts";
 import { CHAT_REQUEST, kong36Ai, kong37Ai, kong38Ai, kong401, kongLog } from "../fixtures/kong-logs.ts";
 
@@ -135,7 +136,7 @@ describe("redaction", () => {
     entry.request.uri = "/chat?apikey=k1&q=x";
     entry.request.url = "http://h:8000/chat?q=x&ApiKey=k1";
     entry.response.headers["set-cookie"] = "s=1";
-    redactEntry(entry, keys);
+    redactDeep(entry, keys);
     const text = JSON.stringify(entry);
     for (const secret of ["llama2-secret-key-12345", "sk-provider", "session=abc", "k1", "s=1"]) assert.ok(!text.includes(secret), secret);
     assert.equal(entry.request.querystring.q, "x");

@@ -7,7 +7,6 @@ import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { classifyDbError, TransientFailure } from "../../src/db/errors.ts";
 import { recordDeadLetters, rowOf } from "../../src/dead-letters/dead-letter.repository.ts";
-import { stringifyJson } from "../../src/domain/json.ts";
 import { redactPayload } from "../../src/ingest/redact.ts";
 import { untilDone } from "../../src/kafka/until-done.ts";
 import type { Logger } from "../../src/lib/logger.ts";
@@ -17,9 +16,8 @@ export type RecorderDeps = { kafka: Kafka; db: PrismaClient; config: Config; log
 
 async function record(payload: EachBatchPayload, deps: RecorderDeps): Promise<void> {
   const { batch } = payload;
-  const keys = new Set(deps.config.ingest.redactKeys);
   const log = deps.logger.child({ topic: batch.topic, partition: batch.partition });
-  const rows = batch.messages.map((m) => rowOf(batch.topic, batch.partition, m, redactPayload(m.value ?? Buffer.alloc(0), keys, stringifyJson)));
+  const rows = batch.messages.map((m) => rowOf(batch.topic, batch.partition, m, redactPayload(m.value ?? Buffer.alloc(0), deps.config.ingest.redactKeys)));
   const done = await untilDone(
     async () => {
       try {

@@ -6,7 +6,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
-import { stringifyJson } from "../../src/domain/json.ts";
 import { redactPayload } from "../../src/ingest/redact.ts";
 import { deadLetter, fitted } from "../../src/kafka/dead-letter.ts";
 import type { UsageProducer } from "../../src/kafka/producer.ts";
@@ -72,7 +71,7 @@ async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<
     await commitOffsetsIfNecessary();
     await heartbeat();
     recordChunk(deps.metrics, done, t0);
-    chunkLog.debug({ inserted: done.insertedIds.size, duplicates: done.duplicates }, "chunk metered");
+    chunkLog.debug({ inserted: done.metered.length, duplicates: done.duplicates }, "chunk metered");
     deps.onMetered?.(done);
   }
 }
@@ -99,18 +98,16 @@ function recordChunk(metrics: Metrics, done: BatchResult, t0: number): void {
 
 function sendDeadLetters(result: BatchResult, topic: string, partition: number, deps: MeterDeps) {
   const { producer } = deps;
-  const keys = new Set(deps.config.ingest.redactKeys);
   const messages = result.deadLetters.map((d) =>
     fitted(
-      deadLetter(d.message.value && redactPayload(d.message.value, keys, stringifyJson), d.message.key, {
+      deadLetter(d.message.value && redactPayload(d.message.value, deps.config.ingest.redactKeys), d.message.key, {
         stage: "meter",
         kind: d.kind,
         reason: d.reason,
         eventId: d.eventId,
         source: { topic, partition, offset: d.message.offset },
       }),
-      (m) => producer.fits(m),
-      producer.maxMessageBytes,
+      producer,
     ),
   );
   return producer.send([{ topic: deps.config.kafka.deadLetterTopic, messages }]);

@@ -16,8 +16,6 @@ import type { MeteredEvent } from "./stages/metered-event.ts";
 import { persist, type TdlLimitOf } from "./stages/persist.ts";
 import type { DeadLetter, RawMessage } from "./pipeline.ts";
 
-export { TransientFailure };
-
 export type Item = { message: RawMessage; event: MeteredEvent };
 
 const RETRY_LONE_UNKNOWN_AFTER_MS = 250;

@@ -10,8 +10,8 @@ import { levelOf, localSlotOf } from "../../src/domain/tdl.ts";
 import { identify } from "./stages/identify.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
 import { parseMessage, Poison, type ParsedEntry } from "./stages/parse.ts";
-import { classifyDbError } from "../../src/db/errors.ts";
-import { persistIsolated, TransientFailure } from "./isolate.ts";
+import { classifyDbError, TransientFailure } from "../../src/db/errors.ts";
+import { persistIsolated } from "./isolate.ts";
 import { price } from "./stages/price.ts";
 import { limitsOf, rateHistories } from "../../src/consumers/consumer.repository.ts";
 import type { Rate } from "../../src/domain/pricing.ts";
@@ -24,7 +24,6 @@ export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: st
 export type DeadLetterKind = "parse" | "consumer_registration" | "metering" | "database_data" | "database_unclassified";
 export type DeadLetter = { message: RawMessage; kind: DeadLetterKind; reason: string; eventId?: string; consumer?: string };
 export type BatchResult = {
-  insertedIds: Set<string>;
   /** The events this batch inserted (not the duplicates). */
   metered: MeteredEvent[];
   duplicates: number;
@@ -98,7 +97,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   deadLetters.push(...persisted.deadLetters);
   const written = items.length - persisted.deadLetters.length;
   const metered = items.filter((i) => persisted.insertedIds.has(i.event.id)).map((i) => i.event);
-  return { insertedIds: persisted.insertedIds, metered, duplicates: duplicates + (written - persisted.insertedIds.size), deadLetters };
+  return { metered, duplicates: duplicates + (written - metered.length), deadLetters };
 }
 
 /** The batch's consumers, their rate histories and limits. Reads cannot fail on data: any failure is transient. */

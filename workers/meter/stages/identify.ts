@@ -3,8 +3,7 @@
 // A consumer Kong knows but tokenmeter does not is registered, unconfigured, with default rates.
 // A registration PostgreSQL refuses fails only that consumer's events (see isolate.ts).
 import type { Db } from "../../../src/db/client.ts";
-import { classifyDbError } from "../../../src/db/errors.ts";
-import { TransientFailure } from "../isolate.ts";
+import { classifyDbError, TransientFailure } from "../../../src/db/errors.ts";
 import { findByKongRefs, registerUnconfigured, type KongConsumerRef } from "../../../src/consumers/consumer.repository.ts";
 import type { KongLog } from "../../../src/domain/kong-log.ts";
 import type { Decimal } from "../../../src/domain/money.ts";
