@@ -33,7 +33,7 @@ const levelBounds = z
 const jsonRecord = z.string().transform((s, ctx) => {
   try {
     const v = JSON.parse(s) as unknown;
-    const parsed = z.record(z.string()).safeParse(v);
+    const parsed = z.record(z.string(), z.string()).safeParse(v);
     if (parsed.success) return parsed.data;
   } catch {
     /* reported below */
@@ -82,13 +82,13 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   // key prefix of the job queues in Redis (several deployments can share one Redis)
   REDIS_PREFIX: z.string().min(1).default("tokenmeter"),
-  TDL_LEVEL_BOUNDS: levelBounds.default("256,512,1024,2048,4096,8192,16384,32768,65536"),
+  TDL_LEVEL_BOUNDS: levelBounds.prefault("256,512,1024,2048,4096,8192,16384,32768,65536"),
   DEFAULT_INPUT_COST_PER_TOKEN: decimalString.default("0"),
   DEFAULT_OUTPUT_COST_PER_TOKEN: decimalString.default("0"),
   DEFAULT_TOKEN_ENCODING: z.enum(["cl100k_base", "o200k_base", "p50k_base", "r50k_base"]).default("cl100k_base"),
-  MODEL_BY_ROUTE: jsonRecord.default("{}"),
+  MODEL_BY_ROUTE: jsonRecord.prefault("{}"),
   // route name, route id or model -> capability index 0-4
-  CAPABILITY_MAP: jsonRecord.default("{}"),
+  CAPABILITY_MAP: jsonRecord.prefault("{}"),
   // what authorize answers for a consumer tokenmeter has no metadata for
   AUTHORIZE_UNCONFIGURED: z.enum(["allow", "deny"]).default("allow"),
   // how long an API process may serve cached metadata if a change notice from Redis was missed; 0 = no cache

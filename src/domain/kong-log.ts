@@ -5,8 +5,8 @@ import { z } from "zod";
 import { MAX_TOKENS_PER_CALL, plausibleCount, storableId, storableText } from "./storable.ts";
 
 const headerValue = z.union([z.string(), z.array(z.string())]);
-const headers = z.record(headerValue).optional();
-const body = z.union([z.string(), z.record(z.unknown()), z.array(z.unknown())]).optional();
+const headers = z.record(z.string(), headerValue).optional();
+const body = z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional();
 const name = z.string().transform((s) => storableText(s));
 const id = z.string().transform((s) => storableId(s));
 const entity = z.object({ id: name.optional(), name: name.optional() }).passthrough();
@@ -20,7 +20,7 @@ export const KongLogSchema = z
         uri: z.string().optional(),
         url: z.string().optional(),
         headers,
-        querystring: z.record(z.unknown()).optional(),
+        querystring: z.record(z.string(), z.unknown()).optional(),
         body,
       })
       .passthrough(),
@@ -39,7 +39,7 @@ export const KongLogSchema = z
     route: entity.optional(),
     service: entity.optional(),
     source: name.optional(),
-    ai: z.record(z.unknown()).optional(),
+    ai: z.record(z.string(), z.unknown()).optional(),
   })
   .passthrough();
 

@@ -21,7 +21,7 @@ export const RawUsageEnvelopeSchema = z.object({
   id: z.string().min(1),
   source: z.literal("kong-http-log"),
   receivedAt: z.string().datetime(),
-  log: z.record(z.unknown()),
+  log: z.record(z.string(), z.unknown()),
 });
 export type RawUsageEnvelope = z.infer<typeof RawUsageEnvelopeSchema>;
 

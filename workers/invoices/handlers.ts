@@ -12,9 +12,9 @@ export type BillingDeps = { db: PrismaClient; queue: Queue; settings: BillingSet
 const asOfDate = (asOf?: string) => (asOf ? new Date(asOf) : new Date());
 
 function payload<T extends keyof typeof JOBS>(kind: T, job: Job): z.infer<(typeof JOBS)[T]["payload"]> {
-  const parsed = JOBS[kind].payload.safeParse(job.data);
+  const parsed = (JOBS[kind].payload as z.ZodType).safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+  return parsed.data as z.infer<(typeof JOBS)[T]["payload"]>;
 }
 
 async function tick(job: Job, d: BillingDeps) {

@@ -12,7 +12,7 @@ export const AuthorizeBodySchema = z
     route: z.object({ id: name.optional(), name: name.optional() }).strict().optional(),
     model: name.optional(),
     /** The client's request body as Kong read it (raw text), or parsed JSON. */
-    body: z.union([z.string(), z.record(z.unknown())]).optional(),
+    body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     /** Kong's request id, for the caller's logs. */
     request_id: z.string().max(200).optional(),
   })

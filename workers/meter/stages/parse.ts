@@ -9,10 +9,10 @@ export class Poison {
   constructor(readonly reason: string) {}
 }
 
-function describe(issues: Array<{ path: (string | number)[]; message: string }>): string {
+function describe(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
   return issues
     .slice(0, 3)
-    .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+    .map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`)
     .join("; ");
 }
 
