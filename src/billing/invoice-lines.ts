@@ -1,7 +1,7 @@
 // Invoice lines from billed usage: one line per model, direction and unit price, so a price that
 // changed inside the period gives one line per price. amount = quantity x unit price, exactly.
 // Late events of an already finalized period become adjustment lines naming that period and
-// the events they bill.
+// the events they bill; a rate correction becomes a line whose unit price is the difference.
 import { Decimal, ZERO } from "../domain/money.ts";
 
 export type Direction = "input" | "output";
@@ -26,9 +26,23 @@ export type LineDraft = {
   amount: Decimal;
   adjustsPeriodId: string | null;
   adjustsEventIds: string[];
+  priceAdjustmentId: string | null;
 };
 
-type Acc = Omit<LineDraft, "position" | "amount"> & { periodStart: number };
+/** A rate correction of usage a finalized invoice billed (a price_adjustments row). */
+export type PriceCorrection = {
+  id: string;
+  model: string;
+  direction: Direction;
+  quantity: bigint;
+  fromUnitPrice: Decimal;
+  toUnitPrice: Decimal;
+  adjustsPeriodId: string;
+  eventIds: string[];
+  createdAt: Date;
+};
+
+type Acc = Omit<LineDraft, "position" | "amount" | "priceAdjustmentId"> & { periodStart: number };
 
 // Current lines first; then adjustments, oldest period first; within each by model, direction, price.
 function compare(a: Acc, b: Acc): number {
@@ -58,18 +72,33 @@ function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodI
   }
 }
 
-export function buildLines(current: UsageAtPrice[], late: LateEvent[]): LineDraft[] {
+/** Usage lines, then late-usage lines by period, then corrections in the order they were made. */
+export function buildLines(current: UsageAtPrice[], late: LateEvent[], corrections: PriceCorrection[] = []): LineDraft[] {
   const lines = new Map<string, Acc>();
   for (const u of current) accumulate(lines, u);
   for (const e of late) accumulate(lines, e, { periodId: e.periodId, startsAt: e.periodStartsAt, eventId: e.id });
-  return [...lines.values()]
-    .sort(compare)
-    .map(({ periodStart: _, ...l }, i) => ({
-      ...l,
-      adjustsEventIds: [...l.adjustsEventIds].sort(),
-      position: i + 1,
-      amount: new Decimal(l.quantity.toString()).times(l.unitPrice),
-    }));
+  const usage = [...lines.values()].sort(compare).map(({ periodStart: _, ...l }) => ({
+    ...l,
+    adjustsEventIds: [...l.adjustsEventIds].sort(),
+    priceAdjustmentId: null,
+    amount: new Decimal(l.quantity.toString()).times(l.unitPrice),
+  }));
+  const corrected = [...corrections]
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+    .map((c) => {
+      const unitPrice = c.toUnitPrice.minus(c.fromUnitPrice);
+      return {
+        model: c.model,
+        direction: c.direction,
+        quantity: c.quantity,
+        unitPrice,
+        amount: new Decimal(c.quantity.toString()).times(unitPrice),
+        adjustsPeriodId: c.adjustsPeriodId,
+        adjustsEventIds: [...c.eventIds].sort(),
+        priceAdjustmentId: c.id,
+      };
+    });
+  return [...usage, ...corrected].map((l, i) => ({ ...l, position: i + 1 }));
 }
 
 export function subtotalOf(lines: readonly LineDraft[]): Decimal {

@@ -3,8 +3,9 @@
 // first, so two runs for the same pair take turns and never make two invoices.
 import { Prisma, type PrismaClient } from "../db/client.ts";
 import { periodContaining } from "../domain/billing-period.ts";
-import { roundToMinorUnit } from "../domain/money.ts";
-import { buildLines, subtotalOf, type LateEvent, type UsageAtPrice } from "./invoice-lines.ts";
+import { Decimal, roundToMinorUnit } from "../domain/money.ts";
+import { buildLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
+import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
 import type { BillingSettings } from "./period.service.ts";
 
 export type DraftOutcome = "drafted" | "finalized" | "unchanged" | "empty";
@@ -17,19 +18,20 @@ type DraftArgs = {
   settings: BillingSettings;
   now: Date;
   finalize: boolean;
+  /** Who finalizes, for the invoice's history: a billing run unless an operator did it by hand. */
+  actor?: string;
+  reason?: string;
   /** Runs just before commit; a failure here rolls everything back (used to prove atomicity). */
   beforeCommit?: () => Promise<void>;
 };
 
-async function lockInvoice(tx: Tx, a: DraftArgs) {
-  await tx.invoice.createMany({
-    data: [{ consumerId: a.consumerId, periodId: a.periodId, currency: a.settings.currency, subtotal: "0", total: "0", rounding: a.settings.rounding }],
-    skipDuplicates: true,
-  });
-  const [inv] = await tx.$queryRaw<{ id: string; status: string }[]>`
-    SELECT id::text, status::text FROM invoices
-    WHERE consumer_id = ${a.consumerId}::uuid AND period_id = ${a.periodId}::uuid FOR UPDATE`;
-  return inv!;
+/** Rate corrections made before the period ended and not billed yet become this invoice's. */
+async function claimCorrections(tx: Tx, invoiceId: string, a: DraftArgs, endsAt: Date): Promise<PriceCorrection[]> {
+  await tx.$executeRaw`
+    UPDATE price_adjustments SET invoice_id = ${invoiceId}::uuid
+    WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id IS NULL AND created_at < ${endsAt}`;
+  const rows = await tx.priceAdjustment.findMany({ where: { invoiceId } });
+  return rows.map((r) => ({ ...r, fromUnitPrice: new Decimal(r.fromUnitPrice.toFixed()), toUnitPrice: new Decimal(r.toUnitPrice.toFixed()) }));
 }
 
 /** Takes the late events of earlier, finalized periods onto this invoice (still-open periods keep theirs). */
@@ -47,7 +49,7 @@ async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt
   if (ids.length) await tx.$executeRaw`UPDATE usage_events SET invoice_id = ${invoiceId}::uuid WHERE id = ANY(${ids}) AND invoice_id IS NULL`;
 }
 
-async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date) {
+async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, endsAt: Date) {
   const current = await tx.$queryRaw<UsageAtPrice[]>`
     SELECT model, input_cost_per_token::text AS "inputCostPerToken", output_cost_per_token::text AS "outputCostPerToken",
            sum(input_tokens)::bigint AS "inputTokens", sum(output_tokens)::bigint AS "outputTokens"
@@ -66,13 +68,13 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date) 
     const p = periods.get(periodContaining(r.occurredAt, s.period, s.timeZone).key)!;
     return { ...r, periodId: p.id, periodStartsAt: p.startsAt };
   });
-  return buildLines(current, late);
+  return buildLines(current, late, await claimCorrections(tx, invoiceId, a, endsAt));
 }
 
 export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ invoiceId: string | null; outcome: DraftOutcome }> {
   return db.$transaction(async (tx) => {
     const period = await tx.billingPeriod.findUniqueOrThrow({ where: { id: a.periodId } });
-    const inv = await lockInvoice(tx, a);
+    const inv = await lockInvoiceOf(tx, a.consumerId, a.periodId, a.settings);
     if (inv.status !== "draft") return { invoiceId: inv.id, outcome: "unchanged" as const };
 
     await tx.$executeRaw`
@@ -80,7 +82,7 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
       WHERE consumer_id = ${a.consumerId}::uuid AND billable AND invoice_id IS NULL
         AND occurred_at >= ${period.startsAt} AND occurred_at < ${period.endsAt}`;
     await claimLateEvents(tx, inv.id, a, period.startsAt);
-    const lines = await linesOf(tx, inv.id, a, period.startsAt);
+    const lines = await linesOf(tx, inv.id, a, period.startsAt, period.endsAt);
 
     if (lines.length === 0) {
       // no usage after all: no invoice (nothing was claimed either)
@@ -102,6 +104,7 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
         ...(a.finalize ? { status: "finalized", issuedAt: a.now } : {}),
       },
     });
+    if (a.finalize) await recordStatusChange(tx, inv.id, { from: "draft", to: "finalized", actor: a.actor ?? "billing run", reason: a.reason });
     await a.beforeCommit?.();
     return { invoiceId: inv.id, outcome: a.finalize ? ("finalized" as const) : ("drafted" as const) };
   }, { timeout: 60_000 });

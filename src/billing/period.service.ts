@@ -43,12 +43,14 @@ export async function periodsToFinalize(db: Db, s: BillingSettings, now: Date): 
 /**
  * Consumers an invoice run for this period must visit: those with billable events no invoice has
  * taken up to the period's end (its own usage, or late events of finalized periods to adjust),
- * and those that already have a draft for it.
+ * those with a rate correction still to bill, and those that already have a draft for it.
  */
 export async function consumersToInvoice(db: Db, period: PeriodRow): Promise<string[]> {
   const rows = await db.$queryRaw<{ consumer_id: string }[]>`
     SELECT DISTINCT consumer_id::text FROM usage_events
       WHERE billable AND invoice_id IS NULL AND consumer_id IS NOT NULL AND occurred_at < ${period.endsAt}
+    UNION
+    SELECT consumer_id::text FROM price_adjustments WHERE invoice_id IS NULL AND created_at < ${period.endsAt}
     UNION
     SELECT consumer_id::text FROM invoices WHERE period_id = ${period.id}::uuid AND status = 'draft'
     ORDER BY 1`;

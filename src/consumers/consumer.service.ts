@@ -1,7 +1,7 @@
 // Creating, reading and changing consumers, their metadata and their rate history.
 // Each change is one transaction: a request is applied whole or not at all, and every change of
 // metadata is recorded as a version.
-import type { ConsumerBody, MetadataInput } from "../api/schemas/consumer.ts";
+import type { ConsumerBody, MetadataInput } from "./consumer.schema.ts";
 import { isUniqueViolation, uniqueViolationTarget, type Db, type Prisma, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal, parsePrice } from "../domain/money.ts";
@@ -11,35 +11,21 @@ import { canonicalJson } from "../domain/json.ts";
 import { BEGINNING_OF_TIME, rateHistories } from "./consumer.repository.ts";
 import { recordVersion, snapshotOf, type Actor, type MetadataSnapshot } from "./metadata.ts";
 import { refuseRepricingFinalized } from "./rate-guard.ts";
+import { applyRate } from "../billing/repricing.ts";
 
 /** The configured prices of consumers created without any. */
 export type PriceDefaults = { defaultInputCostPerToken: Decimal; defaultOutputCostPerToken: Decimal };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function priceOrFail(value: unknown, field: string): Decimal {
-  const p = parsePrice(value);
-  if ("error" in p) throw validationFailed(`${field}: ${p.error}`, field);
-  return p;
-}
-
 /** Metadata fields as database columns; only the fields given. */
 function metadataColumns(m: MetadataInput | undefined) {
   if (!m) return {};
-  let tdlMatrix: object | undefined;
-  if (m.tdl_matrix !== undefined) {
-    const parsed = parseMatrix(m.tdl_matrix);
-    if ("error" in parsed) {
-      const field = ["metadata.tdl_matrix", parsed.path].filter(Boolean).join(".");
-      throw validationFailed(`${field}: ${parsed.error}`, field);
-    }
-    tdlMatrix = parsed;
-  }
   return {
     externalId: m.id,
     providerName: m.provider_name,
     tags: m.tags,
-    tdlMatrix,
+    tdlMatrix: m.tdl_matrix,
     capabilities: m.capabilities,
     maxInputTokens: m.max_input_tokens,
     maxOutputTokens: m.max_output_tokens,
@@ -80,8 +66,8 @@ export async function createConsumerIn(tx: Tx, input: ConsumerBody, defaults: Pr
     throw validationFailed("username: one of username, custom_id or kong_id is required", "username");
   }
   const m = input.metadata;
-  const inputCost = m?.input_cost_per_token === undefined ? defaults.defaultInputCostPerToken : priceOrFail(m.input_cost_per_token, "metadata.input_cost_per_token");
-  const outputCost = m?.output_cost_per_token === undefined ? defaults.defaultOutputCostPerToken : priceOrFail(m.output_cost_per_token, "metadata.output_cost_per_token");
+  const inputCost = m?.input_cost_per_token ?? defaults.defaultInputCostPerToken;
+  const outputCost = m?.output_cost_per_token ?? defaults.defaultOutputCostPerToken;
   const columns = metadataColumns(m);
   const created = await tx.consumer.create({
     data: {
@@ -121,8 +107,8 @@ function differingColumns(row: Record<string, unknown>, columns: Record<string, 
  */
 export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: ConsumerBody, by: Actor): Promise<ConsumerChange> {
   const m = input.metadata;
-  const newInput = m?.input_cost_per_token === undefined ? undefined : priceOrFail(m.input_cost_per_token, "metadata.input_cost_per_token");
-  const newOutput = m?.output_cost_per_token === undefined ? undefined : priceOrFail(m.output_cost_per_token, "metadata.output_cost_per_token");
+  const newInput = m?.input_cost_per_token;
+  const newOutput = m?.output_cost_per_token;
   const history = (await rateHistories(tx, [current.id])).get(current.id) ?? [];
   const before = snapshotOf(current, history);
 
@@ -132,7 +118,7 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
   if (priceChanged(newInput, inForce?.inputCostPerToken) || priceChanged(newOutput, inForce?.outputCostPerToken)) {
     await refuseRepricingFinalized(tx, current.id, at, "rates_effective_from");
     // a change of one price keeps the other price in force at that time
-    await tx.consumerRate.create({
+    const created = await tx.consumerRate.create({
       data: {
         consumerId: current.id,
         effectiveFrom: at,
@@ -140,6 +126,7 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
         outputCostPerToken: (newOutput ?? inForce?.outputCostPerToken ?? new Decimal(0)).toFixed(),
       },
     });
+    await applyRate(tx, { ...created, inputCostPerToken: created.inputCostPerToken.toFixed(), outputCostPerToken: created.outputCostPerToken.toFixed() });
   }
 
   const data = differingColumns(current, {
@@ -150,13 +137,17 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
     configured: true,
   });
   if (Object.keys(data).length > 0) await tx.consumer.update({ where: { id: current.id }, data });
-  const recorded = await recordVersion(tx, current.id, before, await snapshotNow(tx, current.id), by);
-  // identity is not metadata (no version), but an import still reports it as a change
-  const identity = Object.keys(data).filter((k) => IDENTITY_FIELDS[k]).map((k) => IDENTITY_FIELDS[k]!);
+  // a rename (or a new Kong id) is recorded in the same version as the metadata it came with
+  const identity = Object.fromEntries(
+    Object.keys(data)
+      .filter((k) => IDENTITY_FIELDS[k])
+      .map((k) => [IDENTITY_FIELDS[k]!, { from: (current as Record<string, unknown>)[k] ?? null, to: data[k] }]),
+  );
+  const recorded = await recordVersion(tx, current.id, before, await snapshotNow(tx, current.id), by, identity);
   return {
     consumer: await tx.consumer.findUniqueOrThrow({ where: { id: current.id } }),
     created: false,
-    changed: [...identity, ...(recorded?.fields ?? [])],
+    changed: recorded?.fields ?? [],
     version: recorded?.version ?? null,
   };
 }
@@ -177,26 +168,34 @@ export async function updateConsumer(db: PrismaClient, ref: string, input: Consu
   }
 }
 
+/**
+ * Adds a rate and reprices the calls it covers. A rate inside a period a finalized invoice billed
+ * is refused unless it is sent as a correction: the difference is then billed on the next invoice.
+ */
 export async function addRate(
   db: PrismaClient,
   ref: string,
-  rate: { effective_from: string; input_cost_per_token?: unknown; output_cost_per_token?: unknown },
+  rate: { effective_from: string; input_cost_per_token: Decimal; output_cost_per_token: Decimal; correction?: { reason: string } },
   by: Actor,
 ) {
-  const input = priceOrFail(rate.input_cost_per_token, "input_cost_per_token");
-  const output = priceOrFail(rate.output_cost_per_token, "output_cost_per_token");
   try {
     return await db.$transaction(async (tx) => {
       const consumer = await resolveConsumer(tx, ref);
-      await refuseRepricingFinalized(tx, consumer.id, new Date(rate.effective_from), "effective_from");
+      const effectiveFrom = new Date(rate.effective_from);
+      if (!rate.correction) await refuseRepricingFinalized(tx, consumer.id, effectiveFrom, "effective_from");
       const before = await snapshotNow(tx, consumer.id);
       const created = await tx.consumerRate.create({
-        data: { consumerId: consumer.id, effectiveFrom: new Date(rate.effective_from), inputCostPerToken: input.toFixed(), outputCostPerToken: output.toFixed() },
+        data: { consumerId: consumer.id, effectiveFrom, inputCostPerToken: rate.input_cost_per_token.toFixed(), outputCostPerToken: rate.output_cost_per_token.toFixed() },
       });
+      const applied = await applyRate(
+        tx,
+        { ...created, inputCostPerToken: created.inputCostPerToken.toFixed(), outputCostPerToken: created.outputCostPerToken.toFixed() },
+        rate.correction ? { reason: rate.correction.reason, actor: by.actor } : undefined,
+      );
       // a rate in the future changes no snapshot yet; the rate history itself is the record
       await recordVersion(tx, consumer.id, before, await snapshotNow(tx, consumer.id), by);
-      return created;
-    });
+      return { rate: created, ...applied };
+    }, { timeout: 60_000 });
   } catch (err) {
     uniqueConflict(err);
   }

@@ -3,11 +3,8 @@
 // the top level with `consumer:`. Every problem of a consumer is collected, naming its field.
 import { isPair, isScalar, parseDocument, visit } from "yaml";
 import { z } from "zod";
-import type { ConsumerBody, MetadataInput } from "../api/schemas/consumer.ts";
-import { MetadataSchema } from "../api/schemas/consumer.ts";
+import { MetadataSchema, type ConsumerBody, type MetadataInput } from "./consumer.schema.ts";
 import { validationFailed } from "../domain/errors.ts";
-import { parsePrice } from "../domain/money.ts";
-import { parseMatrix } from "../domain/tdl.ts";
 
 export const PLUGIN_NAME = "user-metadata";
 const PRICE_FIELDS = new Set(["input_cost_per_token", "output_cost_per_token"]);
@@ -74,18 +71,7 @@ function pluginMetadata(config: unknown, at: string, problems: Problem[]): Metad
     }
     return undefined;
   }
-  const m = parsed.data;
-  if (m.tdl_matrix !== undefined) {
-    const bad = parseMatrix(m.tdl_matrix) as { error?: unknown; path?: string };
-    if (typeof bad.error === "string") problems.push({ field: [`${at}.config.tdl_matrix`, bad.path].filter(Boolean).join("."), message: bad.error });
-  }
-  for (const f of PRICE_FIELDS) {
-    const v = (m as Json)[f];
-    if (v === undefined) continue;
-    const p = parsePrice(v);
-    if ("error" in p) problems.push({ field: `${at}.config.${f}`, message: p.error });
-  }
-  return { tags: [], ...m };
+  return { tags: [], ...parsed.data };
 }
 
 /** The file's consumers with their metadata; throws 400 only when the file as a whole is unusable. */

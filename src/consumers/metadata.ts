@@ -70,8 +70,10 @@ export async function recordVersion(
   before: MetadataSnapshot | null,
   after: MetadataSnapshot,
   by: Actor,
+  /** Changes outside the snapshot, such as a rename: recorded in the same version. */
+  identity: MetadataChanges = {},
 ): Promise<{ version: number; fields: string[] } | null> {
-  const changes = diffSnapshots(before, after);
+  const changes = { ...identity, ...diffSnapshots(before, after) };
   if (Object.keys(changes).length === 0) return null;
   const { metadataVersion } = await tx.consumer.update({
     where: { id: consumerId },

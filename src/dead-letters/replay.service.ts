@@ -9,7 +9,7 @@
 //   comes back as a new dead letter.
 import type { Db } from "../db/client.ts";
 import { checkEntry, entriesOf } from "../ingest/entries.ts";
-import { ingestBody, type IngestDeps } from "../ingest/ingest-body.ts";
+import { ingestBody, type IngestDeps } from "../kafka/ingest-body.ts";
 import { parseMessage, Poison } from "../../workers/meter/stages/parse.ts";
 import { findDeadLettersForReplay, markReplayed, type DeadLetterFilter } from "./dead-letter.repository.ts";
 

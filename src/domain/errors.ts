@@ -14,7 +14,8 @@ export type ErrorCode =
   | "redis_unavailable"
   | "internal";
 
-const STATUS: Record<ErrorCode, number> = {
+/** The one code -> HTTP status table. */
+export const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_failed: 400,
   unauthorized: 401,

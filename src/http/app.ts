@@ -3,18 +3,23 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Config } from "../config.ts";
 import type { PrismaClient } from "../db/client.ts";
-import { consumerRoutes } from "../api/consumers.routes.ts";
-import { usageRoutes } from "../api/usage.routes.ts";
-import { invoiceRoutes } from "../api/invoices.routes.ts";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { gatewayRoutes } from "../api/gateway.routes.ts";
-import { importRoutes } from "../api/imports.routes.ts";
-import { deadLetterRoutes } from "../api/dead-letters.routes.ts";
+import { apiKeyRoutes } from "./routes/api-keys.routes.ts";
+import { billingRoutes } from "./routes/billing.routes.ts";
+import { consumerRoutes } from "./routes/consumers.routes.ts";
+import { deadLetterRoutes } from "./routes/dead-letters.routes.ts";
+import { gatewayRoutes } from "./routes/gateway.routes.ts";
+import { importRoutes } from "./routes/imports.routes.ts";
+import { ingestRoutes } from "./routes/ingest.routes.ts";
+import { invoiceRoutes } from "./routes/invoices.routes.ts";
+import { opsRoutes } from "./routes/ops.routes.ts";
+import { rateRoutes } from "./routes/rates.routes.ts";
+import { usageRoutes } from "./routes/usage.routes.ts";
+import { PACKAGE_VERSION, registerOpenApi } from "./openapi.ts";
 import { MetadataCache, publishMetadataChange } from "../authorize/metadata-cache.ts";
 import { MeasurePool } from "../authorize/measure-pool.ts";
 import { TdlCounter } from "../authorize/tdl-counter.ts";
-import { ingestRoutes } from "../ingest/routes.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
@@ -22,7 +27,6 @@ import { registerErrorHandler } from "./error-handler.ts";
 import { parseApiJson } from "./json-body.ts";
 import { refuseControlCharactersInUrl } from "./url-guard.ts";
 import { quietRequestLogs } from "./request-logging.ts";
-import { opsRoutes } from "./ops.routes.ts";
 import type { DependencyChecks } from "../ops/health.ts";
 import { MeterProgress } from "../ops/meter-progress.ts";
 import { deadLetterRefresher, invoiceRefresher, type Metrics } from "../ops/metrics.ts";
@@ -42,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: quietRequestLogs(),
   });
   registerErrorHandler(app);
+  await registerOpenApi(app, PACKAGE_VERSION);
   app.addHook("onResponse", async (request, reply) => {
     // the path only: a query string can carry a credential (?apikey=…)
     request.log.info({ method: request.method, path: request.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
@@ -88,9 +93,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     scope.addHook("onRequest", authenticate(deps.config.adminApiKey, deps.db));
     await consumerRoutes(scope, { ...deps, metadataChanged });
+    await rateRoutes(scope, { ...deps, metadataChanged });
+    await apiKeyRoutes(scope, deps);
     await importRoutes(scope, { ...deps, metadataChanged });
     await usageRoutes(scope, deps);
     await invoiceRoutes(scope, deps);
+    await billingRoutes(scope, deps);
     await deadLetterRoutes(scope, deps);
   });
   return app;

@@ -2,6 +2,7 @@
 // 5xx messages are not shown to the caller (they may carry internals); they are logged instead.
 import type { FastifyError, FastifyInstance } from "fastify";
 import { AppError } from "../domain/errors.ts";
+import { RequestValidationError } from "./validation.ts";
 
 const FASTIFY_CODES: Record<number, string> = {
   400: "bad_request",
@@ -14,6 +15,10 @@ const FASTIFY_CODES: Record<number, string> = {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError | Error, request, reply) => {
     const requestId = request.id;
+    if (err instanceof RequestValidationError) {
+      request.log.warn({ code: "validation_failed", field: err.field }, err.message);
+      return reply.code(400).send({ error: { code: "validation_failed", message: `${err.field}: ${err.message}`, field: err.field, requestId } });
+    }
     if (err instanceof AppError) {
       const level = err.status >= 500 ? "error" : "warn";
       request.log[level]({ err: err.status >= 500 ? err.cause ?? err : undefined, code: err.code, field: err.field }, err.message);

@@ -1,7 +1,7 @@
 // A worker process's own small HTTP server: /livez, /readyz and /metrics only (ops.routes.ts).
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "../lib/logger.ts";
-import { opsRoutes, type OpsDeps } from "./ops.routes.ts";
+import { opsRoutes, type OpsDeps } from "./routes/ops.routes.ts";
 import { quietRequestLogs } from "./request-logging.ts";
 
 export async function startOpsServer(host: string, port: number, deps: OpsDeps, logger: Logger): Promise<FastifyInstance | undefined> {

@@ -4,6 +4,7 @@
 // gen_ai_client_token_usage with gen_ai_token_type = input | output, so existing dashboards work.
 // Labels are bounded sets; per-consumer series are off unless METRICS_PER_CONSUMER=true.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { invoiceCountsByStatus } from "../billing/invoice.repository.ts";
 import type { Db } from "../db/client.ts";
 import { countDeadLetters } from "../dead-letters/dead-letter.repository.ts";
 
@@ -53,9 +54,9 @@ export const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 /** Sets the invoice gauge from PostgreSQL (a refresher for /metrics). */
 export function invoiceRefresher(metrics: Metrics, db: Db): () => Promise<void> {
   return async () => {
-    const rows = await db.invoice.groupBy({ by: ["status"], _count: { _all: true } });
+    const counts = await invoiceCountsByStatus(db);
     metrics.invoices.reset();
-    for (const r of rows) metrics.invoices.set({ status: r.status }, r._count._all);
+    for (const [status, n] of Object.entries(counts)) metrics.invoices.set({ status }, n);
   };
 }
 

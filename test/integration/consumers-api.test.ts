@@ -120,7 +120,7 @@ describe("consumers API", () => {
     assert.equal(a.statusCode, 400);
     assert.equal(a.json().error.field, "query.group_by");
     const b = await admin(stack, "GET", "/v1/consumers/q/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z");
-    assert.equal(b.json().error.field, "from");
+    assert.equal(b.json().error.field, "query.from");
     const c = await admin(stack, "GET", "/v1/consumers/q/tdl-matrix?date=24-11-2026");
     assert.equal(c.json().error.field, "query.date");
   });

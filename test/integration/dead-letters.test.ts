@@ -123,7 +123,7 @@ describe("dead letters", () => {
 
   it("the API refuses nonsense with 4xx naming the field", async () => {
     assert.equal((await admin(stack, "GET", "/v1/dead-letters?stage=kafka")).json().error.field, "query.stage");
-    assert.equal((await admin(stack, "GET", "/v1/dead-letters/not-a-uuid")).json().error.field, "id");
+    assert.equal((await admin(stack, "GET", "/v1/dead-letters/not-a-uuid")).json().error.field, "path.id");
     assert.equal((await admin(stack, "GET", `/v1/dead-letters/${randomUUID()}`)).statusCode, 404);
     assert.equal((await admin(stack, "POST", "/v1/dead-letters/replay", {})).statusCode, 400);
     const noKey = await stack.app.inject({ method: "GET", url: "/v1/dead-letters" });

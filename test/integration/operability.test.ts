@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import Fastify from "fastify";
 import { buildApp } from "../../src/http/app.ts";
-import { opsRoutes } from "../../src/http/ops.routes.ts";
+import { opsRoutes } from "../../src/http/routes/ops.routes.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { DependencyChecks } from "../../src/ops/health.ts";
 import { MeterProgress } from "../../src/ops/meter-progress.ts";

@@ -2,9 +2,9 @@
 // /readyz (the dependencies it needs answer; the meter's progress), /metrics (Prometheus).
 // /healthz is kept as the old name of /livez.
 import type { FastifyInstance } from "fastify";
-import type { Dependency, DependencyChecks } from "../ops/health.ts";
-import type { MeterProgress } from "../ops/meter-progress.ts";
-import type { Metrics } from "../ops/metrics.ts";
+import type { Dependency, DependencyChecks } from "../../ops/health.ts";
+import type { MeterProgress } from "../../ops/meter-progress.ts";
+import type { Metrics } from "../../ops/metrics.ts";
 
 export type OpsDeps = {
   checks: DependencyChecks;

@@ -3,21 +3,22 @@
 // Kong proves itself with the shared secret (INGEST_SECRET); only then are its X-Consumer-*
 // headers believed. A consumer's own API key also works and always means that consumer.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { authorize } from "../authorize/authorize.service.ts";
-import { loadGatewayConsumer, type GatewayConsumer, type MetadataCache } from "../authorize/metadata-cache.ts";
-import type { MeasurePool } from "../authorize/measure-pool.ts";
-import type { TdlCounter } from "../authorize/tdl-counter.ts";
-import type { Config } from "../config.ts";
-import type { PrismaClient } from "../db/client.ts";
-import { AppError, notFound, validationFailed } from "../domain/errors.ts";
-import { rateAt } from "../domain/pricing.ts";
-import { inSlotOrder } from "../domain/tdl.ts";
-import { presentedSecret, secretMatches } from "../http/auth.ts";
-import { consumerOfApiKey } from "../http/principal.ts";
-import { observedMatrix } from "../usage/usage.service.ts";
-import { dayOf } from "./day-query.ts";
-import { AuthorizeBodySchema } from "./schemas/gateway.ts";
-import { validate } from "./validate.ts";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { authorize } from "../../authorize/authorize.service.ts";
+import { loadGatewayConsumer, type GatewayConsumer, type MetadataCache } from "../../authorize/metadata-cache.ts";
+import type { MeasurePool } from "../../authorize/measure-pool.ts";
+import type { TdlCounter } from "../../authorize/tdl-counter.ts";
+import type { Config } from "../../config.ts";
+import type { PrismaClient } from "../../db/client.ts";
+import { AppError, notFound, validationFailed } from "../../domain/errors.ts";
+import { rateAt } from "../../domain/pricing.ts";
+import { inSlotOrder } from "../../domain/tdl.ts";
+import { presentedSecret, secretMatches } from "../auth.ts";
+import { answers, SECURITY } from "../openapi.ts";
+import { consumerOfApiKey } from "../principal.ts";
+import { observedMatrix } from "../../usage/usage.service.ts";
+import { DayQuery, dayOrToday } from "./common.schemas.ts";
+import { AuthorizeBodySchema, KongConsumerHeaders } from "./gateway.schemas.ts";
 
 export type GatewayDeps = { config: Config; db: PrismaClient; cache: MetadataCache; counter: TdlCounter; measurer: MeasurePool; now?: () => Date };
 
@@ -68,25 +69,71 @@ function seedMetadataJson(c: GatewayConsumer, now: Date): string {
   return `${head.slice(0, -1)},"input_cost_per_token":${price(rate?.inputCostPerToken)},"output_cost_per_token":${price(rate?.outputCostPerToken)}}`;
 }
 
+const gateway = { tags: ["gateway"] };
+
 export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const { config, db } = deps;
-
-  app.post("/v1/gateway/authorize", { bodyLimit: config.ingest.bodyLimitBytes }, async (request) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  // the secret is checked before the body is read and validated
+  const requireKong = async (request: FastifyRequest) => {
     if (!fromKong(request, config)) {
       throw new AppError("unauthorized", "missing or wrong gateway secret in the Authorization header", { field: "authorization" });
     }
-    const sizeBytes = Number(request.headers["content-length"] ?? Number.POSITIVE_INFINITY);
-    return authorize({ ...validate(AuthorizeBodySchema, request.body), sizeBytes }, deps);
-  });
+  };
 
-  app.get("/api/user-metadata", async (request, reply) => {
-    const c = await configuredCaller(request, deps);
-    return reply.type("application/json; charset=utf-8").send(seedMetadataJson(c, deps.now?.() ?? new Date()));
-  });
+  r.post(
+    "/v1/gateway/authorize",
+    {
+      bodyLimit: config.ingest.bodyLimitBytes,
+      onRequest: requireKong,
+      schema: {
+        ...gateway,
+        security: SECURITY.gateway,
+        summary: "Decide whether Kong may proxy a call",
+        description: "Checks the consumer's capabilities, token limits and TDL matrix for the call about to be proxied.",
+        body: AuthorizeBodySchema,
+        response: answers(200, 413),
+      },
+    },
+    async (request) => {
+      const sizeBytes = Number(request.headers["content-length"] ?? Number.POSITIVE_INFINITY);
+      return authorize({ ...request.body, sizeBytes }, deps);
+    },
+  );
 
-  app.get("/api/tdl-matrix", async (request) => {
+  r.get(
+    "/api/user-metadata",
+    {
+      schema: {
+        ...gateway,
+        security: SECURITY.caller,
+        summary: "The caller's metadata, as the gateway plugin reads it",
+        description: "With the gateway secret, the consumer Kong authenticated (X-Consumer-* headers); with a consumer key, its owner.",
+        headers: KongConsumerHeaders,
+        response: answers(200, 404),
+      },
+    },
+    async (request, reply) => {
+      const c = await configuredCaller(request, deps);
+      return reply.type("application/json; charset=utf-8").send(seedMetadataJson(c, deps.now?.() ?? new Date()));
+    },
+  );
+
+  r.get(
+    "/api/tdl-matrix",
+    {
+      schema: {
+        ...gateway,
+        security: SECURITY.caller,
+        summary: "The caller's TDL matrix: allowed and observed for a local day",
+        headers: KongConsumerHeaders,
+        querystring: DayQuery,
+        response: answers(200, 404),
+      },
+    },
+    async (request) => {
     const c = await configuredCaller(request, deps);
-    const date = dayOf(request.query, config.billing.timeZone);
+    const date = dayOrToday(request.query.date, config.billing.timeZone);
     return {
       id: c.externalId,
       date,
@@ -94,5 +141,6 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
       tdl_matrix: inSlotOrder(c.limits.tdlMatrix),
       observed_tdl_matrix: await observedMatrix(db, c.id, date),
     };
-  });
+  },
+  );
 }

@@ -1,18 +1,18 @@
-// Request bodies of the consumer API. Field names follow the gateway plugin's metadata.
+// What a consumer is made of when it is created or changed, through the API or an import. Field
+// names follow the gateway plugin's metadata; prices arrive as exact Decimals.
 import { z } from "zod";
-import { instantString, safeText, tokenLimit } from "./common.ts";
-
-/** Checked by parsePrice (src/domain/money.ts), which sees JSON numbers as written. */
-const price = z.unknown();
-const requiredPrice = z.unknown().refine((v) => v !== undefined, "Required");
+import { instantString, price, safeText, tdlMatrix, tokenLimit } from "../domain/field-types.ts";
 
 export const MetadataSchema = z
   .object({
-    id: safeText(200, 1),
+    id: safeText(200, 1).meta({ description: "The id the gateway plugin hands upstream (X-Consumer-ID)." }),
     provider_name: safeText(200),
     tags: z.array(safeText(200)).max(100),
-    tdl_matrix: z.unknown(),
-    capabilities: z.array(z.union([z.literal(0), z.literal(1)])).length(5),
+    tdl_matrix: tdlMatrix,
+    capabilities: z
+      .array(z.union([z.literal(0), z.literal(1)]))
+      .length(5)
+      .meta({ description: "Five flags (0 or 1): which capabilities the consumer may use." }),
     max_input_tokens: tokenLimit.nullable(),
     max_output_tokens: tokenLimit.nullable(),
     input_cost_per_token: price,
@@ -32,17 +32,9 @@ export const ConsumerBodySchema = z
   .object({
     username: safeText(200, 1).optional(),
     custom_id: safeText(200, 1).optional(),
-    kong_id: z.string().uuid().optional(),
+    kong_id: z.uuid({ message: "must be a UUID" }).optional(),
     metadata: MetadataSchema.optional(),
     rates_effective_from: instantString.optional(),
   })
   .strict();
 export type ConsumerBody = z.infer<typeof ConsumerBodySchema>;
-
-export const CreateRateSchema = z
-  .object({
-    effective_from: instantString,
-    input_cost_per_token: requiredPrice,
-    output_cost_per_token: requiredPrice,
-  })
-  .strict();

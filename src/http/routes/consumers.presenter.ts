@@ -1,6 +1,6 @@
 // API shapes of stored rows. Prices and costs are decimal strings, never floats.
-import { snapshotOf, type MetadataRow } from "../consumers/metadata.ts";
-import type { Rate } from "../domain/pricing.ts";
+import { snapshotOf, type MetadataRow } from "../../consumers/metadata.ts";
+import type { Rate } from "../../domain/pricing.ts";
 
 type ConsumerRow = MetadataRow & {
   id: string;
@@ -34,5 +34,15 @@ export function presentConsumer(c: ConsumerRow, rates: Rate[], now = new Date())
     metadata,
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),
+  };
+}
+
+export function presentApiKey(k: { id: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }) {
+  return {
+    id: k.id,
+    prefix: k.prefix,
+    created_at: k.createdAt.toISOString(),
+    last_used_at: k.lastUsedAt?.toISOString() ?? null,
+    revoked_at: k.revokedAt?.toISOString() ?? null,
   };
 }

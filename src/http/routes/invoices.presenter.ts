@@ -1,27 +1,10 @@
-// The API shape of an invoice with its lines. Amounts are decimal strings.
-type InvoiceWithLines = {
-  id: string;
-  consumerId: string;
-  status: string;
-  currency: string;
-  subtotal: { toFixed(): string };
-  total: { toFixed(): string };
-  rounding: string;
-  issuedAt: Date | null;
-  createdAt: Date;
-  consumer: { username: string | null };
-  period: { key: string; kind: string; timeZone: string; startsAt: Date; endsAt: Date };
-  lines: Array<{
-    position: number;
-    model: string;
-    direction: string;
-    quantity: bigint;
-    unitPrice: { toFixed(): string };
-    amount: { toFixed(): string };
-    adjustsPeriodId: string | null;
-    adjustsEventIds: string[];
-  }>;
-};
+// The API shape of an invoice with its lines and status history. Amounts are decimal strings.
+import type { InvoiceWithLines } from "../../billing/invoice.repository.ts";
+
+type Line = InvoiceWithLines["lines"][number];
+
+/** usage: this period's calls; late_usage: calls of a finalized period that arrived late; price_correction: a rate correction's difference. */
+const kindOf = (l: Line) => (l.priceAdjustmentId ? "price_correction" : l.adjustsPeriodId ? "late_usage" : "usage");
 
 export function presentInvoice(inv: InvoiceWithLines) {
   return {
@@ -38,6 +21,7 @@ export function presentInvoice(inv: InvoiceWithLines) {
     created_at: inv.createdAt.toISOString(),
     lines: inv.lines.map((l) => ({
       position: l.position,
+      kind: kindOf(l),
       model: l.model,
       direction: l.direction,
       quantity: Number(l.quantity),
@@ -45,6 +29,14 @@ export function presentInvoice(inv: InvoiceWithLines) {
       amount: l.amount.toFixed(),
       adjusts_period_id: l.adjustsPeriodId,
       adjusts_event_ids: l.adjustsEventIds,
+      reason: l.priceAdjustment?.reason ?? null,
+    })),
+    history: inv.history.map((h) => ({
+      from: h.fromStatus,
+      to: h.toStatus,
+      actor: h.actor,
+      reason: h.reason,
+      at: h.changedAt.toISOString(),
     })),
   };
 }

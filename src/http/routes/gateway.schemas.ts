@@ -1,7 +1,15 @@
-// Request bodies of the gateway-facing routes.
+// Requests of the gateway-facing routes: Kong's authorize call and the consumer headers Kong adds.
 import { z } from "zod";
+import { safeText } from "../../domain/field-types.ts";
 
-const name = z.string().min(1).max(200);
+const name = safeText(200, 1);
+
+/** What Kong adds upstream for the consumer it authenticated; believed only with the gateway secret. */
+export const KongConsumerHeaders = z.looseObject({
+  "x-consumer-id": safeText(200).optional(),
+  "x-consumer-username": safeText(200).optional(),
+  "x-consumer-custom-id": safeText(200).optional(),
+});
 
 export const AuthorizeBodySchema = z
   .object({
@@ -14,6 +22,6 @@ export const AuthorizeBodySchema = z
     /** The client's request body as Kong read it (raw text), or parsed JSON. */
     body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     /** Kong's request id, for the caller's logs. */
-    request_id: z.string().max(200).optional(),
+    request_id: safeText(200).optional(),
   })
   .strict();

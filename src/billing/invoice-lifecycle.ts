@@ -1,0 +1,36 @@
+// An operator's hand on an invoice: finalize a draft early (it is re-drafted from the usage first,
+// as a billing run would), or void an invoice with a reason. Every change is kept in its history.
+import type { PrismaClient } from "../db/client.ts";
+import { conflict, notFound } from "../domain/errors.ts";
+import { draftInvoice } from "./invoice.service.ts";
+import { lockInvoice, recordStatusChange } from "./invoice.repository.ts";
+import type { BillingSettings } from "./period.service.ts";
+
+export type HandChange = { actor: string; reason?: string };
+
+export async function finalizeByHand(db: PrismaClient, id: string, by: HandChange, settings: BillingSettings, now = new Date()): Promise<void> {
+  const inv = await db.invoice.findUnique({ where: { id }, select: { consumerId: true, periodId: true, status: true } });
+  if (!inv) throw notFound(`invoice ${id} not found`);
+  if (inv.status !== "draft") throw conflict(`status: the invoice is ${inv.status}; only a draft can be finalized`, "status");
+  const r = await draftInvoice(db, { consumerId: inv.consumerId, periodId: inv.periodId, settings, now, finalize: true, actor: by.actor, reason: by.reason });
+  if (r.outcome === "empty") throw conflict("status: no usage is left on this draft; it was removed instead of finalized", "status");
+  if (r.outcome !== "finalized") throw conflict("status: the invoice was finalized or voided meanwhile", "status");
+}
+
+/**
+ * Voids a draft or finalized invoice. With `rebill`, its usage and corrections are released and
+ * billed again on the consumer's next invoice (as late usage); without, they stay unbilled.
+ */
+export async function voidInvoice(db: PrismaClient, id: string, by: HandChange & { reason: string; rebill: boolean }): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const inv = await lockInvoice(tx, id);
+    if (!inv) throw notFound(`invoice ${id} not found`);
+    if (inv.status === "void") throw conflict("status: the invoice is already void", "status");
+    await tx.invoice.update({ where: { id }, data: { status: "void" } });
+    await recordStatusChange(tx, id, { from: inv.status, to: "void", actor: by.actor, reason: by.reason });
+    if (by.rebill) {
+      await tx.usageEvent.updateMany({ where: { invoiceId: id }, data: { invoiceId: null } });
+      await tx.priceAdjustment.updateMany({ where: { invoiceId: id }, data: { invoiceId: null } });
+    }
+  });
+}

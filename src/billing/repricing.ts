@@ -1,0 +1,106 @@
+// A rate that takes effect in the past reprices the calls it covers, so every event carries the
+// rate in force at its time. Calls a finalized invoice billed are repriced only by an explicit
+// correction, whose difference (new price minus invoiced price) is kept as price adjustments
+// that the consumer's next invoice bills, once. TDL cells and totals move by the same amounts.
+import { Prisma, type Db } from "../db/client.ts";
+
+export type RepricedRate = { id: string; consumerId: string; effectiveFrom: Date; inputCostPerToken: string; outputCostPerToken: string };
+export type Correction = { reason: string; actor: string };
+
+/** The end of the window a rate covers: the next rate's start, or none. */
+async function windowEnd(tx: Db, rate: RepricedRate): Promise<Date | null> {
+  const next = await tx.consumerRate.findFirst({
+    where: { consumerId: rate.consumerId, effectiveFrom: { gt: rate.effectiveFrom } },
+    orderBy: { effectiveFrom: "asc" },
+  });
+  return next?.effectiveFrom ?? null;
+}
+
+type InvoicedGroup = {
+  invoice_id: string;
+  period_id: string;
+  model: string;
+  input_price: string;
+  output_price: string;
+  input_tokens: bigint;
+  output_tokens: bigint;
+  ids: string[];
+};
+
+/** Usage finalized invoices billed in the window at other prices, as price adjustments. */
+async function recordAdjustments(tx: Db, rate: RepricedRate, until: Date | null, correction: Correction): Promise<number> {
+  const groups = await tx.$queryRaw<InvoicedGroup[]>`
+    SELECT e.invoice_id::text, i.period_id::text, e.model,
+           coalesce(e.input_cost_per_token, 0)::text AS input_price, coalesce(e.output_cost_per_token, 0)::text AS output_price,
+           sum(e.input_tokens)::bigint AS input_tokens, sum(e.output_tokens)::bigint AS output_tokens, array_agg(e.id ORDER BY e.id) AS ids
+    FROM usage_events e JOIN invoices i ON i.id = e.invoice_id
+    WHERE e.consumer_id = ${rate.consumerId}::uuid AND e.billable AND i.status = 'finalized'
+      AND e.occurred_at >= ${rate.effectiveFrom} AND (${until}::timestamptz IS NULL OR e.occurred_at < ${until}::timestamptz)
+    GROUP BY 1, 2, 3, 4, 5`;
+  const rows = groups.flatMap((g) =>
+    (
+      [
+        ["input", g.input_tokens, g.input_price, rate.inputCostPerToken],
+        ["output", g.output_tokens, g.output_price, rate.outputCostPerToken],
+      ] as const
+    )
+      .filter(([, quantity, from, to]) => quantity > 0n && !new Prisma.Decimal(from).equals(new Prisma.Decimal(to)))
+      .map(([direction, quantity, from, to]) => ({
+        consumerId: rate.consumerId,
+        rateId: rate.id,
+        reason: correction.reason,
+        actor: correction.actor,
+        adjustsInvoiceId: g.invoice_id,
+        adjustsPeriodId: g.period_id,
+        model: g.model,
+        direction,
+        quantity,
+        fromUnitPrice: from,
+        toUnitPrice: to,
+        eventIds: g.ids,
+      })),
+  );
+  if (rows.length) await tx.priceAdjustment.createMany({ data: rows });
+  return rows.length;
+}
+
+/** Every billable call in the window takes the rate; cells and totals move by the cost difference. */
+async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Promise<number> {
+  const [row] = await tx.$queryRaw<{ repriced: bigint }[]>`
+    WITH old AS (
+      SELECT id, cost FROM usage_events
+      WHERE consumer_id = ${rate.consumerId}::uuid AND billable
+        AND occurred_at >= ${rate.effectiveFrom} AND (${until}::timestamptz IS NULL OR occurred_at < ${until}::timestamptz)
+      FOR UPDATE
+    ), changed AS (
+      UPDATE usage_events e
+      SET rate_id = ${rate.id}::uuid,
+          input_cost_per_token = ${rate.inputCostPerToken}::numeric,
+          output_cost_per_token = ${rate.outputCostPerToken}::numeric,
+          cost = e.input_tokens * ${rate.inputCostPerToken}::numeric + e.output_tokens * ${rate.outputCostPerToken}::numeric
+      FROM old WHERE e.id = old.id
+      RETURNING e.local_date, e.slot, e.level, e.cost - old.cost AS delta
+    ), cells AS (
+      UPDATE tdl_cells t SET cost = t.cost + d.delta
+      FROM (SELECT local_date, slot, level, sum(delta) AS delta FROM changed GROUP BY 1, 2, 3) d
+      WHERE t.consumer_id = ${rate.consumerId}::uuid AND t.local_date = d.local_date AND t.slot = d.slot AND t.level = d.level
+      RETURNING 1
+    ), totals AS (
+      UPDATE consumer_totals SET cost = cost + (SELECT coalesce(sum(delta), 0) FROM changed), updated_at = now()
+      WHERE consumer_id = ${rate.consumerId}::uuid
+      RETURNING 1
+    )
+    SELECT count(*)::bigint AS repriced FROM changed`;
+  return Number(row?.repriced ?? 0n);
+}
+
+/**
+ * Reprices the window of a rate just added, in the caller's transaction. A correction first keeps
+ * what finalized invoices billed at other prices as adjustments; without one the caller has made
+ * sure no finalized invoice covers the window (see rate-guard.ts).
+ */
+export async function applyRate(tx: Db, rate: RepricedRate, correction?: Correction): Promise<{ repriced: number; adjustments: number }> {
+  const until = await windowEnd(tx, rate);
+  const adjustments = correction ? await recordAdjustments(tx, rate, until, correction) : 0;
+  return { repriced: await repriceEvents(tx, rate, until), adjustments };
+}

@@ -1,0 +1,30 @@
+// Request parts several route groups share: how a path names a consumer or a record, the local
+// day of a TDL matrix, and who is making a change.
+import type { FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Actor } from "../../consumers/metadata.ts";
+import { calendarDate, consumerRef, safeText, uuid } from "../../domain/field-types.ts";
+import { localSlotOf } from "../../domain/tdl.ts";
+
+export const ConsumerParams = z.object({ consumer: consumerRef });
+export const IdParams = z.object({ id: uuid });
+export const ConsumerIdParams = z.object({ consumer: consumerRef, id: uuid });
+
+export const DayQuery = z
+  .object({ date: calendarDate.optional().meta({ description: "A local day in the billing time zone; today by default." }) })
+  .strict();
+
+/** The local day asked for, today in the billing time zone by default. */
+export const dayOrToday = (date: string | undefined, timeZone: string) => date ?? localSlotOf(new Date(), timeZone).localDate;
+
+/** Who is making a change, recorded in the consumer's metadata versions. Other headers pass. */
+export const ActorHeaders = z.looseObject({
+  "x-actor": safeText(200).optional().meta({ description: "Who is making the change (a person or a tool), recorded in the metadata versions." }),
+});
+
+/** Who is changing metadata: the name the caller gives in X-Actor, else the credential kind. */
+export function actorOf(request: FastifyRequest, source: Actor["source"]): Actor {
+  const named = request.headers["x-actor"];
+  const name = typeof named === "string" && named.trim() ? named.trim() : undefined;
+  return { actor: name ?? request.principal?.kind ?? "unknown", source };
+}

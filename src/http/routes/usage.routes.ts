@@ -1,0 +1,74 @@
+// Usage: a consumer's usage over a time range grouped by day, model or route; its observed TDL
+// matrix for a local day; and usage that could not be attributed to any consumer (operator).
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Config } from "../../config.ts";
+import { resolveConsumer } from "../../consumers/consumer.service.ts";
+import type { PrismaClient } from "../../db/client.ts";
+import { validationFailed } from "../../domain/errors.ts";
+import { instant } from "../../domain/field-types.ts";
+import { observedMatrix, usageOf } from "../../usage/usage.service.ts";
+import { answers, SECURITY } from "../openapi.ts";
+import { assertOwnConsumer, requireAdmin } from "../principal.ts";
+import { ConsumerParams, DayQuery, dayOrToday } from "./common.schemas.ts";
+
+const DAY_MS = 86_400_000;
+
+const UsageQuery = z
+  .object({
+    from: instant.optional().meta({ description: "Start (inclusive); 30 days before `to` by default." }),
+    to: instant.optional().meta({ description: "End (exclusive); now by default." }),
+    group_by: z.enum(["day", "model", "route"]).default("day"),
+  })
+  .strict();
+
+/** [from, to), defaulting to the last 30 days. */
+function rangeOf(q: z.infer<typeof UsageQuery>): { from: Date; to: Date } {
+  const to = q.to ?? new Date();
+  const from = q.from ?? new Date(to.getTime() - 30 * DAY_MS);
+  if (from >= to) throw validationFailed("query.from: must be before to", "query.from");
+  return { from, to };
+}
+
+const reader = { tags: ["usage"], security: SECURITY.reader };
+
+export async function usageRoutes(app: FastifyInstance, { config, db }: { config: Config; db: PrismaClient }): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const timeZone = config.billing.timeZone;
+
+  r.get(
+    "/v1/consumers/:consumer/usage",
+    { schema: { ...reader, summary: "A consumer's usage: tokens, calls and cost", params: ConsumerParams, querystring: UsageQuery, response: answers(200, 404) } },
+    async (request) => {
+      const q = request.query;
+      const { from, to } = rangeOf(q);
+      const c = await resolveConsumer(db, request.params.consumer);
+      assertOwnConsumer(request, c.id, request.params.consumer);
+      const usage = await usageOf(db, c.id, from, to, q.group_by);
+      return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
+    },
+  );
+
+  r.get(
+    "/v1/usage/unattributed",
+    { onRequest: requireAdmin, schema: { tags: ["usage"], security: SECURITY.admin, summary: "Usage no consumer could be found for", querystring: UsageQuery, response: answers(200, 403) } },
+    async (request) => {
+      const q = request.query;
+      const { from, to } = rangeOf(q);
+      const usage = await usageOf(db, null, from, to, q.group_by);
+      return { consumer_id: null, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
+    },
+  );
+
+  r.get(
+    "/v1/consumers/:consumer/tdl-matrix",
+    { schema: { ...reader, summary: "A consumer's observed TDL matrix for a local day", params: ConsumerParams, querystring: DayQuery, response: answers(200, 404) } },
+    async (request) => {
+      const date = dayOrToday(request.query.date, timeZone);
+      const c = await resolveConsumer(db, request.params.consumer);
+      assertOwnConsumer(request, c.id, request.params.consumer);
+      return { consumer_id: c.id, date, time_zone: timeZone, tdl_matrix: await observedMatrix(db, c.id, date) };
+    },
+  );
+}
