@@ -23,7 +23,7 @@ import { TdlCounter } from "../authorize/tdl-counter.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
-import { registerErrorHandler } from "./error-handler.ts";
+import { frameworkErrors, MAX_PARAM_LENGTH, registerErrorHandler } from "./error-handler.ts";
 import { parseApiJson } from "./json-body.ts";
 import { refuseControlCharactersInUrl } from "./url-guard.ts";
 import { quietRequestLogs } from "./request-logging.ts";
@@ -42,6 +42,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     requestIdHeader: "x-request-id",
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
     // one line per request (below) instead of Fastify's two
     logController: quietRequestLogs(),
   });

@@ -1,6 +1,6 @@
 // Every error answer has one shape: { error: { code, message, field?, requestId } }.
 // 5xx messages are not shown to the caller (they may carry internals); they are logged instead.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../domain/errors.ts";
 import { RequestValidationError } from "./validation.ts";
 
@@ -36,4 +36,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}`, requestId: request.id } }),
   );
+}
+
+/** Longest path segment the router takes; longer ones are refused before any route (frameworkErrors). */
+export const MAX_PARAM_LENGTH = 1024;
+
+/** Errors the router raises before a route runs (a malformed or over-long path), in the same shape. */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const message = err.code === "FST_ERR_MAX_PARAM_LENGTH" ? `path: a path segment is longer than ${MAX_PARAM_LENGTH} characters` : "path: not a valid URL path";
+  request.log.warn({ code: err.code }, message);
+  return reply.code(400).send({ error: { code: "validation_failed", message, field: "path", requestId: request.id } });
 }

@@ -1,12 +1,13 @@
-// Odd and hostile values against every field of the consumer, rate, usage, TDL, invoice, billing
-// and dead-letter routes: each refusal is a 4xx in the documented error shape naming the field,
-// and nothing in the database changed. Values a field legitimately takes are not in its table.
+// Odd and hostile values against every field of every route the OpenAPI document describes: each
+// is a 400 in the documented error shape naming the field, and nothing in the database changed.
+// The values come from each field's own schema (test/helpers/openapi-cases.ts).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { ADMIN_KEY, admin, INGEST_SECRET, importSeed, SEED_KONG_CONFIG, startStack, type Stack } from "../helpers/stack.ts";
+import { bodyFields, oddValues } from "../helpers/openapi-cases.ts";
 
 let stack: Stack;
 let consumerId: string;
@@ -20,104 +21,112 @@ before(async () => {
 });
 after(() => stack.close());
 
-const LONG = "x".repeat(10_000);
-const TEXT = ["\u0000", "a\u0000b", "a\r\nX-Injected: 1", "tab\tinside", LONG];
-const PRICE = ["0x10", "0b11", "1e-7", "-1", "+1", " ", "", "Infinity", "NaN", "1.0000000000001", "99999999999999999999999999999999999999", 1e308, 1e40, -0.5, true, [], {}];
-const DATE = ["0000-01-01", "0026-10-01", "2026-02-30", "2026-13-01", "10000-01-01", "2026-1-1", "", "\u0000"];
-const INSTANT = ["0000-01-01T00:00:00Z", "0026-10-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-01", "yesterday", ""];
-const TOKENS = [0, -1, 1.5, 2 ** 31, 1e308, "100", true];
-
 /** Rows an accepted request would add or change. */
 async function fingerprint() {
-  const [consumers, rates, versions, keys, invoices] = await Promise.all([
+  const [consumers, rates, versions, keys, invoices, history, adjustments, deadLetters] = await Promise.all([
     stack.db.consumer.count(),
     stack.db.consumerRate.count(),
     stack.db.consumerMetadataVersion.count(),
     stack.db.consumerApiKey.count(),
     stack.db.invoice.count(),
+    stack.db.invoiceStatusChange.count(),
+    stack.db.priceAdjustment.count(),
+    stack.db.deadLetter.count(),
   ]);
   const target = await stack.db.consumer.findUniqueOrThrow({ where: { id: consumerId } });
-  return JSON.stringify({ consumers, rates, versions, keys, invoices, target: { ...target, updatedAt: undefined } });
+  return JSON.stringify({ consumers, rates, versions, keys, invoices, history, adjustments, deadLetters, target: { ...target, updatedAt: undefined } });
 }
 
-type Case = { label: string; method: "GET" | "POST" | "PATCH"; url: string; body?: string; field: string };
+/** A valid body for each operation that takes one; a probe changes one field of it. */
+const BASELINES: Record<string, Record<string, unknown>> = {
+  "post /v1/consumers": { username: "new-one" },
+  "patch /v1/consumers/{consumer}": {},
+  "post /v1/consumers/{consumer}/rates": { effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2" },
+  "post /v1/invoices/{id}/finalize": {},
+  "post /v1/invoices/{id}/void": { reason: "test" },
+  "post /v1/billing/runs": { period: "2026-10-01" },
+  "post /v1/dead-letters/replay": { ids: [randomUUID()] },
+  "post /v1/gateway/authorize": { consumer: { username: "hostile-target" } },
+};
 
-function bodyCases(method: "POST" | "PATCH", url: string, base: Record<string, unknown>, fields: Record<string, unknown[]>, prefix = ""): Case[] {
-  return Object.entries(fields).flatMap(([field, values]) =>
-    values.map((v) => {
-      const path = field.split(".");
-      const body = structuredClone(base);
-      let node = body as Record<string, unknown>;
-      for (const k of path.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
-      node[path[path.length - 1]!] = v;
-      return { label: `${method} ${url} ${field}=${JSON.stringify(v)?.slice(0, 30)}`, method, url, body: JSON.stringify(body), field: prefix + field };
-    }),
+/** Required query parameters of an operation, valid; a probe replaces one. */
+const QUERY_BASELINES: Record<string, Record<string, string>> = {
+  "get /v1/billing/report": { period: "2026-10-01" },
+};
+
+type Probe = { label: string; method: string; url: string; headers: Record<string, string>; body?: string; field: string };
+type Operation = { key: string; method: string; path: string; op: Record<string, any> };
+
+function operations(doc: Record<string, any>): Operation[] {
+  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ key: `${method} ${path}`, method, path, op })),
   );
 }
 
-const queryCases = (url: string, fields: Record<string, unknown[]>): Case[] =>
-  Object.entries(fields).flatMap(([field, values]) =>
-    values.map((v) => ({ label: `GET ${url}?${field}=${JSON.stringify(v).slice(0, 30)}`, method: "GET" as const, url: `${url}${url.includes("?") ? "&" : "?"}${field}=${encodeURIComponent(String(v))}`, field: `query.${field}` })),
-  );
+function credentialOf(op: Record<string, any>): string {
+  const schemes = (op.security ?? []).map((s: object) => Object.keys(s)[0]);
+  return schemes.includes("adminKey") ? ADMIN_KEY : schemes.includes("gatewaySecret") ? INGEST_SECRET : ADMIN_KEY;
+}
 
-function cases(): Case[] {
-  const c = `/v1/consumers/${consumerId}`;
-  return [
-    ...bodyCases("POST", "/v1/consumers", { username: "new-one" }, {
-      username: TEXT,
-      custom_id: TEXT,
-      kong_id: ["not-a-uuid", "\u0000"],
-      rates_effective_from: INSTANT,
-      "metadata.id": TEXT,
-      "metadata.provider_name": TEXT,
-      "metadata.tags": [[LONG], ["a\u0000"], ["x\ny"], "not-a-list"],
-      "metadata.max_input_tokens": TOKENS,
-      "metadata.max_output_tokens": TOKENS,
-      "metadata.input_cost_per_token": PRICE,
-      "metadata.output_cost_per_token": PRICE,
-      "metadata.capabilities": [[1, 1], [2, 0, 0, 0, 0], "11111"],
+/** One request per odd value per field of one operation, everything else valid. */
+function probesOf({ key, method, path, op }: Operation): Probe[] {
+  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID() };
+  const urlOf = (over: Record<string, string> = {}, query = "") =>
+    path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(over[name] ?? pathValues[name]!)) + (query ? `?${query}` : "");
+  const base = BASELINES[key];
+  const headers = { authorization: `Bearer ${credentialOf(op)}`, ...(base ? { "content-type": "application/json" } : {}) };
+  const body = base ? JSON.stringify(base) : undefined;
+  const probe = (label: string, field: string, over: Partial<Probe>): Probe => ({ label: `${key} ${label}`, method: method.toUpperCase(), url: urlOf(), headers, body, field, ...over });
+  const show = (v: unknown) => JSON.stringify(v)?.slice(0, 30);
+
+  const params = (op.parameters ?? []) as Array<{ in: "path" | "query" | "header"; name: string; schema: Record<string, any> }>;
+  const fromParams = params.flatMap((p) =>
+    oddValues(p.schema, p.in).map((v) => {
+      const field = `${p.in}.${p.name}`;
+      if (p.in === "path") return probe(`${field}=${show(v)}`, field, { url: urlOf({ [p.name]: String(v) }) });
+      if (p.in === "query") return probe(`${field}=${show(v)}`, field, { url: urlOf({}, new URLSearchParams({ ...QUERY_BASELINES[key], [p.name]: String(v) }).toString()) });
+      return probe(`${field}=${show(v)}`, `header.${p.name}`, { headers: { ...headers, [p.name]: String(v) } });
     }),
-    ...bodyCases("PATCH", c, {}, {
-      "metadata.id": TEXT,
-      "metadata.max_input_tokens": TOKENS,
-      "metadata.input_cost_per_token": PRICE,
-      rates_effective_from: INSTANT,
-    }),
-    ...bodyCases("POST", `${c}/rates`, { effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2" }, {
-      effective_from: INSTANT,
-      input_cost_per_token: PRICE,
-      output_cost_per_token: PRICE,
-    }),
-    ...queryCases(`${c}/usage`, { from: INSTANT.filter(Boolean), to: INSTANT.filter(Boolean), group_by: ["consumer", "\u0000"] }),
-    ...queryCases(`${c}/tdl-matrix`, { date: DATE.filter(Boolean) }),
-    ...queryCases("/v1/invoices", { period: DATE.filter(Boolean), status: ["paid"], limit: [0, 501, "ten"] }),
-    ...queryCases("/v1/billing/report", { period: DATE.filter(Boolean) }),
-    ...bodyCases("POST", "/v1/billing/runs", {}, { period: DATE }),
-    ...queryCases("/v1/dead-letters", { from: INSTANT.filter(Boolean), stage: ["kafka"], limit: [0, 100000] }),
-  ];
+  );
+  const schema = op.requestBody?.content?.["application/json"]?.schema;
+  const fromBody = schema
+    ? bodyFields(schema).flatMap(([field, fieldSchema]) =>
+        oddValues(fieldSchema, "body").map((v) => {
+          const changed = structuredClone(base ?? {}) as Record<string, unknown>;
+          const names = field.split(".");
+          let node = changed;
+          for (const k of names.slice(0, -1)) node = (typeof node[k] === "object" && node[k] !== null ? node[k] : (node[k] = {})) as Record<string, unknown>;
+          node[names.at(-1)!] = v;
+          return probe(`${field}=${show(v)}`, field, { body: JSON.stringify(changed) });
+        }),
+      )
+    : [];
+  return [...fromParams, ...fromBody];
 }
 
 describe("hostile input", () => {
-  it("every odd value is a 4xx naming its field, in the documented shape, and changes nothing", async () => {
-    const all = cases();
+  it("every odd value of every field of every route in /openapi.json is a 4xx naming the field, in the documented shape, and changes nothing", async () => {
+    const doc = (await stack.app.inject({ method: "GET", url: "/openapi.json" })).json();
+    const ops = operations(doc);
+    const missing = ops.filter((o) => o.op.requestBody?.content?.["application/json"] && !BASELINES[o.key]).map((o) => o.key);
+    assert.deepEqual(missing, [], "every route with a JSON body has a valid baseline here");
+    const probes = ops.flatMap(probesOf);
     const before = await fingerprint();
     const failures: string[] = [];
-    for (const k of all) {
-      const res = await stack.app.inject({
-        method: k.method,
-        url: k.url,
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(k.body ? { "content-type": "application/json" } : {}) },
-        payload: k.body,
-      });
+    for (const k of probes) {
+      const res = await stack.app.inject({ method: k.method as "GET", url: k.url, headers: k.headers, payload: k.body });
       const body = res.json();
-      // the field itself, or an element of it (metadata.tags.0)
-      const names = body.error?.field === k.field || String(body.error?.field).startsWith(`${k.field}.`);
-      const ok = res.statusCode >= 400 && res.statusCode < 500 && typeof body.error?.message === "string" && typeof body.error?.requestId === "string" && names;
+      // the field itself, or an element of it (metadata.tags.0); a control character in the URL names the path
+      const f = String(body.error?.field);
+      const names = f === k.field || f.startsWith(`${k.field}.`) || (k.field.startsWith("path.") && f === "path");
+      const ok = res.statusCode === 400 && body.error?.code === "validation_failed" && typeof body.error?.message === "string" && typeof body.error?.requestId === "string" && names;
       if (!ok) failures.push(`${k.label}: ${res.statusCode} ${res.body.slice(0, 200)}`);
     }
-    assert.deepEqual(failures, [], `${failures.length} of ${all.length} cases`);
+    assert.deepEqual(failures, [], `${failures.length} of ${probes.length} probes`);
     assert.equal(await fingerprint(), before, "nothing changed in the database");
-    assert.ok(all.length >= 200, `${all.length} cases`);
+    const fields = new Set(probes.map((p) => `${p.label.split(" ").slice(0, 2).join(" ")} ${p.field}`));
+    console.log(`hostile input: ${probes.length} probes over ${fields.size} fields of ${new Set(probes.map((p) => p.label.split(" ").slice(0, 2).join(" "))).size} of ${ops.length} operations`);
+    assert.ok(probes.length >= 300, `${probes.length} probes`);
   });
 
   it("a JSON number a double cannot carry is refused with a message to send a string, and the same digits as a string are taken exactly", async () => {
@@ -131,6 +140,12 @@ describe("hostile input", () => {
     assert.equal(asString.json().metadata.input_cost_per_token, "123456789012.123456789012");
     const plain = await post('{"username":"digits-2","metadata":{"input_cost_per_token":0.000000083}}');
     assert.equal(plain.json().metadata.input_cost_per_token, "0.000000083");
+  });
+
+  it("a path segment longer than the router takes is refused in the same shape", async () => {
+    const res = await stack.app.inject({ method: "GET", url: `/v1/consumers/${"x".repeat(5000)}`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().error.field, "path");
   });
 
   it("control characters in a path segment or a query parameter are a 400 naming where", async () => {

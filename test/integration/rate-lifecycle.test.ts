@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { draftInvoice } from "../../src/billing/invoice.service.ts";
 import { recordPeriod } from "../../src/billing/period.service.ts";
 import { periodOfKey } from "../../src/domain/billing-period.ts";
+import { Decimal } from "../../src/domain/money.ts";
 import { kong38Ai, kongLog } from "../fixtures/kong-logs.ts";
 import { meterLogs } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
@@ -95,5 +96,73 @@ describe("consumer keys", () => {
     assert.equal(again.json().revoked_at, revoked.json().revoked_at, "revoking twice keeps the first time");
     const byConsumer = await stack.app.inject({ method: "GET", url: `/v1/consumers/${id}/api-keys`, headers: { authorization: `Bearer ${two.key}` } });
     assert.equal(byConsumer.statusCode, 403);
+  });
+
+  it("a correction reprices a finalized period: the difference is one adjustment line on the next invoice, billed once", async () => {
+    const id = await consumerWithFinalizedOctober();
+    const [event] = await stack.db.usageEvent.findMany({ where: { consumerId: id } });
+    const res = await admin(stack, "POST", `/v1/consumers/${id}/rates`, {
+      effective_from: "2026-10-01T00:00:00Z", input_cost_per_token: "0.000003", output_cost_per_token: "0.000002", correction: { reason: "contract price was 3e-6" },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual([res.json().repriced_events, res.json().price_adjustments], [1, 1], "only the input price differs");
+    const repriced = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: event!.id } });
+    assert.equal(repriced.cost.toFixed(), new Decimal(event!.inputTokens).times("0.000003").plus(new Decimal(event!.outputTokens).times("0.000002")).toFixed());
+    assert.equal(repriced.inputCostPerToken!.toFixed(), "0.000003");
+    const totals = await stack.db.consumerTotal.findUniqueOrThrow({ where: { consumerId: id } });
+    assert.equal(totals.cost.toFixed(), repriced.cost.toFixed(), "the running total moved with the event");
+
+    const november = await recordPeriod(stack.db, periodOfKey("2026-11-01", "monthly", "UTC"));
+    const draft = () => draftInvoice(stack.db, { consumerId: id, periodId: november.id, settings: stack.config.billing, now: new Date(), finalize: false });
+    await draft();
+    const { invoiceId } = await draft(); // drafting again claims nothing twice
+    const inv = (await admin(stack, "GET", `/v1/invoices/${invoiceId}`)).json();
+    const corrections = inv.lines.filter((l: { kind: string }) => l.kind === "price_correction");
+    assert.equal(corrections.length, 1, JSON.stringify(inv.lines));
+    assert.deepEqual(
+      [corrections[0].direction, corrections[0].quantity, corrections[0].unit_price, corrections[0].amount, corrections[0].reason, corrections[0].adjusts_event_ids],
+      ["input", event!.inputTokens, "0.000002", new Decimal(event!.inputTokens).times("0.000002").toFixed(), "contract price was 3e-6", [event!.id]],
+    );
+    const december = await recordPeriod(stack.db, periodOfKey("2026-12-01", "monthly", "UTC"));
+    const next = await draftInvoice(stack.db, { consumerId: id, periodId: december.id, settings: stack.config.billing, now: new Date(), finalize: false });
+    assert.equal(next.outcome, "empty", "a correction is billed on one invoice only");
+  });
+
+  it("an invoice can be finalized by hand and voided with a reason, both kept in its history; nonsense is refused", async () => {
+    const kongId = randomUUID();
+    const id = (await admin(stack, "POST", "/v1/consumers", { username: `hand-${kongId.slice(0, 8)}`, kong_id: kongId, metadata: { input_cost_per_token: "0.1", output_cost_per_token: "0.1" } })).json().id;
+    await meterLogs(stack, [kongLog({ consumer: { id: kongId }, startedAt: Date.parse("2025-03-15T12:00:00Z"), ai: kong38Ai() })]);
+    const period = await recordPeriod(stack.db, periodOfKey("2025-03-01", "monthly", "UTC"));
+    const { invoiceId } = await draftInvoice(stack.db, { consumerId: id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: false });
+    const hand = (path: string, body: unknown) =>
+      stack.app.inject({ method: "POST", url: `/v1/invoices/${invoiceId}/${path}`, headers: { authorization: "Bearer test-admin-key", "x-actor": "ops@example" }, payload: body as object });
+
+    const finalized = await hand("finalize", { reason: "customer asked for it early" });
+    assert.equal(finalized.statusCode, 200, finalized.body);
+    assert.equal(finalized.json().status, "finalized");
+    assert.equal((await hand("finalize", {})).statusCode, 409, "only a draft can be finalized");
+    const noReason = await hand("void", {});
+    assert.deepEqual([noReason.statusCode, noReason.json().error.field], [400, "reason"]);
+
+    const voided = await hand("void", { reason: "billed to the wrong customer", rebill: true });
+    assert.equal(voided.statusCode, 200, voided.body);
+    assert.equal(voided.json().status, "void");
+    assert.deepEqual(
+      voided.json().history.map((h: { from: string; to: string; actor: string; reason: string }) => [h.from, h.to, h.actor, h.reason]),
+      [["draft", "finalized", "ops@example", "customer asked for it early"], ["finalized", "void", "ops@example", "billed to the wrong customer"]],
+    );
+    assert.equal(await stack.db.usageEvent.count({ where: { consumerId: id, invoiceId: { not: null } } }), 0, "rebill released the usage for the next invoice");
+    assert.equal((await hand("void", { reason: "again" })).statusCode, 409);
+    assert.equal((await stack.app.inject({ method: "POST", url: `/v1/invoices/${randomUUID()}/void`, headers: { authorization: "Bearer test-admin-key" }, payload: { reason: "x" } })).statusCode, 404);
+  });
+
+  it("renaming a consumer is recorded in its metadata versions, with who did it", async () => {
+    const name = `rename-${randomUUID().slice(0, 8)}`;
+    const id = (await admin(stack, "POST", "/v1/consumers", { username: name })).json().id;
+    const res = await stack.app.inject({ method: "PATCH", url: `/v1/consumers/${id}`, headers: { authorization: "Bearer test-admin-key", "x-actor": "ops@example" }, payload: { username: `${name}-new` } });
+    assert.equal(res.statusCode, 200, res.body);
+    const versions = (await admin(stack, "GET", `/v1/consumers/${id}/metadata/versions`)).json().versions as Array<{ actor: string; changes: Record<string, unknown> }>;
+    assert.deepEqual(versions.at(-1)!.changes.username, { from: name, to: `${name}-new` });
+    assert.equal(versions.at(-1)!.actor, "ops@example");
   });
 });
