@@ -4,7 +4,11 @@
 // that the consumer's next invoice bills, once. TDL cells and totals move by the same amounts.
 import { Prisma, type Db } from "../db/client.ts";
 
-export type RepricedRate = { id: string; consumerId: string; effectiveFrom: Date; inputCostPerToken: string; outputCostPerToken: string };
+type Price = { toFixed(): string };
+/** A consumer_rates row as stored. */
+export type RateRow = { id: string; consumerId: string; effectiveFrom: Date; inputCostPerToken: Price; outputCostPerToken: Price };
+/** The same with its prices as exact decimal text, for SQL. */
+type RepricedRate = Omit<RateRow, "inputCostPerToken" | "outputCostPerToken"> & { inputCostPerToken: string; outputCostPerToken: string };
 export type Correction = { reason: string; actor: string };
 
 /** The end of the window a rate covers: the next rate's start, or none. */
@@ -99,7 +103,8 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
  * what finalized invoices billed at other prices as adjustments; without one the caller has made
  * sure no finalized invoice covers the window (see rate-guard.ts).
  */
-export async function applyRate(tx: Db, rate: RepricedRate, correction?: Correction): Promise<{ repriced: number; adjustments: number }> {
+export async function applyRate(tx: Db, row: RateRow, correction?: Correction): Promise<{ repriced: number; adjustments: number }> {
+  const rate = { ...row, inputCostPerToken: row.inputCostPerToken.toFixed(), outputCostPerToken: row.outputCostPerToken.toFixed() };
   const until = await windowEnd(tx, rate);
   const adjustments = correction ? await recordAdjustments(tx, rate, until, correction) : 0;
   return { repriced: await repriceEvents(tx, rate, until), adjustments };

@@ -4,9 +4,9 @@
 import type { ConsumerBody, MetadataInput } from "./consumer.schema.ts";
 import { isUniqueViolation, uniqueViolationTarget, type Db, type Prisma, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
-import { Decimal, parsePrice } from "../domain/money.ts";
+import { Decimal } from "../domain/money.ts";
 import { rateAt } from "../domain/pricing.ts";
-import { emptyMatrix, parseMatrix } from "../domain/tdl.ts";
+import { emptyMatrix } from "../domain/tdl.ts";
 import { canonicalJson } from "../domain/json.ts";
 import { BEGINNING_OF_TIME, rateHistories } from "./consumer.repository.ts";
 import { recordVersion, snapshotOf, type Actor, type MetadataSnapshot } from "./metadata.ts";
@@ -126,7 +126,7 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
         outputCostPerToken: (newOutput ?? inForce?.outputCostPerToken ?? new Decimal(0)).toFixed(),
       },
     });
-    await applyRate(tx, { ...created, inputCostPerToken: created.inputCostPerToken.toFixed(), outputCostPerToken: created.outputCostPerToken.toFixed() });
+    await applyRate(tx, created);
   }
 
   const data = differingColumns(current, {
@@ -187,11 +187,7 @@ export async function addRate(
       const created = await tx.consumerRate.create({
         data: { consumerId: consumer.id, effectiveFrom, inputCostPerToken: rate.input_cost_per_token.toFixed(), outputCostPerToken: rate.output_cost_per_token.toFixed() },
       });
-      const applied = await applyRate(
-        tx,
-        { ...created, inputCostPerToken: created.inputCostPerToken.toFixed(), outputCostPerToken: created.outputCostPerToken.toFixed() },
-        rate.correction ? { reason: rate.correction.reason, actor: by.actor } : undefined,
-      );
+      const applied = await applyRate(tx, created, rate.correction ? { reason: rate.correction.reason, actor: by.actor } : undefined);
       // a rate in the future changes no snapshot yet; the rate history itself is the record
       await recordVersion(tx, consumer.id, before, await snapshotNow(tx, consumer.id), by);
       return { rate: created, ...applied };

@@ -1,7 +1,7 @@
 // Reads a Kong declarative config (_format_version "3.0", YAML or JSON) into consumers to import:
 // identity from `consumers[]`, metadata from a `user-metadata` plugin nested in the consumer or at
 // the top level with `consumer:`. Every problem of a consumer is collected, naming its field.
-import { isPair, isScalar, parseDocument, visit } from "yaml";
+import { isScalar, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { MetadataSchema, type ConsumerBody, type MetadataInput } from "./consumer.schema.ts";
 import { validationFailed } from "../domain/errors.ts";

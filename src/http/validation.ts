@@ -20,7 +20,7 @@ export class RequestValidationError extends Error {
     const issue = this.issues[0];
     const unknownKey = issue?.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [];
     const path = [PREFIX[this.validationContext ?? "body"], ...(issue?.path ?? []).map(String), ...unknownKey];
-    return path.filter(Boolean).join(".") || (this.validationContext === "querystring" ? "query" : "body");
+    return path.filter(Boolean).join(".") || "body";
   }
 }
 

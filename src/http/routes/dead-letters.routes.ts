@@ -71,9 +71,9 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
       },
     },
     async (request) => {
-    const { limit, ...filter } = request.body;
-    const outcomes = await replayDeadLetters(db, filter, limit, deps);
-    return { resubmitted: outcomes.filter((o) => o.outcome === "resubmitted").length, outcomes };
-  },
+      const { limit, ...filter } = request.body;
+      const outcomes = await replayDeadLetters(db, filter, limit, deps);
+      return { resubmitted: outcomes.filter((o) => o.outcome === "resubmitted").length, outcomes };
+    },
   );
 }

@@ -132,15 +132,15 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
       },
     },
     async (request) => {
-    const c = await configuredCaller(request, deps);
-    const date = dayOrToday(request.query.date, config.billing.timeZone);
-    return {
-      id: c.externalId,
-      date,
-      time_zone: config.billing.timeZone,
-      tdl_matrix: inSlotOrder(c.limits.tdlMatrix),
-      observed_tdl_matrix: await observedMatrix(db, c.id, date),
-    };
-  },
+      const c = await configuredCaller(request, deps);
+      const date = dayOrToday(request.query.date, config.billing.timeZone);
+      return {
+        id: c.externalId,
+        date,
+        time_zone: config.billing.timeZone,
+        tdl_matrix: inSlotOrder(c.limits.tdlMatrix),
+        observed_tdl_matrix: await observedMatrix(db, c.id, date),
+      };
+    },
   );
 }
