@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --n 3000 --concurrency 16]`: the metering benchmark on a fresh database.
+# `npm run bench [-- --events 30000 --runs 3 ...]`: token counting, the metering pipeline under
+# Kong-like load, and billing at scale, on a fresh database (options: scripts/bench.ts).
 # `npm run bench:authorize [-- --n 5000 --concurrency 8]`: the gateway's authorize call.
-# `npm run bench:tokens`: token counting alone (also printed first by `npm run bench`).
+# `npm run bench:tokens`: token counting alone; `npm run bench:billing [-- --events 5000000]`: billing at scale alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -12,11 +13,24 @@ ensure_kafka
 node --import tsx scripts/reset-database.ts
 prepare_database >/dev/null
 if [ "${1:-}" = "tokens" ]; then
-  exec node --import tsx scripts/bench-tokens.ts
+  exec node --import tsx scripts/bench/tokens.ts
+fi
+if [ "${1:-}" = "billing" ]; then
+  shift
+  export DATABASE_URL="${BENCH_BILLING_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/tokenmeter_bench_billing_test}"
+  node --import tsx scripts/reset-database.ts
+  prepare_database >/dev/null
+  exec node --import tsx scripts/bench/billing.ts "$@"
 fi
 if [ "${1:-}" = "authorize" ]; then
   shift
-  exec node --import tsx scripts/bench-authorize.ts "$@"
+  exec node --import tsx scripts/bench/authorize.ts "$@"
 fi
-node --import tsx scripts/bench-tokens.ts
-exec node --import tsx scripts/bench.ts "$@"
+echo "bench commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown) date=$(date -u +%Y-%m-%d) cores=$(nproc)"
+node --import tsx scripts/bench/tokens.ts
+node --import tsx scripts/bench.ts "$@"
+# billing at scale on a database of its own: 1 000 consumers, 5 million events
+export DATABASE_URL="${BENCH_BILLING_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/tokenmeter_bench_billing_test}"
+node --import tsx scripts/reset-database.ts
+prepare_database >/dev/null
+exec node --import tsx scripts/bench/billing.ts ${BENCH_BILLING_ARGS:-}

@@ -6,11 +6,11 @@
 // The load generator and the API share this process and the machine's 2 cores.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { closeServices, connectServices } from "../src/bootstrap.ts";
-import { loadConfig } from "../src/config.ts";
-import { importKongConfig } from "../src/consumers/import.service.ts";
-import { buildApp } from "../src/http/app.ts";
-import { createLogger } from "../src/lib/logger.ts";
+import { closeServices, connectServices } from "../../src/bootstrap.ts";
+import { loadConfig } from "../../src/config.ts";
+import { importKongConfig } from "../../src/consumers/import.service.ts";
+import { buildApp } from "../../src/http/app.ts";
+import { createLogger } from "../../src/lib/logger.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -26,7 +26,7 @@ const SECRET = "bench-gateway-secret";
 
 /** The seed's premium consumer (no TDL limits, so no call is denied) under many names. */
 function benchConfig(): string {
-  const seed = readFileSync(new URL("../test/fixtures/bench-consumer.yaml", import.meta.url), "utf8");
+  const seed = readFileSync(new URL("../../test/fixtures/bench-consumer.yaml", import.meta.url), "utf8");
   const one = seed.slice(seed.indexOf("  - username:"));
   const many = Array.from({ length: CONSUMERS }, (_, i) => one.replace("bench-client", `bench-client-${i}`).replace("bench-001", `bench-${i}`)).join("");
   return `_format_version: "3.0"\nconsumers:\n${many}`;
