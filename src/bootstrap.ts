@@ -5,6 +5,7 @@ import type { Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.ts";
 import { createPrisma, type PrismaClient } from "./db/client.ts";
+import { createSqlPool, type SqlPool } from "./db/pool.ts";
 import { createBillingQueue, redisConnection, withinTimeout } from "./jobs/queues.ts";
 import { createKafka } from "./kafka/client.ts";
 import { UsageProducer } from "./kafka/producer.ts";
@@ -16,6 +17,8 @@ import { createMetrics, type Metrics } from "./ops/metrics.ts";
 export type Services = {
   kafka: Kafka;
   db: PrismaClient;
+  /** The meter's set-based writes (src/db/pool.ts); everything else goes through `db`. */
+  pool: SqlPool;
   producer: UsageProducer;
   billingQueue: Queue;
   redis: Redis;
@@ -37,8 +40,12 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
     metrics.dependencyErrors.inc({ dependency: "redis" });
     logger.warn({ err }, "billing queue: Redis unavailable");
   });
+  const pool = createSqlPool(config.databaseUrl, (err) => {
+    metrics.dependencyErrors.inc({ dependency: "postgres" });
+    logger.warn({ err }, "database connection lost; the pool reconnects");
+  });
   const producer = new UsageProducer(kafka, config.ingest.produceTimeoutMs, config.kafka.maxMessageBytes, metrics);
-  return { kafka, db, producer, billingQueue, redis, metrics, checks: new DependencyChecks({ db, kafka, redis }) };
+  return { kafka, db, pool, producer, billingQueue, redis, metrics, checks: new DependencyChecks({ db, kafka, redis }) };
 }
 
 export async function closeServices(s: Services): Promise<void> {
@@ -47,5 +54,6 @@ export async function closeServices(s: Services): Promise<void> {
   // a connection passed to BullMQ is not closed by it; with Redis away, close() would wait for ever
   s.redis.disconnect();
   await withinTimeout(2000, "closing the billing queue", () => s.billingQueue.close()).catch(() => {});
+  await s.pool.end();
   await s.db.$disconnect();
 }

@@ -6,6 +6,8 @@
 //   exceeded, or Prisma's own validation of a value). Retrying cannot help; the event responsible
 //   is found and dead-lettered with this reason.
 // - unknown: anything else (a trigger's RAISE, an unexpected error). See workers/meter/isolate.ts.
+// Errors come from Prisma (the driver adapter's cause inside) or straight from the pg driver (the
+// meter's set-based writes, src/db/pool.ts); both carry PostgreSQL's SQLSTATE.
 import { Prisma } from "./generated/client.ts";
 
 export type FailureKind = "transient" | "data" | "unknown";
@@ -33,10 +35,16 @@ function adapterCause(err: unknown): AdapterCause | undefined {
   return meta && typeof meta === "object" ? (meta as AdapterCause) : undefined;
 }
 
+/** SQLSTATE of an error PostgreSQL itself returned through the pg driver (it carries a severity). */
+function pgSqlState(err: unknown): string | undefined {
+  const e = err as { code?: unknown; severity?: unknown } | null;
+  return e && typeof e === "object" && typeof e.code === "string" && typeof e.severity === "string" ? e.code : undefined;
+}
+
 export function classifyDbError(err: unknown): DbFailure {
   const message = err instanceof Error ? err.message.split("\n").filter(Boolean).pop() ?? err.message : String(err);
   const cause = adapterCause(err);
-  const sqlState = cause?.originalCode ?? cause?.code;
+  const sqlState = cause?.originalCode ?? cause?.code ?? pgSqlState(err);
   if (sqlState && /^[0-9A-Z]{5}$/.test(sqlState)) {
     const cls = sqlState.slice(0, 2);
     const reason = `${cause?.originalMessage ?? cause?.message ?? message} (SQLSTATE ${sqlState})`;

@@ -16,7 +16,7 @@ export async function meterLogs(stack: Stack, entries: Record<string, unknown>[]
     partition: 0,
     topic: "direct",
   }));
-  const result = await meterBatch(messages, { db: stack.db, config: stack.config });
+  const result = await meterBatch(messages, { db: stack.db, pool: stack.pool, config: stack.config });
   if (result.deadLetters.length) throw new Error(`unexpected dead letters: ${result.deadLetters.map((d) => d.reason).join("; ")}`);
   return result;
 }

@@ -6,6 +6,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
+import type { SqlPool } from "../../src/db/pool.ts";
 import { redactPayload } from "../../src/ingest/redact.ts";
 import { deadLetter, fitted } from "../../src/kafka/dead-letter.ts";
 import type { UsageProducer } from "../../src/kafka/producer.ts";
@@ -21,6 +22,7 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
 export type MeterDeps = {
   kafka: Kafka;
   db: PrismaClient;
+  pool: SqlPool;
   producer: UsageProducer;
   config: Config;
   logger: Logger;
@@ -67,12 +69,13 @@ async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<
     for (const d of done.deadLetters) {
       chunkLog.warn({ offset: d.message.offset, eventId: d.eventId, consumer: d.consumer, kind: d.kind, reason: d.reason }, "usage message dead-lettered");
     }
-    resolveOffset(chunk[chunk.length - 1]!.offset);
-    await commitOffsetsIfNecessary();
-    await heartbeat();
+    // counted as soon as PostgreSQL holds it: a rebalance failing the heartbeat below must not hide it
     recordChunk(deps.metrics, done, t0);
     chunkLog.debug({ inserted: done.metered.length, duplicates: done.duplicates }, "chunk metered");
     deps.onMetered?.(done);
+    resolveOffset(chunk[chunk.length - 1]!.offset);
+    await commitOffsetsIfNecessary();
+    await heartbeat();
   }
 }
 

@@ -11,6 +11,7 @@
 //   an unexplained failure holds a partition for a bounded time and loses nothing: its dead letter
 //   carries the original bytes and the database's message, for a replay once the cause is fixed.
 import type { PrismaClient } from "../../src/db/client.ts";
+import type { SqlPool } from "../../src/db/pool.ts";
 import { classifyDbError, databaseAnswers, TransientFailure, type DbFailure } from "../../src/db/errors.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
 import { persist, type TdlLimitOf } from "./stages/persist.ts";
@@ -29,6 +30,7 @@ export async function judgeFailure(db: PrismaClient, err: unknown): Promise<DbFa
 
 export async function persistIsolated(
   db: PrismaClient,
+  pool: SqlPool,
   items: Item[],
   limitOf: TdlLimitOf,
 ): Promise<{ insertedIds: Set<string>; deadLetters: DeadLetter[] }> {
@@ -38,7 +40,7 @@ export async function persistIsolated(
   const write = async (part: Item[], secondTry = false): Promise<void> => {
     if (part.length === 0) return;
     try {
-      for (const id of await persist(db, part.map((i) => i.event), limitOf)) insertedIds.add(id);
+      for (const id of await persist(pool, part.map((i) => i.event), limitOf)) insertedIds.add(id);
       return;
     } catch (err) {
       const failure = await judgeFailure(db, err);

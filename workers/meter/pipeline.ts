@@ -4,6 +4,7 @@
 // database that cannot be reached throws TransientFailure: the caller retries the whole batch.
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
+import type { SqlPool } from "../../src/db/pool.ts";
 import { aiBlocks, finalUpstreamStatus, isBillable, modelOf, proxyBlock } from "../../src/domain/kong-log.ts";
 import { capabilityOf, cellLimit, limitFlagsOf } from "../../src/domain/limits.ts";
 import { levelOf, localSlotOf } from "../../src/domain/tdl.ts";
@@ -30,7 +31,7 @@ export type BatchResult = {
   deadLetters: DeadLetter[];
 };
 
-export type MeterDeps = { db: PrismaClient; config: Config; metrics?: Metrics };
+export type MeterDeps = { db: PrismaClient; pool: SqlPool; config: Config; metrics?: Metrics };
 
 /** Everything about one call that does not need the database. */
 function measure(entry: ParsedEntry, config: Config, metrics?: Metrics) {
@@ -90,7 +91,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     }
   }
 
-  const persisted = await persistIsolated(db, items, (id, slot, level) => {
+  const persisted = await persistIsolated(db, deps.pool, items, (id, slot, level) => {
     const policy = limits.get(id);
     return policy ? cellLimit(policy.limits.tdlMatrix, slot, level) : 0;
   });

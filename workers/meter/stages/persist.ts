@@ -1,66 +1,94 @@
-// The only stage that writes: ONE transaction per batch inserts the events (a known event id is
+// The only stage that writes: ONE transaction per chunk inserts the events (a known event id is
 // skipped), applies the TDL and total increments of exactly the rows it inserted, and flags the
-// events that took a TDL cell past the consumer's limit.
-import { Prisma, type PrismaClient } from "../../../src/db/client.ts";
+// events that took a TDL cell past the consumer's limit. Each step is one set-based statement
+// whatever the chunk's size: the rows travel as one array per column and unnest() turns them back
+// into rows, so the cost per event is PostgreSQL's, not a client library's.
+import { inTransaction, type SqlClient, type SqlPool } from "../../../src/db/pool.ts";
 import { aggregate, type CellIncrement, type TotalIncrement } from "./aggregate.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
-const asDate = (localDate: string) => new Date(`${localDate}T00:00:00Z`);
+type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown];
 
-function eventRow(e: MeteredEvent) {
-  return {
-    id: e.id,
-    consumerId: e.consumerId,
-    occurredAt: e.occurredAt,
-    receivedAt: e.receivedAt,
-    routeId: e.routeId,
-    routeName: e.routeName,
-    serviceId: e.serviceId,
-    serviceName: e.serviceName,
-    model: e.model,
-    provider: e.provider,
-    status: e.status,
-    upstreamStatus: e.upstreamStatus,
-    billable: e.billable,
-    inputTokens: e.inputTokens,
-    outputTokens: e.outputTokens,
-    inputSource: e.inputSource,
-    outputSource: e.outputSource,
-    providerInputTokens: e.providerInputTokens,
-    providerOutputTokens: e.providerOutputTokens,
-    encoding: e.encoding,
-    rateId: e.rate?.id,
-    inputCostPerToken: e.rate?.inputCostPerToken.toFixed(),
-    outputCostPerToken: e.rate?.outputCostPerToken.toFixed(),
-    cost: e.cost.toFixed(),
-    capability: e.capability,
-    localDate: asDate(e.localDate),
-    slot: e.slot,
-    level: e.level,
-    limitFlags: e.limitFlags,
-    metadataVersion: e.metadataVersion,
-    anomalies: e.anomalies,
-  };
+/** A text[] value as one array element: unnest cannot take an array of arrays, so it travels as its literal. */
+const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+
+const EVENT_COLUMNS: Column[] = [
+  ["id", "text", (e) => e.id],
+  ["consumer_id", "uuid", (e) => e.consumerId],
+  ["occurred_at", "timestamptz", (e) => e.occurredAt.toISOString()],
+  ["received_at", "timestamptz", (e) => e.receivedAt.toISOString()],
+  ["route_id", "text", (e) => e.routeId ?? null],
+  ["route_name", "text", (e) => e.routeName ?? null],
+  ["service_id", "text", (e) => e.serviceId ?? null],
+  ["service_name", "text", (e) => e.serviceName ?? null],
+  ["model", "text", (e) => e.model],
+  ["provider", "text", (e) => e.provider ?? null],
+  ["status", "int", (e) => e.status],
+  ["upstream_status", "text", (e) => e.upstreamStatus ?? null],
+  ["billable", "boolean", (e) => e.billable],
+  ["input_tokens", "int", (e) => e.inputTokens],
+  ["output_tokens", "int", (e) => e.outputTokens],
+  ["input_source", "token_source", (e) => e.inputSource],
+  ["output_source", "token_source", (e) => e.outputSource],
+  ["provider_input_tokens", "int", (e) => e.providerInputTokens ?? null],
+  ["provider_output_tokens", "int", (e) => e.providerOutputTokens ?? null],
+  ["encoding", "text", (e) => e.encoding ?? null],
+  ["rate_id", "uuid", (e) => e.rate?.id ?? null],
+  ["input_cost_per_token", "numeric", (e) => e.rate?.inputCostPerToken.toFixed() ?? null],
+  ["output_cost_per_token", "numeric", (e) => e.rate?.outputCostPerToken.toFixed() ?? null],
+  ["cost", "numeric", (e) => e.cost.toFixed()],
+  ["capability", "int", (e) => e.capability ?? null],
+  ["local_date", "date", (e) => e.localDate],
+  ["slot", "int", (e) => e.slot],
+  ["level", "int", (e) => e.level],
+  ["limit_flags", "text", (e) => arrayLiteral(e.limitFlags)],
+  ["metadata_version", "int", (e) => e.metadataVersion ?? null],
+  ["anomalies", "text", (e) => arrayLiteral(e.anomalies)],
+];
+const AS_ARRAY = new Set(["limit_flags", "anomalies"]);
+
+const INSERT_EVENTS = `
+  INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
+  SELECT ${EVENT_COLUMNS.map(([c]) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`)).join(", ")}
+  FROM unnest(${EVENT_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")}) AS t(${EVENT_COLUMNS.map(([c]) => c).join(", ")})
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id`;
+
+async function insertEvents(client: SqlClient, events: MeteredEvent[]): Promise<Set<string>> {
+  const params = EVENT_COLUMNS.map(([, , value]) => events.map(value));
+  const { rows } = await client.query<{ id: string }>({ name: "meter.insert_events", text: INSERT_EVENTS, values: params });
+  return new Set(rows.map((r) => r.id));
 }
 
 type CellTotal = { consumer_id: string; local_date: string; slot: number; level: number; calls: number };
 
+const UPSERT_CELLS = `
+  INSERT INTO tdl_cells (consumer_id, local_date, slot, level, calls, input_tokens, output_tokens, cost)
+  SELECT * FROM unnest($1::uuid[], $2::date[], $3::int[], $4::int[], $5::int[], $6::bigint[], $7::bigint[], $8::numeric[])
+  ON CONFLICT (consumer_id, local_date, slot, level) DO UPDATE SET
+    calls = tdl_cells.calls + EXCLUDED.calls,
+    input_tokens = tdl_cells.input_tokens + EXCLUDED.input_tokens,
+    output_tokens = tdl_cells.output_tokens + EXCLUDED.output_tokens,
+    cost = tdl_cells.cost + EXCLUDED.cost
+  RETURNING consumer_id::text AS consumer_id, to_char(local_date, 'YYYY-MM-DD') AS local_date, slot, level, calls`;
+
 /** Returns every touched cell's count after the increment. */
-function upsertCells(tx: Prisma.TransactionClient, cells: CellIncrement[]) {
-  const rows = cells.map(
-    (c) =>
-      Prisma.sql`(${c.consumerId}::uuid, ${c.localDate}::date, ${c.slot}::int, ${c.level}::int, ${c.calls}::int,
-        ${c.inputTokens}::bigint, ${c.outputTokens}::bigint, ${c.cost.toFixed()}::numeric)`,
-  );
-  return tx.$queryRaw<CellTotal[]>`
-    INSERT INTO tdl_cells (consumer_id, local_date, slot, level, calls, input_tokens, output_tokens, cost)
-    VALUES ${Prisma.join(rows)}
-    ON CONFLICT (consumer_id, local_date, slot, level) DO UPDATE SET
-      calls = tdl_cells.calls + EXCLUDED.calls,
-      input_tokens = tdl_cells.input_tokens + EXCLUDED.input_tokens,
-      output_tokens = tdl_cells.output_tokens + EXCLUDED.output_tokens,
-      cost = tdl_cells.cost + EXCLUDED.cost
-    RETURNING consumer_id::text AS consumer_id, to_char(local_date, 'YYYY-MM-DD') AS local_date, slot, level, calls`;
+async function upsertCells(client: SqlClient, cells: CellIncrement[]): Promise<CellTotal[]> {
+  const { rows } = await client.query<CellTotal>({
+    name: "meter.upsert_cells",
+    text: UPSERT_CELLS,
+    values: [
+      cells.map((c) => c.consumerId),
+      cells.map((c) => c.localDate),
+      cells.map((c) => c.slot),
+      cells.map((c) => c.level),
+      cells.map((c) => c.calls),
+      cells.map((c) => c.inputTokens),
+      cells.map((c) => c.outputTokens),
+      cells.map((c) => c.cost.toFixed()),
+    ],
+  });
+  return rows;
 }
 
 /** A cell's configured daily limit for a consumer; 0 = no limit. */
@@ -86,47 +114,54 @@ function overTdlLimit(events: MeteredEvent[], cells: CellTotal[], limitOf: TdlLi
   return over;
 }
 
-function upsertTotals(tx: Prisma.TransactionClient, totals: TotalIncrement[]) {
-  const rows = totals.map(
-    (t) =>
-      Prisma.sql`(${t.consumerId}::uuid, ${t.calls}::bigint, ${t.billableCalls}::bigint, ${t.inputTokens}::bigint,
-        ${t.outputTokens}::bigint, ${t.cost.toFixed()}::numeric, now())`,
-  );
-  return tx.$executeRaw`
-    INSERT INTO consumer_totals (consumer_id, calls, billable_calls, input_tokens, output_tokens, cost, updated_at)
-    VALUES ${Prisma.join(rows)}
-    ON CONFLICT (consumer_id) DO UPDATE SET
-      calls = consumer_totals.calls + EXCLUDED.calls,
-      billable_calls = consumer_totals.billable_calls + EXCLUDED.billable_calls,
-      input_tokens = consumer_totals.input_tokens + EXCLUDED.input_tokens,
-      output_tokens = consumer_totals.output_tokens + EXCLUDED.output_tokens,
-      cost = consumer_totals.cost + EXCLUDED.cost,
-      updated_at = now()`;
+const UPSERT_TOTALS = `
+  INSERT INTO consumer_totals (consumer_id, calls, billable_calls, input_tokens, output_tokens, cost, updated_at)
+  SELECT *, now() FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::numeric[])
+  ON CONFLICT (consumer_id) DO UPDATE SET
+    calls = consumer_totals.calls + EXCLUDED.calls,
+    billable_calls = consumer_totals.billable_calls + EXCLUDED.billable_calls,
+    input_tokens = consumer_totals.input_tokens + EXCLUDED.input_tokens,
+    output_tokens = consumer_totals.output_tokens + EXCLUDED.output_tokens,
+    cost = consumer_totals.cost + EXCLUDED.cost,
+    updated_at = now()`;
+
+async function upsertTotals(client: SqlClient, totals: TotalIncrement[]): Promise<void> {
+  await client.query({
+    name: "meter.upsert_totals",
+    text: UPSERT_TOTALS,
+    values: [
+      totals.map((t) => t.consumerId),
+      totals.map((t) => t.calls),
+      totals.map((t) => t.billableCalls),
+      totals.map((t) => t.inputTokens),
+      totals.map((t) => t.outputTokens),
+      totals.map((t) => t.cost.toFixed()),
+    ],
+  });
 }
 
-// Prisma's interactive transactions time out after 5 s by default; a large chunk on a loaded
-// machine can take longer, and a timeout would be retried as transient for ever.
-const TRANSACTION = { timeout: 60_000, maxWait: 15_000 };
+const cellKey = (c: CellIncrement) => `${c.consumerId}|${c.localDate}|${String(c.slot).padStart(2, "0")}|${String(c.level).padStart(2, "0")}`;
+const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+
+function inKeyOrder({ cells, totals }: { cells: CellIncrement[]; totals: TotalIncrement[] }) {
+  return { cells: cells.sort(byKey(cellKey)), totals: totals.sort(byKey((t) => t.consumerId)) };
+}
 
 /** Returns the ids newly inserted (known ids are skipped and not counted again). */
-export async function persist(db: PrismaClient, events: MeteredEvent[], limitOf: TdlLimitOf = () => 0): Promise<Set<string>> {
+export async function persist(pool: SqlPool, events: MeteredEvent[], limitOf: TdlLimitOf = () => 0): Promise<Set<string>> {
   if (events.length === 0) return new Set();
-  return db.$transaction(async (tx) => {
-    const inserted = await tx.usageEvent.createManyAndReturn({
-      data: events.map(eventRow),
-      skipDuplicates: true,
-      select: { id: true },
-    });
-    const insertedIds = new Set(inserted.map((r) => r.id));
+  return inTransaction(pool, async (client) => {
+    const insertedIds = await insertEvents(client, events);
     const fresh = events.filter((e) => insertedIds.has(e.id));
-    const { cells, totals } = aggregate(fresh);
+    // in key order, so two meters touching the same rows lock them in the same order (no deadlock)
+    const { cells, totals } = inKeyOrder(aggregate(fresh));
     if (cells.length) {
-      const over = overTdlLimit(fresh, await upsertCells(tx, cells), limitOf);
+      const over = overTdlLimit(fresh, await upsertCells(client, cells), limitOf);
       if (over.length) {
-        await tx.$executeRaw`UPDATE usage_events SET limit_flags = array_append(limit_flags, 'tdl_limit_exceeded') WHERE id = ANY(${over})`;
+        await client.query("UPDATE usage_events SET limit_flags = array_append(limit_flags, 'tdl_limit_exceeded') WHERE id = ANY($1::text[])", [over]);
       }
     }
-    if (totals.length) await upsertTotals(tx, totals);
+    if (totals.length) await upsertTotals(client, totals);
     return insertedIds;
-  }, TRANSACTION);
+  });
 }
