@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { get_encoding } from "tiktoken";
-import { CountBudgetExceeded, counterFor, type EncodingName } from "../../src/tokens/counter.ts";
+import { requestTokens } from "../../src/tokens/chat.ts";
+import { PieceCounts } from "../../src/tokens/count-cache.ts";
+import { CountBudgetExceeded, counterFor, TokenCounter, type EncodingName } from "../../src/tokens/counter.ts";
+import { loadEncoding } from "../../src/tokens/ranks.ts";
 
 const ENCODINGS: EncodingName[] = ["cl100k_base", "o200k_base", "p50k_base", "r50k_base"];
 const reference = new Map(ENCODINGS.map((e) => [e, get_encoding(e)]));
@@ -78,5 +81,67 @@ describe("token counter: time budget", () => {
   it("counts normally within its budget", () => {
     const counter = counterFor("o200k_base");
     assert.equal(counter.within(10_000).count(CORPUS.english!), refCount("o200k_base", CORPUS.english!));
+  });
+});
+
+describe("token counter: caches never change a count", () => {
+  const { ranks, patStr } = loadEncoding("o200k_base");
+  const uncached = new TokenCounter("o200k_base", ranks, patStr, { pieces: false, texts: false });
+
+  // Multi-turn traffic: each request resends the system prompt and every earlier message.
+  const message = fc.oneof(
+    fc.string({ unit: "grapheme", minLength: 0, maxLength: 400 }),
+    fc.array(fc.constantFrom("the", " gateway", " bills", " 토큰", "\n\n", " 123", "!", " caché"), { minLength: 40, maxLength: 200 }).map((w) => w.join("")),
+  );
+  const conversation = fc.record({ system: message, turns: fc.array(fc.tuple(message, message), { minLength: 1, maxLength: 8 }) });
+
+  it("multi-turn conversations: every request counts as without caches and as tiktoken (property)", () => {
+    const cached = new TokenCounter("o200k_base", ranks, patStr);
+    fc.assert(
+      fc.property(conversation, ({ system, turns }) => {
+        const messages = [{ role: "system", content: system }];
+        for (const [user, assistant] of turns) {
+          messages.push({ role: "user", content: user });
+          const body = { model: "gpt-4o", messages: [...messages] };
+          assert.equal(requestTokens(cached, body, true), requestTokens(uncached, body, true));
+          for (const m of messages) assert.equal(cached.count(m.content), refCount("o200k_base", m.content));
+          messages.push({ role: "assistant", content: assistant });
+        }
+      }),
+      { numRuns: Number(process.env.TOKEN_PROPERTY_RUNS ?? 400) / 4, seed: Number(process.env.PROPERTY_SEED ?? 20261125) },
+    );
+  });
+
+  it("a resent long message is found by its content hash, not counted again", () => {
+    const counter = new TokenCounter("o200k_base", ranks, patStr);
+    const text = `${CORPUS.english} `.repeat(20);
+    const first = counter.count(text);
+    assert.deepEqual([counter.texts!.hits, counter.texts!.misses], [0, 1]);
+    assert.equal(counter.count(text.slice(0)), first);
+    assert.deepEqual([counter.texts!.hits, counter.texts!.misses], [1, 1]);
+    assert.equal(counter.count(`${text}!`), refCount("o200k_base", `${text}!`), "one character more is another text");
+  });
+
+  it("repeated pieces are counted once and the piece cache starts over when full", () => {
+    const pieces = new PieceCounts(2);
+    pieces.set(" the", 1);
+    pieces.set(" token", 1);
+    pieces.set(" gateway", 2); // full: starts over
+    assert.equal(pieces.get(" the"), undefined);
+    assert.equal(pieces.get(" gateway"), 2);
+    const counter = new TokenCounter("o200k_base", ranks, patStr);
+    // pieces "토큰", " 토큰", " 토큰", " 토큰": two new, two seen before (one-token ASCII pieces skip the cache)
+    assert.equal(counter.count("토큰 토큰 토큰 토큰"), refCount("o200k_base", "토큰 토큰 토큰 토큰"));
+    assert.deepEqual([counter.pieces!.hits, counter.pieces!.misses], [2, 2]);
+    counter.count("the token the token");
+    assert.deepEqual([counter.pieces!.hits, counter.pieces!.misses], [2, 2]);
+  });
+
+  it("a count cut off by its budget leaves nothing cached for that text", () => {
+    const counter = new TokenCounter("o200k_base", ranks, patStr);
+    const text = "word ".repeat(1 << 19);
+    assert.throws(() => counter.within(1).count(text), CountBudgetExceeded);
+    assert.equal(counter.texts!.stats().size, 0);
+    assert.equal(counter.count("word ".repeat(1000)), refCount("o200k_base", "word ".repeat(1000)));
   });
 });
