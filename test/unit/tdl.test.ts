@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { emptyMatrix, levelOf, localSlotOf, parseMatrix, toMatrix } from "../../src/domain/tdl.ts";
+import fc from "fast-check";
+import { computeSlot, emptyMatrix, levelOf, localSlotOf, parseMatrix, toMatrix } from "../../src/domain/tdl.ts";
 
 const BOUNDS = [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
 
@@ -37,6 +38,24 @@ describe("TDL slot of an instant", () => {
       counts[s.slot]!++;
     }
     assert.deepEqual(counts, [2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+  });
+
+  // the per-quarter-hour cache must give what the time zone database gives, around transitions too
+  it("the cached slot equals the uncached one for any instant and zone (property)", () => {
+    const zones = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Seoul", "America/St_Johns"];
+    const nearTransitions = fc.constantFrom(Date.parse("2026-03-08T07:00:00Z"), Date.parse("2026-11-01T06:00:00Z"), Date.parse("2026-10-04T15:00:00Z"), Date.parse("2026-03-29T01:00:00Z"));
+    const instant = fc.oneof(
+      fc.integer({ min: Date.parse("1900-01-01T00:00:00Z"), max: Date.parse("2100-01-01T00:00:00Z") }),
+      fc.tuple(nearTransitions, fc.integer({ min: -7_200_000, max: 7_200_000 })).map(([t, d]) => t + d),
+    );
+    fc.assert(
+      fc.property(instant, fc.constantFrom(...zones), (t, zone) => {
+        const at = new Date(t);
+        assert.deepEqual(localSlotOf(at, zone), computeSlot(at, zone));
+        assert.deepEqual(localSlotOf(at, zone), computeSlot(at, zone), "a second, cached, look");
+      }),
+      { numRuns: 3000, seed: Number(process.env.PROPERTY_SEED ?? 20261125) },
+    );
   });
 });
 
