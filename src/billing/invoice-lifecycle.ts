@@ -29,7 +29,8 @@ export async function voidInvoice(db: PrismaClient, id: string, by: HandChange &
     await tx.invoice.update({ where: { id }, data: { status: "void" } });
     await recordStatusChange(tx, id, { from: inv.status, to: "void", actor: by.actor, reason: by.reason });
     if (by.rebill) {
-      await tx.usageEvent.updateMany({ where: { invoiceId: id }, data: { invoiceId: null } });
+      // naming the consumer lets the (consumer_id, invoice_id, occurred_at) index find the events
+      await tx.usageEvent.updateMany({ where: { consumerId: inv.consumer_id, invoiceId: id }, data: { invoiceId: null } });
       await tx.priceAdjustment.updateMany({ where: { invoiceId: id }, data: { invoiceId: null } });
     }
   });

@@ -49,16 +49,18 @@ async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt
   if (ids.length) await tx.$executeRaw`UPDATE usage_events SET invoice_id = ${invoiceId}::uuid WHERE id = ANY(${ids}) AND invoice_id IS NULL`;
 }
 
+// Every read of billed events names the consumer: the (consumer_id, invoice_id, occurred_at) index
+// then finds an invoice's events directly instead of scanning every consumer's.
 async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, endsAt: Date) {
   const current = await tx.$queryRaw<UsageAtPrice[]>`
     SELECT model, input_cost_per_token::text AS "inputCostPerToken", output_cost_per_token::text AS "outputCostPerToken",
            sum(input_tokens)::bigint AS "inputTokens", sum(output_tokens)::bigint AS "outputTokens"
-    FROM usage_events WHERE invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt}
+    FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt}
     GROUP BY 1, 2, 3`;
   const lateRows = await tx.$queryRaw<(UsageAtPrice & { id: string; occurredAt: Date })[]>`
     SELECT id, occurred_at AS "occurredAt", model, input_cost_per_token::text AS "inputCostPerToken",
            output_cost_per_token::text AS "outputCostPerToken", input_tokens::bigint AS "inputTokens", output_tokens::bigint AS "outputTokens"
-    FROM usage_events WHERE invoice_id = ${invoiceId}::uuid AND occurred_at < ${startsAt}`;
+    FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at < ${startsAt}`;
   const s = a.settings;
   const keys = [...new Set(lateRows.map((r) => periodContaining(r.occurredAt, s.period, s.timeZone).key))];
   const periods = new Map(
