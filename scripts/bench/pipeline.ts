@@ -4,7 +4,7 @@
 //   time from POST to visible at half the end-to-end rate -> meter alone with several processes.
 // Each rate is the median of several runs; every line carries the machine's load average.
 import { randomUUID } from "node:crypto";
-import { makeBatches, postAtRate, postClosedLoop, type Batch, type Mode } from "./kong-load.ts";
+import { makeBatches, postAtRate, postClosedLoop, type Mode } from "./kong-load.ts";
 import { startApi, startMeterProcess, type ChunkReport, type MeterProcess } from "./processes.ts";
 import { clock, line, loadAverage, median, percentile } from "./stats.ts";
 
@@ -172,5 +172,3 @@ async function callsShown(address: string, consumers: string[]): Promise<number>
   }
   return calls;
 }
-
-export type { Batch };

@@ -35,15 +35,13 @@ export function localSlotOf(at: Date, timeZone: string): LocalSlot {
   const key = `${timeZone}|${bucket}`;
   const known = slotCache.get(key);
   if (known) return { ...known };
-  const slot = computeSlot(at, timeZone);
   // a bucket is kept only when its first and last millisecond agree: then every instant in it does
   const first = computeSlot(new Date(bucket * BUCKET_MS), timeZone);
   const last = computeSlot(new Date(bucket * BUCKET_MS + BUCKET_MS - 1), timeZone);
-  if (first.localDate === last.localDate && first.slot === last.slot) {
-    if (slotCache.size >= SLOT_CACHE_ENTRIES) slotCache.clear();
-    slotCache.set(key, first);
-  }
-  return slot;
+  if (first.localDate !== last.localDate || first.slot !== last.slot) return computeSlot(at, timeZone);
+  if (slotCache.size >= SLOT_CACHE_ENTRIES) slotCache.clear();
+  slotCache.set(key, first);
+  return { ...first };
 }
 
 // Formatting a date in a time zone is slow (~5 µs) and the meter does it for every call. Local
