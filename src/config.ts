@@ -3,6 +3,8 @@
 import { z } from "zod";
 import { Decimal, isCurrencyCode, type RoundingMode } from "./domain/money.ts";
 import type { PeriodKind } from "./domain/billing-period.ts";
+import { modelMatcher } from "./domain/billing-policy.ts";
+import { DEFAULT_BODY_PATHS } from "./domain/kong-log.ts";
 
 const DEV_INGEST_SECRET = "dev-ingest-secret";
 const DEV_ADMIN_API_KEY = "dev-admin-key";
@@ -29,6 +31,14 @@ const levelBounds = z
     (b) => b.length === 9 && b.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > b[i - 1]!)),
     "must be 9 increasing positive integers separated by commas",
   );
+
+const list = z.string().transform((s) => s.split(",").map((p) => p.trim()).filter((p) => p !== ""));
+
+/** Dot paths into a log entry (custom_fields_by_lua names nest the same way: "request.body"). */
+const bodyPaths = list.refine((ps) => ps.every((p) => p.split(".").every((k) => k !== "")), "must be dot paths such as request.body, separated by commas");
+
+/** Model-name patterns: `*` matches any run of characters; matched whole, case-insensitively. */
+const modelPatterns = list.refine((ps) => ps.every((p) => /^[\w.:/@*-]+$/.test(p)), "must be model names or patterns such as claude-*, separated by commas");
 
 const jsonRecord = z.string().transform((s, ctx) => {
   try {
@@ -87,6 +97,11 @@ const EnvSchema = z.object({
   DEFAULT_OUTPUT_COST_PER_TOKEN: decimalString.default("0"),
   DEFAULT_TOKEN_ENCODING: z.enum(["cl100k_base", "o200k_base", "p50k_base", "r50k_base"]).default("cl100k_base"),
   MODEL_BY_ROUTE: jsonRecord.prefault("{}"),
+  // where a log entry holds the request and response bodies, first found wins (ai-proxy's logged payloads come after)
+  METER_REQUEST_BODY_PATHS: bodyPaths.prefault(DEFAULT_BODY_PATHS.request.join(",")),
+  METER_RESPONSE_BODY_PATHS: bodyPaths.prefault(DEFAULT_BODY_PATHS.response.join(",")),
+  // model families billed from the provider's figure rather than our tiktoken count (their tokenizer is not tiktoken's)
+  METER_PROVIDER_BILLED_MODELS: modelPatterns.prefault(""),
   // route name, route id or model -> capability index 0-4
   CAPABILITY_MAP: jsonRecord.prefault("{}"),
   // what authorize answers for a consumer tokenmeter has no metadata for
@@ -143,6 +158,10 @@ export type Config = Readonly<{
     countBudgetMs: number;
     modelByRoute: ReadonlyMap<string, string>;
     capabilityMap: ReadonlyMap<string, number>;
+    requestBodyPaths: readonly string[];
+    responseBodyPaths: readonly string[];
+    /** Models whose billed tokens are the provider's figure when there is one (see billing-policy.ts). */
+    providerBilled: (model: string) => boolean;
   };
 }>;
 
@@ -209,6 +228,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       countBudgetMs: e.METER_COUNT_BUDGET_MS,
       modelByRoute: new Map(Object.entries(e.MODEL_BY_ROUTE)),
       capabilityMap,
+      requestBodyPaths: e.METER_REQUEST_BODY_PATHS,
+      responseBodyPaths: e.METER_RESPONSE_BODY_PATHS,
+      providerBilled: modelMatcher(e.METER_PROVIDER_BILLED_MODELS),
     },
   });
 }

@@ -2,18 +2,15 @@
 // changed inside the period gives one line per price. amount = quantity x unit price, exactly.
 // Late events of an already finalized period become adjustment lines naming that period and
 // the events they bill; a rate correction becomes a line whose unit price is the difference.
+// Each token type is its own line (see src/domain/token-types.ts): the types never overlap.
 import { Decimal, ZERO } from "../domain/money.ts";
+import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
+import type { TypedUsage } from "./token-type-sql.ts";
 
-export type Direction = "input" | "output";
+export type Direction = TokenType;
 
-/** Billed tokens at one pair of prices (an aggregate of events). Null price: the event had no rate. */
-export type UsageAtPrice = {
-  model: string;
-  inputCostPerToken: string | null;
-  outputCostPerToken: string | null;
-  inputTokens: bigint;
-  outputTokens: bigint;
-};
+/** Billed tokens of each type at one set of prices (an aggregate of events). Null price: the event had no rate. */
+export type UsageAtPrice = { model: string } & TypedUsage;
 
 export type LateEvent = UsageAtPrice & { id: string; periodId: string; periodStartsAt: Date };
 
@@ -49,16 +46,16 @@ function compare(a: Acc, b: Acc): number {
   return (
     a.periodStart - b.periodStart ||
     (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
-    (a.direction === b.direction ? 0 : a.direction === "input" ? -1 : 1) ||
+    TOKEN_TYPES.indexOf(a.direction) - TOKEN_TYPES.indexOf(b.direction) ||
     a.unitPrice.comparedTo(b.unitPrice)
   );
 }
 
 function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodId: string; startsAt: Date; eventId: string }) {
-  for (const direction of ["input", "output"] as const) {
-    const quantity = direction === "input" ? u.inputTokens : u.outputTokens;
+  for (const direction of TOKEN_TYPES) {
+    const quantity = BigInt(u[`q_${direction}`]);
     if (quantity === 0n) continue;
-    const unitPrice = new Decimal((direction === "input" ? u.inputCostPerToken : u.outputCostPerToken) ?? 0);
+    const unitPrice = new Decimal(u[`p_${direction}`] ?? 0);
     const period = adjusts ? `${adjusts.startsAt.toISOString()}|${adjusts.periodId}` : "";
     const key = `${period}|${u.model}|${direction}|${unitPrice.toFixed()}`;
     const line = into.get(key) ?? {

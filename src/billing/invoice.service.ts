@@ -5,6 +5,7 @@ import { Prisma, type PrismaClient } from "../db/client.ts";
 import { periodContaining } from "../domain/billing-period.ts";
 import { Decimal, roundToMinorUnit } from "../domain/money.ts";
 import { buildLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
+import { priceColumns, quantityColumns } from "./token-type-sql.ts";
 import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
 import type { BillingSettings } from "./period.service.ts";
 
@@ -53,13 +54,11 @@ async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt
 // then finds an invoice's events directly instead of scanning every consumer's.
 async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, endsAt: Date) {
   const current = await tx.$queryRaw<UsageAtPrice[]>`
-    SELECT model, input_cost_per_token::text AS "inputCostPerToken", output_cost_per_token::text AS "outputCostPerToken",
-           sum(input_tokens)::bigint AS "inputTokens", sum(output_tokens)::bigint AS "outputTokens"
+    SELECT model, ${priceColumns()}, ${quantityColumns(true)}
     FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt}
-    GROUP BY 1, 2, 3`;
+    GROUP BY 1, 2, 3, 4, 5, 6`;
   const lateRows = await tx.$queryRaw<(UsageAtPrice & { id: string; occurredAt: Date })[]>`
-    SELECT id, occurred_at AS "occurredAt", model, input_cost_per_token::text AS "inputCostPerToken",
-           output_cost_per_token::text AS "outputCostPerToken", input_tokens::bigint AS "inputTokens", output_tokens::bigint AS "outputTokens"
+    SELECT id, occurred_at AS "occurredAt", model, ${priceColumns()}, ${quantityColumns(false)}
     FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at < ${startsAt}`;
   const s = a.settings;
   const keys = [...new Set(lateRows.map((r) => periodContaining(r.occurredAt, s.period, s.timeZone).key))];

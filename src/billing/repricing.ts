@@ -3,12 +3,25 @@
 // correction, whose difference (new price minus invoiced price) is kept as price adjustments
 // that the consumer's next invoice bills, once. TDL cells and totals move by the same amounts.
 import { Prisma, type Db } from "../db/client.ts";
+import { Decimal } from "../domain/money.ts";
+import { pricesOf } from "../domain/pricing.ts";
+import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
+import { priceColumns, QUANTITY_SQL, quantityColumns, type TypedUsage } from "./token-type-sql.ts";
 
 type Price = { toFixed(): string };
 /** A consumer_rates row as stored. */
-export type RateRow = { id: string; consumerId: string; effectiveFrom: Date; inputCostPerToken: Price; outputCostPerToken: Price };
-/** The same with its prices as exact decimal text, for SQL. */
-type RepricedRate = Omit<RateRow, "inputCostPerToken" | "outputCostPerToken"> & { inputCostPerToken: string; outputCostPerToken: string };
+export type RateRow = {
+  id: string;
+  consumerId: string;
+  effectiveFrom: Date;
+  inputCostPerToken: Price;
+  outputCostPerToken: Price;
+  cachedInputCostPerToken?: Price | null;
+  cacheWriteCostPerToken?: Price | null;
+  reasoningCostPerToken?: Price | null;
+};
+/** The rate with every token type's price as exact decimal text, for SQL. */
+type RepricedRate = Pick<RateRow, "id" | "consumerId" | "effectiveFrom"> & { prices: Record<TokenType, string> };
 export type Correction = { reason: string; actor: string };
 
 /** The end of the window a rate covers: the next rate's start, or none. */
@@ -20,36 +33,20 @@ async function windowEnd(tx: Db, rate: RepricedRate): Promise<Date | null> {
   return next?.effectiveFrom ?? null;
 }
 
-type InvoicedGroup = {
-  invoice_id: string;
-  period_id: string;
-  model: string;
-  input_price: string;
-  output_price: string;
-  input_tokens: bigint;
-  output_tokens: bigint;
-  ids: string[];
-};
+type InvoicedGroup = TypedUsage & { invoice_id: string; period_id: string; model: string; ids: string[] };
 
 /** Usage finalized invoices billed in the window at other prices, as price adjustments. */
 async function recordAdjustments(tx: Db, rate: RepricedRate, until: Date | null, correction: Correction): Promise<number> {
   const groups = await tx.$queryRaw<InvoicedGroup[]>`
-    SELECT e.invoice_id::text, i.period_id::text, e.model,
-           coalesce(e.input_cost_per_token, 0)::text AS input_price, coalesce(e.output_cost_per_token, 0)::text AS output_price,
-           sum(e.input_tokens)::bigint AS input_tokens, sum(e.output_tokens)::bigint AS output_tokens, array_agg(e.id ORDER BY e.id) AS ids
+    SELECT e.invoice_id::text, i.period_id::text, e.model, ${priceColumns("e")}, ${quantityColumns(true, "e")}, array_agg(e.id ORDER BY e.id) AS ids
     FROM usage_events e JOIN invoices i ON i.id = e.invoice_id
     WHERE e.consumer_id = ${rate.consumerId}::uuid AND e.billable AND i.status = 'finalized'
       AND e.occurred_at >= ${rate.effectiveFrom} AND (${until}::timestamptz IS NULL OR e.occurred_at < ${until}::timestamptz)
-    GROUP BY 1, 2, 3, 4, 5`;
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`;
   const rows = groups.flatMap((g) =>
-    (
-      [
-        ["input", g.input_tokens, g.input_price, rate.inputCostPerToken],
-        ["output", g.output_tokens, g.output_price, rate.outputCostPerToken],
-      ] as const
-    )
-      .filter(([, quantity, from, to]) => quantity > 0n && !new Prisma.Decimal(from).equals(new Prisma.Decimal(to)))
-      .map(([direction, quantity, from, to]) => ({
+    TOKEN_TYPES.map((direction) => ({ direction, quantity: g[`q_${direction}`], from: g[`p_${direction}`] ?? "0", to: rate.prices[direction] }))
+      .filter(({ quantity, from, to }) => quantity > 0n && !new Prisma.Decimal(from).equals(new Prisma.Decimal(to)))
+      .map(({ direction, quantity, from, to }) => ({
         consumerId: rate.consumerId,
         rateId: rate.id,
         reason: correction.reason,
@@ -70,6 +67,12 @@ async function recordAdjustments(tx: Db, rate: RepricedRate, until: Date | null,
 
 /** Every billable call in the window takes the rate; cells and totals move by the cost difference. */
 async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Promise<number> {
+  const p = rate.prices;
+  // each type's quantity times its price: Σ (quantity_t) * $n
+  const costSql = Prisma.join(
+    TOKEN_TYPES.map((t) => Prisma.sql`(${Prisma.raw(QUANTITY_SQL[t].replace(/\b(\w+_tokens)\b/g, "e.$1"))}) * ${p[t]}::numeric`),
+    " + ",
+  );
   const [row] = await tx.$queryRaw<{ repriced: bigint }[]>`
     WITH old AS (
       SELECT id, cost FROM usage_events
@@ -79,9 +82,12 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
     ), changed AS (
       UPDATE usage_events e
       SET rate_id = ${rate.id}::uuid,
-          input_cost_per_token = ${rate.inputCostPerToken}::numeric,
-          output_cost_per_token = ${rate.outputCostPerToken}::numeric,
-          cost = e.input_tokens * ${rate.inputCostPerToken}::numeric + e.output_tokens * ${rate.outputCostPerToken}::numeric
+          input_cost_per_token = ${p.input}::numeric,
+          output_cost_per_token = ${p.output}::numeric,
+          cached_input_cost_per_token = ${p.cached_input}::numeric,
+          cache_write_cost_per_token = ${p.cache_write}::numeric,
+          reasoning_cost_per_token = ${p.reasoning}::numeric,
+          cost = ${costSql}
       FROM old WHERE e.id = old.id
       RETURNING e.local_date, e.slot, e.level, e.cost - old.cost AS delta
     ), cells AS (
@@ -104,7 +110,20 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
  * sure no finalized invoice covers the window (see rate-guard.ts).
  */
 export async function applyRate(tx: Db, row: RateRow, correction?: Correction): Promise<{ repriced: number; adjustments: number }> {
-  const rate = { ...row, inputCostPerToken: row.inputCostPerToken.toFixed(), outputCostPerToken: row.outputCostPerToken.toFixed() };
+  const own = (v: Price | null | undefined) => (v ? new Decimal(v.toFixed()) : null);
+  const prices = pricesOf({
+    inputCostPerToken: new Decimal(row.inputCostPerToken.toFixed()),
+    outputCostPerToken: new Decimal(row.outputCostPerToken.toFixed()),
+    cachedInputCostPerToken: own(row.cachedInputCostPerToken),
+    cacheWriteCostPerToken: own(row.cacheWriteCostPerToken),
+    reasoningCostPerToken: own(row.reasoningCostPerToken),
+  });
+  const rate: RepricedRate = {
+    id: row.id,
+    consumerId: row.consumerId,
+    effectiveFrom: row.effectiveFrom,
+    prices: Object.fromEntries(TOKEN_TYPES.map((t) => [t, prices[t].toFixed()])) as Record<TokenType, string>,
+  };
   const until = await windowEnd(tx, rate);
   const adjustments = correction ? await recordAdjustments(tx, rate, until, correction) : 0;
   return { repriced: await repriceEvents(tx, rate, until), adjustments };

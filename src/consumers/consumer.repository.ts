@@ -64,7 +64,17 @@ export async function registerUnconfigured(
   }
 }
 
-type RateRow = { id: string; effectiveFrom: Date; inputCostPerToken: { toFixed(): string }; outputCostPerToken: { toFixed(): string } };
+type Price = { toFixed(): string };
+type RateRow = {
+  id: string;
+  effectiveFrom: Date;
+  inputCostPerToken: Price;
+  outputCostPerToken: Price;
+  cachedInputCostPerToken?: Price | null;
+  cacheWriteCostPerToken?: Price | null;
+  reasoningCostPerToken?: Price | null;
+};
+const decimalOrNull = (v: Price | null | undefined) => (v ? new Decimal(v.toFixed()) : null);
 
 /** A stored rate with its prices as our Decimal (Prisma's Decimal is a different class). */
 export function rateFromRow(r: RateRow): Rate {
@@ -73,6 +83,9 @@ export function rateFromRow(r: RateRow): Rate {
     effectiveFrom: r.effectiveFrom,
     inputCostPerToken: new Decimal(r.inputCostPerToken.toFixed()),
     outputCostPerToken: new Decimal(r.outputCostPerToken.toFixed()),
+    cachedInputCostPerToken: decimalOrNull(r.cachedInputCostPerToken),
+    cacheWriteCostPerToken: decimalOrNull(r.cacheWriteCostPerToken),
+    reasoningCostPerToken: decimalOrNull(r.reasoningCostPerToken),
   };
 }
 

@@ -124,6 +124,10 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
         effectiveFrom: at,
         inputCostPerToken: (newInput ?? inForce?.inputCostPerToken ?? new Decimal(0)).toFixed(),
         outputCostPerToken: (newOutput ?? inForce?.outputCostPerToken ?? new Decimal(0)).toFixed(),
+        // the metadata carries two prices: the other types' own prices stay as they were
+        cachedInputCostPerToken: inForce?.cachedInputCostPerToken?.toFixed() ?? null,
+        cacheWriteCostPerToken: inForce?.cacheWriteCostPerToken?.toFixed() ?? null,
+        reasoningCostPerToken: inForce?.reasoningCostPerToken?.toFixed() ?? null,
       },
     });
     await applyRate(tx, created);
@@ -175,7 +179,15 @@ export async function updateConsumer(db: PrismaClient, ref: string, input: Consu
 export async function addRate(
   db: PrismaClient,
   ref: string,
-  rate: { effective_from: string; input_cost_per_token: Decimal; output_cost_per_token: Decimal; correction?: { reason: string } },
+  rate: {
+    effective_from: string;
+    input_cost_per_token: Decimal;
+    output_cost_per_token: Decimal;
+    cached_input_cost_per_token?: Decimal;
+    cache_write_cost_per_token?: Decimal;
+    reasoning_cost_per_token?: Decimal;
+    correction?: { reason: string };
+  },
   by: Actor,
 ) {
   try {
@@ -185,7 +197,15 @@ export async function addRate(
       if (!rate.correction) await refuseRepricingFinalized(tx, consumer.id, effectiveFrom, "effective_from");
       const before = await snapshotNow(tx, consumer.id);
       const created = await tx.consumerRate.create({
-        data: { consumerId: consumer.id, effectiveFrom, inputCostPerToken: rate.input_cost_per_token.toFixed(), outputCostPerToken: rate.output_cost_per_token.toFixed() },
+        data: {
+          consumerId: consumer.id,
+          effectiveFrom,
+          inputCostPerToken: rate.input_cost_per_token.toFixed(),
+          outputCostPerToken: rate.output_cost_per_token.toFixed(),
+          cachedInputCostPerToken: rate.cached_input_cost_per_token?.toFixed() ?? null,
+          cacheWriteCostPerToken: rate.cache_write_cost_per_token?.toFixed() ?? null,
+          reasoningCostPerToken: rate.reasoning_cost_per_token?.toFixed() ?? null,
+        },
       });
       const applied = await applyRate(tx, created, rate.correction ? { reason: rate.correction.reason, actor: by.actor } : undefined);
       // a rate in the future changes no snapshot yet; the rate history itself is the record

@@ -2,7 +2,8 @@
 // (shared fact sheet: kong-payloads.md). Everything else in the entry is kept but not interpreted.
 // Every value the meter stores passes through src/domain/storable.ts here, on its way in.
 import { z } from "zod";
-import { MAX_TOKENS_PER_CALL, plausibleCount, storableId, storableText } from "./storable.ts";
+import { providerFigures, usageFigures, type ProviderFigures, type UsageFigures } from "./provider-usage.ts";
+import { storableId, storableText } from "./storable.ts";
 
 const headerValue = z.union([z.string(), z.array(z.string())]);
 const headers = z.record(z.string(), headerValue).optional();
@@ -48,8 +49,8 @@ export type KongLog = z.infer<typeof KongLogSchema>;
 /** One AI usage block: `ai` itself in 3.6, `ai["ai-proxy"]` in 3.7/3.8, `ai.proxy` from 3.9. */
 export type AiBlock = {
   name: string;
-  promptTokens?: number;
-  completionTokens?: number;
+  /** Token figures of its `usage` (details included, see provider-usage.ts). */
+  usage: UsageFigures;
   requestModel?: string;
   responseModel?: string;
   provider?: string;
@@ -57,23 +58,27 @@ export type AiBlock = {
   responsePayload?: unknown;
 };
 
+/** Where a log entry holds the request and response bodies (METER_REQUEST_BODY_PATHS, METER_RESPONSE_BODY_PATHS). */
+export type BodyPaths = { request: readonly string[]; response: readonly string[] };
+
+/** The names operators commonly give custom_fields_by_lua for the bodies. */
+export const DEFAULT_BODY_PATHS: BodyPaths = {
+  request: ["request.body", "request_body", "req_body", "body.request"],
+  response: ["response.body", "response_body", "resp_body", "res_body", "body.response"],
+};
+
 const PROXY_BLOCKS = new Set(["proxy", "ai-proxy", "ai-proxy-advanced"]);
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-/** A provider count: a number (Kong logs numbers), rounded; `implausible` when no call can have it. */
-const num = (v: unknown): number | undefined => (typeof v !== "number" ? undefined : Number.isFinite(v) ? Math.round(v) : v);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? storableText(v) : undefined);
 
 function readBlock(name: string, b: Record<string, unknown>): AiBlock {
-  const usage = obj(b.usage) ?? {};
   const meta = obj(b.meta) ?? {};
   const payload = obj(b.payload) ?? {};
   return {
     name,
-    // 3.7 logged the singular keys prompt_token / completion_token
-    promptTokens: num(usage.prompt_tokens) ?? num(usage.prompt_token),
-    completionTokens: num(usage.completion_tokens) ?? num(usage.completion_token),
+    usage: usageFigures(obj(b.usage)),
     requestModel: str(meta.request_model),
     responseModel: str(meta.response_model),
     provider: str(meta.provider_name),
@@ -98,30 +103,12 @@ export function proxyBlock(blocks: AiBlock[]): AiBlock | undefined {
   return blocks.find((b) => b.name === "proxy");
 }
 
-export type ProviderCounts = {
-  input?: number;
-  output?: number;
-  /** A figure was reported that no call can have (negative, fractional, beyond MAX_TOKENS_PER_CALL). */
-  implausible: boolean;
-};
-
 /**
- * Provider-reported counts summed over every AI block that reported one. A direction with an
- * implausible figure has none: it is flagged, never billed, never stored as a count.
+ * Provider-reported figures: summed over every AI block that reported one (each block is its own
+ * LLM call), each missing figure taken from `responseUsage`, the logged response's own `usage`.
  */
-export function providerCounts(blocks: AiBlock[]): ProviderCounts {
-  let implausible = false;
-  const sum = (pick: (b: AiBlock) => number | undefined) => {
-    const values = blocks.map(pick).filter((v): v is number => v !== undefined);
-    if (values.length === 0) return undefined;
-    const total = values.reduce((a, b) => a + b, 0);
-    if (values.every(plausibleCount) && total <= MAX_TOKENS_PER_CALL) return total;
-    implausible = true;
-    return undefined;
-  };
-  const input = sum((b) => b.promptTokens);
-  const output = sum((b) => b.completionTokens);
-  return { input, output, implausible };
+export function providerCounts(blocks: AiBlock[], responseUsage: UsageFigures = {}): ProviderFigures {
+  return providerFigures(blocks.map((b) => b.usage), responseUsage);
 }
 
 export function headerOf(h: Record<string, string | string[]> | undefined, name: string): string | undefined {

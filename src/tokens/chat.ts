@@ -74,18 +74,32 @@ export function toolDefinitionsTokens(enc: TextCounter, tools: unknown[], o200k:
   return any ? n + FUNC_END : 0;
 }
 
-/** Input tokens of a request body (chat, legacy completion, or embeddings/responses `input`). */
+/** Responses API input items read as chat messages, `instructions` as a leading system message. */
+function responsesMessages(body: Json, items: unknown[]): unknown[] {
+  const instructions = typeof body.instructions === "string" ? [{ role: "system", content: body.instructions }] : [];
+  return [...instructions, ...items];
+}
+
+/** A list of token ids (embeddings accept them): already tokens, so their count is the answer. */
+const isTokenIds = (v: unknown[]): v is number[] => v.length > 0 && v.every((x) => typeof x === "number");
+
+/**
+ * Input tokens of a request body: chat (`messages`), legacy completion (`prompt`), embeddings
+ * (`input` as text, texts or token ids) or the Responses API (`input` as text or items). Undefined
+ * for a body of no known format: it is not counted as raw text.
+ */
 export function requestTokens(enc: TextCounter, body: unknown, o200k: boolean): number | undefined {
   if (typeof body === "string") return enc.count(body);
   if (!isObj(body)) return undefined;
-  if (Array.isArray(body.messages)) {
-    const tools = Array.isArray(body.tools) ? toolDefinitionsTokens(enc, body.tools, o200k) : 0;
-    return chatMessagesTokens(enc, body.messages) + tools;
-  }
+  const tools = Array.isArray(body.tools) ? toolDefinitionsTokens(enc, body.tools, o200k) : 0;
+  if (Array.isArray(body.messages)) return chatMessagesTokens(enc, body.messages) + tools;
   for (const key of ["prompt", "input"] as const) {
     const v = body[key];
-    if (typeof v === "string") return enc.count(v);
-    if (Array.isArray(v)) return v.reduce<number>((n, s) => n + (typeof s === "string" ? enc.count(s) : 0), 0);
+    if (typeof v === "string") return typeof body.instructions === "string" ? chatMessagesTokens(enc, responsesMessages(body, [{ role: "user", content: v }])) + tools : enc.count(v);
+    if (!Array.isArray(v)) continue;
+    if (isTokenIds(v)) return v.length;
+    if (v.some(isObj)) return chatMessagesTokens(enc, responsesMessages(body, v)) + tools;
+    return v.reduce<number>((n, s) => n + (typeof s === "string" ? enc.count(s) : Array.isArray(s) && isTokenIds(s) ? s.length : 0), 0);
   }
   return undefined;
 }

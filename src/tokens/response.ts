@@ -1,56 +1,102 @@
-// Output tokens of a logged response: a JSON completion, a server-sent-event stream reassembled
-// from its `data:` chunks, or plain text (Kong 3.7/3.8 logged streams as concatenated text).
+// Output tokens of a logged response, in every format the gateway proxies: chat completions,
+// legacy completions, embeddings (no output), Anthropic messages and the Responses API, each as
+// JSON or as a server-sent-event stream reassembled from its `data:` chunks, and plain text
+// (Kong 3.7/3.8 logged streams as concatenated text). A response is `complete` only when it is
+// whole: a stream cut before its last event is not, and neither is JSON of no known format.
 import type { TextCounter } from "./counter.ts";
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The generated pieces of a response: text per choice and tool-call name/arguments. */
-export type Completion = { texts: string[]; toolCalls: Array<{ name: string; arguments: string }> };
+export type Completion = { texts: string[]; toolCalls: Array<{ name: string; arguments: string }>; complete: boolean };
 
-function fromJson(body: Json): Completion {
-  const out: Completion = { texts: [], toolCalls: [] };
-  if (Array.isArray(body.choices)) {
-    for (const choice of body.choices) {
-      if (!isObj(choice)) continue;
-      const msg = isObj(choice.message) ? choice.message : undefined;
-      if (typeof msg?.content === "string") out.texts.push(msg.content);
-      else if (typeof choice.text === "string") out.texts.push(choice.text);
-      for (const call of Array.isArray(msg?.tool_calls) ? msg.tool_calls : []) {
-        const fn = isObj(call) && isObj(call.function) ? call.function : {};
-        out.toolCalls.push({ name: String(fn.name ?? ""), arguments: String(fn.arguments ?? "") });
-      }
+/** The Responses API's output items: messages' text parts and function calls. */
+function fromResponsesOutput(output: unknown[], out: Completion): void {
+  for (const item of output) {
+    if (!isObj(item)) continue;
+    if (item.type === "function_call") out.toolCalls.push({ name: String(item.name ?? ""), arguments: String(item.arguments ?? "") });
+    for (const part of Array.isArray(item.content) ? item.content : []) {
+      if (isObj(part) && typeof part.text === "string") out.texts.push(part.text);
     }
-  } else if (Array.isArray(body.content)) {
+  }
+}
+
+function fromChoices(choices: unknown[], out: Completion): void {
+  for (const choice of choices) {
+    if (!isObj(choice)) continue;
+    const msg = isObj(choice.message) ? choice.message : undefined;
+    if (typeof msg?.content === "string") out.texts.push(msg.content);
+    else if (typeof choice.text === "string") out.texts.push(choice.text);
+    for (const call of Array.isArray(msg?.tool_calls) ? msg.tool_calls : []) {
+      const fn = isObj(call) && isObj(call.function) ? call.function : {};
+      out.toolCalls.push({ name: String(fn.name ?? ""), arguments: String(fn.arguments ?? "") });
+    }
+  }
+}
+
+/** A JSON response body; undefined when it is of no known format. */
+function fromJson(body: Json): Completion | undefined {
+  const out: Completion = { texts: [], toolCalls: [], complete: true };
+  if (Array.isArray(body.choices)) fromChoices(body.choices, out);
+  else if (Array.isArray(body.output)) fromResponsesOutput(body.output, out);
+  else if (Array.isArray(body.content)) {
     // Anthropic-style content blocks
     for (const part of body.content) if (isObj(part) && typeof part.text === "string") out.texts.push(part.text);
-  }
+  } else if (!(body.object === "list" && Array.isArray(body.data))) return undefined; // embeddings: no output tokens
   return out;
 }
 
-/** Reassembles an OpenAI (choices[].delta) or Anthropic (content_block_delta) event stream. */
-export function reassembleSse(raw: string): Completion {
-  const texts = new Map<number, string>();
-  const calls = new Map<string, { name: string; arguments: string }>();
+/** The events of a stream: each `data:` line's JSON object, in order (keep-alives and partial frames skipped). */
+function sseEvents(raw: string): { events: Json[]; done: boolean } {
+  const events: Json[] = [];
+  let done = false;
   for (const line of raw.split(/\r?\n/)) {
     if (!line.startsWith("data:")) continue;
     const data = line.slice(5).trim();
+    if (data === "[DONE]") done = true;
     if (data === "" || data === "[DONE]") continue;
-    let chunk: unknown;
     try {
-      chunk = JSON.parse(data);
+      const chunk: unknown = JSON.parse(data);
+      if (isObj(chunk)) events.push(chunk);
     } catch {
-      continue; // keep-alive comments and partial frames carry no tokens
+      /* a partial frame carries no tokens */
     }
-    if (!isObj(chunk)) continue;
-    if (isObj(chunk.delta) && typeof chunk.delta.text === "string") {
-      texts.set(0, (texts.get(0) ?? "") + chunk.delta.text);
-      continue;
+  }
+  return { events, done };
+}
+
+/** Whether a stream reached its last event: OpenAI's [DONE], Anthropic's message_stop, a final finish_reason. */
+const endsStream = (e: Json) =>
+  e.type === "message_stop" ||
+  (Array.isArray(e.choices) && e.choices.some((c) => isObj(c) && typeof c.finish_reason === "string"));
+
+/** Reassembles an OpenAI chat or completion stream, an Anthropic stream or a Responses API stream. */
+export function reassembleSse(raw: string): Completion {
+  const { events, done } = sseEvents(raw);
+  // Responses API: the final event carries the whole response
+  const completed = events.find((e) => e.type === "response.completed" && isObj(e.response));
+  if (completed) return { ...fromJson(completed.response as Json)!, complete: true };
+  const texts = new Map<number, string>();
+  const calls = new Map<string, { name: string; arguments: string }>();
+  const append = (index: number, text: string) => texts.set(index, (texts.get(index) ?? "") + text);
+  let ended = done;
+  for (const chunk of events) {
+    ended ||= endsStream(chunk);
+    if (isObj(chunk.delta) && typeof chunk.delta.text === "string") append(0, chunk.delta.text); // Anthropic
+    else if (chunk.type === "response.output_text.delta" && typeof chunk.delta === "string") append(0, chunk.delta);
+    else if (chunk.type === "response.function_call_arguments.delta" && typeof chunk.delta === "string") {
+      const key = `r:${String(chunk.item_id ?? chunk.output_index ?? 0)}`;
+      const acc = calls.get(key) ?? { name: "", arguments: "" };
+      acc.arguments += chunk.delta;
+      calls.set(key, acc);
     }
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
-      if (!isObj(choice) || !isObj(choice.delta)) continue;
+      if (!isObj(choice)) continue;
       const index = typeof choice.index === "number" ? choice.index : 0;
-      if (typeof choice.delta.content === "string") texts.set(index, (texts.get(index) ?? "") + choice.delta.content);
+      if (typeof choice.text === "string") append(index, choice.text); // legacy completions
+      if (!isObj(choice.delta)) continue;
+      if (typeof choice.delta.content === "string") append(index, choice.delta.content);
       for (const tc of Array.isArray(choice.delta.tool_calls) ? choice.delta.tool_calls : []) {
         if (!isObj(tc)) continue;
         const key = `${index}:${typeof tc.index === "number" ? tc.index : 0}`;
@@ -62,24 +108,33 @@ export function reassembleSse(raw: string): Completion {
       }
     }
   }
-  return { texts: [...texts.values()], toolCalls: [...calls.values()] };
+  return { texts: [...texts.values()], toolCalls: [...calls.values()], complete: ended };
 }
 
 export function looksLikeSse(text: string): boolean {
   return /^data:/m.test(text);
 }
 
-export function completionOf(body: unknown): Completion | undefined {
-  if (isObj(body)) return fromJson(body);
+/**
+ * The completion of a response body. `plainText` says whether a string that is neither JSON nor
+ * a stream is the completion itself (ai-proxy's payload in Kong 3.7/3.8) or of no known format.
+ * Undefined: nothing to read. A JSON text that does not parse was cut off: incomplete.
+ */
+export function completionOf(body: unknown, plainText = true): Completion | undefined {
+  const unknown: Completion = { texts: [], toolCalls: [], complete: false };
+  if (isObj(body)) return fromJson(body) ?? unknown;
   if (typeof body !== "string" || body === "") return undefined;
   if (looksLikeSse(body)) return reassembleSse(body);
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (isObj(parsed)) return fromJson(parsed);
-  } catch {
-    /* plain text */
+  const t = body.trimStart();
+  if (t.startsWith("{") || t.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      return (isObj(parsed) && fromJson(parsed)) || unknown;
+    } catch {
+      return unknown;
+    }
   }
-  return { texts: [body], toolCalls: [] };
+  return plainText ? { texts: [body], toolCalls: [], complete: true } : unknown;
 }
 
 export function completionTokens(enc: TextCounter, completion: Completion): number {
@@ -87,4 +142,18 @@ export function completionTokens(enc: TextCounter, completion: Completion): numb
   for (const t of completion.texts) n += enc.count(t);
   for (const c of completion.toolCalls) n += enc.count(c.name) + enc.count(c.arguments);
   return n;
+}
+
+/** The `usage` object a logged response reports: its JSON body's, or the last stream event's that has one. */
+export function responseUsageOf(body: unknown): Json | undefined {
+  if (isObj(body)) return isObj(body.usage) ? body.usage : undefined;
+  if (typeof body !== "string" || body === "") return undefined;
+  if (!looksLikeSse(body)) return undefined;
+  let usage: Json | undefined;
+  for (const e of sseEvents(body).events) {
+    const holder = isObj(e.response) ? e.response : isObj(e.message) ? e.message : e;
+    // Anthropic reports input in message_start and output in message_delta: merged
+    if (isObj(holder.usage)) usage = { ...usage, ...holder.usage };
+  }
+  return usage;
 }

@@ -3,6 +3,8 @@ import { Prisma, type Db } from "../db/client.ts";
 import { LIMIT_FLAGS, type LimitFlag } from "../domain/limits.ts";
 import { Decimal } from "../domain/money.ts";
 import { toMatrix, type TdlMatrix } from "../domain/tdl.ts";
+import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
+import { PRICE_SQL, QUANTITY_SQL } from "../billing/token-type-sql.ts";
 
 export type GroupBy = "day" | "model" | "route";
 
@@ -13,6 +15,8 @@ export type UsageFigures = {
   output_tokens: number;
   /** Exact decimal string; never a float. */
   cost: string;
+  /** The billed tokens and their cost by token type; the types are disjoint and sum to the totals. */
+  by_token_type: Record<TokenType, { tokens: number; cost: string }>;
   /** Calls that broke a limit of the consumer's metadata anyway, by limit. */
   limit_flags: Record<LimitFlag, number>;
 };
@@ -33,13 +37,21 @@ const figures = (r: Row): UsageFigures => ({
   input_tokens: Number(r.input_tokens),
   output_tokens: Number(r.output_tokens),
   cost: new Decimal(r.cost).toFixed(), // numeric::text keeps the column scale's trailing zeros
+  by_token_type: Object.fromEntries(
+    TOKEN_TYPES.map((t) => [t, { tokens: Number(r[`q_${t}`]), cost: new Decimal(r[`c_${t}`]!).toFixed() }]),
+  ) as UsageFigures["by_token_type"],
   limit_flags: Object.fromEntries(LIMIT_FLAGS.map((f) => [f, Number(r[`flag_${f}`])])) as Record<LimitFlag, number>,
 });
 
 /** Every event falls in exactly one group (no group key is null), so the totals are their sum. */
 function sumOf(groups: UsageFigures[]): UsageFigures {
   const t = { calls: 0, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: new Decimal(0), limit_flags: noFlags() };
+  const byType = Object.fromEntries(TOKEN_TYPES.map((k) => [k, { tokens: 0, cost: new Decimal(0) }])) as Record<TokenType, { tokens: number; cost: Decimal }>;
   for (const g of groups) {
+    for (const k of TOKEN_TYPES) {
+      byType[k].tokens += g.by_token_type[k].tokens;
+      byType[k].cost = byType[k].cost.plus(g.by_token_type[k].cost);
+    }
     for (const f of LIMIT_FLAGS) t.limit_flags[f] += g.limit_flags[f];
     t.calls += g.calls;
     t.billable_calls += g.billable_calls;
@@ -47,7 +59,8 @@ function sumOf(groups: UsageFigures[]): UsageFigures {
     t.output_tokens += g.output_tokens;
     t.cost = t.cost.plus(g.cost);
   }
-  return { ...t, cost: t.cost.toFixed() };
+  const by_token_type = Object.fromEntries(TOKEN_TYPES.map((k) => [k, { tokens: byType[k].tokens, cost: byType[k].cost.toFixed() }])) as UsageFigures["by_token_type"];
+  return { ...t, cost: t.cost.toFixed(), by_token_type };
 }
 
 // Tokens and cost count billable calls only, as invoices do; `calls` and `limit_flags` count every
@@ -58,6 +71,13 @@ const SUMS = Prisma.sql`
   coalesce(sum(input_tokens) FILTER (WHERE billable), 0)::text AS input_tokens,
   coalesce(sum(output_tokens) FILTER (WHERE billable), 0)::text AS output_tokens,
   coalesce(sum(cost), 0)::text AS cost,
+  ${Prisma.raw(
+    TOKEN_TYPES.map(
+      (t) =>
+        `coalesce(sum(${QUANTITY_SQL[t]}) FILTER (WHERE billable), 0)::text AS q_${t}, ` +
+        `coalesce(sum((${QUANTITY_SQL[t]}) * coalesce(${PRICE_SQL[t]}, 0)) FILTER (WHERE billable), 0)::text AS c_${t}`,
+    ).join(",\n  "),
+  )},
   ${Prisma.join(LIMIT_FLAGS.map((f) => Prisma.sql`count(*) FILTER (WHERE ${f} = ANY(limit_flags))::text AS ${Prisma.raw(`flag_${f}`)}`))}`;
 
 /** `consumerId` null reads usage that no consumer could be attributed to. */

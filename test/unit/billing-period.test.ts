@@ -85,7 +85,11 @@ describe("rounding once to the currency's minor unit", () => {
 });
 
 describe("invoice lines", () => {
-  const u = (model: string, inP: string | null, outP: string | null, i: bigint, o: bigint) => ({ model, inputCostPerToken: inP, outputCostPerToken: outP, inputTokens: i, outputTokens: o });
+  const u = (model: string, inP: string | null, outP: string | null, i: bigint, o: bigint) => ({
+    model,
+    p_input: inP, p_cached_input: inP, p_cache_write: inP, p_output: outP, p_reasoning: outP,
+    q_input: i, q_cached_input: 0n, q_cache_write: 0n, q_output: o, q_reasoning: 0n,
+  });
 
   it("one line per model, direction and price; amount = quantity x price exactly", () => {
     const lines = buildLines(

@@ -51,20 +51,28 @@ describe("Kong log shapes", () => {
 
   it("prefers counting the logged payloads and keeps the provider's figures beside", () => {
     const log = parse(kongLog());
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base", 10_000);
+    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), { fallback: "cl100k_base", budgetMs: 10_000 });
     assert.equal(t.inputSource, "counted");
     assert.equal(t.outputSource, "counted");
     assert.equal(t.encoding, "o200k_base");
-    assert.equal(t.providerInput, 27);
-    assert.equal(t.providerOutput, 7);
-    assert.ok(t.input > 0 && t.output > 0);
+    assert.equal(t.figures.provider?.input, 27);
+    assert.equal(t.figures.provider?.output, 7);
+    assert.ok(t.tokens.input > 0 && t.tokens.output > 0);
+    assert.deepEqual(t.figures.counted, { input: t.tokens.input, output: t.tokens.output });
   });
 
   it("falls back to the provider's figures when no payload was logged", () => {
     const log = parse(kongLog({ ai: kong38Ai() }));
     assert.deepEqual(
-      { ...tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base", 10_000) },
-      { input: 22, output: 12, inputSource: "provider", outputSource: "provider", providerInput: 22, providerOutput: 12, encoding: undefined, anomalies: [] },
+      { ...tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), { fallback: "cl100k_base", budgetMs: 10_000 }) },
+      {
+        tokens: { input: 22, output: 12, cachedInput: 0, cacheWrite: 0, reasoning: 0 },
+        inputSource: "provider",
+        outputSource: "provider",
+        figures: { provider: { input: 22, output: 12 } },
+        encoding: undefined,
+        anomalies: [],
+      },
     );
   });
 
@@ -73,9 +81,9 @@ describe("Kong log shapes", () => {
     entry.request.body = JSON.stringify(CHAT_REQUEST);
     entry.response.body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n";
     const log = parse(entry);
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), "cl100k_base", 10_000);
+    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), { fallback: "cl100k_base", budgetMs: 10_000 });
     assert.equal(t.inputSource, "counted");
-    assert.equal(t.output, 1);
+    assert.equal(t.tokens.output, 1);
   });
 });
 

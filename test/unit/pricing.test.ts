@@ -2,20 +2,21 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Decimal, parsePrice } from "../../src/domain/money.ts";
 import { costOf, rateAt, type Rate } from "../../src/domain/pricing.ts";
+import { NO_TOKENS } from "../../src/domain/token-types.ts";
 
 // The seed's llama2-client rates.
 const SEED = { inputCostPerToken: new Decimal("0.000000083"), outputCostPerToken: new Decimal("0.00000033") };
 
 describe("decimal pricing", () => {
   it("prices the seed's rates exactly", () => {
-    assert.equal(costOf({ input: 1000, output: 500 }, SEED).toFixed(), "0.000248");
-    assert.equal(costOf({ input: 24000, output: 8000 }, SEED).toFixed(), "0.004632");
-    assert.equal(costOf({ input: 1, output: 1 }, SEED).toFixed(), "0.000000413");
+    assert.equal(costOf({ ...NO_TOKENS, input: 1000, output: 500 }, SEED).toFixed(), "0.000248");
+    assert.equal(costOf({ ...NO_TOKENS, input: 24000, output: 8000 }, SEED).toFixed(), "0.004632");
+    assert.equal(costOf({ ...NO_TOKENS, input: 1, output: 1 }, SEED).toFixed(), "0.000000413");
   });
 
   it("sums a million calls with no float drift", () => {
     let total = new Decimal(0);
-    for (let i = 0; i < 1_000_000; i++) total = total.plus(costOf({ input: 1, output: 0 }, SEED));
+    for (let i = 0; i < 1_000_000; i++) total = total.plus(costOf({ ...NO_TOKENS, input: 1, output: 0 }, SEED));
     assert.equal(total.toFixed(), "0.083");
     let float = 0;
     for (let i = 0; i < 1_000_000; i++) float += 0.000000083;

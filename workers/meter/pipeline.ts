@@ -19,6 +19,8 @@ import type { Rate } from "../../src/domain/pricing.ts";
 import type { Item } from "./isolate.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { payloadsOf, tokenize } from "./stages/tokenize.ts";
+import { tokenColumns } from "./stages/token-columns.ts";
+import { HTTP_LOG_REPORT } from "../../src/domain/reports.ts";
 
 export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: string; partition: number; topic: string };
 /** Why a message was dead-lettered, as a bounded class (metrics, filters) beside the sentence. */
@@ -38,10 +40,17 @@ function measure(entry: ParsedEntry, config: Config, metrics?: Metrics) {
   const { log } = entry;
   const blocks = aiBlocks(log); // parsed once: every stage below reads them
   const proxy = proxyBlock(blocks);
-  const payloads = payloadsOf(log, proxy);
-  const model = modelOf(log, proxy, payloads.request, config.metering.modelByRoute);
+  const m = config.metering;
+  const payloads = payloadsOf(log, proxy, { request: m.requestBodyPaths, response: m.responseBodyPaths });
+  const model = modelOf(log, proxy, payloads.request?.body, m.modelByRoute);
+  const billable = isBillable(log);
   const t0 = performance.now();
-  const tokens = tokenize(blocks, model, payloads, config.metering.defaultEncoding, config.metering.countBudgetMs);
+  const tokens = tokenize(blocks, model, payloads, {
+    fallback: m.defaultEncoding,
+    budgetMs: m.countBudgetMs,
+    providerFirst: m.providerBilled(model),
+    billable,
+  });
   metrics?.tokenizeSeconds.observe((performance.now() - t0) / 1000);
   const occurredAt = new Date(log.started_at);
   const { localDate, slot } = localSlotOf(occurredAt, config.billing.timeZone);
@@ -51,8 +60,8 @@ function measure(entry: ParsedEntry, config: Config, metrics?: Metrics) {
     occurredAt,
     localDate,
     slot,
-    level: levelOf(tokens.input, config.tdl.levelBounds),
-    billable: isBillable(log),
+    level: levelOf(tokens.tokens.input, config.tdl.levelBounds),
+    billable,
     provider: proxy?.provider,
     capability: capabilityOf([log.route?.name, log.route?.id, model], config.metering.capabilityMap),
     // Kong's own answers (401, its 429) never reached the provider
@@ -127,7 +136,7 @@ function consumerLabel(entry: ParsedEntry): string | undefined {
 
 function meteredEvent(entry: ParsedEntry, consumerId: string | null, rates: Map<string, Rate[]>, limits: Limits, config: Config, metrics?: Metrics): MeteredEvent {
   const m = measure(entry, config, metrics);
-  const { cost, rate } = price(rates, consumerId, m.occurredAt, m.tokens, m.billable);
+  const { cost, rate } = price(rates, consumerId, m.occurredAt, m.tokens.tokens, m.billable);
   const { log } = entry;
   const policy = consumerId ? limits.get(consumerId) : undefined;
   return {
@@ -144,12 +153,8 @@ function meteredEvent(entry: ParsedEntry, consumerId: string | null, rates: Map<
     status: log.response.status,
     upstreamStatus: log.upstream_status,
     billable: m.billable,
-    inputTokens: m.tokens.input,
-    outputTokens: m.tokens.output,
-    inputSource: m.tokens.inputSource,
-    outputSource: m.tokens.outputSource,
-    providerInputTokens: m.tokens.providerInput,
-    providerOutputTokens: m.tokens.providerOutput,
+    ...tokenColumns(m.tokens),
+    reportedBy: [HTTP_LOG_REPORT],
     encoding: m.tokens.encoding,
     rate,
     cost,
@@ -158,7 +163,7 @@ function meteredEvent(entry: ParsedEntry, consumerId: string | null, rates: Map<
     slot: m.slot,
     level: m.level,
     limitFlags: policy
-      ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.input, outputTokens: m.tokens.output })
+      ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.tokens.input, outputTokens: m.tokens.tokens.output })
       : [],
     metadataVersion: policy?.metadataVersion,
     anomalies: m.tokens.anomalies,

@@ -18,6 +18,10 @@ export function presentRate(r: Rate) {
     effective_from: r.effectiveFrom.toISOString(),
     input_cost_per_token: r.inputCostPerToken.toFixed(),
     output_cost_per_token: r.outputCostPerToken.toFixed(),
+    // null: priced as the parent type (input, or output for reasoning)
+    cached_input_cost_per_token: r.cachedInputCostPerToken?.toFixed() ?? null,
+    cache_write_cost_per_token: r.cacheWriteCostPerToken?.toFixed() ?? null,
+    reasoning_cost_per_token: r.reasoningCostPerToken?.toFixed() ?? null,
   };
 }
 

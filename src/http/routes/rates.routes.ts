@@ -17,6 +17,9 @@ export const CreateRateSchema = z
     effective_from: instantString,
     input_cost_per_token: price,
     output_cost_per_token: price,
+    cached_input_cost_per_token: price.optional().meta({ description: "Price of a cached input token (cache read). Unset: the input price." }),
+    cache_write_cost_per_token: price.optional().meta({ description: "Price of an input token written to the provider's cache. Unset: the input price." }),
+    reasoning_cost_per_token: price.optional().meta({ description: "Price of a reasoning token (part of the output). Unset: the output price." }),
     correction: z
       .object({ reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }) })
       .strict()

@@ -3,6 +3,7 @@ import type { Decimal } from "../../../src/domain/money.ts";
 import type { Rate } from "../../../src/domain/pricing.ts";
 import type { LimitFlag } from "../../../src/domain/limits.ts";
 import type { Anomaly } from "../../../src/domain/anomalies.ts";
+import type { SourceFigures } from "../../../src/domain/billing-policy.ts";
 
 /** One usage event as the meter writes it. */
 export type MeteredEvent = {
@@ -19,12 +20,22 @@ export type MeteredEvent = {
   status: number;
   upstreamStatus?: string;
   billable: boolean;
+  /** Billed totals; the three parts below are inside them (see src/domain/token-types.ts). */
   inputTokens: number;
   outputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
   inputSource: TokenSource;
   outputSource: TokenSource;
   providerInputTokens?: number;
   providerOutputTokens?: number;
+  countedInputTokens?: number;
+  countedOutputTokens?: number;
+  /** Every source's figures. */
+  figures: SourceFigures;
+  /** The reports this event was built from ("http-log", "ce:<source> <id>"). */
+  reportedBy: string[];
   encoding?: string;
   rate?: Rate;
   cost: Decimal;

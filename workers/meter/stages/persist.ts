@@ -4,6 +4,7 @@
 // whatever the chunk's size: the rows travel as one array per column and unnest() turns them back
 // into rows, so the cost per event is PostgreSQL's, not a client library's.
 import { inTransaction, type SqlClient, type SqlPool } from "../../../src/db/pool.ts";
+import { pricesOf } from "../../../src/domain/pricing.ts";
 import { aggregate, type CellIncrement, type TotalIncrement } from "./aggregate.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
@@ -32,10 +33,20 @@ const EVENT_COLUMNS: Column[] = [
   ["output_source", "token_source", (e) => e.outputSource],
   ["provider_input_tokens", "int", (e) => e.providerInputTokens ?? null],
   ["provider_output_tokens", "int", (e) => e.providerOutputTokens ?? null],
+  ["cached_input_tokens", "int", (e) => e.cachedInputTokens],
+  ["cache_write_tokens", "int", (e) => e.cacheWriteTokens],
+  ["reasoning_tokens", "int", (e) => e.reasoningTokens],
+  ["counted_input_tokens", "int", (e) => e.countedInputTokens ?? null],
+  ["counted_output_tokens", "int", (e) => e.countedOutputTokens ?? null],
+  ["figures", "jsonb", (e) => JSON.stringify(e.figures)],
+  ["reported_by", "text", (e) => arrayLiteral(e.reportedBy)],
   ["encoding", "text", (e) => e.encoding ?? null],
   ["rate_id", "uuid", (e) => e.rate?.id ?? null],
   ["input_cost_per_token", "numeric", (e) => e.rate?.inputCostPerToken.toFixed() ?? null],
   ["output_cost_per_token", "numeric", (e) => e.rate?.outputCostPerToken.toFixed() ?? null],
+  ["cached_input_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cached_input.toFixed() : null)],
+  ["cache_write_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cache_write.toFixed() : null)],
+  ["reasoning_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).reasoning.toFixed() : null)],
   ["cost", "numeric", (e) => e.cost.toFixed()],
   ["capability", "int", (e) => e.capability ?? null],
   ["local_date", "date", (e) => e.localDate],
@@ -45,7 +56,7 @@ const EVENT_COLUMNS: Column[] = [
   ["metadata_version", "int", (e) => e.metadataVersion ?? null],
   ["anomalies", "text", (e) => arrayLiteral(e.anomalies)],
 ];
-const AS_ARRAY = new Set(["limit_flags", "anomalies"]);
+const AS_ARRAY = new Set(["limit_flags", "anomalies", "reported_by"]);
 
 const INSERT_EVENTS = `
   INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
@@ -63,12 +74,15 @@ async function insertEvents(client: SqlClient, events: MeteredEvent[]): Promise<
 type CellTotal = { consumer_id: string; local_date: string; slot: number; level: number; calls: number };
 
 const UPSERT_CELLS = `
-  INSERT INTO tdl_cells (consumer_id, local_date, slot, level, calls, input_tokens, output_tokens, cost)
-  SELECT * FROM unnest($1::uuid[], $2::date[], $3::int[], $4::int[], $5::int[], $6::bigint[], $7::bigint[], $8::numeric[])
+  INSERT INTO tdl_cells (consumer_id, local_date, slot, level, calls, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost)
+  SELECT * FROM unnest($1::uuid[], $2::date[], $3::int[], $4::int[], $5::int[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::numeric[])
   ON CONFLICT (consumer_id, local_date, slot, level) DO UPDATE SET
     calls = tdl_cells.calls + EXCLUDED.calls,
     input_tokens = tdl_cells.input_tokens + EXCLUDED.input_tokens,
     output_tokens = tdl_cells.output_tokens + EXCLUDED.output_tokens,
+    cached_input_tokens = tdl_cells.cached_input_tokens + EXCLUDED.cached_input_tokens,
+    cache_write_tokens = tdl_cells.cache_write_tokens + EXCLUDED.cache_write_tokens,
+    reasoning_tokens = tdl_cells.reasoning_tokens + EXCLUDED.reasoning_tokens,
     cost = tdl_cells.cost + EXCLUDED.cost
   RETURNING consumer_id::text AS consumer_id, to_char(local_date, 'YYYY-MM-DD') AS local_date, slot, level, calls`;
 
@@ -85,6 +99,9 @@ async function upsertCells(client: SqlClient, cells: CellIncrement[]): Promise<C
       cells.map((c) => c.calls),
       cells.map((c) => c.inputTokens),
       cells.map((c) => c.outputTokens),
+      cells.map((c) => c.cachedInputTokens),
+      cells.map((c) => c.cacheWriteTokens),
+      cells.map((c) => c.reasoningTokens),
       cells.map((c) => c.cost.toFixed()),
     ],
   });
@@ -115,13 +132,16 @@ function overTdlLimit(events: MeteredEvent[], cells: CellTotal[], limitOf: TdlLi
 }
 
 const UPSERT_TOTALS = `
-  INSERT INTO consumer_totals (consumer_id, calls, billable_calls, input_tokens, output_tokens, cost, updated_at)
-  SELECT *, now() FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::numeric[])
+  INSERT INTO consumer_totals (consumer_id, calls, billable_calls, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, updated_at)
+  SELECT *, now() FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::numeric[])
   ON CONFLICT (consumer_id) DO UPDATE SET
     calls = consumer_totals.calls + EXCLUDED.calls,
     billable_calls = consumer_totals.billable_calls + EXCLUDED.billable_calls,
     input_tokens = consumer_totals.input_tokens + EXCLUDED.input_tokens,
     output_tokens = consumer_totals.output_tokens + EXCLUDED.output_tokens,
+    cached_input_tokens = consumer_totals.cached_input_tokens + EXCLUDED.cached_input_tokens,
+    cache_write_tokens = consumer_totals.cache_write_tokens + EXCLUDED.cache_write_tokens,
+    reasoning_tokens = consumer_totals.reasoning_tokens + EXCLUDED.reasoning_tokens,
     cost = consumer_totals.cost + EXCLUDED.cost,
     updated_at = now()`;
 
@@ -135,6 +155,9 @@ async function upsertTotals(client: SqlClient, totals: TotalIncrement[]): Promis
       totals.map((t) => t.billableCalls),
       totals.map((t) => t.inputTokens),
       totals.map((t) => t.outputTokens),
+      totals.map((t) => t.cachedInputTokens),
+      totals.map((t) => t.cacheWriteTokens),
+      totals.map((t) => t.reasoningTokens),
       totals.map((t) => t.cost.toFixed()),
     ],
   });

@@ -1,28 +1,22 @@
-// Input and output tokens of one call: counted here from the logged payloads (tiktoken's counts),
-// or the provider's figures from Kong's ai block when no payload was logged or counting ran past
-// its time budget. Both are kept when both exist.
-import type { TokenSource } from "../../../src/db/generated/enums.ts";
+// Token figures of one call from every source the log carries: our count of the logged payloads
+// (tiktoken), and the provider's figures (Kong's ai block, the logged response's usage). The
+// billed tokens follow the billing policy (src/domain/billing-policy.ts); every figure is kept.
 import type { Anomaly } from "../../../src/domain/anomalies.ts";
-import { providerCounts, type AiBlock, type KongLog } from "../../../src/domain/kong-log.ts";
+import { billedTokens, COUNT_FIRST, PROVIDER_FIRST, type Billed, type SourceFigures } from "../../../src/domain/billing-policy.ts";
+import { DEFAULT_BODY_PATHS, providerCounts, type AiBlock, type BodyPaths, type KongLog } from "../../../src/domain/kong-log.ts";
+import { usageFigures } from "../../../src/domain/provider-usage.ts";
 import { requestTokens } from "../../../src/tokens/chat.ts";
 import { CountBudgetExceeded, counterFor, type TextCounter } from "../../../src/tokens/counter.ts";
 import { encodingNameFor, type EncodingName } from "../../../src/tokens/encoding.ts";
-import { completionOf, completionTokens } from "../../../src/tokens/response.ts";
+import { completionOf, completionTokens, responseUsageOf } from "../../../src/tokens/response.ts";
 
-export type TokenCounts = {
-  input: number;
-  output: number;
-  inputSource: TokenSource;
-  outputSource: TokenSource;
-  providerInput?: number;
-  providerOutput?: number;
-  encoding?: EncodingName;
-  anomalies: Anomaly[];
-};
+export type TokenCounts = Billed & { figures: SourceFigures; encoding?: EncodingName; anomalies: Anomaly[] };
 
-export type Payloads = { request: unknown; response: unknown };
+/** A logged body and where it was found: a log field (custom_fields_by_lua) or ai-proxy's payload. */
+export type Payload = { body: unknown; from: "log" | "ai-proxy" };
+export type Payloads = { request?: Payload; response?: Payload };
 
-/** A body logged as a JSON string is parsed; other strings (SSE, plain text) stay text. */
+/** A body logged as a JSON string is parsed; other strings (SSE, plain text, a cut-off JSON) stay text. */
 function decodeBody(v: unknown): unknown {
   if (typeof v !== "string") return v;
   const t = v.trimStart();
@@ -36,50 +30,90 @@ function decodeBody(v: unknown): unknown {
   return v;
 }
 
+const present = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : v);
+
+function at(entry: Record<string, unknown>, path: string): unknown {
+  let v: unknown = entry;
+  for (const key of path.split(".")) {
+    if (typeof v !== "object" || v === null || Array.isArray(v) || !Object.hasOwn(v, key)) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+function firstAt(log: KongLog, paths: readonly string[], fallback: unknown): Payload | undefined {
+  for (const path of paths) {
+    const v = present(at(log, path));
+    if (v !== undefined) return { body: decodeBody(v), from: "log" };
+  }
+  const v = present(fallback);
+  return v === undefined ? undefined : { body: decodeBody(v), from: "ai-proxy" };
+}
+
+/** Request and response bodies: at the first configured path that holds one, else ai-proxy's logged payloads. */
+export function payloadsOf(log: KongLog, proxy: AiBlock | undefined, paths: BodyPaths = DEFAULT_BODY_PATHS): Payloads {
+  return {
+    request: firstAt(log, paths.request, proxy?.requestPayload),
+    response: firstAt(log, paths.response, proxy?.responsePayload),
+  };
+}
+
+type Counted = { input?: number; output?: number; requestIncomplete: boolean; responseIncomplete: boolean };
+
 /**
- * Request and response bodies: from custom_fields_by_lua (`request.body`, `response.body`), or
- * from ai-proxy's logged payloads.
+ * Our counts of the logged payloads. A payload that is not a complete request or response of a
+ * known format (cut off by Kong's size limits, a placeholder) is not counted at all.
  */
-export function payloadsOf(log: KongLog, proxy: AiBlock | undefined): Payloads {
-  const present = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : v);
+function countPayloads(enc: TextCounter, payloads: Payloads, o200k: boolean): Counted {
+  const req = payloads.request;
+  const input = req && typeof req.body === "object" ? requestTokens(enc, req.body, o200k) : undefined;
+  const completion = payloads.response ? completionOf(payloads.response.body, payloads.response.from === "ai-proxy") : undefined;
+  const output = completion?.complete ? completionTokens(enc, completion) : undefined;
   return {
-    request: decodeBody(present(log.request.body) ?? present(proxy?.requestPayload)),
-    response: decodeBody(present(log.response.body) ?? present(proxy?.responsePayload)),
+    input,
+    output,
+    requestIncomplete: req !== undefined && input === undefined,
+    responseIncomplete: completion !== undefined && !completion.complete,
   };
 }
 
-/** Our counts of the logged payloads; undefined for a direction with no countable payload. */
-function countPayloads(enc: TextCounter, payloads: Payloads, o200k: boolean): { input?: number; output?: number } {
-  const completion = completionOf(payloads.response);
-  return {
-    input: payloads.request === undefined ? undefined : requestTokens(enc, payloads.request, o200k),
-    output: completion ? completionTokens(enc, completion) : undefined,
-  };
-}
+export type TokenizeOptions = {
+  fallback: EncodingName;
+  budgetMs: number;
+  /** Bill from the provider's figure first (METER_PROVIDER_BILLED_MODELS matched the model). */
+  providerFirst?: boolean;
+  /** Only a billable call's missing figures are anomalies. */
+  billable?: boolean;
+};
 
-export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, fallback: EncodingName, budgetMs: number): TokenCounts {
-  const provider = providerCounts(blocks);
-  const anomalies: Anomaly[] = provider.implausible ? ["provider_count_implausible"] : [];
-  const encoding = encodingNameFor(model, fallback);
-  let counted: { input?: number; output?: number } = {};
+export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, o: TokenizeOptions): TokenCounts {
+  const { implausible, ...provider } = providerCounts(blocks, usageFigures(responseUsageOf(payloads.response?.body)));
+  const anomalies: Anomaly[] = implausible ? ["provider_count_implausible"] : [];
+  const encoding = encodingNameFor(model, o.fallback);
+  let counted: Counted = { requestIncomplete: false, responseIncomplete: false };
   try {
-    counted = countPayloads(counterFor(encoding).within(budgetMs), payloads, encoding === "o200k_base");
+    counted = countPayloads(counterFor(encoding).within(o.budgetMs), payloads, encoding === "o200k_base");
   } catch (err) {
     if (!(err instanceof CountBudgetExceeded)) throw err;
     anomalies.push("token_count_over_budget");
   }
-  const pick = (mine: number | undefined, theirs: number | undefined): [number, TokenSource] =>
-    mine !== undefined ? [mine, "counted"] : theirs !== undefined ? [theirs, "provider"] : [0, "none"];
-  const [input, inputSource] = pick(counted.input, provider.input);
-  const [output, outputSource] = pick(counted.output, provider.output);
-  return {
-    input,
-    output,
-    inputSource,
-    outputSource,
-    providerInput: provider.input,
-    providerOutput: provider.output,
-    encoding: inputSource === "counted" || outputSource === "counted" ? encoding : undefined,
-    anomalies,
+  if (o.billable !== false) {
+    if (counted.requestIncomplete) anomalies.push("request_payload_incomplete");
+    if (counted.responseIncomplete) anomalies.push("response_payload_incomplete");
+  }
+  // reasoning tokens are never in the logged text: our output count adds the provider's
+  const output = counted.output === undefined ? undefined : counted.output + (provider.reasoning ?? 0);
+  const figures: SourceFigures = {
+    ...(counted.input !== undefined || output !== undefined ? { counted: defined({ input: counted.input, output }) } : {}),
+    ...(Object.keys(provider).length ? { provider } : {}),
   };
+  const billed = billedTokens(figures, o.providerFirst ? PROVIDER_FIRST : COUNT_FIRST);
+  const llmCall = blocks.length > 0 || payloads.request !== undefined || payloads.response !== undefined;
+  if (o.billable !== false && llmCall && billed.inputSource === "none" && billed.outputSource === "none") anomalies.push("no_token_count");
+  const usedCount = billed.inputSource === "counted" || billed.outputSource === "counted";
+  return { ...billed, figures, encoding: usedCount ? encoding : undefined, anomalies };
+}
+
+function defined<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
