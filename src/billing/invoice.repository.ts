@@ -3,7 +3,7 @@
 import type { Db, Prisma } from "../db/client.ts";
 
 export const INVOICE_INCLUDE = {
-  lines: { orderBy: { position: "asc" as const }, include: { priceAdjustment: { select: { reason: true } } } },
+  lines: { orderBy: { position: "asc" as const }, include: { priceAdjustment: { select: { reason: true, kind: true } } } },
   period: true,
   consumer: { select: { username: true } },
   history: { orderBy: { changedAt: "asc" as const } },

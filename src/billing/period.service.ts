@@ -16,11 +16,15 @@ export async function recordPeriod(db: Db, p: Period): Promise<PeriodRow> {
   });
 }
 
-/** Ended periods not recorded yet, from the earliest billable event no invoice has taken. */
+/**
+ * Ended periods not recorded yet, from the earliest thing no invoice has taken: a billable event,
+ * or a correction (price or tokens) of an invoice already finalized, billed in the period it was made.
+ */
 export async function duePeriods(db: Db, s: BillingSettings, now: Date): Promise<Period[]> {
   const [first] = await db.$queryRaw<{ at: Date | null }[]>`
-    SELECT min(occurred_at) AS at FROM usage_events
-    WHERE billable AND invoice_id IS NULL AND consumer_id IS NOT NULL`;
+    SELECT least(
+      (SELECT min(occurred_at) FROM usage_events WHERE billable AND invoice_id IS NULL AND consumer_id IS NOT NULL),
+      (SELECT min(created_at) FROM price_adjustments WHERE invoice_id IS NULL)) AS at`;
   if (!first?.at) return [];
   const ended = endedPeriods(first.at, now, s.period, s.timeZone);
   if (ended.length === 0) return [];

@@ -10,6 +10,8 @@
 import type { Db } from "../db/client.ts";
 import { checkEntry, entriesOf } from "../ingest/entries.ts";
 import { ingestBody, type IngestDeps } from "../kafka/ingest-body.ts";
+import { CLOUDEVENT_TYPES, ingestCloudEvents } from "../kafka/ingest-events.ts";
+import { checkCloudEvent } from "../domain/cloud-event.ts";
 import { parseMessage, Poison } from "../../workers/meter/stages/parse.ts";
 import { findDeadLettersForReplay, markReplayed, type DeadLetterFilter } from "./dead-letter.repository.ts";
 
@@ -26,6 +28,10 @@ function stillRefused(letter: Letter): string | undefined {
     return parsed instanceof Poison ? parsed.reason : undefined;
   }
   try {
+    if (fromCloudEvents(letter)) {
+      const bad = entriesOf(payload).map(checkCloudEvent).find((c) => !c.ok);
+      return bad && !bad.ok ? bad.reason : undefined;
+    }
     const bad = entriesOf(payload).map(checkEntry).find((c) => !c.ok);
     return bad && !bad.ok ? bad.reason : undefined;
   } catch (err) {
@@ -33,10 +39,13 @@ function stillRefused(letter: Letter): string | undefined {
   }
 }
 
+/** An ingest dead letter of POST /ingest/events goes back through that path, not the http-log one. */
+const fromCloudEvents = (letter: Letter) => letter.kind.startsWith("cloudevent");
+
 async function resubmit(letter: Letter, deps: IngestDeps): Promise<void> {
   const payload = Buffer.from(letter.payload);
   if (letter.stage === "ingest") {
-    await ingestBody(payload, deps);
+    await (fromCloudEvents(letter) ? ingestCloudEvents(payload, CLOUDEVENT_TYPES.json, deps) : ingestBody(payload, deps));
     return;
   }
   await deps.producer.send([{ topic: deps.config.kafka.rawTopic, messages: [{ key: letter.messageKey, value: payload }] }]);

@@ -15,15 +15,21 @@ export function eventIdOf(entry: Record<string, unknown>): string {
   return `sha256:${createHash("sha256").update(canonicalJson(entry)).digest("hex")}`;
 }
 
-/** The message value on the raw usage topic. `v` versions the envelope; readers check it. */
-export const RawUsageEnvelopeSchema = z.object({
-  v: z.literal(1),
-  id: z.string().min(1),
-  source: z.literal("kong-http-log"),
-  receivedAt: z.string().datetime(),
-  log: z.record(z.string(), z.unknown()),
-});
+/**
+ * The message value on the raw usage topic: one http-log entry or one CloudEvent, with the id of
+ * the usage event it reports on. `v` versions the envelope; readers check it.
+ */
+const envelope = { v: z.literal(1), id: z.string().min(1), receivedAt: z.string().datetime() };
+export const RawUsageEnvelopeSchema = z.discriminatedUnion("source", [
+  z.object({ ...envelope, source: z.literal("kong-http-log"), log: z.record(z.string(), z.unknown()) }),
+  z.object({ ...envelope, source: z.literal("kong-cloudevents"), event: z.record(z.string(), z.unknown()) }),
+]);
 export type RawUsageEnvelope = z.infer<typeof RawUsageEnvelopeSchema>;
+
+/** The partition key of an identity: hashed, so the partitioner's cost does not grow with it. */
+export function identityKey(identity: string): string {
+  return createHash("sha256").update(identity, "utf8").digest("hex").slice(0, 32);
+}
 
 /**
  * Partition key: a hash of the Kong consumer's identity, so one consumer's events stay in order on
@@ -39,5 +45,5 @@ export function partitionKeyOf(entry: Record<string, unknown>): string {
       break;
     }
   }
-  return createHash("sha256").update(identity, "utf8").digest("hex").slice(0, 32);
+  return identityKey(identity);
 }

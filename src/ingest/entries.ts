@@ -3,7 +3,10 @@
 import { badRequest } from "../domain/errors.ts";
 
 /** Why an entry was refused, as a bounded code (metrics) beside the sentence (answer, dead letter). */
-export type RejectCode = "not_an_object" | "request_missing" | "response_missing" | "status_missing" | "started_at_missing" | "too_large";
+export type RejectCode =
+  | "not_an_object" | "request_missing" | "response_missing" | "status_missing" | "started_at_missing" | "too_large"
+  // CloudEvents (POST /ingest/events)
+  | "cloudevent_invalid" | "cloudevent_unmetered_type";
 export type EntryCheck = { ok: true; entry: Record<string, unknown> } | { ok: false; code: RejectCode; reason: string };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -19,7 +19,7 @@ export type IngestResult = { accepted: number; rejected: Array<{ index: number; 
 
 /** Resolves once Kafka holds every accepted entry and every dead letter; throws a 400 AppError for an unusable body. */
 export async function ingestBody(body: Buffer, deps: IngestDeps): Promise<IngestResult> {
-  const { config, producer, metrics } = deps;
+  const { config, producer } = deps;
   const redactKeys = config.ingest.redactKeys;
   let values: unknown[];
   try {
@@ -29,7 +29,15 @@ export async function ingestBody(body: Buffer, deps: IngestDeps): Promise<Ingest
     if (err instanceof AppError) await keepUnusableBody(deps, body, err.message, redactKeys).catch(() => {});
     throw err;
   }
-  const { accepted, letters, rejected, codes } = sortEntries(values, new Date().toISOString(), redactKeys, producer);
+  return publish(deps, sortEntries(values, new Date().toISOString(), redactKeys, producer));
+}
+
+/** Entries sorted into raw-topic messages and dead letters (with their index and reason). */
+export type Sorted = { accepted: Message[]; letters: Message[]; rejected: IngestResult["rejected"]; codes: RejectCode[] };
+
+/** Resolves once Kafka holds every accepted message and every dead letter. */
+export async function publish({ config, producer, metrics }: IngestDeps, sorted: Sorted): Promise<IngestResult> {
+  const { accepted, letters, rejected, codes } = sorted;
   await producer.send([
     { topic: config.kafka.rawTopic, messages: accepted },
     { topic: config.kafka.deadLetterTopic, messages: letters },
@@ -39,17 +47,25 @@ export async function ingestBody(body: Buffer, deps: IngestDeps): Promise<Ingest
   return { accepted: accepted.length, rejected };
 }
 
-/** Accepted entries as raw-topic messages; unusable ones as dead letters with their index and reason. */
-function sortEntries(values: unknown[], receivedAt: string, redactKeys: ReadonlySet<string>, producer: UsageProducer) {
-  const accepted: Message[] = [];
-  const letters: Message[] = [];
-  const rejected: IngestResult["rejected"] = [];
-  const codes: RejectCode[] = [];
+/** An empty Sorted and the way to reject into it: a dead letter with the entry's index and reason. */
+export function sorter(producer: UsageProducer) {
+  const sorted: Sorted = { accepted: [], letters: [], rejected: [], codes: [] };
   const reject = (index: number, kind: RejectCode, reason: string, value: string) => {
-    rejected.push({ index, reason });
-    codes.push(kind);
-    letters.push(fitted(deadLetter(value, null, { stage: "ingest", kind, reason, index }), producer));
+    sorted.rejected.push({ index, reason });
+    sorted.codes.push(kind);
+    sorted.letters.push(fitted(deadLetter(value, null, { stage: "ingest", kind, reason, index }), producer));
   };
+  /** Accepts a message that fits the topic; a larger one is rejected as too large. */
+  const accept = (index: number, message: { key: string; value: string }) => {
+    if (producer.fits(message)) sorted.accepted.push(message);
+    else reject(index, "too_large", `entry is ${Buffer.byteLength(message.value)} bytes once written out, over KAFKA_MAX_MESSAGE_BYTES`, message.value);
+  };
+  return { sorted, reject, accept };
+}
+
+/** Accepted entries as raw-topic messages; unusable ones as dead letters with their index and reason. */
+function sortEntries(values: unknown[], receivedAt: string, redactKeys: ReadonlySet<string>, producer: UsageProducer): Sorted {
+  const { sorted, reject, accept } = sorter(producer);
   values.forEach((value, index) => {
     const check = checkEntry(value);
     if (!check.ok) {
@@ -58,19 +74,17 @@ function sortEntries(values: unknown[], receivedAt: string, redactKeys: Readonly
     }
     redactDeep(check.entry, redactKeys);
     const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
-    const message = { key: partitionKeyOf(check.entry), value: stringifyJson(envelope) };
-    if (producer.fits(message)) accepted.push(message);
-    else reject(index, "too_large", `entry is ${Buffer.byteLength(message.value)} bytes once written out, over KAFKA_MAX_MESSAGE_BYTES`, message.value);
+    accept(index, { key: partitionKeyOf(check.entry), value: stringifyJson(envelope) });
   });
-  return { accepted, letters, rejected, codes };
+  return sorted;
 }
 
-async function keepUnusableBody(deps: IngestDeps, body: Buffer, reason: string, redactKeys: ReadonlySet<string>) {
+export async function keepUnusableBody(deps: IngestDeps, body: Buffer, reason: string, redactKeys: ReadonlySet<string>, kind = "unusable_body") {
   if (body.length === 0) return;
   const { producer, config } = deps;
   // Kong re-posts the same bytes on every retry; the key lets an operator spot the copies.
   const key = createHash("sha256").update(body).digest("hex");
   const value = redactText(body.toString("utf8"), redactKeys);
-  const letter = deadLetter(value, key, { stage: "ingest", kind: "unusable_body", reason });
+  const letter = deadLetter(value, key, { stage: "ingest", kind, reason });
   await producer.send([{ topic: config.kafka.deadLetterTopic, messages: [fitted(letter, producer)] }]);
 }

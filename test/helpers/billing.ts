@@ -21,6 +21,14 @@ export async function meterLogs(stack: Stack, entries: Record<string, unknown>[]
   return result;
 }
 
+/** Meters raw-topic envelopes (http-log entries and CloudEvents alike) as the worker would, without Kafka. */
+export async function meterEnvelopes(stack: Stack, envelopes: Record<string, unknown>[]) {
+  const messages = envelopes.map((e, i) => ({ value: Buffer.from(JSON.stringify(e)), offset: String(i), partition: 0, topic: "direct" }));
+  const result = await meterBatch(messages, { db: stack.db, pool: stack.pool, config: stack.config });
+  if (result.deadLetters.length) throw new Error(`unexpected dead letters: ${result.deadLetters.map((d) => d.reason).join("; ")}`);
+  return result;
+}
+
 /** Adds a job and waits until the queue has nothing waiting, delayed or active. */
 export async function runJobs(queue: Queue, name: string, data: Record<string, unknown>) {
   await queue.add(name, data, { jobId: `test.${name}.${randomUUID()}` });

@@ -101,11 +101,35 @@ export async function auditPipeline(kafka: Kafka, db: PrismaClient, t: Topics): 
 
 /** Consumers whose running totals or TDL cells are not the sums of their stored events. */
 export async function aggregateMismatches(db: PrismaClient): Promise<string[]> {
+  return [...(await totalMismatches(db)), ...(await cellMismatches(db))];
+}
+
+/** TDL cells that are not, cell by cell and token type by token type, the sums of their billable events. */
+async function cellMismatches(db: PrismaClient): Promise<string[]> {
+  const rows = await db.$queryRaw<Array<{ problem: string }>>`
+    WITH ev AS (
+      SELECT consumer_id, local_date, slot, level, count(*) AS calls, sum(input_tokens) AS i, sum(output_tokens) AS o,
+             sum(cached_input_tokens) AS ci, sum(cache_write_tokens) AS cw, sum(reasoning_tokens) AS r, sum(cost) AS cost
+      FROM usage_events WHERE consumer_id IS NOT NULL AND billable GROUP BY 1, 2, 3, 4),
+    c AS (SELECT * FROM tdl_cells WHERE calls <> 0 OR input_tokens <> 0 OR output_tokens <> 0 OR cost <> 0)
+    SELECT format('cell %s %s %s/%s: events %s/%s/%s/%s/%s/%s/%s cell %s/%s/%s/%s/%s/%s/%s', coalesce(ev.consumer_id, c.consumer_id),
+                  coalesce(ev.local_date, c.local_date), coalesce(ev.slot, c.slot), coalesce(ev.level, c.level),
+                  ev.calls, ev.i, ev.o, ev.ci, ev.cw, ev.r, ev.cost, c.calls, c.input_tokens, c.output_tokens,
+                  c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost) AS problem
+    FROM ev FULL JOIN c USING (consumer_id, local_date, slot, level)
+    WHERE ev.calls IS DISTINCT FROM c.calls::bigint OR ev.i IS DISTINCT FROM c.input_tokens OR ev.o IS DISTINCT FROM c.output_tokens
+       OR ev.ci IS DISTINCT FROM c.cached_input_tokens OR ev.cw IS DISTINCT FROM c.cache_write_tokens
+       OR ev.r IS DISTINCT FROM c.reasoning_tokens OR ev.cost IS DISTINCT FROM c.cost`;
+  return rows.map((r) => r.problem);
+}
+
+async function totalMismatches(db: PrismaClient): Promise<string[]> {
   const rows = await db.$queryRaw<Array<{ consumer_id: string; problem: string }>>`
     WITH ev AS (
       SELECT consumer_id, count(*) AS calls, count(*) FILTER (WHERE billable) AS billable_calls,
              coalesce(sum(input_tokens) FILTER (WHERE billable), 0) AS input_tokens,
              coalesce(sum(output_tokens) FILTER (WHERE billable), 0) AS output_tokens,
+             coalesce(sum(cached_input_tokens + cache_write_tokens + reasoning_tokens) FILTER (WHERE billable), 0) AS parts,
              coalesce(sum(cost) FILTER (WHERE billable), 0) AS cost
       FROM usage_events WHERE consumer_id IS NOT NULL GROUP BY consumer_id),
     cells AS (SELECT consumer_id, sum(calls) AS calls, sum(cost) AS cost FROM tdl_cells GROUP BY consumer_id)
@@ -115,6 +139,7 @@ export async function aggregateMismatches(db: PrismaClient): Promise<string[]> {
     FROM ev FULL JOIN consumer_totals t ON t.consumer_id = ev.consumer_id LEFT JOIN cells ON cells.consumer_id = coalesce(ev.consumer_id, t.consumer_id)
     WHERE ev.calls IS DISTINCT FROM t.calls OR ev.billable_calls IS DISTINCT FROM t.billable_calls
        OR ev.input_tokens IS DISTINCT FROM t.input_tokens OR ev.output_tokens IS DISTINCT FROM t.output_tokens
-       OR ev.cost IS DISTINCT FROM t.cost OR coalesce(cells.calls, 0) <> ev.billable_calls OR coalesce(cells.cost, 0) <> ev.cost`;
+       OR ev.cost IS DISTINCT FROM t.cost OR coalesce(cells.calls, 0) <> ev.billable_calls OR coalesce(cells.cost, 0) <> ev.cost
+       OR ev.parts IS DISTINCT FROM t.cached_input_tokens + t.cache_write_tokens + t.reasoning_tokens`;
   return rows.map((r) => `${r.consumer_id}: ${r.problem}`);
 }

@@ -24,7 +24,7 @@ const run = (log: ReturnType<typeof logWith>, paths?: Parameters<typeof payloads
 
 describe("body paths", () => {
   it("finds bodies under the names operators give custom_fields_by_lua, first configured path first", () => {
-    for (const [req, res] of [["request_body", "response_body"], ["req_body", "resp_body"]]) {
+    for (const [req, res] of [["request_body", "response_body"], ["req_body", "resp_body"]] as const) {
       const t = run(logWith({ [req]: JSON.stringify(CHAT_REQUEST), [res]: JSON.stringify({ choices: [{ message: { content: "Paris" } }] }) }));
       assert.equal(t.inputSource, "counted", req);
       assert.equal(t.tokens.output, n("Paris"), res);

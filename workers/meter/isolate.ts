@@ -14,7 +14,7 @@ import type { PrismaClient } from "../../src/db/client.ts";
 import type { SqlPool } from "../../src/db/pool.ts";
 import { classifyDbError, databaseAnswers, TransientFailure, type DbFailure } from "../../src/db/errors.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
-import { persist, type TdlLimitOf } from "./stages/persist.ts";
+import { persist, type PersistOptions } from "./stages/persist.ts";
 import type { DeadLetter, RawMessage } from "./pipeline.ts";
 
 export type Item = { message: RawMessage; event: MeteredEvent };
@@ -32,7 +32,7 @@ export async function persistIsolated(
   db: PrismaClient,
   pool: SqlPool,
   items: Item[],
-  limitOf: TdlLimitOf,
+  options: PersistOptions,
 ): Promise<{ insertedIds: Set<string>; deadLetters: DeadLetter[] }> {
   const insertedIds = new Set<string>();
   const deadLetters: DeadLetter[] = [];
@@ -40,7 +40,7 @@ export async function persistIsolated(
   const write = async (part: Item[], secondTry = false): Promise<void> => {
     if (part.length === 0) return;
     try {
-      for (const id of await persist(pool, part.map((i) => i.event), limitOf)) insertedIds.add(id);
+      for (const id of await persist(pool, part.map((i) => i.event), options)) insertedIds.add(id);
       return;
     } catch (err) {
       const failure = await judgeFailure(db, err);

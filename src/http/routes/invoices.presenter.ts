@@ -3,8 +3,13 @@ import type { InvoiceWithLines } from "../../billing/invoice.repository.ts";
 
 type Line = InvoiceWithLines["lines"][number];
 
-/** usage: this period's calls; late_usage: calls of a finalized period that arrived late; price_correction: a rate correction's difference. */
-const kindOf = (l: Line) => (l.priceAdjustmentId ? "price_correction" : l.adjustsPeriodId ? "late_usage" : "usage");
+/**
+ * usage: this period's calls; late_usage: calls of a finalized period that arrived late;
+ * price_correction: a rate correction's difference; usage_correction: tokens a later report of an
+ * already invoiced call added (or took away).
+ */
+const kindOf = (l: Line) =>
+  l.priceAdjustment ? (l.priceAdjustment.kind === "tokens" ? "usage_correction" : "price_correction") : l.adjustsPeriodId ? "late_usage" : "usage";
 
 export function presentInvoice(inv: InvoiceWithLines) {
   return {

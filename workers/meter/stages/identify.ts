@@ -21,13 +21,10 @@ const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${
 /** A log's consumer: its id, null when the log names none, or why it could not be registered. */
 export type Identity = { consumerId: string | null } | { failed: string };
 
-/** Resolves every distinct Kong consumer of a batch at once; returns a lookup from log to identity. */
-export async function identify(db: Db, logs: KongLog[], defaults: DefaultRates): Promise<(log: KongLog) => Identity> {
+/** Resolves every distinct Kong consumer of a batch at once; returns a lookup from consumer reference to identity. */
+export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefined>, defaults: DefaultRates): Promise<(ref: KongConsumerRef | undefined) => Identity> {
   const refs = new Map<string, KongConsumerRef>();
-  for (const log of logs) {
-    const ref = kongRefOf(log);
-    if (ref) refs.set(refKey(ref), ref);
-  }
+  for (const ref of batchRefs) if (ref) refs.set(refKey(ref), ref);
   const resolved = new Map<string, Identity>();
   const known = await findByKongRefs(db, [...refs.values()]);
   for (const [key, ref] of refs) {
@@ -35,10 +32,7 @@ export async function identify(db: Db, logs: KongLog[], defaults: DefaultRates):
     if (match) resolved.set(key, { consumerId: match });
     else resolved.set(key, await register(db, ref, defaults));
   }
-  return (log) => {
-    const ref = kongRefOf(log);
-    return ref ? resolved.get(refKey(ref))! : { consumerId: null };
-  };
+  return (ref) => (ref ? resolved.get(refKey(ref))! : { consumerId: null });
 }
 
 async function register(db: Db, ref: KongConsumerRef, defaults: DefaultRates): Promise<Identity> {

@@ -1,8 +1,11 @@
-// Raw topic message -> the Kong log it carries, or a Poison naming why it cannot be metered.
+// Raw topic message -> the report it carries (an http-log entry or a CloudEvent), or a Poison
+// naming why it cannot be metered.
+import { checkCloudEvent, type CloudEvent } from "../../../src/domain/cloud-event.ts";
 import { KongLogSchema, type KongLog } from "../../../src/domain/kong-log.ts";
 import { RawUsageEnvelopeSchema } from "../../../src/domain/usage-event.ts";
 
-export type ParsedEntry = { eventId: string; receivedAt: Date; log: KongLog };
+export type Report = { kind: "http-log"; log: KongLog } | { kind: "cloudevent"; event: CloudEvent };
+export type ParsedEntry = { eventId: string; receivedAt: Date; report: Report };
 
 /** A message that can never be metered; it goes to the dead-letter topic with this reason. */
 export class Poison {
@@ -26,7 +29,13 @@ export function parseMessage(value: Buffer | null): ParsedEntry | Poison {
   }
   const envelope = RawUsageEnvelopeSchema.safeParse(json);
   if (!envelope.success) return new Poison(`not a raw usage envelope: ${describe(envelope.error.issues)}`);
+  const { id: eventId, receivedAt } = envelope.data;
+  if (envelope.data.source === "kong-cloudevents") {
+    const check = checkCloudEvent(envelope.data.event);
+    if (!check.ok) return new Poison(`unusable CloudEvent: ${check.reason}`);
+    return { eventId, receivedAt: new Date(receivedAt), report: { kind: "cloudevent", event: check.event } };
+  }
   const log = KongLogSchema.safeParse(envelope.data.log);
   if (!log.success) return new Poison(`unusable Kong log: ${describe(log.error.issues)}`);
-  return { eventId: envelope.data.id, receivedAt: new Date(envelope.data.receivedAt), log: log.data };
+  return { eventId, receivedAt: new Date(receivedAt), report: { kind: "http-log", log: log.data } };
 }

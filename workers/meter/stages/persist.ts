@@ -5,6 +5,8 @@
 // into rows, so the cost per event is PostgreSQL's, not a client library's.
 import { inTransaction, type SqlClient, type SqlPool } from "../../../src/db/pool.ts";
 import { pricesOf } from "../../../src/domain/pricing.ts";
+import type { Merge } from "./merge.ts";
+import { mergeReports } from "./persist-merges.ts";
 import { aggregate, type CellIncrement, type TotalIncrement } from "./aggregate.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
@@ -170,21 +172,39 @@ function inKeyOrder({ cells, totals }: { cells: CellIncrement[]; totals: TotalIn
   return { cells: cells.sort(byKey(cellKey)), totals: totals.sort(byKey((t) => t.consumerId)) };
 }
 
-/** Returns the ids newly inserted (known ids are skipped and not counted again). */
-export async function persist(pool: SqlPool, events: MeteredEvent[], limitOf: TdlLimitOf = () => 0): Promise<Set<string>> {
+export type PersistOptions = { limitOf?: TdlLimitOf; merge?: Merge };
+
+/**
+ * Returns the ids inserted or changed by a merged report (a report already stored is skipped and
+ * not counted again). The first report of each id in the chunk goes in with the set-based insert;
+ * a report of a call already stored (another source, or the same chunk) is merged into it.
+ */
+export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Set<string>> {
   if (events.length === 0) return new Set();
+  const firsts = new Map<string, MeteredEvent>();
+  const later: MeteredEvent[] = [];
+  for (const e of events) {
+    if (firsts.has(e.id)) later.push(e);
+    else firsts.set(e.id, e);
+  }
   return inTransaction(pool, async (client) => {
-    const insertedIds = await insertEvents(client, events);
-    const fresh = events.filter((e) => insertedIds.has(e.id));
+    const insertedIds = await insertEvents(client, [...firsts.values()]);
+    const fresh = [...firsts.values()].filter((e) => insertedIds.has(e.id));
     // in key order, so two meters touching the same rows lock them in the same order (no deadlock)
     const { cells, totals } = inKeyOrder(aggregate(fresh));
     if (cells.length) {
-      const over = overTdlLimit(fresh, await upsertCells(client, cells), limitOf);
+      const over = overTdlLimit(fresh, await upsertCells(client, cells), o.limitOf ?? (() => 0));
       if (over.length) {
         await client.query("UPDATE usage_events SET limit_flags = array_append(limit_flags, 'tdl_limit_exceeded') WHERE id = ANY($1::text[])", [over]);
       }
     }
     if (totals.length) await upsertTotals(client, totals);
-    return insertedIds;
+    const toMerge = [...[...firsts.values()].filter((e) => !insertedIds.has(e.id)), ...later];
+    if (!o.merge || toMerge.length === 0) return insertedIds;
+    const { mergedIds, changes } = await mergeReports(client, toMerge, o.merge);
+    const moved = inKeyOrder(aggregate(changes));
+    if (moved.cells.length) await upsertCells(client, moved.cells);
+    if (moved.totals.length) await upsertTotals(client, moved.totals);
+    return new Set([...insertedIds, ...mergedIds]);
   });
 }
