@@ -85,6 +85,8 @@ const EnvSchema = z.object({
   BILLING_PERIOD: z.enum(["monthly", "weekly", "daily"]).default("monthly"),
   BILLING_CURRENCY: z.string().refine(isCurrencyCode, "must be an ISO 4217 currency code such as USD or KRW").default("USD"),
   BILLING_ROUNDING: z.enum(["half_up", "half_even"]).default("half_up"),
+  // who issues the invoices, as the FOCUS export names it (InvoiceIssuerName, ProviderName)
+  BILLING_ISSUER_NAME: z.string().trim().min(1).max(200).default("tokenmeter"),
   // late events inside this window after a period closes still land on its (draft) invoices
   BILLING_GRACE_MINUTES: intFrom(0, 24 * 60),
   // how often the invoice worker looks for periods to close or finalize (catch-up after an outage)
@@ -143,6 +145,7 @@ export type Config = Readonly<{
     period: PeriodKind;
     currency: string;
     rounding: RoundingMode;
+    issuerName: string;
     graceMs: number;
     tickMs: number;
   };
@@ -213,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       period: e.BILLING_PERIOD,
       currency: e.BILLING_CURRENCY,
       rounding: e.BILLING_ROUNDING,
+      issuerName: e.BILLING_ISSUER_NAME,
       graceMs: e.BILLING_GRACE_MINUTES * 60_000,
       tickMs: e.BILLING_TICK_MINUTES * 60_000,
     },

@@ -81,7 +81,13 @@ export function buildLines(current: UsageAtPrice[], late: LateEvent[], correctio
     amount: new Decimal(l.quantity.toString()).times(l.unitPrice),
   }));
   const corrected = [...corrections]
-    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+    .sort(
+      (a, b) =>
+        a.createdAt.getTime() - b.createdAt.getTime() ||
+        (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
+        TOKEN_TYPES.indexOf(a.direction) - TOKEN_TYPES.indexOf(b.direction) ||
+        (a.id < b.id ? -1 : 1),
+    )
     .map((c) => {
       const unitPrice = c.toUnitPrice.minus(c.fromUnitPrice);
       return {

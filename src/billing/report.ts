@@ -45,17 +45,3 @@ export async function periodReport(db: Db, periodId: string): Promise<ReportRow[
     };
   });
 }
-
-/**
- * RFC 4180 CSV. A text cell starting with = + - @ is prefixed with ' so that a spreadsheet does not
- * run it as a formula (usernames come from Kong and are not ours to trust).
- */
-export function toCsv(rows: ReportRow[]): string {
-  const cell = (v: unknown) => {
-    if (v === null || v === undefined) return "";
-    let s = String(v);
-    if (typeof v === "string" && /^[=+\-@]/.test(s) && Number.isNaN(Number(s))) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [REPORT_COLUMNS.join(","), ...rows.map((r) => REPORT_COLUMNS.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
-}

@@ -16,6 +16,7 @@ import { invoiceRoutes } from "./routes/invoices.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
 import { rateRoutes } from "./routes/rates.routes.ts";
 import { usageRoutes } from "./routes/usage.routes.ts";
+import { reportRoutes } from "./routes/reports.routes.ts";
 import { PACKAGE_VERSION, registerOpenApi } from "./openapi.ts";
 import { MetadataCache, publishMetadataChange } from "../authorize/metadata-cache.ts";
 import { MeasurePool } from "../authorize/measure-pool.ts";
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await invoiceRoutes(scope, deps);
     await billingRoutes(scope, deps);
     await deadLetterRoutes(scope, deps);
+    await reportRoutes(scope, deps);
   });
   return app;
 }

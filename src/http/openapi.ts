@@ -80,6 +80,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: "invoices", description: "Invoices and billing runs." },
         { name: "gateway", description: "What Kong and the gateway plugin call." },
         { name: "dead-letters", description: "Entries that could not be metered, for inspection and replay (operator)." },
+        { name: "reports", description: "Drift, lineage from invoice lines to events and prices, flagged events, FOCUS export." },
         { name: "imports", description: "Kong declarative config import (operator)." },
         { name: "ops", description: "Liveness, readiness and metrics." },
       ],

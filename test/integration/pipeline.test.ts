@@ -11,6 +11,14 @@ import { admin, header, ingest, readTopic, startStack, type Stack } from "../hel
 import { waitFor } from "../helpers/wait.ts";
 
 const NO_FLAGS = { capability_not_granted: 0, input_tokens_over_limit: 0, output_tokens_over_limit: 0, tdl_limit_exceeded: 0 };
+/** Usage by token type of calls with plain input and output only. */
+const plainTypes = (input: number, output: number, inputCost: string, outputCost: string) => ({
+  input: { tokens: input, cost: inputCost },
+  cached_input: { tokens: 0, cost: "0" },
+  cache_write: { tokens: 0, cost: "0" },
+  output: { tokens: output, cost: outputCost },
+  reasoning: { tokens: 0, cost: "0" },
+});
 const SEED_RATES = { input_cost_per_token: "0.000000083", output_cost_per_token: "0.00000033" };
 let stack: Stack;
 
@@ -62,7 +70,8 @@ describe("metering pipeline", () => {
     const u = await waitForCalls(c.id, 1);
     const { input, output } = expectedTokens();
     const cost = new Decimal(input).times("0.000000083").plus(new Decimal(output).times("0.00000033"));
-    assert.deepEqual(u.totals, { calls: 1, billable_calls: 1, input_tokens: input, output_tokens: output, cost: cost.toFixed(), limit_flags: NO_FLAGS });
+    const byType = plainTypes(input, output, new Decimal(input).times("0.000000083").toFixed(), new Decimal(output).times("0.00000033").toFixed());
+    assert.deepEqual(u.totals, { calls: 1, billable_calls: 1, input_tokens: input, output_tokens: output, cost: cost.toFixed(), by_token_type: byType, limit_flags: NO_FLAGS });
     assert.equal(u.groups[0].key, "2026-11-24");
 
     const byModel = await usage(c.id, "model");
@@ -194,7 +203,7 @@ describe("metering pipeline", () => {
     const failed = kongLog({ consumer: { id: c.kongId }, status: 429, responseBody: { error: { message: "Rate limit reached" } } });
     await ingest(stack, failed);
     const u = await waitForCalls(c.id, 1);
-    assert.deepEqual(u.totals, { calls: 1, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: "0", limit_flags: NO_FLAGS });
+    assert.deepEqual(u.totals, { calls: 1, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: "0", by_token_type: plainTypes(0, 0, "0", "0"), limit_flags: NO_FLAGS });
     const event = await stack.db.usageEvent.findFirstOrThrow({ where: { consumerId: c.id } });
     assert.equal(event.billable, false);
     assert.ok(event.inputTokens > 0, "the estimated prompt tokens are kept");

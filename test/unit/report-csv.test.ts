@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { REPORT_COLUMNS, toCsv, type ReportRow } from "../../src/billing/report.ts";
+import { REPORT_COLUMNS, type ReportRow } from "../../src/billing/report.ts";
+import { toCsv } from "../../src/lib/csv.ts";
 import { loadConfig } from "../../src/config.ts";
 
 const row = (o: Partial<ReportRow>): ReportRow => ({
@@ -10,13 +11,13 @@ const row = (o: Partial<ReportRow>): ReportRow => ({
 
 describe("report CSV", () => {
   it("has a header and CRLF rows; empty cells for nulls", () => {
-    assert.equal(toCsv([row({})]), `${REPORT_COLUMNS.join(",")}\r\ni,c,u,,2026-11-01,finalized,USD,1,2,0.5,0.50,\r\n`);
+    assert.equal(toCsv([row({})], REPORT_COLUMNS), `${REPORT_COLUMNS.join(",")}\r\ni,c,u,,2026-11-01,finalized,USD,1,2,0.5,0.50,\r\n`);
   });
   it("quotes commas, quotes and newlines", () => {
-    assert.match(toCsv([row({ username: 'a,"b"\nc' })]), /,"a,""b""\nc",/);
+    assert.match(toCsv([row({ username: 'a,"b"\nc' })], REPORT_COLUMNS), /,"a,""b""\nc",/);
   });
   it("defuses cells a spreadsheet would run as formulas, but not numbers", () => {
-    const csv = toCsv([row({ username: "=HYPERLINK(1)", custom_id: "@x", subtotal: "-1" })]);
+    const csv = toCsv([row({ username: "=HYPERLINK(1)", custom_id: "@x", subtotal: "-1" })], REPORT_COLUMNS);
     assert.match(csv, /,'=HYPERLINK\(1\),'@x,/);
     assert.match(csv, /,-1,/);
   });

@@ -82,11 +82,13 @@ async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<
 function recordChunk(metrics: Metrics, done: BatchResult, t0: number): void {
   metrics.meterChunkSeconds.observe((performance.now() - t0) / 1000);
   metrics.meterEvents.inc({ result: "metered" }, done.metered.length);
+  metrics.meterEvents.inc({ result: "merged" }, done.merged);
   metrics.meterEvents.inc({ result: "duplicate" }, done.duplicates);
   metrics.meterEvents.inc({ result: "dead_lettered" }, done.deadLetters.length);
   for (const d of done.deadLetters) metrics.meterDeadLetters.inc({ reason: d.kind });
   const now = Date.now();
   for (const e of done.metered) {
+    for (const a of e.anomalies) metrics.meterAnomalies.inc({ anomaly: a });
     metrics.endToEndSeconds.observe(Math.max(0, now - e.occurredAt.getTime()) / 1000);
     if (!e.billable) continue;
     metrics.genAiTokens.observe({ gen_ai_token_type: "input", gen_ai_operation_name: "chat" }, e.inputTokens);

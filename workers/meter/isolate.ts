@@ -14,7 +14,7 @@ import type { PrismaClient } from "../../src/db/client.ts";
 import type { SqlPool } from "../../src/db/pool.ts";
 import { classifyDbError, databaseAnswers, TransientFailure, type DbFailure } from "../../src/db/errors.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
-import { persist, type PersistOptions } from "./stages/persist.ts";
+import { persist, type Persisted, type PersistOptions } from "./stages/persist.ts";
 import type { DeadLetter, RawMessage } from "./pipeline.ts";
 
 export type Item = { message: RawMessage; event: MeteredEvent };
@@ -33,14 +33,17 @@ export async function persistIsolated(
   pool: SqlPool,
   items: Item[],
   options: PersistOptions,
-): Promise<{ insertedIds: Set<string>; deadLetters: DeadLetter[] }> {
-  const insertedIds = new Set<string>();
+): Promise<Persisted & { deadLetters: DeadLetter[] }> {
+  const inserted: MeteredEvent[] = [];
+  const merged: MeteredEvent[] = [];
   const deadLetters: DeadLetter[] = [];
 
   const write = async (part: Item[], secondTry = false): Promise<void> => {
     if (part.length === 0) return;
     try {
-      for (const id of await persist(pool, part.map((i) => i.event), options)) insertedIds.add(id);
+      const done = await persist(pool, part.map((i) => i.event), options);
+      inserted.push(...done.inserted);
+      merged.push(...done.merged);
       return;
     } catch (err) {
       const failure = await judgeFailure(db, err);
@@ -63,5 +66,5 @@ export async function persistIsolated(
   };
 
   await write(items);
-  return { insertedIds, deadLetters };
+  return { inserted, merged, deadLetters };
 }

@@ -29,8 +29,10 @@ export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: st
 export type DeadLetterKind = "parse" | "consumer_registration" | "metering" | "database_data" | "database_unclassified";
 export type DeadLetter = { message: RawMessage; kind: DeadLetterKind; reason: string; eventId?: string; consumer?: string };
 export type BatchResult = {
-  /** The events this batch inserted or changed by merging a new report (not the duplicates). */
+  /** The events this batch inserted (not the duplicates). */
   metered: MeteredEvent[];
+  /** Reports of calls already stored that this batch merged into their events. */
+  merged: number;
   duplicates: number;
   deadLetters: DeadLetter[];
 };
@@ -92,8 +94,8 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   });
   deadLetters.push(...persisted.deadLetters);
   const written = items.length - persisted.deadLetters.length;
-  const metered = items.filter((i) => persisted.insertedIds.has(i.event.id)).map((i) => i.event);
-  return { metered, duplicates: duplicates + (written - metered.length), deadLetters };
+  const { inserted, merged } = persisted;
+  return { metered: inserted, merged: merged.length, duplicates: duplicates + (written - inserted.length - merged.length), deadLetters };
 }
 
 /** The batch's consumers, their rate histories and limits. Reads cannot fail on data: any failure is transient. */

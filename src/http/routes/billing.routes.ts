@@ -4,7 +4,8 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { Job, type Queue } from "bullmq";
 import { z } from "zod";
 import { invoiceCountsByStatus } from "../../billing/invoice.repository.ts";
-import { periodReport, toCsv } from "../../billing/report.ts";
+import { periodReport, REPORT_COLUMNS } from "../../billing/report.ts";
+import { toCsv } from "../../lib/csv.ts";
 import type { Config } from "../../config.ts";
 import type { PrismaClient } from "../../db/client.ts";
 import { isPeriodKey, periodOfKey } from "../../domain/billing-period.ts";
@@ -47,7 +48,7 @@ export async function billingRoutes(app: FastifyInstance, { config, db, billingQ
         return reply
           .type("text/csv; charset=utf-8")
           .header("content-disposition", `attachment; filename="tokenmeter-${s.period}-${period.key}.csv"`)
-          .send(toCsv(rows));
+          .send(toCsv(rows, REPORT_COLUMNS));
       }
       return { period: period.key, period_status: period.status, time_zone: period.timeZone, starts_at: period.startsAt.toISOString(), ends_at: period.endsAt.toISOString(), invoices: rows };
     },

@@ -3,7 +3,8 @@
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Actor } from "../../consumers/metadata.ts";
-import { calendarDate, consumerRef, safeText, uuid } from "../../domain/field-types.ts";
+import { validationFailed } from "../../domain/errors.ts";
+import { calendarDate, consumerRef, instant, safeText, uuid } from "../../domain/field-types.ts";
 import { localSlotOf } from "../../domain/tdl.ts";
 
 export const ConsumerParams = z.object({ consumer: consumerRef });
@@ -27,4 +28,20 @@ export function actorOf(request: FastifyRequest, source: Actor["source"]): Actor
   const named = request.headers["x-actor"];
   const name = typeof named === "string" && named.trim() ? named.trim() : undefined;
   return { actor: name ?? request.principal?.kind ?? "unknown", source };
+}
+
+const DAY_MS = 86_400_000;
+
+/** A time range [from, to) in a query: the last 30 days by default. */
+export const RangeFields = {
+  from: instant.optional().meta({ description: "Start (inclusive); 30 days before `to` by default." }),
+  to: instant.optional().meta({ description: "End (exclusive); now by default." }),
+};
+
+/** [from, to), defaulting to the last 30 days. */
+export function rangeOf(q: { from?: Date; to?: Date }): { from: Date; to: Date } {
+  const to = q.to ?? new Date();
+  const from = q.from ?? new Date(to.getTime() - 30 * DAY_MS);
+  if (from >= to) throw validationFailed("query.from: must be before to", "query.from");
+  return { from, to };
 }

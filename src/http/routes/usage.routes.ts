@@ -6,30 +6,12 @@ import { z } from "zod";
 import type { Config } from "../../config.ts";
 import { resolveConsumer } from "../../consumers/consumer.service.ts";
 import type { PrismaClient } from "../../db/client.ts";
-import { validationFailed } from "../../domain/errors.ts";
-import { instant } from "../../domain/field-types.ts";
 import { observedMatrix, usageOf } from "../../usage/usage.service.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
-import { ConsumerParams, DayQuery, dayOrToday } from "./common.schemas.ts";
+import { ConsumerParams, DayQuery, dayOrToday, rangeOf, RangeFields } from "./common.schemas.ts";
 
-const DAY_MS = 86_400_000;
-
-const UsageQuery = z
-  .object({
-    from: instant.optional().meta({ description: "Start (inclusive); 30 days before `to` by default." }),
-    to: instant.optional().meta({ description: "End (exclusive); now by default." }),
-    group_by: z.enum(["day", "model", "route"]).default("day"),
-  })
-  .strict();
-
-/** [from, to), defaulting to the last 30 days. */
-function rangeOf(q: z.infer<typeof UsageQuery>): { from: Date; to: Date } {
-  const to = q.to ?? new Date();
-  const from = q.from ?? new Date(to.getTime() - 30 * DAY_MS);
-  if (from >= to) throw validationFailed("query.from: must be before to", "query.from");
-  return { from, to };
-}
+const UsageQuery = z.object({ ...RangeFields, group_by: z.enum(["day", "model", "route"]).default("day") }).strict();
 
 const reader = { tags: ["usage"], security: SECURITY.reader };
 

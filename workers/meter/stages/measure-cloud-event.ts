@@ -3,6 +3,7 @@
 // event); `kong.api_request` carries the call itself. Its time is the request's start; an event
 // without one is dated when it was received.
 import type { Config } from "../../../src/config.ts";
+import type { Anomaly } from "../../../src/domain/anomalies.ts";
 import { billedTokens, COUNT_FIRST, PROVIDER_FIRST, type SourceFigures } from "../../../src/domain/billing-policy.ts";
 import { subjectRef, type CloudEvent } from "../../../src/domain/cloud-event.ts";
 import { capabilityOf } from "../../../src/domain/limits.ts";
@@ -30,6 +31,9 @@ export function measureCloudEvent(event: CloudEvent, receivedAt: Date, config: C
   const routeName = str(d.route_name);
   const model = str(d.model) ?? (routeName ? config.metering.modelByRoute.get(routeName) : undefined) ?? "unknown";
   const billed = billedTokens(figures, config.metering.providerBilled(model) ? PROVIDER_FIRST : COUNT_FIRST);
+  const billable = succeeded(responseStatus) && (upstream === 0 || (upstream >= 200 && upstream < 300));
+  // a kong.api_request alone carries no tokens: flagged until its llm events (or http-log) bring a figure
+  const anomalies: Anomaly[] = billable && billed.inputSource === "none" && billed.outputSource === "none" ? ["no_token_count"] : [];
   return {
     consumerRef: subjectRef(event.subject),
     occurredAt: event.time ? new Date(event.time) : receivedAt,
@@ -41,8 +45,8 @@ export function measureCloudEvent(event: CloudEvent, receivedAt: Date, config: C
     provider: str(d.provider),
     status: responseStatus,
     upstreamStatus: upstream ? String(upstream) : undefined,
-    billable: succeeded(responseStatus) && (upstream === 0 || (upstream >= 200 && upstream < 300)),
-    tokens: { ...billed, figures, anomalies: [] },
+    billable,
+    tokens: { ...billed, figures, anomalies },
     capability: capabilityOf([routeName, str(d.route_id), model], config.metering.capabilityMap),
     reachedUpstream: true,
     reportedBy: cloudEventReport(event.source, event.id),

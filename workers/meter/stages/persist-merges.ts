@@ -127,19 +127,21 @@ export type SignedContribution = { event: Contribution; sign: 1 | -1; countCall:
 
 /**
  * Merges each incoming report into its stored event, in order (two reports of one call in one
- * chunk both land). Returns the ids changed and the aggregate changes: each event's old figures
- * out, its new ones in.
+ * chunk both land). Returns the reports merged and the aggregate changes: each event's old
+ * figures out, its new ones in.
  */
-export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], merge: Merge): Promise<{ mergedIds: Set<string>; changes: SignedContribution[] }> {
+export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], merge: Merge): Promise<{ merged: MeteredEvent[]; changes: SignedContribution[] }> {
   const rows = await lockStored(client, [...new Set(incoming.map((e) => e.id))]);
   const current = new Map([...rows].map(([id, r]) => [id, eventOf(r)]));
   const original = new Map(current);
   const mergedIds = new Set<string>();
+  const merged: MeteredEvent[] = [];
   for (const e of incoming) {
     const stored = current.get(e.id);
     if (!stored || alreadyMerged(stored, e)) continue;
     current.set(e.id, merge(stored, e));
     mergedIds.add(e.id);
+    merged.push(e);
   }
   const changes: SignedContribution[] = [];
   for (const id of mergedIds) {
@@ -150,5 +152,5 @@ export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], 
     if (row.invoice_status === "finalized") await recordCorrections(client, before, after, row);
     changes.push({ event: before, sign: -1, countCall: false }, { event: after, sign: 1, countCall: false });
   }
-  return { mergedIds, changes };
+  return { merged, changes };
 }

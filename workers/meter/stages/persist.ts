@@ -173,14 +173,15 @@ function inKeyOrder({ cells, totals }: { cells: CellIncrement[]; totals: TotalIn
 }
 
 export type PersistOptions = { limitOf?: TdlLimitOf; merge?: Merge };
+export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[] };
 
 /**
- * Returns the ids inserted or changed by a merged report (a report already stored is skipped and
- * not counted again). The first report of each id in the chunk goes in with the set-based insert;
+ * Returns the events inserted and the reports merged into events already stored (a report already
+ * stored is neither: it is skipped and not counted again). The first report of each id in the chunk goes in with the set-based insert;
  * a report of a call already stored (another source, or the same chunk) is merged into it.
  */
-export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
+export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Persisted> {
+  if (events.length === 0) return { inserted: [], merged: [] };
   const firsts = new Map<string, MeteredEvent>();
   const later: MeteredEvent[] = [];
   for (const e of events) {
@@ -200,11 +201,11 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     }
     if (totals.length) await upsertTotals(client, totals);
     const toMerge = [...[...firsts.values()].filter((e) => !insertedIds.has(e.id)), ...later];
-    if (!o.merge || toMerge.length === 0) return insertedIds;
-    const { mergedIds, changes } = await mergeReports(client, toMerge, o.merge);
+    if (!o.merge || toMerge.length === 0) return { inserted: fresh, merged: [] };
+    const { merged, changes } = await mergeReports(client, toMerge, o.merge);
     const moved = inKeyOrder(aggregate(changes));
     if (moved.cells.length) await upsertCells(client, moved.cells);
     if (moved.totals.length) await upsertTotals(client, moved.totals);
-    return new Set([...insertedIds, ...mergedIds]);
+    return { inserted: fresh, merged };
   });
 }

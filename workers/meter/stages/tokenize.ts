@@ -108,8 +108,7 @@ export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, o
     ...(Object.keys(provider).length ? { provider } : {}),
   };
   const billed = billedTokens(figures, o.providerFirst ? PROVIDER_FIRST : COUNT_FIRST);
-  const llmCall = blocks.length > 0 || payloads.request !== undefined || payloads.response !== undefined;
-  if (o.billable !== false && llmCall && billed.inputSource === "none" && billed.outputSource === "none") anomalies.push("no_token_count");
+  if (o.billable !== false && billed.inputSource === "none" && billed.outputSource === "none") anomalies.push("no_token_count");
   const usedCount = billed.inputSource === "counted" || billed.outputSource === "counted";
   return { ...billed, figures, encoding: usedCount ? encoding : undefined, anomalies };
 }
