@@ -52,6 +52,7 @@ const BASELINES: Record<string, Record<string, unknown>> = {
 /** Required query parameters of an operation, valid; a probe replaces one. */
 const QUERY_BASELINES: Record<string, Record<string, string>> = {
   "get /v1/billing/report": { period: "2026-10-01" },
+  "get /v1/reports/focus": { period: "2026-10-01" },
 };
 
 type Probe = { label: string; method: string; url: string; headers: Record<string, string>; body?: string; field: string };
@@ -70,7 +71,7 @@ function credentialOf(op: Record<string, any>): string {
 
 /** One request per odd value per field of one operation, everything else valid. */
 function probesOf({ key, method, path, op }: Operation): Probe[] {
-  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID() };
+  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID(), position: "1" };
   const urlOf = (over: Record<string, string> = {}, query = "") =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(over[name] ?? pathValues[name]!)) + (query ? `?${query}` : "");
   const base = BASELINES[key];
