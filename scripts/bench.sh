@@ -2,6 +2,7 @@
 # `npm run bench [-- --events 30000 --runs 3 ...]`: token counting, the metering pipeline under
 # Kong-like load, and billing at scale, on a fresh database (options: scripts/bench.ts).
 # `npm run bench:authorize [-- --n 5000 --concurrency 8]`: the gateway's authorize call.
+# `npm run bench:merge`: calls reported by http-log alone against http-log plus CloudEvents (merging).
 # `npm run bench:tokens`: token counting alone; `npm run bench:billing [-- --events 5000000]`: billing at scale alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +22,10 @@ if [ "${1:-}" = "billing" ]; then
   node --import tsx scripts/reset-database.ts
   prepare_database >/dev/null
   exec node --import tsx scripts/bench/billing.ts "$@"
+fi
+if [ "${1:-}" = "merge" ]; then
+  shift
+  exec node --import tsx scripts/bench/merge.ts "$@"
 fi
 if [ "${1:-}" = "authorize" ]; then
   shift

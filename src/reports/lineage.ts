@@ -42,6 +42,14 @@ export async function lineEvents(db: Db, invoiceId: string, position: number, af
   };
 }
 
+/** Every source's figures with the API's snake_case type names. */
+function presentFigures(figures: unknown): Record<string, Record<string, number>> {
+  const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return Object.fromEntries(
+    Object.entries((figures ?? {}) as Record<string, Record<string, number>>).map(([source, f]) => [source, Object.fromEntries(Object.entries(f).map(([k, v]) => [snake(k), v]))]),
+  );
+}
+
 const text = (v: { toFixed(): string } | null) => (v === null ? null : new Decimal(v.toFixed()).toFixed());
 
 /** Why one event cost what it cost. */
@@ -75,7 +83,7 @@ export async function explainEvent(db: Db, id: string) {
         },
       ]),
     ),
-    figures: e.figures,
+    figures: presentFigures(e.figures),
     cost: new Decimal(e.cost.toFixed()).toFixed(),
     rate_id: e.rateId,
     encoding: e.encoding,

@@ -32,8 +32,8 @@ export function measureCloudEvent(event: CloudEvent, receivedAt: Date, config: C
   const model = str(d.model) ?? (routeName ? config.metering.modelByRoute.get(routeName) : undefined) ?? "unknown";
   const billed = billedTokens(figures, config.metering.providerBilled(model) ? PROVIDER_FIRST : COUNT_FIRST);
   const billable = succeeded(responseStatus) && (upstream === 0 || (upstream >= 200 && upstream < 300));
-  // a kong.api_request alone carries no tokens: flagged until its llm events (or http-log) bring a figure
-  const anomalies: Anomaly[] = billable && billed.inputSource === "none" && billed.outputSource === "none" ? ["no_token_count"] : [];
+  // tokens come in llm events: a kong.api_request is a call, LLM or not, and is not flagged for having none
+  const anomalies: Anomaly[] = llm && billable && billed.inputSource === "none" && billed.outputSource === "none" ? ["no_token_count"] : [];
   return {
     consumerRef: subjectRef(event.subject),
     occurredAt: event.time ? new Date(event.time) : receivedAt,
