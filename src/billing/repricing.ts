@@ -3,23 +3,13 @@
 // correction, whose difference (new price minus invoiced price) is kept as price adjustments
 // that the consumer's next invoice bills, once. TDL cells and totals move by the same amounts.
 import { Prisma, type Db } from "../db/client.ts";
-import { Decimal } from "../domain/money.ts";
+import { rateFromRow, type StoredRate } from "../consumers/consumer.repository.ts";
 import { pricesOf } from "../domain/pricing.ts";
 import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
 import { priceColumns, QUANTITY_SQL, quantityColumns, type TypedUsage } from "./token-type-sql.ts";
 
-type Price = { toFixed(): string };
 /** A consumer_rates row as stored. */
-export type RateRow = {
-  id: string;
-  consumerId: string;
-  effectiveFrom: Date;
-  inputCostPerToken: Price;
-  outputCostPerToken: Price;
-  cachedInputCostPerToken?: Price | null;
-  cacheWriteCostPerToken?: Price | null;
-  reasoningCostPerToken?: Price | null;
-};
+export type RateRow = StoredRate & { consumerId: string };
 /** The rate with every token type's price as exact decimal text, for SQL. */
 type RepricedRate = Pick<RateRow, "id" | "consumerId" | "effectiveFrom"> & { prices: Record<TokenType, string> };
 export type Correction = { reason: string; actor: string };
@@ -110,14 +100,7 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
  * sure no finalized invoice covers the window (see rate-guard.ts).
  */
 export async function applyRate(tx: Db, row: RateRow, correction?: Correction): Promise<{ repriced: number; adjustments: number }> {
-  const own = (v: Price | null | undefined) => (v ? new Decimal(v.toFixed()) : null);
-  const prices = pricesOf({
-    inputCostPerToken: new Decimal(row.inputCostPerToken.toFixed()),
-    outputCostPerToken: new Decimal(row.outputCostPerToken.toFixed()),
-    cachedInputCostPerToken: own(row.cachedInputCostPerToken),
-    cacheWriteCostPerToken: own(row.cacheWriteCostPerToken),
-    reasoningCostPerToken: own(row.reasoningCostPerToken),
-  });
+  const prices = pricesOf(rateFromRow(row));
   const rate: RepricedRate = {
     id: row.id,
     consumerId: row.consumerId,

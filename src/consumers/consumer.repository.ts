@@ -65,7 +65,8 @@ export async function registerUnconfigured(
 }
 
 type Price = { toFixed(): string };
-type RateRow = {
+/** A consumer_rates row as Prisma or pg returns it (any decimal type). */
+export type StoredRate = {
   id: string;
   effectiveFrom: Date;
   inputCostPerToken: Price;
@@ -77,7 +78,7 @@ type RateRow = {
 const decimalOrNull = (v: Price | null | undefined) => (v ? new Decimal(v.toFixed()) : null);
 
 /** A stored rate with its prices as our Decimal (Prisma's Decimal is a different class). */
-export function rateFromRow(r: RateRow): Rate {
+export function rateFromRow(r: StoredRate): Rate {
   return {
     id: r.id,
     effectiveFrom: r.effectiveFrom,

@@ -10,7 +10,7 @@
 import type { Db } from "../db/client.ts";
 import { checkEntry, entriesOf } from "../ingest/entries.ts";
 import { ingestBody, type IngestDeps } from "../kafka/ingest-body.ts";
-import { CLOUDEVENT_TYPES, ingestCloudEvents } from "../kafka/ingest-events.ts";
+import { CLOUDEVENT_TYPES, eventsOf, ingestCloudEvents } from "../kafka/ingest-events.ts";
 import { checkCloudEvent } from "../domain/cloud-event.ts";
 import { parseMessage, Poison } from "../../workers/meter/stages/parse.ts";
 import { findDeadLettersForReplay, markReplayed, type DeadLetterFilter } from "./dead-letter.repository.ts";
@@ -29,7 +29,7 @@ function stillRefused(letter: Letter): string | undefined {
   }
   try {
     if (fromCloudEvents(letter)) {
-      const bad = entriesOf(payload).map(checkCloudEvent).find((c) => !c.ok);
+      const bad = eventsOf(payload, CLOUDEVENT_TYPES.json).map(checkCloudEvent).find((c) => !c.ok);
       return bad && !bad.ok ? bad.reason : undefined;
     }
     const bad = entriesOf(payload).map(checkEntry).find((c) => !c.ok);

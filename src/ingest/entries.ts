@@ -11,16 +11,20 @@ export type EntryCheck = { ok: true; entry: Record<string, unknown> } | { ok: fa
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** The body as a list of entries: Kong sends one object, or an array when it batches. */
-export function entriesOf(body: Buffer): unknown[] {
+/** A posted body as JSON; an empty or unparseable one is a 400 naming the body. */
+export function jsonBodyOf(body: Buffer): unknown {
   const text = body.toString("utf8");
   if (text.trim() === "") throw badRequest("request body is empty", "body");
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw badRequest(`request body is not valid JSON (${(err as Error).message})`, "body");
   }
+}
+
+/** The body as a list of entries: Kong sends one object, or an array when it batches. */
+export function entriesOf(body: Buffer): unknown[] {
+  const parsed = jsonBodyOf(body);
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) throw badRequest("request body is an empty array; expected Kong log entries", "body");
     return parsed;

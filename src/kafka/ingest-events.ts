@@ -6,6 +6,7 @@ import { AppError, badRequest } from "../domain/errors.ts";
 import { callIdOf, checkCloudEvent } from "../domain/cloud-event.ts";
 import { stringifyJson } from "../domain/json.ts";
 import { identityKey, type RawUsageEnvelope } from "../domain/usage-event.ts";
+import { jsonBodyOf } from "../ingest/entries.ts";
 import { redactDeep } from "../ingest/redact.ts";
 import { keepUnusableBody, publish, sorter, type IngestDeps, type IngestResult } from "./ingest-body.ts";
 
@@ -23,15 +24,8 @@ export function mediaTypeOf(contentType: string | undefined): string {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The events of a body as its content type says: one event, an array of them, or either (application/json). */
-function eventsOf(body: Buffer, mediaType: string): unknown[] {
-  const text = body.toString("utf8");
-  if (text.trim() === "") throw badRequest("request body is empty", "body");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw badRequest(`request body is not valid JSON (${(err as Error).message})`, "body");
-  }
+export function eventsOf(body: Buffer, mediaType: string): unknown[] {
+  const parsed = jsonBodyOf(body);
   if (mediaType === CLOUDEVENT_TYPES.single && !isObj(parsed)) throw badRequest(`a ${CLOUDEVENT_TYPES.single} body must be one event object`, "body");
   if (mediaType === CLOUDEVENT_TYPES.batch && !Array.isArray(parsed)) throw badRequest(`a ${CLOUDEVENT_TYPES.batch} body must be an array of events`, "body");
   if (Array.isArray(parsed)) {

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { deadLetter } from "../../src/kafka/dead-letter.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
 import { refuseInserts } from "../helpers/refusals.ts";
-import { admin, ingest, startStack, type Stack } from "../helpers/stack.ts";
+import { admin, ingest, INGEST_SECRET, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
@@ -119,6 +119,29 @@ describe("dead letters", () => {
     const replay = (await admin(stack, "POST", "/v1/dead-letters/replay", { stage: "ingest", reason: "legacy" })).json();
     assert.deepEqual(replay.outcomes, [{ id: letter.id, stage: "ingest", outcome: "resubmitted" }]);
     await waitFor(async () => (await storedCount(eventId)) === 1, 30_000, "the replayed entry metered");
+  });
+
+  it("a CloudEvent dead letter replays through /ingest/events: still refused while bad, metered once the current version accepts it", async () => {
+    const rid = randomUUID().replaceAll("-", "");
+    const good = { specversion: "1.0", id: rid, source: "kong://cp", type: "kong.llm_request", subject: "dl-ce", data: { type: "request", tokens: 12, api_request_id: rid } };
+    const bad = { ...good, id: `${rid}-bad`, specversion: "0.3" };
+    const res = await stack.app.inject({
+      method: "POST", url: "/ingest/events",
+      headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${INGEST_SECRET}` }, payload: JSON.stringify(bad),
+    });
+    assert.equal(res.json().rejected[0].reason, 'specversion: must be "1.0"');
+    const refused = await waitForLetter((l) => l.kind === "cloudevent_invalid", "the refused CloudEvent");
+    const again = (await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [refused.id] })).json();
+    assert.deepEqual(again.outcomes.map((o: { outcome: string; detail?: string }) => [o.outcome, o.detail]), [["still_refused", 'specversion: must be "1.0"']]);
+    // as an older version that refused this event would have left it on the dead-letter topic
+    await stack.producer.send([
+      { topic: stack.config.kafka.deadLetterTopic, messages: [deadLetter(JSON.stringify(good), null, { stage: "ingest", kind: "cloudevent_unmetered_type", reason: "refused by an older check", index: 0 })] },
+    ]);
+    const old = await waitForLetter((l) => l.kind === "cloudevent_unmetered_type", "the old CloudEvent dead letter");
+    const replay = (await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [old.id] })).json();
+    assert.deepEqual(replay.outcomes.map((o: { outcome: string }) => o.outcome), ["resubmitted"]);
+    await waitFor(async () => (await storedCount(rid)) === 1, 30_000, "the replayed CloudEvent metered");
+    assert.equal((await stack.db.usageEvent.findUniqueOrThrow({ where: { id: rid } })).inputSource, "kong_event");
   });
 
   it("the API refuses nonsense with 4xx naming the field", async () => {

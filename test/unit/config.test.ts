@@ -29,4 +29,14 @@ describe("configuration", () => {
   it("keeps prices as exact decimals", () => {
     assert.equal(loadConfig({ DEFAULT_OUTPUT_COST_PER_TOKEN: "0.00000033" }).metering.defaultOutputCostPerToken.toFixed(), "0.00000033");
   });
+
+  it("reads body paths and the models billed from the provider's figure", () => {
+    const m = loadConfig({ METER_REQUEST_BODY_PATHS: "llm.in, request.body", METER_PROVIDER_BILLED_MODELS: "claude-*,*llama*,gemini-1.5-pro" }).metering;
+    assert.deepEqual(m.requestBodyPaths, ["llm.in", "request.body"]);
+    assert.deepEqual(m.responseBodyPaths, ["response.body", "response_body", "resp_body", "res_body", "body.response"]);
+    assert.deepEqual(["claude-3-5-sonnet", "Meta-Llama-3-8B", "gemini-1.5-pro", "gemini-1.5-flash", "gpt-4o"].map(m.providerBilled), [true, true, true, false, false]);
+    assert.equal(loadConfig({}).metering.providerBilled("claude-3"), false, "default: every model from our count");
+    assert.throws(() => loadConfig({ METER_REQUEST_BODY_PATHS: "request..body" }), /METER_REQUEST_BODY_PATHS: must be dot paths/);
+    assert.throws(() => loadConfig({ METER_PROVIDER_BILLED_MODELS: "claude-(.*)" }), /METER_PROVIDER_BILLED_MODELS: must be model names or patterns/);
+  });
 });
