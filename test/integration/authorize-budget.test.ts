@@ -66,10 +66,13 @@ describe("authorize: counting budget", () => {
   });
 
   it("a body counted within the budget is checked exactly, as before", async () => {
+    // a budget no machine misses for 30k ordinary tokens: the point is the exact check, not speed
+    const app = await appWith({ countBudgetMs: 10_000 });
     const over = { model: "gpt-4o", messages: [{ role: "user", content: "hello ".repeat(30_000) }] };
-    const { decision } = await decide(stack.app, over);
+    const { decision } = await decide(app, over);
     assert.equal(decision.allow, false);
     assert.equal(decision.reason.code, "input_tokens_over_limit");
+    assert.equal(decision.checks.token_count, undefined, "counted, not estimated");
     assert.ok(decision.checks.input_tokens > 24000);
   });
 

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { draftInvoice } from "../../src/billing/invoice.service.ts";
 import { recordPeriod } from "../../src/billing/period.service.ts";
-import { periodOfKey } from "../../src/domain/billing-period.ts";
+import { periodContaining, periodOfKey } from "../../src/domain/billing-period.ts";
 import { Decimal } from "../../src/domain/money.ts";
 import { kong38Ai, kongLog } from "../fixtures/kong-logs.ts";
 import { meterLogs } from "../helpers/billing.ts";
@@ -112,8 +112,10 @@ describe("consumer keys", () => {
     const totals = await stack.db.consumerTotal.findUniqueOrThrow({ where: { consumerId: id } });
     assert.equal(totals.cost.toFixed(), repriced.cost.toFixed(), "the running total moved with the event");
 
-    const november = await recordPeriod(stack.db, periodOfKey("2026-11-01", "monthly", "UTC"));
-    const draft = () => draftInvoice(stack.db, { consumerId: id, periodId: november.id, settings: stack.config.billing, now: new Date(), finalize: false });
+    // the correction was made now, so the invoice of the period open now is the one that bills it
+    const open = periodContaining(new Date(), "monthly", "UTC");
+    const current = await recordPeriod(stack.db, open);
+    const draft = () => draftInvoice(stack.db, { consumerId: id, periodId: current.id, settings: stack.config.billing, now: new Date(), finalize: false });
     await draft();
     const { invoiceId } = await draft(); // drafting again claims nothing twice
     const inv = (await admin(stack, "GET", `/v1/invoices/${invoiceId}`)).json();
@@ -123,8 +125,8 @@ describe("consumer keys", () => {
       [corrections[0].direction, corrections[0].quantity, corrections[0].unit_price, corrections[0].amount, corrections[0].reason, corrections[0].adjusts_event_ids],
       ["input", event!.inputTokens, "0.000002", new Decimal(event!.inputTokens).times("0.000002").toFixed(), "contract price was 3e-6", [event!.id]],
     );
-    const december = await recordPeriod(stack.db, periodOfKey("2026-12-01", "monthly", "UTC"));
-    const next = await draftInvoice(stack.db, { consumerId: id, periodId: december.id, settings: stack.config.billing, now: new Date(), finalize: false });
+    const following = await recordPeriod(stack.db, periodContaining(open.endsAt, "monthly", "UTC"));
+    const next = await draftInvoice(stack.db, { consumerId: id, periodId: following.id, settings: stack.config.billing, now: new Date(), finalize: false });
     assert.equal(next.outcome, "empty", "a correction is billed on one invoice only");
   });
 
