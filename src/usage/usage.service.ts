@@ -3,7 +3,7 @@ import { Prisma, type Db } from "../db/client.ts";
 import { LIMIT_FLAGS, type LimitFlag } from "../domain/limits.ts";
 import { Decimal } from "../domain/money.ts";
 import { toMatrix, type TdlMatrix } from "../domain/tdl.ts";
-import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
+import { quantitiesOf, TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
 import { PRICE_SQL, QUANTITY_SQL } from "../billing/token-type-sql.ts";
 
 export type GroupBy = "day" | "model" | "route";
@@ -97,4 +97,24 @@ export async function observedMatrix(db: Db, consumerId: string, localDate: stri
     select: { slot: true, level: true, calls: true },
   });
   return toMatrix(cells.map((c) => ({ slot: c.slot, level: c.level, value: c.calls })));
+}
+
+/**
+ * The day's cells in detail: billable calls, tokens by type (the disjoint quantities, as invoices
+ * bill them) and cost. Slots are named T1..T12 as in the matrix; levels count from 0.
+ */
+export async function observedCells(db: Db, consumerId: string, localDate: string) {
+  const cells = await db.tdlCell.findMany({ where: { consumerId, localDate: new Date(`${localDate}T00:00:00Z`) }, orderBy: [{ slot: "asc" }, { level: "asc" }] });
+  return cells
+    .filter((c) => c.calls !== 0)
+    .map((c) => {
+      const q = quantitiesOf({
+        input: Number(c.inputTokens),
+        output: Number(c.outputTokens),
+        cachedInput: Number(c.cachedInputTokens),
+        cacheWrite: Number(c.cacheWriteTokens),
+        reasoning: Number(c.reasoningTokens),
+      });
+      return { slot: `T${c.slot + 1}`, level: c.level, calls: c.calls, tokens: q, cost: new Decimal(c.cost.toFixed()).toFixed() };
+    });
 }

@@ -125,6 +125,10 @@ describe("token types", () => {
     const cellSum = (k: "cachedInputTokens" | "cacheWriteTokens" | "reasoningTokens") => cells.reduce((s, c) => s + Number(c[k]), 0);
     assert.deepEqual([cellSum("cachedInputTokens"), cellSum("cacheWriteTokens"), cellSum("reasoningTokens")], [sum("cachedInput"), sum("cacheWrite"), sum("reasoning")]);
     assert.equal(cells.reduce((s, c) => s.plus(c.cost.toFixed()), new Decimal(0)).toFixed(), usage.totals.cost);
+    const detail = (await admin(stack, "GET", "/v1/consumers/typed-prices/tdl-matrix?date=2026-11-10&cells=true")).json().cells as Array<{ slot: string; calls: number; tokens: Record<string, number> }>;
+    const shown = (k: string) => detail.reduce((s, c) => s + c.tokens[k]!, 0);
+    assert.deepEqual([shown("cached_input"), shown("cache_write"), shown("reasoning"), shown("output")], [sum("cachedInput"), sum("cacheWrite"), sum("reasoning"), sum("output") - sum("reasoning")]);
+    assert.deepEqual([...new Set(detail.map((c) => c.slot))], ["T2"], "03:00 UTC is slot T2");
   });
 
   it("the invoice bills each type on its own line at its price; lines sum to the reference", async () => {

@@ -6,10 +6,15 @@ import { z } from "zod";
 import type { Config } from "../../config.ts";
 import { resolveConsumer } from "../../consumers/consumer.service.ts";
 import type { PrismaClient } from "../../db/client.ts";
-import { observedMatrix, usageOf } from "../../usage/usage.service.ts";
+import { observedCells, observedMatrix, usageOf } from "../../usage/usage.service.ts";
+import { queryFlag } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { ConsumerParams, DayQuery, dayOrToday, rangeOf, RangeFields } from "./common.schemas.ts";
+
+const MatrixQuery = DayQuery.extend({
+  cells: queryFlag.optional().meta({ description: "true: also list the day's cells with their calls, tokens by type and cost." }),
+}).strict();
 
 const UsageQuery = z.object({ ...RangeFields, group_by: z.enum(["day", "model", "route"]).default("day") }).strict();
 
@@ -45,12 +50,13 @@ export async function usageRoutes(app: FastifyInstance, { config, db }: { config
 
   r.get(
     "/v1/consumers/:consumer/tdl-matrix",
-    { schema: { ...reader, summary: "A consumer's observed TDL matrix for a local day", params: ConsumerParams, querystring: DayQuery, response: answers(200, 404) } },
+    { schema: { ...reader, summary: "A consumer's observed TDL matrix for a local day", params: ConsumerParams, querystring: MatrixQuery, response: answers(200, 404) } },
     async (request) => {
       const date = dayOrToday(request.query.date, timeZone);
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
-      return { consumer_id: c.id, date, time_zone: timeZone, tdl_matrix: await observedMatrix(db, c.id, date) };
+      const matrix = { consumer_id: c.id, date, time_zone: timeZone, tdl_matrix: await observedMatrix(db, c.id, date) };
+      return request.query.cells ? { ...matrix, cells: await observedCells(db, c.id, date) } : matrix;
     },
   );
 }
