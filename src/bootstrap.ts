@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import { createPrisma, type PrismaClient } from "./db/client.ts";
 import { createSqlPool, type SqlPool } from "./db/pool.ts";
 import { createBillingQueue, redisConnection, withinTimeout } from "./jobs/queues.ts";
+import { createWebhookQueue } from "./alerts/alert.service.ts";
 import { createKafka } from "./kafka/client.ts";
 import { UsageProducer } from "./kafka/producer.ts";
 import { ensureTopics, waitForBroker } from "./kafka/topics.ts";
@@ -21,6 +22,8 @@ export type Services = {
   pool: SqlPool;
   producer: UsageProducer;
   billingQueue: Queue;
+  /** Alert deliveries (src/alerts). */
+  webhookQueue: Queue;
   redis: Redis;
   metrics: Metrics;
   checks: DependencyChecks;
@@ -35,7 +38,9 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
   // Redis may be away: the queue then fails its calls at once, and metering goes on regardless.
   const redis = redisConnection(config, "client");
   const billingQueue = createBillingQueue(config, redis);
+  const webhookQueue = createWebhookQueue(config, redis);
   const metrics = createMetrics({ perConsumer: config.ops.metricsPerConsumer });
+  webhookQueue.on("error", (err) => logger.warn({ err }, "webhook queue: Redis unavailable"));
   billingQueue.on("error", (err) => {
     metrics.dependencyErrors.inc({ dependency: "redis" });
     logger.warn({ err }, "billing queue: Redis unavailable");
@@ -45,7 +50,7 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
     logger.warn({ err }, "database connection lost; the pool reconnects");
   });
   const producer = new UsageProducer(kafka, config.ingest.produceTimeoutMs, config.kafka.maxMessageBytes, metrics);
-  return { kafka, db, pool, producer, billingQueue, redis, metrics, checks: new DependencyChecks({ db, kafka, redis }) };
+  return { kafka, db, pool, producer, billingQueue, webhookQueue, redis, metrics, checks: new DependencyChecks({ db, kafka, redis }) };
 }
 
 export async function closeServices(s: Services): Promise<void> {
@@ -54,6 +59,7 @@ export async function closeServices(s: Services): Promise<void> {
   // a connection passed to BullMQ is not closed by it; with Redis away, close() would wait for ever
   s.redis.disconnect();
   await withinTimeout(2000, "closing the billing queue", () => s.billingQueue.close()).catch(() => {});
+  await withinTimeout(2000, "closing the webhook queue", () => s.webhookQueue.close()).catch(() => {});
   await s.pool.end();
   await s.db.$disconnect();
 }

@@ -119,6 +119,19 @@ const EnvSchema = z.object({
   INVOICES_HTTP_PORT: intFrom(0, 8082),
   // token and cost counters per consumer in /metrics (one series per consumer: off by default)
   METRICS_PER_CONSUMER: z.enum(["true", "false"]).default("false"),
+  // budgets: what authorize does while Redis (the hold ledger) is away: closed checks committed
+  // spend in PostgreSQL (no holds, so concurrent calls may pass the limit by what they spend), open allows
+  BUDGET_REDIS_DOWN: z.enum(["closed", "open"]).default("closed"),
+  // a hold no metered event settles is released after this long (longer than a call plus metering lag)
+  BUDGET_HOLD_TTL_MS: intFrom(1000, 15 * 60_000),
+  // output tokens held for a call with no max-tokens field and no max_output_tokens limit
+  BUDGET_UNBOUNDED_OUTPUT_TOKENS: intFrom(0, 4096),
+  // webhooks: 32 bytes, base64, that encrypt endpoints' signing secrets at rest (required to add endpoints)
+  WEBHOOK_SECRET_KEY: z.string().optional(),
+  WEBHOOK_ATTEMPTS: intFrom(1, 10),
+  // first retry after this long, then doubling
+  WEBHOOK_BACKOFF_MS: intFrom(10, 10_000),
+  WEBHOOK_TIMEOUT_MS: intFrom(100, 10_000),
   REDACT_KEYS: z.string().default("apikey,api-key,x-api-key,api_key,cookie,set-cookie,authorization,proxy-authorization"),
 });
 
@@ -153,6 +166,8 @@ export type Config = Readonly<{
   ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean };
   authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number };
   tdl: { levelBounds: number[] };
+  budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number };
+  webhooks: { secretKey: Buffer | null; attempts: number; backoffMs: number; timeoutMs: number };
   metering: {
     defaultInputCostPerToken: Decimal;
     defaultOutputCostPerToken: Decimal;
@@ -169,6 +184,13 @@ export type Config = Readonly<{
 }>;
 
 export class ConfigError extends Error {}
+
+function webhookKey(value: string | undefined): Buffer | null {
+  if (value === undefined || value === "") return null;
+  const key = Buffer.from(value, "base64");
+  if (key.length !== 32) throw new ConfigError("invalid configuration:\n  WEBHOOK_SECRET_KEY: must be 32 bytes in base64 (openssl rand -base64 32)");
+  return key;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -225,6 +247,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,
       countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
+    budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS },
+    webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     metering: {
       defaultInputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),
       defaultOutputCostPerToken: new Decimal(e.DEFAULT_OUTPUT_COST_PER_TOKEN),

@@ -1,4 +1,4 @@
-// `npm start`: the API, a meter worker and the invoice worker in one process (scripts/start.sh has already started
+// `npm start`: the API, a meter worker, the invoice worker and the webhook worker in one process (scripts/start.sh has already started
 // or found Kafka and migrated the database). For separate processes use src/server.ts and
 // workers/meter/main.ts and workers/invoices/main.ts.
 import { closeServices, connectServices } from "./bootstrap.ts";
@@ -8,6 +8,7 @@ import { createLogger } from "./lib/logger.ts";
 import { onShutdown } from "./lib/shutdown.ts";
 import { startMeter } from "../workers/meter/consumer.ts";
 import { startInvoiceWorker } from "../workers/invoices/worker.ts";
+import { startWebhookWorker } from "../workers/webhooks/worker.ts";
 import { startDeadLetterRecorder } from "../workers/dead-letters/recorder.ts";
 
 const config = loadConfig();
@@ -16,7 +17,8 @@ const services = await connectServices(config, logger);
 const meter = await startMeter({ ...services, config, logger: logger.child({ component: "meter" }) });
 const recorder = await startDeadLetterRecorder({ ...services, config, logger: logger.child({ component: "dead-letters" }) });
 const invoices = await startInvoiceWorker({ config, db: services.db, metrics: services.metrics, logger: logger.child({ component: "invoices" }) });
+const webhooks = await startWebhookWorker({ config, db: services.db, logger: logger.child({ component: "webhooks" }) });
 const app = await buildApp({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });
 logger.info({ ingest: `http://${config.http.host}:${config.http.port}/ingest/kong` }, "tokenmeter running");
-onShutdown(logger, [() => app.close(), () => meter.stop(), () => recorder.stop(), () => invoices.stop(), () => closeServices(services)]);
+onShutdown(logger, [() => app.close(), () => meter.stop(), () => recorder.stop(), () => invoices.stop(), () => webhooks.stop(), () => closeServices(services)]);

@@ -9,6 +9,7 @@ import type { Measured } from "./measure-request.ts";
 import type { GatewayConsumer, MetadataCache } from "./metadata-cache.ts";
 import type { TdlCounter } from "./tdl-counter.ts";
 import { userHeaders } from "./user-headers.ts";
+import type { BudgetGuard } from "../budgets/budget-guard.ts";
 
 export type AuthorizeRequest = {
   /** Bytes of the HTTP request that carried this (bounds the body's size). */
@@ -18,17 +19,19 @@ export type AuthorizeRequest = {
   model?: string;
   /** The client's request body: the raw text Kong read, or already parsed JSON. */
   body?: unknown;
+  /** Kong's request id: the metered log carries it, and settles this call's budget hold by it. */
+  request_id?: string;
 };
 
 export type DenyReason = {
-  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid";
+  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted";
   message: string;
   [detail: string]: unknown;
 };
 
 export type Decision = {
   allow: boolean;
-  /** What the gateway answers a denied call with: 403 for a permission or token limit, 429 for a slot limit. */
+  /** What the gateway answers a denied call with: 403 for a permission or token limit, 429 for a slot limit or budget. */
   status: 200 | 403 | 429;
   reason: DenyReason | null;
   consumer_id: string | null;
@@ -42,6 +45,8 @@ export type AuthorizeDeps = {
   cache: MetadataCache;
   counter: TdlCounter;
   measurer: MeasurePool;
+  /** Absent: budgets are not checked (tools that authorize without Redis). */
+  budgets?: BudgetGuard;
   now?: () => Date;
 };
 
@@ -97,12 +102,26 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     return deny(403, { code: "max_tokens_over_limit", message, limit: limits.maxOutputTokens, actual: maxTokens }, base());
   }
 
+  // the budget holds before the TDL check counts; a call the TDL check then refuses gives its hold back
+  let release: (() => Promise<void>) | undefined;
+  if (consumer.budget && deps.budgets) {
+    const call = {
+      inputTokens: measured.inputTokens ?? (Number.isFinite(input.sizeBytes ?? Infinity) ? input.sizeBytes! : (input_.estimate ?? 0)),
+      outputTokens: typeof maxTokens === "number" ? maxTokens : (limits.maxOutputTokens ?? config.budgets.unboundedOutputTokens),
+    };
+    const outcome = await deps.budgets.check({ budget: consumer.budget, call, rate, requestId: input.request_id, now });
+    checks.budget = outcome.checks;
+    if (outcome.kind === "denied") return deny(429, outcome.reason, base());
+    if (outcome.kind === "held") release = outcome.release;
+  }
+
   const { localDate, slot } = localSlotOf(now, config.billing.timeZone);
   const level = levelOf(input_.forLevel, config.tdl.levelBounds);
   const limit = cellLimit(limits.tdlMatrix, slot, level);
   const admission = await deps.counter.admit({ consumerId: consumer.id, localDate, slot, level }, limit);
   Object.assign(checks, { date: localDate, slot: SLOT_NAMES[slot], level, cell_limit: limit, cell_calls: admission.calls, tdl_source: admission.source });
   if (!admission.admitted) {
+    await release?.();
     const message = `${SLOT_NAMES[slot]} level ${level} allows ${limit} calls a day and ${admission.calls} were made`;
     return deny(429, { code: "tdl_limit_reached", message, slot: SLOT_NAMES[slot], level, limit, actual: admission.calls }, base());
   }

@@ -46,6 +46,15 @@ export const KongLogSchema = z
 
 export type KongLog = z.infer<typeof KongLogSchema>;
 
+/**
+ * The budget hold id the user-metadata plugin wrote into the log (kong.log.set_serialize_value
+ * "tokenmeter.hold_id"), for Kong versions whose plugin API has no request id. Absent otherwise.
+ */
+export function holdIdOf(log: KongLog): string | undefined {
+  const v = (log.tokenmeter as { hold_id?: unknown } | undefined)?.hold_id;
+  return typeof v === "string" && v !== "" && v.length <= 200 ? v : undefined;
+}
+
 /** One AI usage block: `ai` itself in 3.6, `ai["ai-proxy"]` in 3.7/3.8, `ai.proxy` from 3.9. */
 export type AiBlock = {
   name: string;

@@ -17,10 +17,14 @@ import { opsRoutes } from "./routes/ops.routes.ts";
 import { rateRoutes } from "./routes/rates.routes.ts";
 import { usageRoutes } from "./routes/usage.routes.ts";
 import { reportRoutes } from "./routes/reports.routes.ts";
+import { budgetRoutes } from "./routes/budgets.routes.ts";
+import { webhookRoutes } from "./routes/webhooks.routes.ts";
 import { PACKAGE_VERSION, registerOpenApi } from "./openapi.ts";
 import { MetadataCache, publishMetadataChange } from "../authorize/metadata-cache.ts";
 import { MeasurePool } from "../authorize/measure-pool.ts";
 import { TdlCounter } from "../authorize/tdl-counter.ts";
+import { BudgetGuard } from "../budgets/budget-guard.ts";
+import { HoldLedger } from "../budgets/hold-ledger.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
@@ -32,7 +36,7 @@ import type { DependencyChecks } from "../ops/health.ts";
 import { MeterProgress } from "../ops/meter-progress.ts";
 import { deadLetterRefresher, invoiceRefresher, type Metrics } from "../ops/metrics.ts";
 
-export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue; redis: Redis;
+export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue; webhookQueue: Queue; redis: Redis;
   metrics: Metrics; checks: DependencyChecks;
   /** The gateway routes' clock (slot of the day, rate in force); tests fix it. */
   clock?: () => Date;
@@ -84,7 +88,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
 
   await app.register(async (scope) => ingestRoutes(scope, deps));
-  await app.register(async (scope) => gatewayRoutes(scope, { config, db, cache, counter, measurer, now: deps.clock }));
+  const alerts = { db, webhookQueue: deps.webhookQueue, config, logger };
+  const budgets = new BudgetGuard({ db, ledger: new HoldLedger(redis, config.redis.prefix), config, alerts, logger,
+    onRedisError: () => deps.metrics.dependencyErrors.inc({ dependency: "redis" }) });
+  await app.register(async (scope) => gatewayRoutes(scope, { config, db, cache, counter, measurer, budgets, now: deps.clock }));
   await app.register(async (scope) => {
     scope.addHook("onRequest", refuseControlCharactersInUrl);
     scope.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
@@ -104,6 +111,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await billingRoutes(scope, deps);
     await deadLetterRoutes(scope, deps);
     await reportRoutes(scope, deps);
+    await budgetRoutes(scope, { ...deps, metadataChanged });
+    await webhookRoutes(scope, deps);
   });
   return app;
 }

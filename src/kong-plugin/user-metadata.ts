@@ -18,7 +18,7 @@ export type Pdk = {
   router: { getRoute(): Promise<{ id?: string; name?: string } | null | undefined> };
   service: { request: { setHeaders(headers: Record<string, string>): Promise<unknown> } };
   response: { exit(status: number, body?: string, headers?: Record<string, string>): Promise<unknown> };
-  log: { warn(...args: unknown[]): Promise<unknown>; err(...args: unknown[]): Promise<unknown> };
+  log: { warn(...args: unknown[]): Promise<unknown>; err(...args: unknown[]): Promise<unknown>; setSerializeValue(key: string, value: unknown): Promise<unknown> };
 };
 
 type KongConsumer = { id?: string; username?: string; custom_id?: string };
@@ -74,6 +74,11 @@ function withDefaults(config: Partial<UserMetadataConfig>): UserMetadataConfig {
   };
 }
 
+/** A random id for a budget hold (Web Crypto's UUID: global in the plugin server's Node). */
+function newHoldId(): string {
+  return `hold-${globalThis.crypto.randomUUID()}`;
+}
+
 export class Plugin {
   private readonly config: UserMetadataConfig;
 
@@ -89,12 +94,17 @@ export class Plugin {
 
     const route = await kong.router.getRoute();
     const body = await kong.request.getRawBody(); // nil when Kong buffered it to disk: no token check
+    // The budget hold this call takes is settled by the metered log: the plugin names the hold in
+    // the log itself (Kong's plugin API gives it no request id), which works on every Kong version.
+    const holdId = newHoldId();
+    await kong.log.setSerializeValue("tokenmeter.hold_id", holdId).catch(() => undefined); // unsettled, it expires
     let decision: Decision;
     try {
       const res = await this.call("POST", "/v1/gateway/authorize", {
         consumer: { id: consumer.id, username: consumer.username, custom_id: consumer.custom_id },
         route: route ? { id: route.id, name: route.name } : undefined,
         body: body ?? undefined,
+        request_id: holdId,
       });
       if (res.status !== 200) throw new Error(`authorize answered ${res.status}: ${res.text.slice(0, 200)}`);
       decision = JSON.parse(res.text) as Decision;

@@ -46,6 +46,8 @@ export type Recording = {
   exit?: { status: number; body?: string; headers?: Record<string, string> };
   upstreamHeaders: Record<string, string>;
   logs: Array<{ level: string; message: string }>;
+  /** What the plugin added to Kong's log entry (kong.log.set_serialize_value). */
+  serialized: Record<string, unknown>;
 };
 
 /** A recorded Kong for one request, and the `kong` object the plugin server would pass to a phase. */
@@ -63,10 +65,13 @@ export function recordedKong(req: ProxiedRequest): { kong: unknown; recording: R
     "kong.response.exit": (status, body, headers) => {
       recording.exit = { status: status as number, body: body as string | undefined, headers: headers as Record<string, string> | undefined };
     },
+    "kong.log.set_serialize_value": (key, value) => {
+      recording.serialized[key as string] = value;
+    },
     "kong.log.warn": (...args) => recording.logs.push({ level: "warn", message: args.join("") }),
     "kong.log.err": (...args) => recording.logs.push({ level: "err", message: args.join("") }),
   };
-  const recording: Recording = { calls: [], upstreamHeaders: {}, logs: [] };
+  const recording: Recording = { calls: [], upstreamHeaders: {}, logs: [], serialized: {} };
   let pending: [unknown, string | null] = [null, null];
   const pipe = {
     put({ Method, Args }: { Method: string; Args: unknown[] }) {

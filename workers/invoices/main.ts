@@ -8,6 +8,7 @@ import { redisConnection } from "../../src/jobs/queues.ts";
 import { DependencyChecks } from "../../src/ops/health.ts";
 import { createMetrics, invoiceRefresher } from "../../src/ops/metrics.ts";
 import { startInvoiceWorker } from "./worker.ts";
+import { startWebhookWorker } from "../webhooks/worker.ts";
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, "invoices");
@@ -16,6 +17,8 @@ const redis = redisConnection(config, "client");
 const metrics = createMetrics();
 const checks = new DependencyChecks({ db, redis });
 const worker = await startInvoiceWorker({ config, db, logger, metrics });
+// alerts are jobs too: the webhook deliveries run beside billing
+const webhooks = await startWebhookWorker({ config, db, logger: logger.child({ component: "webhooks" }) });
 const ops = await startOpsServer(config.http.host, config.ops.invoicesHttpPort, { checks, metrics, required: ["postgres", "redis"], refresh: [invoiceRefresher(metrics, db)] }, logger);
 logger.info({ period: config.billing.period, timeZone: config.billing.timeZone, ops: config.ops.invoicesHttpPort }, "invoice worker running");
-onShutdown(logger, [async () => ops?.close(), () => worker.stop(), async () => redis.disconnect(), () => db.$disconnect()]);
+onShutdown(logger, [async () => ops?.close(), () => worker.stop(), () => webhooks.stop(), async () => redis.disconnect(), () => db.$disconnect()]);

@@ -14,6 +14,10 @@ import type { Logger } from "../../src/lib/logger.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { untilDone } from "../../src/kafka/until-done.ts";
 import { meterBatch, type BatchResult } from "./pipeline.ts";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { HoldLedger } from "../../src/budgets/hold-ledger.ts";
+import { settleMetered } from "../../src/budgets/settlement.ts";
 
 /** Bounds one chunk (and so one transaction and the time between heartbeats), in messages and bytes. */
 const CHUNK_MESSAGES = 500;
@@ -27,9 +31,23 @@ export type MeterDeps = {
   config: Config;
   logger: Logger;
   metrics: Metrics;
+  /** The budget hold ledger and alert queue; without them budgets are not settled here. */
+  redis?: Redis;
+  webhookQueue?: Queue;
   /** Called after each committed chunk (used by the benchmark and tests to observe progress). */
   onMetered?: (result: BatchResult) => void;
 };
+
+type Settle = (stored: BatchResult["stored"]) => Promise<void>;
+
+function budgetSettlement(deps: MeterDeps): Settle {
+  if (!deps.redis) return async () => {};
+  const { db, config, logger, metrics } = deps;
+  const ledger = new HoldLedger(deps.redis, config.redis.prefix);
+  const alerts = deps.webhookQueue ? { db, webhookQueue: deps.webhookQueue, config, logger } : undefined;
+  const onRedisError = () => metrics.dependencyErrors.inc({ dependency: "redis" });
+  return (stored) => settleMetered({ db, ledger, config, alerts, logger, onRedisError }, stored);
+}
 
 export type Meter = { stop(): Promise<void> };
 
@@ -52,7 +70,7 @@ export function chunksOf<M extends { value: Buffer | null }>(messages: M[]): M[]
   return chunks;
 }
 
-async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<void> {
+async function handleBatch(payload: EachBatchPayload, deps: MeterDeps, settle: Settle): Promise<void> {
   const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
   const log = deps.logger.child({ topic: batch.topic, partition: batch.partition });
   for (const chunk of chunksOf<KafkaMessage>(batch.messages)) {
@@ -71,6 +89,8 @@ async function handleBatch(payload: EachBatchPayload, deps: MeterDeps): Promise<
     }
     // counted as soon as PostgreSQL holds it: a rebalance failing the heartbeat below must not hide it
     recordChunk(deps.metrics, done, t0);
+    // after the commit: a hold is replaced by a cost PostgreSQL already holds (never lost, see src/budgets)
+    await settle(done.stored);
     chunkLog.debug({ inserted: done.metered.length, duplicates: done.duplicates }, "chunk metered");
     deps.onMetered?.(done);
     resolveOffset(chunk[chunk.length - 1]!.offset);
@@ -130,6 +150,7 @@ export async function startMeter(deps: MeterDeps): Promise<Meter> {
     maxBytes: 16 * 1024 * 1024,
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
+  const settle = budgetSettlement(deps);
   await consumer.connect();
   await consumer.subscribe({ topic: config.kafka.rawTopic, fromBeginning: true });
   await consumer.run({
@@ -138,7 +159,7 @@ export async function startMeter(deps: MeterDeps): Promise<Meter> {
     partitionsConsumedConcurrently: Math.min(config.kafka.partitions, 2),
     eachBatch: async (payload) => {
       try {
-        await handleBatch(payload, deps);
+        await handleBatch(payload, deps, settle);
       } catch (err) {
         // Not the data and not an outage (a fault of the meter itself): nothing of the unresolved
         // part is committed; kafkajs retries it and restarts the consumer if it keeps failing.

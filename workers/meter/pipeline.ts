@@ -35,6 +35,8 @@ export type BatchResult = {
   merged: number;
   duplicates: number;
   deadLetters: DeadLetter[];
+  /** Every event this batch inserted, merged into or found already stored: what settles budget holds. */
+  stored: Array<{ id: string; consumerId: string | null; occurredAt: Date; holdId?: string }>;
 };
 
 export type MeterDeps = { db: PrismaClient; pool: SqlPool; config: Config; metrics?: Metrics };
@@ -95,7 +97,9 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   deadLetters.push(...persisted.deadLetters);
   const written = items.length - persisted.deadLetters.length;
   const { inserted, merged } = persisted;
-  return { metered: inserted, merged: merged.length, duplicates: duplicates + (written - inserted.length - merged.length), deadLetters };
+  const refused = new Set(persisted.deadLetters.map((d) => d.message));
+  const stored = items.filter((i) => !refused.has(i.message)).map(({ event: e }) => ({ id: e.id, consumerId: e.consumerId, occurredAt: e.occurredAt, holdId: e.holdId }));
+  return { metered: inserted, merged: merged.length, duplicates: duplicates + (written - inserted.length - merged.length), deadLetters, stored };
 }
 
 /** The batch's consumers, their rate histories and limits. Reads cannot fail on data: any failure is transient. */
@@ -148,5 +152,6 @@ function meteredEvent(entry: ParsedEntry, m: Measured, consumerId: string | null
       : [],
     metadataVersion: policy?.metadataVersion,
     anomalies: m.tokens.anomalies,
+    holdId: m.holdId,
   };
 }

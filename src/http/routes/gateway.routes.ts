@@ -8,6 +8,7 @@ import { authorize } from "../../authorize/authorize.service.ts";
 import { loadGatewayConsumer, type GatewayConsumer, type MetadataCache } from "../../authorize/metadata-cache.ts";
 import type { MeasurePool } from "../../authorize/measure-pool.ts";
 import type { TdlCounter } from "../../authorize/tdl-counter.ts";
+import type { BudgetGuard } from "../../budgets/budget-guard.ts";
 import type { Config } from "../../config.ts";
 import type { PrismaClient } from "../../db/client.ts";
 import { AppError, notFound, validationFailed } from "../../domain/errors.ts";
@@ -20,7 +21,7 @@ import { observedMatrix } from "../../usage/usage.service.ts";
 import { DayQuery, dayOrToday } from "./common.schemas.ts";
 import { AuthorizeBodySchema, KongConsumerHeaders } from "./gateway.schemas.ts";
 
-export type GatewayDeps = { config: Config; db: PrismaClient; cache: MetadataCache; counter: TdlCounter; measurer: MeasurePool; now?: () => Date };
+export type GatewayDeps = { config: Config; db: PrismaClient; cache: MetadataCache; counter: TdlCounter; measurer: MeasurePool; budgets?: BudgetGuard; now?: () => Date };
 
 function fromKong(request: FastifyRequest, config: Config): boolean {
   return secretMatches(presentedSecret(request), config.ingest.secret);

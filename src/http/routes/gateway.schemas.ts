@@ -21,7 +21,7 @@ export const AuthorizeBodySchema = z
     model: name.optional(),
     /** The client's request body as Kong read it (raw text), or parsed JSON. */
     body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-    /** Kong's request id, for the caller's logs. */
+    /** Kong's request id: a budget hold is settled by the metered log that carries it. */
     request_id: safeText(200).optional(),
   })
   .strict();

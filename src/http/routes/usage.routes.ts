@@ -7,6 +7,9 @@ import type { Config } from "../../config.ts";
 import { resolveConsumer } from "../../consumers/consumer.service.ts";
 import type { PrismaClient } from "../../db/client.ts";
 import { observedCells, observedMatrix, usageOf } from "../../usage/usage.service.ts";
+import type { Redis } from "ioredis";
+import { budgetStatus } from "../../budgets/budget-status.ts";
+import { HoldLedger } from "../../budgets/hold-ledger.ts";
 import { queryFlag } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
@@ -20,8 +23,9 @@ const UsageQuery = z.object({ ...RangeFields, group_by: z.enum(["day", "model", 
 
 const reader = { tags: ["usage"], security: SECURITY.reader };
 
-export async function usageRoutes(app: FastifyInstance, { config, db }: { config: Config; db: PrismaClient }): Promise<void> {
+export async function usageRoutes(app: FastifyInstance, { config, db, redis }: { config: Config; db: PrismaClient; redis: Redis }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const ledger = new HoldLedger(redis, config.redis.prefix);
   const timeZone = config.billing.timeZone;
 
   r.get(
@@ -33,7 +37,9 @@ export async function usageRoutes(app: FastifyInstance, { config, db }: { config
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
       const usage = await usageOf(db, c.id, from, to, q.group_by);
-      return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
+      // the budget's current period, whatever range was asked for (null: no budget)
+      const budget = await budgetStatus(db, ledger, config, c.id);
+      return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage, budget };
     },
   );
 

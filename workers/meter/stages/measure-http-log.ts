@@ -1,7 +1,7 @@
 // An http-log entry as a Measured call: its consumer object, route, status, model and every token
 // figure the entry carries.
 import type { Config } from "../../../src/config.ts";
-import { aiBlocks, finalUpstreamStatus, isBillable, modelOf, proxyBlock, type KongLog } from "../../../src/domain/kong-log.ts";
+import { aiBlocks, finalUpstreamStatus, holdIdOf, isBillable, modelOf, proxyBlock, type KongLog } from "../../../src/domain/kong-log.ts";
 import { capabilityOf } from "../../../src/domain/limits.ts";
 import { HTTP_LOG_REPORT } from "../../../src/domain/reports.ts";
 import type { Metrics } from "../../../src/ops/metrics.ts";
@@ -37,5 +37,6 @@ export function measureHttpLog(log: KongLog, config: Config, metrics?: Metrics):
     reachedUpstream: finalUpstreamStatus(log) !== null && log.source !== "kong",
     reportedBy: HTTP_LOG_REPORT,
     consumerLabel: c?.username ?? c?.id ?? c?.custom_id,
+    holdId: holdIdOf(log),
   };
 }

@@ -18,4 +18,6 @@ export type Measured = Described & {
   reportedBy: string;
   /** Who the report names, for log lines. */
   consumerLabel?: string;
+  /** A budget hold the gateway plugin named in the log, settled with the event's own id. */
+  holdId?: string;
 };

@@ -48,4 +48,6 @@ export type MeteredEvent = {
   limitFlags: LimitFlag[];
   metadataVersion?: number;
   anomalies: Anomaly[];
+  /** Not stored: a budget hold the log named, settled beside the event id (src/budgets). */
+  holdId?: string;
 };

@@ -1,0 +1,85 @@
+// Alerts: recorded once in PostgreSQL (by dedup key), then one delivery per subscribed webhook
+// endpoint, each a BullMQ job that retries with backoff (workers/webhooks/worker.ts). Recording
+// comes first, so an alert raised while Redis is away is queued by the next dispatch sweep.
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Config } from "../config.ts";
+import type { PrismaClient } from "../db/client.ts";
+import type { Logger } from "../lib/logger.ts";
+
+export const ALERT_TYPES = ["budget.threshold_crossed", "budget.exhausted", "invoice.finalized", "dead_letter.recorded"] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+
+/** Stored in Redis with every job: renaming it strands the jobs already queued. */
+export const WEBHOOK_QUEUE = "webhooks";
+export const DELIVER_JOB = "deliver-webhook";
+export const DISPATCH_JOB = "dispatch-alerts";
+
+export function createWebhookQueue(config: Config, connection: Redis): Queue {
+  return new Queue(WEBHOOK_QUEUE, { connection, prefix: config.redis.prefix });
+}
+
+export type AlertDeps = { db: PrismaClient; webhookQueue: Queue; config: Config; logger?: Logger };
+
+export type NewAlert = { type: AlertType; dedupKey: string; consumerId?: string | null; data: Record<string, unknown> };
+
+/** The body every endpoint receives for this alert, the same bytes on every retry. */
+export type AlertBody = { type: AlertType; timestamp: string; data: Record<string, unknown> };
+
+/** Records the alert unless its dedup key is known, then queues its deliveries. Returns its id when new. */
+export async function recordAlert(deps: AlertDeps, alert: NewAlert): Promise<string | null> {
+  const body: AlertBody = { type: alert.type, timestamp: new Date().toISOString(), data: alert.data };
+  const [row] = await deps.db.$queryRaw<{ id: string }[]>`
+    INSERT INTO alerts (type, dedup_key, consumer_id, payload)
+    VALUES (${alert.type}, ${alert.dedupKey}, ${alert.consumerId ?? null}::uuid, ${JSON.stringify(body)}::jsonb)
+    ON CONFLICT (dedup_key) DO NOTHING RETURNING id::text`;
+  if (!row) return null;
+  await dispatchAlert(deps, row.id);
+  return row.id;
+}
+
+/** Creates the alert's deliveries to enabled endpoints that take its type and queues them. */
+export async function dispatchAlert(deps: AlertDeps, alertId: string): Promise<void> {
+  const { db } = deps;
+  await db.$executeRaw`
+    INSERT INTO webhook_deliveries (alert_id, endpoint_id)
+    SELECT a.id, e.id FROM alerts a JOIN webhook_endpoints e ON e.enabled AND (cardinality(e.event_types) = 0 OR a.type = ANY(e.event_types))
+    WHERE a.id = ${alertId}::uuid
+    ON CONFLICT (alert_id, endpoint_id) DO NOTHING`;
+  const pending = await db.webhookDelivery.findMany({ where: { alertId, status: "pending" }, select: { id: true } });
+  try {
+    // the delivery id is the job id: queuing twice (a sweep racing a first dispatch) queues once
+    await deps.webhookQueue.addBulk(pending.map((d) => ({ name: DELIVER_JOB, data: { deliveryId: d.id }, opts: deliveryJobOptions(deps.config, d.id) })));
+    await db.alert.update({ where: { id: alertId }, data: { dispatchedAt: new Date() } });
+  } catch (err) {
+    deps.logger?.warn({ err, alertId }, "alert recorded, its deliveries are queued by the next sweep");
+  }
+}
+
+export function deliveryJobOptions(config: Config, deliveryId: string) {
+  return {
+    jobId: deliveryId,
+    attempts: config.webhooks.attempts,
+    backoff: { type: "exponential", delay: config.webhooks.backoffMs },
+    removeOnComplete: { age: 7 * 24 * 3600 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  };
+}
+
+/** Queues the deliveries of alerts recorded while Redis was away. */
+export async function dispatchPending(deps: AlertDeps): Promise<number> {
+  const waiting = await deps.db.alert.findMany({ where: { dispatchedAt: null }, orderBy: { createdAt: "asc" }, take: 500, select: { id: true } });
+  for (const a of waiting) await dispatchAlert(deps, a.id);
+  return waiting.length;
+}
+
+/** Records an alert without ever failing the caller's own work (authorize, metering, billing). */
+export function raiseAlert(deps: AlertDeps, alert: NewAlert): Promise<boolean> {
+  return recordAlert(deps, alert).then(
+    () => true,
+    (err: unknown) => {
+      deps.logger?.error({ err, type: alert.type, dedupKey: alert.dedupKey }, "alert could not be recorded");
+      return false;
+    },
+  );
+}

@@ -1,0 +1,103 @@
+// The budget check of authorize: hold the most the call can cost, or refuse it with 429
+// budget_exhausted. With Redis away the configured policy decides (BUDGET_REDIS_DOWN): closed
+// checks committed spend in PostgreSQL, open lets the call through; either way the decision says so.
+import { randomUUID } from "node:crypto";
+import type { Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import type { Period } from "../domain/billing-period.ts";
+import { storableId } from "../domain/storable.ts";
+import type { Rate } from "../domain/pricing.ts";
+import type { AlertDeps } from "../alerts/alert.service.ts";
+import type { Logger } from "../lib/logger.ts";
+import { committedSpend } from "./budget.repository.ts";
+import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, type Budget, type CallBound } from "./budget.ts";
+import { foldLedger, ledgerExpiry, periodJson, raiseExhausted, refOf } from "./ledger-fold.ts";
+import type { HoldLedger, HoldResult, LedgerRef } from "./hold-ledger.ts";
+
+/** A ledger whose committed figure is older than this is folded again (in the background). */
+const STALE_FOLD_MS = 30_000;
+
+export type BudgetOutcome =
+  | { kind: "held"; checks: Record<string, unknown>; release(): Promise<void> }
+  | { kind: "allowed"; checks: Record<string, unknown> }
+  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted"; message: string; [detail: string]: unknown } };
+
+export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps; logger?: Logger; onRedisError?: () => void };
+
+export type GuardRequest = { budget: Budget; call: CallBound; rate: Rate | undefined; requestId?: string; now: Date };
+
+export class BudgetGuard {
+  constructor(private readonly deps: GuardDeps) {}
+
+  async check(r: GuardRequest): Promise<BudgetOutcome> {
+    const period = budgetPeriodAt(r.budget, r.now, this.deps.config.billing.timeZone);
+    const cost = maxCostOf(r.call, r.rate);
+    const tokens = r.call.inputTokens + r.call.outputTokens;
+    // the hold is keyed by the event id the metered log will have (Kong's request id), so it settles
+    const id = r.requestId ? storableId(r.requestId, "rid-sha256") : `unsettleable:${randomUUID()}`;
+    const checks: Record<string, unknown> = { budget_version: r.budget.version, period: period.key, hold_amount: cost.toFixed(), hold_tokens: tokens, hold_id: id };
+    const ref = refOf(r.budget, period);
+    let result: HoldResult;
+    try {
+      result = await this.hold(r.budget, period, ref, id, microUp(cost), String(tokens));
+    } catch (err) {
+      this.deps.onRedisError?.();
+      this.deps.logger?.warn({ err }, "budget ledger unavailable; BUDGET_REDIS_DOWN decides");
+      return this.withoutLedger(r, period, cost, tokens, checks);
+    }
+    Object.assign(checks, { budget_source: "ledger", committed: fromMicro(result.committedMoney).toFixed(), held: fromMicro(result.heldMoney).toFixed() });
+    if (Date.now() - result.foldedAt > STALE_FOLD_MS) void foldLedger(this.deps, r.budget, period).catch(() => {});
+    if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
+    if (result.firstDenial && this.deps.alerts) {
+      void raiseExhausted(this.deps.alerts, r.budget, period, {
+        consumer_id: r.budget.consumerId, budget_version: r.budget.version, period: periodJson(period), cause: "call_refused",
+        limit: r.budget.amount?.toFixed() ?? null, limit_tokens: r.budget.tokens?.toString() ?? null,
+        committed: checks.committed, held: checks.held, refused_call_max_cost: cost.toFixed(), currency: this.deps.config.billing.currency,
+      });
+    }
+    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, fromMicro(result.committedMoney).plus(fromMicro(result.heldMoney)), BigInt(result.committedTokens + result.heldTokens)) };
+  }
+
+  private async hold(budget: Budget, period: Period, ref: LedgerRef, id: string, money: string, tokens: string): Promise<HoldResult> {
+    const request = {
+      id, money, tokens,
+      moneyLimit: budget.amount === null ? null : microDown(budget.amount),
+      tokenLimit: budget.tokens === null ? null : budget.tokens.toString(),
+      holdMs: this.deps.config.budgets.holdTtlMs,
+      expiresAt: ledgerExpiry(period),
+      budgetVersion: budget.version,
+    };
+    const first = await this.deps.ledger.hold(ref, request);
+    if (first) return first;
+    await foldLedger(this.deps, budget, period); // first use of this period's ledger
+    const again = await this.deps.ledger.hold(ref, request);
+    if (!again) throw new Error("budget ledger vanished while being used");
+    return again;
+  }
+
+  /** Redis away: closed compares committed spend in PostgreSQL (no holds: concurrent calls are not seen), open allows. */
+  private async withoutLedger(r: GuardRequest, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, checks: Record<string, unknown>): Promise<BudgetOutcome> {
+    if (this.deps.config.budgets.redisDown === "open") return { kind: "allowed", checks: { ...checks, budget_source: "unchecked" } };
+    const c = await committedSpend(this.deps.db, r.budget.consumerId, period);
+    Object.assign(checks, { budget_source: "committed", committed: c.money.toFixed(), held: null });
+    const fits = (r.budget.amount === null || c.money.plus(cost).lte(r.budget.amount)) && (r.budget.tokens === null || c.tokens + BigInt(tokens) <= r.budget.tokens);
+    if (fits) return { kind: "allowed", checks };
+    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, c.money, c.tokens) };
+  }
+
+  private reasonOf(budget: Budget, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, usedMoney: ReturnType<typeof maxCostOf>, usedTokens: bigint) {
+    const moneyShort = budget.amount !== null && usedMoney.plus(cost).gt(budget.amount);
+    const message = moneyShort
+      ? `the ${budget.period}'s budget of ${budget.amount!.toFixed()} ${this.deps.config.billing.currency} cannot hold this call (up to ${cost.toFixed()}; ${usedMoney.toFixed()} committed or held)`
+      : `the ${budget.period}'s budget of ${budget.tokens} tokens cannot hold this call (up to ${tokens}; ${usedTokens} committed or held)`;
+    return {
+      code: "budget_exhausted" as const,
+      message,
+      period: period.key,
+      resets_at: period.endsAt.toISOString(),
+      ...(moneyShort
+        ? { limit: budget.amount!.toFixed(), actual: usedMoney.toFixed(), needed: cost.toFixed(), currency: this.deps.config.billing.currency }
+        : { limit_tokens: budget.tokens!.toString(), actual_tokens: usedTokens.toString(), needed_tokens: tokens }),
+    };
+  }
+}

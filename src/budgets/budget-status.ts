@@ -1,0 +1,42 @@
+// What the API shows of a budget: the period in force, committed spend (PostgreSQL, exact),
+// what is held for calls in flight (the ledger; null while Redis is away) and what remains.
+import type { Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import { Decimal } from "../domain/money.ts";
+import { committedSpend, currentBudget } from "./budget.repository.ts";
+import { budgetPeriodAt, fromMicro, type Budget } from "./budget.ts";
+import type { HoldLedger } from "./hold-ledger.ts";
+import { periodJson, refOf } from "./ledger-fold.ts";
+
+export const presentBudget = (b: Budget) => ({
+  version: b.version,
+  period: b.period,
+  amount: b.amount?.toFixed() ?? null,
+  tokens: b.tokens?.toString() ?? null,
+  thresholds: b.thresholds,
+});
+
+const remainder = (limit: Decimal, used: Decimal) => Decimal.max(0, limit.minus(used));
+
+export async function budgetStatus(db: Db, ledger: HoldLedger, config: Config, consumerId: string, now = new Date()) {
+  const budget = await currentBudget(db, consumerId);
+  if (!budget) return null;
+  const period = budgetPeriodAt(budget, now, config.billing.timeZone);
+  const committed = await committedSpend(db, consumerId, period);
+  const held = await ledger.read(refOf(budget, period)).catch(() => undefined);
+  const heldMoney = held ? fromMicro(held.heldMoney) : new Decimal(0);
+  const heldTokens = new Decimal(held?.heldTokens ?? 0);
+  const committedTokens = new Decimal(committed.tokens.toString());
+  return {
+    ...presentBudget(budget),
+    currency: config.billing.currency,
+    current_period: periodJson(period),
+    committed: { amount: committed.money.toFixed(), tokens: committed.tokens.toString() },
+    // null: Redis is away and what is in flight is not known
+    held: held === undefined ? null : { amount: heldMoney.toFixed(), tokens: heldTokens.toFixed(0), calls: held?.holds ?? 0 },
+    remaining: {
+      amount: budget.amount === null ? null : remainder(budget.amount, committed.money.plus(heldMoney)).toFixed(),
+      tokens: budget.tokens === null ? null : remainder(new Decimal(budget.tokens.toString()), committedTokens.plus(heldTokens)).toFixed(0),
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// A consumer's budget and what a call may cost against it. Pure: no I/O.
+// The hold ledger in Redis counts money in integer micro-units of the billing currency, because
+// Lua's numbers are doubles: exact up to 2^53 micro-units (about 9 billion currency units). Every
+// conversion rounds towards holding more, never less, so rounding can deny early but never let
+// committed spend pass the limit.
+import { periodContaining, type Period, type PeriodKind } from "../domain/billing-period.ts";
+import { Decimal } from "../domain/money.ts";
+import { pricesOf, type Rate } from "../domain/pricing.ts";
+
+export type BudgetPeriod = "day" | "week" | "month";
+
+export const PERIOD_KINDS: Record<BudgetPeriod, PeriodKind> = { day: "daily", week: "weekly", month: "monthly" };
+export const BUDGET_PERIODS = Object.keys(PERIOD_KINDS) as BudgetPeriod[];
+
+export type Budget = {
+  consumerId: string;
+  version: number;
+  period: BudgetPeriod;
+  /** Hard limit in the billing currency; null = no money limit. */
+  amount: Decimal | null;
+  /** Hard limit in tokens (all types together); null = no token limit. */
+  tokens: bigint | null;
+  /** Soft thresholds, percent of each limit, ascending. */
+  thresholds: number[];
+};
+
+const MICRO = new Decimal(1_000_000);
+/** The largest money amount the ledger holds exactly (2^53 - 1 micro-units). */
+export const MAX_BUDGET_AMOUNT = new Decimal(Number.MAX_SAFE_INTEGER).div(MICRO).floor();
+export const MAX_BUDGET_TOKENS = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Micro-units for what is held or spent: rounded up. */
+export const microUp = (d: Decimal): string => d.times(MICRO).ceil().toFixed(0);
+/** Micro-units for a limit: rounded down. */
+export const microDown = (d: Decimal): string => d.times(MICRO).floor().toFixed(0);
+export const fromMicro = (units: string | number): Decimal => new Decimal(units).div(MICRO);
+
+export function budgetPeriodAt(budget: Pick<Budget, "period">, at: Date, timeZone: string): Period {
+  return periodContaining(at, PERIOD_KINDS[budget.period], timeZone);
+}
+
+export type CallBound = {
+  /** Input tokens counted at authorize, or an upper bound when counting ran out of time. */
+  inputTokens: number;
+  /** The request's max-tokens field, else the consumer's max_output_tokens, else the configured default. */
+  outputTokens: number;
+};
+
+/**
+ * The most a call can cost: its input at the dearest input-side price (plain, cached or cache
+ * write) and its maximum output at the dearest output-side price (plain or reasoning).
+ */
+export function maxCostOf(call: CallBound, rate: Rate | undefined): Decimal {
+  if (!rate) return new Decimal(0);
+  const p = pricesOf(rate);
+  const inputPrice = Decimal.max(p.input, p.cached_input, p.cache_write);
+  const outputPrice = Decimal.max(p.output, p.reasoning);
+  return inputPrice.times(call.inputTokens).plus(outputPrice.times(call.outputTokens));
+}
+
+/** The thresholds (percent) that `spent` has reached of `limit`. */
+export function thresholdsReached(thresholds: readonly number[], spent: Decimal, limit: Decimal): number[] {
+  if (limit.lte(0)) return [...thresholds];
+  return thresholds.filter((t) => spent.times(100).gte(limit.times(t)));
+}

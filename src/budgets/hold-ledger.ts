@@ -1,0 +1,193 @@
+// The hold ledger: per consumer and budget period, in Redis, what has been committed (metered, as
+// PostgreSQL last said) and what is held for calls in flight. Each step is one Lua script, so 200
+// concurrent authorizations of one consumer cannot all take the last of a budget.
+//
+// Protocol (every timestamp is Redis's own clock, so processes' clocks never matter):
+//   hold    authorize: fits(committed + held + max cost) -> an entry "money|tokens|h" and a hold
+//   settle  meter, after its transaction committed: the hold becomes settled ("...|s") at time ts
+//   fold    t1 = TIME, then committed := PostgreSQL's sum read after t1, and every entry settled
+//           before t1 is dropped (its event is in that sum). Entries settled later stay held, so
+//           an event is never out of both; at worst it is in both for a moment (denies early).
+//   expire  a hold nothing settles is dropped at its expiry by the next script that runs.
+// A fold with an older t1 than the last one applied is ignored, so racing folds cannot undo.
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+
+/** A script run by its SHA, loaded on first use and again after Redis restarts. */
+class Script {
+  private readonly sha: string;
+  constructor(private readonly lua: string) {
+    this.sha = createHash("sha1").update(lua).digest("hex");
+  }
+  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error).message).includes("NOSCRIPT")) throw err;
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+// KEYS: ledger hash, entries hash, holds zset (by expiry), settled zset (by settle time).
+const PRELUDE = `
+local ledger, entries, holds, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function drop(id, state)
+  local e = redis.call('HGET', entries, id)
+  if not e then return end
+  local m, tk, s = string.match(e, '^(%d+)|(%d+)|(%a)$')
+  if state and s ~= state then return end
+  redis.call('HDEL', entries, id)
+  -- Redis reads "-0" as no integer at all
+  if m ~= '0' then redis.call('HINCRBY', ledger, 'held_money', '-' .. m) end
+  if tk ~= '0' then redis.call('HINCRBY', ledger, 'held_tokens', '-' .. tk) end
+end
+local function expire_holds()
+  local gone = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 1000)
+  for _, id in ipairs(gone) do drop(id, 'h'); redis.call('ZREM', holds, id) end
+end
+local function n(field) return tonumber(redis.call('HGET', ledger, field) or '0') end
+`;
+
+// ARGV: id, money, tokens, money limit (-1 none), token limit (-1 none), hold ms, key expiry (unix ms), version.
+// Returns {admitted, committed_money, held_money, committed_tokens, held_tokens, folded_at, first_denial}
+// or {-1} when the ledger has not been folded yet (no committed figure to check against).
+const HOLD = new Script(`${PRELUDE}
+if redis.call('EXISTS', ledger) == 0 then return {-1} end
+expire_holds()
+local id, money, tokens = ARGV[1], ARGV[2], ARGV[3]
+local lm, lt = tonumber(ARGV[4]), tonumber(ARGV[5])
+local cm, hm, ct, ht = n('committed_money'), n('held_money'), n('committed_tokens'), n('held_tokens')
+local folded = n('folded_at')
+if redis.call('HEXISTS', entries, id) == 1 then return {1, cm, hm, ct, ht, folded, 0} end
+local fits = (lm < 0 or cm + hm + tonumber(money) <= lm) and (lt < 0 or ct + ht + tonumber(tokens) <= lt)
+if not fits then
+  local first = redis.call('HSETNX', ledger, 'denied:' .. ARGV[8], now)
+  return {0, cm, hm, ct, ht, folded, first}
+end
+redis.call('HSET', entries, id, money .. '|' .. tokens .. '|h')
+redis.call('ZADD', holds, now + tonumber(ARGV[6]), id)
+redis.call('HINCRBY', ledger, 'held_money', money)
+redis.call('HINCRBY', ledger, 'held_tokens', tokens)
+for _, k in ipairs(KEYS) do redis.call('PEXPIREAT', k, ARGV[7]) end
+return {1, cm, hm + tonumber(money), ct, ht + tonumber(tokens), folded, 0}`);
+
+// ARGV: id. A hold whose call is gone (denied by a later check) is dropped.
+const RELEASE = new Script(`${PRELUDE}
+drop(ARGV[1], 'h'); redis.call('ZREM', holds, ARGV[1])
+return 1`);
+
+// ARGV: ids... Each hold becomes settled now; returns how many were holds.
+const SETTLE = new Script(`${PRELUDE}
+local done = 0
+for i = 1, #ARGV do
+  local e = redis.call('HGET', entries, ARGV[i])
+  if e and string.sub(e, -1) == 'h' then
+    redis.call('HSET', entries, ARGV[i], string.sub(e, 1, -2) .. 's')
+    redis.call('ZREM', holds, ARGV[i])
+    redis.call('ZADD', settled, now, ARGV[i])
+    done = done + 1
+  end
+end
+return done`);
+
+// ARGV: t1 (ms, from TIME before PostgreSQL was read), committed money, committed tokens, key expiry.
+const FOLD = new Script(`${PRELUDE}
+local t1 = tonumber(ARGV[1])
+if redis.call('EXISTS', ledger) == 1 and n('folded_at') >= t1 then return 0 end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', settled, '-inf', '(' .. ARGV[1])) do redis.call('HDEL', entries, id) end
+redis.call('ZREMRANGEBYSCORE', settled, '-inf', '(' .. ARGV[1])
+expire_holds()
+local hm, ht = 0, 0
+for _, e in ipairs(redis.call('HVALS', entries)) do
+  local m, tk = string.match(e, '^(%d+)|(%d+)|')
+  hm = hm + tonumber(m); ht = ht + tonumber(tk)
+end
+redis.call('HSET', ledger, 'committed_money', ARGV[2], 'committed_tokens', ARGV[3], 'held_money', string.format('%d', hm), 'held_tokens', string.format('%d', ht), 'folded_at', ARGV[1])
+for _, k in ipairs(KEYS) do redis.call('PEXPIREAT', k, ARGV[4]) end
+return 1`);
+
+// Returns {committed_money, held_money, committed_tokens, held_tokens, holds in flight, folded_at} or {} when absent.
+const READ = new Script(`${PRELUDE}
+if redis.call('EXISTS', ledger) == 0 then return {} end
+expire_holds()
+return {n('committed_money'), n('held_money'), n('committed_tokens'), n('held_tokens'), redis.call('ZCARD', holds), n('folded_at')}`);
+
+export type LedgerRef = { consumerId: string; periodKey: string };
+
+export type LedgerState = {
+  committedMoney: number;
+  heldMoney: number;
+  committedTokens: number;
+  heldTokens: number;
+  /** Unix ms of the PostgreSQL read the committed figures come from. */
+  foldedAt: number;
+};
+
+export type HoldResult = ({ kind: "held" } | { kind: "denied"; firstDenial: boolean }) & LedgerState;
+
+export type HoldRequest = {
+  id: string;
+  /** Micro-units and tokens held. */
+  money: string;
+  tokens: string;
+  /** Micro-units and tokens; null = no such limit. */
+  moneyLimit: string | null;
+  tokenLimit: string | null;
+  holdMs: number;
+  expiresAt: Date;
+  budgetVersion: number;
+};
+
+const state = (r: number[]): LedgerState => ({ committedMoney: r[0]!, heldMoney: r[1]!, committedTokens: r[2]!, heldTokens: r[3]!, foldedAt: r[4]! });
+
+export class HoldLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** One hash slot per consumer and period (the braces), so the scripts work on a Redis Cluster too. */
+  keys(ref: LedgerRef): string[] {
+    const base = `${this.prefix}:budget:{${ref.consumerId}:${ref.periodKey}}`;
+    return [base, `${base}:entries`, `${base}:holds`, `${base}:settled`];
+  }
+
+  /** null: the ledger has no committed figure yet; fold it and ask again. */
+  async hold(ref: LedgerRef, h: HoldRequest): Promise<HoldResult | null> {
+    const r = (await HOLD.run(this.redis, this.keys(ref), [
+      h.id, h.money, h.tokens, h.moneyLimit ?? -1, h.tokenLimit ?? -1, h.holdMs, h.expiresAt.getTime(), h.budgetVersion,
+    ])) as number[];
+    if (r[0] === -1) return null;
+    const s = state(r.slice(1));
+    return r[0] === 1 ? { kind: "held", ...s } : { kind: "denied", firstDenial: r[6] === 1, ...s };
+  }
+
+  async release(ref: LedgerRef, id: string): Promise<void> {
+    await RELEASE.run(this.redis, this.keys(ref), [id]);
+  }
+
+  async settle(ref: LedgerRef, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (await SETTLE.run(this.redis, this.keys(ref), ids)) as number;
+  }
+
+  /** The t1 of a fold: taken before PostgreSQL is read. */
+  async clock(): Promise<number> {
+    const [s, us] = await this.redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  /** Applies committed figures read from PostgreSQL after `readAfter` (a clock() value). */
+  async fold(ref: LedgerRef, readAfter: number, committed: { money: string; tokens: string }, expiresAt: Date): Promise<boolean> {
+    return (await FOLD.run(this.redis, this.keys(ref), [readAfter, committed.money, committed.tokens, expiresAt.getTime()])) === 1;
+  }
+
+  async read(ref: LedgerRef): Promise<(LedgerState & { holds: number }) | null> {
+    const r = (await READ.run(this.redis, this.keys(ref), [])) as number[];
+    if (r.length === 0) return null;
+    return { ...state([r[0]!, r[1]!, r[2]!, r[3]!, r[5]!]), holds: r[4]! };
+  }
+}

@@ -1,0 +1,62 @@
+// Bringing a hold ledger's committed figures up to PostgreSQL's, and the threshold alerts that
+// committed spend raises. Used by authorize (a ledger seen for the first time, or stale) and by
+// the meter (after every chunk, for the consumers it metered).
+import type { Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import type { Period } from "../domain/billing-period.ts";
+import { Decimal } from "../domain/money.ts";
+import { raiseAlert, type AlertDeps, type NewAlert } from "../alerts/alert.service.ts";
+import { committedSpend, type Committed } from "./budget.repository.ts";
+import { microUp, thresholdsReached, type Budget } from "./budget.ts";
+import type { HoldLedger, LedgerRef } from "./hold-ledger.ts";
+
+/** Ledger keys outlive their period by two days: late settles and folds still find them. */
+export const ledgerExpiry = (period: Period) => new Date(period.endsAt.getTime() + 2 * 86_400_000);
+
+export type FoldDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps };
+
+export const refOf = (budget: Budget, period: Period): LedgerRef => ({ consumerId: budget.consumerId, periodKey: period.key });
+
+export async function foldLedger(deps: FoldDeps, budget: Budget, period: Period): Promise<Committed> {
+  const readAfter = await deps.ledger.clock();
+  const committed = await committedSpend(deps.db, budget.consumerId, period);
+  await deps.ledger.fold(refOf(budget, period), readAfter, { money: microUp(committed.money), tokens: committed.tokens.toString() }, ledgerExpiry(period));
+  if (deps.alerts) await alertOnSpend(deps.alerts, budget, period, committed);
+  return committed;
+}
+
+/** Dedup keys already recorded by this process: spares PostgreSQL a refused insert on every fold. */
+const recorded = new Set<string>();
+async function onceHere(alerts: AlertDeps, alert: NewAlert): Promise<void> {
+  if (recorded.has(alert.dedupKey)) return;
+  if (!(await raiseAlert(alerts, alert))) return; // not recorded: the next fold tries again
+  if (recorded.size > 50_000) recorded.clear();
+  recorded.add(alert.dedupKey);
+}
+
+export const periodJson = (p: Period) => ({ kind: p.kind, key: p.key, time_zone: p.timeZone, starts_at: p.startsAt.toISOString(), ends_at: p.endsAt.toISOString() });
+
+const budgetKey = (b: Budget, p: Period) => `${b.consumerId}:${p.key}:v${b.version}`;
+
+/** Soft thresholds reached, and the hard limit reached, by what is committed. Each once per budget version and period. */
+export async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Period, committed: Committed): Promise<void> {
+  const measures = [
+    { measure: "amount", limit: budget.amount, spent: committed.money, show: (d: Decimal) => d.toFixed() },
+    { measure: "tokens", limit: budget.tokens === null ? null : new Decimal(budget.tokens.toString()), spent: new Decimal(committed.tokens.toString()), show: (d: Decimal) => d.toFixed(0) },
+  ] as const;
+  for (const m of measures) {
+    if (m.limit === null) continue;
+    const base = { consumer_id: budget.consumerId, budget_version: budget.version, period: periodJson(period), measure: m.measure, limit: m.show(m.limit), committed: m.show(m.spent), currency: alerts.config.billing.currency };
+    for (const t of thresholdsReached(budget.thresholds, m.spent, m.limit)) {
+      const dedupKey = `budget.threshold_crossed:${budgetKey(budget, period)}:${m.measure}:${t}`;
+      await onceHere(alerts, { type: "budget.threshold_crossed", dedupKey, consumerId: budget.consumerId, data: { ...base, threshold_percent: t } });
+    }
+    if (m.spent.gte(m.limit)) await raiseExhausted(alerts, budget, period, { ...base, cause: "committed_spend_reached_limit" });
+  }
+}
+
+/** `budget.exhausted`: once per budget version and period, whichever notices first (a refused call or committed spend). */
+export async function raiseExhausted(alerts: AlertDeps, budget: Budget, period: Period, data: Record<string, unknown>): Promise<void> {
+  const dedupKey = `budget.exhausted:${budgetKey(budget, period)}`;
+  await onceHere(alerts, { type: "budget.exhausted", dedupKey, consumerId: budget.consumerId, data });
+}
