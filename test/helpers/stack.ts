@@ -10,6 +10,7 @@ import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { startMeter, type Meter } from "../../workers/meter/consumer.ts";
 import { startDeadLetterRecorder } from "../../workers/dead-letters/recorder.ts";
+import { startWebhookWorker } from "../../workers/webhooks/worker.ts";
 import { createTestDatabase } from "./db.ts";
 import { waitFor } from "./wait.ts";
 
@@ -36,7 +37,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
 }
 
 /** Starts app + meter on a fresh database; `close()` stops everything and drops the database. */
-export async function startStack(env: Record<string, string> = {}, opts: { meter?: boolean; clock?: () => Date } = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, opts: { meter?: boolean; clock?: () => Date; webhooks?: boolean } = {}): Promise<Stack> {
   const database = await createTestDatabase();
   const config = testConfig(database.url, env);
   const logger = createLogger(config.logLevel);
@@ -44,8 +45,10 @@ export async function startStack(env: Record<string, string> = {}, opts: { meter
   const app = await buildApp({ ...services, config, logger, clock: opts.clock });
   const meter = opts.meter === false ? undefined : await startMeter({ ...services, config, logger });
   const recorder = opts.meter === false ? undefined : await startDeadLetterRecorder({ ...services, config, logger });
+  const webhooks = opts.webhooks ? await startWebhookWorker({ config, db: services.db, logger, schedule: false }) : undefined;
   const close = async () => {
     await app.close();
+    await webhooks?.stop();
     await meter?.stop();
     await recorder?.stop();
     await closeServices(services);
@@ -78,7 +81,7 @@ export async function importSeed(stack: Stack) {
   return res.json() as { summary: { created: number } };
 }
 
-export function admin(stack: Stack, method: "GET" | "POST" | "PATCH", url: string, body?: unknown) {
+export function admin(stack: Stack, method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", url: string, body?: unknown) {
   return stack.app.inject({
     method,
     url,

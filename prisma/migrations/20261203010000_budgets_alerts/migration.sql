@@ -15,7 +15,7 @@ CREATE TABLE "budget_versions" (
     "changed_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "budget_versions_pkey" PRIMARY KEY ("id"),
-    CONSTRAINT "budget_versions_period_check" CHECK ("period" IN ('daily', 'weekly', 'monthly')),
+    CONSTRAINT "budget_versions_period_check" CHECK ("period" IN ('day', 'week', 'month')),
     CONSTRAINT "budget_versions_limit_check" CHECK ("removed" OR "amount" IS NOT NULL OR "tokens" IS NOT NULL)
 );
 CREATE UNIQUE INDEX "budget_versions_consumer_id_version_key" ON "budget_versions"("consumer_id", "version");
