@@ -7,6 +7,7 @@ import { Decimal, roundToMinorUnit } from "../domain/money.ts";
 import { buildLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
 import { priceColumns, quantityColumns } from "./token-type-sql.ts";
 import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
+import { addToOutbox } from "../alerts/outbox.ts";
 import type { BillingSettings } from "./period.service.ts";
 
 export type DraftOutcome = "drafted" | "finalized" | "unchanged" | "empty";
@@ -105,7 +106,14 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
         ...(a.finalize ? { status: "finalized", issuedAt: a.now } : {}),
       },
     });
-    if (a.finalize) await recordStatusChange(tx, inv.id, { from: "draft", to: "finalized", actor: a.actor ?? "billing run", reason: a.reason });
+    if (a.finalize) {
+      await recordStatusChange(tx, inv.id, { from: "draft", to: "finalized", actor: a.actor ?? "billing run", reason: a.reason });
+      const total = roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed();
+      await addToOutbox(tx, [{
+        type: "invoice.finalized", dedupKey: `invoice.finalized:${inv.id}`, consumerId: a.consumerId,
+        data: { invoice_id: inv.id, consumer_id: a.consumerId, period: { key: period.key, kind: period.kind, starts_at: period.startsAt.toISOString(), ends_at: period.endsAt.toISOString() }, currency: a.settings.currency, total, lines: lines.length },
+      }]);
+    }
     await a.beforeCommit?.();
     return { invoiceId: inv.id, outcome: a.finalize ? ("finalized" as const) : ("drafted" as const) };
   }, { timeout: 60_000 });

@@ -10,8 +10,11 @@ import { committedSpend, type Committed } from "./budget.repository.ts";
 import { microUp, thresholdsReached, type Budget } from "./budget.ts";
 import type { HoldLedger, LedgerRef } from "./hold-ledger.ts";
 
-/** Ledger keys outlive their period by two days: late settles and folds still find them. */
-export const ledgerExpiry = (period: Period) => new Date(period.endsAt.getTime() + 2 * 86_400_000);
+/**
+ * Ledger keys outlive their period by two days, so late settles and folds still find them, and
+ * live at least a day from now (a period already past, as a late event's, is not deleted at once).
+ */
+export const ledgerExpiry = (period: Period) => new Date(Math.max(period.endsAt.getTime() + 2 * 86_400_000, Date.now() + 86_400_000));
 
 export type FoldDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps };
 

@@ -1,6 +1,7 @@
 // Dead letters in PostgreSQL: recorded from the dead-letter topic, listed, read, marked replayed.
 import type { KafkaMessage } from "kafkajs";
-import { Prisma, type Db } from "../db/client.ts";
+import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
+import { addToOutbox } from "../alerts/outbox.ts";
 import { storableText } from "../domain/storable.ts";
 
 export type DeadLetterFilter = { stage?: string; reason?: string; from?: Date; to?: Date; ids?: string[] };
@@ -36,9 +37,18 @@ export function rowOf(topic: string, partition: number, m: KafkaMessage, payload
 }
 
 /** Records rows; a row already recorded (same position, or the same meter source) is skipped. */
-export async function recordDeadLetters(db: Db, rows: Prisma.DeadLetterCreateManyInput[]): Promise<number> {
+/** Records the rows not recorded yet, each with its dead_letter.recorded alert, in one transaction. */
+export async function recordDeadLetters(db: PrismaClient, rows: Prisma.DeadLetterCreateManyInput[]): Promise<number> {
   if (rows.length === 0) return 0;
-  return (await db.deadLetter.createMany({ data: rows, skipDuplicates: true })).count;
+  return db.$transaction(async (tx) => {
+    const created = await tx.deadLetter.createManyAndReturn({ data: rows, skipDuplicates: true, select: { id: true, stage: true, kind: true, reason: true, failedAt: true, eventId: true } });
+    await addToOutbox(tx, created.map((d) => ({
+      type: "dead_letter.recorded" as const,
+      dedupKey: `dead_letter.recorded:${d.id}`,
+      data: { dead_letter_id: d.id, stage: d.stage, kind: d.kind, reason: d.reason, failed_at: d.failedAt.toISOString(), event_id: d.eventId },
+    })));
+    return created.length;
+  });
 }
 
 function where(f: DeadLetterFilter): Prisma.DeadLetterWhereInput {

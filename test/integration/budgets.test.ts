@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import type { FastifyInstance } from "fastify";
+import { Redis } from "ioredis";
+import type { Config } from "../../src/config.ts";
 import { Decimal } from "../../src/domain/money.ts";
+import { buildApp } from "../../src/http/app.ts";
+import { createLogger } from "../../src/lib/logger.ts";
 import { CHAT_REQUEST, kongLog } from "../fixtures/kong-logs.ts";
 import { admin, INGEST_SECRET, ingest, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -122,6 +127,18 @@ describe("budgets: hold and settle", () => {
     assert.deepEqual([...percents].sort(), reached);
   });
 
+  it("a hold the gateway plugin named in the log settles by that name, whatever the log's request id", async () => {
+    const c = await newConsumer("named");
+    await setBudget(c.id, { period: "day", amount: "1" });
+    assert.equal((await authorize(c.username, "hold-from-plugin")).allow, true);
+    const entry = { ...kongLog({ consumer: { id: c.kongId, username: c.username }, startedAt: Date.now() }), tokenmeter: { hold_id: "hold-from-plugin" } };
+    assert.equal((await ingest(stack, [entry])).statusCode, 202);
+    await waitFor(async () => {
+      const b = (await admin(stack, "GET", `/v1/consumers/${c.id}/budget`)).json();
+      return b.held.calls === 0 && b.committed.amount !== "0";
+    }, 20_000, "the named hold settled");
+  });
+
   it("a call the TDL check refuses gives its hold back at once", async () => {
     const c = await newConsumer("tdl");
     await admin(stack, "PATCH", `/v1/consumers/${c.id}`, { metadata: { tdl_matrix: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`T${i + 1}`, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]])) } });
@@ -143,6 +160,60 @@ describe("budgets: hold and settle", () => {
     const refused = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 100 });
     assert.deepEqual([refused.allow, refused.status, refused.reason.code], [false, 429, "budget_exhausted"]);
     assert.equal(refused.reason.limit_tokens, "150");
+  });
+});
+
+describe("budgets: expiry and Redis away", () => {
+  const apps: FastifyInstance[] = [];
+  after(async () => {
+    for (const a of apps) await a.close();
+  });
+  async function appWith(budgets: Partial<Config["budgets"]>, redis?: Redis) {
+    const config = { ...stack.config, budgets: { ...stack.config.budgets, ...budgets } };
+    const app = await buildApp({ ...stack, config, redis: redis ?? stack.redis, logger: createLogger("silent") });
+    apps.push(app);
+    return app;
+  }
+  const ask = async (app: FastifyInstance, username: string, requestId?: string) =>
+    (
+      await app.inject({
+        method: "POST",
+        url: "/v1/gateway/authorize",
+        headers: { authorization: `Bearer ${INGEST_SECRET}` },
+        payload: { consumer: { username }, body: JSON.stringify({ ...CHAT_REQUEST, max_tokens: MAX_TOKENS }), request_id: requestId },
+      })
+    ).json();
+
+  it("a hold no event settles is released when it expires", async () => {
+    const app = await appWith({ holdTtlMs: 1000 });
+    const c = await newConsumer("expiry");
+    const one = new Decimal((await ask(app, (await newConsumer("expiry-probe")).username)).checks.budget?.hold_amount ?? "0");
+    assert.equal(one.toFixed(), "0", "no budget, no hold");
+    await setBudget(c.id, { period: "day", amount: "0.0003" }); // one call holds about 0.000227
+    assert.equal((await ask(app, c.username, "lost-1")).allow, true);
+    assert.equal((await ask(app, c.username, "lost-2")).reason?.code, "budget_exhausted");
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await ask(app, c.username, "lost-3")).allow, true, "the first hold expired");
+  });
+
+  it("closed (the default): without Redis the check reads committed spend from PostgreSQL; open lets calls through", async () => {
+    const away = new Redis("redis://127.0.0.1:6399", { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    away.on("error", () => {});
+    const c = await newConsumer("offline");
+    await setBudget(c.id, { period: "day", amount: "0.00025" }); // one call holds about 0.000227, costs about 0.000041
+    const closed = await appWith({}, away);
+    const first = await ask(closed, c.username);
+    assert.deepEqual([first.allow, first.checks.budget.budget_source, first.checks.budget.committed], [true, "committed", "0"]);
+    // spend the budget: one metered call costs what its log says
+    await ingest(stack, [kongLog({ consumer: { id: c.kongId, username: c.username }, startedAt: Date.now() })]);
+    await waitFor(async () => (await stack.db.usageEvent.count({ where: { consumerId: c.id } })) === 1, 20_000, "the call metered");
+    const spent = (await stack.db.usageEvent.findFirstOrThrow({ where: { consumerId: c.id } })).cost.toFixed();
+    const second = await ask(closed, c.username);
+    assert.deepEqual([second.allow, second.status, second.reason.code, second.reason.actual], [false, 429, "budget_exhausted", spent]);
+    const open = await appWith({ redisDown: "open" }, away);
+    const third = await ask(open, c.username);
+    assert.deepEqual([third.allow, third.checks.budget.budget_source], [true, "unchecked"]);
+    away.disconnect();
   });
 });
 

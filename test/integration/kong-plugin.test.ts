@@ -148,4 +148,17 @@ describe("user-metadata Kong plugin", () => {
     assert.ok(used.size >= 6);
     for (const m of used) assert.ok(known.has(m), `${m} is not in Kong's PDK`);
   });
+
+  it("names the call's budget hold in Kong's log entry, so the metered log settles it", async () => {
+    const id = (await stack.db.consumer.findUniqueOrThrow({ where: { username: LLAMA.username } })).id;
+    const put = await stack.app.inject({ method: "PUT", url: `/v1/consumers/${id}/budget`, headers: { authorization: "Bearer test-admin-key" }, payload: { period: "month", amount: "100" } });
+    assert.equal(put.statusCode, 200, put.body);
+    const r = await run({});
+    assert.equal(r.exit, undefined, "allowed");
+    const holdId = r.serialized["tokenmeter.hold_id"];
+    assert.match(String(holdId), /^hold-[0-9a-f-]{36}$/);
+    const period = new Date(NOW).toISOString().slice(0, 7) + "-01";
+    const entry = await stack.redis.hget(`${stack.config.redis.prefix}:budget:{${id}:${period}}:entries`, String(holdId));
+    assert.match(String(entry), /\|h$/, "the ledger holds the call under that id");
+  });
 });
