@@ -1,6 +1,7 @@
 // `npm run bench:authorize`: the gateway's authorize call over real HTTP, as the Kong plugin makes
 // it, with PostgreSQL and Redis behind it. Prints p50/p99 latency per call and calls/s with the
-// metadata cache on and off (the TDL check always goes to Redis). With `-- --adversarial`, instead:
+// metadata cache on and off (the TDL check always goes to Redis), and with the cache on and a budget
+// on every consumer (each call then also holds its maximum cost in the Redis ledger). With `-- --adversarial`, instead:
 // the latency of ordinary calls, one at a time, alone and while adversarial prompts (4 MB of one
 // character, counted in a worker within AUTHORIZE_COUNT_BUDGET_MS) are authorized beside them.
 // The load generator and the API share this process and the machine's 2 cores.
@@ -11,6 +12,8 @@ import { loadConfig } from "../../src/config.ts";
 import { importKongConfig } from "../../src/consumers/import.service.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
+import { changeBudget } from "../../src/budgets/budget.repository.ts";
+import { Decimal } from "../../src/domain/money.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -45,21 +48,28 @@ const chatBody = (i: number) =>
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function runMode(mode: "cached" | "uncached", CONCURRENCY: number) {
+async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: number) {
   const config = loadConfig({
     ...process.env,
     LOG_LEVEL: "warn",
     INGEST_SECRET: SECRET,
     REDIS_PREFIX: `bench-${Date.now()}`,
-    METADATA_CACHE_TTL_MS: mode === "cached" ? "30000" : "0",
+    METADATA_CACHE_TTL_MS: mode === "uncached" ? "0" : "30000",
   });
   const logger = createLogger(config.logLevel);
   const services = await connectServices(config, logger);
   await importKongConfig(services.db, benchConfig(), { defaults: config.metering, by: { actor: "bench", source: "import" }, dryRun: false });
+  const consumers = await services.db.consumer.findMany({ where: { username: { startsWith: "bench-client-" } }, select: { id: true } });
+  for (const c of consumers) {
+    // a budget no call reaches, so every call is held and none denied; removed for the other modes
+    const change = mode === "budgets" ? { period: "month" as const, amount: new Decimal("1000000"), tokens: null, thresholds: [] } : { removed: true as const };
+    await changeBudget(services.db, c.id, change, "bench");
+  }
   const app = await buildApp({ ...services, config, logger });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  const run = Date.now();
   const bodies = Array.from({ length: N }, (_, i) =>
-    JSON.stringify({ consumer: { username: `bench-client-${i % CONSUMERS}` }, route: { name: "llama2-chat" }, body: chatBody(i) }),
+    JSON.stringify({ consumer: { username: `bench-client-${i % CONSUMERS}` }, route: { name: "llama2-chat" }, body: chatBody(i), request_id: `bench-${run}-${i}` }),
   );
   const call = async (body: string) => {
     const res = await fetch(`${address}/v1/gateway/authorize`, { method: "POST", headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" }, body });
@@ -151,5 +161,6 @@ if (args.adversarial) {
 for (const concurrency of args.concurrency.split(",").map(Number)) {
   const cached = await runMode("cached", concurrency);
   const uncached = await runMode("uncached", concurrency);
-  console.log(`concurrency=${concurrency} p50 uncached/cached = ${(uncached / cached).toFixed(2)}`);
+  const budgets = await runMode("budgets", concurrency);
+  console.log(`concurrency=${concurrency} p50 uncached/cached = ${(uncached / cached).toFixed(2)} budgets/cached = ${(budgets / cached).toFixed(2)}`);
 }

@@ -27,7 +27,19 @@ export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: A
 export type GuardRequest = { budget: Budget; call: CallBound; rate: Rate | undefined; requestId?: string; now: Date };
 
 export class BudgetGuard {
+  /** Ledgers being folded in the background: one fold at a time each, however many calls see it stale. */
+  private readonly folding = new Set<string>();
+
   constructor(private readonly deps: GuardDeps) {}
+
+  private refold(budget: Budget, period: Period): void {
+    const key = `${budget.consumerId}:${period.key}`;
+    if (this.folding.has(key)) return;
+    this.folding.add(key);
+    void foldLedger(this.deps, budget, period)
+      .catch((err: unknown) => this.deps.logger?.warn({ err }, "budget ledger not refreshed"))
+      .finally(() => this.folding.delete(key));
+  }
 
   async check(r: GuardRequest): Promise<BudgetOutcome> {
     const period = budgetPeriodAt(r.budget, r.now, this.deps.config.billing.timeZone);
@@ -46,7 +58,7 @@ export class BudgetGuard {
       return this.withoutLedger(r, period, cost, tokens, checks);
     }
     Object.assign(checks, { budget_source: "ledger", committed: fromMicro(result.committedMoney).toFixed(), held: fromMicro(result.heldMoney).toFixed() });
-    if (Date.now() - result.foldedAt > STALE_FOLD_MS) void foldLedger(this.deps, r.budget, period).catch(() => {});
+    if (Date.now() - result.foldedAt > STALE_FOLD_MS) this.refold(r.budget, period);
     if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
     if (result.firstDenial && this.deps.alerts) {
       void raiseExhausted(this.deps.alerts, r.budget, period, {
