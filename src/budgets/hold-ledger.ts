@@ -2,12 +2,13 @@
 // PostgreSQL last said) and what is held for calls in flight. Each step is one Lua script, so 200
 // concurrent authorizations of one consumer cannot all take the last of a budget.
 //
-// Protocol (every timestamp is Redis's own clock, so processes' clocks never matter):
+// Protocol (ordering comes from a sequence number in the ledger, which Redis's one-at-a-time
+// execution makes strict; expiry from Redis's own clock, so processes' clocks never matter):
 //   hold    authorize: fits(committed + held + max cost) -> an entry "money|tokens|h" and a hold
-//   settle  meter, after its transaction committed: the hold becomes settled ("...|s") at time ts
-//   fold    t1 = TIME, then committed := PostgreSQL's sum read after t1, and every entry settled
-//           before t1 is dropped (its event is in that sum). Entries settled later stay held, so
-//           an event is never out of both; at worst it is in both for a moment (denies early).
+//   settle  meter, after its transaction committed: the hold becomes settled ("...|s") at seq n
+//   fold    t1 = next seq, then committed := PostgreSQL's sum read after that, and every entry
+//           settled before t1 is dropped (its event is in that sum). Entries settled later stay
+//           held, so an event is never out of both; at worst it is in both for a moment.
 //   expire  a hold nothing settles is dropped at its expiry by the next script that runs.
 // A fold with an older t1 than the last one applied is ignored, so racing folds cannot undo.
 import { createHash } from "node:crypto";
@@ -55,7 +56,7 @@ local function n(field) return tonumber(redis.call('HGET', ledger, field) or '0'
 // Returns {admitted, committed_money, held_money, committed_tokens, held_tokens, folded_at, first_denial}
 // or {-1} when the ledger has not been folded yet (no committed figure to check against).
 const HOLD = new Script(`${PRELUDE}
-if redis.call('EXISTS', ledger) == 0 then return {-1} end
+if redis.call('HEXISTS', ledger, 'folded_at') == 0 then return {-1} end
 expire_holds()
 local id, money, tokens = ARGV[1], ARGV[2], ARGV[3]
 local lm, lt = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -79,24 +80,32 @@ const RELEASE = new Script(`${PRELUDE}
 drop(ARGV[1], 'h'); redis.call('ZREM', holds, ARGV[1])
 return 1`);
 
-// ARGV: ids... Each hold becomes settled now; returns how many were holds.
+// ARGV: ids... Each hold becomes settled at the next sequence number; returns how many were holds.
 const SETTLE = new Script(`${PRELUDE}
+if redis.call('HEXISTS', ledger, 'folded_at') == 0 then return 0 end -- never folded: nothing was held
 local done = 0
+local seq = redis.call('HINCRBY', ledger, 'seq', 1)
 for i = 1, #ARGV do
   local e = redis.call('HGET', entries, ARGV[i])
   if e and string.sub(e, -1) == 'h' then
     redis.call('HSET', entries, ARGV[i], string.sub(e, 1, -2) .. 's')
     redis.call('ZREM', holds, ARGV[i])
-    redis.call('ZADD', settled, now, ARGV[i])
+    redis.call('ZADD', settled, seq, ARGV[i])
     done = done + 1
   end
 end
 return done`);
 
-// ARGV: t1 (ms, from TIME before PostgreSQL was read), committed money, committed tokens, key expiry.
+// ARGV: key expiry. The next sequence number: a fold's t1, taken before PostgreSQL is read.
+const CLOCK = new Script(`
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+return seq`);
+
+// ARGV: t1 (from CLOCK, before PostgreSQL was read), committed money, committed tokens, key expiry.
 const FOLD = new Script(`${PRELUDE}
 local t1 = tonumber(ARGV[1])
-if redis.call('EXISTS', ledger) == 1 and n('folded_at') >= t1 then return 0 end
+if n('fold_seq') >= t1 then return 0 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', settled, '-inf', '(' .. ARGV[1])) do redis.call('HDEL', entries, id) end
 redis.call('ZREMRANGEBYSCORE', settled, '-inf', '(' .. ARGV[1])
 expire_holds()
@@ -105,13 +114,13 @@ for _, e in ipairs(redis.call('HVALS', entries)) do
   local m, tk = string.match(e, '^(%d+)|(%d+)|')
   hm = hm + tonumber(m); ht = ht + tonumber(tk)
 end
-redis.call('HSET', ledger, 'committed_money', ARGV[2], 'committed_tokens', ARGV[3], 'held_money', string.format('%d', hm), 'held_tokens', string.format('%d', ht), 'folded_at', ARGV[1])
+redis.call('HSET', ledger, 'committed_money', ARGV[2], 'committed_tokens', ARGV[3], 'held_money', string.format('%d', hm), 'held_tokens', string.format('%d', ht), 'fold_seq', ARGV[1], 'folded_at', now)
 for _, k in ipairs(KEYS) do redis.call('PEXPIREAT', k, ARGV[4]) end
 return 1`);
 
 // Returns {committed_money, held_money, committed_tokens, held_tokens, holds in flight, folded_at} or {} when absent.
 const READ = new Script(`${PRELUDE}
-if redis.call('EXISTS', ledger) == 0 then return {} end
+if redis.call('HEXISTS', ledger, 'folded_at') == 0 then return {} end
 expire_holds()
 return {n('committed_money'), n('held_money'), n('committed_tokens'), n('held_tokens'), redis.call('ZCARD', holds), n('folded_at')}`);
 
@@ -122,7 +131,7 @@ export type LedgerState = {
   heldMoney: number;
   committedTokens: number;
   heldTokens: number;
-  /** Unix ms of the PostgreSQL read the committed figures come from. */
+  /** Unix ms (Redis's clock) of the fold that brought the committed figures. */
   foldedAt: number;
 };
 
@@ -175,12 +184,11 @@ export class HoldLedger {
   }
 
   /** The t1 of a fold: taken before PostgreSQL is read. */
-  async clock(): Promise<number> {
-    const [s, us] = await this.redis.time();
-    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  async clock(ref: LedgerRef, expiresAt: Date): Promise<number> {
+    return (await CLOCK.run(this.redis, this.keys(ref).slice(0, 1), [expiresAt.getTime()])) as number;
   }
 
-  /** Applies committed figures read from PostgreSQL after `readAfter` (a clock() value). */
+  /** Applies committed figures read from PostgreSQL after `readAfter` (a clock() value) was taken. */
   async fold(ref: LedgerRef, readAfter: number, committed: { money: string; tokens: string }, expiresAt: Date): Promise<boolean> {
     return (await FOLD.run(this.redis, this.keys(ref), [readAfter, committed.money, committed.tokens, expiresAt.getTime()])) === 1;
   }

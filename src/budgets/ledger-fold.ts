@@ -21,7 +21,7 @@ export type FoldDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: Al
 export const refOf = (budget: Budget, period: Period): LedgerRef => ({ consumerId: budget.consumerId, periodKey: period.key });
 
 export async function foldLedger(deps: FoldDeps, budget: Budget, period: Period): Promise<Committed> {
-  const readAfter = await deps.ledger.clock();
+  const readAfter = await deps.ledger.clock(refOf(budget, period), ledgerExpiry(period));
   const committed = await committedSpend(deps.db, budget.consumerId, period);
   await deps.ledger.fold(refOf(budget, period), readAfter, { money: microUp(committed.money), tokens: committed.tokens.toString() }, ledgerExpiry(period));
   if (deps.alerts) await alertOnSpend(deps.alerts, budget, period, committed);

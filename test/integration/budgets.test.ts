@@ -90,10 +90,15 @@ describe("budgets: hold and settle", () => {
     assert.equal(res.statusCode, 202, res.body);
     await waitFor(async () => (await stack.db.usageEvent.count({ where: { consumerId: c.id } })) === 50, 30_000, "50 metered events");
 
+    let last: unknown;
     const settled = await waitFor(async () => {
       const b = (await admin(stack, "GET", `/v1/consumers/${c.id}/budget`)).json();
+      last = b;
       return b.held.calls === 0 && b.held.amount === "0" ? b : undefined;
-    }, 15_000, "every hold settled");
+    }, 15_000, "every hold settled").catch(async (err: Error) => {
+      const entries = await stack.redis.hgetall(`${stack.config.redis.prefix}:budget:{${c.id}:${during.current_period.key}}:entries`);
+      throw new Error(`${err.message}: ${JSON.stringify(last)} ${JSON.stringify(Object.values(entries).slice(0, 5))} ${Object.keys(entries).length}`);
+    });
     const events = await stack.db.usageEvent.findMany({ where: { consumerId: c.id } });
     const spent = events.reduce((sum, e) => sum.plus(e.cost.toFixed()), new Decimal(0));
     assert.equal(settled.committed.amount, spent.toFixed(), "committed is the metered cost, exactly");

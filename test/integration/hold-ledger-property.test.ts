@@ -35,7 +35,7 @@ describe("hold ledger", () => {
         const admitted: Array<{ id: string; amount: number; committed: boolean; settled: boolean }> = [];
         let n = 0;
         const fold = async (delayMs = 0) => {
-          const t1 = await ledger.clock();
+          const t1 = await ledger.clock(ref, expiresAt);
           await new Promise((r) => setTimeout(r, delayMs));
           await ledger.fold(ref, t1, { money: String(committed), tokens: "0" }, expiresAt);
         };
@@ -63,7 +63,6 @@ describe("hold ledger", () => {
 
         for (const a of admitted.filter((x) => !x.committed)) committed += a.amount;
         await ledger.settle(ref, admitted.map((a) => a.id));
-        await new Promise((r) => setTimeout(r, 2)); // a fold counts what was settled before its clock
         await fold();
         const state = await ledger.read(ref);
         assert.deepEqual([state?.heldMoney, state?.holds, state?.committedMoney], [0, 0, committed]);

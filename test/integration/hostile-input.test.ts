@@ -14,7 +14,7 @@ let consumerId: string;
 let consumerKey: string;
 
 before(async () => {
-  stack = await startStack({}, { meter: false });
+  stack = await startStack({ WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString("base64") }, { meter: false });
   const res = await admin(stack, "POST", "/v1/consumers", { username: "hostile-target", kong_id: randomUUID() });
   consumerId = res.json().id;
   consumerKey = (await admin(stack, "POST", `/v1/consumers/${consumerId}/api-keys`)).json().key;
@@ -23,7 +23,7 @@ after(() => stack.close());
 
 /** Rows an accepted request would add or change. */
 async function fingerprint() {
-  const [consumers, rates, versions, keys, invoices, history, adjustments, deadLetters] = await Promise.all([
+  const [consumers, rates, versions, keys, invoices, history, adjustments, deadLetters, budgets, endpoints] = await Promise.all([
     stack.db.consumer.count(),
     stack.db.consumerRate.count(),
     stack.db.consumerMetadataVersion.count(),
@@ -32,9 +32,11 @@ async function fingerprint() {
     stack.db.invoiceStatusChange.count(),
     stack.db.priceAdjustment.count(),
     stack.db.deadLetter.count(),
+    stack.db.budgetVersion.count(),
+    stack.db.webhookEndpoint.count(),
   ]);
   const target = await stack.db.consumer.findUniqueOrThrow({ where: { id: consumerId } });
-  return JSON.stringify({ consumers, rates, versions, keys, invoices, history, adjustments, deadLetters, target: { ...target, updatedAt: undefined } });
+  return JSON.stringify({ consumers, rates, versions, keys, invoices, history, adjustments, deadLetters, budgets, endpoints, target: { ...target, updatedAt: undefined } });
 }
 
 /** A valid body for each operation that takes one; a probe changes one field of it. */
@@ -47,6 +49,8 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "post /v1/billing/runs": { period: "2026-10-01" },
   "post /v1/dead-letters/replay": { ids: [randomUUID()] },
   "post /v1/gateway/authorize": { consumer: { username: "hostile-target" } },
+  "put /v1/consumers/{consumer}/budget": { period: "day", amount: "10", thresholds: [50] },
+  "post /v1/webhook-endpoints": { url: "https://hooks.example.com/tokenmeter", event_types: ["budget.exhausted"] },
 };
 
 /** Required query parameters of an operation, valid; a probe replaces one. */
