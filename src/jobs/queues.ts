@@ -1,4 +1,4 @@
-import { Queue } from "bullmq";
+import { Queue, type Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 
@@ -34,4 +34,13 @@ export async function withinTimeout<T>(ms: number, what: string, fn: () => Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Stops a worker and its queue, then drops their connections (BullMQ does not close connections it was given). */
+export function stopper(worker: Worker, queue: Queue, connections: Redis[]): () => Promise<void> {
+  return async () => {
+    await worker.close();
+    await queue.close();
+    for (const c of connections) c.disconnect();
+  };
 }

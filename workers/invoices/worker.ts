@@ -4,7 +4,7 @@ import { Worker } from "bullmq";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { JOBS, PERIOD_CLOSE_PATTERN } from "../../src/jobs/catalog.ts";
-import { BILLING_QUEUE, createBillingQueue, redisConnection } from "../../src/jobs/queues.ts";
+import { BILLING_QUEUE, createBillingQueue, redisConnection, stopper } from "../../src/jobs/queues.ts";
 import type { Logger } from "../../src/lib/logger.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { billingProcessor } from "./handlers.ts";
@@ -41,12 +41,5 @@ export async function startInvoiceWorker(deps: { config: Config; db: PrismaClien
       await queue.add(JOBS.tick.name, {}, { jobId: `tick.start.${Date.now()}` });
     })().catch((err: unknown) => logger.error({ err }, "could not schedule billing jobs"));
   }
-  return {
-    stop: async () => {
-      await worker.close();
-      await queue.close();
-      queueConnection.disconnect();
-      workerConnection.disconnect();
-    },
-  };
+  return { stop: stopper(worker, queue, [queueConnection, workerConnection]) };
 }

@@ -7,7 +7,7 @@ import { decryptSecret } from "../../src/alerts/endpoint-secret.ts";
 import { signedHeaders } from "../../src/alerts/webhook-signature.ts";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
-import { redisConnection } from "../../src/jobs/queues.ts";
+import { redisConnection, stopper } from "../../src/jobs/queues.ts";
 import type { Logger } from "../../src/lib/logger.ts";
 
 export type WebhookWorker = { stop(): Promise<void> };
@@ -90,12 +90,5 @@ export async function startWebhookWorker(deps: Deps): Promise<WebhookWorker> {
       .upsertJobScheduler("webhook-dispatch", { every: DISPATCH_EVERY_MS }, { name: DISPATCH_JOB, data: {} })
       .catch((err: unknown) => logger.error({ err }, "could not schedule the alert dispatch sweep"));
   }
-  return {
-    stop: async () => {
-      await worker.close();
-      await queue.close();
-      queueConnection.disconnect();
-      workerConnection.disconnect();
-    },
-  };
+  return { stop: stopper(worker, queue, [queueConnection, workerConnection]) };
 }
