@@ -22,3 +22,24 @@ prepare_database() {
   node --import tsx scripts/ensure-database.ts
   npx --no-install prisma migrate deploy
 }
+
+# Builds the dashboard (src/ui -> dist/ui) from the repo's own sources.
+build_ui() {
+  node --import tsx scripts/build-ui.ts
+}
+
+# The browser tests drive Debian's chromium. Installed here when missing and we may (root with
+# apt-get); otherwise the run stops, naming the package, instead of skipping the browser tests.
+ensure_chromium() {
+  local browser="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [ -x "$browser" ] && return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium for the browser tests" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+  fi
+  if [ ! -x "$browser" ]; then
+    echo "the browser tests need Debian's chromium at $browser: install the package 'chromium' (apt-get install chromium) or set CHROMIUM_PATH" >&2
+    return 1
+  fi
+}

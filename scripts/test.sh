@@ -12,6 +12,8 @@ export KAFKAJS_NO_PARTITIONER_WARNING=1
 export DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/tokenmeter_test_template}"
 
 ensure_kafka
+ensure_chromium
+build_ui
 node --import tsx scripts/reset-database.ts
 prepare_database
 

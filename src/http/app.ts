@@ -19,6 +19,8 @@ import { usageRoutes } from "./routes/usage.routes.ts";
 import { reportRoutes } from "./routes/reports.routes.ts";
 import { budgetRoutes } from "./routes/budgets.routes.ts";
 import { webhookRoutes } from "./routes/webhooks.routes.ts";
+import { dashboardRoutes } from "./routes/dashboard.routes.ts";
+import { uiRoutes } from "./routes/ui.routes.ts";
 import { PACKAGE_VERSION, registerOpenApi } from "./openapi.ts";
 import { MetadataCache, publishMetadataChange } from "../authorize/metadata-cache.ts";
 import { MeasurePool } from "../authorize/measure-pool.ts";
@@ -87,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await publishMetadataChange(redis, config.redis.prefix, consumerIds, logger);
   };
 
+  await app.register(async (scope) => uiRoutes(scope));
   await app.register(async (scope) => ingestRoutes(scope, deps));
   const alerts = { db, webhookQueue: deps.webhookQueue, config, logger };
   const budgets = new BudgetGuard({ db, ledger: new HoldLedger(redis, config.redis.prefix), config, alerts, logger,
@@ -113,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await reportRoutes(scope, deps);
     await budgetRoutes(scope, { ...deps, metadataChanged });
     await webhookRoutes(scope, deps);
+    await dashboardRoutes(scope, deps);
   });
   return app;
 }

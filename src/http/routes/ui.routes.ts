@@ -1,0 +1,32 @@
+// The dashboard's files, built from src/ui by `npm run build:ui` into dist/ui. Served as they
+// are: nothing is fetched at run time, and the page talks to the API with the key the user gives.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { FastifyInstance, FastifyReply } from "fastify";
+
+export const UI_DIR = new URL("../../../dist/ui/", import.meta.url).pathname;
+
+const TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".map": "application/json", ".svg": "image/svg+xml" };
+// the page runs only its own script and styles, and talks only to this origin
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const ASSET = /^[A-Za-z0-9._-]+\.(js|css|map|svg)$/;
+
+async function send(reply: FastifyReply, file: string, type: string, cache: string) {
+  try {
+    const body = await readFile(join(UI_DIR, file));
+    return reply.type(type).header("cache-control", cache).header("content-security-policy", CSP).header("x-content-type-options", "nosniff").send(body);
+  } catch {
+    return reply.code(503).type("text/plain; charset=utf-8").send("The dashboard is not built: run `npm run build:ui` (npm start does it).");
+  }
+}
+
+export async function uiRoutes(app: FastifyInstance): Promise<void> {
+  const page = { schema: { hide: true } };
+  app.get("/ui", page, (_request, reply) => reply.redirect("/ui/"));
+  app.get("/ui/", page, (_request, reply) => send(reply, "index.html", "text/html; charset=utf-8", "no-cache"));
+  app.get<{ Params: { file: string } }>("/ui/assets/:file", page, (request, reply) => {
+    const { file } = request.params;
+    if (!ASSET.test(file)) return reply.code(404).send({ error: { code: "not_found", message: "no such asset" } });
+    return send(reply, join("assets", file), TYPES[file.slice(file.lastIndexOf("."))]!, "public, max-age=31536000, immutable");
+  });
+}

@@ -1,0 +1,22 @@
+// Numbers, money and times as the dashboard shows them. Money stays the API's decimal string:
+// only its display is grouped, never its digits rounded through a float.
+export function money(amount: string | null | undefined, currency: string): string {
+  if (amount === null || amount === undefined) return "—";
+  const [int, frac] = amount.replace(/^-/, "").split(".");
+  const grouped = int!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${amount.startsWith("-") ? "−" : ""}${grouped}${frac ? `.${frac}` : ""} ${currency}`;
+}
+
+export const count = (n: number | string) => Number(n).toLocaleString("en-US");
+
+export function instant(iso: string | null | undefined, timeZone: string): string {
+  if (!iso) return "—";
+  return new Intl.DateTimeFormat("en-CA", { timeZone, dateStyle: "short", timeStyle: "short", hourCycle: "h23" }).format(new Date(iso));
+}
+
+/** A two-hour slot's local hours: T1 is 00:00–02:00. */
+export const slotHours = (i: number) => `${String(i * 2).padStart(2, "0")}:00–${String(i * 2 + 2).padStart(2, "0")}:00`;
+
+export function todayIn(timeZone: string): string {
+  return new Date().toLocaleDateString("en-CA", { timeZone });
+}

@@ -1,0 +1,94 @@
+// The dashboard: a key in, then the operator's pages (admin key) or the consumer's own page
+// (a consumer key). Pages are addressed by the URL's hash, so the back button and links work.
+import { render } from "preact";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { createApi, savedKey, saveKey, type Api } from "./api.ts";
+import { ConsumerPage, type Viewer } from "./views/consumer.tsx";
+import { Consumers, Health } from "./views/operator.tsx";
+import "./styles.css";
+
+type Me = Viewer & { billing: { time_zone: string; currency: string; period: string }; username?: string };
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash || "#/");
+  useEffect(() => {
+    const on = () => setHash(location.hash || "#/");
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  return hash;
+}
+
+function SignIn(p: { onKey: (key: string) => void; error?: string }) {
+  const [key, setKey] = useState("");
+  return (
+    <main id="main" class="signin">
+      <h1>tokenmeter</h1>
+      <form onSubmit={(e) => { e.preventDefault(); if (key.trim()) p.onKey(key.trim()); }}>
+        <label for="key">API key</label>
+        <input id="key" name="key" type="password" autocomplete="off" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} aria-describedby="key-help" required />
+        <p id="key-help" class="muted">The admin key shows every consumer; a consumer key (tmk_…) shows that consumer's own usage. It stays in this tab only.</p>
+        {p.error && <p class="error" role="alert">{p.error}</p>}
+        <button type="submit">Open the dashboard</button>
+      </form>
+    </main>
+  );
+}
+
+const ZONES = (billing: string) => [...new Set([billing, Intl.DateTimeFormat().resolvedOptions().timeZone, "UTC"])];
+
+function Shell(p: { api: Api; me: Me; signOut: () => void }) {
+  const hash = useHash();
+  const [timeZone, setTimeZone] = useState(p.me.billing.time_zone);
+  const ctx = { api: p.api, viewer: p.me, timeZone, billingZone: p.me.billing.time_zone, currency: p.me.billing.currency };
+  const consumerId = /^#\/consumers\/([^/]+)$/.exec(hash)?.[1];
+  let page;
+  if (p.me.kind === "consumer") page = <ConsumerPage key={consumerId ?? p.me.consumer_id} {...ctx} id={consumerId ?? p.me.consumer_id} />;
+  else if (consumerId) page = <ConsumerPage key={consumerId} {...ctx} id={consumerId} />;
+  else if (hash === "#/health") page = <Health api={p.api} />;
+  else page = <Consumers api={p.api} currency={ctx.currency} timeZone={timeZone} />;
+  return (
+    <>
+      <a class="skip" href="#main">Skip to content</a>
+      <header>
+        <nav aria-label="Main">
+          <strong>tokenmeter</strong>
+          {p.me.kind === "admin" ? (
+            <>
+              <a href="#/">Consumers</a>
+              <a href="#/health">Health</a>
+            </>
+          ) : (
+            <a href="#/">Your usage ({p.me.username ?? "consumer"})</a>
+          )}
+        </nav>
+        <label>
+          Time zone{" "}
+          <select value={timeZone} onChange={(e) => setTimeZone((e.target as HTMLSelectElement).value)}>
+            {ZONES(p.me.billing.time_zone).map((z) => <option key={z} value={z}>{z === p.me.billing.time_zone ? `${z} (billing)` : z}</option>)}
+          </select>
+        </label>
+        <button type="button" onClick={p.signOut}>Sign out</button>
+      </header>
+      <main id="main" tabIndex={-1}>{page}</main>
+    </>
+  );
+}
+
+function App() {
+  const [key, setKey] = useState<string | null>(savedKey());
+  const [me, setMe] = useState<Me | null>(null);
+  const [error, setError] = useState<string | undefined>();
+  const api = useMemo(() => (key ? createApi(key) : null), [key]);
+  useEffect(() => {
+    if (!api) return;
+    api.get<Me>("/v1/me").then(
+      (m) => { setMe(m); setError(undefined); },
+      (err: Error) => { setError(`That key was not accepted: ${err.message}`); setKey(null); saveKey(null); },
+    );
+  }, [api]);
+  if (!api || !me) return <SignIn error={error} onKey={(k) => { saveKey(k); setKey(k); }} />;
+  return <Shell api={api} me={me} signOut={() => { saveKey(null); setKey(null); setMe(null); location.hash = "#/"; }} />;
+}
+
+render(<App />, document.getElementById("app")!);

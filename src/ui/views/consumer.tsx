@@ -1,0 +1,140 @@
+// One consumer's page, for the operator or the consumer itself: budget, usage and cost over time
+// by token type and by model, the TDL heat map of a day and of a month, and its invoices.
+import { useMemo, useState } from "preact/hooks";
+import type { Api } from "../api.ts";
+import { DayHeatMap, MonthHeatMap, type CalendarDay, type DayMatrix } from "../components/heat-maps.tsx";
+import { TOKEN_TYPES, UsageCharts, type DayGroup } from "../components/usage-charts.tsx";
+import { count, instant, money, todayIn } from "../format.ts";
+import { Status, useLoad } from "../load.tsx";
+import { Invoices } from "./invoices.tsx";
+
+export type Viewer = { kind: "admin" } | { kind: "consumer"; consumer_id: string };
+type Ctx = { api: Api; viewer: Viewer; timeZone: string; billingZone: string; currency: string };
+
+const DAY_MS = 86_400_000;
+/** A range start fixed when a view opens (or its range changes): a path that changed on every render would reload for ever. */
+const useSince = (ms: number) => useMemo(() => new Date(Date.now() - ms).toISOString(), [ms]);
+
+function Budget(p: Ctx & { id: string }) {
+  const state = useLoad<any>(p.api, `/v1/consumers/${p.id}/usage?group_by=day&from=${useSince(DAY_MS)}`);
+  const b = state.data?.budget;
+  if (!b) return null;
+  return (
+    <section aria-labelledby="budget-h">
+      <h2 id="budget-h">Budget</h2>
+      <dl class="facts" data-testid="budget">
+        <dt>Limit per {b.period}</dt><dd>{b.amount ? money(b.amount, b.currency) : `${count(b.tokens)} tokens`}</dd>
+        <dt>Committed</dt><dd>{b.amount ? money(b.committed.amount, b.currency) : `${count(b.committed.tokens)} tokens`}</dd>
+        <dt>Held for calls in flight</dt><dd>{b.held ? (b.amount ? money(b.held.amount, b.currency) : `${count(b.held.tokens)} tokens`) : "unknown (Redis away)"}</dd>
+        <dt>Remaining</dt><dd>{b.amount ? money(b.remaining.amount, b.currency) : `${count(b.remaining.tokens)} tokens`}</dd>
+        <dt>Period</dt><dd>{instant(b.current_period.starts_at, p.timeZone)} – {instant(b.current_period.ends_at, p.timeZone)}</dd>
+      </dl>
+    </section>
+  );
+}
+
+function Usage(p: Ctx & { id: string }) {
+  const [days, setDays] = useState(30);
+  const from = useSince(days * DAY_MS);
+  const byDay = useLoad<{ groups: DayGroup[]; totals: any }>(p.api, `/v1/consumers/${p.id}/usage?group_by=day&from=${from}`);
+  const byModel = useLoad<{ groups: any[] }>(p.api, `/v1/consumers/${p.id}/usage?group_by=model&from=${from}`);
+  const totals = byDay.data?.totals;
+  return (
+    <section aria-labelledby="usage-h">
+      <h2 id="usage-h">Usage and cost</h2>
+      <label>
+        Range{" "}
+        <select value={days} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}>
+          <option value={7}>last 7 days</option>
+          <option value={30}>last 30 days</option>
+          <option value={90}>last 90 days</option>
+        </select>
+      </label>
+      <Status state={byDay} what="usage" />
+      {totals && (
+        <>
+          <p data-testid="usage-totals">
+            <strong>{count(totals.billable_calls)}</strong> billable calls, <strong>{count(totals.input_tokens)}</strong> input and{" "}
+            <strong>{count(totals.output_tokens)}</strong> output tokens, cost <strong data-testid="usage-cost">{money(totals.cost, p.currency)}</strong>
+          </p>
+          <UsageCharts days={byDay.data!.groups} currency={p.currency} from={from} />
+          <table aria-label="Tokens and cost by token type">
+            <caption>By token type</caption>
+            <thead><tr><th scope="col">Token type</th><th scope="col" class="num">Tokens</th><th scope="col" class="num">Cost</th></tr></thead>
+            <tbody>
+              {TOKEN_TYPES.map((t) => (
+                <tr key={t} data-token-type={t}><th scope="row">{t}</th><td class="num">{count(totals.by_token_type[t].tokens)}</td><td class="num">{money(totals.by_token_type[t].cost, p.currency)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+          <table aria-label="Usage by day">
+            <caption>By day ({p.billingZone})</caption>
+            <thead><tr><th scope="col">Day</th><th scope="col" class="num">Calls</th>{TOKEN_TYPES.map((t) => <th scope="col" class="num" key={t}>{t}</th>)}<th scope="col" class="num">Cost</th></tr></thead>
+            <tbody>
+              {byDay.data!.groups.map((g) => (
+                <tr key={g.key}><th scope="row">{g.key}</th><td class="num">{count(g.calls)}</td>{TOKEN_TYPES.map((t) => <td class="num" key={t}>{count(g.by_token_type[t]?.tokens ?? 0)}</td>)}<td class="num">{g.cost}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      {byModel.data && (
+        <table aria-label="Usage by model">
+          <caption>By model</caption>
+          <thead><tr><th scope="col">Model</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Input tokens</th><th scope="col" class="num">Output tokens</th><th scope="col" class="num">Cost</th></tr></thead>
+          <tbody>
+            {byModel.data.groups.map((g) => (
+              <tr key={g.key} data-model={g.key}><th scope="row">{g.key}</th><td class="num">{count(g.calls)}</td><td class="num">{count(g.input_tokens)}</td><td class="num">{count(g.output_tokens)}</td><td class="num">{money(g.cost, p.currency)}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function HeatMaps(p: Ctx & { id: string }) {
+  const [date, setDate] = useState(todayIn(p.billingZone));
+  const [month, setMonth] = useState(todayIn(p.billingZone).slice(0, 7));
+  const observed = useLoad<{ tdl_matrix: DayMatrix }>(p.api, `/v1/consumers/${p.id}/tdl-matrix?date=${date}`);
+  const limits = useLoad<{ tdl_matrix?: DayMatrix; metadata?: { tdl_matrix: DayMatrix } }>(p.api, p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : "/api/user-metadata");
+  const calendar = useLoad<{ days: CalendarDay[] }>(p.api, `/v1/consumers/${p.id}/tdl-calendar?month=${month}`);
+  const limitMatrix = limits.data ? (limits.data.metadata?.tdl_matrix ?? limits.data.tdl_matrix ?? null) : null;
+  return (
+    <section aria-labelledby="tdl-h">
+      <h2 id="tdl-h">TDL matrix</h2>
+      <p class="muted">Slots are two-hour windows of the day in the billing time zone, {p.billingZone}. Each cell shows calls made, and the calls allowed where a limit is set; a cell past its limit is outlined in red and marked “!”.</p>
+      <label>Day <input type="date" value={date} onChange={(e) => setDate((e.target as HTMLInputElement).value)} /></label>
+      <Status state={observed} what="TDL matrix" />
+      {observed.data && <DayHeatMap date={date} observed={observed.data.tdl_matrix} limits={limitMatrix} />}
+      <h3>Across a month</h3>
+      <label>Month <input type="month" value={month} onChange={(e) => setMonth((e.target as HTMLInputElement).value)} /></label>
+      <Status state={calendar} what="month" />
+      {calendar.data && <MonthHeatMap month={month} days={calendar.data.days} />}
+    </section>
+  );
+}
+
+export function ConsumerPage(p: Ctx & { id: string }) {
+  const since = useSince(1000);
+  const who = useLoad<any>(p.api, p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : `/v1/consumers/${p.id}/usage?from=${since}`);
+  if (!who.data) return <Status state={who} what="consumer" />;
+  const name = who.data.username ?? p.id;
+  return (
+    <article>
+      <h1>{p.viewer.kind === "admin" ? `Consumer ${name}` : "Your usage"}</h1>
+      {p.viewer.kind === "admin" && (
+        <p>
+          {who.data.configured ? <span class="badge ok">configured</span> : <span class="badge warn">not configured</span>} metadata version {who.data.metadata_version}
+        </p>
+      )}
+      <Budget {...p} />
+      <Usage {...p} />
+      <HeatMaps {...p} />
+      <section aria-labelledby="invoices-h">
+        <h2 id="invoices-h">Invoices</h2>
+        <Invoices api={p.api} consumerId={p.id} timeZone={p.timeZone} />
+      </section>
+    </article>
+  );
+}
