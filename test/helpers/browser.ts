@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // Debian's chromium, headless, driven by playwright-core (scripts/lib.sh installs it for the run).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";

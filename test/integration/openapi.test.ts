@@ -34,7 +34,8 @@ describe("OpenAPI document", () => {
     const result = await new Validator().validate(doc);
     assert.ok(result.valid, JSON.stringify(result.errors)?.slice(0, 2000));
     const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) => Object.entries(item).map(([m, op]) => ({ key: `${m} ${path}`, op })));
-    const api = ops.filter((o) => !/ \/(livez|healthz|readyz|metrics)$/.test(o.key));
+    // probes and the dashboard's files need no key (the dashboard asks for one, then calls the API)
+    const api = ops.filter((o) => !/ \/(livez|healthz|readyz|metrics)$/.test(o.key) && !o.key.startsWith("get /ui"));
     assert.ok(api.length >= 30, `${api.length} operations`);
     const incomplete = api.filter(({ op }) => !op.summary || !op.security?.length || !op.responses?.["400"]).map((o) => o.key);
     assert.deepEqual(incomplete, []);

@@ -3,6 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
 
 export const UI_DIR = new URL("../../../dist/ui/", import.meta.url).pathname;
 
@@ -20,11 +22,16 @@ async function send(reply: FastifyReply, file: string, type: string, cache: stri
   }
 }
 
+const ui = { tags: ["dashboard"] };
+
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
-  const page = { schema: { hide: true } };
-  app.get("/ui", page, (_request, reply) => reply.redirect("/ui/"));
-  app.get("/ui/", page, (_request, reply) => send(reply, "index.html", "text/html; charset=utf-8", "no-cache"));
-  app.get<{ Params: { file: string } }>("/ui/assets/:file", page, (request, reply) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get("/ui", { schema: { ...ui, summary: "Redirects to /ui/" } }, (_request, reply) => reply.redirect("/ui/"));
+  r.get("/ui/", { schema: { ...ui, summary: "The dashboard's page (no key to load it; it asks for one)" } }, (_request, reply) =>
+    send(reply, "index.html", "text/html; charset=utf-8", "no-cache"),
+  );
+  const AssetParams = z.object({ file: z.string().max(200).meta({ description: "A built asset's file name (content-hashed)." }) });
+  r.get("/ui/assets/:file", { schema: { ...ui, summary: "One of the dashboard's built assets", params: AssetParams } }, (request, reply) => {
     const { file } = request.params;
     if (!ASSET.test(file)) return reply.code(404).send({ error: { code: "not_found", message: "no such asset" } });
     return send(reply, join("assets", file), TYPES[file.slice(file.lastIndexOf("."))]!, "public, max-age=31536000, immutable");
