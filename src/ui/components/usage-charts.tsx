@@ -28,7 +28,7 @@ export function UsageCharts(p: { days: DayGroup[]; currency: string; from: strin
   const cost = p.days.map((d) => Number(d.cost)); // drawing only: the tables show the exact decimals
   // days are the billing zone's local days; drawn at noon UTC so no zone moves one across a date line
   // the x axis spans the range asked for, however few of its days had usage
-  const span: uPlot.Range.MinMax = [Date.parse(p.from) / 1000, Date.now() / 1000 + 43_200];
+  const span: uPlot.Range.MinMax = [Date.parse(p.from) / 1000, Date.now() / 1000 + 129_600]; // room for today's bar
   const scales = { x: { time: true, range: () => span } };
   return (
     <div class="charts">
