@@ -3,8 +3,10 @@
 import { z } from "zod";
 import { instantString, price, safeText, tdlMatrix, tokenLimit } from "../domain/field-types.ts";
 
+const PER_TYPE_PRICES = new Set(["cached_input_cost_per_token", "cache_write_cost_per_token", "reasoning_cost_per_token"]);
+
 export const MetadataSchema = z
-  .object({
+  .strictObject({
     id: safeText(200, 1).meta({ description: "The id the gateway plugin hands upstream (X-Consumer-ID)." }),
     provider_name: safeText(200),
     tags: z.array(safeText(200)).max(100),
@@ -17,9 +19,13 @@ export const MetadataSchema = z
     max_output_tokens: tokenLimit.nullable(),
     input_cost_per_token: price,
     output_cost_per_token: price,
+  }, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys" && issue.keys.some((k: string) => PER_TYPE_PRICES.has(k))
+        ? "the metadata carries only the gateway plugin's two prices; set a price per token type on a rate (POST /v1/consumers/:consumer/rates)"
+        : undefined,
   })
-  .partial()
-  .strict();
+  .partial();
 export type MetadataInput = z.infer<typeof MetadataSchema>;
 
 /**

@@ -108,6 +108,14 @@ describe("consumers API", () => {
     assert.equal(res.json().error.field, "username");
   });
 
+  it("a price per token type in the metadata is refused with where it goes instead, and nothing is created", async () => {
+    const res = await admin(stack, "POST", "/v1/consumers", { username: "typed-prices", metadata: { input_cost_per_token: "0.1", cached_input_cost_per_token: "0.05" } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().error.field, "metadata.cached_input_cost_per_token");
+    assert.match(res.json().error.message, /^metadata\.cached_input_cost_per_token: .*POST \/v1\/consumers\/:consumer\/rates/);
+    assert.equal(await stack.db.consumer.count({ where: { username: "typed-prices" } }), 0);
+  });
+
   it("an unknown consumer is 404 as JSON", async () => {
     const res = await admin(stack, "GET", "/v1/consumers/nobody");
     assert.equal(res.statusCode, 404);
