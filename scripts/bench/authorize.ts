@@ -63,7 +63,7 @@ async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: num
   for (const c of consumers) {
     // a budget no call reaches, so every call is held and none denied; removed for the other modes
     const change = mode === "budgets" ? { period: "month" as const, amount: new Decimal("1000000"), tokens: null, thresholds: [] } : { removed: true as const };
-    await changeBudget(services.db, c.id, change, "bench");
+    await changeBudget(services.db, { consumerId: c.id }, change, "bench");
   }
   const app = await buildApp({ ...services, config, logger });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });

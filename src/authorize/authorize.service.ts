@@ -104,12 +104,12 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
 
   // the budget holds before the TDL check counts; a call the TDL check then refuses gives its hold back
   let release: (() => Promise<void>) | undefined;
-  if (consumer.budget && deps.budgets) {
+  if (consumer.budgets.length > 0 && deps.budgets) {
     const call = {
       inputTokens: measured.inputTokens ?? (Number.isFinite(input.sizeBytes ?? Infinity) ? input.sizeBytes! : (input_.estimate ?? 0)),
       outputTokens: typeof maxTokens === "number" ? maxTokens : (limits.maxOutputTokens ?? config.budgets.unboundedOutputTokens),
     };
-    const outcome = await deps.budgets.check({ budget: consumer.budget, call, rate, requestId: input.request_id, now });
+    const outcome = await deps.budgets.check({ budgets: consumer.budgets, call, rate, requestId: input.request_id, now });
     checks.budget = outcome.checks;
     if (outcome.kind === "denied") return deny(429, outcome.reason, base());
     if (outcome.kind === "held") release = outcome.release;

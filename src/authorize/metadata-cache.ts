@@ -9,7 +9,7 @@ import type { Rate } from "../domain/pricing.ts";
 import type { TdlMatrix } from "../domain/tdl.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Budget } from "../budgets/budget.ts";
-import { currentBudget } from "../budgets/budget.repository.ts";
+import { currentBudgets } from "../budgets/budget.repository.ts";
 
 /** What the gateway needs of one consumer: identity, limits, header values and rate history. */
 export type GatewayConsumer = {
@@ -21,8 +21,8 @@ export type GatewayConsumer = {
   tags: string[];
   limits: Limits;
   rates: Rate[];
-  /** The budget in force, if any (src/budgets). */
-  budget: Budget | null;
+  /** The budgets in force (its own, then its tags'), see src/budgets. */
+  budgets: Budget[];
 };
 
 export const metadataChannel = (prefix: string) => `${prefix}:metadata-changed`;
@@ -57,7 +57,7 @@ export async function loadGatewayConsumer(db: Db, ref: KongConsumerRef | { id: s
       tdlMatrix: c.tdlMatrix as TdlMatrix,
     },
     rates: (await rateHistories(db, [c.id])).get(c.id) ?? [],
-    budget: await currentBudget(db, c.id),
+    budgets: (await currentBudgets(db, [c.id])).get(c.id) ?? [],
   };
 }
 

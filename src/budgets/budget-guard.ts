@@ -10,8 +10,8 @@ import type { Rate } from "../domain/pricing.ts";
 import type { AlertDeps } from "../alerts/alert.service.ts";
 import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
-import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, type Budget, type CallBound } from "./budget.ts";
-import { foldLedger, ledgerExpiry, periodJson, raiseExhausted, refOf } from "./ledger-fold.ts";
+import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, ownerKey, type Budget, type CallBound } from "./budget.ts";
+import { foldLedger, ledgerExpiry, ownerJson, periodJson, raiseExhausted, refOf } from "./ledger-fold.ts";
 import type { HoldLedger, HoldResult, LedgerRef } from "./hold-ledger.ts";
 
 /** A ledger whose committed figure is older than this is folded again (in the background). */
@@ -24,7 +24,8 @@ export type BudgetOutcome =
 
 export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps; logger?: Logger; onRedisError?: () => void };
 
-export type GuardRequest = { budget: Budget; call: CallBound; rate: Rate | undefined; requestId?: string; now: Date };
+export type GuardRequest = { budgets: Budget[]; call: CallBound; rate: Rate | undefined; requestId?: string; now: Date };
+type OneRequest = Omit<GuardRequest, "budgets"> & { budget: Budget };
 
 export class BudgetGuard {
   /** Ledgers being folded in the background: one fold at a time each, however many calls see it stale. */
@@ -33,7 +34,7 @@ export class BudgetGuard {
   constructor(private readonly deps: GuardDeps) {}
 
   private refold(budget: Budget, period: Period): void {
-    const key = `${budget.consumerId}:${period.key}`;
+    const key = `${ownerKey(budget.owner)}:${period.key}`;
     if (this.folding.has(key)) return;
     this.folding.add(key);
     void foldLedger(this.deps, budget, period)
@@ -41,13 +42,35 @@ export class BudgetGuard {
       .finally(() => this.folding.delete(key));
   }
 
+  /**
+   * Holds in every budget the consumer answers to (its own, then its tags'), one after another: a
+   * budget that refuses gives back the holds already taken. Each ledger alone never lets committed
+   * spend pass its limit; a call refused by a later budget may for a moment have crowded an earlier one.
+   */
   async check(r: GuardRequest): Promise<BudgetOutcome> {
+    const taken: Array<() => Promise<void>> = [];
+    const all: Record<string, unknown>[] = [];
+    const checks = () => ({ ...all[0], ...(all.length > 1 ? { budgets: all } : {}) });
+    for (const budget of r.budgets) {
+      const one = await this.checkOne({ ...r, budget });
+      all.push(one.checks);
+      if (one.kind === "denied") {
+        for (const release of taken) await release();
+        return { kind: "denied", checks: checks(), reason: one.reason };
+      }
+      if (one.kind === "held") taken.push(one.release);
+    }
+    if (taken.length === 0) return { kind: "allowed", checks: checks() };
+    return { kind: "held", checks: checks(), release: async () => { for (const release of taken) await release(); } };
+  }
+
+  private async checkOne(r: OneRequest): Promise<BudgetOutcome> {
     const period = budgetPeriodAt(r.budget, r.now, this.deps.config.billing.timeZone);
     const cost = maxCostOf(r.call, r.rate);
     const tokens = r.call.inputTokens + r.call.outputTokens;
     // the hold is keyed by the event id the metered log will have (Kong's request id), so it settles
     const id = r.requestId ? storableId(r.requestId, "rid-sha256") : `unsettleable:${randomUUID()}`;
-    const checks: Record<string, unknown> = { budget_version: r.budget.version, period: period.key, hold_amount: cost.toFixed(), hold_tokens: tokens, hold_id: id };
+    const checks: Record<string, unknown> = { ...ownerJson(r.budget), budget_version: r.budget.version, period: period.key, hold_amount: cost.toFixed(), hold_tokens: tokens, hold_id: id };
     const ref = refOf(r.budget, period);
     let result: HoldResult;
     try {
@@ -62,7 +85,7 @@ export class BudgetGuard {
     if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
     if (result.firstDenial && this.deps.alerts) {
       void raiseExhausted(this.deps.alerts, r.budget, period, {
-        consumer_id: r.budget.consumerId, budget_version: r.budget.version, period: periodJson(period), cause: "call_refused",
+        ...ownerJson(r.budget), budget_version: r.budget.version, period: periodJson(period), cause: "call_refused",
         limit: r.budget.amount?.toFixed() ?? null, limit_tokens: r.budget.tokens?.toString() ?? null,
         committed: checks.committed, held: checks.held, refused_call_max_cost: cost.toFixed(), currency: this.deps.config.billing.currency,
       });
@@ -88,9 +111,9 @@ export class BudgetGuard {
   }
 
   /** Redis away: closed compares committed spend in PostgreSQL (no holds: concurrent calls are not seen), open allows. */
-  private async withoutLedger(r: GuardRequest, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, checks: Record<string, unknown>): Promise<BudgetOutcome> {
+  private async withoutLedger(r: OneRequest, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, checks: Record<string, unknown>): Promise<BudgetOutcome> {
     if (this.deps.config.budgets.redisDown === "open") return { kind: "allowed", checks: { ...checks, budget_source: "unchecked" } };
-    const c = await committedSpend(this.deps.db, r.budget.consumerId, period);
+    const c = await committedSpend(this.deps.db, r.budget.owner, period);
     Object.assign(checks, { budget_source: "committed", committed: c.money.toFixed(), held: null });
     const fits = (r.budget.amount === null || c.money.plus(cost).lte(r.budget.amount)) && (r.budget.tokens === null || c.tokens + BigInt(tokens) <= r.budget.tokens);
     if (fits) return { kind: "allowed", checks };
@@ -99,12 +122,14 @@ export class BudgetGuard {
 
   private reasonOf(budget: Budget, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, usedMoney: ReturnType<typeof maxCostOf>, usedTokens: bigint) {
     const moneyShort = budget.amount !== null && usedMoney.plus(cost).gt(budget.amount);
-    const message = moneyShort
+    const whose = budget.owner.tag !== undefined ? `tag ${budget.owner.tag}: ` : "";
+    const message = whose + (moneyShort
       ? `the ${budget.period}'s budget of ${budget.amount!.toFixed()} ${this.deps.config.billing.currency} cannot hold this call (up to ${cost.toFixed()}; ${usedMoney.toFixed()} committed or held)`
-      : `the ${budget.period}'s budget of ${budget.tokens} tokens cannot hold this call (up to ${tokens}; ${usedTokens} committed or held)`;
+      : `the ${budget.period}'s budget of ${budget.tokens} tokens cannot hold this call (up to ${tokens}; ${usedTokens} committed or held)`);
     return {
       code: "budget_exhausted" as const,
       message,
+      ...(budget.owner.tag !== undefined ? { tag: budget.owner.tag } : {}),
       period: period.key,
       resets_at: period.endsAt.toISOString(),
       ...(moneyShort

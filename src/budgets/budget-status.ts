@@ -1,10 +1,10 @@
-// What the API shows of a budget: the period in force, committed spend (PostgreSQL, exact),
+// What the API shows of a budget (a consumer's or a tag's): the period in force, committed spend (PostgreSQL, exact),
 // what is held for calls in flight (the ledger; null while Redis is away) and what remains.
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { Decimal } from "../domain/money.ts";
 import { committedSpend, currentBudget } from "./budget.repository.ts";
-import { budgetPeriodAt, fromMicro, type Budget } from "./budget.ts";
+import { budgetPeriodAt, fromMicro, type Budget, type BudgetOwner } from "./budget.ts";
 import type { HoldLedger } from "./hold-ledger.ts";
 import { periodJson, refOf } from "./ledger-fold.ts";
 
@@ -18,11 +18,11 @@ export const presentBudget = (b: Budget) => ({
 
 const remainder = (limit: Decimal, used: Decimal) => Decimal.max(0, limit.minus(used));
 
-export async function budgetStatus(db: Db, ledger: HoldLedger, config: Config, consumerId: string, now = new Date()) {
-  const budget = await currentBudget(db, consumerId);
+export async function budgetStatus(db: Db, ledger: HoldLedger, config: Config, owner: BudgetOwner, now = new Date()) {
+  const budget = await currentBudget(db, owner);
   if (!budget) return null;
   const period = budgetPeriodAt(budget, now, config.billing.timeZone);
-  const committed = await committedSpend(db, consumerId, period);
+  const committed = await committedSpend(db, owner, period);
   const held = await ledger.read(refOf(budget, period)).catch(() => undefined);
   const heldMoney = held ? fromMicro(held.heldMoney) : new Decimal(0);
   const heldTokens = new Decimal(held?.heldTokens ?? 0);

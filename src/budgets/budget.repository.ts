@@ -1,15 +1,25 @@
 // Budgets in PostgreSQL: versions (the current one is the highest) and committed spend, which is
-// what metering has recorded in the consumer's TDL cells (billable calls only, in the billing
-// time zone, so a budget's day, week or month has the same bounds as the matrix's days).
-import type { Db, PrismaClient } from "../db/client.ts";
+// what metering has recorded in the TDL cells (billable calls only, in the billing time zone, so a
+// budget's day, week or month has the same bounds as the matrix's days). A tag's budget is shared
+// by every consumer carrying the tag now.
+import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
 import type { Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
-import type { Budget, BudgetPeriod } from "./budget.ts";
+import type { Budget, BudgetOwner, BudgetPeriod } from "./budget.ts";
 
-type Row = { consumerId: string; version: number; period: string; amount: { toFixed(): string } | string | null; tokens: bigint | string | null; thresholds: number[]; removed: boolean };
+type Row = {
+  consumerId: string | null;
+  tag: string | null;
+  version: number;
+  period: string;
+  amount: { toFixed(): string } | string | null;
+  tokens: bigint | string | null;
+  thresholds: number[];
+  removed: boolean;
+};
 
 const toBudget = (r: Row): Budget => ({
-  consumerId: r.consumerId,
+  owner: r.consumerId !== null ? { consumerId: r.consumerId } : { tag: r.tag! },
   version: r.version,
   period: r.period as BudgetPeriod,
   amount: r.amount === null ? null : new Decimal(typeof r.amount === "string" ? r.amount : r.amount.toFixed()),
@@ -17,39 +27,57 @@ const toBudget = (r: Row): Budget => ({
   thresholds: r.thresholds,
 });
 
-/** The consumer's budget in force, or null (never set, or removed). */
-export async function currentBudget(db: Db, consumerId: string): Promise<Budget | null> {
-  const r = await db.budgetVersion.findFirst({ where: { consumerId }, orderBy: { version: "desc" } });
+const whereOwner = (o: BudgetOwner) => (o.consumerId !== undefined ? { consumerId: o.consumerId } : { tag: o.tag });
+
+/** The owner's budget in force, or null (never set, or removed). */
+export async function currentBudget(db: Db, owner: BudgetOwner): Promise<Budget | null> {
+  const r = await db.budgetVersion.findFirst({ where: whereOwner(owner), orderBy: { version: "desc" } });
   return r && !r.removed ? toBudget(r) : null;
 }
 
-/** The budgets in force of several consumers, in one query. */
-export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map<string, Budget>> {
-  const rows = await db.$queryRaw<Row[]>`
-    SELECT DISTINCT ON (consumer_id) consumer_id::text AS "consumerId", version, period, amount::text AS amount, tokens::text AS tokens, thresholds, removed
-    FROM budget_versions WHERE consumer_id = ANY(${consumerIds}::uuid[]) ORDER BY consumer_id, version DESC`;
-  return new Map(rows.filter((r) => !r.removed).map((r) => [r.consumerId, toBudget(r)]));
+const LATEST = Prisma.sql`consumer_id::text AS "consumerId", tag, version, period, amount::text AS amount, tokens::text AS tokens, thresholds, removed`;
+
+/** Every budget each consumer answers to (its own first, then its tags'), in two queries. */
+export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map<string, Budget[]>> {
+  const result = new Map<string, Budget[]>(consumerIds.map((id) => [id, []]));
+  if (consumerIds.length === 0) return result;
+  const own = await db.$queryRaw<Row[]>`
+    SELECT DISTINCT ON (consumer_id) ${LATEST} FROM budget_versions
+    WHERE consumer_id = ANY(${consumerIds}::uuid[]) ORDER BY consumer_id, version DESC`;
+  for (const r of own) if (!r.removed) result.get(r.consumerId!)!.push(toBudget(r));
+  const tagged = await db.$queryRaw<(Row & { member: string })[]>`
+    WITH latest AS (SELECT DISTINCT ON (tag) ${LATEST} FROM budget_versions WHERE tag IS NOT NULL ORDER BY tag, version DESC)
+    SELECT latest.*, c.id::text AS member FROM latest JOIN consumers c ON latest.tag = ANY(c.tags)
+    WHERE c.id = ANY(${consumerIds}::uuid[]) AND NOT latest.removed ORDER BY latest.tag`;
+  for (const r of tagged) result.get(r.member)!.push(toBudget(r));
+  return result;
 }
 
 export type BudgetChange = { period: BudgetPeriod; amount: Decimal | null; tokens: bigint | null; thresholds: number[] } | { removed: true };
 
-/** Records a new version; the consumer row is locked so two changes get consecutive versions. */
-export async function changeBudget(db: PrismaClient, consumerId: string, change: BudgetChange, actor: string) {
+/** Records a new version; changes of one owner take turns (row or advisory lock) and get consecutive versions. */
+export async function changeBudget(db: PrismaClient, owner: BudgetOwner, change: BudgetChange, actor: string) {
   return db.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT id FROM consumers WHERE id = ${consumerId}::uuid FOR UPDATE`;
-    const last = await tx.budgetVersion.findFirst({ where: { consumerId }, orderBy: { version: "desc" } });
+    if (owner.consumerId !== undefined) await tx.$queryRaw`SELECT id FROM consumers WHERE id = ${owner.consumerId}::uuid FOR UPDATE`;
+    else await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${`budget:tag:${owner.tag}`}))::text`;
+    const last = await tx.budgetVersion.findFirst({ where: whereOwner(owner), orderBy: { version: "desc" } });
     if ("removed" in change && (!last || last.removed)) return null;
     const version = (last?.version ?? 0) + 1;
     const data =
       "removed" in change
         ? { period: last!.period, amount: last!.amount, tokens: last!.tokens, thresholds: last!.thresholds, removed: true }
         : { period: change.period, amount: change.amount?.toFixed() ?? null, tokens: change.tokens, thresholds: change.thresholds, removed: false };
-    return tx.budgetVersion.create({ data: { consumerId, version, actor, ...data } });
+    return tx.budgetVersion.create({ data: { ...whereOwner(owner), version, actor, ...data } });
   });
 }
 
-export function budgetHistory(db: Db, consumerId: string) {
-  return db.budgetVersion.findMany({ where: { consumerId }, orderBy: { version: "asc" } });
+export function budgetHistory(db: Db, owner: BudgetOwner) {
+  return db.budgetVersion.findMany({ where: whereOwner(owner), orderBy: { version: "asc" } });
+}
+
+/** The consumers a tag's budget covers now. */
+export async function consumersWithTag(db: Db, tag: string): Promise<string[]> {
+  return (await db.consumer.findMany({ where: { tags: { has: tag } }, select: { id: true } })).map((c) => c.id);
 }
 
 export type Committed = { money: Decimal; tokens: bigint };
@@ -57,11 +85,15 @@ export type Committed = { money: Decimal; tokens: bigint };
 const localDay = (d: Date, timeZone: string) => d.toLocaleDateString("en-CA", { timeZone });
 
 /** Billable spend metered in the period: the exact decimal sum and every token type together. */
-export async function committedSpend(db: Db, consumerId: string, period: Period): Promise<Committed> {
+export async function committedSpend(db: Db, owner: BudgetOwner, period: Period): Promise<Committed> {
   const from = localDay(period.startsAt, period.timeZone);
   const to = localDay(period.endsAt, period.timeZone);
+  const whose =
+    owner.consumerId !== undefined
+      ? Prisma.sql`consumer_id = ${owner.consumerId}::uuid`
+      : Prisma.sql`consumer_id IN (SELECT id FROM consumers WHERE ${owner.tag} = ANY(tags))`;
   const [row] = await db.$queryRaw<{ cost: string | null; tokens: string | null }[]>`
     SELECT sum(cost)::text AS cost, sum(input_tokens + output_tokens)::text AS tokens
-    FROM tdl_cells WHERE consumer_id = ${consumerId}::uuid AND local_date >= ${from}::date AND local_date < ${to}::date`;
+    FROM tdl_cells WHERE ${whose} AND local_date >= ${from}::date AND local_date < ${to}::date`;
   return { money: new Decimal(row?.cost ?? 0), tokens: BigInt(row?.tokens ?? 0) };
 }

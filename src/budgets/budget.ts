@@ -12,8 +12,11 @@ export type BudgetPeriod = "day" | "week" | "month";
 export const PERIOD_KINDS: Record<BudgetPeriod, PeriodKind> = { day: "daily", week: "weekly", month: "monthly" };
 export const BUDGET_PERIODS = Object.keys(PERIOD_KINDS) as BudgetPeriod[];
 
+/** Whose budget: one consumer's, or the shared one of every consumer carrying a tag. */
+export type BudgetOwner = { consumerId: string; tag?: undefined } | { tag: string; consumerId?: undefined };
+
 export type Budget = {
-  consumerId: string;
+  owner: BudgetOwner;
   version: number;
   period: BudgetPeriod;
   /** Hard limit in the billing currency; null = no money limit. */
@@ -34,6 +37,9 @@ export const microUp = (d: Decimal): string => d.times(MICRO).ceil().toFixed(0);
 /** Micro-units for a limit: rounded down. */
 export const microDown = (d: Decimal): string => d.times(MICRO).floor().toFixed(0);
 export const fromMicro = (units: string | number): Decimal => new Decimal(units).div(MICRO);
+
+/** The owner as one string (ledger keys, dedup keys, log lines). */
+export const ownerKey = (o: BudgetOwner) => (o.consumerId !== undefined ? o.consumerId : `tag:${o.tag}`);
 
 export function budgetPeriodAt(budget: Pick<Budget, "period">, at: Date, timeZone: string): Period {
   return periodContaining(at, PERIOD_KINDS[budget.period], timeZone);

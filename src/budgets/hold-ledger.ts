@@ -124,7 +124,8 @@ if redis.call('HEXISTS', ledger, 'folded_at') == 0 then return {} end
 expire_holds()
 return {n('committed_money'), n('held_money'), n('committed_tokens'), n('held_tokens'), redis.call('ZCARD', holds), n('folded_at')}`);
 
-export type LedgerRef = { consumerId: string; periodKey: string };
+/** One budget's ledger for one period; `owner` is a consumer id or `tag:<name>` (see ownerKey). */
+export type LedgerRef = { owner: string; periodKey: string };
 
 export type LedgerState = {
   committedMoney: number;
@@ -158,9 +159,9 @@ export class HoldLedger {
     private readonly prefix: string,
   ) {}
 
-  /** One hash slot per consumer and period (the braces), so the scripts work on a Redis Cluster too. */
+  /** One hash slot per budget and period (the braces), so the scripts work on a Redis Cluster too. */
   keys(ref: LedgerRef): string[] {
-    const base = `${this.prefix}:budget:{${ref.consumerId}:${ref.periodKey}}`;
+    const base = `${this.prefix}:budget:{${ref.owner}:${ref.periodKey}}`;
     return [base, `${base}:entries`, `${base}:holds`, `${base}:settled`];
   }
 

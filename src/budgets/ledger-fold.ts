@@ -7,7 +7,7 @@ import type { Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import { raiseAlert, type AlertDeps, type NewAlert } from "../alerts/alert.service.ts";
 import { committedSpend, type Committed } from "./budget.repository.ts";
-import { microUp, thresholdsReached, type Budget } from "./budget.ts";
+import { microUp, ownerKey, thresholdsReached, type Budget } from "./budget.ts";
 import type { HoldLedger, LedgerRef } from "./hold-ledger.ts";
 
 /**
@@ -18,11 +18,14 @@ export const ledgerExpiry = (period: Period) => new Date(Math.max(period.endsAt.
 
 export type FoldDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps };
 
-export const refOf = (budget: Budget, period: Period): LedgerRef => ({ consumerId: budget.consumerId, periodKey: period.key });
+export const refOf = (budget: Budget, period: Period): LedgerRef => ({ owner: ownerKey(budget.owner), periodKey: period.key });
+
+/** Who the budget is, as alerts and answers name it. */
+export const ownerJson = (b: Budget) => (b.owner.consumerId !== undefined ? { consumer_id: b.owner.consumerId } : { tag: b.owner.tag });
 
 export async function foldLedger(deps: FoldDeps, budget: Budget, period: Period): Promise<Committed> {
   const readAfter = await deps.ledger.clock(refOf(budget, period), ledgerExpiry(period));
-  const committed = await committedSpend(deps.db, budget.consumerId, period);
+  const committed = await committedSpend(deps.db, budget.owner, period);
   await deps.ledger.fold(refOf(budget, period), readAfter, { money: microUp(committed.money), tokens: committed.tokens.toString() }, ledgerExpiry(period));
   if (deps.alerts) await alertOnSpend(deps.alerts, budget, period, committed);
   return committed;
@@ -39,7 +42,7 @@ async function onceHere(alerts: AlertDeps, alert: NewAlert): Promise<void> {
 
 export const periodJson = (p: Period) => ({ kind: p.kind, key: p.key, time_zone: p.timeZone, starts_at: p.startsAt.toISOString(), ends_at: p.endsAt.toISOString() });
 
-const budgetKey = (b: Budget, p: Period) => `${b.consumerId}:${p.key}:v${b.version}`;
+const budgetKey = (b: Budget, p: Period) => `${ownerKey(b.owner)}:${p.key}:v${b.version}`;
 
 /** Soft thresholds reached, and the hard limit reached, by what is committed. Each once per budget version and period. */
 export async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Period, committed: Committed): Promise<void> {
@@ -49,10 +52,10 @@ export async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Pe
   ] as const;
   for (const m of measures) {
     if (m.limit === null) continue;
-    const base = { consumer_id: budget.consumerId, budget_version: budget.version, period: periodJson(period), measure: m.measure, limit: m.show(m.limit), committed: m.show(m.spent), currency: alerts.config.billing.currency };
+    const base = { ...ownerJson(budget), budget_version: budget.version, period: periodJson(period), measure: m.measure, limit: m.show(m.limit), committed: m.show(m.spent), currency: alerts.config.billing.currency };
     for (const t of thresholdsReached(budget.thresholds, m.spent, m.limit)) {
       const dedupKey = `budget.threshold_crossed:${budgetKey(budget, period)}:${m.measure}:${t}`;
-      await onceHere(alerts, { type: "budget.threshold_crossed", dedupKey, consumerId: budget.consumerId, data: { ...base, threshold_percent: t } });
+      await onceHere(alerts, { type: "budget.threshold_crossed", dedupKey, consumerId: budget.owner.consumerId, data: { ...base, threshold_percent: t } });
     }
     if (m.spent.gte(m.limit)) await raiseExhausted(alerts, budget, period, { ...base, cause: "committed_spend_reached_limit" });
   }
@@ -61,5 +64,5 @@ export async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Pe
 /** `budget.exhausted`: once per budget version and period, whichever notices first (a refused call or committed spend). */
 export async function raiseExhausted(alerts: AlertDeps, budget: Budget, period: Period, data: Record<string, unknown>): Promise<void> {
   const dedupKey = `budget.exhausted:${budgetKey(budget, period)}`;
-  await onceHere(alerts, { type: "budget.exhausted", dedupKey, consumerId: budget.consumerId, data });
+  await onceHere(alerts, { type: "budget.exhausted", dedupKey, consumerId: budget.owner.consumerId, data });
 }

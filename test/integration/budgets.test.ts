@@ -23,10 +23,10 @@ let stack: Stack;
 let receiver: WebhookReceiver;
 let endpointId: string;
 
-async function newConsumer(prefix: string) {
+async function newConsumer(prefix: string, tags: string[] = []) {
   const kongId = randomUUID();
   const username = `${prefix}-${kongId.slice(0, 8)}`;
-  const res = await admin(stack, "POST", "/v1/consumers", { username, kong_id: kongId, metadata: PRICES });
+  const res = await admin(stack, "POST", "/v1/consumers", { username, kong_id: kongId, metadata: { ...PRICES, tags } });
   assert.equal(res.statusCode, 201, res.body);
   return { id: res.json().id as string, kongId, username };
 }
@@ -142,6 +142,41 @@ describe("budgets: hold and settle", () => {
       const b = (await admin(stack, "GET", `/v1/consumers/${c.id}/budget`)).json();
       return b.held.calls === 0 && b.committed.amount !== "0";
     }, 20_000, "the named hold settled");
+  });
+
+  it("a tag's budget is shared by its consumers: concurrent calls from two of them never pass it, and both settle it", async () => {
+    const probe = await newConsumer("tag-probe");
+    await setBudget(probe.id, { period: "day", amount: "1000" });
+    const hold = new Decimal((await authorize(probe.username)).checks.budget.hold_amount);
+    const tag = `team-${randomBytes(3).toString("hex")}`;
+    const [a, b] = [await newConsumer("tag-a", [tag]), await newConsumer("tag-b", [tag])];
+    const limit = hold.times("10.5");
+    const set = await admin(stack, "PUT", `/v1/tags/${tag}/budget`, { period: "day", amount: limit.toFixed() });
+    assert.equal(set.statusCode, 200, set.body);
+    await setBudget(a.id, { period: "day", amount: "1000" }); // its own budget, far from its limit: both must hold
+
+    const calls = Array.from({ length: 40 }, (_, i) => ({ who: i % 2 ? a : b, id: randomBytes(16).toString("hex") }));
+    const decisions = await Promise.all(calls.map((c) => authorize(c.who.username, c.id)));
+    const admitted = calls.filter((_, i) => decisions[i].allow);
+    assert.equal(admitted.length, 10, "the tag's budget holds ten calls, whoever makes them");
+    const refused = decisions.filter((d) => !d.allow);
+    assert.ok(refused.every((d) => d.reason.code === "budget_exhausted" && d.reason.tag === tag), JSON.stringify(refused[0]));
+    const own = (await admin(stack, "GET", `/v1/consumers/${a.id}/budget`)).json();
+    assert.equal(own.held.calls, admitted.filter((c) => c.who === a).length, "a refused call gave back the hold its own budget had taken");
+
+    const started = Date.now();
+    await ingest(stack, admitted.map((c) => kongLog({ requestId: c.id, consumer: { id: c.who.kongId, username: c.who.username }, startedAt: started })));
+    const shared = await waitFor(async () => {
+      const t = (await admin(stack, "GET", `/v1/tags/${tag}/budget`)).json();
+      return t.held?.calls === 0 && t.committed.amount !== "0" ? t : undefined;
+    }, 30_000, "the tag's holds settled");
+    const events = await stack.db.usageEvent.findMany({ where: { consumerId: { in: [a.id, b.id] } } });
+    assert.equal(events.length, 10);
+    const spent = events.reduce((sum, e) => sum.plus(e.cost.toFixed()), new Decimal(0));
+    assert.equal(shared.committed.amount, spent.toFixed(), "committed is both consumers' metered cost");
+    assert.ok(spent.lte(limit));
+    assert.equal(shared.consumers, 2);
+    assert.equal((await admin(stack, "GET", `/v1/tags/${tag}/budget/versions`)).json().versions.length, 1);
   });
 
   it("a call the TDL check refuses gives its hold back at once", async () => {

@@ -29,7 +29,7 @@ describe("hold ledger", () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 20, max: 300 }), fc.array(fc.array(stepArb, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 15 }), async (limit, groups) => {
         const ledger = new HoldLedger(redis, `prop-${randomBytes(6).toString("hex")}`);
-        const ref = { consumerId: "c", periodKey: "2026-12-01" };
+        const ref = { owner: "c", periodKey: "2026-12-01" };
         const expiresAt = new Date(Date.now() + 3_600_000);
         let committed = 0; // what PostgreSQL holds
         const admitted: Array<{ id: string; amount: number; committed: boolean; settled: boolean }> = [];

@@ -1,5 +1,6 @@
-// A consumer's budget: set or change it (a new version each time, like metadata), remove it, read
-// its history (operator), and read its current spend and what remains (operator or the consumer).
+// Budgets of a consumer or of a tag (shared by every consumer carrying it): set or change one (a
+// new version each time, like metadata), remove it, read its history (operator), and read its
+// current spend and what remains (operator, or the consumer for its own).
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Redis } from "ioredis";
@@ -8,9 +9,9 @@ import type { Config } from "../../config.ts";
 import { resolveConsumer } from "../../consumers/consumer.service.ts";
 import type { PrismaClient } from "../../db/client.ts";
 import { notFound } from "../../domain/errors.ts";
-import { price } from "../../domain/field-types.ts";
-import { budgetHistory, changeBudget } from "../../budgets/budget.repository.ts";
-import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS } from "../../budgets/budget.ts";
+import { price, safeText } from "../../domain/field-types.ts";
+import { budgetHistory, changeBudget, consumersWithTag } from "../../budgets/budget.repository.ts";
+import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS, type BudgetOwner } from "../../budgets/budget.ts";
 import { budgetStatus } from "../../budgets/budget-status.ts";
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
 import { answers, SECURITY } from "../openapi.ts";
@@ -51,20 +52,39 @@ const presentVersion = (v: Awaited<ReturnType<typeof budgetHistory>>[number]) =>
   changed_at: v.changedAt.toISOString(),
 });
 
+const TagParams = z.object({ tag: safeText(200, 1).meta({ description: "A consumer tag (metadata tags): the budget is shared by every consumer carrying it." }) });
+type BudgetBody = z.infer<typeof BudgetSchema>;
+
 export async function budgetRoutes(app: FastifyInstance, { config, db, redis, metadataChanged }: Deps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const ledger = new HoldLedger(redis, config.redis.prefix);
+  // the consumers whose authorize decisions a change affects
+  const affected = async (o: BudgetOwner) => (o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag));
+
+  const set = async (owner: BudgetOwner, b: BudgetBody, actor: string) => {
+    const thresholds = [...b.thresholds].sort((x, y) => x - y);
+    const v = await changeBudget(db, owner, { period: b.period, amount: b.amount ?? null, tokens: b.tokens === undefined ? null : BigInt(b.tokens), thresholds }, actor);
+    await metadataChanged(await affected(owner));
+    return { ...presentVersion(v!), status: await budgetStatus(db, ledger, config, owner) };
+  };
+  const remove = async (owner: BudgetOwner, actor: string) => {
+    const v = await changeBudget(db, owner, { removed: true }, actor);
+    if (!v) throw notFound(`${owner.tag !== undefined ? "this tag" : "this consumer"} has no budget`);
+    await metadataChanged(await affected(owner));
+    return presentVersion(v);
+  };
+  const status = async (owner: BudgetOwner) => {
+    const s = await budgetStatus(db, ledger, config, owner);
+    if (!s) throw notFound(`${owner.tag !== undefined ? "this tag" : "this consumer"} has no budget`);
+    return s;
+  };
 
   r.put(
     "/v1/consumers/:consumer/budget",
     { onRequest: requireAdmin, schema: { ...admin, summary: "Set or change a consumer's budget (a new version)", params: ConsumerParams, headers: ActorHeaders, body: BudgetSchema, response: answers(200, 403, 404) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
-      const b = request.body;
-      const thresholds = [...b.thresholds].sort((x, y) => x - y);
-      const v = await changeBudget(db, c.id, { period: b.period, amount: b.amount ?? null, tokens: b.tokens === undefined ? null : BigInt(b.tokens), thresholds }, actorOf(request, "api").actor);
-      await metadataChanged([c.id]);
-      return { consumer_id: c.id, ...presentVersion(v!), status: await budgetStatus(db, ledger, config, c.id) };
+      return { consumer_id: c.id, ...(await set({ consumerId: c.id }, request.body, actorOf(request, "api").actor)) };
     },
   );
 
@@ -73,10 +93,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
     { onRequest: requireAdmin, schema: { ...admin, summary: "Remove a consumer's budget (kept in its history)", params: ConsumerParams, headers: ActorHeaders, response: answers(200, 403, 404) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
-      const v = await changeBudget(db, c.id, { removed: true }, actorOf(request, "api").actor);
-      if (!v) throw notFound("this consumer has no budget");
-      await metadataChanged([c.id]);
-      return { consumer_id: c.id, ...presentVersion(v) };
+      return { consumer_id: c.id, ...(await remove({ consumerId: c.id }, actorOf(request, "api").actor)) };
     },
   );
 
@@ -86,9 +103,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
-      const status = await budgetStatus(db, ledger, config, c.id);
-      if (!status) throw notFound("this consumer has no budget");
-      return { consumer_id: c.id, ...status };
+      return { consumer_id: c.id, ...(await status({ consumerId: c.id })) };
     },
   );
 
@@ -97,7 +112,31 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
     { onRequest: requireAdmin, schema: { ...admin, summary: "Every version of a consumer's budget", params: ConsumerParams, response: answers(200, 403, 404) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
-      return { consumer_id: c.id, versions: (await budgetHistory(db, c.id)).map(presentVersion) };
+      return { consumer_id: c.id, versions: (await budgetHistory(db, { consumerId: c.id })).map(presentVersion) };
     },
+  );
+
+  r.put(
+    "/v1/tags/:tag/budget",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Set or change a tag's budget, shared by every consumer carrying the tag", params: TagParams, headers: ActorHeaders, body: BudgetSchema, response: answers(200, 403) } },
+    async (request) => ({ tag: request.params.tag, ...(await set({ tag: request.params.tag }, request.body, actorOf(request, "api").actor)) }),
+  );
+
+  r.delete(
+    "/v1/tags/:tag/budget",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Remove a tag's budget (kept in its history)", params: TagParams, headers: ActorHeaders, response: answers(200, 403, 404) } },
+    async (request) => ({ tag: request.params.tag, ...(await remove({ tag: request.params.tag }, actorOf(request, "api").actor)) }),
+  );
+
+  r.get(
+    "/v1/tags/:tag/budget",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "A tag's budget: committed, held and remaining across its consumers", params: TagParams, response: answers(200, 403, 404) } },
+    async (request) => ({ tag: request.params.tag, consumers: (await consumersWithTag(db, request.params.tag)).length, ...(await status({ tag: request.params.tag })) }),
+  );
+
+  r.get(
+    "/v1/tags/:tag/budget/versions",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Every version of a tag's budget", params: TagParams, response: answers(200, 403) } },
+    async (request) => ({ tag: request.params.tag, versions: (await budgetHistory(db, { tag: request.params.tag })).map(presentVersion) }),
   );
 }

@@ -38,7 +38,7 @@ export async function usageRoutes(app: FastifyInstance, { config, db, redis }: {
       assertOwnConsumer(request, c.id, request.params.consumer);
       const usage = await usageOf(db, c.id, from, to, q.group_by);
       // the budget's current period, whatever range was asked for (null: no budget)
-      const budget = await budgetStatus(db, ledger, config, c.id);
+      const budget = await budgetStatus(db, ledger, config, { consumerId: c.id });
       return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage, budget };
     },
   );
