@@ -50,6 +50,7 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "post /v1/dead-letters/replay": { ids: [randomUUID()] },
   "post /v1/gateway/authorize": { consumer: { username: "hostile-target" } },
   "put /v1/consumers/{consumer}/budget": { period: "day", amount: "10", thresholds: [50] },
+  "put /v1/tags/{tag}/budget": { period: "week", tokens: 1000 },
   "post /v1/webhook-endpoints": { url: "https://hooks.example.com/tokenmeter", event_types: ["budget.exhausted"] },
 };
 
@@ -75,7 +76,7 @@ function credentialOf(op: Record<string, any>): string {
 
 /** One request per odd value per field of one operation, everything else valid. */
 function probesOf({ key, method, path, op }: Operation): Probe[] {
-  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID(), position: "1" };
+  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID(), position: "1", tag: "hostile-tag" };
   const urlOf = (over: Record<string, string> = {}, query = "") =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(over[name] ?? pathValues[name]!)) + (query ? `?${query}` : "");
   const base = BASELINES[key];
