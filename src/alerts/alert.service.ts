@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import type { PrismaClient } from "../db/client.ts";
 import type { Logger } from "../lib/logger.ts";
+import { addToOutbox, type OutboxAlert } from "./outbox.ts";
 
 export const ALERT_TYPES = ["budget.threshold_crossed", "budget.exhausted", "invoice.finalized", "dead_letter.recorded"] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
@@ -21,21 +22,17 @@ export function createWebhookQueue(config: Config, connection: Redis): Queue {
 
 export type AlertDeps = { db: PrismaClient; webhookQueue: Queue; config: Config; logger?: Logger };
 
-export type NewAlert = { type: AlertType; dedupKey: string; consumerId?: string | null; data: Record<string, unknown> };
+export type NewAlert = OutboxAlert;
 
 /** The body every endpoint receives for this alert, the same bytes on every retry. */
 export type AlertBody = { type: AlertType; timestamp: string; data: Record<string, unknown> };
 
 /** Records the alert unless its dedup key is known, then queues its deliveries. Returns its id when new. */
 export async function recordAlert(deps: AlertDeps, alert: NewAlert): Promise<string | null> {
-  const body: AlertBody = { type: alert.type, timestamp: new Date().toISOString(), data: alert.data };
-  const [row] = await deps.db.$queryRaw<{ id: string }[]>`
-    INSERT INTO alerts (type, dedup_key, consumer_id, payload)
-    VALUES (${alert.type}, ${alert.dedupKey}, ${alert.consumerId ?? null}::uuid, ${JSON.stringify(body)}::jsonb)
-    ON CONFLICT (dedup_key) DO NOTHING RETURNING id::text`;
-  if (!row) return null;
-  await dispatchAlert(deps, row.id);
-  return row.id;
+  const [id] = await addToOutbox(deps.db, [alert]);
+  if (!id) return null;
+  await dispatchAlert(deps, id);
+  return id;
 }
 
 /** Creates the alert's deliveries to enabled endpoints that take its type and queues them. */

@@ -6,11 +6,14 @@ import type { AlertBody, AlertType } from "./alert.service.ts";
 
 export type OutboxAlert = { type: AlertType; dedupKey: string; consumerId?: string | null; data: Record<string, unknown> };
 
-export async function addToOutbox(tx: Db, alerts: OutboxAlert[]): Promise<void> {
-  if (alerts.length === 0) return;
+/** Records the alerts whose dedup keys are new; returns their ids (a known key is skipped). */
+export async function addToOutbox(tx: Db, alerts: OutboxAlert[]): Promise<string[]> {
+  if (alerts.length === 0) return [];
   const timestamp = new Date().toISOString();
-  await tx.alert.createMany({
+  const created = await tx.alert.createManyAndReturn({
     data: alerts.map((a) => ({ type: a.type, dedupKey: a.dedupKey, consumerId: a.consumerId ?? null, payload: ({ type: a.type, timestamp, data: a.data } satisfies AlertBody) as object })),
     skipDuplicates: true,
+    select: { id: true },
   });
+  return created.map((a) => a.id);
 }

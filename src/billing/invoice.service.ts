@@ -2,7 +2,7 @@
 // dies half-way leaves a complete draft or nothing. The unique (consumer, period) row is locked
 // first, so two runs for the same pair take turns and never make two invoices.
 import { Prisma, type PrismaClient } from "../db/client.ts";
-import { periodContaining } from "../domain/billing-period.ts";
+import { periodContaining, periodJson } from "../domain/billing-period.ts";
 import { Decimal, roundToMinorUnit } from "../domain/money.ts";
 import { buildLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
 import { priceColumns, quantityColumns } from "./token-type-sql.ts";
@@ -111,7 +111,7 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
       const total = roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed();
       await addToOutbox(tx, [{
         type: "invoice.finalized", dedupKey: `invoice.finalized:${inv.id}`, consumerId: a.consumerId,
-        data: { invoice_id: inv.id, consumer_id: a.consumerId, period: { key: period.key, kind: period.kind, starts_at: period.startsAt.toISOString(), ends_at: period.endsAt.toISOString() }, currency: a.settings.currency, total, lines: lines.length },
+        data: { invoice_id: inv.id, consumer_id: a.consumerId, period: periodJson(period), currency: a.settings.currency, total, lines: lines.length },
       }]);
     }
     await a.beforeCommit?.();

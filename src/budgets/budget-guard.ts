@@ -4,14 +4,14 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import type { Period } from "../domain/billing-period.ts";
+import { periodJson, type Period } from "../domain/billing-period.ts";
 import { storableId } from "../domain/storable.ts";
 import type { Rate } from "../domain/pricing.ts";
 import type { AlertDeps } from "../alerts/alert.service.ts";
 import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
 import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, ownerKey, type Budget, type CallBound } from "./budget.ts";
-import { foldLedger, ledgerExpiry, ownerJson, periodJson, raiseExhausted, refOf } from "./ledger-fold.ts";
+import { foldLedger, ledgerExpiry, ownerJson, raiseExhausted, refOf } from "./ledger-fold.ts";
 import type { HoldLedger, HoldResult, LedgerRef } from "./hold-ledger.ts";
 
 /** A ledger whose committed figure is older than this is folded again (in the background). */

@@ -2,13 +2,14 @@
 // what is held for calls in flight (the ledger; null while Redis is away) and what remains.
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import { periodJson } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import { committedSpend, currentBudget } from "./budget.repository.ts";
 import { budgetPeriodAt, fromMicro, type Budget, type BudgetOwner } from "./budget.ts";
 import type { HoldLedger } from "./hold-ledger.ts";
-import { periodJson, refOf } from "./ledger-fold.ts";
+import { refOf } from "./ledger-fold.ts";
 
-export const presentBudget = (b: Budget) => ({
+const presentBudget = (b: Budget) => ({
   version: b.version,
   period: b.period,
   amount: b.amount?.toFixed() ?? null,

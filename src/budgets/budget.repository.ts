@@ -3,7 +3,7 @@
 // budget's day, week or month has the same bounds as the matrix's days). A tag's budget is shared
 // by every consumer carrying the tag now.
 import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
-import type { Period } from "../domain/billing-period.ts";
+import { localDateOf, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import type { Budget, BudgetOwner, BudgetPeriod } from "./budget.ts";
 
@@ -82,12 +82,10 @@ export async function consumersWithTag(db: Db, tag: string): Promise<string[]> {
 
 export type Committed = { money: Decimal; tokens: bigint };
 
-const localDay = (d: Date, timeZone: string) => d.toLocaleDateString("en-CA", { timeZone });
-
 /** Billable spend metered in the period: the exact decimal sum and every token type together. */
 export async function committedSpend(db: Db, owner: BudgetOwner, period: Period): Promise<Committed> {
-  const from = localDay(period.startsAt, period.timeZone);
-  const to = localDay(period.endsAt, period.timeZone);
+  const from = period.key; // a period's key is its first local day
+  const to = localDateOf(period.endsAt, period.timeZone);
   const whose =
     owner.consumerId !== undefined
       ? Prisma.sql`consumer_id = ${owner.consumerId}::uuid`

@@ -3,7 +3,7 @@
 // the meter (after every chunk, for the consumers it metered).
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import type { Period } from "../domain/billing-period.ts";
+import { periodJson, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import { raiseAlert, type AlertDeps, type NewAlert } from "../alerts/alert.service.ts";
 import { committedSpend, type Committed } from "./budget.repository.ts";
@@ -39,8 +39,6 @@ async function onceHere(alerts: AlertDeps, alert: NewAlert): Promise<void> {
   if (recorded.size > 50_000) recorded.clear();
   recorded.add(alert.dedupKey);
 }
-
-export const periodJson = (p: Period) => ({ kind: p.kind, key: p.key, time_zone: p.timeZone, starts_at: p.startsAt.toISOString(), ends_at: p.endsAt.toISOString() });
 
 const budgetKey = (b: Budget, p: Period) => `${ownerKey(b.owner)}:${p.key}:v${b.version}`;
 

@@ -70,6 +70,11 @@ export function isPeriodKey(key: string, kind: PeriodKind): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(key) && !Number.isNaN(Date.parse(`${key}T00:00:00Z`)) && startKey(key, kind) === key;
 }
 
+/** A period as the API and alerts show it. */
+export function periodJson(p: Pick<Period, "key" | "timeZone" | "startsAt" | "endsAt"> & { kind: string }) {
+  return { kind: p.kind, key: p.key, time_zone: p.timeZone, starts_at: p.startsAt.toISOString(), ends_at: p.endsAt.toISOString() };
+}
+
 export function periodContaining(at: Date, kind: PeriodKind, timeZone: string): Period {
   return periodOfKey(startKey(localDateOf(at, timeZone), kind), kind, timeZone);
 }

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { Config } from "../../config.ts";
 import { resolveConsumer } from "../../consumers/consumer.service.ts";
 import type { PrismaClient } from "../../db/client.ts";
-import { localDateOf, periodContaining } from "../../domain/billing-period.ts";
+import { localDateOf, periodContaining, periodJson } from "../../domain/billing-period.ts";
 import { Decimal } from "../../domain/money.ts";
 import type { TdlMatrix } from "../../domain/tdl.ts";
 import { spendByConsumer, tdlCalendar } from "../../usage/calendar.service.ts";
@@ -45,7 +45,7 @@ export async function dashboardRoutes(app: FastifyInstance, { config, db }: { co
     const current = periodContaining(new Date(), period, timeZone);
     const rows = await spendByConsumer(db, current.key, localDateOf(current.endsAt, timeZone));
     return {
-      period: { key: current.key, starts_at: current.startsAt.toISOString(), ends_at: current.endsAt.toISOString(), time_zone: timeZone },
+      period: periodJson(current),
       currency,
       consumers: rows.map((s) => ({ ...s, cost: new Decimal(s.cost).toFixed() })),
     };

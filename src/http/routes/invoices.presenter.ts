@@ -1,5 +1,6 @@
 // The API shape of an invoice with its lines and status history. Amounts are decimal strings.
 import type { InvoiceWithLines } from "../../billing/invoice.repository.ts";
+import { periodJson } from "../../domain/billing-period.ts";
 
 type Line = InvoiceWithLines["lines"][number];
 
@@ -17,7 +18,7 @@ export function presentInvoice(inv: InvoiceWithLines) {
     consumer_id: inv.consumerId,
     username: inv.consumer.username,
     status: inv.status,
-    period: { key: inv.period.key, kind: inv.period.kind, time_zone: inv.period.timeZone, starts_at: inv.period.startsAt.toISOString(), ends_at: inv.period.endsAt.toISOString() },
+    period: periodJson(inv.period),
     currency: inv.currency,
     subtotal: inv.subtotal.toFixed(),
     total: inv.total.toFixed(),
