@@ -6,6 +6,7 @@ import { rateAt } from "../domain/pricing.ts";
 import { levelOf, localSlotOf, SLOT_NAMES } from "../domain/tdl.ts";
 import type { MeasurePool } from "./measure-pool.ts";
 import type { Measured } from "./measure-request.ts";
+import type { OutputCap } from "./output-cap.ts";
 import type { GatewayConsumer, MetadataCache } from "./metadata-cache.ts";
 import type { TdlCounter } from "./tdl-counter.ts";
 import { userHeaders } from "./user-headers.ts";
@@ -77,7 +78,8 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     { body: input.body, model: input.model, routeModel: config.metering.modelByRoute.get(input.route?.name ?? "") },
     input.sizeBytes ?? Infinity,
   );
-  const { model, maxTokens } = measured;
+  const { model } = measured;
+  const cap: OutputCap = measured.outputCap ?? { kind: "absent", choices: 1 };
   const limits = consumer.limits;
   const checks: Record<string, unknown> = { model };
   const rate = rateAt(consumer.rates, now);
@@ -93,10 +95,10 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   Object.assign(checks, { input_tokens: measured.inputTokens ?? null }, measured.overBudget ? { input_tokens_estimate: input_.estimate, token_count: "over_budget" } : {});
   if (input_.deny) return deny(403, input_.deny, base());
 
-  checks.max_tokens = maxTokens ?? null;
-  if (maxTokens === "invalid") {
-    return deny(403, { code: "max_tokens_invalid", message: "max_tokens (or max_completion_tokens, max_output_tokens) is not a number" }, base());
-  }
+  checks.max_tokens = cap.kind === "bounded" ? cap.tokens : null;
+  if (cap.kind === "invalid") return deny(403, { code: "max_tokens_invalid", message: cap.message, field: cap.field }, base());
+  if (cap.choices > 1) checks.choices = cap.choices;
+  const maxTokens = cap.kind === "bounded" ? cap.tokens : undefined;
   if (overLimit(maxTokens, limits.maxOutputTokens)) {
     const message = `max_tokens ${maxTokens} exceeds max_output_tokens ${limits.maxOutputTokens}`;
     return deny(403, { code: "max_tokens_over_limit", message, limit: limits.maxOutputTokens, actual: maxTokens }, base());
@@ -107,7 +109,8 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   if (consumer.budgets.length > 0 && deps.budgets) {
     const call = {
       inputTokens: measured.inputTokens ?? (Number.isFinite(input.sizeBytes ?? Infinity) ? input.sizeBytes! : (input_.estimate ?? 0)),
-      outputTokens: typeof maxTokens === "number" ? maxTokens : (limits.maxOutputTokens ?? config.budgets.unboundedOutputTokens),
+      // every completion asked for (n) may be as long as the cap
+      outputTokens: (maxTokens ?? limits.maxOutputTokens ?? config.budgets.unboundedOutputTokens) * cap.choices,
     };
     const outcome = await deps.budgets.check({ budgets: consumer.budgets, call, rate, requestId: input.request_id, now });
     checks.budget = outcome.checks;

@@ -4,6 +4,7 @@
 import { requestTokens } from "../tokens/chat.ts";
 import { CountBudgetExceeded, counterFor } from "../tokens/counter.ts";
 import { encodingNameFor, type EncodingName } from "../tokens/encoding.ts";
+import { outputCapOf, type OutputCap } from "./output-cap.ts";
 
 export type MeasureInput = {
   /** The client's request body: the raw text Kong read, or already parsed JSON. */
@@ -20,8 +21,8 @@ export type Measured = {
   inputTokens?: number;
   /** Counting did not finish within the budget. */
   overBudget: boolean;
-  /** "invalid": a max-tokens field that is not a number the upstream could read. */
-  maxTokens?: number | "invalid";
+  /** The output cap and completion count the body asks for (absent when nobody read the body). */
+  outputCap?: OutputCap;
 };
 
 type Json = Record<string, unknown>;
@@ -38,33 +39,17 @@ function parsedBody(body: unknown): Json | undefined {
   }
 }
 
-/**
- * The output cap the client asked for, under any of the APIs' names for it, read as the upstream
- * would read it: a number, or a string holding one ("99999"). Anything else under those names is
- * reported as not a number, so the check is never skipped.
- */
-export function requestedMaxTokens(body: Json | undefined): number | "invalid" | undefined {
-  for (const key of ["max_tokens", "max_completion_tokens", "max_output_tokens"]) {
-    const v = body?.[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v === "number") return Number.isFinite(v) ? v : "invalid";
-    if (typeof v === "string" && /^\s*\d+(\.\d+)?\s*$/.test(v)) return Number(v);
-    return "invalid";
-  }
-  return undefined;
-}
-
 export function measureRequest(input: MeasureInput, defaultEncoding: EncodingName, budgetMs: number): Measured {
   const body = parsedBody(input.body);
   const model = input.model ?? (typeof body?.model === "string" ? body.model : undefined) ?? input.routeModel ?? "unknown";
-  const maxTokens = requestedMaxTokens(body);
-  if (!body) return { model, overBudget: false, maxTokens };
+  const outputCap = outputCapOf(body);
+  if (!body) return { model, overBudget: false, outputCap };
   const encoding = encodingNameFor(model, defaultEncoding);
   try {
     const inputTokens = requestTokens(counterFor(encoding).within(budgetMs), body, encoding === "o200k_base");
-    return { model, inputTokens, overBudget: false, maxTokens };
+    return { model, inputTokens, overBudget: false, outputCap };
   } catch (err) {
     if (!(err instanceof CountBudgetExceeded)) throw err;
-    return { model, overBudget: true, maxTokens };
+    return { model, overBudget: true, outputCap };
   }
 }

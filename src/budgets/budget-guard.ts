@@ -12,7 +12,7 @@ import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
 import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, ownerKey, type Budget, type CallBound } from "./budget.ts";
 import { foldLedger, ledgerExpiry, ownerJson, raiseExhausted, refOf } from "./ledger-fold.ts";
-import type { HoldLedger, HoldResult, LedgerRef } from "./hold-ledger.ts";
+import { MAX_HOLD_AMOUNT, type HoldLedger, type HoldResult, type LedgerRef } from "./hold-ledger.ts";
 
 /** A ledger whose committed figure is older than this is folded again (in the background). */
 const STALE_FOLD_MS = 30_000;
@@ -26,6 +26,12 @@ export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: A
 
 export type GuardRequest = { budgets: Budget[]; call: CallBound; rate: Rate | undefined; requestId?: string; now: Date };
 type OneRequest = Omit<GuardRequest, "budgets"> & { budget: Budget };
+
+/**
+ * An amount the ledger can hold: beyond 2^53-1 a call cannot fit any budget (limits stop below
+ * that), so holding the ledger's maximum refuses it the same, with the true figure in the reason.
+ */
+const holdable = (amount: bigint): string => (amount > MAX_HOLD_AMOUNT ? MAX_HOLD_AMOUNT : amount).toString();
 
 export class BudgetGuard {
   /** Ledgers being folded in the background: one fold at a time each, however many calls see it stale. */
@@ -74,7 +80,7 @@ export class BudgetGuard {
     const ref = refOf(r.budget, period);
     let result: HoldResult;
     try {
-      result = await this.hold(r.budget, period, ref, id, microUp(cost), String(tokens));
+      result = await this.hold(r.budget, period, ref, id, holdable(BigInt(microUp(cost))), holdable(BigInt(tokens)));
     } catch (err) {
       this.deps.onRedisError?.();
       this.deps.logger?.warn({ err }, "budget ledger unavailable; BUDGET_REDIS_DOWN decides");

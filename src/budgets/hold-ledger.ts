@@ -59,6 +59,12 @@ const HOLD = new Script(`${PRELUDE}
 if redis.call('HEXISTS', ledger, 'folded_at') == 0 then return {-1} end
 expire_holds()
 local id, money, tokens = ARGV[1], ARGV[2], ARGV[3]
+-- only what expiry, release and fold can read back: whole non-negative amounts, exact as doubles
+for _, a in ipairs({money, tokens}) do
+  if not string.match(a, '^%d+$') or #a > 16 or tonumber(a) > 9007199254740991 then
+    return redis.error_reply('ERR a hold amount must be a whole number from 0 to 2^53-1')
+  end
+end
 local lm, lt = tonumber(ARGV[4]), tonumber(ARGV[5])
 local cm, hm, ct, ht = n('committed_money'), n('held_money'), n('committed_tokens'), n('held_tokens')
 local folded = n('folded_at')
@@ -151,6 +157,16 @@ export type HoldRequest = {
   budgetVersion: number;
 };
 
+/** The largest amount one hold may carry: what Lua's doubles hold exactly. */
+export const MAX_HOLD_AMOUNT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A hold's amount is a whole number of micro-units or tokens, 0 to MAX_HOLD_AMOUNT; anything else is a bug upstream of the ledger. */
+function assertHoldable(what: string, amount: string): void {
+  if (!/^\d{1,16}$/.test(amount) || BigInt(amount) > MAX_HOLD_AMOUNT) {
+    throw new RangeError(`a hold's ${what} must be a whole number from 0 to 2^53-1, not ${JSON.stringify(amount)}`);
+  }
+}
+
 const state = (r: number[]): LedgerState => ({ committedMoney: r[0]!, heldMoney: r[1]!, committedTokens: r[2]!, heldTokens: r[3]!, foldedAt: r[4]! });
 
 export class HoldLedger {
@@ -167,6 +183,8 @@ export class HoldLedger {
 
   /** null: the ledger has no committed figure yet; fold it and ask again. */
   async hold(ref: LedgerRef, h: HoldRequest): Promise<HoldResult | null> {
+    assertHoldable("money", h.money);
+    assertHoldable("tokens", h.tokens);
     const r = (await HOLD.run(this.redis, this.keys(ref), [
       h.id, h.money, h.tokens, h.moneyLimit ?? -1, h.tokenLimit ?? -1, h.holdMs, h.expiresAt.getTime(), h.budgetVersion,
     ])) as number[];

@@ -203,6 +203,38 @@ describe("budgets: hold and settle", () => {
   });
 });
 
+describe("budgets: numbers the caller controls", () => {
+  it("a negative, zero, fractional or non-number output cap is refused before anything is held", async () => {
+    const c = await newConsumer("hostile-cap");
+    await setBudget(c.id, { period: "day", amount: "0.001" });
+    const caps: Array<Record<string, unknown>> = [
+      { max_tokens: -1_000_000 }, { max_tokens: 0 }, { max_completion_tokens: 2.5 }, { max_output_tokens: "-1" },
+      { max_tokens: 10, max_completion_tokens: -1 }, { options: { num_predict: -1 } }, { n: -2, max_tokens: 10 }, { max_tokens: 1e300 },
+    ];
+    for (const cap of caps) {
+      const d = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: undefined, ...cap });
+      assert.deepEqual([d.allow, d.status, d.reason.code], [false, 403, "max_tokens_invalid"], JSON.stringify(cap));
+      assert.match(d.reason.message, new RegExp(`^${d.reason.field.replace(".", "\\.")} `));
+      assert.equal(d.checks.budget, undefined, "refused before the budget was asked");
+    }
+    const b = (await admin(stack, "GET", `/v1/consumers/${c.id}/budget`)).json();
+    assert.deepEqual([b.held.calls, b.held.amount], [0, "0"]);
+  });
+
+  it("n completions hold n times the cap, and the largest of several cap fields is held", async () => {
+    const c = await newConsumer("choices");
+    await setBudget(c.id, { period: "day", amount: "1000" });
+    const one = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 100 });
+    const three = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 100, n: 3 });
+    const both = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 10, max_completion_tokens: 100 });
+    const input = one.checks.budget.hold_tokens - 100;
+    assert.equal(three.checks.budget.hold_tokens, input + 300);
+    assert.equal(both.checks.budget.hold_tokens, one.checks.budget.hold_tokens);
+    // output is the dearer side: 200 more output tokens at 0.000002
+    assert.equal(new Decimal(three.checks.budget.hold_amount).minus(one.checks.budget.hold_amount).toFixed(), "0.0004");
+  });
+});
+
 describe("budgets: expiry and Redis away", () => {
   const apps: FastifyInstance[] = [];
   after(async () => {

@@ -71,4 +71,22 @@ describe("hold ledger", () => {
       { numRuns: runs },
     );
   });
+
+  it("refuses a negative, fractional or oversized amount outright and keeps working after", async () => {
+    const ledger = new HoldLedger(redis, `bad-${randomBytes(6).toString("hex")}`);
+    const ref = { owner: "c", periodKey: "2026-12-01" };
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    await ledger.fold(ref, await ledger.clock(ref, expiresAt), { money: "0", tokens: "0" }, expiresAt);
+    const request = { id: "x", money: "1", tokens: "1", moneyLimit: "100", tokenLimit: null, holdMs: 1, expiresAt, budgetVersion: 1 };
+    for (const bad of ["-5", "1.5", "1e3", "", " 7", "9007199254740992", "-0"]) {
+      await assert.rejects(ledger.hold(ref, { ...request, money: bad }), RangeError, `money ${bad}`);
+      await assert.rejects(ledger.hold(ref, { ...request, tokens: bad }), RangeError, `tokens ${bad}`);
+    }
+    assert.equal((await ledger.hold(ref, { ...request, money: "40" }))?.kind, "held");
+    await new Promise((r) => setTimeout(r, 5)); // the 1 ms hold expires
+    await ledger.fold(ref, await ledger.clock(ref, expiresAt), { money: "0", tokens: "0" }, expiresAt);
+    const state = await ledger.read(ref);
+    assert.deepEqual([state?.heldMoney, state?.holds], [0, 0]);
+    await redis.del(...ledger.keys(ref));
+  });
 });
