@@ -95,8 +95,11 @@ const EnvSchema = z.object({
   // key prefix of the job queues in Redis (several deployments can share one Redis)
   REDIS_PREFIX: z.string().min(1).default("tokenmeter"),
   TDL_LEVEL_BOUNDS: levelBounds.prefault("256,512,1024,2048,4096,8192,16384,32768,65536"),
-  DEFAULT_INPUT_COST_PER_TOKEN: decimalString.default("0"),
-  DEFAULT_OUTPUT_COST_PER_TOKEN: decimalString.default("0"),
+  // prices of consumers created or registered without any: both or neither (unset: their calls are unpriced, never free)
+  DEFAULT_INPUT_COST_PER_TOKEN: decimalString.optional(),
+  DEFAULT_OUTPUT_COST_PER_TOKEN: decimalString.optional(),
+  // the price book (name) that consumers registered from logs are billed by
+  DEFAULT_PLAN: z.string().trim().min(1).max(100).optional(),
   DEFAULT_TOKEN_ENCODING: z.enum(["cl100k_base", "o200k_base", "p50k_base", "r50k_base"]).default("cl100k_base"),
   MODEL_BY_ROUTE: jsonRecord.prefault("{}"),
   // where a log entry holds the request and response bodies, first found wins (ai-proxy's logged payloads come after)
@@ -169,8 +172,10 @@ export type Config = Readonly<{
   budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number };
   webhooks: { secretKey: Buffer | null; attempts: number; backoffMs: number; timeoutMs: number };
   metering: {
-    defaultInputCostPerToken: Decimal;
-    defaultOutputCostPerToken: Decimal;
+    /** Prices of consumers created or registered without any; null: their calls stay unpriced. */
+    defaultPrices: { inputCostPerToken: Decimal; outputCostPerToken: Decimal } | null;
+    /** The price book consumers registered from logs are billed by. */
+    defaultPlan: string | null;
     defaultEncoding: "cl100k_base" | "o200k_base" | "p50k_base" | "r50k_base";
     /** Keyed by names from logs: Maps, so "__proto__" or "constructor" is just a name. */
     countBudgetMs: number;
@@ -201,6 +206,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.NODE_ENV === "production" && (e.INGEST_SECRET === DEV_INGEST_SECRET || e.ADMIN_API_KEY === DEV_ADMIN_API_KEY)) {
     throw new ConfigError("invalid configuration:\n  INGEST_SECRET and ADMIN_API_KEY must be set in production");
+  }
+  if ((e.DEFAULT_INPUT_COST_PER_TOKEN === undefined) !== (e.DEFAULT_OUTPUT_COST_PER_TOKEN === undefined)) {
+    const missing = e.DEFAULT_INPUT_COST_PER_TOKEN === undefined ? "DEFAULT_INPUT_COST_PER_TOKEN" : "DEFAULT_OUTPUT_COST_PER_TOKEN";
+    throw new ConfigError(`invalid configuration:\n  ${missing}: must be set with the other default price (state 0 for a free one)`);
   }
   const capabilityMap = new Map<string, number>();
   for (const [route, index] of Object.entries(e.CAPABILITY_MAP)) {
@@ -250,8 +259,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS },
     webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     metering: {
-      defaultInputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),
-      defaultOutputCostPerToken: new Decimal(e.DEFAULT_OUTPUT_COST_PER_TOKEN),
+      defaultPrices:
+        e.DEFAULT_INPUT_COST_PER_TOKEN === undefined
+          ? null
+          : { inputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN), outputCostPerToken: new Decimal(e.DEFAULT_OUTPUT_COST_PER_TOKEN!) },
+      defaultPlan: e.DEFAULT_PLAN ?? null,
       defaultEncoding: e.DEFAULT_TOKEN_ENCODING,
       countBudgetMs: e.METER_COUNT_BUDGET_MS,
       modelByRoute: new Map(Object.entries(e.MODEL_BY_ROUTE)),

@@ -6,13 +6,17 @@ import { draftInvoice } from "./invoice.service.ts";
 import { lockInvoice, recordStatusChange } from "./invoice.repository.ts";
 import type { BillingSettings } from "./period.service.ts";
 
-export type HandChange = { actor: string; reason?: string };
+export type HandChange = { actor: string; reason?: string; allowUnpriced?: boolean };
 
 export async function finalizeByHand(db: PrismaClient, id: string, by: HandChange, settings: BillingSettings, now = new Date()): Promise<void> {
   const inv = await db.invoice.findUnique({ where: { id }, select: { consumerId: true, periodId: true, status: true } });
   if (!inv) throw notFound(`invoice ${id} not found`);
   if (inv.status !== "draft") throw conflict(`status: the invoice is ${inv.status}; only a draft can be finalized`, "status");
-  const r = await draftInvoice(db, { consumerId: inv.consumerId, periodId: inv.periodId, settings, now, finalize: true, actor: by.actor, reason: by.reason });
+  const r = await draftInvoice(db, { consumerId: inv.consumerId, periodId: inv.periodId, settings, now, finalize: true, actor: by.actor, reason: by.reason, allowUnpriced: by.allowUnpriced });
+  if (r.outcome === "held_unpriced") {
+    const { calls, models } = r.unpriced!;
+    throw conflict(`status: ${calls} billable calls on this invoice have no price (models: ${models.join(", ")}); add their prices, or finalize with allow_unpriced: true to bill them at nothing`, "status");
+  }
   if (r.outcome === "empty") throw conflict("status: no usage is left on this draft; it was removed instead of finalized", "status");
   if (r.outcome !== "finalized") throw conflict("status: the invoice was finalized or voided meanwhile", "status");
 }

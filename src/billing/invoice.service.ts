@@ -10,7 +10,8 @@ import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
 import { addToOutbox } from "../alerts/outbox.ts";
 import type { BillingSettings } from "./period.service.ts";
 
-export type DraftOutcome = "drafted" | "finalized" | "unchanged" | "empty";
+/** held_unpriced: asked to finalize, kept as a draft because billable calls on it have no price. */
+export type DraftOutcome = "drafted" | "finalized" | "unchanged" | "empty" | "held_unpriced";
 
 type Tx = Prisma.TransactionClient;
 
@@ -23,6 +24,8 @@ type DraftArgs = {
   /** Who finalizes, for the invoice's history: a billing run unless an operator did it by hand. */
   actor?: string;
   reason?: string;
+  /** Finalize even with unpriced billable calls on the invoice (an operator's explicit word). */
+  allowUnpriced?: boolean;
   /** Runs just before commit; a failure here rolls everything back (used to prove atomicity). */
   beforeCommit?: () => Promise<void>;
 };
@@ -73,7 +76,15 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, 
   return buildLines(current, late, await claimCorrections(tx, invoiceId, a, endsAt));
 }
 
-export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ invoiceId: string | null; outcome: DraftOutcome }> {
+/** Billable calls on the invoice that no price covers, and their models. */
+export async function unpricedOn(tx: Tx, invoiceId: string): Promise<{ calls: number; models: string[] }> {
+  const rows = await tx.$queryRaw<{ model: string; calls: bigint }[]>`
+    SELECT model, count(*)::bigint AS calls FROM usage_events
+    WHERE invoice_id = ${invoiceId}::uuid AND billable AND 'unpriced' = ANY(anomalies) GROUP BY model ORDER BY model`;
+  return { calls: rows.reduce((n, r) => n + Number(r.calls), 0), models: rows.map((r) => r.model) };
+}
+
+export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ invoiceId: string | null; outcome: DraftOutcome; unpriced?: { calls: number; models: string[] } }> {
   return db.$transaction(async (tx) => {
     const period = await tx.billingPeriod.findUniqueOrThrow({ where: { id: a.periodId } });
     const inv = await lockInvoiceOf(tx, a.consumerId, a.periodId, a.settings);
@@ -91,6 +102,9 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
       await tx.invoice.delete({ where: { id: inv.id } });
       return { invoiceId: null, outcome: "empty" as const };
     }
+    // an invoice with calls nothing priced would bill them at zero: it stays a draft unless the operator says otherwise
+    const unpriced = a.finalize && !a.allowUnpriced ? await unpricedOn(tx, inv.id) : { calls: 0, models: [] };
+    const finalize = a.finalize && unpriced.calls === 0;
     const subtotal = subtotalOf(lines);
     await tx.invoiceLine.deleteMany({ where: { invoiceId: inv.id } });
     await tx.invoiceLine.createMany({
@@ -103,10 +117,10 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
         rounding: a.settings.rounding,
         subtotal: subtotal.toFixed(),
         total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
-        ...(a.finalize ? { status: "finalized", issuedAt: a.now } : {}),
+        ...(finalize ? { status: "finalized", issuedAt: a.now } : {}),
       },
     });
-    if (a.finalize) {
+    if (finalize) {
       await recordStatusChange(tx, inv.id, { from: "draft", to: "finalized", actor: a.actor ?? "billing run", reason: a.reason });
       const total = roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed();
       await addToOutbox(tx, [{
@@ -115,7 +129,8 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
       }]);
     }
     await a.beforeCommit?.();
-    return { invoiceId: inv.id, outcome: a.finalize ? ("finalized" as const) : ("drafted" as const) };
+    if (a.finalize && !finalize) return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
+    return { invoiceId: inv.id, outcome: finalize ? ("finalized" as const) : ("drafted" as const) };
   }, { timeout: 60_000 });
 }
 
@@ -127,11 +142,14 @@ export async function finalizePeriod(
   settings: BillingSettings,
   now: Date,
   onProgress?: (done: number, total: number) => Promise<void>,
+  onUnpriced?: (consumerId: string, unpriced: { calls: number; models: string[] }) => void,
 ): Promise<number> {
   let finalized = 0;
   for (const [i, consumerId] of consumerIds.entries()) {
     const r = await draftInvoice(db, { consumerId, periodId, settings, now, finalize: true });
     if (r.outcome === "finalized") finalized++;
+    // held as a draft: an operator prices its calls (they reprice) and finalizes it by hand
+    if (r.outcome === "held_unpriced") onUnpriced?.(consumerId, r.unpriced!);
     await onProgress?.(i + 1, consumerIds.length);
   }
   await db.billingPeriod.update({ where: { id: periodId }, data: { status: "finalized", finalizedAt: now } });

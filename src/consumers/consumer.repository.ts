@@ -31,12 +31,12 @@ export async function findByKongRefs(db: Db, refs: KongConsumerRef[]) {
     undefined;
 }
 
+/** What a consumer first seen in a log is billed by: default prices and/or a default plan (a book's id). */
+export type RegistrationPricing = { prices: { inputCostPerToken: Decimal; outputCostPerToken: Decimal } | null; planId: string | null };
+
 /** Registers a consumer first seen in a log. Concurrent registration of the same one is harmless. */
-export async function registerUnconfigured(
-  db: Db,
-  ref: KongConsumerRef,
-  rates: { inputCostPerToken: Decimal; outputCostPerToken: Decimal },
-): Promise<string> {
+export async function registerUnconfigured(db: Db, ref: KongConsumerRef, pricing: RegistrationPricing): Promise<string> {
+  const { prices, planId } = pricing;
   try {
     const created = await db.consumer.create({
       data: {
@@ -45,13 +45,10 @@ export async function registerUnconfigured(
         customId: ref.customId,
         configured: false,
         tdlMatrix: emptyMatrix(),
-        rates: {
-          create: {
-            effectiveFrom: BEGINNING_OF_TIME,
-            inputCostPerToken: rates.inputCostPerToken.toFixed(),
-            outputCostPerToken: rates.outputCostPerToken.toFixed(),
-          },
-        },
+        planId,
+        ...(prices
+          ? { rates: { create: { effectiveFrom: BEGINNING_OF_TIME, inputCostPerToken: prices.inputCostPerToken.toFixed(), outputCostPerToken: prices.outputCostPerToken.toFixed() } } }
+          : {}),
       },
       select: { id: true },
     });

@@ -13,8 +13,15 @@ import { recordVersion, snapshotOf, type Actor, type MetadataSnapshot } from "./
 import { refuseRepricingFinalized } from "./rate-guard.ts";
 import { applyRate } from "../billing/repricing.ts";
 
-/** The configured prices of consumers created without any. */
-export type PriceDefaults = { defaultInputCostPerToken: Decimal; defaultOutputCostPerToken: Decimal };
+/** The configured prices of consumers created without any (null: none, their calls are unpriced). */
+export type PriceDefaults = { defaultPrices: { inputCostPerToken: Decimal; outputCostPerToken: Decimal } | null };
+
+/** One price of the input/output pair without the other would bill the other at zero: refused, naming it. */
+function refuseHalfPair(given: { input?: Decimal; output?: Decimal }): void {
+  if ((given.input === undefined) === (given.output === undefined)) return;
+  const missing = given.input === undefined ? "input_cost_per_token" : "output_cost_per_token";
+  throw validationFailed(`metadata.${missing}: is required with the other price of the pair (state "0" for a free one)`, `metadata.${missing}`);
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -66,8 +73,8 @@ export async function createConsumerIn(tx: Tx, input: ConsumerBody, defaults: Pr
     throw validationFailed("username: one of username, custom_id or kong_id is required", "username");
   }
   const m = input.metadata;
-  const inputCost = m?.input_cost_per_token ?? defaults.defaultInputCostPerToken;
-  const outputCost = m?.output_cost_per_token ?? defaults.defaultOutputCostPerToken;
+  refuseHalfPair({ input: m?.input_cost_per_token, output: m?.output_cost_per_token });
+  const given = m?.input_cost_per_token !== undefined ? { inputCostPerToken: m.input_cost_per_token, outputCostPerToken: m.output_cost_per_token! } : defaults.defaultPrices;
   const columns = metadataColumns(m);
   const created = await tx.consumer.create({
     data: {
@@ -77,13 +84,18 @@ export async function createConsumerIn(tx: Tx, input: ConsumerBody, defaults: Pr
       ...columns,
       tdlMatrix: columns.tdlMatrix ?? emptyMatrix(),
       configured: true,
-      rates: {
-        create: {
-          effectiveFrom: input.rates_effective_from ? new Date(input.rates_effective_from) : BEGINNING_OF_TIME,
-          inputCostPerToken: inputCost.toFixed(),
-          outputCostPerToken: outputCost.toFixed(),
-        },
-      },
+      // no price given and none configured: no rate, so its calls are unpriced until a rate or plan prices them
+      ...(given
+        ? {
+            rates: {
+              create: {
+                effectiveFrom: input.rates_effective_from ? new Date(input.rates_effective_from) : BEGINNING_OF_TIME,
+                inputCostPerToken: given.inputCostPerToken.toFixed(),
+                outputCostPerToken: given.outputCostPerToken.toFixed(),
+              },
+            },
+          }
+        : {}),
     },
   });
   const recorded = await recordVersion(tx, created.id, null, await snapshotNow(tx, created.id), by);
@@ -114,6 +126,7 @@ export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: Cons
 
   const at = input.rates_effective_from ? new Date(input.rates_effective_from) : new Date();
   const inForce = rateAt(history, at);
+  if (!inForce) refuseHalfPair({ input: newInput, output: newOutput });
   const priceChanged = (p: Decimal | undefined, old: Decimal | undefined) => p !== undefined && !(old && p.equals(old));
   if (priceChanged(newInput, inForce?.inputCostPerToken) || priceChanged(newOutput, inForce?.outputCostPerToken)) {
     await refuseRepricingFinalized(tx, current.id, at, "rates_effective_from");

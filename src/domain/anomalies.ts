@@ -11,6 +11,8 @@ export const ANOMALIES = [
   "response_payload_incomplete",
   /** A billable LLM call for which no source gave any token count: billed as zero tokens, listed for review. */
   "no_token_count",
+  /** A billable call of a known consumer whose model no price covers (plan, own rate): metered, costed at nothing until priced. */
+  "unpriced",
 ] as const;
 
 export type Anomaly = (typeof ANOMALIES)[number];

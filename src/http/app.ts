@@ -15,6 +15,7 @@ import { ingestRoutes } from "./routes/ingest.routes.ts";
 import { invoiceRoutes } from "./routes/invoices.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
 import { rateRoutes } from "./routes/rates.routes.ts";
+import { priceBookRoutes } from "./routes/price-books.routes.ts";
 import { usageRoutes } from "./routes/usage.routes.ts";
 import { reportRoutes } from "./routes/reports.routes.ts";
 import { budgetRoutes } from "./routes/budgets.routes.ts";
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     scope.addHook("onRequest", authenticate(deps.config.adminApiKey, deps.db));
     await consumerRoutes(scope, { ...deps, metadataChanged });
     await rateRoutes(scope, { ...deps, metadataChanged });
+    await priceBookRoutes(scope, { ...deps, metadataChanged });
     await apiKeyRoutes(scope, deps);
     await importRoutes(scope, { ...deps, metadataChanged });
     await usageRoutes(scope, deps);

@@ -76,6 +76,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       },
       tags: [
         { name: "consumers", description: "Consumers, their metadata, rates and keys (operator)." },
+        { name: "prices", description: "Price books per model and token type, shared by consumers as plans (operator)." },
         { name: "usage", description: "Usage and TDL matrices (operator, or a consumer for its own)." },
         { name: "invoices", description: "Invoices and billing runs." },
         { name: "gateway", description: "What Kong and the gateway plugin call." },

@@ -93,7 +93,7 @@ describe("consumers API", () => {
   }
 
   it("a rejected update changes nothing (no half-applied metadata or rate)", async () => {
-    await admin(stack, "POST", "/v1/consumers", { username: "whole", metadata: { provider_name: "kt", input_cost_per_token: "0.1" } });
+    await admin(stack, "POST", "/v1/consumers", { username: "whole", metadata: { provider_name: "kt", input_cost_per_token: "0.1", output_cost_per_token: "0.3" } });
     const res = await admin(stack, "PATCH", "/v1/consumers/whole", { metadata: { provider_name: "other", input_cost_per_token: "0.2", tdl_matrix: { T1: [1] } } });
     assert.equal(res.statusCode, 400);
     const got = (await admin(stack, "GET", "/v1/consumers/whole")).json();

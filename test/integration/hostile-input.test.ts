@@ -52,6 +52,9 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "put /v1/consumers/{consumer}/budget": { period: "day", amount: "10", thresholds: [50] },
   "put /v1/tags/{tag}/budget": { period: "week", tokens: 1000 },
   "post /v1/webhook-endpoints": { url: "https://hooks.example.com/tokenmeter", event_types: ["budget.exhausted"] },
+  "post /v1/price-books": { name: "hostile-book", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1", output_cost_per_token: "0.2" }] },
+  "post /v1/price-books/{book}/prices": { model: "gpt-4o*", effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2" },
+  "put /v1/consumers/{consumer}/plan": { price_book: "hostile-book", markup_percent: "5" },
 };
 
 /** Required query parameters of an operation, valid; a probe replaces one. */
@@ -76,7 +79,7 @@ function credentialOf(op: Record<string, any>): string {
 
 /** One request per odd value per field of one operation, everything else valid. */
 function probesOf({ key, method, path, op }: Operation): Probe[] {
-  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID(), position: "1", tag: "hostile-tag" };
+  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID(), position: "1", tag: "hostile-tag", book: "hostile-book" };
   const urlOf = (over: Record<string, string> = {}, query = "") =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(over[name] ?? pathValues[name]!)) + (query ? `?${query}` : "");
   const base = BASELINES[key];
@@ -141,10 +144,10 @@ describe("hostile input", () => {
     assert.equal(rounded.statusCode, 400);
     assert.equal(rounded.json().error.field, "metadata.input_cost_per_token");
     assert.match(rounded.json().error.message, /send the price as a string \("123456789012.123456789012"\)/);
-    const asString = await post('{"username":"digits","metadata":{"input_cost_per_token":"123456789012.123456789012"}}');
+    const asString = await post('{"username":"digits","metadata":{"input_cost_per_token":"123456789012.123456789012","output_cost_per_token":"0"}}');
     assert.equal(asString.statusCode, 201, asString.body);
     assert.equal(asString.json().metadata.input_cost_per_token, "123456789012.123456789012");
-    const plain = await post('{"username":"digits-2","metadata":{"input_cost_per_token":0.000000083}}');
+    const plain = await post('{"username":"digits-2","metadata":{"input_cost_per_token":0.000000083,"output_cost_per_token":"0"}}');
     assert.equal(plain.json().metadata.input_cost_per_token, "0.000000083");
   });
 

@@ -19,7 +19,7 @@ after(() => stack.close());
 
 async function createConsumer() {
   const kongId = randomUUID();
-  const res = await admin(stack, "POST", "/v1/consumers", { username: `size-${kongId.slice(0, 8)}`, kong_id: kongId });
+  const res = await admin(stack, "POST", "/v1/consumers", { username: `size-${kongId.slice(0, 8)}`, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" } });
   assert.equal(res.statusCode, 201, res.body);
   return { kongId, id: res.json().id as string };
 }

@@ -151,7 +151,7 @@ describe("meter isolation", () => {
     const events = await stack.db.usageEvent.findMany({ where: { consumerId: consumer.id } });
     assert.ok(events.some((e) => e.id.startsWith("rid-sha256:")));
     const impossible = events.find((e) => e.model === "constructor")!;
-    assert.deepEqual([impossible.inputTokens, impossible.inputSource, impossible.anomalies], [0, "none", ["provider_count_implausible", "no_token_count"]]);
+    assert.deepEqual([impossible.inputTokens, impossible.inputSource, impossible.anomalies], [0, "none", ["provider_count_implausible", "no_token_count", "unpriced"]], "registered from the log with no default price or plan: unpriced, never free");
     assert.ok(events.every((e) => (e.routeName ?? "").length <= 256 && !(e.routeName ?? "").includes("\u0000")));
     assert.equal(events.find((e) => e.model === "__proto__")?.capability, null);
   });

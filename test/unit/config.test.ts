@@ -9,7 +9,7 @@ describe("configuration", () => {
     assert.deepEqual(c.kafka.brokers, ["127.0.0.1:9092"]);
     assert.equal(c.billing.timeZone, "UTC");
     assert.deepEqual(c.tdl.levelBounds, [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
-    assert.equal(c.metering.defaultInputCostPerToken.toFixed(), "0");
+    assert.equal(c.metering.defaultPrices, null, "no default price: consumers without prices are unpriced, not free");
   });
 
   it("names each invalid variable", () => {
@@ -27,7 +27,13 @@ describe("configuration", () => {
   });
 
   it("keeps prices as exact decimals", () => {
-    assert.equal(loadConfig({ DEFAULT_OUTPUT_COST_PER_TOKEN: "0.00000033" }).metering.defaultOutputCostPerToken.toFixed(), "0.00000033");
+    const prices = loadConfig({ DEFAULT_INPUT_COST_PER_TOKEN: "0", DEFAULT_OUTPUT_COST_PER_TOKEN: "0.00000033" }).metering.defaultPrices;
+    assert.deepEqual([prices?.inputCostPerToken.toFixed(), prices?.outputCostPerToken.toFixed()], ["0", "0.00000033"]);
+  });
+
+  it("refuses one default price without the other, naming the missing one", () => {
+    assert.throws(() => loadConfig({ DEFAULT_OUTPUT_COST_PER_TOKEN: "0.00000033" }), /DEFAULT_INPUT_COST_PER_TOKEN: must be set with the other/);
+    assert.throws(() => loadConfig({ DEFAULT_INPUT_COST_PER_TOKEN: "0.1" }), /DEFAULT_OUTPUT_COST_PER_TOKEN: must be set with the other/);
   });
 
   it("reads body paths and the models billed from the provider's figure", () => {

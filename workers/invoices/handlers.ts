@@ -58,10 +58,12 @@ async function finalize(job: Job, d: BillingDeps) {
   const row = await d.db.billingPeriod.findUniqueOrThrow({ where: { id: periodId } });
   if (row.status === "finalized") return { finalized: 0 };
   const consumers = await consumersToInvoice(d.db, row);
+  const heldUnpriced: Array<{ consumer_id: string; calls: number; models: string[] }> = [];
   const finalized = await finalizePeriod(d.db, periodId, consumers, d.settings, asOfDate(asOf), (done, total) =>
     job.updateProgress({ period: row.key, done, total }),
+    (consumerId, u) => heldUnpriced.push({ consumer_id: consumerId, ...u }),
   );
-  return { finalized };
+  return { finalized, held_unpriced: heldUnpriced };
 }
 
 export function billingProcessor(d: BillingDeps) {

@@ -13,9 +13,9 @@ import type { MeteredEvent } from "./stages/metered-event.ts";
 import { parseMessage, Poison, type ParsedEntry } from "./stages/parse.ts";
 import { classifyDbError, TransientFailure } from "../../src/db/errors.ts";
 import { persistIsolated } from "./isolate.ts";
-import { price } from "./stages/price.ts";
+import { price, type Pricing } from "./stages/price.ts";
+import { PlanCache } from "../../src/price-books/plans.ts";
 import { limitsOf, rateHistories, type KongConsumerRef } from "../../src/consumers/consumer.repository.ts";
-import type { Rate } from "../../src/domain/pricing.ts";
 import type { Item } from "./isolate.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { tokenColumns } from "./stages/token-columns.ts";
@@ -39,7 +39,7 @@ export type BatchResult = {
   stored: Array<{ id: string; consumerId: string | null; occurredAt: Date; holdId?: string }>;
 };
 
-export type MeterDeps = { db: PrismaClient; pool: SqlPool; config: Config; metrics?: Metrics };
+export type MeterDeps = { db: PrismaClient; pool: SqlPool; config: Config; metrics?: Metrics; plans?: PlanCache };
 
 type Entry = { message: RawMessage; entry: ParsedEntry; measured: Measured };
 
@@ -76,7 +76,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     }
   }
 
-  const { identityOf, rates, limits } = await lookups(deps, entries.map((e) => e.measured.consumerRef));
+  const { identityOf, pricing, limits } = await lookups(deps, entries.map((e) => e.measured.consumerRef));
   const items: Item[] = [];
   for (const { message, entry, measured } of entries) {
     const identity = identityOf(measured.consumerRef);
@@ -84,7 +84,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
       deadLetters.push({ message, kind: "consumer_registration", reason: identity.failed, eventId: entry.eventId, consumer: measured.consumerLabel });
       continue;
     }
-    items.push({ message, event: meteredEvent(entry, measured, identity.consumerId, rates, limits, config) });
+    items.push({ message, event: meteredEvent(entry, measured, identity.consumerId, pricing, limits, config) });
   }
 
   const persisted = await persistIsolated(db, deps.pool, items, {
@@ -102,27 +102,34 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   return { metered: inserted, merged: merged.length, duplicates: duplicates + (written - inserted.length - merged.length), deadLetters, stored };
 }
 
-/** The batch's consumers, their rate histories and limits. Reads cannot fail on data: any failure is transient. */
+/** Price books indexed once per version, shared by every batch of this process. */
+const DEFAULT_PLANS = new PlanCache();
+
+/** The batch's consumers, their plans, rate histories and limits. Reads cannot fail on data: any failure is transient. */
 async function lookups(deps: MeterDeps, refs: Array<KongConsumerRef | undefined>) {
   const { db, config } = deps;
   try {
-    const identityOf = await identify(db, refs, {
-      inputCostPerToken: config.metering.defaultInputCostPerToken,
-      outputCostPerToken: config.metering.defaultOutputCostPerToken,
-    });
+    const planId = config.metering.defaultPlan ? await defaultPlanId(db, config.metering.defaultPlan) : null;
+    const identityOf = await identify(db, refs, { prices: config.metering.defaultPrices, planId });
     const consumerIds = [...new Set(refs.map(identityOf).flatMap((i) => ("consumerId" in i && i.consumerId ? [i.consumerId] : [])))];
-    return { identityOf, rates: await rateHistories(db, consumerIds), limits: await limitsOf(db, consumerIds) };
+    const plans = await (deps.plans ?? DEFAULT_PLANS).plansOf(db, consumerIds);
+    return { identityOf, pricing: { plans, rates: await rateHistories(db, consumerIds) }, limits: await limitsOf(db, consumerIds) };
   } catch (err) {
     if (err instanceof TransientFailure) throw err;
     throw new TransientFailure({ ...classifyDbError(err), kind: "transient" }, err);
   }
 }
 
+/** The default plan's book id; a name no book has leaves registrations without a plan (their calls unpriced, never free). */
+async function defaultPlanId(db: PrismaClient, name: string): Promise<string | null> {
+  return (await db.priceBook.findUnique({ where: { name }, select: { id: true } }))?.id ?? null;
+}
+
 type Limits = Awaited<ReturnType<typeof limitsOf>>;
 
-function meteredEvent(entry: ParsedEntry, m: Measured, consumerId: string | null, rates: Map<string, Rate[]>, limits: Limits, config: Config): MeteredEvent {
+function meteredEvent(entry: ParsedEntry, m: Measured, consumerId: string | null, pricing: Pricing, limits: Limits, config: Config): MeteredEvent {
   const { localDate, slot } = localSlotOf(m.occurredAt, config.billing.timeZone);
-  const { cost, rate } = price(rates, consumerId, m.occurredAt, m.tokens.tokens, m.billable);
+  const { cost, rate, unpriced } = price(pricing, consumerId, m.model, m.occurredAt, m.tokens.tokens, m.billable);
   const policy = consumerId ? limits.get(consumerId) : undefined;
   return {
     id: entry.eventId,
@@ -151,7 +158,7 @@ function meteredEvent(entry: ParsedEntry, m: Measured, consumerId: string | null
       ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.tokens.input, outputTokens: m.tokens.tokens.output })
       : [],
     metadataVersion: policy?.metadataVersion,
-    anomalies: m.tokens.anomalies,
+    anomalies: unpriced ? [...m.tokens.anomalies, "unpriced"] : m.tokens.anomalies,
     holdId: m.holdId,
   };
 }

@@ -25,7 +25,12 @@ const ListQuery = z
   })
   .strict();
 
-const FinalizeBody = z.object({ reason: safeText(500, 1).optional() }).strict();
+const FinalizeBody = z
+  .object({
+    reason: safeText(500, 1).optional(),
+    allow_unpriced: z.boolean().default(false).meta({ description: "Finalize although billable calls on the invoice have no price (they bill nothing). Without it such an invoice is a 409 naming their models." }),
+  })
+  .strict();
 const VoidBody = z
   .object({
     reason: safeText(500, 1).meta({ description: "Why the invoice is void; kept in its history." }),
@@ -90,7 +95,7 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db }: { conf
       },
     },
     async (request) => {
-      await finalizeByHand(db, request.params.id, { actor: actorOf(request, "api").actor, reason: request.body.reason }, config.billing);
+      await finalizeByHand(db, request.params.id, { actor: actorOf(request, "api").actor, reason: request.body.reason, allowUnpriced: request.body.allow_unpriced }, config.billing);
       return shown(request.params.id);
     },
   );

@@ -1,14 +1,12 @@
 // Kong consumer -> tokenmeter consumer id. Identity comes only from the log's `consumer` object
 // (what Kong authenticated), never from request headers a client could have sent itself.
-// A consumer Kong knows but tokenmeter does not is registered, unconfigured, with default rates.
+// A consumer Kong knows but tokenmeter does not is registered, unconfigured, billed by the default
+// plan and prices when configured (and otherwise unpriced, never free).
 // A registration PostgreSQL refuses fails only that consumer's events (see isolate.ts).
 import type { Db } from "../../../src/db/client.ts";
 import { classifyDbError, TransientFailure } from "../../../src/db/errors.ts";
-import { findByKongRefs, registerUnconfigured, type KongConsumerRef } from "../../../src/consumers/consumer.repository.ts";
+import { findByKongRefs, registerUnconfigured, type KongConsumerRef, type RegistrationPricing } from "../../../src/consumers/consumer.repository.ts";
 import type { KongLog } from "../../../src/domain/kong-log.ts";
-import type { Decimal } from "../../../src/domain/money.ts";
-
-export type DefaultRates = { inputCostPerToken: Decimal; outputCostPerToken: Decimal };
 
 export function kongRefOf(log: KongLog): KongConsumerRef | undefined {
   const c = log.consumer;
@@ -22,7 +20,7 @@ const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${
 export type Identity = { consumerId: string | null } | { failed: string };
 
 /** Resolves every distinct Kong consumer of a batch at once; returns a lookup from consumer reference to identity. */
-export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefined>, defaults: DefaultRates): Promise<(ref: KongConsumerRef | undefined) => Identity> {
+export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefined>, defaults: RegistrationPricing): Promise<(ref: KongConsumerRef | undefined) => Identity> {
   const refs = new Map<string, KongConsumerRef>();
   for (const ref of batchRefs) if (ref) refs.set(refKey(ref), ref);
   const resolved = new Map<string, Identity>();
@@ -35,7 +33,7 @@ export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefi
   return (ref) => (ref ? resolved.get(refKey(ref))! : { consumerId: null });
 }
 
-async function register(db: Db, ref: KongConsumerRef, defaults: DefaultRates): Promise<Identity> {
+async function register(db: Db, ref: KongConsumerRef, defaults: RegistrationPricing): Promise<Identity> {
   try {
     return { consumerId: await registerUnconfigured(db, ref, defaults) };
   } catch (err) {

@@ -41,8 +41,9 @@ export function mergerFor(config: Config): Merge {
     // without an http-log entry, any report of a failed status makes the call non-billable
     const billable = stored.reportedBy.includes(HTTP_LOG_REPORT) || fromLog ? primary.billable : stored.billable && incoming.billable;
     const wasFlagged = stored.anomalies.includes("no_token_count") || incoming.anomalies.includes("no_token_count");
-    const anomalies: Anomaly[] = union(stored.anomalies, incoming.anomalies).filter((a) => a !== "no_token_count");
+    const anomalies: Anomaly[] = union(stored.anomalies, incoming.anomalies).filter((a) => a !== "no_token_count" && a !== "unpriced");
     if (wasFlagged && billable && billed.inputSource === "none" && billed.outputSource === "none") anomalies.push("no_token_count");
+    if (billable && !stored.rate && stored.consumerId) anomalies.push("unpriced");
     return {
       ...stored,
       routeId: primary.routeId ?? other.routeId,

@@ -1,6 +1,6 @@
 import type { TokenSource } from "../../../src/db/generated/enums.ts";
 import type { Decimal } from "../../../src/domain/money.ts";
-import type { RatePrices } from "../../../src/domain/pricing.ts";
+import type { ResolvedPrice } from "../../../src/domain/consumer-pricing.ts";
 import type { LimitFlag } from "../../../src/domain/limits.ts";
 import type { Anomaly } from "../../../src/domain/anomalies.ts";
 import type { SourceFigures } from "../../../src/domain/billing-policy.ts";
@@ -37,8 +37,8 @@ export type MeteredEvent = {
   /** The reports this event was built from ("http-log", "ce:<source> <id>"). */
   reportedBy: string[];
   encoding?: string;
-  /** The rate the call was priced with: its id and prices. */
-  rate?: RatePrices & { id: string };
+  /** The price the call was priced with: its prices, the consumer rate or book price behind them, and how it was found. */
+  rate?: Omit<ResolvedPrice, "pricedBy"> & { pricedBy?: ResolvedPrice["pricedBy"] };
   cost: Decimal;
   capability?: number;
   localDate: string;

@@ -44,9 +44,12 @@ function eventOf(r: Row): MeteredEvent {
     figures: (r.figures ?? {}) as MeteredEvent["figures"],
     reportedBy: r.reported_by as string[],
     encoding: (r.encoding as string | null) ?? undefined,
-    rate: r.rate_id
+    // priced when it carries prices: by a consumer rate (rate_id), a book price (price_id), or both unset in old rows never
+    rate: r.input_cost_per_token !== null && r.input_cost_per_token !== undefined
       ? {
-          id: r.rate_id as string,
+          id: (r.rate_id as string | null) ?? undefined,
+          priceId: (r.price_id as string | null) ?? undefined,
+          pricedBy: (r.priced_by as NonNullable<MeteredEvent["rate"]>["pricedBy"] | null) ?? undefined,
           inputCostPerToken: dec(r.input_cost_per_token)!,
           outputCostPerToken: dec(r.output_cost_per_token)!,
           cachedInputCostPerToken: dec(r.cached_input_cost_per_token),
@@ -118,7 +121,7 @@ async function recordCorrections(client: SqlClient, before: MeteredEvent, after:
       `INSERT INTO price_adjustments (id, consumer_id, kind, rate_id, reason, actor, adjusts_invoice_id, adjusts_period_id, model, direction,
          quantity, from_unit_price, to_unit_price, event_ids)
        VALUES (gen_random_uuid(), $1::uuid, 'tokens', $2::uuid, $3, 'meter', $4::uuid, $5::uuid, $6, $7::line_direction, $8, 0, $9::numeric, ARRAY[$10]::text[])`,
-      [after.consumerId, after.rate.id, "a later report of the call changed its billed tokens", row.invoice_id, row.period_id, line.model, line.type, delta, prices[line.type].toFixed(), after.id],
+      [after.consumerId, after.rate.id ?? null, "a later report of the call changed its billed tokens", row.invoice_id, row.period_id, line.model, line.type, delta, prices[line.type].toFixed(), after.id],
     );
   }
 }

@@ -1,0 +1,52 @@
+// The price of one call of one consumer: its plan's price for the call's model, or its own rate
+// (the seed's input/output_cost_per_token), or nothing: a billable call nothing prices is
+// `unpriced`, never priced at zero. Pure; the explanation travels with the event.
+//
+// Order: the plan's entry naming the model (exact, dated, pattern; see price-book.ts), then the
+// consumer's own rate, then the plan's default entry. A consumer's own rate is a price agreed for
+// that consumer, so it beats a plan's catch-all, never the plan's price for a named model.
+import { Decimal, PRICE_SCALE } from "./money.ts";
+import type { PriceBookIndex, PriceMatchKind } from "./price-book.ts";
+import { rateAt, type Rate, type RatePrices } from "./pricing.ts";
+
+export type Plan = { bookId: string; bookName: string; version: number; markupPercent: Decimal | null; index: PriceBookIndex };
+
+/** How a call was priced, stored on its event and shown by GET /v1/events/:id. */
+export type PricedBy =
+  | { source: "plan"; book: string; book_id: string; book_version: number; entry: string; match: PriceMatchKind; price_id: string; markup_percent: string | null }
+  | { source: "consumer_rate"; rate_id: string };
+
+export type ResolvedPrice = RatePrices & { id?: string; priceId?: string; pricedBy: PricedBy };
+
+const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken"] as const;
+
+/** A plan price after the consumer's markup (negative: a discount), rounded half up to a price's 12 places. */
+export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrices {
+  const factor = percent === null ? new Decimal(1) : new Decimal(100).plus(percent).div(100);
+  const out: Partial<Record<(typeof PRICE_FIELDS)[number], Decimal | null>> = {};
+  for (const f of PRICE_FIELDS) {
+    const p = prices[f];
+    out[f] = p === null || p === undefined ? (p ?? null) : p.times(factor).toDecimalPlaces(PRICE_SCALE, Decimal.ROUND_HALF_UP);
+  }
+  return out as RatePrices;
+}
+
+function fromPlan(plan: Plan, m: NonNullable<ReturnType<PriceBookIndex["match"]>>): ResolvedPrice {
+  return {
+    ...markedUp(m.price, plan.markupPercent),
+    priceId: m.price.id,
+    pricedBy: {
+      source: "plan", book: plan.bookName, book_id: plan.bookId, book_version: plan.version, entry: m.entry, match: m.match, price_id: m.price.id,
+      markup_percent: plan.markupPercent?.toFixed() ?? null,
+    },
+  };
+}
+
+export function resolvePrice(plan: Plan | undefined, rates: readonly Rate[], model: string, at: Date): ResolvedPrice | undefined {
+  const named = plan?.index.named(model, at);
+  if (plan && named) return fromPlan(plan, named);
+  const rate = rateAt(rates, at);
+  if (rate) return { ...rate, pricedBy: { source: "consumer_rate", rate_id: rate.id } };
+  const fallback = plan?.index.default(at);
+  return plan && fallback ? fromPlan(plan, fallback) : undefined;
+}

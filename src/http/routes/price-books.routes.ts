@@ -1,0 +1,117 @@
+// Price books (operator): create one with its prices, read them, add a price version to an entry,
+// give a consumer a book as its plan with a markup. Prices per model and token type; an entry is a
+// model name, a pattern with `*`, or `*` for every model the book does not name.
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { PrismaClient } from "../../db/client.ts";
+import { ENTRY_NAME } from "../../domain/price-book.ts";
+import { Decimal } from "../../domain/money.ts";
+import { instantString, price, safeText } from "../../domain/field-types.ts";
+import { rateFromRow } from "../../consumers/consumer.repository.ts";
+import { addPrice, assignPlan, createBook, resolveBook } from "../../price-books/price-book.service.ts";
+import { answers, SECURITY } from "../openapi.ts";
+import { requireAdmin } from "../principal.ts";
+import { ConsumerParams } from "./common.schemas.ts";
+import { presentRate } from "./consumers.presenter.ts";
+
+const entryName = safeText(200, 1)
+  .regex(ENTRY_NAME, "must be a model name, a pattern with * (gpt-4o-mini*), or * alone, without spaces")
+  .meta({ description: "A model as providers report it (case-insensitive), a pattern with `*`, or `*`: the book's default entry." });
+
+export const PriceSchema = z
+  .object({
+    model: entryName,
+    effective_from: instantString.optional().meta({ description: "When this price takes effect; from the beginning of time by default." }),
+    input_cost_per_token: price,
+    output_cost_per_token: price,
+    cached_input_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
+    cache_write_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
+    reasoning_cost_per_token: price.optional().meta({ description: "Unset: the output price." }),
+  })
+  .strict();
+
+export const BookSchema = z
+  .object({
+    name: safeText(100, 1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'"),
+    description: safeText(500).optional(),
+    prices: z.array(PriceSchema).max(5_000).optional(),
+  })
+  .strict();
+
+/** Markup in percent: -100 < m <= 1000 (negative: a discount), at most 4 decimal places. */
+const markupPercent = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx): Decimal => {
+    const text = String(v).trim();
+    if (/^-?\d{1,4}(\.\d{1,4})?$/.test(text)) {
+      const d = new Decimal(text);
+      if (d.gt(-100) && d.lte(1000)) return d;
+    }
+    ctx.addIssue({ code: "custom", message: "must be a percentage above -100 and at most 1000, with at most 4 decimal places (e.g. \"7.5\" or \"-10\")" });
+    return z.NEVER;
+  })
+  .meta({ description: "Added to every plan price, in percent; negative for a discount.", examples: ["7.5", "-10"] });
+
+export const PlanSchema = z
+  .object({
+    price_book: safeText(100, 1).nullable().meta({ description: "The book's name or id; null removes the plan." }),
+    markup_percent: markupPercent.optional(),
+  })
+  .strict();
+
+const BookParams = z.object({ book: safeText(100, 1) });
+const admin = { tags: ["prices"], security: SECURITY.admin };
+
+type PriceRow = Parameters<typeof rateFromRow>[0] & { model: string };
+const presentPrice = (p: PriceRow) => ({ model: p.model, ...presentRate(rateFromRow(p)) });
+const presentBook = (b: { id: string; name: string; description: string | null; version: number; prices?: PriceRow[] }) => ({
+  id: b.id,
+  name: b.name,
+  description: b.description,
+  version: b.version,
+  ...(b.prices ? { prices: b.prices.map(presentPrice) } : {}),
+});
+
+export async function priceBookRoutes(app: FastifyInstance, { db, metadataChanged }: { db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> }): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post("/v1/price-books", { onRequest: requireAdmin, schema: { ...admin, summary: "Create a price book with its prices", body: BookSchema, response: answers(201, 403, 409) } }, async (request, reply) =>
+    reply.code(201).send(presentBook(await createBook(db, request.body))),
+  );
+
+  r.get("/v1/price-books", { onRequest: requireAdmin, schema: { ...admin, summary: "Price books", response: answers(200, 403) } }, async () => ({
+    price_books: (await db.priceBook.findMany({ orderBy: { name: "asc" } })).map((b) => presentBook(b)),
+  }));
+
+  r.get(
+    "/v1/price-books/:book",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "A price book with every price version (also its export format)", params: BookParams, response: answers(200, 403, 404) } },
+    async (request) => {
+      const book = await resolveBook(db, request.params.book);
+      const prices = await db.priceBookPrice.findMany({ where: { bookId: book.id }, orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }] });
+      return presentBook({ ...book, prices });
+    },
+  );
+
+  r.post(
+    "/v1/price-books/:book/prices",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Add a price to an entry from a given time on; reprices the calls it covers", params: BookParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
+    async (request, reply) => {
+      const { price: row, consumerIds, repriced } = await addPrice(db, request.params.book, request.body);
+      await metadataChanged(consumerIds);
+      return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
+    },
+  );
+
+  r.put(
+    "/v1/consumers/:consumer/plan",
+    { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "Bill a consumer by a price book (its plan), with a markup", params: ConsumerParams, body: PlanSchema, response: answers(200, 403, 404) } },
+    async (request) => {
+      const { price_book, markup_percent } = request.body;
+      const plan = await assignPlan(db, request.params.consumer, { bookRef: price_book, markupPercent: markup_percent ?? null });
+      await metadataChanged([plan.consumerId]);
+      return { consumer_id: plan.consumerId, price_book: plan.book ? { id: plan.book.id, name: plan.book.name } : null, markup_percent: plan.markupPercent?.toFixed() ?? null, repriced_events: plan.repriced };
+    },
+  );
+}

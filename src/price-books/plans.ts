@@ -1,0 +1,46 @@
+// Consumers' plans as the meter and authorize read them: each consumer's book and markup in one
+// query, each book's prices indexed once per book version (a price added bumps the version, so
+// the next read rebuilds that book's index and no other).
+import type { Db } from "../db/client.ts";
+import type { Plan } from "../domain/consumer-pricing.ts";
+import { Decimal } from "../domain/money.ts";
+import { PriceBookIndex, type BookPrice } from "../domain/price-book.ts";
+import { rateFromRow } from "../consumers/consumer.repository.ts";
+
+type Cached = { version: number; name: string; index: PriceBookIndex };
+
+export function bookPriceFromRow(r: Parameters<typeof rateFromRow>[0] & { bookId: string; model: string }): BookPrice {
+  return { ...rateFromRow(r), bookId: r.bookId, model: r.model };
+}
+
+export class PlanCache {
+  private readonly books = new Map<string, Cached>();
+
+  /** The book at its current version, read from PostgreSQL only when the version moved. */
+  async book(db: Db, id: string, version: number, name: string): Promise<Cached> {
+    const known = this.books.get(id);
+    if (known && known.version === version) return known;
+    const rows = await db.priceBookPrice.findMany({ where: { bookId: id }, orderBy: { effectiveFrom: "asc" } });
+    const fresh = { version, name, index: new PriceBookIndex(rows.map(bookPriceFromRow)) };
+    if (this.books.size > 1_000) this.books.clear(); // bounded: one entry per book in use
+    this.books.set(id, fresh);
+    return fresh;
+  }
+
+  /** The plan of each consumer that has one. */
+  async plansOf(db: Db, consumerIds: string[]): Promise<Map<string, Plan>> {
+    const out = new Map<string, Plan>();
+    if (consumerIds.length === 0) return out;
+    const rows = await db.consumer.findMany({
+      where: { id: { in: consumerIds }, planId: { not: null } },
+      select: { id: true, planMarkupPercent: true, plan: { select: { id: true, name: true, version: true } } },
+    });
+    for (const r of rows) {
+      if (!r.plan) continue;
+      const book = await this.book(db, r.plan.id, r.plan.version, r.plan.name);
+      const markup = r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed());
+      out.set(r.id, { bookId: r.plan.id, bookName: book.name, version: book.version, markupPercent: markup, index: book.index });
+    }
+    return out;
+  }
+}

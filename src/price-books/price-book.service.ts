@@ -1,0 +1,102 @@
+// Price books and plans: create a book, add a price to one of its entries from a given time on,
+// give a consumer a book as its plan. Each change is one transaction that also reprices the calls
+// it now covers (repricing.ts); a change reaching into a finalized invoice's period is a 409.
+import type { Db, PrismaClient } from "../db/client.ts";
+import { conflict, notFound } from "../domain/errors.ts";
+import type { Decimal } from "../domain/money.ts";
+import { BEGINNING_OF_TIME } from "../consumers/consumer.repository.ts";
+import { resolveConsumer, uniqueConflict } from "../consumers/consumer.service.ts";
+import { refuseRepricingFinalized } from "../consumers/rate-guard.ts";
+import { repriceConsumers } from "./repricing.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type PriceInput = {
+  model: string;
+  /** ISO 8601 with offset (checked by the route's schema). */
+  effective_from?: string;
+  input_cost_per_token: Decimal;
+  output_cost_per_token: Decimal;
+  cached_input_cost_per_token?: Decimal;
+  cache_write_cost_per_token?: Decimal;
+  reasoning_cost_per_token?: Decimal;
+};
+export type BookInput = { name: string; description?: string; prices?: PriceInput[] };
+
+const priceColumns = (p: PriceInput) => ({
+  model: p.model.trim().toLowerCase(),
+  effectiveFrom: p.effective_from ? new Date(p.effective_from) : BEGINNING_OF_TIME,
+  inputCostPerToken: p.input_cost_per_token.toFixed(),
+  outputCostPerToken: p.output_cost_per_token.toFixed(),
+  cachedInputCostPerToken: p.cached_input_cost_per_token?.toFixed() ?? null,
+  cacheWriteCostPerToken: p.cache_write_cost_per_token?.toFixed() ?? null,
+  reasoningCostPerToken: p.reasoning_cost_per_token?.toFixed() ?? null,
+});
+
+/** A book by id or name. */
+export async function resolveBook(db: Db, ref: string) {
+  const row = UUID.test(ref) ? await db.priceBook.findUnique({ where: { id: ref } }) : await db.priceBook.findUnique({ where: { name: ref } });
+  if (!row) throw notFound(`price book ${ref} not found`);
+  return row;
+}
+
+function duplicateEntry(err: unknown): never {
+  try {
+    uniqueConflict(err);
+  } catch (e) {
+    const field = (e as { field?: string }).field;
+    if (field === "effective_from") throw conflict("prices: two prices of one entry take effect at the same time", "prices");
+    if (field === "consumer") throw conflict("name: a price book of that name exists", "name");
+    throw e;
+  }
+}
+
+export async function createBook(db: PrismaClient, input: BookInput) {
+  try {
+    return await db.priceBook.create({
+      data: { name: input.name, description: input.description, prices: { create: (input.prices ?? []).map(priceColumns) } },
+      include: { prices: { orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }] } },
+    });
+  } catch (err) {
+    duplicateEntry(err);
+  }
+}
+
+/** Consumers billed by the book, refused when one has a finalized invoice for a period the change reaches into. */
+async function planConsumers(tx: Db, bookId: string, from: Date, field: string): Promise<string[]> {
+  const ids = (await tx.consumer.findMany({ where: { planId: bookId }, select: { id: true } })).map((c) => c.id);
+  for (const id of ids) await refuseRepricingFinalized(tx, id, from, field);
+  return ids;
+}
+
+/** Adds one price version to an entry of the book, repricing its consumers' calls from then on. */
+export async function addPrice(db: PrismaClient, bookRef: string, input: PriceInput) {
+  try {
+    return await db.$transaction(async (tx) => {
+      const book = await resolveBook(tx, bookRef);
+      const price = await tx.priceBookPrice.create({ data: { bookId: book.id, ...priceColumns(input) } });
+      await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
+      const consumerIds = await planConsumers(tx, book.id, price.effectiveFrom, "effective_from");
+      const repriced = await repriceConsumers(tx, consumerIds, price.effectiveFrom);
+      return { price, consumerIds, repriced };
+    });
+  } catch (err) {
+    duplicateEntry(err);
+  }
+}
+
+/**
+ * Gives the consumer a book as its plan (null: none), with a markup in percent. The calls it
+ * covers are repriced back to the end of the consumer's last finalized period: those already
+ * finally invoiced stay as billed.
+ */
+export async function assignPlan(db: PrismaClient, consumerRef: string, plan: { bookRef: string | null; markupPercent: Decimal | null }) {
+  return db.$transaction(async (tx) => {
+    const consumer = await resolveConsumer(tx, consumerRef);
+    const book = plan.bookRef === null ? null : await resolveBook(tx, plan.bookRef);
+    await tx.consumer.update({ where: { id: consumer.id }, data: { planId: book?.id ?? null, planMarkupPercent: plan.markupPercent?.toFixed() ?? null } });
+    const lastFinal = await tx.invoice.findFirst({ where: { consumerId: consumer.id, status: "finalized" }, include: { period: true }, orderBy: { period: { endsAt: "desc" } } });
+    const repriced = await repriceConsumers(tx, [consumer.id], lastFinal?.period.endsAt ?? BEGINNING_OF_TIME);
+    return { consumerId: consumer.id, book, markupPercent: plan.markupPercent, repriced };
+  });
+}

@@ -1,0 +1,150 @@
+// Price books end to end: a consumer on a plan calls three models, one named exactly, one matched
+// by a pattern and one no price covers. Each cost is checked against a decimal reference computed
+// here; the unpriced call is flagged, costs nothing, and is priced when its price is added. A
+// markup applies to the plan's prices; the consumer's own rate covers models the plan does not name.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { Decimal } from "decimal.js";
+import { kongLog } from "../fixtures/kong-logs.ts";
+import { meterLogs, tick } from "../helpers/billing.ts";
+import { startInvoiceWorker } from "../../workers/invoices/worker.ts";
+import { createLogger } from "../../src/lib/logger.ts";
+import { admin, startStack, type Stack } from "../helpers/stack.ts";
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack({ BILLING_TIMEZONE: "UTC" }, { meter: false });
+});
+after(() => stack.close());
+
+const AT = Date.parse("2026-11-20T10:00:00Z");
+const GPT4O = { input: "0.0000025", output: "0.00001" };
+const MINI = { input: "0.00000015", output: "0.0000006" };
+const CLAUDE = { input: "0.000003", output: "0.000015" };
+
+/** One call of `model` with the provider's usage (no payloads: the provider's figures are billed). */
+function call(c: { kongId: string; username: string }, model: string, input: number, output: number, i: number) {
+  return kongLog({
+    consumer: { id: c.kongId, username: c.username },
+    startedAt: AT + i * 1000,
+    ai: { proxy: { usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }, meta: { request_model: model, response_model: model, provider_name: "openai" } } },
+  });
+}
+const ref = (p: { input: string; output: string }, input: number, output: number, markup = "0") =>
+  new Decimal(input).times(p.input).plus(new Decimal(output).times(p.output)).times(new Decimal(100).plus(markup).div(100));
+
+async function newConsumer(metadata: Record<string, unknown> = {}) {
+  const kongId = randomUUID();
+  const username = `plan-${kongId.slice(0, 8)}`;
+  const res = await admin(stack, "POST", "/v1/consumers", { username, kong_id: kongId, metadata });
+  assert.equal(res.statusCode, 201, res.body);
+  return { id: res.json().id as string, kongId, username };
+}
+
+const event = async (id: string) => (await admin(stack, "GET", `/v1/events/${id}`)).json();
+
+describe("price books and plans", () => {
+  it("prices each model by its entry, flags the unpriced call, and prices it once its price is added", async () => {
+    const book = `standard-${randomUUID().slice(0, 8)}`;
+    const created = await admin(stack, "POST", "/v1/price-books", {
+      name: book,
+      prices: [
+        { model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output },
+        { model: "gpt-4o-mini*", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output },
+      ],
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const c = await newConsumer();
+    const plan = await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+    assert.equal(plan.statusCode, 200, plan.body);
+
+    const logs = [call(c, "gpt-4o-2024-08-06", 1000, 200, 0), call(c, "gpt-4o-mini-2024-07-18", 5000, 800, 1), call(c, "claude-3-5-sonnet-20241022", 700, 90, 2)];
+    const ids = logs.map((l) => (l.request as { id: string }).id);
+    await meterLogs(stack, logs);
+
+    const [dated, pattern, unpriced] = await Promise.all(ids.map(event));
+    assert.equal(dated.cost, ref(GPT4O, 1000, 200).toFixed());
+    assert.deepEqual([dated.priced_by.source, dated.priced_by.book, dated.priced_by.entry, dated.priced_by.match], ["plan", book, "gpt-4o", "dated"]);
+    assert.equal(pattern.cost, ref(MINI, 5000, 800).toFixed(), "the longer pattern wins over nothing else; the mini price, not gpt-4o's");
+    assert.deepEqual([pattern.priced_by.entry, pattern.priced_by.match], ["gpt-4o-mini*", "pattern"]);
+    assert.equal(unpriced.cost, "0");
+    assert.deepEqual([unpriced.anomalies, unpriced.priced_by], [["unpriced"], null]);
+    const listed = (await admin(stack, "GET", `/v1/reports/anomalies?anomaly=unpriced&consumer=${c.id}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z`)).json();
+    assert.deepEqual(listed.events.map((e: { id: string }) => e.id), [ids[2]]);
+
+    const added = await admin(stack, "POST", `/v1/price-books/${book}/prices`, { model: "claude-3-5-*", input_cost_per_token: CLAUDE.input, output_cost_per_token: CLAUDE.output });
+    assert.equal(added.statusCode, 201, added.body);
+    assert.equal(added.json().repriced_events, 1);
+    const priced = await event(ids[2]!);
+    assert.equal(priced.cost, ref(CLAUDE, 700, 90).toFixed());
+    assert.deepEqual(priced.anomalies, []);
+
+    const usage = (await admin(stack, "GET", `/v1/consumers/${c.id}/usage?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`)).json();
+    const total = ref(GPT4O, 1000, 200).plus(ref(MINI, 5000, 800)).plus(ref(CLAUDE, 700, 90));
+    assert.equal(new Decimal(usage.totals?.cost ?? usage.cost).toFixed(), total.toFixed(), "usage totals moved with the repricing");
+  });
+
+  it("a markup applies to plan prices, and the consumer's own rate covers what the plan does not name", async () => {
+    const book = `list-${randomUUID().slice(0, 8)}`;
+    assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).statusCode, 201);
+    const own = { input: "0.000001", output: "0.000002" };
+    const c = await newConsumer({ input_cost_per_token: own.input, output_cost_per_token: own.output });
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book, markup_percent: "7.5" })).statusCode, 200);
+    const logs = [call(c, "gpt-4o", 1234, 567, 10), call(c, "mistral-large-latest", 400, 50, 11)];
+    await meterLogs(stack, logs);
+    const [marked, fallback] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
+    assert.equal(marked.cost, ref(GPT4O, 1234, 567, "7.5").toFixed());
+    assert.equal(marked.priced_by.markup_percent, "7.5");
+    assert.equal(fallback.cost, ref(own, 400, 50).toFixed());
+    assert.equal(fallback.priced_by.source, "consumer_rate");
+  });
+
+  it("refuses half a price pair, a bad entry name and a bad markup, naming the field", async () => {
+    const cases: Array<[string, string, unknown, string]> = [
+      ["POST", "/v1/consumers", { username: `half-${randomUUID().slice(0, 8)}`, metadata: { input_cost_per_token: "0.000001" } }, "metadata.output_cost_per_token"],
+      ["POST", "/v1/price-books", { name: "half", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1" }] }, "prices.0.output_cost_per_token"],
+      ["POST", "/v1/price-books", { name: "spaces", prices: [{ model: "gpt 4o", input_cost_per_token: "0", output_cost_per_token: "0" }] }, "prices.0.model"],
+      ["POST", "/v1/price-books", { name: "-bad name" }, "name"],
+    ];
+    for (const [method, url, body, field] of cases) {
+      const res = await admin(stack, method as "POST", url, body);
+      assert.equal(res.statusCode, 400, `${url} ${JSON.stringify(body)}: ${res.body}`);
+      assert.match(JSON.stringify(res.json()), new RegExp(field.replace(/\./g, "\\.")), res.body);
+    }
+    const c = await newConsumer();
+    for (const markup of ["-100", "1000.5", "abc", "1e2", -150]) {
+      const res = await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: null, markup_percent: markup });
+      assert.equal(res.statusCode, 400, `markup ${markup}: ${res.body}`);
+    }
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: "no-such-book" })).statusCode, 404);
+  });
+
+  it("an invoice with an unpriced call is not finalized by the run nor by hand, until its price is added or the operator says so", async () => {
+    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    try {
+      const book = `held-${randomUUID().slice(0, 8)}`;
+      assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).statusCode, 201);
+      const c = await newConsumer();
+      await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+      await meterLogs(stack, [call(c, "gpt-4o", 100, 10, 20), call(c, "o3-mini", 300, 30, 21)]);
+
+      await tick(stack.billingQueue, "2026-12-01T00:30:00Z"); // closes November: drafts
+      await tick(stack.billingQueue, "2026-12-02T01:00:00Z"); // past the grace: the run finalizes what it may
+      const [inv] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2026-11-01`)).json().invoices;
+      assert.equal(inv.status, "draft", "held: a call on it has no price");
+
+      const refused = await admin(stack, "POST", `/v1/invoices/${inv.id}/finalize`, {});
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.match(refused.json().error.message, /1 billable calls on this invoice have no price \(models: o3-mini\)/);
+
+      assert.equal((await admin(stack, "POST", `/v1/price-books/${book}/prices`, { model: "o3-mini", input_cost_per_token: "0.0000011", output_cost_per_token: "0.0000044" })).json().repriced_events, 1);
+      const done = await admin(stack, "POST", `/v1/invoices/${inv.id}/finalize`, {});
+      assert.equal(done.statusCode, 200, done.body);
+      const expected = ref(GPT4O, 100, 10).plus(ref({ input: "0.0000011", output: "0.0000044" }, 300, 30));
+      assert.deepEqual([done.json().status, done.json().subtotal], ["finalized", expected.toFixed()]);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
