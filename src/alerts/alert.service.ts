@@ -8,7 +8,7 @@ import type { PrismaClient } from "../db/client.ts";
 import type { Logger } from "../lib/logger.ts";
 import { addToOutbox, type OutboxAlert } from "./outbox.ts";
 
-export const ALERT_TYPES = ["budget.threshold_crossed", "budget.exhausted", "invoice.finalized", "dead_letter.recorded"] as const;
+export const ALERT_TYPES = ["budget.threshold_crossed", "budget.exhausted", "invoice.finalized", "invoice.unpriced_calls", "dead_letter.recorded"] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
 /** Stored in Redis with every job: renaming it strands the jobs already queued. */

@@ -2,7 +2,7 @@
 // check, the only one that counts, runs last, so a call denied for another reason uses no slot.
 import type { Config } from "../config.ts";
 import { capabilityGranted, capabilityOf, cellLimit, overLimit, type DenyCode } from "../domain/limits.ts";
-import { rateAt } from "../domain/pricing.ts";
+import { resolvePrice } from "../domain/consumer-pricing.ts";
 import { levelOf, localSlotOf, SLOT_NAMES } from "../domain/tdl.ts";
 import type { MeasurePool } from "./measure-pool.ts";
 import type { Measured } from "./measure-request.ts";
@@ -25,7 +25,7 @@ export type AuthorizeRequest = {
 };
 
 export type DenyReason = {
-  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted";
+  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted" | "model_unpriced";
   message: string;
   [detail: string]: unknown;
 };
@@ -82,7 +82,8 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   const cap: OutputCap = measured.outputCap ?? { kind: "absent", choices: 1 };
   const limits = consumer.limits;
   const checks: Record<string, unknown> = { model };
-  const rate = rateAt(consumer.rates, now);
+  // the call's own model prices its hold: the plan's entry for it, else the consumer's rate
+  const rate = resolvePrice(consumer.plan, consumer.rates, model, now);
   const base = () => ({ consumer_id: consumer.id, metadata_version: consumer.metadataVersion, checks, headers: {} });
 
   const capability = capabilityOf([input.route?.name, input.route?.id, model], config.metering.capabilityMap);
@@ -107,6 +108,11 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   // the budget holds before the TDL check counts; a call the TDL check then refuses gives its hold back
   let release: (() => Promise<void>) | undefined;
   if (consumer.budgets.length > 0 && deps.budgets) {
+    checks.priced_by = rate?.pricedBy ?? null;
+    if (!rate && consumer.budgets.some((b) => b.amount !== null)) {
+      const message = `no price covers model ${model} for this consumer, so a money budget cannot hold the call`;
+      return deny(403, { code: "model_unpriced", message, model }, base());
+    }
     const call = {
       inputTokens: measured.inputTokens ?? (Number.isFinite(input.sizeBytes ?? Infinity) ? input.sizeBytes! : (input_.estimate ?? 0)),
       // every completion asked for (n) may be as long as the cap

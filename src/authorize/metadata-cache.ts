@@ -10,6 +10,11 @@ import type { TdlMatrix } from "../domain/tdl.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Budget } from "../budgets/budget.ts";
 import { currentBudgets } from "../budgets/budget.repository.ts";
+import type { Plan } from "../domain/consumer-pricing.ts";
+import { PlanCache } from "../price-books/plans.ts";
+
+/** Price books indexed once per version for every consumer this process authorizes. */
+const PLANS = new PlanCache();
 
 /** What the gateway needs of one consumer: identity, limits, header values and rate history. */
 export type GatewayConsumer = {
@@ -21,6 +26,8 @@ export type GatewayConsumer = {
   tags: string[];
   limits: Limits;
   rates: Rate[];
+  /** The price book it is billed by, if any: authorize prices the call's model with it. */
+  plan?: Plan;
   /** The budgets in force (its own, then its tags'), see src/budgets. */
   budgets: Budget[];
 };
@@ -57,6 +64,7 @@ export async function loadGatewayConsumer(db: Db, ref: KongConsumerRef | { id: s
       tdlMatrix: c.tdlMatrix as TdlMatrix,
     },
     rates: (await rateHistories(db, [c.id])).get(c.id) ?? [],
+    plan: (await PLANS.plansOf(db, [c.id])).get(c.id),
     budgets: (await currentBudgets(db, [c.id])).get(c.id) ?? [],
   };
 }

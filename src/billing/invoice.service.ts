@@ -129,7 +129,15 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
       }]);
     }
     await a.beforeCommit?.();
-    if (a.finalize && !finalize) return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
+    if (a.finalize && !finalize) {
+      // the run leaves the invoice a draft and says so once; the operator prices the calls and finalizes it by hand
+      await addToOutbox(tx, [{
+        type: "invoice.unpriced_calls", dedupKey: `invoice.unpriced_calls:${inv.id}`, consumerId: a.consumerId,
+        data: { invoice_id: inv.id, consumer_id: a.consumerId, period: periodJson(period), unpriced_calls: unpriced.calls, models: unpriced.models },
+      }]);
+      await a.beforeCommit?.();
+      return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
+    }
     return { invoiceId: inv.id, outcome: finalize ? ("finalized" as const) : ("drafted" as const) };
   }, { timeout: 60_000 });
 }

@@ -6,7 +6,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { periodJson, type Period } from "../domain/billing-period.ts";
 import { storableId } from "../domain/storable.ts";
-import type { Rate } from "../domain/pricing.ts";
+import type { RatePrices } from "../domain/pricing.ts";
 import type { AlertDeps } from "../alerts/alert.service.ts";
 import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
@@ -24,7 +24,7 @@ export type BudgetOutcome =
 
 export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps; logger?: Logger; onRedisError?: () => void };
 
-export type GuardRequest = { budgets: Budget[]; call: CallBound; rate: Rate | undefined; requestId?: string; now: Date };
+export type GuardRequest = { budgets: Budget[]; call: CallBound; rate: RatePrices | undefined; requestId?: string; now: Date };
 type OneRequest = Omit<GuardRequest, "budgets"> & { budget: Budget };
 
 /**

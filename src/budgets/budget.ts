@@ -5,7 +5,7 @@
 // committed spend pass the limit.
 import { periodContaining, type Period, type PeriodKind } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
-import { pricesOf, type Rate } from "../domain/pricing.ts";
+import { pricesOf, type RatePrices } from "../domain/pricing.ts";
 
 export type BudgetPeriod = "day" | "week" | "month";
 
@@ -56,7 +56,7 @@ export type CallBound = {
  * The most a call can cost: its input at the dearest input-side price (plain, cached or cache
  * write) and its maximum output at the dearest output-side price (plain or reasoning).
  */
-export function maxCostOf(call: CallBound, rate: Rate | undefined): Decimal {
+export function maxCostOf(call: CallBound, rate: RatePrices | undefined): Decimal {
   if (!rate) return new Decimal(0);
   const p = pricesOf(rate);
   const inputPrice = Decimal.max(p.input, p.cached_input, p.cache_write);

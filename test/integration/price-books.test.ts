@@ -10,7 +10,7 @@ import { kongLog } from "../fixtures/kong-logs.ts";
 import { meterLogs, tick } from "../helpers/billing.ts";
 import { startInvoiceWorker } from "../../workers/invoices/worker.ts";
 import { createLogger } from "../../src/lib/logger.ts";
-import { admin, startStack, type Stack } from "../helpers/stack.ts";
+import { admin, INGEST_SECRET, startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;
 before(async () => {
@@ -133,6 +133,10 @@ describe("price books and plans", () => {
       await tick(stack.billingQueue, "2026-12-02T01:00:00Z"); // past the grace: the run finalizes what it may
       const [inv] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2026-11-01`)).json().invoices;
       assert.equal(inv.status, "draft", "held: a call on it has no price");
+      const alerts = (await admin(stack, "GET", "/v1/alerts?type=invoice.unpriced_calls")).json().alerts;
+      const mine = alerts.filter((a: { body: { data: { invoice_id: string; models: string[] } } }) => a.body.data.invoice_id === inv.id);
+      assert.equal(mine.length, 1, "the run raised one alert for the held invoice");
+      assert.deepEqual(mine[0].body.data.models, ["o3-mini"]);
 
       const refused = await admin(stack, "POST", `/v1/invoices/${inv.id}/finalize`, {});
       assert.equal(refused.statusCode, 409, refused.body);
@@ -146,5 +150,30 @@ describe("price books and plans", () => {
     } finally {
       await worker.stop();
     }
+  });
+
+  it("authorize holds a call at its own model's price, and refuses a model nothing prices against a money budget", async () => {
+    const book = `hold-${randomUUID().slice(0, 8)}`;
+    await admin(stack, "POST", "/v1/price-books", { name: book, prices: [
+      { model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output },
+      { model: "gpt-4o-mini*", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output },
+    ] });
+    const c = await newConsumer();
+    await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "100" })).statusCode, 200);
+    const decide = async (model: string) =>
+      (await stack.app.inject({
+        method: "POST", url: "/v1/gateway/authorize",
+        headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
+        payload: JSON.stringify({ consumer: { username: c.username }, body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], max_tokens: 1000 }) }),
+      })).json();
+    const big = await decide("gpt-4o");
+    const small = await decide("gpt-4o-mini");
+    const tokens = big.checks.budget.hold_tokens - 1000;
+    assert.equal(big.checks.budget.hold_amount, ref(GPT4O, tokens, 1000).toFixed());
+    assert.equal(small.checks.budget.hold_amount, ref(MINI, tokens, 1000).toFixed());
+    assert.equal(small.checks.priced_by.entry, "gpt-4o-mini*");
+    const refused = await decide("claude-3-opus");
+    assert.deepEqual([refused.allow, refused.status, refused.reason.code], [false, 403, "model_unpriced"]);
   });
 });
