@@ -3,7 +3,7 @@
 // it now covers (repricing.ts); a change reaching into a finalized invoice's period is a 409.
 import type { Db, PrismaClient } from "../db/client.ts";
 import { conflict, notFound } from "../domain/errors.ts";
-import type { Decimal } from "../domain/money.ts";
+import { Decimal } from "../domain/money.ts";
 import { BEGINNING_OF_TIME } from "../consumers/consumer.repository.ts";
 import { resolveConsumer, uniqueConflict } from "../consumers/consumer.service.ts";
 import { refuseRepricingFinalized } from "../consumers/rate-guard.ts";
@@ -99,4 +99,37 @@ export async function assignPlan(db: PrismaClient, consumerRef: string, plan: { 
     const repriced = await repriceConsumers(tx, [consumer.id], lastFinal?.period.endsAt ?? BEGINNING_OF_TIME);
     return { consumerId: consumer.id, book, markupPercent: plan.markupPercent, repriced };
   });
+}
+
+const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken"] as const;
+type PriceColumns = ReturnType<typeof priceColumns>;
+const samePrices = (a: Record<(typeof PRICE_FIELDS)[number], { toFixed(): string } | string | null>, b: PriceColumns) =>
+  PRICE_FIELDS.every((f) => (a[f] === null ? null : new Decimal(a[f]!.toString()).toFixed()) === (b[f] === null ? null : new Decimal(b[f]!).toFixed()));
+
+export type ImportReport = { added: string[]; unchanged: string[]; rejected: Array<{ model: string; reason: string }> };
+
+/**
+ * Imports a catalog into a book from `effectiveFrom` on, in one transaction: an entry whose price in
+ * force then is the same is left alone, any other gets a new version, and the book's consumers'
+ * calls from then on are repriced once. Importing the same file twice adds nothing.
+ */
+export async function importPrices(db: PrismaClient, bookRef: string, prices: PriceInput[], effectiveFrom: Date): Promise<ImportReport & { consumerIds: string[]; repriced: number }> {
+  return db.$transaction(async (tx) => {
+    const book = await resolveBook(tx, bookRef);
+    const report: ImportReport = { added: [], unchanged: [], rejected: [] };
+    for (const p of prices) {
+      const row = priceColumns({ ...p, effective_from: effectiveFrom.toISOString() });
+      const inForce = await tx.priceBookPrice.findFirst({ where: { bookId: book.id, model: row.model, effectiveFrom: { lte: effectiveFrom } }, orderBy: { effectiveFrom: "desc" } });
+      if (inForce && samePrices(inForce, row)) report.unchanged.push(row.model);
+      else if (inForce && inForce.effectiveFrom.getTime() === effectiveFrom.getTime()) report.rejected.push({ model: row.model, reason: "another price of this entry takes effect at the same time" });
+      else {
+        await tx.priceBookPrice.create({ data: { bookId: book.id, ...row } });
+        report.added.push(row.model);
+      }
+    }
+    if (report.added.length === 0) return { ...report, consumerIds: [], repriced: 0 };
+    await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
+    const consumerIds = await planConsumers(tx, book.id, effectiveFrom, "effective_from");
+    return { ...report, consumerIds, repriced: await repriceConsumers(tx, consumerIds, effectiveFrom) };
+  }, { timeout: 60_000 });
 }

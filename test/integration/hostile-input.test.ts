@@ -55,6 +55,7 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "post /v1/price-books": { name: "hostile-book", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1", output_cost_per_token: "0.2" }] },
   "post /v1/price-books/{book}/prices": { model: "gpt-4o*", effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2" },
   "put /v1/consumers/{consumer}/plan": { price_book: "hostile-book", markup_percent: "5" },
+  "post /v1/price-books/{book}/import": { format: "litellm", effective_from: "2030-01-01T00:00:00Z", catalog: {} },
 };
 
 /** Required query parameters of an operation, valid; a probe replaces one. */

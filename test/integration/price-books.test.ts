@@ -176,4 +176,32 @@ describe("price books and plans", () => {
     const refused = await decide("claude-3-opus");
     assert.deepEqual([refused.allow, refused.status, refused.reason.code], [false, 403, "model_unpriced"]);
   });
+
+  it("a plan at the shipped catalog's prices plus a markup; importing the same catalog again adds nothing", async () => {
+    const book = `list-${randomUUID().slice(0, 8)}`;
+    assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book })).statusCode, 201);
+    const imported = await admin(stack, "POST", `/v1/price-books/${book}/import`, { format: "shipped", effective_from: "2026-01-01T00:00:00Z" });
+    assert.equal(imported.statusCode, 200, imported.body);
+    assert.ok(imported.json().added.includes("gpt-4o") && imported.json().rejected.length === 0, imported.body);
+    const again = (await admin(stack, "POST", `/v1/price-books/${book}/import`, { format: "shipped", effective_from: "2026-01-01T00:00:00Z" })).json();
+    assert.deepEqual([again.added.length, again.unchanged.length], [0, imported.json().added.length]);
+
+    const c = await newConsumer();
+    await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book, markup_percent: "20" });
+    const log = call(c, "claude-3-5-sonnet-20241022", 2000, 300, 40);
+    await meterLogs(stack, [log]);
+    const e = await event((log.request as { id: string }).id);
+    assert.equal(e.cost, ref(CLAUDE, 2000, 300, "20").toFixed(), "catalog list price x 1.2");
+
+    // a LiteLLM file updates one price from a later date on; the half-priced entry is refused, not zeroed
+    const update = await admin(stack, "POST", `/v1/price-books/${book}/import`, {
+      format: "litellm", effective_from: "2026-12-01T00:00:00Z",
+      catalog: { "claude-3-5-sonnet": { mode: "chat", input_cost_per_token: 2e-6, output_cost_per_token: 1e-5 }, "new-model": { mode: "chat", input_cost_per_token: 1e-6 } },
+    });
+    assert.equal(update.statusCode, 200, update.body);
+    assert.deepEqual([update.json().added, update.json().rejected.map((r: { model: string }) => r.model)], [["claude-3-5-sonnet"], ["new-model"]]);
+    assert.equal((await event((log.request as { id: string }).id)).cost, e.cost, "the November call keeps the price in force then");
+    const bad = await admin(stack, "POST", `/v1/price-books/${book}/import`, { format: "litellm" });
+    assert.deepEqual([bad.statusCode, bad.json().error.field], [400, "catalog"]);
+  });
 });

@@ -9,7 +9,9 @@ import { ENTRY_NAME } from "../../domain/price-book.ts";
 import { Decimal } from "../../domain/money.ts";
 import { instantString, price, safeText } from "../../domain/field-types.ts";
 import { rateFromRow } from "../../consumers/consumer.repository.ts";
-import { addPrice, assignPlan, createBook, resolveBook } from "../../price-books/price-book.service.ts";
+import { addPrice, assignPlan, createBook, importPrices, resolveBook } from "../../price-books/price-book.service.ts";
+import { CATALOG_FORMATS, parseCatalog, shippedCatalog } from "../../catalog/catalog.ts";
+import { validationFailed } from "../../domain/errors.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { ConsumerParams } from "./common.schemas.ts";
@@ -60,6 +62,16 @@ export const PlanSchema = z
   })
   .strict();
 
+export const ImportSchema = z
+  .object({
+    format: z.enum([...CATALOG_FORMATS, "shipped"]).meta({
+      description: "tokenmeter: our catalog format (src/catalog/list-prices.json); litellm: LiteLLM's model_prices_and_context_window.json; shipped: the list prices shipped with tokenmeter (no catalog).",
+    }),
+    effective_from: instantString.optional().meta({ description: "When the imported prices take effect; now by default (history keeps its prices)." }),
+    catalog: z.record(z.string(), z.unknown()).optional().meta({ description: "The file's content, for the tokenmeter and litellm formats." }),
+  })
+  .strict();
+
 const BookParams = z.object({ book: safeText(100, 1) });
 const admin = { tags: ["prices"], security: SECURITY.admin };
 
@@ -101,6 +113,29 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
       const { price: row, consumerIds, repriced } = await addPrice(db, request.params.book, request.body);
       await metadataChanged(consumerIds);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
+    },
+  );
+
+  r.post(
+    "/v1/price-books/:book/import",
+    {
+      onRequest: requireAdmin,
+      bodyLimit: 32 * 1024 * 1024, // LiteLLM's whole map
+      schema: { ...admin, summary: "Import a price catalog into a book (ours, LiteLLM's, or the shipped list prices)", params: BookParams, body: ImportSchema, response: answers(200, 403, 404, 409) },
+    },
+    async (request) => {
+      const { format, catalog, effective_from } = request.body;
+      if (format !== "shipped" && catalog === undefined) throw validationFailed(`catalog: required with format ${format}`, "catalog");
+      let parsed;
+      try {
+        parsed = format === "shipped" ? shippedCatalog() : parseCatalog(format, catalog);
+      } catch (err) {
+        throw validationFailed(`catalog.${(err as Error).message}`, "catalog");
+      }
+      const at = effective_from ? new Date(effective_from) : new Date();
+      const report = await importPrices(db, request.params.book, parsed.prices, at);
+      await metadataChanged(report.consumerIds);
+      return { effective_from: at.toISOString(), added: report.added, unchanged: report.unchanged, rejected: [...parsed.rejected, ...report.rejected], repriced_events: report.repriced };
     },
   );
 
