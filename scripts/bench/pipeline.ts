@@ -149,7 +149,27 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
   return { ingest, meter, meterScaled, endToEnd, p50, p99 };
 }
 
+/**
+ * A plan for every bench consumer, so each call's price is looked up by its model: the shipped
+ * list prices and a few patterns. A build without price books answers 404 and the consumers keep
+ * their own rates (the comparison `npm run bench` before and after price books makes).
+ */
+async function createPlan(address: string, suffix: string): Promise<string | null> {
+  const post = (path: string, body: unknown) =>
+    fetch(`${address}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const name = `bench-${suffix}`;
+  const patterns = ["gpt-4o-mini*", "gpt-4o*", "claude-3-5-*", "gemini-*", "*-latest"].map((model, i) => ({ model, input_cost_per_token: `0.00000${i + 1}`, output_cost_per_token: `0.0000${i + 1}` }));
+  const created = await post("/v1/price-books", { name, prices: patterns });
+  if (created.status === 404) return null;
+  if (created.status !== 201) throw new Error(`creating the bench plan answered ${created.status}: ${await created.text()}`);
+  const imported = await post(`/v1/price-books/${name}/import`, { format: "shipped", effective_from: "2000-01-01T00:00:00Z" });
+  if (imported.status !== 200) throw new Error(`loading the catalog answered ${imported.status}: ${await imported.text()}`);
+  return name;
+}
+
 async function createConsumers(address: string, n: number, suffix: string): Promise<string[]> {
+  const plan = await createPlan(address, suffix);
+  console.log(`bench consumers priced by ${plan ? `plan ${plan} (shipped catalog and patterns)` : "their own rates (this build has no price books)"}`);
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const kongId = randomUUID();
@@ -159,6 +179,10 @@ async function createConsumers(address: string, n: number, suffix: string): Prom
       body: JSON.stringify({ username: `bench-${suffix}-${i}`, kong_id: kongId, metadata: { input_cost_per_token: "0.000000083", output_cost_per_token: "0.00000033" } }),
     });
     if (res.status !== 201) throw new Error(`creating a consumer answered ${res.status}: ${await res.text()}`);
+    if (plan) {
+      const put = await fetch(`${address}/v1/consumers/${kongId}/plan`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ price_book: plan }) });
+      if (put.status !== 200) throw new Error(`giving a consumer the plan answered ${put.status}: ${await put.text()}`);
+    }
     ids.push(kongId);
   }
   return ids;

@@ -17,7 +17,10 @@ export type LateEvent = UsageAtPrice & { id: string; periodId: string; periodSta
 export type LineDraft = {
   position: number;
   model: string;
-  direction: Direction;
+  /** Null on a plan fee or minimum top-up (see plan-charges.ts). */
+  direction: Direction | null;
+  /** Set on a plan's charges: tier_adjustment, plan_fee, minimum_top_up. */
+  charge?: string | null;
   quantity: bigint;
   unitPrice: Decimal;
   amount: Decimal;
@@ -39,7 +42,7 @@ export type PriceCorrection = {
   createdAt: Date;
 };
 
-type Acc = Omit<LineDraft, "position" | "amount" | "priceAdjustmentId"> & { periodStart: number };
+type Acc = Omit<LineDraft, "position" | "amount" | "priceAdjustmentId" | "direction"> & { direction: Direction; periodStart: number };
 
 // Current lines first; then adjustments, oldest period first; within each by model, direction, price.
 function compare(a: Acc, b: Acc): number {

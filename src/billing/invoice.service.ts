@@ -6,6 +6,7 @@ import { periodContaining, periodJson } from "../domain/billing-period.ts";
 import { Decimal, roundToMinorUnit } from "../domain/money.ts";
 import { buildLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
 import { priceColumns, quantityColumns } from "./token-type-sql.ts";
+import { planCharges } from "./plan-charges.ts";
 import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
 import { addToOutbox } from "../alerts/outbox.ts";
 import type { BillingSettings } from "./period.service.ts";
@@ -95,7 +96,9 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
       WHERE consumer_id = ${a.consumerId}::uuid AND billable AND invoice_id IS NULL
         AND occurred_at >= ${period.startsAt} AND occurred_at < ${period.endsAt}`;
     await claimLateEvents(tx, inv.id, a, period.startsAt);
-    const lines = await linesOf(tx, inv.id, a, period.startsAt, period.endsAt);
+    const usage = await linesOf(tx, inv.id, a, period.startsAt, period.endsAt);
+    const charges = usage.length > 0 ? await planCharges(tx, a.consumerId, inv.id, period.startsAt, usage) : [];
+    const lines = [...usage, ...charges.map((c, i) => ({ ...c, position: usage.length + i + 1 }))];
 
     if (lines.length === 0) {
       // no usage after all: no invoice (nothing was claimed either)

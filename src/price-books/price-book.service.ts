@@ -1,7 +1,7 @@
 // Price books and plans: create a book, add a price to one of its entries from a given time on,
 // give a consumer a book as its plan. Each change is one transaction that also reprices the calls
 // it now covers (repricing.ts); a change reaching into a finalized invoice's period is a 409.
-import type { Db, PrismaClient } from "../db/client.ts";
+import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound } from "../domain/errors.ts";
 import { Decimal } from "../domain/money.ts";
 import { BEGINNING_OF_TIME } from "../consumers/consumer.repository.ts";
@@ -20,8 +20,31 @@ export type PriceInput = {
   cached_input_cost_per_token?: Decimal;
   cache_write_cost_per_token?: Decimal;
   reasoning_cost_per_token?: Decimal;
+  tiering?: TieringInput;
 };
-export type BookInput = { name: string; description?: string; prices?: PriceInput[] };
+type TierInput = { above: number; input_cost_per_token: Decimal; output_cost_per_token: Decimal; cached_input_cost_per_token?: Decimal; cache_write_cost_per_token?: Decimal; reasoning_cost_per_token?: Decimal };
+export type TieringInput = { mode: "graduated" | "volume"; tiers: TierInput[] } | { mode: "package"; package_size: number };
+type PlanAmounts = { fee_per_period?: Decimal | null; minimum_per_period?: Decimal | null };
+export type BookInput = { name: string; description?: string; prices?: PriceInput[] } & PlanAmounts;
+
+/** A tiering as stored: prices as exact decimal strings (read back by tieringFromJson). */
+function tieringJson(t: TieringInput | undefined) {
+  if (!t) return Prisma.DbNull;
+  if (t.mode === "package") return { mode: t.mode, package_size: t.package_size };
+  const text = (d: Decimal | undefined) => d?.toFixed() ?? null;
+  return {
+    mode: t.mode,
+    tiers: t.tiers.map((x) => ({
+      above: x.above, input_cost_per_token: text(x.input_cost_per_token), output_cost_per_token: text(x.output_cost_per_token),
+      cached_input_cost_per_token: text(x.cached_input_cost_per_token), cache_write_cost_per_token: text(x.cache_write_cost_per_token), reasoning_cost_per_token: text(x.reasoning_cost_per_token),
+    })),
+  };
+}
+
+const amountColumns = (b: PlanAmounts) => ({
+  ...(b.fee_per_period !== undefined ? { feePerPeriod: b.fee_per_period?.toFixed() ?? null } : {}),
+  ...(b.minimum_per_period !== undefined ? { minimumPerPeriod: b.minimum_per_period?.toFixed() ?? null } : {}),
+});
 
 const priceColumns = (p: PriceInput) => ({
   model: p.model.trim().toLowerCase(),
@@ -31,6 +54,7 @@ const priceColumns = (p: PriceInput) => ({
   cachedInputCostPerToken: p.cached_input_cost_per_token?.toFixed() ?? null,
   cacheWriteCostPerToken: p.cache_write_cost_per_token?.toFixed() ?? null,
   reasoningCostPerToken: p.reasoning_cost_per_token?.toFixed() ?? null,
+  tiering: tieringJson(p.tiering),
 });
 
 /** A book by id or name. */
@@ -54,12 +78,18 @@ function duplicateEntry(err: unknown): never {
 export async function createBook(db: PrismaClient, input: BookInput) {
   try {
     return await db.priceBook.create({
-      data: { name: input.name, description: input.description, prices: { create: (input.prices ?? []).map(priceColumns) } },
+      data: { name: input.name, description: input.description, ...amountColumns(input), prices: { create: (input.prices ?? []).map(priceColumns) } },
       include: { prices: { orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }] } },
     });
   } catch (err) {
     duplicateEntry(err);
   }
+}
+
+/** A book's description, fee and minimum per period; they apply to invoices drafted from now on. */
+export async function changeBook(db: PrismaClient, bookRef: string, input: { description?: string } & PlanAmounts) {
+  const book = await resolveBook(db, bookRef);
+  return db.priceBook.update({ where: { id: book.id }, data: { description: input.description, ...amountColumns(input) } });
 }
 
 /** Consumers billed by the book, refused when one has a finalized invoice for a period the change reaches into. */

@@ -4,6 +4,7 @@
 // charge period is the period they correct. Costs are the exact decimal amounts of the lines.
 import type { Db } from "../db/client.ts";
 import { toCsv } from "../lib/csv.ts";
+import { lineKind } from "../billing/line-kind.ts";
 
 /** The FOCUS 1.2 columns (their names are the spec's), then tokenmeter's own, prefixed x_ as the spec asks. */
 export const FOCUS_COLUMNS = [
@@ -36,7 +37,8 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
       const unitPrice = l.unitPrice.toFixed();
       const quantity = l.quantity.toString();
       const charged = l.adjustsPeriod ?? inv.period;
-      const kind = l.priceAdjustment ? (l.priceAdjustment.kind === "tokens" ? "usage_correction" : "price_correction") : l.adjustsPeriodId ? "late_usage" : "usage";
+      const kind = lineKind(l);
+      const charge = CHARGES[kind];
       return {
         BilledCost: amount,
         BillingAccountId: inv.consumerId,
@@ -45,14 +47,16 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
         BillingCurrency: inv.currency,
         BillingPeriodEnd: iso(inv.period.endsAt),
         BillingPeriodStart: iso(inv.period.startsAt),
-        ChargeCategory: "Usage",
+        ChargeCategory: charge?.category ?? "Usage",
         ChargeClass: l.adjustsPeriodId ? "Correction" : null,
-        ChargeDescription: `${l.model} ${l.direction.replace("_", " ")} tokens${kind === "usage" ? "" : ` (${kind.replace("_", " ")})`}`,
-        ChargeFrequency: "Usage-Based",
+        ChargeDescription: l.direction
+          ? `${l.model} ${l.direction.replace("_", " ")} tokens${kind === "usage" ? "" : ` (${kind.replaceAll("_", " ")})`}`
+          : `${l.model} ${kind.replaceAll("_", " ")}`,
+        ChargeFrequency: charge?.frequency ?? "Usage-Based",
         ChargePeriodEnd: iso(charged.endsAt),
         ChargePeriodStart: iso(charged.startsAt),
-        ConsumedQuantity: quantity,
-        ConsumedUnit: "Tokens",
+        ConsumedQuantity: charge ? null : quantity,
+        ConsumedUnit: charge ? null : "Tokens",
         ContractedCost: amount,
         ContractedUnitPrice: unitPrice,
         EffectiveCost: amount,
@@ -63,14 +67,14 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
         PricingCategory: "Standard",
         PricingCurrency: inv.currency,
         PricingQuantity: quantity,
-        PricingUnit: "Tokens",
+        PricingUnit: charge?.unit ?? "Tokens",
         ProviderName: issuer,
         PublisherName: issuer,
         ServiceCategory: "AI and Machine Learning",
         ServiceName: "LLM API",
         ServiceSubcategory: "Generative AI",
-        SkuId: `${l.model}:${l.direction}`,
-        SkuPriceId: `${l.model}:${l.direction}:${unitPrice}`,
+        SkuId: `${l.model}:${l.direction ?? kind}`,
+        SkuPriceId: `${l.model}:${l.direction ?? kind}:${unitPrice}`,
         SubAccountId: null,
         SubAccountName: null,
         x_InvoiceStatus: inv.status,
@@ -82,6 +86,13 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
     }),
   );
 }
+
+/** FOCUS columns of a plan's charges (an amount, not tokens). */
+const CHARGES: Record<string, { category: string; frequency: string; unit: string }> = {
+  tier_adjustment: { category: "Adjustment", frequency: "Usage-Based", unit: "Adjustment" },
+  plan_fee: { category: "Purchase", frequency: "Recurring", unit: "Billing Period" },
+  minimum_top_up: { category: "Purchase", frequency: "Recurring", unit: "Billing Period" },
+};
 
 export function focusCsv(rows: FocusRow[]): string {
   return toCsv(rows, FOCUS_COLUMNS);

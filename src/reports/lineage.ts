@@ -16,6 +16,11 @@ type LineEventRow = { id: string; occurred_at: Date; quantity: bigint; cost: str
 export async function lineEvents(db: Db, invoiceId: string, position: number, after: string | undefined, limit: number) {
   const line = await db.invoiceLine.findFirst({ where: { invoiceId, position }, include: { invoice: { include: { period: true } } } });
   if (!line) throw notFound(`invoice ${invoiceId} has no line ${position}`);
+  if (line.charge || !line.direction) {
+    // a plan's charge is an amount, not calls: the usage lines it rates are the invoice's own
+    const base = { invoice_id: invoiceId, position, model: line.model, token_type: line.direction, quantity: Number(line.quantity), unit_price: line.unitPrice.toFixed() };
+    return { ...base, kind: line.charge ?? "charge", events: [], next_cursor: null };
+  }
   const type = line.direction as TokenType;
   const quantity = Prisma.raw(QUANTITY_SQL[type]);
   const named = line.adjustsEventIds.length > 0;

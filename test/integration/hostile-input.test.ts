@@ -53,9 +53,13 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "put /v1/tags/{tag}/budget": { period: "week", tokens: 1000 },
   "post /v1/webhook-endpoints": { url: "https://hooks.example.com/tokenmeter", event_types: ["budget.exhausted"] },
   "post /v1/price-books": { name: "hostile-book", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1", output_cost_per_token: "0.2" }] },
-  "post /v1/price-books/{book}/prices": { model: "gpt-4o*", effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2" },
+  "post /v1/price-books/{book}/prices": {
+    model: "gpt-4o*", effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2",
+    tiering: { mode: "graduated", tiers: [{ above: 1000, input_cost_per_token: "0.05", output_cost_per_token: "0.1" }] },
+  },
   "put /v1/consumers/{consumer}/plan": { price_book: "hostile-book", markup_percent: "5" },
   "post /v1/price-books/{book}/import": { format: "litellm", effective_from: "2030-01-01T00:00:00Z", catalog: {} },
+  "patch /v1/price-books/{book}": { description: "plan", fee_per_period: "10", minimum_per_period: null },
 };
 
 /** Required query parameters of an operation, valid; a probe replaces one. */

@@ -24,10 +24,10 @@ const MINI = { input: "0.00000015", output: "0.0000006" };
 const CLAUDE = { input: "0.000003", output: "0.000015" };
 
 /** One call of `model` with the provider's usage (no payloads: the provider's figures are billed). */
-function call(c: { kongId: string; username: string }, model: string, input: number, output: number, i: number) {
+function call(c: { kongId: string; username: string }, model: string, input: number, output: number, i: number, at = AT) {
   return kongLog({
     consumer: { id: c.kongId, username: c.username },
-    startedAt: AT + i * 1000,
+    startedAt: at + i * 1000,
     ai: { proxy: { usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }, meta: { request_model: model, response_model: model, provider_name: "openai" } } },
   });
 }
@@ -203,5 +203,54 @@ describe("price books and plans", () => {
     assert.equal((await event((log.request as { id: string }).id)).cost, e.cost, "the November call keeps the price in force then");
     const bad = await admin(stack, "POST", `/v1/price-books/${book}/import`, { format: "litellm" });
     assert.deepEqual([bad.statusCode, bad.json().error.field], [400, "catalog"]);
+  });
+
+  it("the invoice rates a period's quantities through graduated and volume tiers, and adds the plan's fee and minimum top-up", async () => {
+    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    try {
+      const book = `tiered-${randomUUID().slice(0, 8)}`;
+      const T1 = { input: "0.000002", output: "0.000008" };
+      const M1 = { input: "0.0000001", output: "0.0000004" };
+      const created = await admin(stack, "POST", "/v1/price-books", {
+        name: book, fee_per_period: "5", minimum_per_period: "50",
+        prices: [
+          { model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output,
+            tiering: { mode: "graduated", tiers: [{ above: 3000, input_cost_per_token: T1.input, output_cost_per_token: T1.output }] } },
+          { model: "gpt-4o-mini*", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output,
+            tiering: { mode: "volume", tiers: [{ above: 3000, input_cost_per_token: M1.input, output_cost_per_token: M1.output }] } },
+        ],
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const c = await newConsumer();
+      await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+      // January 2027: a period no other test here bills
+      const jan = Date.parse("2027-01-15T10:00:00Z");
+      const logs = [call(c, "gpt-4o", 2000, 300, 0, jan), call(c, "gpt-4o", 2000, 300, 1, jan), call(c, "gpt-4o-mini", 2000, 2000, 2, jan), call(c, "gpt-4o-mini", 2000, 2000, 3, jan)];
+      await meterLogs(stack, logs);
+      // each call at the base price in usage views
+      assert.equal((await event((logs[0]!.request as { id: string }).id)).cost, ref(GPT4O, 2000, 300).toFixed());
+
+      await tick(stack.billingQueue, "2027-02-01T00:30:00Z");
+      const [inv] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-01-01`)).json().invoices;
+      const full = (await admin(stack, "GET", `/v1/invoices/${inv.id}`)).json();
+      const D = (x: string | number) => new Decimal(x);
+      // graduated: 3,000 input tokens at base, 1,000 above at tier 1; 600 output all at base
+      const gpt4o = D(3000).times(GPT4O.input).plus(D(1000).times(T1.input)).plus(D(600).times(GPT4O.output));
+      // volume: 4,000 tokens of each type reach tier 1, so all of them are priced there
+      const mini = D(4000).times(M1.input).plus(D(4000).times(M1.output));
+      const usage = gpt4o.plus(mini);
+      const expected = usage.plus(5).plus(D(50).minus(usage));
+      const sum = full.lines.reduce((s: Decimal, l: { amount: string }) => s.plus(l.amount), D(0));
+      assert.equal(full.subtotal, expected.toFixed());
+      assert.equal(sum.toFixed(), full.subtotal, "subtotal = the sum of the lines");
+      for (const l of full.lines) assert.equal(D(l.quantity).times(l.unit_price).toFixed(), D(l.amount).toFixed(), `line ${l.position}`);
+      const kinds = full.lines.map((l: { kind: string }) => l.kind);
+      assert.deepEqual([kinds.filter((k: string) => k === "tier_adjustment").length, kinds.at(-2), kinds.at(-1)], [3, "plan_fee", "minimum_top_up"]);
+      assert.equal(full.total, "55", "the fee plus the minimum: usage below the minimum is topped up to it");
+      const focus = (await admin(stack, "GET", `/v1/reports/focus?period=2027-01-01&consumer=${c.id}`)).body;
+      assert.match(focus, /Purchase,,.*minimum top up/);
+    } finally {
+      await worker.stop();
+    }
   });
 });

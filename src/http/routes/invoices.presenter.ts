@@ -1,16 +1,9 @@
 // The API shape of an invoice with its lines and status history. Amounts are decimal strings.
 import type { InvoiceWithLines } from "../../billing/invoice.repository.ts";
 import { periodJson } from "../../domain/billing-period.ts";
+import { lineKind } from "../../billing/line-kind.ts";
 
 type Line = InvoiceWithLines["lines"][number];
-
-/**
- * usage: this period's calls; late_usage: calls of a finalized period that arrived late;
- * price_correction: a rate correction's difference; usage_correction: tokens a later report of an
- * already invoiced call added (or took away).
- */
-const kindOf = (l: Line) =>
-  l.priceAdjustment ? (l.priceAdjustment.kind === "tokens" ? "usage_correction" : "price_correction") : l.adjustsPeriodId ? "late_usage" : "usage";
 
 export function presentInvoice(inv: InvoiceWithLines) {
   return {
@@ -27,7 +20,7 @@ export function presentInvoice(inv: InvoiceWithLines) {
     created_at: inv.createdAt.toISOString(),
     lines: inv.lines.map((l) => ({
       position: l.position,
-      kind: kindOf(l),
+      kind: lineKind(l),
       model: l.model,
       direction: l.direction,
       quantity: Number(l.quantity),

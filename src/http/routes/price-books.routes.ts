@@ -9,7 +9,7 @@ import { ENTRY_NAME } from "../../domain/price-book.ts";
 import { Decimal } from "../../domain/money.ts";
 import { instantString, price, safeText } from "../../domain/field-types.ts";
 import { rateFromRow } from "../../consumers/consumer.repository.ts";
-import { addPrice, assignPlan, createBook, importPrices, resolveBook } from "../../price-books/price-book.service.ts";
+import { addPrice, assignPlan, changeBook, createBook, importPrices, resolveBook } from "../../price-books/price-book.service.ts";
 import { CATALOG_FORMATS, parseCatalog, shippedCatalog } from "../../catalog/catalog.ts";
 import { validationFailed } from "../../domain/errors.ts";
 import { answers, SECURITY } from "../openapi.ts";
@@ -21,6 +21,33 @@ const entryName = safeText(200, 1)
   .regex(ENTRY_NAME, "must be a model name, a pattern with * (gpt-4o-mini*), or * alone, without spaces")
   .meta({ description: "A model as providers report it (case-insensitive), a pattern with `*`, or `*`: the book's default entry." });
 
+const tierPrices = {
+  input_cost_per_token: price,
+  output_cost_per_token: price,
+  cached_input_cost_per_token: price.optional(),
+  cache_write_cost_per_token: price.optional(),
+  reasoning_cost_per_token: price.optional(),
+};
+const tierList = z
+  .array(z.object({ above: z.int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: "Tokens of a type in the period above which this tier's prices apply." }), ...tierPrices }).strict())
+  .min(1)
+  .max(20)
+  .superRefine((tiers, ctx) => {
+    tiers.forEach((t, i) => {
+      if (i > 0 && t.above <= tiers[i - 1]!.above) ctx.addIssue({ code: "custom", message: "must be larger than the tier before", path: [i, "above"] });
+    });
+  });
+const tiering = z
+  .discriminatedUnion("mode", [
+    z.object({ mode: z.literal("graduated"), tiers: tierList }).strict(),
+    z.object({ mode: z.literal("volume"), tiers: tierList }).strict(),
+    z.object({ mode: z.literal("package"), package_size: z.int().min(1).max(1_000_000_000_000) }).strict(),
+  ])
+  .meta({
+    description:
+      "Rates a billing period's quantities (each token type by its own): graduated (tokens above each tier's `above` at its prices), volume (every token at the tier the quantity reaches), package (quantity rounded up to whole packages at the base prices). The entry's own prices are the first tier.",
+  });
+
 export const PriceSchema = z
   .object({
     model: entryName,
@@ -30,16 +57,25 @@ export const PriceSchema = z
     cached_input_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
     cache_write_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
     reasoning_cost_per_token: price.optional().meta({ description: "Unset: the output price." }),
+    tiering: tiering.optional(),
   })
   .strict();
+
+const planAmounts = {
+  fee_per_period: price.nullable().optional().meta({ description: "Billed once per billing period on each invoice of a consumer on this plan; null removes it." }),
+  minimum_per_period: price.nullable().optional().meta({ description: "Minimum usage charge per billing period: an invoice whose usage falls short gets a top-up line; null removes it." }),
+};
 
 export const BookSchema = z
   .object({
     name: safeText(100, 1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'"),
     description: safeText(500).optional(),
     prices: z.array(PriceSchema).max(5_000).optional(),
+    ...planAmounts,
   })
   .strict();
+
+export const BookChangeSchema = z.object({ description: safeText(500).optional(), ...planAmounts }).strict();
 
 /** Markup in percent: -100 < m <= 1000 (negative: a discount), at most 4 decimal places. */
 const markupPercent = z
@@ -75,13 +111,16 @@ export const ImportSchema = z
 const BookParams = z.object({ book: safeText(100, 1) });
 const admin = { tags: ["prices"], security: SECURITY.admin };
 
-type PriceRow = Parameters<typeof rateFromRow>[0] & { model: string };
-const presentPrice = (p: PriceRow) => ({ model: p.model, ...presentRate(rateFromRow(p)) });
-const presentBook = (b: { id: string; name: string; description: string | null; version: number; prices?: PriceRow[] }) => ({
+type PriceRow = Parameters<typeof rateFromRow>[0] & { model: string; tiering: unknown };
+type Amount = { toFixed(): string } | null;
+const presentPrice = (p: PriceRow) => ({ model: p.model, ...presentRate(rateFromRow(p)), tiering: p.tiering ?? null });
+const presentBook = (b: { id: string; name: string; description: string | null; version: number; feePerPeriod: Amount; minimumPerPeriod: Amount; prices?: PriceRow[] }) => ({
   id: b.id,
   name: b.name,
   description: b.description,
   version: b.version,
+  fee_per_period: b.feePerPeriod?.toFixed() ?? null,
+  minimum_per_period: b.minimumPerPeriod?.toFixed() ?? null,
   ...(b.prices ? { prices: b.prices.map(presentPrice) } : {}),
 });
 
@@ -90,6 +129,12 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
 
   r.post("/v1/price-books", { onRequest: requireAdmin, schema: { ...admin, summary: "Create a price book with its prices", body: BookSchema, response: answers(201, 403, 409) } }, async (request, reply) =>
     reply.code(201).send(presentBook(await createBook(db, request.body))),
+  );
+
+  r.patch(
+    "/v1/price-books/:book",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Change a book's description, fee and minimum per period", params: BookParams, body: BookChangeSchema, response: answers(200, 403, 404) } },
+    async (request) => presentBook(await changeBook(db, request.params.book, request.body)),
   );
 
   r.get("/v1/price-books", { onRequest: requireAdmin, schema: { ...admin, summary: "Price books", response: answers(200, 403) } }, async () => ({
