@@ -100,21 +100,37 @@ export async function rateHistories(db: Db, consumerIds: string[]): Promise<Map<
   return byConsumer;
 }
 
-/** Limits and metadata version of several consumers in one query; unconfigured ones have none. */
-export async function limitsOf(db: Db, consumerIds: string[]): Promise<Map<string, { limits: Limits; metadataVersion: number }>> {
+/** What the meter reads of each consumer: limits and metadata version (configured ones only) and the plan. */
+export type ConsumerPolicies = {
+  limits: Map<string, { limits: Limits; metadataVersion: number }>;
+  /** Consumers billed by a book: the book and the markup. */
+  plans: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: Decimal | null }>;
+};
+
+/** Limits, metadata versions and plans of several consumers in one query; unconfigured ones have no limits. */
+export async function policiesOf(db: Db, consumerIds: string[]): Promise<ConsumerPolicies> {
   const rows = consumerIds.length
     ? await db.consumer.findMany({
-        where: { id: { in: consumerIds }, configured: true },
-        select: { id: true, capabilities: true, maxInputTokens: true, maxOutputTokens: true, tdlMatrix: true, metadataVersion: true },
+        where: { id: { in: consumerIds } },
+        select: {
+          id: true, configured: true, capabilities: true, maxInputTokens: true, maxOutputTokens: true, tdlMatrix: true, metadataVersion: true,
+          planMarkupPercent: true, plan: { select: { id: true, name: true, version: true } },
+        },
       })
     : [];
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      {
-        limits: { capabilities: r.capabilities, maxInputTokens: r.maxInputTokens, maxOutputTokens: r.maxOutputTokens, tdlMatrix: r.tdlMatrix as TdlMatrix },
-        metadataVersion: r.metadataVersion,
-      },
-    ]),
+  const limits = new Map(
+    rows
+      .filter((r) => r.configured)
+      .map((r) => [
+        r.id,
+        {
+          limits: { capabilities: r.capabilities, maxInputTokens: r.maxInputTokens, maxOutputTokens: r.maxOutputTokens, tdlMatrix: r.tdlMatrix as TdlMatrix },
+          metadataVersion: r.metadataVersion,
+        },
+      ]),
   );
+  const plans = rows.flatMap((r) =>
+    r.plan ? [{ consumerId: r.id, book: r.plan, markupPercent: r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed()) }] : [],
+  );
+  return { limits, plans };
 }

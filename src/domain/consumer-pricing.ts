@@ -16,7 +16,8 @@ export type PricedBy =
   | { source: "plan"; book: string; book_id: string; book_version: number; entry: string; match: PriceMatchKind; price_id: string; markup_percent: string | null }
   | { source: "consumer_rate"; rate_id: string };
 
-export type ResolvedPrice = RatePrices & { id?: string; priceId?: string; pricedBy: PricedBy };
+/** pricedByJson: pricedBy as stored, serialized once per price rather than once per call. */
+export type ResolvedPrice = RatePrices & { id?: string; priceId?: string; pricedBy: PricedBy; pricedByJson?: string };
 
 const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken"] as const;
 
@@ -31,22 +32,33 @@ export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrice
   return out as RatePrices;
 }
 
+/** The same price version, match and markup resolve to one object per book version (the meter asks per call). */
 function fromPlan(plan: Plan, m: NonNullable<ReturnType<PriceBookIndex["match"]>>): ResolvedPrice {
-  return {
-    ...markedUp(m.price, plan.markupPercent),
-    priceId: m.price.id,
-    pricedBy: {
-      source: "plan", book: plan.bookName, book_id: plan.bookId, book_version: plan.version, entry: m.entry, match: m.match, price_id: m.price.id,
-      markup_percent: plan.markupPercent?.toFixed() ?? null,
-    },
-  };
+  const markup = plan.markupPercent?.toFixed() ?? null;
+  return plan.index.memo(`${m.price.id}|${m.match}|${markup}`, () => {
+    const pricedBy: PricedBy = {
+      source: "plan", book: plan.bookName, book_id: plan.bookId, book_version: plan.version, entry: m.entry, match: m.match, price_id: m.price.id, markup_percent: markup,
+    };
+    return { ...markedUp(m.price, plan.markupPercent), priceId: m.price.id, pricedBy, pricedByJson: JSON.stringify(pricedBy) };
+  });
+}
+
+const byRate = new WeakMap<Rate, ResolvedPrice>();
+function fromRate(rate: Rate): ResolvedPrice {
+  let resolved = byRate.get(rate);
+  if (!resolved) {
+    const pricedBy: PricedBy = { source: "consumer_rate", rate_id: rate.id };
+    resolved = { ...rate, pricedBy, pricedByJson: JSON.stringify(pricedBy) };
+    byRate.set(rate, resolved);
+  }
+  return resolved;
 }
 
 export function resolvePrice(plan: Plan | undefined, rates: readonly Rate[], model: string, at: Date): ResolvedPrice | undefined {
   const named = plan?.index.named(model, at);
   if (plan && named) return fromPlan(plan, named);
   const rate = rateAt(rates, at);
-  if (rate) return { ...rate, pricedBy: { source: "consumer_rate", rate_id: rate.id } };
+  if (rate) return fromRate(rate);
   const fallback = plan?.index.default(at);
   return plan && fallback ? fromPlan(plan, fallback) : undefined;
 }

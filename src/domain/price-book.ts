@@ -47,6 +47,8 @@ export class PriceBookIndex {
   private readonly exact = new Map<string, Entry>();
   private readonly patterns: Array<Entry & { re: RegExp; literal: number }> = [];
   private readonly fallback?: Entry;
+  /** What callers derive from a price of this book (marked-up prices): computed once per key. */
+  private readonly derived = new Map<string, unknown>();
   /** Entries that may match a model, in precedence order: the same model asks the same question often. */
   private readonly candidates = new Map<string, Array<{ entry: Entry; match: PriceMatchKind }>>();
 
@@ -93,6 +95,15 @@ export class PriceBookIndex {
   default(at: Date): PriceMatch | undefined {
     const price = this.fallback && inForce(this.fallback.versions, at);
     return price ? { price, match: "default", entry: DEFAULT_ENTRY } : undefined;
+  }
+
+  /** `make()` once per key for this book version (bounded: keys come from prices and markups). */
+  memo<T>(key: string, make: () => T): T {
+    if (this.derived.has(key)) return this.derived.get(key) as T;
+    const value = make();
+    if (this.derived.size > 10_000) this.derived.clear();
+    this.derived.set(key, value);
+    return value;
   }
 
   match(model: string, at: Date): PriceMatch | undefined {

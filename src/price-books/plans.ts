@@ -3,9 +3,8 @@
 // the next read rebuilds that book's index and no other).
 import type { Db } from "../db/client.ts";
 import type { Plan } from "../domain/consumer-pricing.ts";
-import { Decimal } from "../domain/money.ts";
 import { PriceBookIndex, type BookPrice } from "../domain/price-book.ts";
-import { rateFromRow } from "../consumers/consumer.repository.ts";
+import { policiesOf, rateFromRow, type ConsumerPolicies } from "../consumers/consumer.repository.ts";
 
 type Cached = { version: number; name: string; index: PriceBookIndex };
 
@@ -27,20 +26,19 @@ export class PlanCache {
     return fresh;
   }
 
-  /** The plan of each consumer that has one. */
-  async plansOf(db: Db, consumerIds: string[]): Promise<Map<string, Plan>> {
+  /** Plans from consumers' book references (one query elsewhere read them); books load only when their version moved. */
+  async fromRefs(db: Db, refs: ConsumerPolicies["plans"]): Promise<Map<string, Plan>> {
     const out = new Map<string, Plan>();
-    if (consumerIds.length === 0) return out;
-    const rows = await db.consumer.findMany({
-      where: { id: { in: consumerIds }, planId: { not: null } },
-      select: { id: true, planMarkupPercent: true, plan: { select: { id: true, name: true, version: true } } },
-    });
-    for (const r of rows) {
-      if (!r.plan) continue;
-      const book = await this.book(db, r.plan.id, r.plan.version, r.plan.name);
-      const markup = r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed());
-      out.set(r.id, { bookId: r.plan.id, bookName: book.name, version: book.version, markupPercent: markup, index: book.index });
+    for (const r of refs) {
+      const book = await this.book(db, r.book.id, r.book.version, r.book.name);
+      out.set(r.consumerId, { bookId: r.book.id, bookName: book.name, version: book.version, markupPercent: r.markupPercent, index: book.index });
     }
     return out;
+  }
+
+  /** The plan of each consumer that has one. */
+  async plansOf(db: Db, consumerIds: string[]): Promise<Map<string, Plan>> {
+    if (consumerIds.length === 0) return new Map();
+    return this.fromRefs(db, (await policiesOf(db, consumerIds)).plans);
   }
 }

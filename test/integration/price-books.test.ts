@@ -253,4 +253,32 @@ describe("price books and plans", () => {
       await worker.stop();
     }
   });
+
+  it("a price added while a chunk is being priced: the chunk is priced again with it, never written at the old price", async () => {
+    const book = `race-${randomUUID().slice(0, 8)}`;
+    const created = (await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).json();
+    const c = await newConsumer();
+    await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+    const NEW = { input: "0.000001", output: "0.000004" };
+    // another transaction adds a price and holds the book's row until we let it commit
+    const other = await stack.pool.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query(
+        "INSERT INTO price_book_prices (id, book_id, model, effective_from, input_cost_per_token, output_cost_per_token) VALUES (gen_random_uuid(), $1::uuid, 'gpt-4o', '2000-01-01T00:00:00Z', $2, $3)",
+        [created.id, NEW.input, NEW.output],
+      );
+      await other.query("UPDATE price_books SET version = version + 1, updated_at = now() WHERE id = $1::uuid", [created.id]);
+      const log = call(c, "gpt-4o", 1000, 100, 60);
+      const metering = meterLogs(stack, [log]); // prices with the committed (old) price, then waits on the book's row
+      await new Promise((r) => setTimeout(r, 300));
+      await other.query("COMMIT");
+      await metering;
+      const e = await event((log.request as { id: string }).id);
+      assert.equal(e.cost, ref(NEW, 1000, 100).toFixed(), "priced with the price committed before the chunk was");
+      assert.equal(e.priced_by.book_version, created.version + 1);
+    } finally {
+      other.release();
+    }
+  });
 });

@@ -29,6 +29,7 @@ let browser: Browser;
 let base: string;
 const alice = { kongId: randomUUID(), id: "", key: "" };
 const bob = { kongId: randomUUID(), id: "" };
+const carol = { kongId: randomUUID(), id: "" }; // no prices: her calls are unpriced
 
 async function create(username: string, kongId: string, metadata: object) {
   const res = await admin(stack, "POST", "/v1/consumers", { username, kong_id: kongId, metadata });
@@ -58,6 +59,7 @@ before(async () => {
   browser = await launchChromium();
   alice.id = await create("alice", alice.kongId, { tdl_matrix: LIMITS, input_cost_per_token: "0.0000025", output_cost_per_token: "0.00001" });
   bob.id = await create("bob-secret-project", bob.kongId, { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" });
+  carol.id = await create("carol", carol.kongId, {});
   alice.key = (await admin(stack, "POST", `/v1/consumers/${alice.id}/api-keys`, {})).json().key;
   // the known day, through Kafka and the meter
   const logs = [...CALLS.map((t) => kongLog({ consumer: { id: alice.kongId, username: "alice" }, startedAt: at(t) })), kongLog({ consumer: { id: bob.kongId, username: "bob-secret-project" }, startedAt: at("10:00") })];
@@ -67,6 +69,8 @@ before(async () => {
   await meterLogs(stack, [kongLog({ consumer: { id: alice.kongId }, startedAt: Date.parse("2026-08-14T10:00:00Z") })]);
   const period = await recordPeriod(stack.db, periodOfKey("2026-08-01", "monthly", "UTC"));
   await draftInvoice(stack.db, { consumerId: alice.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: true });
+  // a call no price covers, for the health page
+  await meterLogs(stack, [kongLog({ consumer: { id: carol.kongId, username: "carol" }, startedAt: Date.now() - 60_000 })]);
 });
 after(async () => {
   await browser?.close();
@@ -155,6 +159,9 @@ describe("dashboard", () => {
     await page.getByTestId("readiness").waitFor();
     const ready = (await stack.app.inject({ method: "GET", url: "/readyz" })).json();
     assert.equal(await page.getByTestId("readiness").textContent(), `Status: ${ready.status}`);
+    const unpriced = page.locator(`[data-testid=unpriced] tr[data-consumer="${carol.id}"]`);
+    await unpriced.waitFor();
+    assert.deepEqual(await unpriced.locator("td").allTextContents(), ["gpt-4o-2024-08-06", "1"], "carol's one call, by the model the provider reported");
     await page.screenshot({ path: `${SHOTS}operator-health.png`, fullPage: true });
     await page.close();
   });

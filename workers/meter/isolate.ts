@@ -14,7 +14,7 @@ import type { PrismaClient } from "../../src/db/client.ts";
 import type { SqlPool } from "../../src/db/pool.ts";
 import { classifyDbError, databaseAnswers, TransientFailure, type DbFailure } from "../../src/db/errors.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
-import { persist, type Persisted, type PersistOptions } from "./stages/persist.ts";
+import { persist, PricesMoved, type Persisted, type PersistOptions } from "./stages/persist.ts";
 import type { DeadLetter, RawMessage } from "./pipeline.ts";
 
 export type Item = { message: RawMessage; event: MeteredEvent };
@@ -46,6 +46,7 @@ export async function persistIsolated(
       merged.push(...done.merged);
       return;
     } catch (err) {
+      if (err instanceof PricesMoved) throw err; // the whole batch is priced again, not isolated
       const failure = await judgeFailure(db, err);
       if (failure.kind === "transient") throw new TransientFailure(failure, err);
       if (part.length > 1) {

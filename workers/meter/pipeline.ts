@@ -13,9 +13,10 @@ import type { MeteredEvent } from "./stages/metered-event.ts";
 import { parseMessage, Poison, type ParsedEntry } from "./stages/parse.ts";
 import { classifyDbError, TransientFailure } from "../../src/db/errors.ts";
 import { persistIsolated } from "./isolate.ts";
+import { PricesMoved } from "./stages/persist.ts";
 import { price, type Pricing } from "./stages/price.ts";
 import { PlanCache } from "../../src/price-books/plans.ts";
-import { limitsOf, rateHistories, type KongConsumerRef } from "../../src/consumers/consumer.repository.ts";
+import { policiesOf, rateHistories, type ConsumerPolicies, type KongConsumerRef } from "../../src/consumers/consumer.repository.ts";
 import type { Item } from "./isolate.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { tokenColumns } from "./stages/token-columns.ts";
@@ -76,30 +77,57 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     }
   }
 
-  const { identityOf, pricing, limits } = await lookups(deps, entries.map((e) => e.measured.consumerRef));
-  const items: Item[] = [];
-  for (const { message, entry, measured } of entries) {
-    const identity = identityOf(measured.consumerRef);
-    if ("failed" in identity) {
-      deadLetters.push({ message, kind: "consumer_registration", reason: identity.failed, eventId: entry.eventId, consumer: measured.consumerLabel });
-      continue;
-    }
-    items.push({ message, event: meteredEvent(entry, measured, identity.consumerId, pricing, limits, config) });
-  }
-
-  const persisted = await persistIsolated(db, deps.pool, items, {
-    limitOf: (id, slot, level) => {
-      const policy = limits.get(id);
-      return policy ? cellLimit(policy.limits.tdlMatrix, slot, level) : 0;
-    },
-    merge: mergerFor(config),
-  });
+  const outcome = await pricedAndPersisted(deps, entries);
+  const { items, persisted } = outcome;
+  deadLetters.push(...outcome.deadLetters);
   deadLetters.push(...persisted.deadLetters);
   const written = items.length - persisted.deadLetters.length;
   const { inserted, merged } = persisted;
   const refused = new Set(persisted.deadLetters.map((d) => d.message));
   const stored = items.filter((i) => !refused.has(i.message)).map(({ event: e }) => ({ id: e.id, consumerId: e.consumerId, occurredAt: e.occurredAt, holdId: e.holdId }));
   return { metered: inserted, merged: merged.length, duplicates: duplicates + (written - inserted.length - merged.length), deadLetters, stored };
+}
+
+/** How often a chunk is priced again when books change under it before a meter gives up (and retries later). */
+const PRICING_ATTEMPTS = 3;
+
+/**
+ * A book that changes between pricing and writing makes the chunk be priced again with the new
+ * prices (stages/persist.ts). Books changing faster than that is an outage of sorts: the consumer
+ * retries the batch later.
+ */
+async function pricedAndPersisted(deps: MeterDeps, entries: Entry[]) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await identifyPriceAndPersist(deps, entries);
+    } catch (err) {
+      if (!(err instanceof PricesMoved)) throw err;
+      if (attempt >= PRICING_ATTEMPTS) throw new TransientFailure({ kind: "transient", message: err.message }, err);
+    }
+  }
+}
+
+/** The stages from identify to persist, whose lookups are repeated when prices moved underneath. */
+async function identifyPriceAndPersist(deps: MeterDeps, entries: Entry[]) {
+  const { identityOf, pricing, limits } = await lookups(deps, entries.map((e) => e.measured.consumerRef));
+  const items: Item[] = [];
+  const deadLetters: DeadLetter[] = [];
+  for (const { message, entry, measured } of entries) {
+    const identity = identityOf(measured.consumerRef);
+    if ("failed" in identity) {
+      deadLetters.push({ message, kind: "consumer_registration", reason: identity.failed, eventId: entry.eventId, consumer: measured.consumerLabel });
+      continue;
+    }
+    items.push({ message, event: meteredEvent(entry, measured, identity.consumerId, pricing, limits, deps.config) });
+  }
+  const persisted = await persistIsolated(deps.db, deps.pool, items, {
+    limitOf: (id, slot, level) => {
+      const policy = limits.get(id);
+      return policy ? cellLimit(policy.limits.tdlMatrix, slot, level) : 0;
+    },
+    merge: mergerFor(deps.config),
+  });
+  return { items, persisted, deadLetters };
 }
 
 /** Price books indexed once per version, shared by every batch of this process. */
@@ -112,8 +140,9 @@ async function lookups(deps: MeterDeps, refs: Array<KongConsumerRef | undefined>
     const planId = config.metering.defaultPlan ? await defaultPlanId(db, config.metering.defaultPlan) : null;
     const identityOf = await identify(db, refs, { prices: config.metering.defaultPrices, planId });
     const consumerIds = [...new Set(refs.map(identityOf).flatMap((i) => ("consumerId" in i && i.consumerId ? [i.consumerId] : [])))];
-    const plans = await (deps.plans ?? DEFAULT_PLANS).plansOf(db, consumerIds);
-    return { identityOf, pricing: { plans, rates: await rateHistories(db, consumerIds) }, limits: await limitsOf(db, consumerIds) };
+    const policies = await policiesOf(db, consumerIds);
+    const plans = await (deps.plans ?? DEFAULT_PLANS).fromRefs(db, policies.plans);
+    return { identityOf, pricing: { plans, rates: await rateHistories(db, consumerIds) }, limits: policies.limits };
   } catch (err) {
     if (err instanceof TransientFailure) throw err;
     throw new TransientFailure({ ...classifyDbError(err), kind: "transient" }, err);
@@ -125,7 +154,7 @@ async function defaultPlanId(db: PrismaClient, name: string): Promise<string | n
   return (await db.priceBook.findUnique({ where: { name }, select: { id: true } }))?.id ?? null;
 }
 
-type Limits = Awaited<ReturnType<typeof limitsOf>>;
+type Limits = ConsumerPolicies["limits"];
 
 function meteredEvent(entry: ParsedEntry, m: Measured, consumerId: string | null, pricing: Pricing, limits: Limits, config: Config): MeteredEvent {
   const { localDate, slot } = localSlotOf(m.occurredAt, config.billing.timeZone);

@@ -1,5 +1,5 @@
 // The operator's pages: every consumer with its state and this period's spend, and the
-// pipeline's health (readiness, the meter's lag, dead letters by reason).
+// pipeline's health (readiness, the meter's lag, dead letters by reason, calls no price covers).
 import type { Api } from "../api.ts";
 import { count, instant, money } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
@@ -39,6 +39,14 @@ export function Consumers(p: { api: Api; currency: string; timeZone: string }) {
 export function Health(p: { api: Api }) {
   const ready = useLoad<any>(p.api, "/readyz");
   const dead = useLoad<{ dead_letters: Array<{ kind: string; stage: string }> }>(p.api, "/v1/dead-letters?limit=500");
+  const unpriced = useLoad<{ events: Array<{ consumer_id: string; model: string }> }>(p.api, "/v1/reports/anomalies?anomaly=unpriced&limit=1000");
+  const consumers = useLoad<{ consumers: Array<{ id: string; username: string | null; kong_id: string | null }> }>(p.api, "/v1/consumers?limit=500");
+  const nameOf = new Map((consumers.data?.consumers ?? []).map((c) => [c.id, c.username ?? c.kong_id ?? c.id]));
+  const byModel = new Map<string, { consumer: string; model: string; calls: number }>();
+  for (const e of unpriced.data?.events ?? []) {
+    const key = `${e.consumer_id} ${e.model}`;
+    byModel.set(key, { consumer: e.consumer_id, model: e.model, calls: (byModel.get(key)?.calls ?? 0) + 1 });
+  }
   const byReason = new Map<string, number>();
   for (const d of dead.data?.dead_letters ?? []) byReason.set(`${d.stage}: ${d.kind}`, (byReason.get(`${d.stage}: ${d.kind}`) ?? 0) + 1);
   return (
@@ -67,6 +75,19 @@ export function Health(p: { api: Api }) {
           <table aria-label="Dead letters by reason" data-testid="dead-letters">
             <thead><tr><th scope="col">Stage and reason</th><th scope="col" class="num">Messages</th></tr></thead>
             <tbody>{[...byReason].map(([k, n]) => <tr key={k}><th scope="row">{k}</th><td class="num">{n}</td></tr>)}</tbody>
+          </table>
+        ))}
+      </section>
+      <section aria-labelledby="unpriced-h">
+        <h2 id="unpriced-h">Unpriced calls, last 30 days</h2>
+        <p>Billable calls no price covers: they cost nothing until a price book, plan or rate prices their model, and hold their invoice as a draft.</p>
+        <Status state={unpriced} what="unpriced calls" />
+        {unpriced.data && (byModel.size === 0 ? <p>None.</p> : (
+          <table aria-label="Unpriced calls by consumer and model" data-testid="unpriced">
+            <thead><tr><th scope="col">Consumer</th><th scope="col">Model</th><th scope="col" class="num">Calls</th></tr></thead>
+            <tbody>{[...byModel.values()].map((u) => (
+              <tr key={`${u.consumer} ${u.model}`} data-consumer={u.consumer}><th scope="row"><a href={`#/consumers/${u.consumer}`}>{nameOf.get(u.consumer) ?? u.consumer}</a></th><td>{u.model}</td><td class="num">{count(u.calls)}</td></tr>
+            ))}</tbody>
           </table>
         ))}
       </section>

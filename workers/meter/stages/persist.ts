@@ -12,6 +12,32 @@ import type { MeteredEvent } from "./metered-event.ts";
 
 type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown];
 
+/** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
+export class PricesMoved extends Error {
+  constructor(readonly books: string[]) {
+    super(`price books changed while the chunk was priced: ${books.join(", ")}`);
+    this.name = "PricesMoved";
+  }
+}
+
+/**
+ * Checks, inside the chunk's transaction, that every book it was priced with is still at the version
+ * used. FOR SHARE orders this against a price being added (which bumps the version): either the
+ * chunk commits first and the new price's repricing sees its events, or it sees the new version here.
+ */
+async function checkPriceVersions(client: SqlClient, events: MeteredEvent[]): Promise<void> {
+  const used = new Map<string, number>();
+  for (const e of events) if (e.rate?.pricedBy?.source === "plan") used.set(e.rate.pricedBy.book_id, e.rate.pricedBy.book_version);
+  if (used.size === 0) return;
+  const { rows } = await client.query<{ id: string; version: number }>({
+    name: "meter.price_versions",
+    text: "SELECT id::text, version FROM price_books WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE",
+    values: [[...used.keys()]],
+  });
+  const moved = [...used].filter(([id, v]) => rows.find((r) => r.id === id)?.version !== v).map(([id]) => id);
+  if (moved.length) throw new PricesMoved(moved);
+}
+
 /** A text[] value as one array element: unnest cannot take an array of arrays, so it travels as its literal. */
 const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 
@@ -45,7 +71,7 @@ const EVENT_COLUMNS: Column[] = [
   ["encoding", "text", (e) => e.encoding ?? null],
   ["rate_id", "uuid", (e) => e.rate?.id ?? null],
   ["price_id", "uuid", (e) => e.rate?.priceId ?? null],
-  ["priced_by", "jsonb", (e) => (e.rate?.pricedBy ? JSON.stringify(e.rate.pricedBy) : null)],
+  ["priced_by", "jsonb", (e) => (e.rate?.pricedBy ? (e.rate.pricedByJson ?? JSON.stringify(e.rate.pricedBy)) : null)],
   ["input_cost_per_token", "numeric", (e) => e.rate?.inputCostPerToken.toFixed() ?? null],
   ["output_cost_per_token", "numeric", (e) => e.rate?.outputCostPerToken.toFixed() ?? null],
   ["cached_input_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cached_input.toFixed() : null)],
@@ -191,6 +217,7 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     else firsts.set(e.id, e);
   }
   return inTransaction(pool, async (client) => {
+    await checkPriceVersions(client, events);
     const insertedIds = await insertEvents(client, [...firsts.values()]);
     const fresh = [...firsts.values()].filter((e) => insertedIds.has(e.id));
     // in key order, so two meters touching the same rows lock them in the same order (no deadlock)
