@@ -83,7 +83,7 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   const limits = consumer.limits;
   const checks: Record<string, unknown> = { model };
   // the call's own model prices its hold: the plan's entry for it, else the consumer's rate
-  const rate = resolvePrice(consumer.plan, consumer.rates, model, now);
+  const rate = resolvePrice(consumer.plan, consumer.rates, model, now, consumer.own);
   const base = () => ({ consumer_id: consumer.id, metadata_version: consumer.metadataVersion, checks, headers: {} });
 
   const capability = capabilityOf([input.route?.name, input.route?.id, model], config.metering.capabilityMap);

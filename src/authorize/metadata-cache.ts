@@ -26,8 +26,9 @@ export type GatewayConsumer = {
   tags: string[];
   limits: Limits;
   rates: Rate[];
-  /** The price book it is billed by, if any: authorize prices the call's model with it. */
+  /** The price book it is billed by, if any, and its own prices: authorize prices the call's model with them. */
   plan?: Plan;
+  own?: Plan;
   /** The budgets in force (its own, then its tags'), see src/budgets. */
   budgets: Budget[];
 };
@@ -64,7 +65,7 @@ export async function loadGatewayConsumer(db: Db, ref: KongConsumerRef | { id: s
       tdlMatrix: c.tdlMatrix as TdlMatrix,
     },
     rates: (await rateHistories(db, [c.id])).get(c.id) ?? [],
-    plan: (await PLANS.plansOf(db, [c.id])).get(c.id),
+    ...(await PLANS.pricingOf(db, [c.id]).then((p) => ({ plan: p.plans.get(c.id), own: p.own.get(c.id) }))),
     budgets: (await currentBudgets(db, [c.id])).get(c.id) ?? [],
   };
 }

@@ -105,6 +105,8 @@ export type ConsumerPolicies = {
   limits: Map<string, { limits: Limits; metadataVersion: number }>;
   /** Consumers billed by a book: the book and the markup. */
   plans: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: Decimal | null }>;
+  /** Consumers with prices of their own (overrides): their book. */
+  own: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: null }>;
 };
 
 /** Limits, metadata versions and plans of several consumers in one query; unconfigured ones have no limits. */
@@ -114,7 +116,7 @@ export async function policiesOf(db: Db, consumerIds: string[]): Promise<Consume
         where: { id: { in: consumerIds } },
         select: {
           id: true, configured: true, capabilities: true, maxInputTokens: true, maxOutputTokens: true, tdlMatrix: true, metadataVersion: true,
-          planMarkupPercent: true, plan: { select: { id: true, name: true, version: true } },
+          planMarkupPercent: true, plan: { select: { id: true, name: true, version: true } }, ownPrices: { select: { id: true, name: true, version: true } },
         },
       })
     : [];
@@ -132,5 +134,6 @@ export async function policiesOf(db: Db, consumerIds: string[]): Promise<Consume
   const plans = rows.flatMap((r) =>
     r.plan ? [{ consumerId: r.id, book: r.plan, markupPercent: r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed()) }] : [],
   );
-  return { limits, plans };
+  const own = rows.flatMap((r) => (r.ownPrices ? [{ consumerId: r.id, book: r.ownPrices, markupPercent: null }] : []));
+  return { limits, plans, own };
 }

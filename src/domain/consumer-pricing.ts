@@ -2,9 +2,10 @@
 // (the seed's input/output_cost_per_token), or nothing: a billable call nothing prices is
 // `unpriced`, never priced at zero. Pure; the explanation travels with the event.
 //
-// Order: the plan's entry naming the model (exact, dated, pattern; see price-book.ts), then the
-// consumer's own rate, then the plan's default entry. A consumer's own rate is a price agreed for
-// that consumer, so it beats a plan's catch-all, never the plan's price for a named model.
+// Order: the consumer's own price naming the model (its overrides), the plan's entry naming it
+// (exact, dated, pattern; see price-book.ts), the consumer's own rate, then the plan's default
+// entry. A consumer's own rate is a price agreed for that consumer, so it beats a plan's catch-all,
+// never a price for a named model.
 import { Decimal, PRICE_SCALE } from "./money.ts";
 import type { PriceBookIndex, PriceMatchKind } from "./price-book.ts";
 import { rateAt, type Rate, type RatePrices } from "./pricing.ts";
@@ -13,7 +14,7 @@ export type Plan = { bookId: string; bookName: string; version: number; markupPe
 
 /** How a call was priced, stored on its event and shown by GET /v1/events/:id. */
 export type PricedBy =
-  | { source: "plan"; book: string; book_id: string; book_version: number; entry: string; match: PriceMatchKind; price_id: string; markup_percent: string | null }
+  | { source: "plan" | "override"; book: string; book_id: string; book_version: number; entry: string; match: PriceMatchKind; price_id: string; markup_percent: string | null }
   | { source: "consumer_rate"; rate_id: string };
 
 /** pricedByJson: pricedBy as stored, serialized once per price rather than once per call. */
@@ -33,11 +34,11 @@ export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrice
 }
 
 /** The same price version, match and markup resolve to one object per book version (the meter asks per call). */
-function fromPlan(plan: Plan, m: NonNullable<ReturnType<PriceBookIndex["match"]>>): ResolvedPrice {
+function fromPlan(plan: Plan, m: NonNullable<ReturnType<PriceBookIndex["match"]>>, source: "plan" | "override" = "plan"): ResolvedPrice {
   const markup = plan.markupPercent?.toFixed() ?? null;
   return plan.index.memo(`${m.price.id}|${m.match}|${markup}`, () => {
     const pricedBy: PricedBy = {
-      source: "plan", book: plan.bookName, book_id: plan.bookId, book_version: plan.version, entry: m.entry, match: m.match, price_id: m.price.id, markup_percent: markup,
+      source, book: plan.bookName, book_id: plan.bookId, book_version: plan.version, entry: m.entry, match: m.match, price_id: m.price.id, markup_percent: markup,
     };
     return { ...markedUp(m.price, plan.markupPercent), priceId: m.price.id, pricedBy, pricedByJson: JSON.stringify(pricedBy) };
   });
@@ -54,7 +55,10 @@ function fromRate(rate: Rate): ResolvedPrice {
   return resolved;
 }
 
-export function resolvePrice(plan: Plan | undefined, rates: readonly Rate[], model: string, at: Date): ResolvedPrice | undefined {
+/** `own`: the consumer's own prices (a book with no markup), which override the plan's for the models they name. */
+export function resolvePrice(plan: Plan | undefined, rates: readonly Rate[], model: string, at: Date, own?: Plan): ResolvedPrice | undefined {
+  const overridden = own?.index.named(model, at);
+  if (own && overridden) return fromPlan(own, overridden, "override");
   const named = plan?.index.named(model, at);
   if (plan && named) return fromPlan(plan, named);
   const rate = rateAt(rates, at);

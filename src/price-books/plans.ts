@@ -27,7 +27,7 @@ export class PlanCache {
   }
 
   /** Plans from consumers' book references (one query elsewhere read them); books load only when their version moved. */
-  async fromRefs(db: Db, refs: ConsumerPolicies["plans"]): Promise<Map<string, Plan>> {
+  async fromRefs(db: Db, refs: ConsumerPolicies["plans"] | ConsumerPolicies["own"]): Promise<Map<string, Plan>> {
     const out = new Map<string, Plan>();
     for (const r of refs) {
       const book = await this.book(db, r.book.id, r.book.version, r.book.name);
@@ -36,9 +36,10 @@ export class PlanCache {
     return out;
   }
 
-  /** The plan of each consumer that has one. */
-  async plansOf(db: Db, consumerIds: string[]): Promise<Map<string, Plan>> {
-    if (consumerIds.length === 0) return new Map();
-    return this.fromRefs(db, (await policiesOf(db, consumerIds)).plans);
+  /** The plan and own prices of each consumer that has them. */
+  async pricingOf(db: Db, consumerIds: string[]): Promise<{ plans: Map<string, Plan>; own: Map<string, Plan> }> {
+    if (consumerIds.length === 0) return { plans: new Map(), own: new Map() };
+    const p = await policiesOf(db, consumerIds);
+    return { plans: await this.fromRefs(db, p.plans), own: await this.fromRefs(db, p.own) };
   }
 }

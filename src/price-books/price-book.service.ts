@@ -2,7 +2,7 @@
 // give a consumer a book as its plan. Each change is one transaction that also reprices the calls
 // it now covers (repricing.ts); a change reaching into a finalized invoice's period is a 409.
 import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
-import { conflict, notFound } from "../domain/errors.ts";
+import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal } from "../domain/money.ts";
 import { BEGINNING_OF_TIME } from "../consumers/consumer.repository.ts";
 import { resolveConsumer, uniqueConflict } from "../consumers/consumer.service.ts";
@@ -92,9 +92,12 @@ export async function changeBook(db: PrismaClient, bookRef: string, input: { des
   return db.priceBook.update({ where: { id: book.id }, data: { description: input.description, ...amountColumns(input) } });
 }
 
-/** Consumers billed by the book, refused when one has a finalized invoice for a period the change reaches into. */
-async function planConsumers(tx: Db, bookId: string, from: Date, field: string): Promise<string[]> {
-  const ids = (await tx.consumer.findMany({ where: { planId: bookId }, select: { id: true } })).map((c) => c.id);
+/**
+ * Consumers priced by the book (its plan's consumers, or the one whose own prices it holds), refused
+ * when one has a finalized invoice for a period the change reaches into.
+ */
+async function planConsumers(tx: Db, book: { id: string; ownerConsumerId: string | null }, from: Date, field: string): Promise<string[]> {
+  const ids = book.ownerConsumerId ? [book.ownerConsumerId] : (await tx.consumer.findMany({ where: { planId: book.id }, select: { id: true } })).map((c) => c.id);
   for (const id of ids) await refuseRepricingFinalized(tx, id, from, field);
   return ids;
 }
@@ -106,7 +109,7 @@ export async function addPrice(db: PrismaClient, bookRef: string, input: PriceIn
       const book = await resolveBook(tx, bookRef);
       const price = await tx.priceBookPrice.create({ data: { bookId: book.id, ...priceColumns(input) } });
       await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
-      const consumerIds = await planConsumers(tx, book.id, price.effectiveFrom, "effective_from");
+      const consumerIds = await planConsumers(tx, book, price.effectiveFrom, "effective_from");
       const repriced = await repriceConsumers(tx, consumerIds, price.effectiveFrom);
       return { price, consumerIds, repriced };
     });
@@ -124,6 +127,7 @@ export async function assignPlan(db: PrismaClient, consumerRef: string, plan: { 
   return db.$transaction(async (tx) => {
     const consumer = await resolveConsumer(tx, consumerRef);
     const book = plan.bookRef === null ? null : await resolveBook(tx, plan.bookRef);
+    if (book?.ownerConsumerId) throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
     await tx.consumer.update({ where: { id: consumer.id }, data: { planId: book?.id ?? null, planMarkupPercent: plan.markupPercent?.toFixed() ?? null } });
     const lastFinal = await tx.invoice.findFirst({ where: { consumerId: consumer.id, status: "finalized" }, include: { period: true }, orderBy: { period: { endsAt: "desc" } } });
     const repriced = await repriceConsumers(tx, [consumer.id], lastFinal?.period.endsAt ?? BEGINNING_OF_TIME);
@@ -159,7 +163,7 @@ export async function importPrices(db: PrismaClient, bookRef: string, prices: Pr
     }
     if (report.added.length === 0) return { ...report, consumerIds: [], repriced: 0 };
     await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
-    const consumerIds = await planConsumers(tx, book.id, effectiveFrom, "effective_from");
+    const consumerIds = await planConsumers(tx, book, effectiveFrom, "effective_from");
     return { ...report, consumerIds, repriced: await repriceConsumers(tx, consumerIds, effectiveFrom) };
   }, { timeout: 60_000 });
 }

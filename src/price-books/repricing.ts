@@ -21,7 +21,7 @@ const same = (a: Decimal, b: Prisma.Decimal) => a.equals(b.toFixed());
 /** Reprices the billable, not finally invoiced calls of these consumers from `from` on; returns how many changed. */
 export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date): Promise<number> {
   if (consumerIds.length === 0) return 0;
-  const plans = await new PlanCache().plansOf(tx, consumerIds); // read inside the transaction: it sees the new price
+  const { plans, own } = await new PlanCache().pricingOf(tx, consumerIds); // read inside the transaction: it sees the new price
   const rates = await rateHistories(tx, consumerIds);
   const rows = await tx.$queryRaw<EventRow[]>`
     SELECT e.id, e.consumer_id::text, e.model, e.occurred_at, e.cost, e.price_id::text, e.rate_id::text, e.input_tokens, e.output_tokens,
@@ -32,7 +32,7 @@ export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date
     ORDER BY e.id FOR UPDATE OF e`;
   const changes: Change[] = [];
   for (const r of rows) {
-    const price = resolvePrice(plans.get(r.consumer_id), rates.get(r.consumer_id) ?? [], r.model, r.occurred_at);
+    const price = resolvePrice(plans.get(r.consumer_id), rates.get(r.consumer_id) ?? [], r.model, r.occurred_at, own.get(r.consumer_id));
     const tokens = { input: r.input_tokens, output: r.output_tokens, cachedInput: r.cached_input_tokens, cacheWrite: r.cache_write_tokens, reasoning: r.reasoning_tokens };
     const cost = price ? costOf(tokens, price) : new Decimal(0);
     const unchanged = same(cost, r.cost) && (price?.priceId ?? null) === r.price_id && (price?.id ?? null) === r.rate_id && r.unpriced === !price;

@@ -281,4 +281,27 @@ describe("price books and plans", () => {
       other.release();
     }
   });
+  it("a consumer's own price for a model overrides its plan's, and reprices its calls; it is not a book anyone else can use", async () => {
+    const book = `over-${randomUUID().slice(0, 8)}`;
+    await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }, { model: "*", input_cost_per_token: "0.000005", output_cost_per_token: "0.00002" }] });
+    const c = await newConsumer();
+    await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book, markup_percent: "10" });
+    const logs = [call(c, "gpt-4o-2024-08-06", 1000, 100, 70), call(c, "o1", 1000, 100, 71)];
+    await meterLogs(stack, logs);
+    const OWN = { input: "0.000002", output: "0.000009" };
+    const added = await admin(stack, "POST", `/v1/consumers/${c.id}/prices`, { model: "gpt-4o", input_cost_per_token: OWN.input, output_cost_per_token: OWN.output });
+    assert.equal(added.statusCode, 201, added.body);
+    assert.equal(added.json().repriced_events, 1, "only the call of the model it names");
+    const [own, plan] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
+    assert.deepEqual([own.cost, own.priced_by.source, own.priced_by.markup_percent], [ref(OWN, 1000, 100).toFixed(), "override", null], "its own price, without the plan's markup");
+    assert.deepEqual([plan.cost, plan.priced_by.source, plan.priced_by.match], [ref({ input: "0.000005", output: "0.00002" }, 1000, 100, "10").toFixed(), "plan", "default"]);
+    const listed = (await admin(stack, "GET", `/v1/consumers/${c.id}/prices`)).json();
+    assert.deepEqual(listed.prices.map((p: { model: string }) => p.model), ["gpt-4o"]);
+    const books = (await admin(stack, "GET", "/v1/price-books")).json().price_books.map((b: { id: string }) => b.id);
+    assert.ok(!books.includes(listed.book_id), "a consumer's own prices are not a plan others can take");
+    const other = await newConsumer();
+    assert.deepEqual((await admin(stack, "PUT", `/v1/consumers/${other.id}/plan`, { price_book: listed.book_id })).json().error.field, "price_book");
+    const everything = await admin(stack, "POST", `/v1/consumers/${c.id}/prices`, { model: "*", input_cost_per_token: "0", output_cost_per_token: "0" });
+    assert.deepEqual([everything.statusCode, everything.json().error.field], [400, "model"]);
+  });
 });

@@ -141,8 +141,9 @@ async function lookups(deps: MeterDeps, refs: Array<KongConsumerRef | undefined>
     const identityOf = await identify(db, refs, { prices: config.metering.defaultPrices, planId });
     const consumerIds = [...new Set(refs.map(identityOf).flatMap((i) => ("consumerId" in i && i.consumerId ? [i.consumerId] : [])))];
     const policies = await policiesOf(db, consumerIds);
-    const plans = await (deps.plans ?? DEFAULT_PLANS).fromRefs(db, policies.plans);
-    return { identityOf, pricing: { plans, rates: await rateHistories(db, consumerIds) }, limits: policies.limits };
+    const cache = deps.plans ?? DEFAULT_PLANS;
+    const [plans, own] = [await cache.fromRefs(db, policies.plans), await cache.fromRefs(db, policies.own)];
+    return { identityOf, pricing: { plans, own, rates: await rateHistories(db, consumerIds) }, limits: policies.limits };
   } catch (err) {
     if (err instanceof TransientFailure) throw err;
     throw new TransientFailure({ ...classifyDbError(err), kind: "transient" }, err);

@@ -11,6 +11,7 @@ import { instantString, price, safeText } from "../../domain/field-types.ts";
 import { rateFromRow } from "../../consumers/consumer.repository.ts";
 import { addPrice, assignPlan, changeBook, createBook, importPrices, resolveBook } from "../../price-books/price-book.service.ts";
 import { CATALOG_FORMATS, parseCatalog, shippedCatalog } from "../../catalog/catalog.ts";
+import { addOverride, overridesOf } from "../../price-books/overrides.service.ts";
 import { validationFailed } from "../../domain/errors.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
@@ -138,7 +139,8 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
   );
 
   r.get("/v1/price-books", { onRequest: requireAdmin, schema: { ...admin, summary: "Price books", response: answers(200, 403) } }, async () => ({
-    price_books: (await db.priceBook.findMany({ orderBy: { name: "asc" } })).map((b) => presentBook(b)),
+    // a consumer's own prices are shown with the consumer (/v1/consumers/:consumer/prices), not as books
+    price_books: (await db.priceBook.findMany({ where: { ownerConsumerId: null }, orderBy: { name: "asc" } })).map((b) => presentBook(b)),
   }));
 
   r.get(
@@ -181,6 +183,25 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
       const report = await importPrices(db, request.params.book, parsed.prices, at);
       await metadataChanged(report.consumerIds);
       return { effective_from: at.toISOString(), added: report.added, unchanged: report.unchanged, rejected: [...parsed.rejected, ...report.rejected], repriced_events: report.repriced };
+    },
+  );
+
+  r.get(
+    "/v1/consumers/:consumer/prices",
+    { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "A consumer's own prices for named models (overriding its plan), every version", params: ConsumerParams, response: answers(200, 403, 404) } },
+    async (request) => {
+      const o = await overridesOf(db, request.params.consumer);
+      return { consumer_id: o.consumerId, book_id: o.book?.id ?? null, prices: o.prices.map(presentPrice) };
+    },
+  );
+
+  r.post(
+    "/v1/consumers/:consumer/prices",
+    { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "Give a consumer its own price for a model (overrides its plan's); reprices its calls from then on", params: ConsumerParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
+    async (request, reply) => {
+      const { consumerId, price: row, repriced } = await addOverride(db, request.params.consumer, request.body);
+      await metadataChanged([consumerId]);
+      return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
   );
 

@@ -27,7 +27,10 @@ export class PricesMoved extends Error {
  */
 async function checkPriceVersions(client: SqlClient, events: MeteredEvent[]): Promise<void> {
   const used = new Map<string, number>();
-  for (const e of events) if (e.rate?.pricedBy?.source === "plan") used.set(e.rate.pricedBy.book_id, e.rate.pricedBy.book_version);
+  for (const e of events) {
+    const by = e.rate?.pricedBy;
+    if (by && by.source !== "consumer_rate") used.set(by.book_id, by.book_version);
+  }
   if (used.size === 0) return;
   const { rows } = await client.query<{ id: string; version: number }>({
     name: "meter.price_versions",

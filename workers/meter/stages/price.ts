@@ -5,14 +5,14 @@ import { resolvePrice, type Plan, type ResolvedPrice } from "../../../src/domain
 import { costOf, type Rate } from "../../../src/domain/pricing.ts";
 import type { TokenSplit } from "../../../src/domain/token-types.ts";
 
-export type Pricing = { plans: Map<string, Plan>; rates: Map<string, Rate[]> };
+export type Pricing = { plans: Map<string, Plan>; own: Map<string, Plan>; rates: Map<string, Rate[]> };
 /** unpriced: a billable call of a known consumer that no price covers; it carries no cost until one does. */
 export type Priced = { cost: Decimal; rate?: ResolvedPrice; unpriced: boolean };
 
 /** Non-billable calls and unattributed usage cost nothing and are never unpriced. */
 export function price(pricing: Pricing, consumerId: string | null, model: string, at: Date, tokens: TokenSplit, billable: boolean): Priced {
   if (!consumerId) return { cost: ZERO, unpriced: false };
-  const rate = resolvePrice(pricing.plans.get(consumerId), pricing.rates.get(consumerId) ?? [], model, at);
+  const rate = resolvePrice(pricing.plans.get(consumerId), pricing.rates.get(consumerId) ?? [], model, at, pricing.own.get(consumerId));
   if (!rate) return { cost: ZERO, unpriced: billable };
   return { cost: billable ? costOf(tokens, rate) : ZERO, rate, unpriced: false };
 }
