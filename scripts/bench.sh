@@ -3,6 +3,7 @@
 # Kong-like load, and billing at scale, on a fresh database (options: scripts/bench.ts).
 # `npm run bench:authorize [-- --n 5000 --concurrency 8]`: the gateway's authorize call.
 # `npm run bench:merge`: calls reported by http-log alone against http-log plus CloudEvents (merging).
+# `npm run bench:pricing`: the meter with consumers priced by their own rate against consumers on a plan.
 # `npm run bench:tokens`: token counting alone; `npm run bench:billing [-- --events 5000000]`: billing at scale alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,6 +27,10 @@ fi
 if [ "${1:-}" = "merge" ]; then
   shift
   exec node --import tsx scripts/bench/merge.ts "$@"
+fi
+if [ "${1:-}" = "pricing" ]; then
+  shift
+  exec node --import tsx scripts/bench/pricing.ts "$@"
 fi
 if [ "${1:-}" = "authorize" ]; then
   shift
