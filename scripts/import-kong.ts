@@ -1,17 +1,14 @@
 // The import command: reads a Kong declarative config file, imports it like the API does, prints
 // the report, tells running API processes to drop cached metadata, and exits 1 if any consumer
 // was rejected (2 on a file that cannot be read at all).
-import { once } from "node:events";
 import { readFile } from "node:fs/promises";
-import { setTimeout } from "node:timers/promises";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { publishMetadataChange } from "../src/authorize/metadata-cache.ts";
 import { loadConfig } from "../src/config.ts";
 import { changedConsumerIds, importKongConfig, type ImportReport } from "../src/consumers/import.service.ts";
 import { createPrisma } from "../src/db/client.ts";
 import { AppError } from "../src/domain/errors.ts";
-import { redisConnection } from "../src/jobs/queues.ts";
+import { notifyApiProcesses } from "./notify-api.ts";
 
 const USAGE = "usage: npm run import:kong -- <kong.yaml> [--dry-run] [--actor NAME] [--json]";
 
@@ -66,16 +63,6 @@ async function main(): Promise<number> {
   } finally {
     await db.$disconnect();
   }
-}
-
-async function notifyApiProcesses(config: ReturnType<typeof loadConfig>, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const redis = redisConnection(config, "client");
-  redis.on("error", () => {}); // reported by publishMetadataChange
-  // the client role fails commands until connected: give the connection a moment first
-  await Promise.race([once(redis, "ready"), setTimeout(2000)]);
-  await publishMetadataChange(redis, config.redis.prefix, ids, { warn: (_: unknown, msg: string) => console.error(`warning: ${msg}`) } as never);
-  redis.disconnect();
 }
 
 process.exitCode = await main();

@@ -72,7 +72,11 @@ function collect(pairs: Array<[string, Record<string, unknown>]>, names: Record<
 export function parseOwnCatalog(doc: unknown): ParsedCatalog {
   if (!isObj(doc) || !Array.isArray(doc.models)) throw new TypeError("models: a catalog holds a models array");
   const pairs = doc.models.map((m, i): [string, Record<string, unknown>] => (isObj(m) && typeof m.model === "string" ? [m.model, m] : [`models.${i}`, {}]));
-  return collect(pairs, OWN_FIELDS);
+  // a tiering is not carried by a catalog import: refused rather than dropped without a word
+  const tiered = pairs.filter(([, m]) => m.tiering !== undefined && m.tiering !== null);
+  const parsed = collect(pairs.filter((p) => !tiered.includes(p)), OWN_FIELDS);
+  const reason = "has a tiering: add tiered prices with POST /v1/price-books/:book/prices";
+  return { prices: parsed.prices, rejected: [...tiered.map(([model]) => ({ model, reason })), ...parsed.rejected] };
 }
 
 /** LiteLLM's map: {"<model>": {"input_cost_per_token": 3e-06, "mode": "chat", ...}, "sample_spec": {...}}. */

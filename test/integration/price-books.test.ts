@@ -3,7 +3,12 @@
 // here; the unpriced call is flagged, costs nothing, and is priced when its price is added. A
 // markup applies to the plan's prices; the consumer's own rate covers models the plan does not name.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { Decimal } from "decimal.js";
 import { kongLog } from "../fixtures/kong-logs.ts";
@@ -303,5 +308,35 @@ describe("price books and plans", () => {
     assert.deepEqual((await admin(stack, "PUT", `/v1/consumers/${other.id}/plan`, { price_book: listed.book_id })).json().error.field, "price_book");
     const everything = await admin(stack, "POST", `/v1/consumers/${c.id}/prices`, { model: "*", input_cost_per_token: "0", output_cost_per_token: "0" });
     assert.deepEqual([everything.statusCode, everything.json().error.field], [400, "model"]);
+  });
+
+  it("the prices command imports a LiteLLM file into a book and exports it in a form that imports back unchanged", async () => {
+    const book = `cli-${randomUUID().slice(0, 8)}`;
+    assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book })).statusCode, 201);
+    const dir = mkdtempSync(join(tmpdir(), "prices-"));
+    const litellm = join(dir, "model_prices_and_context_window.json");
+    writeFileSync(litellm, JSON.stringify({
+      sample_spec: { mode: "chat", input_cost_per_token: 0 },
+      "gpt-4o": { mode: "chat", input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, cache_read_input_token_cost: 1.25e-6 },
+      "text-embedding-3-small": { mode: "embedding", input_cost_per_token: 2e-8, output_cost_per_token: 0 },
+    }));
+    const run = (args: string[]) =>
+      promisify(execFile)("node", ["--import", "tsx", "scripts/prices.ts", ...args], {
+        cwd: new URL("../..", import.meta.url).pathname,
+        env: { ...process.env, DATABASE_URL: stack.config.databaseUrl, REDIS_PREFIX: stack.config.redis.prefix, LOG_LEVEL: "silent" },
+      }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }));
+    const imported = await run(["import", book, litellm, "--format", "litellm", "--effective-from", "2026-01-01T00:00:00Z"]);
+    assert.equal(imported.code, 1, "one entry rejected: exit 1, the rest imported");
+    assert.match(imported.stdout, /1 added, 0 unchanged, 1 rejected/);
+    const exported = await run(["export", book]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const catalog = JSON.parse(exported.stdout);
+    assert.deepEqual(catalog.models, [{ model: "gpt-4o", effective_from: "2026-01-01T00:00:00.000Z", input_cost_per_token: "0.0000025", output_cost_per_token: "0.00001", cached_input_cost_per_token: "0.00000125", cache_write_cost_per_token: null, reasoning_cost_per_token: null }].map(({ cache_write_cost_per_token: _w, reasoning_cost_per_token: _r, ...m }) => m));
+    const file = join(dir, "export.json");
+    writeFileSync(file, exported.stdout);
+    const again = await run(["import", book, file, "--effective-from", "2026-01-01T00:00:00Z"]);
+    assert.deepEqual([again.code, /0 added, 1 unchanged, 0 rejected/.test(again.stdout)], [0, true], again.stdout + again.stderr);
+    assert.equal((await run(["import", "no-such-book", file])).code, 2);
+    assert.equal((await run(["import", book, join(dir, "missing.json")])).code, 2);
   });
 });
