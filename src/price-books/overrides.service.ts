@@ -7,6 +7,7 @@ import { validationFailed } from "../domain/errors.ts";
 import { DEFAULT_ENTRY } from "../domain/price-book.ts";
 import { resolveConsumer } from "../consumers/consumer.service.ts";
 import { addPrice, type PriceInput } from "./price-book.service.ts";
+import type { Correction } from "./repricing.ts";
 
 /** The name of a consumer's own book: outside what book names may be, so no plan can take it. */
 export const ownBookName = (consumerId: string) => `~consumer:${consumerId}`;
@@ -23,13 +24,13 @@ async function ownBook(db: Db, consumerId: string) {
 }
 
 /** Adds a version of the consumer's own price for a model (or pattern), repricing its calls from then on. */
-export async function addOverride(db: PrismaClient, consumerRef: string, input: PriceInput) {
+export async function addOverride(db: PrismaClient, consumerRef: string, input: PriceInput, correction?: Correction) {
   if (input.model.trim() === DEFAULT_ENTRY) {
     throw validationFailed("model: a consumer's own price names models; its rate (POST /v1/consumers/:consumer/rates) prices every other model", "model");
   }
   const consumer = await resolveConsumer(db, consumerRef);
   const book = await ownBook(db, consumer.id);
-  const added = await addPrice(db, book.id, input);
+  const added = await addPrice(db, book.id, input, correction);
   return { consumerId: consumer.id, ...added };
 }
 

@@ -1,13 +1,13 @@
 // Price books and plans: create a book, add a price to one of its entries from a given time on,
 // give a consumer a book as its plan. Each change is one transaction that also reprices the calls
 // it now covers (repricing.ts); a change reaching into a finalized invoice's period is a 409.
-import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
+import { isUniqueViolation, Prisma, uniqueViolationTarget, type Db, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal } from "../domain/money.ts";
 import { BEGINNING_OF_TIME } from "../consumers/consumer.repository.ts";
-import { resolveConsumer, uniqueConflict } from "../consumers/consumer.service.ts";
+import { resolveConsumer } from "../consumers/consumer.service.ts";
 import { refuseRepricingFinalized } from "../consumers/rate-guard.ts";
-import { repriceConsumers } from "./repricing.ts";
+import { repriceConsumers, type Correction } from "./repricing.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -64,15 +64,12 @@ export async function resolveBook(db: Db, ref: string) {
   return row;
 }
 
+/** A unique violation as a 409 naming the field; any other error as it is. */
 function duplicateEntry(err: unknown): never {
-  try {
-    uniqueConflict(err);
-  } catch (e) {
-    const field = (e as { field?: string }).field;
-    if (field === "effective_from") throw conflict("prices: two prices of one entry take effect at the same time", "prices");
-    if (field === "consumer") throw conflict("name: a price book of that name exists", "name");
-    throw e;
-  }
+  if (!isUniqueViolation(err)) throw err;
+  const target = uniqueViolationTarget(err);
+  if (target.includes("effective_from")) throw conflict("prices: two prices of one entry take effect at the same time", "prices");
+  throw conflict("name: a price book of that name exists", "name");
 }
 
 export async function createBook(db: PrismaClient, input: BookInput) {
@@ -96,21 +93,25 @@ export async function changeBook(db: PrismaClient, bookRef: string, input: { des
  * Consumers priced by the book (its plan's consumers, or the one whose own prices it holds), refused
  * when one has a finalized invoice for a period the change reaches into.
  */
-async function planConsumers(tx: Db, book: { id: string; ownerConsumerId: string | null }, from: Date, field: string): Promise<string[]> {
+async function planConsumers(tx: Db, book: { id: string; ownerConsumerId: string | null }, from: Date, field: string, correcting = false): Promise<string[]> {
   const ids = book.ownerConsumerId ? [book.ownerConsumerId] : (await tx.consumer.findMany({ where: { planId: book.id }, select: { id: true } })).map((c) => c.id);
-  for (const id of ids) await refuseRepricingFinalized(tx, id, from, field);
+  if (!correcting) for (const id of ids) await refuseRepricingFinalized(tx, id, from, field);
   return ids;
 }
 
-/** Adds one price version to an entry of the book, repricing its consumers' calls from then on. */
-export async function addPrice(db: PrismaClient, bookRef: string, input: PriceInput) {
+/**
+ * Adds one price version to an entry of the book, repricing its consumers' calls from then on. One
+ * reaching into a finalized invoice's period is refused unless it is a correction, whose difference
+ * each consumer's next invoice bills as price correction lines.
+ */
+export async function addPrice(db: PrismaClient, bookRef: string, input: PriceInput, correction?: Correction) {
   try {
     return await db.$transaction(async (tx) => {
       const book = await resolveBook(tx, bookRef);
       const price = await tx.priceBookPrice.create({ data: { bookId: book.id, ...priceColumns(input) } });
       await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
-      const consumerIds = await planConsumers(tx, book, price.effectiveFrom, "effective_from");
-      const repriced = await repriceConsumers(tx, consumerIds, price.effectiveFrom);
+      const consumerIds = await planConsumers(tx, book, price.effectiveFrom, "effective_from", correction !== undefined);
+      const repriced = await repriceConsumers(tx, consumerIds, price.effectiveFrom, correction);
       return { price, consumerIds, repriced };
     });
   } catch (err) {

@@ -1,7 +1,8 @@
 // A price added to a book, or a plan given to a consumer, reprices the calls it now covers, so
 // every event carries the price its consumer's plan and rates give it: calls that were unpriced
 // become priced, calls priced by a fallback take the book's price. Calls on a finalized invoice
-// are left as billed (the caller refuses a change reaching into a finalized period first).
+// stay as billed, unless the change is a correction: then they take the new price too and the
+// difference is kept as price adjustments that each consumer's next invoice bills, once.
 // TDL cells and totals move by the same amounts, in the caller's transaction.
 import { Prisma, type Db } from "../db/client.ts";
 import { resolvePrice, type ResolvedPrice } from "../domain/consumer-pricing.ts";
@@ -9,37 +10,75 @@ import { Decimal } from "../domain/money.ts";
 import { costOf, pricesOf } from "../domain/pricing.ts";
 import { rateHistories } from "../consumers/consumer.repository.ts";
 import { PlanCache } from "./plans.ts";
+import { TOKEN_TYPES } from "../domain/token-types.ts";
+import { PRICE_SQL, QUANTITY_SQL, type TypedUsage } from "../billing/token-type-sql.ts";
 
 type EventRow = {
   id: string; consumer_id: string; model: string; occurred_at: Date; cost: Prisma.Decimal; price_id: string | null; rate_id: string | null;
+  /** Set when a finalized invoice billed the call: that invoice, its period and the unit prices it billed. */
+  final_invoice_id: string | null; final_period_id: string | null; billed: TypedUsage;
   input_tokens: number; output_tokens: number; cached_input_tokens: number; cache_write_tokens: number; reasoning_tokens: number; unpriced: boolean;
 };
 type Change = { id: string; delta: Decimal; cost: Decimal; price?: ResolvedPrice };
+export type Correction = { reason: string; actor: string };
 
 const same = (a: Decimal, b: Prisma.Decimal) => a.equals(b.toFixed());
 
-/** Reprices the billable, not finally invoiced calls of these consumers from `from` on; returns how many changed. */
-export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date): Promise<number> {
+/**
+ * Reprices the billable calls of these consumers from `from` on; returns how many changed. Calls a
+ * finalized invoice billed are repriced only with a correction, which records what they were billed at.
+ */
+export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date, correction?: Correction): Promise<number> {
   if (consumerIds.length === 0) return 0;
   const { plans, own } = await new PlanCache().pricingOf(tx, consumerIds); // read inside the transaction: it sees the new price
   const rates = await rateHistories(tx, consumerIds);
   const rows = await tx.$queryRaw<EventRow[]>`
     SELECT e.id, e.consumer_id::text, e.model, e.occurred_at, e.cost, e.price_id::text, e.rate_id::text, e.input_tokens, e.output_tokens,
-           e.cached_input_tokens, e.cache_write_tokens, e.reasoning_tokens, 'unpriced' = ANY(e.anomalies) AS unpriced
+           e.cached_input_tokens, e.cache_write_tokens, e.reasoning_tokens, 'unpriced' = ANY(e.anomalies) AS unpriced,
+           CASE WHEN i.status = 'finalized' THEN i.id::text END AS final_invoice_id, CASE WHEN i.status = 'finalized' THEN i.period_id::text END AS final_period_id,
+           json_build_object(${Prisma.raw(TOKEN_TYPES.map((t) => `'p_${t}', (${PRICE_SQL[t].replace(/(\w+_cost_per_token)/g, "e.$1")})::text, 'q_${t}', (${QUANTITY_SQL[t].replace(/(\w+_tokens)/g, "e.$1")})`).join(", "))}) AS billed
     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id
     WHERE e.consumer_id = ANY(${consumerIds}::uuid[]) AND e.billable AND e.occurred_at >= ${from}
-      AND (i.status IS NULL OR i.status <> 'finalized')
+      AND (${correction !== undefined} OR i.status IS NULL OR i.status <> 'finalized')
     ORDER BY e.id FOR UPDATE OF e`;
   const changes: Change[] = [];
+  const adjusted: Array<{ row: EventRow; price?: ResolvedPrice }> = [];
   for (const r of rows) {
     const price = resolvePrice(plans.get(r.consumer_id), rates.get(r.consumer_id) ?? [], r.model, r.occurred_at, own.get(r.consumer_id));
     const tokens = { input: r.input_tokens, output: r.output_tokens, cachedInput: r.cached_input_tokens, cacheWrite: r.cache_write_tokens, reasoning: r.reasoning_tokens };
     const cost = price ? costOf(tokens, price) : new Decimal(0);
     const unchanged = same(cost, r.cost) && (price?.priceId ?? null) === r.price_id && (price?.id ?? null) === r.rate_id && r.unpriced === !price;
-    if (!unchanged) changes.push({ id: r.id, delta: cost.minus(r.cost.toFixed()), cost, price });
+    if (unchanged) continue;
+    changes.push({ id: r.id, delta: cost.minus(r.cost.toFixed()), cost, price });
+    if (r.final_invoice_id && correction) adjusted.push({ row: r, price });
   }
+  if (adjusted.length > 0) await recordAdjustments(tx, adjusted, correction!);
   if (changes.length > 0) await writeChanges(tx, changes);
   return changes.length;
+}
+
+/** What finalized invoices billed at other prices, per invoice, model, type and price pair: billed once by the next invoice. */
+async function recordAdjustments(tx: Db, adjusted: Array<{ row: EventRow; price?: ResolvedPrice }>, correction: Correction): Promise<void> {
+  const groups = new Map<string, Prisma.PriceAdjustmentCreateManyInput & { quantity: bigint; eventIds: string[] }>();
+  for (const { row, price } of adjusted) {
+    const to = price ? pricesOf(price) : undefined;
+    for (const type of TOKEN_TYPES) {
+      const quantity = BigInt(row.billed[`q_${type}`]);
+      const from = new Decimal(row.billed[`p_${type}`] ?? 0);
+      const toPrice = to?.[type] ?? new Decimal(0);
+      if (quantity === 0n || from.equals(toPrice)) continue;
+      const key = [row.final_invoice_id, row.model, type, from.toFixed(), toPrice.toFixed()].join("|");
+      const g = groups.get(key) ?? {
+        consumerId: row.consumer_id, kind: "price", rateId: price?.id ?? null, reason: correction.reason, actor: correction.actor,
+        adjustsInvoiceId: row.final_invoice_id!, adjustsPeriodId: row.final_period_id!, model: row.model, direction: type,
+        quantity: 0n, fromUnitPrice: from.toFixed(), toUnitPrice: toPrice.toFixed(), eventIds: [],
+      };
+      g.quantity += quantity;
+      g.eventIds.push(row.id);
+      groups.set(key, g);
+    }
+  }
+  if (groups.size > 0) await tx.priceAdjustment.createMany({ data: [...groups.values()] });
 }
 
 async function writeChanges(tx: Db, changes: Change[]): Promise<void> {

@@ -339,4 +339,43 @@ describe("price books and plans", () => {
     assert.equal((await run(["import", "no-such-book", file])).code, 2);
     assert.equal((await run(["import", book, join(dir, "missing.json")])).code, 2);
   });
+
+  it("a book price reaching into a finalized period is refused, unless sent as a correction, which the next invoice bills once", async () => {
+    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    try {
+      const book = `fix-${randomUUID().slice(0, 8)}`;
+      await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] });
+      const c = await newConsumer();
+      await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+      const march = Date.parse("2027-03-10T10:00:00Z");
+      await meterLogs(stack, [call(c, "gpt-4o", 10_000, 1_000, 0, march)]);
+      await tick(stack.billingQueue, "2027-04-01T00:30:00Z");
+      await tick(stack.billingQueue, "2027-04-02T01:00:00Z");
+      const [marchInvoice] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-03-01`)).json().invoices;
+      assert.equal(marchInvoice.status, "finalized");
+
+      const FIXED = { input: "0.000002", output: "0.000008" };
+      const price = { model: "gpt-4o", effective_from: "2027-03-01T00:00:00Z", input_cost_per_token: FIXED.input, output_cost_per_token: FIXED.output };
+      const refused = await admin(stack, "POST", `/v1/price-books/${book}/prices`, price);
+      assert.deepEqual([refused.statusCode, refused.json().error.field], [409, "effective_from"]);
+      const corrected = await admin(stack, "POST", `/v1/price-books/${book}/prices`, { ...price, correction: { reason: "the March list price was wrong" } });
+      assert.equal(corrected.statusCode, 201, corrected.body);
+      assert.equal(corrected.json().repriced_events, 1);
+
+      await meterLogs(stack, [call(c, "gpt-4o", 100, 10, 0, Date.parse("2027-04-10T10:00:00Z"))]);
+      await tick(stack.billingQueue, "2027-05-01T00:30:00Z");
+      const [april] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-04-01`)).json().invoices;
+      const lines = (await admin(stack, "GET", `/v1/invoices/${april.id}`)).json().lines as Array<{ kind: string; direction: string; quantity: number; amount: string; reason: string }>;
+      const fixes = lines.filter((l) => l.kind === "price_correction");
+      const D = (x: string | number) => new Decimal(x);
+      assert.deepEqual(
+        fixes.map((l) => [l.direction, l.quantity, l.amount]).sort(),
+        [["input", 10_000, D(10_000).times(D(FIXED.input).minus(GPT4O.input)).toFixed()], ["output", 1_000, D(1_000).times(D(FIXED.output).minus(GPT4O.output)).toFixed()]].sort(),
+      );
+      assert.equal(fixes[0]!.reason, "the March list price was wrong");
+      assert.equal((await admin(stack, "GET", `/v1/invoices/${marchInvoice.id}`)).json().subtotal, marchInvoice.subtotal, "the finalized invoice is as it was");
+    } finally {
+      await worker.stop();
+    }
+  });
 });

@@ -15,7 +15,7 @@ import { addOverride, overridesOf } from "../../price-books/overrides.service.ts
 import { validationFailed } from "../../domain/errors.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
-import { ConsumerParams } from "./common.schemas.ts";
+import { actorOf, ConsumerParams } from "./common.schemas.ts";
 import { presentRate } from "./consumers.presenter.ts";
 
 const entryName = safeText(200, 1)
@@ -59,6 +59,14 @@ export const PriceSchema = z
     cache_write_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
     reasoning_cost_per_token: price.optional().meta({ description: "Unset: the output price." }),
     tiering: tiering.optional(),
+    correction: z
+      .object({ reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }) })
+      .strict()
+      .optional()
+      .meta({
+        description:
+          "Send to reprice calls a finalized invoice billed: the difference is billed (or credited) as price correction lines on each consumer's next invoice. Without it a price reaching into a finalized period is refused with 409.",
+      }),
   })
   .strict();
 
@@ -157,7 +165,9 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
     "/v1/price-books/:book/prices",
     { onRequest: requireAdmin, schema: { ...admin, summary: "Add a price to an entry from a given time on; reprices the calls it covers", params: BookParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
     async (request, reply) => {
-      const { price: row, consumerIds, repriced } = await addPrice(db, request.params.book, request.body);
+      const { correction, ...price } = request.body;
+      const by = correction ? { reason: correction.reason, actor: actorOf(request, "rates").actor } : undefined;
+      const { price: row, consumerIds, repriced } = await addPrice(db, request.params.book, price, by);
       await metadataChanged(consumerIds);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
@@ -199,7 +209,9 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
     "/v1/consumers/:consumer/prices",
     { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "Give a consumer its own price for a model (overrides its plan's); reprices its calls from then on", params: ConsumerParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
     async (request, reply) => {
-      const { consumerId, price: row, repriced } = await addOverride(db, request.params.consumer, request.body);
+      const { correction, ...price } = request.body;
+      const by = correction ? { reason: correction.reason, actor: actorOf(request, "rates").actor } : undefined;
+      const { consumerId, price: row, repriced } = await addOverride(db, request.params.consumer, price, by);
       await metadataChanged([consumerId]);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
