@@ -104,18 +104,29 @@ export async function rateHistories(db: Db, consumerIds: string[]): Promise<Map<
 export type ConsumerPolicies = {
   limits: Map<string, { limits: Limits; metadataVersion: number }>;
   /** Consumers billed by a book: the book and the markup. */
-  plans: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: Decimal | null }>;
+  /** viaTag: the plan is the one of a tag the consumer carries (it has none of its own). */
+  plans: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: Decimal | null; viaTag?: string }>;
   /** Consumers with prices of their own (overrides): their book. */
   own: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: null }>;
 };
 
-/** Limits, metadata versions and plans of several consumers in one query; unconfigured ones have no limits. */
+/** The plans of these tags, by tag. */
+async function tagPlans(db: Db, tags: string[]) {
+  const rows = tags.length ? await db.tagPlan.findMany({ where: { tag: { in: [...new Set(tags)] } }, include: { book: { select: { id: true, name: true, version: true } } } }) : [];
+  return new Map(rows.map((r) => [r.tag, { book: r.book, markupPercent: r.markupPercent === null ? null : new Decimal(r.markupPercent.toFixed()) }]));
+}
+
+/**
+ * Limits, metadata versions and plans of several consumers (one query, and one for their tags'
+ * plans); unconfigured ones have no limits. A consumer's own plan comes first, then the plan of
+ * the first of its tags that has one.
+ */
 export async function policiesOf(db: Db, consumerIds: string[]): Promise<ConsumerPolicies> {
   const rows = consumerIds.length
     ? await db.consumer.findMany({
         where: { id: { in: consumerIds } },
         select: {
-          id: true, configured: true, capabilities: true, maxInputTokens: true, maxOutputTokens: true, tdlMatrix: true, metadataVersion: true,
+          id: true, configured: true, tags: true, capabilities: true, maxInputTokens: true, maxOutputTokens: true, tdlMatrix: true, metadataVersion: true,
           planMarkupPercent: true, plan: { select: { id: true, name: true, version: true } }, ownPrices: { select: { id: true, name: true, version: true } },
         },
       })
@@ -131,9 +142,12 @@ export async function policiesOf(db: Db, consumerIds: string[]): Promise<Consume
         },
       ]),
   );
-  const plans = rows.flatMap((r) =>
-    r.plan ? [{ consumerId: r.id, book: r.plan, markupPercent: r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed()) }] : [],
-  );
+  const byTag = await tagPlans(db, rows.filter((r) => !r.plan).flatMap((r) => r.tags));
+  const plans = rows.flatMap((r) => {
+    if (r.plan) return [{ consumerId: r.id, book: r.plan, markupPercent: r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed()) }];
+    const tag = r.tags.find((t) => byTag.has(t));
+    return tag === undefined ? [] : [{ consumerId: r.id, ...byTag.get(tag)!, viaTag: tag }];
+  });
   const own = rows.flatMap((r) => (r.ownPrices ? [{ consumerId: r.id, book: r.ownPrices, markupPercent: null }] : []));
   return { limits, plans, own };
 }

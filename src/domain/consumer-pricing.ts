@@ -10,11 +10,12 @@ import { Decimal, PRICE_SCALE } from "./money.ts";
 import type { PriceBookIndex, PriceMatchKind } from "./price-book.ts";
 import { rateAt, type Rate, type RatePrices } from "./pricing.ts";
 
-export type Plan = { bookId: string; bookName: string; version: number; markupPercent: Decimal | null; index: PriceBookIndex };
+/** viaTag: the consumer has no plan of its own and is billed by the plan of this tag. */
+export type Plan = { bookId: string; bookName: string; version: number; markupPercent: Decimal | null; index: PriceBookIndex; viaTag?: string };
 
 /** How a call was priced, stored on its event and shown by GET /v1/events/:id. */
 export type PricedBy =
-  | { source: "plan" | "override"; book: string; book_id: string; book_version: number; entry: string; match: PriceMatchKind; price_id: string; markup_percent: string | null }
+  | { source: "plan" | "override"; book: string; book_id: string; book_version: number; entry: string; match: PriceMatchKind; price_id: string; markup_percent: string | null; via_tag?: string }
   | { source: "consumer_rate"; rate_id: string };
 
 /** pricedByJson: pricedBy as stored, serialized once per price rather than once per call. */
@@ -36,9 +37,10 @@ export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrice
 /** The same price version, match and markup resolve to one object per book version (the meter asks per call). */
 function fromPlan(plan: Plan, m: NonNullable<ReturnType<PriceBookIndex["match"]>>, source: "plan" | "override" = "plan"): ResolvedPrice {
   const markup = plan.markupPercent?.toFixed() ?? null;
-  return plan.index.memo(`${m.price.id}|${m.match}|${markup}`, () => {
+  return plan.index.memo(`${source}|${m.price.id}|${m.match}|${markup}|${plan.viaTag ?? ""}`, () => {
     const pricedBy: PricedBy = {
       source, book: plan.bookName, book_id: plan.bookId, book_version: plan.version, entry: m.entry, match: m.match, price_id: m.price.id, markup_percent: markup,
+      ...(plan.viaTag !== undefined ? { via_tag: plan.viaTag } : {}),
     };
     return { ...markedUp(m.price, plan.markupPercent), priceId: m.price.id, pricedBy, pricedByJson: JSON.stringify(pricedBy) };
   });

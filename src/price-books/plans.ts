@@ -31,7 +31,8 @@ export class PlanCache {
     const out = new Map<string, Plan>();
     for (const r of refs) {
       const book = await this.book(db, r.book.id, r.book.version, r.book.name);
-      out.set(r.consumerId, { bookId: r.book.id, bookName: book.name, version: book.version, markupPercent: r.markupPercent, index: book.index });
+      const viaTag = "viaTag" in r ? r.viaTag : undefined;
+      out.set(r.consumerId, { bookId: r.book.id, bookName: book.name, version: book.version, markupPercent: r.markupPercent, index: book.index, ...(viaTag !== undefined ? { viaTag } : {}) });
     }
     return out;
   }

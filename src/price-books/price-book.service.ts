@@ -89,12 +89,19 @@ export async function changeBook(db: PrismaClient, bookRef: string, input: { des
   return db.priceBook.update({ where: { id: book.id }, data: { description: input.description, ...amountColumns(input) } });
 }
 
+/** Consumers whose plan is the book: their own, or their tag's when they have none of their own. */
+async function consumersOfBook(tx: Db, bookId: string): Promise<string[]> {
+  const tags = (await tx.tagPlan.findMany({ where: { bookId }, select: { tag: true } })).map((t) => t.tag);
+  const rows = await tx.consumer.findMany({ where: { OR: [{ planId: bookId }, ...(tags.length ? [{ planId: null, tags: { hasSome: tags } }] : [])] }, select: { id: true } });
+  return rows.map((c) => c.id);
+}
+
 /**
  * Consumers priced by the book (its plan's consumers, or the one whose own prices it holds), refused
  * when one has a finalized invoice for a period the change reaches into.
  */
 async function planConsumers(tx: Db, book: { id: string; ownerConsumerId: string | null }, from: Date, field: string, correcting = false): Promise<string[]> {
-  const ids = book.ownerConsumerId ? [book.ownerConsumerId] : (await tx.consumer.findMany({ where: { planId: book.id }, select: { id: true } })).map((c) => c.id);
+  const ids = book.ownerConsumerId ? [book.ownerConsumerId] : await consumersOfBook(tx, book.id);
   if (!correcting) for (const id of ids) await refuseRepricingFinalized(tx, id, from, field);
   return ids;
 }
@@ -130,8 +137,7 @@ export async function assignPlan(db: PrismaClient, consumerRef: string, plan: { 
     const book = plan.bookRef === null ? null : await resolveBook(tx, plan.bookRef);
     if (book?.ownerConsumerId) throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
     await tx.consumer.update({ where: { id: consumer.id }, data: { planId: book?.id ?? null, planMarkupPercent: plan.markupPercent?.toFixed() ?? null } });
-    const lastFinal = await tx.invoice.findFirst({ where: { consumerId: consumer.id, status: "finalized" }, include: { period: true }, orderBy: { period: { endsAt: "desc" } } });
-    const repriced = await repriceConsumers(tx, [consumer.id], lastFinal?.period.endsAt ?? BEGINNING_OF_TIME);
+    const repriced = await repriceConsumers(tx, [consumer.id], await lastFinalizedEnd(tx, consumer.id));
     return { consumerId: consumer.id, book, markupPercent: plan.markupPercent, repriced };
   });
 }
@@ -167,4 +173,27 @@ export async function importPrices(db: PrismaClient, bookRef: string, prices: Pr
     const consumerIds = await planConsumers(tx, book, effectiveFrom, "effective_from");
     return { ...report, consumerIds, repriced: await repriceConsumers(tx, consumerIds, effectiveFrom) };
   }, { timeout: 60_000 });
+}
+
+/**
+ * Gives every consumer carrying the tag that has no plan of its own a book as its plan (null: none),
+ * repricing each one's calls back to the end of its last finalized period.
+ */
+export async function assignTagPlan(db: PrismaClient, tag: string, plan: { bookRef: string | null; markupPercent: Decimal | null }) {
+  return db.$transaction(async (tx) => {
+    const book = plan.bookRef === null ? null : await resolveBook(tx, plan.bookRef);
+    if (book?.ownerConsumerId) throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
+    if (book) await tx.tagPlan.upsert({ where: { tag }, create: { tag, bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null }, update: { bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null } });
+    else await tx.tagPlan.deleteMany({ where: { tag } });
+    const consumers = (await tx.consumer.findMany({ where: { planId: null, tags: { has: tag } }, select: { id: true } })).map((c) => c.id);
+    let repriced = 0;
+    for (const id of consumers) repriced += await repriceConsumers(tx, [id], await lastFinalizedEnd(tx, id));
+    return { book, consumerIds: consumers, repriced };
+  }, { timeout: 60_000 });
+}
+
+/** Where a consumer's calls may still be repriced without a correction: after its last finalized period. */
+async function lastFinalizedEnd(tx: Db, consumerId: string): Promise<Date> {
+  const last = await tx.invoice.findFirst({ where: { consumerId, status: "finalized" }, include: { period: true }, orderBy: { period: { endsAt: "desc" } } });
+  return last?.period.endsAt ?? BEGINNING_OF_TIME;
 }

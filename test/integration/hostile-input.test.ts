@@ -58,6 +58,7 @@ const BASELINES: Record<string, Record<string, unknown>> = {
     tiering: { mode: "graduated", tiers: [{ above: 1000, input_cost_per_token: "0.05", output_cost_per_token: "0.1" }] },
   },
   "put /v1/consumers/{consumer}/plan": { price_book: "hostile-book", markup_percent: "5" },
+  "put /v1/tags/{tag}/plan": { price_book: "hostile-book", markup_percent: "5" },
   "post /v1/consumers/{consumer}/prices": { model: "gpt-4o", effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2" },
   "post /v1/price-books/{book}/import": { format: "litellm", effective_from: "2030-01-01T00:00:00Z", catalog: {} },
   "patch /v1/price-books/{book}": { description: "plan", fee_per_period: "10", minimum_per_period: null },

@@ -378,4 +378,27 @@ describe("price books and plans", () => {
       await worker.stop();
     }
   });
+
+  it("a tag's plan bills every consumer carrying the tag that has no plan of its own", async () => {
+    const tag = `team-${randomUUID().slice(0, 8)}`;
+    const tagBook = `tagged-${randomUUID().slice(0, 8)}`;
+    const ownBook = `own-${randomUUID().slice(0, 8)}`;
+    await admin(stack, "POST", "/v1/price-books", { name: tagBook, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] });
+    await admin(stack, "POST", "/v1/price-books", { name: ownBook, prices: [{ model: "gpt-4o", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output }] });
+    const tagged = await newConsumer({ tags: [tag] });
+    const planned = await newConsumer({ tags: [tag] });
+    await admin(stack, "PUT", `/v1/consumers/${planned.id}/plan`, { price_book: ownBook });
+    const logs = [call(tagged, "gpt-4o", 1000, 100, 80), call(planned, "gpt-4o", 1000, 100, 81)];
+    await meterLogs(stack, logs);
+    assert.deepEqual((await event((logs[0]!.request as { id: string }).id)).anomalies, ["unpriced"]);
+
+    const set = await admin(stack, "PUT", `/v1/tags/${tag}/plan`, { price_book: tagBook, markup_percent: "-10" });
+    assert.equal(set.statusCode, 200, set.body);
+    assert.deepEqual([set.json().consumers, set.json().repriced_events], [1, 1]);
+    const [viaTag, own] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
+    assert.deepEqual([viaTag.cost, viaTag.priced_by.via_tag, viaTag.priced_by.markup_percent], [ref(GPT4O, 1000, 100, "-10").toFixed(), tag, "-10"]);
+    assert.equal(own.cost, ref(MINI, 1000, 100).toFixed(), "its own plan comes first");
+    assert.equal((await admin(stack, "GET", `/v1/tags/${tag}/plan`)).json().price_book.name, tagBook);
+    assert.equal((await admin(stack, "GET", `/v1/tags/no-such-${tag}/plan`)).statusCode, 404);
+  });
 });

@@ -9,10 +9,10 @@ import { ENTRY_NAME } from "../../domain/price-book.ts";
 import { Decimal } from "../../domain/money.ts";
 import { instantString, price, safeText } from "../../domain/field-types.ts";
 import { rateFromRow } from "../../consumers/consumer.repository.ts";
-import { addPrice, assignPlan, changeBook, createBook, importPrices, resolveBook } from "../../price-books/price-book.service.ts";
+import { addPrice, assignPlan, assignTagPlan, changeBook, createBook, importPrices, resolveBook } from "../../price-books/price-book.service.ts";
 import { CATALOG_FORMATS, parseCatalog, shippedCatalog } from "../../catalog/catalog.ts";
 import { addOverride, overridesOf } from "../../price-books/overrides.service.ts";
-import { validationFailed } from "../../domain/errors.ts";
+import { notFound, validationFailed } from "../../domain/errors.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ConsumerParams } from "./common.schemas.ts";
@@ -117,6 +117,7 @@ export const ImportSchema = z
   })
   .strict();
 
+const TagParams = z.object({ tag: safeText(200, 1).meta({ description: "A consumer tag (metadata tags): the plan of every consumer carrying it that has none of its own." }) });
 const BookParams = z.object({ book: safeText(100, 1) });
 const admin = { tags: ["prices"], security: SECURITY.admin };
 
@@ -214,6 +215,27 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
       const { consumerId, price: row, repriced } = await addOverride(db, request.params.consumer, price, by);
       await metadataChanged([consumerId]);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
+    },
+  );
+
+  r.put(
+    "/v1/tags/:tag/plan",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Bill every consumer carrying a tag, and no plan of its own, by a price book", params: TagParams, body: PlanSchema, response: answers(200, 403, 404) } },
+    async (request) => {
+      const { price_book, markup_percent } = request.body;
+      const r = await assignTagPlan(db, request.params.tag, { bookRef: price_book, markupPercent: markup_percent ?? null });
+      await metadataChanged(r.consumerIds);
+      return { tag: request.params.tag, price_book: r.book ? { id: r.book.id, name: r.book.name } : null, markup_percent: markup_percent?.toFixed() ?? null, consumers: r.consumerIds.length, repriced_events: r.repriced };
+    },
+  );
+
+  r.get(
+    "/v1/tags/:tag/plan",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "A tag's plan", params: TagParams, response: answers(200, 403, 404) } },
+    async (request) => {
+      const p = await db.tagPlan.findUnique({ where: { tag: request.params.tag }, include: { book: true } });
+      if (!p) throw notFound(`tag ${request.params.tag} has no plan`);
+      return { tag: p.tag, price_book: { id: p.book.id, name: p.book.name }, markup_percent: p.markupPercent?.toFixed() ?? null };
     },
   );
 
