@@ -72,8 +72,32 @@ function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodI
   }
 }
 
-/** Usage lines, then late-usage lines by period, then corrections in the order they were made. */
-export function buildLines(current: UsageAtPrice[], late: LateEvent[], corrections: PriceCorrection[] = []): LineDraft[] {
+type FeeLine = Omit<LineDraft, "position">;
+
+/**
+ * Fee-per-request lines: this period's calls per model and fee, then late calls per period, model
+ * and fee naming their events. quantity = calls, so amount = calls x fee exactly.
+ */
+export function requestFeeLines(current: Array<{ model: string; fee: string; calls: bigint }>, late: Array<LateEvent & { fee: string }>): FeeLine[] {
+  const line = (model: string, fee: string, calls: bigint, adjustsPeriodId: string | null, adjustsEventIds: string[]): FeeLine => ({
+    model, direction: null, charge: "request_fee", quantity: calls, unitPrice: new Decimal(fee), amount: new Decimal(fee).times(calls.toString()), adjustsPeriodId, adjustsEventIds, priceAdjustmentId: null,
+  });
+  const byPeriod = new Map<string, { e: LateEvent & { fee: string }; ids: string[] }>();
+  for (const e of late) {
+    const key = `${e.periodStartsAt.toISOString()}|${e.periodId}|${e.model}|${new Decimal(e.fee).toFixed()}`;
+    const g = byPeriod.get(key) ?? { e, ids: [] };
+    g.ids.push(e.id);
+    byPeriod.set(key, g);
+  }
+  const sorted = <T>(xs: T[], key: (x: T) => string) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return [
+    ...sorted(current, (c) => `${c.model}|${c.fee}`).map((c) => line(c.model, c.fee, c.calls, null, [])),
+    ...sorted([...byPeriod.entries()], ([k]) => k).map(([, g]) => line(g.e.model, g.e.fee, BigInt(g.ids.length), g.e.periodId, [...g.ids].sort())),
+  ];
+}
+
+/** Usage lines, then fee-per-request lines, then late-usage lines by period, then corrections in the order they were made. */
+export function buildLines(current: UsageAtPrice[], late: LateEvent[], corrections: PriceCorrection[] = [], fees: FeeLine[] = []): LineDraft[] {
   const lines = new Map<string, Acc>();
   for (const u of current) accumulate(lines, u);
   for (const e of late) accumulate(lines, e, { periodId: e.periodId, startsAt: e.periodStartsAt, eventId: e.id });
@@ -104,7 +128,7 @@ export function buildLines(current: UsageAtPrice[], late: LateEvent[], correctio
         priceAdjustmentId: c.id,
       };
     });
-  return [...usage, ...corrected].map((l, i) => ({ ...l, position: i + 1 }));
+  return [...usage, ...fees, ...corrected].map((l, i) => ({ ...l, position: i + 1 }));
 }
 
 export function subtotalOf(lines: readonly LineDraft[]): Decimal {

@@ -4,7 +4,7 @@
 import { Prisma, type PrismaClient } from "../db/client.ts";
 import { periodContaining, periodJson } from "../domain/billing-period.ts";
 import { Decimal, roundToMinorUnit } from "../domain/money.ts";
-import { buildLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
+import { buildLines, requestFeeLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
 import { priceColumns, quantityColumns } from "./token-type-sql.ts";
 import { planCharges } from "./plan-charges.ts";
 import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
@@ -62,8 +62,8 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, 
     SELECT model, ${priceColumns()}, ${quantityColumns(true)}
     FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt}
     GROUP BY 1, 2, 3, 4, 5, 6`;
-  const lateRows = await tx.$queryRaw<(UsageAtPrice & { id: string; occurredAt: Date })[]>`
-    SELECT id, occurred_at AS "occurredAt", model, ${priceColumns()}, ${quantityColumns(false)}
+  const lateRows = await tx.$queryRaw<(UsageAtPrice & { id: string; occurredAt: Date; fee: string | null })[]>`
+    SELECT id, occurred_at AS "occurredAt", model, request_fee::text AS fee, ${priceColumns()}, ${quantityColumns(false)}
     FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at < ${startsAt}`;
   const s = a.settings;
   const keys = [...new Set(lateRows.map((r) => periodContaining(r.occurredAt, s.period, s.timeZone).key))];
@@ -74,7 +74,12 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, 
     const p = periods.get(periodContaining(r.occurredAt, s.period, s.timeZone).key)!;
     return { ...r, periodId: p.id, periodStartsAt: p.startsAt };
   });
-  return buildLines(current, late, await claimCorrections(tx, invoiceId, a, endsAt));
+  const fees = await tx.$queryRaw<Array<{ model: string; fee: string; calls: bigint }>>`
+    SELECT model, request_fee::text AS fee, count(*)::bigint AS calls
+    FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt} AND billable AND request_fee <> 0
+    GROUP BY 1, 2`;
+  const lateFees = late.flatMap((e, i) => (lateRows[i]!.fee && !new Decimal(lateRows[i]!.fee!).isZero() ? [{ ...e, fee: lateRows[i]!.fee! }] : []));
+  return buildLines(current, late, await claimCorrections(tx, invoiceId, a, endsAt), requestFeeLines(fees, lateFees));
 }
 
 /** Billable calls on the invoice that no price covers, and their models. */

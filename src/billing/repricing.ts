@@ -3,7 +3,8 @@
 // correction, whose difference (new price minus invoiced price) is kept as price adjustments
 // that the consumer's next invoice bills, once. TDL cells and totals move by the same amounts.
 import { Prisma, type Db } from "../db/client.ts";
-import { rateFromRow, type StoredRate } from "../consumers/consumer.repository.ts";
+import { policiesOf, rateFromRow, type StoredRate } from "../consumers/consumer.repository.ts";
+import { repriceConsumers } from "../price-books/repricing.ts";
 import { pricesOf } from "../domain/pricing.ts";
 import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
 import { priceColumns, QUANTITY_SQL, quantityColumns, type TypedUsage } from "./token-type-sql.ts";
@@ -77,6 +78,7 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
           cached_input_cost_per_token = ${p.cached_input}::numeric,
           cache_write_cost_per_token = ${p.cache_write}::numeric,
           reasoning_cost_per_token = ${p.reasoning}::numeric,
+          request_fee = NULL,
           cost = ${costSql}
       FROM old WHERE e.id = old.id
       RETURNING e.local_date, e.slot, e.level, e.cost - old.cost AS delta
@@ -100,6 +102,14 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
  * sure no finalized invoice covers the window (see rate-guard.ts).
  */
 export async function applyRate(tx: Db, row: RateRow, correction?: Correction): Promise<{ repriced: number; adjustments: number }> {
+  // a consumer priced by books as well: only the calls the new rate now prices move (a plan's
+  // price for a named model beats the rate), so each call is priced again as the meter would
+  const books = await policiesOf(tx, [row.consumerId]);
+  if (books.plans.length > 0 || books.own.length > 0) {
+    const before = await tx.priceAdjustment.count({ where: { consumerId: row.consumerId } });
+    const repriced = await repriceConsumers(tx, [row.consumerId], row.effectiveFrom, correction);
+    return { repriced, adjustments: (await tx.priceAdjustment.count({ where: { consumerId: row.consumerId } })) - before };
+  }
   const prices = pricesOf(rateFromRow(row));
   const rate: RepricedRate = {
     id: row.id,

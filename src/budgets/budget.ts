@@ -61,7 +61,7 @@ export function maxCostOf(call: CallBound, rate: RatePrices | undefined): Decima
   const p = pricesOf(rate);
   const inputPrice = Decimal.max(p.input, p.cached_input, p.cache_write);
   const outputPrice = Decimal.max(p.output, p.reasoning);
-  return inputPrice.times(call.inputTokens).plus(outputPrice.times(call.outputTokens));
+  return inputPrice.times(call.inputTokens).plus(outputPrice.times(call.outputTokens)).plus(rate.requestFee ?? 0);
 }
 
 /** The thresholds (percent) that `spent` has reached of `limit`. */

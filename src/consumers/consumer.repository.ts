@@ -71,6 +71,7 @@ export type StoredRate = {
   cachedInputCostPerToken?: Price | null;
   cacheWriteCostPerToken?: Price | null;
   reasoningCostPerToken?: Price | null;
+  requestFee?: Price | null;
 };
 const decimalOrNull = (v: Price | null | undefined) => (v ? new Decimal(v.toFixed()) : null);
 
@@ -84,6 +85,7 @@ export function rateFromRow(r: StoredRate): Rate {
     cachedInputCostPerToken: decimalOrNull(r.cachedInputCostPerToken),
     cacheWriteCostPerToken: decimalOrNull(r.cacheWriteCostPerToken),
     reasoningCostPerToken: decimalOrNull(r.reasoningCostPerToken),
+    ...(r.requestFee ? { requestFee: decimalOrNull(r.requestFee) } : {}),
   };
 }
 

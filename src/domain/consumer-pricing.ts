@@ -21,7 +21,7 @@ export type PricedBy =
 /** pricedByJson: pricedBy as stored, serialized once per price rather than once per call. */
 export type ResolvedPrice = RatePrices & { id?: string; priceId?: string; pricedBy: PricedBy; pricedByJson?: string };
 
-const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken"] as const;
+const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken", "requestFee"] as const;
 
 /** A plan price after the consumer's markup (negative: a discount), rounded half up to a price's 12 places. */
 export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrices {

@@ -11,9 +11,11 @@ export type Rate = {
   cachedInputCostPerToken?: Decimal | null;
   cacheWriteCostPerToken?: Decimal | null;
   reasoningCostPerToken?: Decimal | null;
+  /** A fee per billable call beside its tokens (book prices only). */
+  requestFee?: Decimal | null;
 };
 
-export type RatePrices = Pick<Rate, "inputCostPerToken" | "outputCostPerToken" | "cachedInputCostPerToken" | "cacheWriteCostPerToken" | "reasoningCostPerToken">;
+export type RatePrices = Pick<Rate, "inputCostPerToken" | "outputCostPerToken" | "cachedInputCostPerToken" | "cacheWriteCostPerToken" | "reasoningCostPerToken" | "requestFee">;
 
 /** The rate in force at `at`: the latest one that took effect at or before it. */
 export function rateAt(history: readonly Rate[], at: Date): Rate | undefined {
@@ -36,9 +38,9 @@ export function pricesOf(rate: RatePrices): Record<TokenType, Decimal> {
   return Object.fromEntries(TOKEN_TYPES.map((t) => [t, new Decimal(own[t] ?? own[PARENT[t]]!)])) as Record<TokenType, Decimal>;
 }
 
-/** Exact cost of a call: each token type's quantity times its price, no rounding (invoices round once). */
+/** Exact cost of a call: each token type's quantity times its price, plus any fee per request; no rounding (invoices round once). */
 export function costOf(tokens: TokenSplit, rate: RatePrices): Decimal {
   const prices = pricesOf(rate);
   const quantities = quantitiesOf(tokens);
-  return TOKEN_TYPES.reduce((sum, t) => sum.plus(prices[t].times(quantities[t])), new Decimal(0));
+  return TOKEN_TYPES.reduce((sum, t) => sum.plus(prices[t].times(quantities[t])), new Decimal(rate.requestFee ?? 0));
 }

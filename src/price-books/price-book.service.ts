@@ -20,6 +20,7 @@ export type PriceInput = {
   cached_input_cost_per_token?: Decimal;
   cache_write_cost_per_token?: Decimal;
   reasoning_cost_per_token?: Decimal;
+  request_fee?: Decimal;
   tiering?: TieringInput;
 };
 type TierInput = { above: number; input_cost_per_token: Decimal; output_cost_per_token: Decimal; cached_input_cost_per_token?: Decimal; cache_write_cost_per_token?: Decimal; reasoning_cost_per_token?: Decimal };
@@ -54,6 +55,7 @@ const priceColumns = (p: PriceInput) => ({
   cachedInputCostPerToken: p.cached_input_cost_per_token?.toFixed() ?? null,
   cacheWriteCostPerToken: p.cache_write_cost_per_token?.toFixed() ?? null,
   reasoningCostPerToken: p.reasoning_cost_per_token?.toFixed() ?? null,
+  requestFee: p.request_fee?.toFixed() ?? null,
   tiering: tieringJson(p.tiering),
 });
 

@@ -88,13 +88,14 @@ async function writeChanges(tx: Db, changes: Change[]): Promise<void> {
     WITH u AS (
       SELECT * FROM unnest(${col((c) => c.id)}::text[], ${col((c) => c.cost.toFixed())}::numeric[], ${col((c) => c.delta.toFixed())}::numeric[],
         ${col((c) => c.price?.id ?? null)}::uuid[], ${col((c) => c.price?.priceId ?? null)}::uuid[], ${col((c) => (c.price ? JSON.stringify(c.price.pricedBy) : null))}::text[],
-        ${unit("input")}::numeric[], ${unit("output")}::numeric[], ${unit("cached_input")}::numeric[], ${unit("cache_write")}::numeric[], ${unit("reasoning")}::numeric[])
-        AS t(id, cost, delta, rate_id, price_id, priced_by, ip, op, cip, cwp, rp)
+        ${unit("input")}::numeric[], ${unit("output")}::numeric[], ${unit("cached_input")}::numeric[], ${unit("cache_write")}::numeric[], ${unit("reasoning")}::numeric[],
+        ${col((c) => c.price?.requestFee?.toFixed() ?? null)}::numeric[])
+        AS t(id, cost, delta, rate_id, price_id, priced_by, ip, op, cip, cwp, rp, fee)
     ), changed AS (
       UPDATE usage_events e
       SET cost = u.cost, rate_id = u.rate_id, price_id = u.price_id, priced_by = u.priced_by::jsonb,
           input_cost_per_token = u.ip, output_cost_per_token = u.op, cached_input_cost_per_token = u.cip,
-          cache_write_cost_per_token = u.cwp, reasoning_cost_per_token = u.rp,
+          cache_write_cost_per_token = u.cwp, reasoning_cost_per_token = u.rp, request_fee = u.fee,
           anomalies = CASE WHEN u.ip IS NOT NULL THEN array_remove(e.anomalies, 'unpriced')
                            WHEN 'unpriced' = ANY(e.anomalies) THEN e.anomalies ELSE e.anomalies || 'unpriced'::text END
       FROM u WHERE e.id = u.id

@@ -55,8 +55,8 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
         ChargeFrequency: charge?.frequency ?? "Usage-Based",
         ChargePeriodEnd: iso(charged.endsAt),
         ChargePeriodStart: iso(charged.startsAt),
-        ConsumedQuantity: charge ? null : quantity,
-        ConsumedUnit: charge ? null : "Tokens",
+        ConsumedQuantity: charge && !charge.consumed ? null : quantity,
+        ConsumedUnit: charge ? (charge.consumed ?? null) : "Tokens",
         ContractedCost: amount,
         ContractedUnitPrice: unitPrice,
         EffectiveCost: amount,
@@ -88,7 +88,8 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
 }
 
 /** FOCUS columns of a plan's charges (an amount, not tokens). */
-const CHARGES: Record<string, { category: string; frequency: string; unit: string }> = {
+const CHARGES: Record<string, { category: string; frequency: string; unit: string; consumed?: string }> = {
+  request_fee: { category: "Usage", frequency: "Usage-Based", unit: "Requests", consumed: "Requests" },
   tier_adjustment: { category: "Adjustment", frequency: "Usage-Based", unit: "Adjustment" },
   plan_fee: { category: "Purchase", frequency: "Recurring", unit: "Billing Period" },
   minimum_top_up: { category: "Purchase", frequency: "Recurring", unit: "Billing Period" },

@@ -16,6 +16,7 @@ type LineEventRow = { id: string; occurred_at: Date; quantity: bigint; cost: str
 export async function lineEvents(db: Db, invoiceId: string, position: number, after: string | undefined, limit: number) {
   const line = await db.invoiceLine.findFirst({ where: { invoiceId, position }, include: { invoice: { include: { period: true } } } });
   if (!line) throw notFound(`invoice ${invoiceId} has no line ${position}`);
+  if (line.charge === "request_fee") return feeLineEvents(db, line, after, limit);
   if (line.charge || !line.direction) {
     // a plan's charge is an amount, not calls: the usage lines it rates are the invoice's own
     const base = { invoice_id: invoiceId, position, model: line.model, token_type: line.direction, quantity: Number(line.quantity), unit_price: line.unitPrice.toFixed() };
@@ -42,6 +43,25 @@ export async function lineEvents(db: Db, invoiceId: string, position: number, af
     unit_price: line.unitPrice.toFixed(),
     // an adjustment line bills a difference: its events' quantities are what they are now
     kind: named ? "adjustment" : "usage",
+    events: page.map((r) => ({ id: r.id, occurred_at: r.occurred_at.toISOString(), quantity: Number(r.quantity), cost: new Decimal(r.cost).toFixed() })),
+    next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
+  };
+}
+
+type Line = NonNullable<Awaited<ReturnType<Db["invoiceLine"]["findFirst"]>>> & { invoice: { consumerId: string; period: { startsAt: Date } } };
+
+/** The calls a fee-per-request line bills: one request each. */
+async function feeLineEvents(db: Db, line: Line, after: string | undefined, limit: number) {
+  const scope = line.adjustsEventIds.length > 0
+    ? Prisma.sql`id = ANY(${line.adjustsEventIds}::text[])`
+    : Prisma.sql`consumer_id = ${line.invoice.consumerId}::uuid AND invoice_id = ${line.invoiceId}::uuid AND occurred_at >= ${line.invoice.period.startsAt}
+        AND billable AND model = ${line.model} AND request_fee = ${line.unitPrice.toFixed()}::numeric`;
+  const cursor = after ? Prisma.sql`AND id > ${after}` : Prisma.empty;
+  const rows = await db.$queryRaw<LineEventRow[]>`SELECT id, occurred_at, 1::bigint AS quantity, cost::text FROM usage_events WHERE ${scope} ${cursor} ORDER BY id LIMIT ${limit + 1}`;
+  const page = rows.slice(0, limit);
+  return {
+    invoice_id: line.invoiceId, position: line.position, model: line.model, token_type: null, quantity: Number(line.quantity), unit_price: line.unitPrice.toFixed(),
+    kind: "request_fee",
     events: page.map((r) => ({ id: r.id, occurred_at: r.occurred_at.toISOString(), quantity: Number(r.quantity), cost: new Decimal(r.cost).toFixed() })),
     next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
   };

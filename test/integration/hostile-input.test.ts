@@ -54,7 +54,7 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "post /v1/webhook-endpoints": { url: "https://hooks.example.com/tokenmeter", event_types: ["budget.exhausted"] },
   "post /v1/price-books": { name: "hostile-book", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1", output_cost_per_token: "0.2" }] },
   "post /v1/price-books/{book}/prices": {
-    model: "gpt-4o*", effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2",
+    model: "gpt-4o*", effective_from: "2030-01-01T00:00:00Z", input_cost_per_token: "0.1", output_cost_per_token: "0.2", request_fee: "0.001",
     tiering: { mode: "graduated", tiers: [{ above: 1000, input_cost_per_token: "0.05", output_cost_per_token: "0.1" }] },
   },
   "put /v1/consumers/{consumer}/plan": { price_book: "hostile-book", markup_percent: "5" },

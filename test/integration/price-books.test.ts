@@ -401,4 +401,45 @@ describe("price books and plans", () => {
     assert.equal((await admin(stack, "GET", `/v1/tags/${tag}/plan`)).json().price_book.name, tagBook);
     assert.equal((await admin(stack, "GET", `/v1/tags/no-such-${tag}/plan`)).statusCode, 404);
   });
+
+  it("a fee per request is part of each call's cost and one invoice line per model and fee, listing its calls", async () => {
+    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    try {
+      const book = `fee-${randomUUID().slice(0, 8)}`;
+      const made = await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output, request_fee: "0.001" }] });
+      assert.equal(made.json().prices[0].request_fee, "0.001");
+      const c = await newConsumer();
+      await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+      const june = Date.parse("2027-06-10T10:00:00Z");
+      const logs = [0, 1, 2].map((i) => call(c, "gpt-4o", 100, 10, i, june));
+      await meterLogs(stack, logs);
+      assert.equal((await event((logs[0]!.request as { id: string }).id)).cost, ref(GPT4O, 100, 10).plus("0.001").toFixed());
+      await tick(stack.billingQueue, "2027-07-01T00:30:00Z");
+      const [inv] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-06-01`)).json().invoices;
+      const full = (await admin(stack, "GET", `/v1/invoices/${inv.id}`)).json();
+      const fee = full.lines.find((l: { kind: string }) => l.kind === "request_fee");
+      assert.deepEqual([fee.model, fee.quantity, fee.unit_price, fee.amount], ["gpt-4o", 3, "0.001", "0.003"]);
+      assert.equal(full.subtotal, ref(GPT4O, 300, 30).plus("0.003").toFixed(), "tokens plus three fees, the sum of the calls' costs");
+      const listed = (await admin(stack, "GET", `/v1/invoices/${inv.id}/lines/${fee.position}/events`)).json();
+      assert.deepEqual(listed.events.map((e: { id: string }) => e.id).sort(), logs.map((l) => (l.request as { id: string }).id).sort());
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("a new rate for a consumer on a plan moves only the calls the rate prices, never those its plan names", async () => {
+    const book = `keep-${randomUUID().slice(0, 8)}`;
+    await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] });
+    const c = await newConsumer({ input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" });
+    await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
+    const logs = [call(c, "gpt-4o", 1000, 100, 90), call(c, "o1", 1000, 100, 91)];
+    await meterLogs(stack, logs);
+    const RATE = { input: "0.000004", output: "0.000016" };
+    const res = await admin(stack, "POST", `/v1/consumers/${c.id}/rates`, { effective_from: "2026-11-01T00:00:00Z", input_cost_per_token: RATE.input, output_cost_per_token: RATE.output });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().repriced_events, 1);
+    const [planned, rated] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
+    assert.deepEqual([planned.cost, planned.priced_by.source], [ref(GPT4O, 1000, 100).toFixed(), "plan"]);
+    assert.deepEqual([rated.cost, rated.priced_by.source], [ref(RATE, 1000, 100).toFixed(), "consumer_rate"]);
+  });
 });

@@ -1,4 +1,5 @@
-// Property: for random price books (flat, graduated, volume and package entries, a fee, a minimum)
+// Property: for random price books (flat, graduated, volume and package entries, fees per request,
+// a fee and a minimum per period)
 // and random streams of calls metered through the meter's own code, the drafted invoice's
 // subtotal is the sum of its lines and equals the period's quantities per entry and token type
 // rated through the tiers, plus the fee and the minimum's top-up; the total is that, rounded once.
@@ -43,7 +44,8 @@ const tieringArb = fc.option(
   ),
   { nil: undefined },
 );
-const entryArb = (model: EntryName) => fc.record({ model: fc.constant(model), input_cost_per_token: nano, output_cost_per_token: nano, tiering: tieringArb });
+const fee = fc.option(fc.integer({ min: 1, max: 5_000 }).map((n) => new Decimal(n).div(1e6).toFixed()), { nil: undefined });
+const entryArb = (model: EntryName) => fc.record({ model: fc.constant(model), input_cost_per_token: nano, output_cost_per_token: nano, request_fee: fee, tiering: tieringArb });
 const bookArb = fc.record({
   entries: fc.subarray(Object.keys(ENTRIES) as EntryName[], { minLength: 1 }).chain((names) => fc.tuple(...names.map(entryArb))),
   fee: fc.option(fc.integer({ min: 0, max: 2_000 }).map((c) => new Decimal(c).div(100).toFixed()), { nil: undefined }),
@@ -74,7 +76,8 @@ describe("tiered invoices", () => {
         );
         const drafted = await draftInvoice(stack.db, { consumerId: consumer.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: false });
         const present = new Set(book.entries.map((e) => e.model));
-        const anyBilled = calls.some((c) => c.input + c.output > 0);
+        const feeOf = (c: { model: string }) => book.entries.find((e) => e.model === entryOf(c.model, present))?.request_fee;
+        const anyBilled = calls.some((c) => c.input + c.output > 0 || feeOf(c) !== undefined);
         if (!drafted.invoiceId) return assert.ok(!anyBilled, "no invoice although calls billed tokens");
 
         // the reference: quantities per entry and type, rated through the entry's tiering
@@ -86,6 +89,7 @@ describe("tiered invoices", () => {
           for (const [type, q] of [["input", mine.reduce((s, c) => s + c.input, 0)], ["output", mine.reduce((s, c) => s + c.output, 0)]] as const) {
             usage = usage.plus(ratedAmount(tiering, base, type, BigInt(q), null).toFixed());
           }
+          usage = usage.plus(new Decimal(e.request_fee ?? 0).times(mine.length)); // one fee per call, never tiered
         }
         const topUp = book.minimum !== undefined && new Decimal(book.minimum).gt(usage) ? new Decimal(book.minimum).minus(usage) : new Decimal(0);
         const expected = usage.plus(book.fee ?? 0).plus(topUp);

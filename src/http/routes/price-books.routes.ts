@@ -58,6 +58,7 @@ export const PriceSchema = z
     cached_input_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
     cache_write_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
     reasoning_cost_per_token: price.optional().meta({ description: "Unset: the output price." }),
+    request_fee: price.optional().meta({ description: "A fee per billable call beside its tokens (not tiered); unset: none." }),
     tiering: tiering.optional(),
     correction: z
       .object({ reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }) })
@@ -123,7 +124,10 @@ const admin = { tags: ["prices"], security: SECURITY.admin };
 
 type PriceRow = Parameters<typeof rateFromRow>[0] & { model: string; tiering: unknown };
 type Amount = { toFixed(): string } | null;
-const presentPrice = (p: PriceRow) => ({ model: p.model, ...presentRate(rateFromRow(p)), tiering: p.tiering ?? null });
+const presentPrice = (p: PriceRow) => {
+  const rate = rateFromRow(p);
+  return { model: p.model, ...presentRate(rate), request_fee: rate.requestFee?.toFixed() ?? null, tiering: p.tiering ?? null };
+};
 const presentBook = (b: { id: string; name: string; description: string | null; version: number; feePerPeriod: Amount; minimumPerPeriod: Amount; prices?: PriceRow[] }) => ({
   id: b.id,
   name: b.name,

@@ -55,6 +55,7 @@ function eventOf(r: Row): MeteredEvent {
           cachedInputCostPerToken: dec(r.cached_input_cost_per_token),
           cacheWriteCostPerToken: dec(r.cache_write_cost_per_token),
           reasoningCostPerToken: dec(r.reasoning_cost_per_token),
+          requestFee: dec(r.request_fee),
         }
       : undefined,
     cost: new Decimal(String(r.cost)),

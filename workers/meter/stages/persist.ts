@@ -80,6 +80,7 @@ const EVENT_COLUMNS: Column[] = [
   ["cached_input_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cached_input.toFixed() : null)],
   ["cache_write_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cache_write.toFixed() : null)],
   ["reasoning_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).reasoning.toFixed() : null)],
+  ["request_fee", "numeric", (e) => e.rate?.requestFee?.toFixed() ?? null],
   ["cost", "numeric", (e) => e.cost.toFixed()],
   ["capability", "int", (e) => e.capability ?? null],
   ["local_date", "date", (e) => e.localDate],
