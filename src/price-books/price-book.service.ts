@@ -9,6 +9,9 @@ import { resolveConsumer } from "../consumers/consumer.service.ts";
 import { refuseRepricingFinalized } from "../consumers/rate-guard.ts";
 import { repriceConsumers, type Correction } from "./repricing.ts";
 
+/** A change that reprices calls runs in one transaction: room for a backdated price over many calls. */
+const REPRICING_TX = { timeout: 60_000, maxWait: 10_000 };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type PriceInput = {
@@ -122,7 +125,7 @@ export async function addPrice(db: PrismaClient, bookRef: string, input: PriceIn
       const consumerIds = await planConsumers(tx, book, price.effectiveFrom, "effective_from", correction !== undefined);
       const repriced = await repriceConsumers(tx, consumerIds, price.effectiveFrom, correction);
       return { price, consumerIds, repriced };
-    });
+    }, REPRICING_TX);
   } catch (err) {
     duplicateEntry(err);
   }
@@ -141,7 +144,7 @@ export async function assignPlan(db: PrismaClient, consumerRef: string, plan: { 
     await tx.consumer.update({ where: { id: consumer.id }, data: { planId: book?.id ?? null, planMarkupPercent: plan.markupPercent?.toFixed() ?? null } });
     const repriced = await repriceConsumers(tx, [consumer.id], await lastFinalizedEnd(tx, consumer.id));
     return { consumerId: consumer.id, book, markupPercent: plan.markupPercent, repriced };
-  });
+  }, REPRICING_TX);
 }
 
 const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken"] as const;
@@ -174,7 +177,7 @@ export async function importPrices(db: PrismaClient, bookRef: string, prices: Pr
     await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
     const consumerIds = await planConsumers(tx, book, effectiveFrom, "effective_from");
     return { ...report, consumerIds, repriced: await repriceConsumers(tx, consumerIds, effectiveFrom) };
-  }, { timeout: 60_000 });
+  }, REPRICING_TX);
 }
 
 /**
@@ -191,7 +194,7 @@ export async function assignTagPlan(db: PrismaClient, tag: string, plan: { bookR
     let repriced = 0;
     for (const id of consumers) repriced += await repriceConsumers(tx, [id], await lastFinalizedEnd(tx, id));
     return { book, consumerIds: consumers, repriced };
-  }, { timeout: 60_000 });
+  }, REPRICING_TX);
 }
 
 /** Where a consumer's calls may still be repriced without a correction: after its last finalized period. */
