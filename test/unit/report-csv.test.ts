@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { REPORT_COLUMNS, type ReportRow } from "../../src/billing/report.ts";
+import fc from "fast-check";
 import { toCsv } from "../../src/lib/csv.ts";
 import { loadConfig } from "../../src/config.ts";
 
@@ -20,6 +21,28 @@ describe("report CSV", () => {
     const csv = toCsv([row({ username: "=HYPERLINK(1)", custom_id: "@x", subtotal: "-1" })], REPORT_COLUMNS);
     assert.match(csv, /,'=HYPERLINK\(1\),'@x,/);
     assert.match(csv, /,-1,/);
+  });
+  it("defuses formulas behind leading TAB, CR, spaces or control characters, and full-width triggers", () => {
+    for (const bad of ["\t=1+1", "\r=1", " =cmd|' /C calc'!A0", "\u0000@SUM(1)", "\t", "\rplain", "＝1+1", "＋1"]) {
+      const csv = toCsv([row({ username: bad })], REPORT_COLUMNS);
+      const cell = csv.split("\r\n")[1]!.split(",")[2]!;
+      assert.ok(cell.replace(/^"/, "").startsWith("'"), `${JSON.stringify(bad)} became ${JSON.stringify(cell)}`);
+    }
+  });
+  it("property: every text cell a spreadsheet would read as a formula starts with a quote mark", () => {
+    const piece = fc.constantFrom("=", "+", "-", "@", "\t", "\r", " ", "\u0000", "\u001f", "＝", "＠", "1", "a", "(", ".", "e");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }).map((p) => p.join("")), (text) => {
+        const line = toCsv([row({ username: text })], REPORT_COLUMNS).split("\r\n").slice(1).join("\r\n");
+        // the cell as a spreadsheet receives it: unquoted (it is the third column; the earlier ones hold no commas)
+        const raw = line.slice("i,c,".length);
+        const value = raw.startsWith('"') ? raw.slice(1, raw.indexOf('",')).replace(/""/g, '"') : raw.slice(0, raw.indexOf(","));
+        const trigger = /^[\s\p{Cc}]*[=+\-@＝＋－＠]/u.test(value) || /^[\t\r]/.test(value);
+        const number = value.trim() !== "" && Number.isFinite(Number(value));
+        if (trigger && !number) assert.ok(value.startsWith("'"), JSON.stringify(value));
+      }),
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
+    );
   });
 });
 
