@@ -135,7 +135,12 @@ const EnvSchema = z.object({
   // first retry after this long, then doubling
   WEBHOOK_BACKOFF_MS: intFrom(10, 10_000),
   WEBHOOK_TIMEOUT_MS: intFrom(100, 10_000),
-  REDACT_KEYS: z.string().default("apikey,api-key,x-api-key,api_key,cookie,set-cookie,authorization,proxy-authorization"),
+  REDACT_KEYS: z
+    .string()
+    .default(
+      "apikey,api-key,x-api-key,api_key,key,cookie,set-cookie,authorization,proxy-authorization,jwt,access_token,id_token,refresh_token," +
+        "client_secret,password,x-goog-api-key,x-amz-security-token,x-auth-token",
+    ),
 });
 
 export type Config = Readonly<{

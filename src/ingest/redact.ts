@@ -2,7 +2,9 @@
 // Kong 3.5) are replaced before an entry or a dead letter is stored anywhere, whatever their shape:
 // a credential key's value is replaced at any depth, be it a string, an array of header values or
 // a nested object; query arguments in URIs are redacted; text that is not valid JSON is scanned
-// for the same keys.
+// for the same keys, and so is every string holding JSON (the request and response bodies Kong
+// logs are JSON inside a JSON string): only the credential's value changes, every other byte of
+// the body stays as logged, so its tokens count the same.
 import { stringifyJson } from "../domain/json.ts";
 
 export const REDACTED = "REDACTED";
@@ -44,6 +46,7 @@ export function redactDeep(root: unknown, keys: ReadonlySet<string>): void {
       for (const [k, value] of Object.entries(v)) {
         if (keys.has(k.toLowerCase())) v[k] = REDACTED;
         else if (typeof value === "string" && URI_FIELDS.has(k)) v[k] = redactUri(value, keys);
+        else if (typeof value === "string" && value.includes('"')) v[k] = redactEmbedded(value, keys);
         else if (typeof value === "object" && value !== null) stack.push(value);
       }
     }
@@ -97,6 +100,22 @@ export function redactText(text: string, keys: ReadonlySet<string>): string {
   }
   out += text.slice(from);
   return out.replace(new RegExp(`([?&](?:${names})=)[^&"\\s]*`, "gi"), `$1${REDACTED}`);
+}
+
+/** A string that may hold JSON text (a logged body): its credential values redacted, nothing else touched. */
+function redactEmbedded(text: string, keys: ReadonlySet<string>): string {
+  const probe = probeOf(keys);
+  return probe?.test(text) ? redactText(text, keys) : text;
+}
+
+/** One regex per key set: is any credential name used as a JSON key in the text. */
+const probes = new WeakMap<ReadonlySet<string>, RegExp | null>();
+function probeOf(keys: ReadonlySet<string>): RegExp | null {
+  if (!probes.has(keys)) {
+    const names = [...keys].map(escapeRe).join("|");
+    probes.set(keys, names ? new RegExp(`"(?:${names})"\\s*:`, "i") : null);
+  }
+  return probes.get(keys)!;
 }
 
 /** A stored payload with its credentials redacted: parsed and redacted when it is JSON, scanned otherwise. */

@@ -21,6 +21,24 @@ describe("redaction of credentials", () => {
     assert.equal(entry.request.uri, "/chat?apikey=REDACTED&q=1");
   });
 
+  it("redacts credentials inside a logged JSON body, leaving every other byte of it as logged", () => {
+    const withKey = `{"model": "gpt-4o",  "messages":[{"role":"user","content":"hi \\"there\\""}], "apikey": "${SECRET}"}`;
+    const clean = `{"model": "gpt-4o",  "messages":[{"role":"user","content":"say \\"apikey\\" please"}]}`;
+    const entry = { ai: { proxy: { payload: { request: withKey, response: clean } } } };
+    redactDeep(entry, keys);
+    assert.ok(!JSON.stringify(entry).includes(SECRET));
+    assert.equal(entry.ai.proxy.payload.request, withKey.replace(`"${SECRET}"`, `"${REDACTED}"`), "only the value changed");
+    assert.equal(entry.ai.proxy.payload.response, clean, "a body without a credential is untouched, byte for byte");
+  });
+
+  it("the default keys cover tokens and provider keys beyond the API key headers", async () => {
+    const { loadConfig } = await import("../../src/config.ts");
+    const defaults = loadConfig({}).ingest.redactKeys;
+    const entry: Record<string, unknown> = Object.fromEntries(["jwt", "access_token", "id_token", "key", "x-goog-api-key", "x-amz-security-token"].map((k) => [k, SECRET]));
+    redactDeep(entry, defaults);
+    assert.ok(!JSON.stringify(entry).includes(SECRET), JSON.stringify(entry));
+  });
+
   it("redacts arrays and objects in text that is not valid JSON, even cut off inside them", () => {
     const text = `{"request":{"headers":{"apikey":["${SECRET}","${SECRET}"],"cookie":{"s":"${SECRET}"},"x":1},"body":"{\\"apikey\\": 1}","more":[{"apikey":"${SECRET}`;
     const out = redactText(text, keys);
