@@ -8,6 +8,7 @@ import { DEFAULT_BODY_PATHS } from "./domain/kong-log.ts";
 
 const DEV_INGEST_SECRET = "dev-ingest-secret";
 const DEV_ADMIN_API_KEY = "dev-admin-key";
+const MIN_PRODUCTION_ADMIN_KEY = 32;
 
 const intFrom = (min: number, def: number) => z.coerce.number().int().min(min).default(def);
 
@@ -211,6 +212,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.NODE_ENV === "production" && (e.INGEST_SECRET === DEV_INGEST_SECRET || e.ADMIN_API_KEY === DEV_ADMIN_API_KEY)) {
     throw new ConfigError("invalid configuration:\n  INGEST_SECRET and ADMIN_API_KEY must be set in production");
+  }
+  // the admin key opens everything: in production it is long, and not the secret every Kong node holds
+  if (e.NODE_ENV === "production" && e.ADMIN_API_KEY.length < MIN_PRODUCTION_ADMIN_KEY) {
+    throw new ConfigError(`invalid configuration:\n  ADMIN_API_KEY: must be at least ${MIN_PRODUCTION_ADMIN_KEY} characters in production`);
+  }
+  if (e.NODE_ENV === "production" && e.ADMIN_API_KEY === e.INGEST_SECRET) {
+    throw new ConfigError("invalid configuration:\n  ADMIN_API_KEY: must differ from INGEST_SECRET (Kong holds that one)");
   }
   if ((e.DEFAULT_INPUT_COST_PER_TOKEN === undefined) !== (e.DEFAULT_OUTPUT_COST_PER_TOKEN === undefined)) {
     const missing = e.DEFAULT_INPUT_COST_PER_TOKEN === undefined ? "DEFAULT_INPUT_COST_PER_TOKEN" : "DEFAULT_OUTPUT_COST_PER_TOKEN";

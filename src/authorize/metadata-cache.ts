@@ -70,6 +70,9 @@ export async function loadGatewayConsumer(db: Db, ref: KongConsumerRef | { id: s
   };
 }
 
+/** Consumers cached per process at most: far above any gateway's consumer count, far below memory trouble. */
+const MAX_ENTRIES = 50_000;
+
 const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
 
 export class MetadataCache {
@@ -81,7 +84,7 @@ export class MetadataCache {
 
   constructor(
     private readonly db: Db,
-    private readonly opts: { ttlMs: number; redisPrefix: string; logger: Logger },
+    private readonly opts: { ttlMs: number; redisPrefix: string; logger: Logger; maxEntries?: number },
   ) {}
 
   /** Subscribes on a connection of its own (a subscribed connection can do nothing else). */
@@ -96,6 +99,10 @@ export class MetadataCache {
 
   async close(): Promise<void> {
     this.subscriber?.disconnect();
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   invalidate(): void {
@@ -114,6 +121,8 @@ export class MetadataCache {
     this.loading.set(key, load);
     const value = await load;
     if (this.opts.ttlMs > 0 && generation === this.generation) {
+      // bounded: keys come from callers; the oldest entry goes first (a Map keeps insertion order)
+      if (this.entries.size >= (this.opts.maxEntries ?? MAX_ENTRIES)) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { value, expiresAt: Date.now() + this.opts.ttlMs });
     }
     return value;

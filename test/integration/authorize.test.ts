@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
+import { MetadataCache } from "../../src/authorize/metadata-cache.ts";
 import { INGEST_SECRET, admin, importSeed, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -42,6 +43,15 @@ describe("authorize", () => {
     assert.equal((await importSeed(stack)).summary.created, 2);
   });
   after(async () => stack.close());
+
+  it("the metadata cache holds a bounded number of consumers, dropping the oldest first", async () => {
+    const cache = new MetadataCache(stack.db, { ttlMs: 60_000, redisPrefix: "bound-test", logger: createLogger("silent"), maxEntries: 3 });
+    for (let i = 0; i < 10; i++) await cache.lookup({ username: `nobody-${i}` });
+    assert.equal(cache.size, 3);
+    const seed = await cache.lookup({ username: "llama2-client" });
+    assert.equal(seed?.configured, true, "a lookup past the bound is still answered");
+    assert.equal(cache.size, 3);
+  });
 
   it("allows a call and returns the X-User-* headers byte for byte in the seed's format", async () => {
     const d = await decide({ consumer: llama, body: LEVEL_5 });

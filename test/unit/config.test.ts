@@ -23,7 +23,10 @@ describe("configuration", () => {
 
   it("refuses the development secrets in production", () => {
     assert.throws(() => loadConfig({ NODE_ENV: "production" }), /INGEST_SECRET and ADMIN_API_KEY must be set/);
-    assert.doesNotThrow(() => loadConfig({ NODE_ENV: "production", INGEST_SECRET: "a-real-secret", ADMIN_API_KEY: "a-real-admin-key" }));
+    const admin = "an-admin-key-of-32-characters-ok";
+    assert.doesNotThrow(() => loadConfig({ NODE_ENV: "production", INGEST_SECRET: "a-real-secret", ADMIN_API_KEY: admin }));
+    assert.throws(() => loadConfig({ NODE_ENV: "production", INGEST_SECRET: "a-real-secret", ADMIN_API_KEY: admin.slice(1) }), /ADMIN_API_KEY: must be at least 32 characters/);
+    assert.throws(() => loadConfig({ NODE_ENV: "production", INGEST_SECRET: admin, ADMIN_API_KEY: admin }), /ADMIN_API_KEY: must differ from INGEST_SECRET/);
   });
 
   it("keeps prices as exact decimals", () => {
