@@ -203,6 +203,15 @@ describe("budgets: hold and settle", () => {
   });
 });
 
+describe("budgets: never accepted and then ignored", () => {
+  it("a budget for a consumer authorize answers before checking budgets (not configured) is refused with 409", async () => {
+    const c = await stack.db.consumer.create({ data: { username: `from-logs-${randomUUID().slice(0, 8)}`, configured: false, tdlMatrix: {} } });
+    const res = await setBudget(c.id, { period: "day", amount: "10" });
+    assert.deepEqual([res.statusCode, res.json().error.field], [409, "consumer"], res.body);
+    assert.equal((await admin(stack, "GET", `/v1/consumers/${c.id}/budget/versions`)).json().versions.length, 0, "nothing recorded");
+  });
+});
+
 describe("budgets: numbers the caller controls", () => {
   it("a negative, zero, fractional or non-number output cap is refused before anything is held", async () => {
     const c = await newConsumer("hostile-cap");

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Config } from "../../config.ts";
 import { resolveConsumer } from "../../consumers/consumer.service.ts";
 import type { PrismaClient } from "../../db/client.ts";
-import { notFound } from "../../domain/errors.ts";
+import { conflict, notFound } from "../../domain/errors.ts";
 import { price, safeText } from "../../domain/field-types.ts";
 import { budgetHistory, changeBudget, consumersWithTag } from "../../budgets/budget.repository.ts";
 import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS, type BudgetOwner } from "../../budgets/budget.ts";
@@ -81,9 +81,13 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.put(
     "/v1/consumers/:consumer/budget",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Set or change a consumer's budget (a new version)", params: ConsumerParams, headers: ActorHeaders, body: BudgetSchema, response: answers(200, 403, 404) } },
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Set or change a consumer's budget (a new version)", params: ConsumerParams, headers: ActorHeaders, body: BudgetSchema, response: answers(200, 403, 404, 409) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
+      // never accepted and then ignored: authorize answers an unconfigured consumer before any budget
+      if (!c.configured) {
+        throw conflict(`consumer: ${request.params.consumer} is not configured, so authorize answers it by AUTHORIZE_UNCONFIGURED before any budget is checked; configure it first (PATCH /v1/consumers/:consumer)`, "consumer");
+      }
       return { consumer_id: c.id, ...(await set({ consumerId: c.id }, request.body, actorOf(request, "api").actor)) };
     },
   );
