@@ -8,6 +8,14 @@ import { calendarDate, consumerRef, instant, safeText, uuid } from "../../domain
 import { localSlotOf } from "../../domain/tdl.ts";
 
 export const ConsumerParams = z.object({ consumer: consumerRef });
+
+/** A price change sent as a correction of invoiced usage (rates and book prices alike). */
+export const correctionField = (description: string) =>
+  z
+    .object({ reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }) })
+    .strict()
+    .optional()
+    .meta({ description });
 export const IdParams = z.object({ id: uuid });
 export const ConsumerIdParams = z.object({ consumer: consumerRef, id: uuid });
 

@@ -15,7 +15,7 @@ import { addOverride, overridesOf } from "../../price-books/overrides.service.ts
 import { notFound, validationFailed } from "../../domain/errors.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
-import { actorOf, ConsumerParams } from "./common.schemas.ts";
+import { actorOf, ConsumerParams, correctionField } from "./common.schemas.ts";
 import { presentRate } from "./consumers.presenter.ts";
 
 const entryName = safeText(200, 1)
@@ -60,14 +60,9 @@ export const PriceSchema = z
     reasoning_cost_per_token: price.optional().meta({ description: "Unset: the output price." }),
     request_fee: price.optional().meta({ description: "A fee per billable call beside its tokens (not tiered); unset: none." }),
     tiering: tiering.optional(),
-    correction: z
-      .object({ reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }) })
-      .strict()
-      .optional()
-      .meta({
-        description:
-          "Send to reprice calls a finalized invoice billed: the difference is billed (or credited) as price correction lines on each consumer's next invoice. Without it a price reaching into a finalized period is refused with 409.",
-      }),
+    correction: correctionField(
+      "Send to reprice calls a finalized invoice billed: the difference is billed (or credited) as price correction lines on each consumer's next invoice. Without it a price reaching into a finalized period is refused with 409.",
+    ),
   })
   .strict();
 

@@ -9,7 +9,7 @@ import type { PrismaClient } from "../../db/client.ts";
 import { instantString, price, safeText } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
-import { actorOf, ActorHeaders, ConsumerIdParams, ConsumerParams } from "./common.schemas.ts";
+import { actorOf, ActorHeaders, ConsumerIdParams, ConsumerParams, correctionField } from "./common.schemas.ts";
 import { presentRate } from "./consumers.presenter.ts";
 
 export const CreateRateSchema = z
@@ -20,14 +20,9 @@ export const CreateRateSchema = z
     cached_input_cost_per_token: price.optional().meta({ description: "Price of a cached input token (cache read). Unset: the input price." }),
     cache_write_cost_per_token: price.optional().meta({ description: "Price of an input token written to the provider's cache. Unset: the input price." }),
     reasoning_cost_per_token: price.optional().meta({ description: "Price of a reasoning token (part of the output). Unset: the output price." }),
-    correction: z
-      .object({ reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }) })
-      .strict()
-      .optional()
-      .meta({
-        description:
-          "Send to reprice a period whose invoice is finalized: the difference is billed (or credited) as adjustment lines on the consumer's next invoice. Without it such a rate is refused with 409.",
-      }),
+    correction: correctionField(
+      "Send to reprice a period whose invoice is finalized: the difference is billed (or credited) as adjustment lines on the consumer's next invoice. Without it such a rate is refused with 409.",
+    ),
   })
   .strict();
 
