@@ -59,14 +59,21 @@ describe("health", () => {
     const deadDb = createPrisma("postgresql://postgres@127.0.0.1:1/nowhere");
     const app = Fastify();
     const checks = new DependencyChecks({ db: deadDb, kafka: stack.kafka, redis: stack.redis }, 1000);
+    // the admin key, as the API's authentication sets it
+    app.addHook("onRequest", async (request) => {
+      if (request.headers["x-test-admin"]) request.principal = { kind: "admin" };
+    });
     await app.register(async (scope) => opsRoutes(scope, { checks, metrics: createMetrics(), required: ["postgres", "kafka"], optional: ["redis"] }));
     try {
       const res = await app.inject({ method: "GET", url: "/readyz" });
       assert.equal(res.statusCode, 503);
       assert.equal(res.json().status, "not_ready");
       assert.equal(res.json().checks.postgres.ok, false);
-      assert.ok(res.json().checks.postgres.error);
+      assert.equal(res.json().checks.postgres.error, "unavailable", "no driver text, host or port without the admin key");
       assert.equal(res.json().checks.kafka.ok, true);
+      const detail = (await app.inject({ method: "GET", url: "/readyz", headers: { "x-test-admin": "1" } })).json();
+      assert.match(detail.checks.postgres.error, /./);
+      assert.notEqual(detail.checks.postgres.error, "unavailable", "the operator sees why");
     } finally {
       await app.close();
       await checks.close();

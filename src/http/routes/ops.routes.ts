@@ -20,16 +20,22 @@ export type OpsDeps = {
   refresh?: Array<() => Promise<void>>;
 };
 
+function withoutErrorText<C extends { error?: string }>(checks: Record<string, C>): Record<string, C> {
+  return Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, c.error === undefined ? c : { ...c, error: "unavailable" }]));
+}
+
 export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<void> {
   const live = async () => ({ status: "ok" });
   app.get("/livez", live);
   app.get("/healthz", live);
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", async (request, reply) => {
     const checks = await deps.checks.all([...deps.required, ...(deps.optional ?? [])]);
     const meter = deps.progress ? await deps.progress.report() : undefined;
     const ready = deps.required.every((d) => checks[d]?.ok) && !(deps.stallIsUnready && meter?.status === "stalled");
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks, ...(meter ? { meter } : {}) });
+    // a dependency's error text (hosts, ports, driver messages) is for the operator only; the logs have it too
+    const shown = request.principal?.kind === "admin" ? checks : withoutErrorText(checks);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: shown, ...(meter ? { meter } : {}) });
   });
 
   app.get("/metrics", async (_request, reply) => {
