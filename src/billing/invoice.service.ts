@@ -70,7 +70,7 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, 
   const periods = new Map(
     (await tx.billingPeriod.findMany({ where: { kind: s.period, timeZone: s.timeZone, key: { in: keys } } })).map((p) => [p.key, p]),
   );
-  const late: LateEvent[] = lateRows.map((r) => {
+  const late: Array<LateEvent & { fee: string | null }> = lateRows.map((r) => {
     const p = periods.get(periodContaining(r.occurredAt, s.period, s.timeZone).key)!;
     return { ...r, periodId: p.id, periodStartsAt: p.startsAt };
   });
@@ -78,7 +78,7 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, 
     SELECT model, request_fee::text AS fee, count(*)::bigint AS calls
     FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt} AND billable AND request_fee <> 0
     GROUP BY 1, 2`;
-  const lateFees = late.flatMap((e, i) => (lateRows[i]!.fee && !new Decimal(lateRows[i]!.fee!).isZero() ? [{ ...e, fee: lateRows[i]!.fee! }] : []));
+  const lateFees = late.filter((e): e is typeof e & { fee: string } => e.fee !== null && !new Decimal(e.fee).isZero());
   return buildLines(current, late, await claimCorrections(tx, invoiceId, a, endsAt), requestFeeLines(fees, lateFees));
 }
 
@@ -136,16 +136,16 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
         data: { invoice_id: inv.id, consumer_id: a.consumerId, period: periodJson(period), currency: a.settings.currency, total, lines: lines.length },
       }]);
     }
-    await a.beforeCommit?.();
-    if (a.finalize && !finalize) {
+    const held = a.finalize && !finalize;
+    if (held) {
       // the run leaves the invoice a draft and says so once; the operator prices the calls and finalizes it by hand
       await addToOutbox(tx, [{
         type: "invoice.unpriced_calls", dedupKey: `invoice.unpriced_calls:${inv.id}`, consumerId: a.consumerId,
         data: { invoice_id: inv.id, consumer_id: a.consumerId, period: periodJson(period), unpriced_calls: unpriced.calls, models: unpriced.models },
       }]);
-      await a.beforeCommit?.();
-      return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
     }
+    await a.beforeCommit?.();
+    if (held) return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
     return { invoiceId: inv.id, outcome: finalize ? ("finalized" as const) : ("drafted" as const) };
   }, { timeout: 60_000 });
 }

@@ -105,11 +105,7 @@ export async function applyRate(tx: Db, row: RateRow, correction?: Correction): 
   // a consumer priced by books as well: only the calls the new rate now prices move (a plan's
   // price for a named model beats the rate), so each call is priced again as the meter would
   const books = await policiesOf(tx, [row.consumerId]);
-  if (books.plans.length > 0 || books.own.length > 0) {
-    const before = await tx.priceAdjustment.count({ where: { consumerId: row.consumerId } });
-    const repriced = await repriceConsumers(tx, [row.consumerId], row.effectiveFrom, correction);
-    return { repriced, adjustments: (await tx.priceAdjustment.count({ where: { consumerId: row.consumerId } })) - before };
-  }
+  if (books.plans.length > 0 || books.own.length > 0) return repriceConsumers(tx, [row.consumerId], row.effectiveFrom, correction);
   const prices = pricesOf(rateFromRow(row));
   const rate: RepricedRate = {
     id: row.id,

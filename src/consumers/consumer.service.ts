@@ -7,6 +7,7 @@ import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal } from "../domain/money.ts";
 import { rateAt } from "../domain/pricing.ts";
 import { emptyMatrix } from "../domain/tdl.ts";
+import { isUuid } from "../domain/field-types.ts";
 import { canonicalJson } from "../domain/json.ts";
 import { BEGINNING_OF_TIME, rateHistories } from "./consumer.repository.ts";
 import { recordVersion, snapshotOf, type Actor, type MetadataSnapshot } from "./metadata.ts";
@@ -23,7 +24,6 @@ function refuseHalfPair(given: { input?: Decimal; output?: Decimal }): void {
   throw validationFailed(`metadata.${missing}: is required with the other price of the pair (state "0" for a free one)`, `metadata.${missing}`);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Metadata fields as database columns; only the fields given. */
 function metadataColumns(m: MetadataInput | undefined) {
@@ -51,7 +51,7 @@ export function uniqueConflict(err: unknown): never {
 
 /** Finds a consumer by tokenmeter id, Kong id or username. */
 export async function resolveConsumer(db: Db, ref: string) {
-  const row = UUID.test(ref)
+  const row = isUuid(ref)
     ? await db.consumer.findFirst({ where: { OR: [{ id: ref }, { kongId: ref }] } })
     : await db.consumer.findUnique({ where: { username: ref } });
   if (!row) throw notFound(`consumer ${ref} not found`);

@@ -29,7 +29,7 @@ export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrice
   const out: Partial<Record<(typeof PRICE_FIELDS)[number], Decimal | null>> = {};
   for (const f of PRICE_FIELDS) {
     const p = prices[f];
-    out[f] = p === null || p === undefined ? (p ?? null) : p.times(factor).toDecimalPlaces(PRICE_SCALE, Decimal.ROUND_HALF_UP);
+    out[f] = p == null ? null : p.times(factor).toDecimalPlaces(PRICE_SCALE, Decimal.ROUND_HALF_UP);
   }
   return out as RatePrices;
 }

@@ -45,6 +45,8 @@ export const safeText = (max: number, min = 0) =>
 export const consumerRef = safeText(200, 1).meta({ description: "The consumer's tokenmeter id, Kong consumer id or username." });
 
 export const uuid = z.uuid({ message: "must be a UUID" });
+/** Whether a path's reference is an id (a UUID) rather than a name. */
+export const isUuid = (ref: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
 
 /** A token limit or count a 32-bit column holds. */
 export const tokenLimit = z.number().int().positive().max(INT4_MAX, `must be at most ${INT4_MAX}`);

@@ -4,6 +4,7 @@
 import { isUniqueViolation, Prisma, uniqueViolationTarget, type Db, type PrismaClient } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import { Decimal } from "../domain/money.ts";
+import { isUuid } from "../domain/field-types.ts";
 import { BEGINNING_OF_TIME } from "../consumers/consumer.repository.ts";
 import { resolveConsumer } from "../consumers/consumer.service.ts";
 import { refuseRepricingFinalized } from "../consumers/rate-guard.ts";
@@ -11,8 +12,6 @@ import { repriceConsumers, type Correction } from "./repricing.ts";
 
 /** A change that reprices calls runs in one transaction: room for a backdated price over many calls. */
 const REPRICING_TX = { timeout: 60_000, maxWait: 10_000 };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type PriceInput = {
   model: string;
@@ -64,7 +63,7 @@ const priceColumns = (p: PriceInput) => ({
 
 /** A book by id or name. */
 export async function resolveBook(db: Db, ref: string) {
-  const row = UUID.test(ref) ? await db.priceBook.findUnique({ where: { id: ref } }) : await db.priceBook.findUnique({ where: { name: ref } });
+  const row = isUuid(ref) ? await db.priceBook.findUnique({ where: { id: ref } }) : await db.priceBook.findUnique({ where: { name: ref } });
   if (!row) throw notFound(`price book ${ref} not found`);
   return row;
 }
@@ -102,13 +101,23 @@ async function consumersOfBook(tx: Db, bookId: string): Promise<string[]> {
 }
 
 /**
- * Consumers priced by the book (its plan's consumers, or the one whose own prices it holds), refused
- * when one has a finalized invoice for a period the change reaches into.
+ * After prices were added to the book from `from` on: bumps its version (caches and the meter's
+ * check compare it) and reprices the calls of the consumers it prices (its plan's, or the one whose
+ * own prices it holds). A change reaching into a finalized invoice's period is refused unless it
+ * is a correction.
  */
-async function planConsumers(tx: Db, book: { id: string; ownerConsumerId: string | null }, from: Date, field: string, correcting = false): Promise<string[]> {
-  const ids = book.ownerConsumerId ? [book.ownerConsumerId] : await consumersOfBook(tx, book.id);
-  if (!correcting) for (const id of ids) await refuseRepricingFinalized(tx, id, from, field);
-  return ids;
+async function pricesAdded(tx: Db, book: { id: string; ownerConsumerId: string | null }, from: Date, correction?: Correction) {
+  await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
+  const consumerIds = book.ownerConsumerId ? [book.ownerConsumerId] : await consumersOfBook(tx, book.id);
+  if (!correction) for (const id of consumerIds) await refuseRepricingFinalized(tx, id, from, "effective_from");
+  return { consumerIds, ...(await repriceConsumers(tx, consumerIds, from, correction)) };
+}
+
+/** The book a plan names: a consumer's own prices are never a plan. */
+async function planBook(tx: Db, ref: string | null) {
+  const book = ref === null ? null : await resolveBook(tx, ref);
+  if (book?.ownerConsumerId) throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
+  return book;
 }
 
 /**
@@ -121,9 +130,7 @@ export async function addPrice(db: PrismaClient, bookRef: string, input: PriceIn
     return await db.$transaction(async (tx) => {
       const book = await resolveBook(tx, bookRef);
       const price = await tx.priceBookPrice.create({ data: { bookId: book.id, ...priceColumns(input) } });
-      await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
-      const consumerIds = await planConsumers(tx, book, price.effectiveFrom, "effective_from", correction !== undefined);
-      const repriced = await repriceConsumers(tx, consumerIds, price.effectiveFrom, correction);
+      const { consumerIds, repriced } = await pricesAdded(tx, book, price.effectiveFrom, correction);
       return { price, consumerIds, repriced };
     }, REPRICING_TX);
   } catch (err) {
@@ -139,10 +146,9 @@ export async function addPrice(db: PrismaClient, bookRef: string, input: PriceIn
 export async function assignPlan(db: PrismaClient, consumerRef: string, plan: { bookRef: string | null; markupPercent: Decimal | null }) {
   return db.$transaction(async (tx) => {
     const consumer = await resolveConsumer(tx, consumerRef);
-    const book = plan.bookRef === null ? null : await resolveBook(tx, plan.bookRef);
-    if (book?.ownerConsumerId) throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
+    const book = await planBook(tx, plan.bookRef);
     await tx.consumer.update({ where: { id: consumer.id }, data: { planId: book?.id ?? null, planMarkupPercent: plan.markupPercent?.toFixed() ?? null } });
-    const repriced = await repriceConsumers(tx, [consumer.id], await lastFinalizedEnd(tx, consumer.id));
+    const { repriced } = await repriceConsumers(tx, [consumer.id], await lastFinalizedEnd(tx, [consumer.id]));
     return { consumerId: consumer.id, book, markupPercent: plan.markupPercent, repriced };
   }, REPRICING_TX);
 }
@@ -174,9 +180,8 @@ export async function importPrices(db: PrismaClient, bookRef: string, prices: Pr
       }
     }
     if (report.added.length === 0) return { ...report, consumerIds: [], repriced: 0 };
-    await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
-    const consumerIds = await planConsumers(tx, book, effectiveFrom, "effective_from");
-    return { ...report, consumerIds, repriced: await repriceConsumers(tx, consumerIds, effectiveFrom) };
+    const { consumerIds, repriced } = await pricesAdded(tx, book, effectiveFrom);
+    return { ...report, consumerIds, repriced };
   }, REPRICING_TX);
 }
 
@@ -186,19 +191,25 @@ export async function importPrices(db: PrismaClient, bookRef: string, prices: Pr
  */
 export async function assignTagPlan(db: PrismaClient, tag: string, plan: { bookRef: string | null; markupPercent: Decimal | null }) {
   return db.$transaction(async (tx) => {
-    const book = plan.bookRef === null ? null : await resolveBook(tx, plan.bookRef);
-    if (book?.ownerConsumerId) throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
+    const book = await planBook(tx, plan.bookRef);
     if (book) await tx.tagPlan.upsert({ where: { tag }, create: { tag, bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null }, update: { bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null } });
     else await tx.tagPlan.deleteMany({ where: { tag } });
     const consumers = (await tx.consumer.findMany({ where: { planId: null, tags: { has: tag } }, select: { id: true } })).map((c) => c.id);
-    let repriced = 0;
-    for (const id of consumers) repriced += await repriceConsumers(tx, [id], await lastFinalizedEnd(tx, id));
+    const { repriced } = await repriceConsumers(tx, consumers, await lastFinalizedEnd(tx, consumers));
     return { book, consumerIds: consumers, repriced };
   }, REPRICING_TX);
 }
 
-/** Where a consumer's calls may still be repriced without a correction: after its last finalized period. */
-async function lastFinalizedEnd(tx: Db, consumerId: string): Promise<Date> {
-  const last = await tx.invoice.findFirst({ where: { consumerId, status: "finalized" }, include: { period: true }, orderBy: { period: { endsAt: "desc" } } });
-  return last?.period.endsAt ?? BEGINNING_OF_TIME;
+/**
+ * Where repricing these consumers' calls may start: the end of the earliest of their last finalized
+ * periods (calls a finalized invoice billed are left alone by repriceConsumers anyway; this only
+ * spares it reading history).
+ */
+async function lastFinalizedEnd(tx: Db, consumerIds: string[]): Promise<Date> {
+  if (consumerIds.length === 0) return BEGINNING_OF_TIME;
+  const [row] = await tx.$queryRaw<Array<{ since: Date | null }>>`
+    SELECT min(coalesce(last_end, ${BEGINNING_OF_TIME})) AS since FROM (
+      SELECT (SELECT max(p.ends_at) FROM invoices i JOIN billing_periods p ON p.id = i.period_id WHERE i.consumer_id = c.id AND i.status = 'finalized') AS last_end
+      FROM consumers c WHERE c.id = ANY(${consumerIds}::uuid[])) t`;
+  return row?.since ?? BEGINNING_OF_TIME;
 }

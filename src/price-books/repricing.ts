@@ -11,32 +11,34 @@ import { costOf, pricesOf } from "../domain/pricing.ts";
 import { rateHistories } from "../consumers/consumer.repository.ts";
 import { PlanCache } from "./plans.ts";
 import { TOKEN_TYPES } from "../domain/token-types.ts";
-import { PRICE_SQL, QUANTITY_SQL, type TypedUsage } from "../billing/token-type-sql.ts";
+import { priceColumns, quantityColumns, type TypedUsage } from "../billing/token-type-sql.ts";
 
-type EventRow = {
+/** A billable call with its token quantities and the unit prices it is billed at (p_/q_ columns). */
+type EventRow = TypedUsage & {
   id: string; consumer_id: string; model: string; occurred_at: Date; cost: Prisma.Decimal; price_id: string | null; rate_id: string | null;
-  /** Set when a finalized invoice billed the call: that invoice, its period and the unit prices it billed. */
-  final_invoice_id: string | null; final_period_id: string | null; billed: TypedUsage;
+  /** Set when a finalized invoice billed the call: that invoice and its period. */
+  final_invoice_id: string | null; final_period_id: string | null;
   input_tokens: number; output_tokens: number; cached_input_tokens: number; cache_write_tokens: number; reasoning_tokens: number; unpriced: boolean;
 };
 type Change = { id: string; delta: Decimal; cost: Decimal; price?: ResolvedPrice };
 export type Correction = { reason: string; actor: string };
+export type Repriced = { repriced: number; adjustments: number };
 
 const same = (a: Decimal, b: Prisma.Decimal) => a.equals(b.toFixed());
 
 /**
- * Reprices the billable calls of these consumers from `from` on; returns how many changed. Calls a
- * finalized invoice billed are repriced only with a correction, which records what they were billed at.
+ * Reprices the billable calls of these consumers from `from` on. Calls a finalized invoice billed
+ * are repriced only with a correction, which records what they were billed at as price adjustments.
  */
-export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date, correction?: Correction): Promise<number> {
-  if (consumerIds.length === 0) return 0;
+export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date, correction?: Correction): Promise<Repriced> {
+  if (consumerIds.length === 0) return { repriced: 0, adjustments: 0 };
   const { plans, own } = await new PlanCache().pricingOf(tx, consumerIds); // read inside the transaction: it sees the new price
   const rates = await rateHistories(tx, consumerIds);
   const rows = await tx.$queryRaw<EventRow[]>`
     SELECT e.id, e.consumer_id::text, e.model, e.occurred_at, e.cost, e.price_id::text, e.rate_id::text, e.input_tokens, e.output_tokens,
            e.cached_input_tokens, e.cache_write_tokens, e.reasoning_tokens, 'unpriced' = ANY(e.anomalies) AS unpriced,
            CASE WHEN i.status = 'finalized' THEN i.id::text END AS final_invoice_id, CASE WHEN i.status = 'finalized' THEN i.period_id::text END AS final_period_id,
-           json_build_object(${Prisma.raw(TOKEN_TYPES.map((t) => `'p_${t}', (${PRICE_SQL[t].replace(/(\w+_cost_per_token)/g, "e.$1")})::text, 'q_${t}', (${QUANTITY_SQL[t].replace(/(\w+_tokens)/g, "e.$1")})`).join(", "))}) AS billed
+           ${priceColumns("e")}, ${quantityColumns(false, "e")}
     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id
     WHERE e.consumer_id = ANY(${consumerIds}::uuid[]) AND e.billable AND e.occurred_at >= ${from}
       AND (${correction !== undefined} OR i.status IS NULL OR i.status <> 'finalized')
@@ -52,19 +54,19 @@ export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date
     changes.push({ id: r.id, delta: cost.minus(r.cost.toFixed()), cost, price });
     if (r.final_invoice_id && correction) adjusted.push({ row: r, price });
   }
-  if (adjusted.length > 0) await recordAdjustments(tx, adjusted, correction!);
+  const adjustments = correction ? await recordAdjustments(tx, adjusted, correction) : 0;
   if (changes.length > 0) await writeChanges(tx, changes);
-  return changes.length;
+  return { repriced: changes.length, adjustments };
 }
 
 /** What finalized invoices billed at other prices, per invoice, model, type and price pair: billed once by the next invoice. */
-async function recordAdjustments(tx: Db, adjusted: Array<{ row: EventRow; price?: ResolvedPrice }>, correction: Correction): Promise<void> {
+async function recordAdjustments(tx: Db, adjusted: Array<{ row: EventRow; price?: ResolvedPrice }>, correction: Correction): Promise<number> {
   const groups = new Map<string, Prisma.PriceAdjustmentCreateManyInput & { quantity: bigint; eventIds: string[] }>();
   for (const { row, price } of adjusted) {
     const to = price ? pricesOf(price) : undefined;
     for (const type of TOKEN_TYPES) {
-      const quantity = BigInt(row.billed[`q_${type}`]);
-      const from = new Decimal(row.billed[`p_${type}`] ?? 0);
+      const quantity = BigInt(row[`q_${type}`]);
+      const from = new Decimal(row[`p_${type}`] ?? 0);
       const toPrice = to?.[type] ?? new Decimal(0);
       if (quantity === 0n || from.equals(toPrice)) continue;
       const key = [row.final_invoice_id, row.model, type, from.toFixed(), toPrice.toFixed()].join("|");
@@ -79,6 +81,7 @@ async function recordAdjustments(tx: Db, adjusted: Array<{ row: EventRow; price?
     }
   }
   if (groups.size > 0) await tx.priceAdjustment.createMany({ data: [...groups.values()] });
+  return groups.size;
 }
 
 async function writeChanges(tx: Db, changes: Change[]): Promise<void> {
@@ -87,7 +90,7 @@ async function writeChanges(tx: Db, changes: Change[]): Promise<void> {
   await tx.$executeRaw`
     WITH u AS (
       SELECT * FROM unnest(${col((c) => c.id)}::text[], ${col((c) => c.cost.toFixed())}::numeric[], ${col((c) => c.delta.toFixed())}::numeric[],
-        ${col((c) => c.price?.id ?? null)}::uuid[], ${col((c) => c.price?.priceId ?? null)}::uuid[], ${col((c) => (c.price ? JSON.stringify(c.price.pricedBy) : null))}::text[],
+        ${col((c) => c.price?.id ?? null)}::uuid[], ${col((c) => c.price?.priceId ?? null)}::uuid[], ${col((c) => (c.price ? (c.price.pricedByJson ?? JSON.stringify(c.price.pricedBy)) : null))}::text[],
         ${unit("input")}::numeric[], ${unit("output")}::numeric[], ${unit("cached_input")}::numeric[], ${unit("cache_write")}::numeric[], ${unit("reasoning")}::numeric[],
         ${col((c) => c.price?.requestFee?.toFixed() ?? null)}::numeric[])
         AS t(id, cost, delta, rate_id, price_id, priced_by, ip, op, cip, cwp, rp, fee)

@@ -443,3 +443,27 @@ describe("price books and plans", () => {
     assert.deepEqual([rated.cost, rated.priced_by.source], [ref(RATE, 1000, 100).toFixed(), "consumer_rate"]);
   });
 });
+
+describe("consumers first seen in a log", () => {
+  it("are billed by DEFAULT_PLAN when it names a book, and unpriced when it names none", async () => {
+    const own = await startStack({ BILLING_TIMEZONE: "UTC", DEFAULT_PLAN: "house" }, { meter: false });
+    try {
+      const logOf = () => {
+        const kongId = randomUUID();
+        return { kongId, log: call({ kongId, username: `seen-${kongId.slice(0, 8)}` }, "gpt-4o", 1000, 100, 0) };
+      };
+      const before = logOf();
+      await meterLogs(own, [before.log]);
+      const unpriced = (await admin(own, "GET", `/v1/events/${(before.log.request as { id: string }).id}`)).json();
+      assert.deepEqual([unpriced.cost, unpriced.anomalies], ["0", ["unpriced"]], "no book of that name yet: unpriced, never free");
+
+      assert.equal((await admin(own, "POST", "/v1/price-books", { name: "house", prices: [{ model: "*", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).statusCode, 201);
+      const after = logOf();
+      await meterLogs(own, [after.log]);
+      const priced = (await admin(own, "GET", `/v1/events/${(after.log.request as { id: string }).id}`)).json();
+      assert.deepEqual([priced.cost, priced.priced_by.book], [ref(GPT4O, 1000, 100).toFixed(), "house"]);
+    } finally {
+      await own.close();
+    }
+  });
+});

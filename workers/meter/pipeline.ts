@@ -137,8 +137,8 @@ const DEFAULT_PLANS = new PlanCache();
 async function lookups(deps: MeterDeps, refs: Array<KongConsumerRef | undefined>) {
   const { db, config } = deps;
   try {
-    const planId = config.metering.defaultPlan ? await defaultPlanId(db, config.metering.defaultPlan) : null;
-    const identityOf = await identify(db, refs, { prices: config.metering.defaultPrices, planId });
+    const plan = config.metering.defaultPlan;
+    const identityOf = await identify(db, refs, { prices: config.metering.defaultPrices, planId: async () => (plan ? defaultPlanId(db, plan) : null) });
     const consumerIds = [...new Set(refs.map(identityOf).flatMap((i) => ("consumerId" in i && i.consumerId ? [i.consumerId] : [])))];
     const policies = await policiesOf(db, consumerIds);
     const cache = deps.plans ?? DEFAULT_PLANS;

@@ -1,7 +1,7 @@
 // Price books (operator): create one with its prices, read them, add a price version to an entry,
 // give a consumer a book as its plan with a markup. Prices per model and token type; an entry is a
 // model name, a pattern with `*`, or `*` for every model the book does not name.
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { PrismaClient } from "../../db/client.ts";
@@ -113,6 +113,9 @@ export const ImportSchema = z
   })
   .strict();
 
+/** A correction as the repricing records it: the reason given and who gave it. */
+const correctionBy = (request: FastifyRequest, c: { reason: string } | undefined) => (c ? { reason: c.reason, actor: actorOf(request, "rates").actor } : undefined);
+
 const TagParams = z.object({ tag: safeText(200, 1).meta({ description: "A consumer tag (metadata tags): the plan of every consumer carrying it that has none of its own." }) });
 const BookParams = z.object({ book: safeText(100, 1) });
 const admin = { tags: ["prices"], security: SECURITY.admin };
@@ -166,8 +169,7 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
     { onRequest: requireAdmin, schema: { ...admin, summary: "Add a price to an entry from a given time on; reprices the calls it covers", params: BookParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
     async (request, reply) => {
       const { correction, ...price } = request.body;
-      const by = correction ? { reason: correction.reason, actor: actorOf(request, "rates").actor } : undefined;
-      const { price: row, consumerIds, repriced } = await addPrice(db, request.params.book, price, by);
+      const { price: row, consumerIds, repriced } = await addPrice(db, request.params.book, price, correctionBy(request, correction));
       await metadataChanged(consumerIds);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
@@ -210,8 +212,7 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
     { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "Give a consumer its own price for a model (overrides its plan's); reprices its calls from then on", params: ConsumerParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
     async (request, reply) => {
       const { correction, ...price } = request.body;
-      const by = correction ? { reason: correction.reason, actor: actorOf(request, "rates").actor } : undefined;
-      const { consumerId, price: row, repriced } = await addOverride(db, request.params.consumer, price, by);
+      const { consumerId, price: row, repriced } = await addOverride(db, request.params.consumer, price, correctionBy(request, correction));
       await metadataChanged([consumerId]);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },

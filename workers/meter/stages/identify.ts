@@ -20,7 +20,10 @@ const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${
 export type Identity = { consumerId: string | null } | { failed: string };
 
 /** Resolves every distinct Kong consumer of a batch at once; returns a lookup from consumer reference to identity. */
-export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefined>, defaults: RegistrationPricing): Promise<(ref: KongConsumerRef | undefined) => Identity> {
+/** How consumers first seen are priced; the plan is looked up only when one is registered. */
+export type RegistrationDefaults = { prices: RegistrationPricing["prices"]; planId: () => Promise<string | null> };
+
+export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefined>, defaults: RegistrationDefaults): Promise<(ref: KongConsumerRef | undefined) => Identity> {
   const refs = new Map<string, KongConsumerRef>();
   for (const ref of batchRefs) if (ref) refs.set(refKey(ref), ref);
   const resolved = new Map<string, Identity>();
@@ -33,9 +36,9 @@ export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefi
   return (ref) => (ref ? resolved.get(refKey(ref))! : { consumerId: null });
 }
 
-async function register(db: Db, ref: KongConsumerRef, defaults: RegistrationPricing): Promise<Identity> {
+async function register(db: Db, ref: KongConsumerRef, defaults: RegistrationDefaults): Promise<Identity> {
   try {
-    return { consumerId: await registerUnconfigured(db, ref, defaults) };
+    return { consumerId: await registerUnconfigured(db, ref, { prices: defaults.prices, planId: await defaults.planId() }) };
   } catch (err) {
     const failure = classifyDbError(err);
     if (failure.kind === "transient") throw new TransientFailure(failure, err);
