@@ -76,6 +76,8 @@ const EnvSchema = z.object({
   AUTHORIZE_COUNT_BUDGET_MS: intFrom(1, 100),
   // what authorize does when counting ran past its budget and the body may exceed max_input_tokens
   AUTHORIZE_COUNT_OVER_BUDGET: z.enum(["allow", "deny"]).default("allow"),
+  // input tokens held for a body the gateway could not read, or with parts stored elsewhere, when the consumer has no max_input_tokens
+  AUTHORIZE_UNSIZED_INPUT_TOKENS: intFrom(0, 128_000),
   // worker threads that count large authorize bodies (0 = count on the event loop)
   AUTHORIZE_COUNT_WORKERS: intFrom(0, 2),
   INGEST_SECRET: z.string().min(8).default(DEV_INGEST_SECRET),
@@ -173,7 +175,7 @@ export type Config = Readonly<{
   };
   redis: { url: string; prefix: string };
   ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean };
-  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number };
+  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number; unsizedInputTokens: number };
   tdl: { levelBounds: number[] };
   budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number };
   webhooks: { secretKey: Buffer | null; attempts: number; backoffMs: number; timeoutMs: number };
@@ -267,7 +269,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     ops: { stallAfterMs: e.METER_STALL_AFTER_MS, meterHttpPort: e.METER_HTTP_PORT, invoicesHttpPort: e.INVOICES_HTTP_PORT, metricsPerConsumer: e.METRICS_PER_CONSUMER === "true" },
     authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,
-      countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS },
+      countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS,
+      unsizedInputTokens: e.AUTHORIZE_UNSIZED_INPUT_TOKENS },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
     budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS },
     webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },

@@ -4,9 +4,9 @@ import type { Config } from "../config.ts";
 import { capabilityGranted, capabilityOf, cellLimit, overLimit, type DenyCode } from "../domain/limits.ts";
 import { resolvePrice } from "../domain/consumer-pricing.ts";
 import { levelOf, localSlotOf, SLOT_NAMES } from "../domain/tdl.ts";
+import { inputBoundOf } from "./input-bound.ts";
 import type { MeasurePool } from "./measure-pool.ts";
-import type { Measured } from "./measure-request.ts";
-import type { OutputCap } from "./output-cap.ts";
+import { requestFacts } from "./request-facts.ts";
 import type { GatewayConsumer, MetadataCache } from "./metadata-cache.ts";
 import type { TdlCounter } from "./tdl-counter.ts";
 import { userHeaders } from "./user-headers.ts";
@@ -18,7 +18,7 @@ export type AuthorizeRequest = {
   consumer: { id?: string; username?: string; custom_id?: string };
   route?: { id?: string; name?: string };
   model?: string;
-  /** The client's request body: the raw text Kong read, or already parsed JSON. */
+  /** The client's request body: the raw text Kong read, or already parsed JSON; null when Kong could not read it. */
   body?: unknown;
   /** Kong's request id: the metered log carries it, and settles this call's budget hold by it. */
   request_id?: string;
@@ -74,12 +74,9 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   if (!consumer?.configured) return unconfigured(config, consumer);
 
   const now = deps.now?.() ?? new Date();
-  const measured = await deps.measurer.measure(
-    { body: input.body, model: input.model, routeModel: config.metering.modelByRoute.get(input.route?.name ?? "") },
-    input.sizeBytes ?? Infinity,
-  );
-  const { model } = measured;
-  const cap: OutputCap = measured.outputCap ?? { kind: "absent", choices: 1 };
+  // the cheap facts first: no check below waits on counting, or is skipped when counting runs out of time
+  const facts = requestFacts({ body: input.body, model: input.model, routeModel: config.metering.modelByRoute.get(input.route?.name ?? "") });
+  const { model, outputCap: cap } = facts;
   const limits = consumer.limits;
   const checks: Record<string, unknown> = { model };
   // the call's own model prices its hold: the plan's entry for it, else the consumer's rate
@@ -92,8 +89,11 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     return deny(403, { code: "capability_not_granted", message: `capability ${capability} is not granted to this consumer`, capability }, base());
   }
 
-  const input_ = inputTokensOf(measured, input.sizeBytes, limits.maxInputTokens, config);
-  Object.assign(checks, { input_tokens: measured.inputTokens ?? null }, measured.overBudget ? { input_tokens_estimate: input_.estimate, token_count: "over_budget" } : {});
+  const count = facts.body === "json"
+    ? await deps.measurer.measure({ body: typeof input.body === "string" ? input.body : facts.json, model }, input.sizeBytes ?? Infinity)
+    : { overBudget: false };
+  const input_ = inputBoundOf(facts, count, limits.maxInputTokens, config);
+  Object.assign(checks, input_.checks);
   if (input_.deny) return deny(403, input_.deny, base());
 
   checks.max_tokens = cap.kind === "bounded" ? cap.tokens : null;
@@ -114,7 +114,7 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
       return deny(403, { code: "model_unpriced", message, model }, base());
     }
     const call = {
-      inputTokens: measured.inputTokens ?? (Number.isFinite(input.sizeBytes ?? Infinity) ? input.sizeBytes! : (input_.estimate ?? 0)),
+      inputTokens: input_.forHold,
       // every completion asked for (n) may be as long as the cap
       outputTokens: (maxTokens ?? limits.maxOutputTokens ?? config.budgets.unboundedOutputTokens) * cap.choices,
     };
@@ -140,31 +140,4 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     admission.matrix,
   );
   return { allow: true, status: 200, reason: null, ...base(), headers };
-}
-
-/** Typical bytes of request text per token, for a load level when counting ran out of time. */
-const BYTES_PER_TOKEN_ESTIMATE = 4;
-
-/**
- * The input-token check. When counting ran past its budget the request's size still bounds its
- * tokens (every token covers at least one byte of the body): a body no larger than the limit
- * passes; a larger one is decided by AUTHORIZE_COUNT_OVER_BUDGET, allow (the meter still counts it
- * exactly, and flags it if it was over) or deny. The load level is then estimated from the size.
- */
-function inputTokensOf(m: Measured, sizeBytes: number | undefined, maxInputTokens: number | null, config: Config) {
-  if (!m.overBudget) {
-    const tokens = m.inputTokens;
-    const deny = overLimit(tokens, maxInputTokens)
-      ? { code: "input_tokens_over_limit" as const, message: `${tokens} input tokens exceed max_input_tokens ${maxInputTokens}`, limit: maxInputTokens, actual: tokens }
-      : undefined;
-    return { forLevel: tokens ?? 0, estimate: tokens, deny };
-  }
-  const bound = sizeBytes ?? Infinity;
-  const estimate = Number.isFinite(bound) ? Math.ceil(bound / BYTES_PER_TOKEN_ESTIMATE) : undefined;
-  const undecided = maxInputTokens !== null && bound > maxInputTokens;
-  const deny =
-    undecided && config.authorize.countOverBudget === "deny"
-      ? { code: "input_tokens_uncounted" as const, message: `input tokens could not be counted within ${config.authorize.countBudgetMs} ms and the request may exceed max_input_tokens ${maxInputTokens}`, limit: maxInputTokens }
-      : undefined;
-  return { forLevel: estimate ?? 0, estimate, deny };
 }

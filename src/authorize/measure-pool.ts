@@ -3,17 +3,17 @@
 // millisecond even at worst). Larger ones go to a pool of worker threads, each request within
 // the time budget counted from when it arrived, queueing included. A worker that has not answered
 // shortly after the budget is replaced; the request is answered as over budget and authorize
-// applies its policy (AUTHORIZE_COUNT_OVER_BUDGET).
+// bounds the text by its bytes instead (input-bound.ts).
 import { Worker } from "node:worker_threads";
 import { counterFor, type EncodingName } from "../tokens/counter.ts";
-import { measureRequest, type MeasureInput, type Measured } from "./measure-request.ts";
+import { measureRequest, type MeasureInput, type TextCount } from "./measure-request.ts";
 
 /** Bodies up to this size are measured on the calling thread. */
 export const INLINE_BYTES = 8 * 1024;
 /** How long past its budget a worker may take to answer before it is replaced. */
 const GRACE_MS = 50;
 
-type Task = { id: number; input: MeasureInput; submittedAt: number; resolve: (m: Measured) => void };
+type Task = { id: number; input: MeasureInput; submittedAt: number; resolve: (m: TextCount) => void };
 type Slot = { worker: Worker; ready: boolean; task?: Task; timer?: NodeJS.Timeout };
 
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./measure-worker.ts" : "./measure-worker.js", import.meta.url);
@@ -38,7 +38,7 @@ export class MeasurePool {
     await Promise.all(Array.from({ length: this.options.workers }, () => this.spawn()));
   }
 
-  measure(input: MeasureInput, sizeBytes: number): Promise<Measured> {
+  measure(input: MeasureInput, sizeBytes: number): Promise<TextCount> {
     if (sizeBytes <= INLINE_BYTES || this.options.workers === 0) {
       return Promise.resolve(measureRequest(input, this.options.defaultEncoding, this.options.budgetMs));
     }
@@ -50,7 +50,7 @@ export class MeasurePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.queue.splice(0)) t.resolve(unmeasured(t.input));
+    for (const t of this.queue.splice(0)) t.resolve(UNMEASURED);
     await Promise.all(this.slots.map((s) => this.retire(s)));
   }
 
@@ -59,12 +59,12 @@ export class MeasurePool {
     const slot: Slot = { worker, ready: false };
     this.slots.push(slot);
     return new Promise((resolve) => {
-      worker.on("message", (msg: { ready?: true; id?: number; measured?: Measured; error?: string }) => {
+      worker.on("message", (msg: { ready?: true; id?: number; measured?: TextCount; error?: string }) => {
         if (msg.ready) {
           slot.ready = true;
           resolve();
         } else if (slot.task && msg.id === slot.task.id) {
-          this.finish(slot, msg.measured ?? unmeasured(slot.task.input));
+          this.finish(slot, msg.measured ?? UNMEASURED);
         }
         this.dispatch();
       });
@@ -84,7 +84,7 @@ export class MeasurePool {
       if (!task) return;
       const remaining = this.options.budgetMs - (performance.now() - task.submittedAt);
       if (remaining <= 0) {
-        task.resolve({ ...unmeasured(task.input), overBudget: true });
+        task.resolve(UNMEASURED);
         continue;
       }
       slot.task = task;
@@ -93,7 +93,7 @@ export class MeasurePool {
     }
   }
 
-  private finish(slot: Slot, measured: Measured): void {
+  private finish(slot: Slot, measured: TextCount): void {
     clearTimeout(slot.timer);
     const task = slot.task;
     slot.task = undefined;
@@ -103,7 +103,7 @@ export class MeasurePool {
   /** Answers the slot's request as over budget, and puts a fresh worker in its place. */
   private replace(slot: Slot): void {
     if (!this.slots.includes(slot)) return;
-    if (slot.task) this.finish(slot, { ...unmeasured(slot.task.input), overBudget: true });
+    if (slot.task) this.finish(slot, UNMEASURED);
     this.slots.splice(this.slots.indexOf(slot), 1);
     void this.retire(slot);
     if (!this.closed) void this.spawn().then(() => this.dispatch());
@@ -116,7 +116,5 @@ export class MeasurePool {
   }
 }
 
-/** What is known of a request nobody measured: the model the gateway or route named. */
-function unmeasured(input: MeasureInput): Measured {
-  return { model: input.model ?? input.routeModel ?? "unknown", overBudget: true };
-}
+/** A request nobody counted: authorize bounds its text by its bytes instead. */
+const UNMEASURED: TextCount = { overBudget: true };

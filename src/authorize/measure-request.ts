@@ -1,55 +1,41 @@
-// What authorize needs to know about a request body before it decides: the model, the input tokens
-// (counted within a time budget) and the output cap the client asked for. Pure, so the same code
+// Counts the input tokens of a request body's text within a time budget. Pure, so the same code
 // runs inline for small bodies and in the measuring workers for large ones (measure-pool.ts).
+// Everything else authorize needs from the body is read before counting (request-facts.ts).
 import { requestTokens } from "../tokens/chat.ts";
 import { CountBudgetExceeded, counterFor } from "../tokens/counter.ts";
 import { encodingNameFor, type EncodingName } from "../tokens/encoding.ts";
-import { outputCapOf, type OutputCap } from "./output-cap.ts";
 
 export type MeasureInput = {
-  /** The client's request body: the raw text Kong read, or already parsed JSON. */
-  body?: unknown;
-  /** The model named by the gateway, if any. */
-  model?: string;
-  /** The model MODEL_BY_ROUTE names for the call's route, if any. */
-  routeModel?: string;
+  /** The body as a JSON object, or its raw text (parsed here, off the calling thread). */
+  body: unknown;
+  /** The call's model: it picks the encoding. */
+  model: string;
 };
 
-export type Measured = {
-  model: string;
-  /** Undefined when the body has nothing to count, or counting ran past its budget. */
+export type TextCount = {
+  /** Undefined when the body has no format to count, or counting ran past its budget. */
   inputTokens?: number;
   /** Counting did not finish within the budget. */
   overBudget: boolean;
-  /** The output cap and completion count the body asks for (absent when nobody read the body). */
-  outputCap?: OutputCap;
 };
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function parsedBody(body: unknown): Json | undefined {
-  if (isObj(body)) return body;
-  if (typeof body !== "string" || body === "") return undefined;
+function parsed(body: unknown): unknown {
+  if (typeof body !== "string") return body;
   try {
-    const v = JSON.parse(body) as unknown;
-    return isObj(v) ? v : undefined;
+    return JSON.parse(body) as unknown;
   } catch {
-    return undefined; // not JSON: nothing to count or check
+    return undefined; // not JSON: nothing to count
   }
 }
 
-export function measureRequest(input: MeasureInput, defaultEncoding: EncodingName, budgetMs: number): Measured {
-  const body = parsedBody(input.body);
-  const model = input.model ?? (typeof body?.model === "string" ? body.model : undefined) ?? input.routeModel ?? "unknown";
-  const outputCap = outputCapOf(body);
-  if (!body) return { model, overBudget: false, outputCap };
-  const encoding = encodingNameFor(model, defaultEncoding);
+export function measureRequest(input: MeasureInput, defaultEncoding: EncodingName, budgetMs: number): TextCount {
+  const body = parsed(input.body);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { overBudget: false };
+  const encoding = encodingNameFor(input.model, defaultEncoding);
   try {
-    const inputTokens = requestTokens(counterFor(encoding).within(budgetMs), body, encoding === "o200k_base");
-    return { model, inputTokens, overBudget: false, outputCap };
+    return { inputTokens: requestTokens(counterFor(encoding).within(budgetMs), body, encoding === "o200k_base"), overBudget: false };
   } catch (err) {
     if (!(err instanceof CountBudgetExceeded)) throw err;
-    return { model, overBudget: true, outputCap };
+    return { overBudget: true };
   }
 }

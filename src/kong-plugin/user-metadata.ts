@@ -93,7 +93,7 @@ export class Plugin {
     if (!consumer) return; // not authenticated on this route: nothing to authorize or describe
 
     const route = await kong.router.getRoute();
-    const body = await kong.request.getRawBody(); // nil when Kong buffered it to disk: no token check
+    const body = await kong.request.getRawBody(); // nil when Kong buffered it to disk: held at the consumer's max_input_tokens
     // The budget hold this call takes is settled by the metered log: the plugin names the hold in
     // the log itself (Kong's plugin API gives it no request id), which works on every Kong version.
     const holdId = newHoldId();
@@ -103,7 +103,7 @@ export class Plugin {
       const res = await this.call("POST", "/v1/gateway/authorize", {
         consumer: { id: consumer.id, username: consumer.username, custom_id: consumer.custom_id },
         route: route ? { id: route.id, name: route.name } : undefined,
-        body: body ?? undefined,
+        body: body ?? null,
         request_id: holdId,
       });
       if (res.status !== 200) throw new Error(`authorize answered ${res.status}: ${res.text.slice(0, 200)}`);

@@ -1,5 +1,7 @@
 // Authorize counts input tokens off the event loop, within a time budget: an adversarial prompt
-// cannot hold up other calls, and past the budget the documented policy decides.
+// cannot hold up other calls, and past the budget the documented policy decides. What counting
+// cannot see (images, audio, files, a body the gateway could not read) is bounded, and no check
+// waits on counting.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
@@ -25,20 +27,20 @@ async function appWith(authorize: Partial<Config["authorize"]>) {
   return app;
 }
 
-async function decide(app: FastifyInstance, body: unknown) {
+async function decide(app: FastifyInstance, body: unknown, route = "llama2-chat") {
   const t0 = performance.now();
   const res = await app.inject({
     method: "POST",
     url: "/v1/gateway/authorize",
     headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
-    payload: JSON.stringify({ consumer: llama, route: { name: "llama2-chat" }, body: JSON.stringify(body) }),
+    payload: JSON.stringify({ consumer: llama, route: { name: route }, body: body === null ? null : JSON.stringify(body) }),
   });
   assert.equal(res.statusCode, 200, res.body);
   return { decision: res.json(), ms: performance.now() - t0, doneAt: performance.now() };
 }
 
 before(async () => {
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", AUTHORIZE_COUNT_BUDGET_MS: "50" }, { meter: false, clock: () => NOW });
+  stack = await startStack({ BILLING_TIMEZONE: "UTC", AUTHORIZE_COUNT_BUDGET_MS: "50", CAPABILITY_MAP: '{"image-route":"2"}' }, { meter: false, clock: () => NOW });
   assert.equal((await importSeed(stack)).summary.created, 2);
 });
 after(async () => {
@@ -87,5 +89,49 @@ describe("authorize: counting budget", () => {
       quick.every((q) => q.doneAt < adversarial.doneAt),
       `small calls done at ${Math.max(...quick.map((q) => q.doneAt - adversarial.doneAt + adversarial.ms)).toFixed(0)} ms, adversarial at ${adversarial.ms.toFixed(0)} ms`,
     );
+  });
+});
+
+const imageUrl = (i: number) => ({ type: "image_url", image_url: { url: `https://example.com/${i}.png`, detail: "high" } });
+const withImages = (n: number) => ({ model: "gpt-4o", messages: [{ role: "user", content: [{ type: "text", text: "Describe these." }, ...Array.from({ length: n }, (_, i) => imageUrl(i))] }] });
+
+describe("authorize: what counting cannot see", () => {
+  it("past the counting budget, the body's model, max-tokens and capability are still checked", async () => {
+    const { decision: overCap } = await decide(stack.app, { ...ADVERSARIAL, max_tokens: 9000 });
+    assert.equal(overCap.checks.token_count, "over_budget");
+    assert.equal(overCap.checks.model, "gpt-4o", "the body's model, not a default");
+    assert.equal(overCap.reason.code, "max_tokens_over_limit");
+    const { decision: negative } = await decide(stack.app, { ...ADVERSARIAL, max_tokens: -1 });
+    assert.equal(negative.reason.code, "max_tokens_invalid");
+    const { decision: capability } = await decide(stack.app, ADVERSARIAL, "image-route");
+    assert.equal(capability.reason.code, "capability_not_granted");
+  });
+
+  it("images count toward max_input_tokens and the load level, bounded by the model's formula", async () => {
+    const { decision: three } = await decide(stack.app, withImages(3));
+    assert.equal(three.allow, true);
+    assert.deepEqual(three.checks.non_text, { image: 3, tokens_bound: 3 * 1445 });
+    assert.ok(three.checks.input_tokens_bound > 3 * 1445 && three.checks.input_tokens_bound < 3 * 1445 + 30);
+    assert.equal(three.checks.level, 5, "about 4 350 tokens: level 5, not the text's level 0");
+    const { decision: twenty } = await decide(stack.app, withImages(20));
+    assert.equal(twenty.allow, false);
+    assert.equal(twenty.reason.code, "input_tokens_over_limit");
+    assert.match(twenty.reason.message, /28900 of them for images, audio or files/);
+  });
+
+  it("a body the gateway could not read is held at the consumer's max_input_tokens, and says so", async () => {
+    const { decision } = await decide(stack.app, null);
+    assert.equal(decision.allow, true);
+    assert.equal(decision.checks.body, "missing");
+    assert.equal(decision.checks.input_tokens_bound, 24000);
+    assert.equal(decision.checks.level, 7, "24 000 tokens: level 7");
+  });
+
+  it("a body in a format the counter does not read is bounded by its bytes", async () => {
+    // small enough to be counted inline, so the budget's workers play no part
+    const gemini = { contents: [{ role: "user", parts: [{ text: "word ".repeat(1000) }] }] };
+    const { decision } = await decide(stack.app, gemini);
+    assert.equal(decision.checks.token_count, "unknown_format");
+    assert.ok(decision.checks.input_tokens_bound >= 5000, `bound ${decision.checks.input_tokens_bound}`);
   });
 });
