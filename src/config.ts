@@ -132,6 +132,8 @@ const EnvSchema = z.object({
   BUDGET_HOLD_TTL_MS: intFrom(1000, 15 * 60_000),
   // output tokens held for a call with no max-tokens field and no max_output_tokens limit
   BUDGET_UNBOUNDED_OUTPUT_TOKENS: intFrom(0, 4096),
+  // the least output, per completion, a budget may cap a call to; below it the call is refused with 429
+  BUDGET_MIN_OUTPUT_TOKENS: intFrom(1, 16),
   // webhooks: 32 bytes, base64, that encrypt endpoints' signing secrets at rest (required to add endpoints)
   WEBHOOK_SECRET_KEY: z.string().optional(),
   WEBHOOK_ATTEMPTS: intFrom(1, 10),
@@ -177,7 +179,7 @@ export type Config = Readonly<{
   ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean };
   authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number; unsizedInputTokens: number };
   tdl: { levelBounds: number[] };
-  budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number };
+  budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number; minOutputTokens: number };
   webhooks: { secretKey: Buffer | null; attempts: number; backoffMs: number; timeoutMs: number };
   metering: {
     /** Prices of consumers created or registered without any; null: their calls stay unpriced. */
@@ -272,7 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS,
       unsizedInputTokens: e.AUTHORIZE_UNSIZED_INPUT_TOKENS },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
-    budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS },
+    budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS,
+      minOutputTokens: e.BUDGET_MIN_OUTPUT_TOKENS },
     webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     metering: {
       defaultPrices:

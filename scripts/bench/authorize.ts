@@ -62,7 +62,7 @@ async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: num
   const consumers = await services.db.consumer.findMany({ where: { username: { startsWith: "bench-client-" } }, select: { id: true } });
   for (const c of consumers) {
     // a budget no call reaches, so every call is held and none denied; removed for the other modes
-    const change = mode === "budgets" ? { period: "month" as const, amount: new Decimal("1000000"), tokens: null, thresholds: [] } : { removed: true as const };
+    const change = mode === "budgets" ? { period: "month" as const, amount: new Decimal("1000000"), tokens: null, thresholds: [], capOutput: "auto" as const } : { removed: true as const };
     await changeBudget(services.db, { consumerId: c.id }, change, "bench");
   }
   const app = await buildApp({ ...services, config, logger });

@@ -7,6 +7,7 @@ import { levelOf, localSlotOf, SLOT_NAMES } from "../domain/tdl.ts";
 import { inputBoundOf } from "./input-bound.ts";
 import type { MeasurePool } from "./measure-pool.ts";
 import { requestFacts } from "./request-facts.ts";
+import { holdBudget } from "./budget-hold.ts";
 import type { GatewayConsumer, MetadataCache } from "./metadata-cache.ts";
 import type { TdlCounter } from "./tdl-counter.ts";
 import { userHeaders } from "./user-headers.ts";
@@ -22,6 +23,8 @@ export type AuthorizeRequest = {
   body?: unknown;
   /** Kong's request id: the metered log carries it, and settles this call's budget hold by it. */
   request_id?: string;
+  /** The longest the gateway lets the call run (its service's timeouts): a budget hold outlives it. */
+  timeout_ms?: number;
 };
 
 export type DenyReason = {
@@ -39,6 +42,8 @@ export type Decision = {
   metadata_version: number | null;
   checks: Record<string, unknown>;
   headers: Record<string, string>;
+  /** Fields the gateway sets in the upstream request body (dotted paths): the output cap a budget can pay for. */
+  body_fields?: Record<string, number>;
 };
 
 export type AuthorizeDeps = {
@@ -107,21 +112,21 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
 
   // the budget holds before the TDL check counts; a call the TDL check then refuses gives its hold back
   let release: (() => Promise<void>) | undefined;
+  let bodyFields: Record<string, number> | undefined;
   if (consumer.budgets.length > 0 && deps.budgets) {
     checks.priced_by = rate?.pricedBy ?? null;
     if (!rate && consumer.budgets.some((b) => b.amount !== null)) {
       const message = `no price covers model ${model} for this consumer, so a money budget cannot hold the call`;
       return deny(403, { code: "model_unpriced", message, model }, base());
     }
-    const call = {
-      inputTokens: input_.forHold,
-      // every completion asked for (n) may be as long as the cap
-      outputTokens: (maxTokens ?? limits.maxOutputTokens ?? config.budgets.unboundedOutputTokens) * cap.choices,
-    };
-    const outcome = await deps.budgets.check({ budgets: consumer.budgets, call, rate, requestId: input.request_id, now });
-    checks.budget = outcome.checks;
-    if (outcome.kind === "denied") return deny(429, outcome.reason, base());
-    if (outcome.kind === "held") release = outcome.release;
+    const hold = await holdBudget(
+      { budgets: consumer.budgets, facts, cap, inputTokens: input_.forHold, maxOutputTokens: limits.maxOutputTokens, rate, requestId: input.request_id, timeoutMs: input.timeout_ms, now },
+      deps.budgets,
+      config,
+    );
+    checks.budget = hold.checks;
+    if (hold.kind === "denied") return deny(429, hold.reason, base());
+    ({ release, bodyFields } = hold);
   }
 
   const { localDate, slot } = localSlotOf(now, config.billing.timeZone);
@@ -139,5 +144,5 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     { ...consumer, ...limits, inputCostPerToken: rate?.inputCostPerToken, outputCostPerToken: rate?.outputCostPerToken },
     admission.matrix,
   );
-  return { allow: true, status: 200, reason: null, ...base(), headers };
+  return { allow: true, status: 200, reason: null, ...base(), headers, ...(bodyFields ? { body_fields: bodyFields } : {}) };
 }

@@ -82,3 +82,29 @@ export function outputCapOf(body: Json | undefined): OutputCap {
   const n = choices.value ?? 1;
   return cap.value === undefined ? { kind: "absent", choices: n } : { kind: "bounded", tokens: cap.value, choices: n };
 }
+
+export type OutputCapField = (typeof OUTPUT_CAP_FIELDS)[number];
+
+/** A budget's choice: the request API's own field (auto), none (off), or a named field. */
+export type CapOutputSetting = "auto" | "off" | OutputCapField;
+export const CAP_OUTPUT_SETTINGS = ["auto", "off", ...OUTPUT_CAP_FIELDS] as const;
+
+/** The field an API takes its output cap in, told from the body's shape. */
+function fieldOfApi(body: Json): OutputCapField {
+  if (Array.isArray(body.contents)) return "generation_config" in body ? "generation_config.max_output_tokens" : "generationConfig.maxOutputTokens"; // Gemini
+  if (typeof body.inferenceConfig === "object") return "inferenceConfig.maxTokens"; // Bedrock Converse
+  if (body.inputs !== undefined && body.messages === undefined) return "parameters.max_new_tokens"; // Hugging Face
+  if (typeof body.options === "object") return "options.num_predict"; // Ollama
+  if (body.input !== undefined && body.messages === undefined) return "max_output_tokens"; // OpenAI responses
+  return "max_tokens"; // chat and completions: Kong's llm/v1 formats, translated for every provider
+}
+
+/**
+ * The fields to set so the upstream generates at most the cap: every cap field the body already
+ * has (each is lowered), else the setting's field, else the one its API reads.
+ */
+export function capFieldsToSet(body: Json, setting: Exclude<CapOutputSetting, "off">): OutputCapField[] {
+  const present = OUTPUT_CAP_FIELDS.filter((f) => at(body, f) !== undefined && at(body, f) !== null);
+  if (present.length > 0) return present;
+  return [setting === "auto" ? fieldOfApi(body) : setting];
+}

@@ -7,24 +7,40 @@ import type { Db } from "../db/client.ts";
 import { periodJson, type Period } from "../domain/billing-period.ts";
 import { storableId } from "../domain/storable.ts";
 import type { RatePrices } from "../domain/pricing.ts";
+import type { Decimal } from "../domain/money.ts";
 import type { AlertDeps } from "../alerts/alert.service.ts";
 import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
-import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, ownerKey, type Budget, type CallBound } from "./budget.ts";
+import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, outputThatFits, ownerKey, type Budget, type CallBound, type Room } from "./budget.ts";
 import { foldLedger, ledgerExpiry, ownerJson, raiseExhausted, refOf } from "./ledger-fold.ts";
 import { MAX_HOLD_AMOUNT, type HoldLedger, type HoldResult, type LedgerRef } from "./hold-ledger.ts";
+
+/** How many times a refused call is held again with a smaller output (each budget may shrink it). */
+const MAX_SHRINKS = 3;
 
 /** A ledger whose committed figure is older than this is folded again (in the background). */
 const STALE_FOLD_MS = 30_000;
 
 export type BudgetOutcome =
-  | { kind: "held"; checks: Record<string, unknown>; release(): Promise<void> }
-  | { kind: "allowed"; checks: Record<string, unknown> }
-  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted"; message: string; [detail: string]: unknown } };
+  /** outputTokens: the output (all completions) held, when it had to be less than the call asked for. */
+  | { kind: "held"; checks: Record<string, unknown>; release(): Promise<void>; outputTokens?: number }
+  | { kind: "allowed"; checks: Record<string, unknown>; outputTokens?: number }
+  /** room: what the refusing budget had left, when known. */
+  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted"; message: string; [detail: string]: unknown }; room?: Room };
 
 export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps; logger?: Logger; onRedisError?: () => void };
 
-export type GuardRequest = { budgets: Budget[]; call: CallBound; rate: RatePrices | undefined; requestId?: string; now: Date };
+export type GuardRequest = {
+  budgets: Budget[];
+  call: CallBound;
+  rate: RatePrices | undefined;
+  requestId?: string;
+  now: Date;
+  /** How long the hold lives unless settled (default BUDGET_HOLD_TTL_MS). */
+  holdMs?: number;
+  /** Present when the call's output can be capped upstream: a refused call is held again with the output that fits. */
+  shrink?: { choices: number; minPerChoice: number };
+};
 type OneRequest = Omit<GuardRequest, "budgets"> & { budget: Budget };
 
 /**
@@ -32,6 +48,14 @@ type OneRequest = Omit<GuardRequest, "budgets"> & { budget: Budget };
  * that), so holding the ledger's maximum refuses it the same, with the true figure in the reason.
  */
 const holdable = (amount: bigint): string => (amount > MAX_HOLD_AMOUNT ? MAX_HOLD_AMOUNT : amount).toString();
+
+/** What a budget has left: its limits (the money limit as the ledger holds it, in whole micro-units) less what is used. */
+function roomOf(budget: Budget, usedMoney: Decimal, usedTokens: bigint): Room {
+  return {
+    money: budget.amount === null ? null : fromMicro(microDown(budget.amount)).minus(usedMoney),
+    tokens: budget.tokens === null ? null : budget.tokens - usedTokens,
+  };
+}
 
 export class BudgetGuard {
   /** Ledgers being folded in the background: one fold at a time each, however many calls see it stale. */
@@ -49,11 +73,30 @@ export class BudgetGuard {
   }
 
   /**
+   * Holds the call; when a budget cannot pay for its whole output but can for at least the useful
+   * minimum, holds it again with the output that fits (the caller then caps the upstream request).
+   */
+  async check(r: GuardRequest): Promise<BudgetOutcome> {
+    let call = r.call;
+    for (let round = 0; ; round++) {
+      const outcome = await this.checkEach({ ...r, call });
+      const shrunk = call.outputTokens < r.call.outputTokens ? { outputTokens: call.outputTokens } : {};
+      if (outcome.kind !== "denied") return { ...outcome, ...shrunk };
+      if (!r.shrink || !outcome.room || round === MAX_SHRINKS) return outcome;
+      const perChoice = Math.floor(outputThatFits(outcome.room, call, r.rate) / r.shrink.choices);
+      if (perChoice < r.shrink.minPerChoice || perChoice * r.shrink.choices >= call.outputTokens) {
+        return { ...outcome, reason: { ...outcome.reason, min_output_tokens: r.shrink.minPerChoice } };
+      }
+      call = { ...call, outputTokens: perChoice * r.shrink.choices };
+    }
+  }
+
+  /**
    * Holds in every budget the consumer answers to (its own, then its tags'), one after another: a
    * budget that refuses gives back the holds already taken. Each ledger alone never lets committed
    * spend pass its limit; a call refused by a later budget may for a moment have crowded an earlier one.
    */
-  async check(r: GuardRequest): Promise<BudgetOutcome> {
+  private async checkEach(r: GuardRequest): Promise<BudgetOutcome> {
     const taken: Array<() => Promise<void>> = [];
     const all: Record<string, unknown>[] = [];
     const checks = () => ({ ...all[0], ...(all.length > 1 ? { budgets: all } : {}) });
@@ -62,7 +105,7 @@ export class BudgetGuard {
       all.push(one.checks);
       if (one.kind === "denied") {
         for (const release of taken) await release();
-        return { kind: "denied", checks: checks(), reason: one.reason };
+        return { kind: "denied", checks: checks(), reason: one.reason, room: one.room };
       }
       if (one.kind === "held") taken.push(one.release);
     }
@@ -80,7 +123,7 @@ export class BudgetGuard {
     const ref = refOf(r.budget, period);
     let result: HoldResult;
     try {
-      result = await this.hold(r.budget, period, ref, id, holdable(BigInt(microUp(cost))), holdable(BigInt(tokens)));
+      result = await this.hold(r.budget, period, ref, id, holdable(BigInt(microUp(cost))), holdable(BigInt(tokens)), r.holdMs);
     } catch (err) {
       this.deps.onRedisError?.();
       this.deps.logger?.warn({ err }, "budget ledger unavailable; BUDGET_REDIS_DOWN decides");
@@ -96,15 +139,17 @@ export class BudgetGuard {
         committed: checks.committed, held: checks.held, refused_call_max_cost: cost.toFixed(), currency: this.deps.config.billing.currency,
       });
     }
-    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, fromMicro(result.committedMoney).plus(fromMicro(result.heldMoney)), BigInt(result.committedTokens + result.heldTokens)) };
+    const usedMoney = fromMicro(result.committedMoney).plus(fromMicro(result.heldMoney));
+    const usedTokens = BigInt(result.committedTokens + result.heldTokens);
+    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, usedMoney, usedTokens), room: roomOf(r.budget, usedMoney, usedTokens) };
   }
 
-  private async hold(budget: Budget, period: Period, ref: LedgerRef, id: string, money: string, tokens: string): Promise<HoldResult> {
+  private async hold(budget: Budget, period: Period, ref: LedgerRef, id: string, money: string, tokens: string, holdMs?: number): Promise<HoldResult> {
     const request = {
       id, money, tokens,
       moneyLimit: budget.amount === null ? null : microDown(budget.amount),
       tokenLimit: budget.tokens === null ? null : budget.tokens.toString(),
-      holdMs: this.deps.config.budgets.holdTtlMs,
+      holdMs: holdMs ?? this.deps.config.budgets.holdTtlMs,
       expiresAt: ledgerExpiry(period),
       budgetVersion: budget.version,
     };
@@ -123,7 +168,7 @@ export class BudgetGuard {
     Object.assign(checks, { budget_source: "committed", committed: c.money.toFixed(), held: null });
     const fits = (r.budget.amount === null || c.money.plus(cost).lte(r.budget.amount)) && (r.budget.tokens === null || c.tokens + BigInt(tokens) <= r.budget.tokens);
     if (fits) return { kind: "allowed", checks };
-    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, c.money, c.tokens) };
+    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, c.money, c.tokens), room: roomOf(r.budget, c.money, c.tokens) };
   }
 
   private reasonOf(budget: Budget, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, usedMoney: ReturnType<typeof maxCostOf>, usedTokens: bigint) {

@@ -15,6 +15,7 @@ const presentBudget = (b: Budget) => ({
   amount: b.amount?.toFixed() ?? null,
   tokens: b.tokens?.toString() ?? null,
   thresholds: b.thresholds,
+  cap_output: b.capOutput,
 });
 
 const remainder = (limit: Decimal, used: Decimal) => Decimal.max(0, limit.minus(used));

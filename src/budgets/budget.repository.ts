@@ -5,6 +5,7 @@
 import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
 import { localDateOf, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
+import type { CapOutputSetting } from "../authorize/output-cap.ts";
 import type { Budget, BudgetOwner, BudgetPeriod } from "./budget.ts";
 
 type Row = {
@@ -15,6 +16,7 @@ type Row = {
   amount: { toFixed(): string } | string | null;
   tokens: bigint | string | null;
   thresholds: number[];
+  capOutput: string;
   removed: boolean;
 };
 
@@ -25,6 +27,7 @@ const toBudget = (r: Row): Budget => ({
   amount: r.amount === null ? null : new Decimal(typeof r.amount === "string" ? r.amount : r.amount.toFixed()),
   tokens: r.tokens === null ? null : BigInt(r.tokens),
   thresholds: r.thresholds,
+  capOutput: r.capOutput as CapOutputSetting,
 });
 
 const whereOwner = (o: BudgetOwner) => (o.consumerId !== undefined ? { consumerId: o.consumerId } : { tag: o.tag });
@@ -35,7 +38,7 @@ export async function currentBudget(db: Db, owner: BudgetOwner): Promise<Budget 
   return r && !r.removed ? toBudget(r) : null;
 }
 
-const LATEST = Prisma.sql`consumer_id::text AS "consumerId", tag, version, period, amount::text AS amount, tokens::text AS tokens, thresholds, removed`;
+const LATEST = Prisma.sql`consumer_id::text AS "consumerId", tag, version, period, amount::text AS amount, tokens::text AS tokens, thresholds, cap_output AS "capOutput", removed`;
 
 /** Every budget each consumer answers to (its own first, then its tags'), in two queries. */
 export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map<string, Budget[]>> {
@@ -53,7 +56,7 @@ export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map
   return result;
 }
 
-export type BudgetChange = { period: BudgetPeriod; amount: Decimal | null; tokens: bigint | null; thresholds: number[] } | { removed: true };
+export type BudgetChange = { period: BudgetPeriod; amount: Decimal | null; tokens: bigint | null; thresholds: number[]; capOutput: CapOutputSetting } | { removed: true };
 
 /** Records a new version; changes of one owner take turns (row or advisory lock) and get consecutive versions. */
 export async function changeBudget(db: PrismaClient, owner: BudgetOwner, change: BudgetChange, actor: string) {
@@ -65,8 +68,8 @@ export async function changeBudget(db: PrismaClient, owner: BudgetOwner, change:
     const version = (last?.version ?? 0) + 1;
     const data =
       "removed" in change
-        ? { period: last!.period, amount: last!.amount, tokens: last!.tokens, thresholds: last!.thresholds, removed: true }
-        : { period: change.period, amount: change.amount?.toFixed() ?? null, tokens: change.tokens, thresholds: change.thresholds, removed: false };
+        ? { period: last!.period, amount: last!.amount, tokens: last!.tokens, thresholds: last!.thresholds, capOutput: last!.capOutput, removed: true }
+        : { period: change.period, amount: change.amount?.toFixed() ?? null, tokens: change.tokens, thresholds: change.thresholds, capOutput: change.capOutput, removed: false };
     return tx.budgetVersion.create({ data: { ...whereOwner(owner), version, actor, ...data } });
   });
 }

@@ -6,6 +6,7 @@
 import { periodContaining, type Period, type PeriodKind } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import { pricesOf, type RatePrices } from "../domain/pricing.ts";
+import type { CapOutputSetting } from "../authorize/output-cap.ts";
 
 export type BudgetPeriod = "day" | "week" | "month";
 
@@ -25,6 +26,8 @@ export type Budget = {
   tokens: bigint | null;
   /** Soft thresholds, percent of each limit, ascending. */
   thresholds: number[];
+  /** Whether authorize lowers the upstream request's output cap to what the budget can pay for. */
+  capOutput: CapOutputSetting;
 };
 
 const MICRO = new Decimal(1_000_000);
@@ -62,6 +65,27 @@ export function maxCostOf(call: CallBound, rate: RatePrices | undefined): Decima
   const inputPrice = Decimal.max(p.input, p.cached_input, p.cache_write);
   const outputPrice = Decimal.max(p.output, p.reasoning);
   return inputPrice.times(call.inputTokens).plus(outputPrice.times(call.outputTokens)).plus(rate.requestFee ?? 0);
+}
+
+/** What is left of a budget's limits for one call: null where the budget has no such limit. */
+export type Room = { money: Decimal | null; tokens: bigint | null };
+
+/**
+ * The most output tokens (all completions together) a call with this input can take and still fit
+ * the room; exact in decimals, so holding that much (rounded up to micro-units) still fits.
+ */
+export function outputThatFits(room: Room, call: Pick<CallBound, "inputTokens">, rate: RatePrices | undefined): number {
+  let fit = Number.MAX_SAFE_INTEGER;
+  if (room.tokens !== null) fit = Math.min(fit, Number(room.tokens) - call.inputTokens);
+  if (room.money !== null && rate) {
+    const p = pricesOf(rate);
+    const outputPrice = Decimal.max(p.output, p.reasoning);
+    const inputCost = maxCostOf({ inputTokens: call.inputTokens, outputTokens: 0 }, rate);
+    const left = room.money.minus(inputCost);
+    if (left.lt(0)) return 0;
+    if (outputPrice.gt(0)) fit = Math.min(fit, left.div(outputPrice).floor().toNumber());
+  }
+  return Math.max(0, fit);
 }
 
 /** The thresholds (percent) that `spent` has reached of `limit`. */

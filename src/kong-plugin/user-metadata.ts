@@ -15,8 +15,11 @@ export type Pdk = {
     getRawQuery(): Promise<string>;
     getRawBody(): Promise<string | null | undefined>;
   };
-  router: { getRoute(): Promise<{ id?: string; name?: string } | null | undefined> };
-  service: { request: { setHeaders(headers: Record<string, string>): Promise<unknown> } };
+  router: {
+    getRoute(): Promise<{ id?: string; name?: string } | null | undefined>;
+    getService(): Promise<{ connect_timeout?: number; write_timeout?: number; read_timeout?: number } | null | undefined>;
+  };
+  service: { request: { setHeaders(headers: Record<string, string>): Promise<unknown>; setRawBody(body: string): Promise<unknown> } };
   response: { exit(status: number, body?: string, headers?: Record<string, string>): Promise<unknown> };
   log: { warn(...args: unknown[]): Promise<unknown>; err(...args: unknown[]): Promise<unknown>; setSerializeValue(key: string, value: unknown): Promise<unknown> };
 };
@@ -37,6 +40,8 @@ type Decision = {
   status: number;
   reason: { code: string; message: string; [detail: string]: unknown } | null;
   headers: Record<string, string>;
+  /** Output caps to set in the upstream body (dotted paths), so it generates no more than was held. */
+  body_fields?: Record<string, number>;
 };
 
 const SEED_PATHS = new Set(["/api/user-metadata", "/api/tdl-matrix"]);
@@ -79,6 +84,21 @@ function newHoldId(): string {
   return `hold-${globalThis.crypto.randomUUID()}`;
 }
 
+/** The body with each dotted field set (objects made on the way), as JSON text. */
+export function withFields(rawBody: string, fields: Record<string, number>): string {
+  const body = JSON.parse(rawBody) as Record<string, unknown>;
+  for (const [path, value] of Object.entries(fields)) {
+    const keys = path.split(".");
+    let at = body;
+    for (const key of keys.slice(0, -1)) {
+      const next = at[key];
+      at = (at[key] = typeof next === "object" && next !== null && !Array.isArray(next) ? next : {}) as Record<string, unknown>;
+    }
+    at[keys[keys.length - 1]!] = value;
+  }
+  return JSON.stringify(body);
+}
+
 export class Plugin {
   private readonly config: UserMetadataConfig;
 
@@ -93,6 +113,9 @@ export class Plugin {
     if (!consumer) return; // not authenticated on this route: nothing to authorize or describe
 
     const route = await kong.router.getRoute();
+    const service = await kong.router.getService().catch(() => null);
+    // the longest Kong lets the call run: a budget hold outlives it (Kong's defaults: 60 s each)
+    const timeoutMs = service ? (service.connect_timeout ?? 60_000) + (service.write_timeout ?? 60_000) + (service.read_timeout ?? 60_000) : undefined;
     const body = await kong.request.getRawBody(); // nil when Kong buffered it to disk: held at the consumer's max_input_tokens
     // The budget hold this call takes is settled by the metered log: the plugin names the hold in
     // the log itself (Kong's plugin API gives it no request id), which works on every Kong version.
@@ -105,6 +128,7 @@ export class Plugin {
         route: route ? { id: route.id, name: route.name } : undefined,
         body: body ?? null,
         request_id: holdId,
+        timeout_ms: timeoutMs,
       });
       if (res.status !== 200) throw new Error(`authorize answered ${res.status}: ${res.text.slice(0, 200)}`);
       decision = JSON.parse(res.text) as Decision;
@@ -114,6 +138,7 @@ export class Plugin {
 
     if (decision.allow) {
       if (Object.keys(decision.headers).length > 0) await kong.service.request.setHeaders(decision.headers);
+      if (decision.body_fields && body) await kong.service.request.setRawBody(withFields(body, decision.body_fields));
       return;
     }
     const reason = decision.reason ?? { code: "denied", message: "denied" };

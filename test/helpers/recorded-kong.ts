@@ -39,12 +39,16 @@ export type ProxiedRequest = {
   /** Kong's consumer entity; null when the route has no authentication. */
   consumer?: { id: string; username?: string; custom_id?: string } | null;
   route?: { id: string; name: string };
+  /** The route's service timeouts (ms); Kong's defaults when absent. */
+  timeouts?: { connect_timeout: number; write_timeout: number; read_timeout: number };
 };
 
 export type Recording = {
   calls: Array<{ method: string; args: unknown[] }>;
   exit?: { status: number; body?: string; headers?: Record<string, string> };
   upstreamHeaders: Record<string, string>;
+  /** The body the plugin set for the upstream request (kong.service.request.set_raw_body), if it did. */
+  upstreamBody?: string;
   logs: Array<{ level: string; message: string }>;
   /** What the plugin added to Kong's log entry (kong.log.set_serialize_value). */
   serialized: Record<string, unknown>;
@@ -61,7 +65,12 @@ export function recordedKong(req: ProxiedRequest): { kong: unknown; recording: R
     "kong.request.get_raw_body": () => req.body ?? null,
     "kong.router.get_route": () =>
       req.route ? entity({ protocols: ["http", "https"], paths: ["/llama2/chat"], strip_path: true, preserve_host: false, ...req.route }) : null,
+    "kong.router.get_service": () =>
+      entity({ id: "6f2b7c1e-3f7d-4a3e-9a52-0b7d3c1d2e4f", name: "llm", protocol: "https", host: "api.openai.com", port: 443, retries: 5, connect_timeout: 60000, write_timeout: 60000, read_timeout: 60000, ...req.timeouts }),
     "kong.service.request.set_headers": (headers) => Object.assign(recording.upstreamHeaders, headers),
+    "kong.service.request.set_raw_body": (body) => {
+      recording.upstreamBody = body as string;
+    },
     "kong.response.exit": (status, body, headers) => {
       recording.exit = { status: status as number, body: body as string | undefined, headers: headers as Record<string, string> | undefined };
     },

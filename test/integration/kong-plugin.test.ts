@@ -161,4 +161,39 @@ describe("user-metadata Kong plugin", () => {
     const entry = await stack.redis.hget(`${stack.config.redis.prefix}:budget:{${id}:${period}}:entries`, String(holdId));
     assert.match(String(entry), /\|h$/, "the ledger holds the call under that id");
   });
+
+  it("caps the upstream request's output at what the budget holds, and keeps the hold past the service's timeouts", async () => {
+    const id = (await stack.db.consumer.findUniqueOrThrow({ where: { username: LLAMA.username } })).id;
+    const setBudget = (period: string, amount: string, cap_output?: string) =>
+      stack.app.inject({ method: "PUT", url: `/v1/consumers/${id}/budget`, headers: { authorization: "Bearer test-admin-key" }, payload: { period, amount, ...(cap_output ? { cap_output } : {}) } });
+    assert.equal((await setBudget("month", "100")).statusCode, 200);
+
+    // no max-tokens field: the upstream gets the consumer's max_output_tokens, which was held
+    const open = await run({ timeouts: { connect_timeout: 5000, write_timeout: 60_000, read_timeout: 3_600_000 } });
+    assert.equal(open.exit, undefined);
+    assert.equal(JSON.parse(open.upstreamBody!).max_tokens, 8000);
+    assert.deepEqual(JSON.parse(open.upstreamBody!).messages, JSON.parse(chatBody(10)).messages, "the rest of the body as sent");
+    const holds = `${stack.config.redis.prefix}:budget:{${id}:2026-11-01}:holds`;
+    const expiresAt = Number(await stack.redis.zscore(holds, String(open.serialized["tokenmeter.hold_id"])));
+    const [seconds, micros] = await stack.redis.time();
+    const ttl = expiresAt - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+    assert.ok(ttl > 3_665_000 - 5000 && ttl <= 3_725_000, `the hold lives the service's timeouts and a margin: ${ttl} ms`);
+
+    // a budget that cannot pay for 7000 output tokens is held, and the call capped, at what it can
+    // (a day's budget: a ledger of its own, with nothing held yet)
+    assert.equal((await setBudget("day", "0.001")).statusCode, 200);
+    const asked = JSON.stringify({ ...JSON.parse(chatBody(10)), max_completion_tokens: 7000 });
+    const shrunk = await run({ body: asked });
+    assert.equal(shrunk.exit, undefined);
+    const cap = JSON.parse(shrunk.upstreamBody!).max_completion_tokens;
+    assert.ok(cap >= 16 && cap < 3031, `capped to ${cap}`);
+    assert.equal(JSON.parse(shrunk.upstreamBody!).max_tokens, undefined, "the field the client used, no other");
+
+    // cap_output off: the same call is refused, not rewritten
+    assert.equal((await setBudget("week", "0.001", "off")).statusCode, 200);
+    const refused = await run({ body: asked });
+    assert.equal(refused.exit?.status, 429);
+    assert.equal(refused.upstreamBody, undefined);
+    await stack.app.inject({ method: "DELETE", url: `/v1/consumers/${id}/budget`, headers: { authorization: "Bearer test-admin-key" } });
+  });
 });

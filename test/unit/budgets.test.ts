@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { decryptSecret, encryptSecret } from "../../src/alerts/endpoint-secret.ts";
 import { newSigningSecret, signedHeaders, verify } from "../../src/alerts/webhook-signature.ts";
-import { fromMicro, maxCostOf, microDown, microUp, thresholdsReached } from "../../src/budgets/budget.ts";
+import { fromMicro, maxCostOf, microDown, microUp, outputThatFits, thresholdsReached } from "../../src/budgets/budget.ts";
 import { Decimal } from "../../src/domain/money.ts";
 
 const runs = Number(process.env.PROPERTY_RUNS ?? 300);
@@ -42,6 +42,26 @@ describe("the most a call can cost", () => {
   it("with the seed's two prices is input x input price + output x output price, exactly", () => {
     const rate = { id: "r", effectiveFrom: new Date(0), inputCostPerToken: new Decimal("0.000000083"), outputCostPerToken: new Decimal("0.00000033") };
     assert.equal(maxCostOf({ inputTokens: 17, outputTokens: 8000 }, rate).toFixed(), "0.002641411");
+  });
+});
+
+describe("the output that fits what a budget has left", () => {
+  it("property: holding it fits the room, in the ledger's micro-units; one token more does not", () => {
+    fc.assert(
+      fc.property(rateArb, fc.integer({ min: 0, max: 10 ** 9 }), fc.option(fc.bigInt({ min: 0n, max: 10n ** 7n }), { nil: null }), fc.integer({ min: 0, max: 200_000 }), (p, roomMicro, roomTokens, inputTokens) => {
+        const rate = { id: "r", effectiveFrom: new Date(0), ...p };
+        const room = { money: fromMicro(roomMicro), tokens: roomTokens };
+        const fit = outputThatFits(room, { inputTokens }, rate);
+        const fits = (output: number) =>
+          BigInt(microUp(maxCostOf({ inputTokens, outputTokens: output }, rate))) <= BigInt(roomMicro) &&
+          (roomTokens === null || BigInt(inputTokens + output) <= roomTokens);
+        assert.ok(Number.isSafeInteger(fit) && fit >= 0);
+        if (fit > 0) assert.ok(fits(fit), `${fit} output tokens held do not fit`);
+        const outputPrice = Decimal.max(rate.outputCostPerToken, rate.reasoningCostPerToken ?? 0);
+        if (fit < Number.MAX_SAFE_INTEGER && (outputPrice.gt(0) || roomTokens !== null)) assert.ok(!fits(fit + 1), `${fit + 1} would fit too`);
+      }),
+      { numRuns: runs },
+    );
   });
 });
 

@@ -14,6 +14,7 @@ import { budgetHistory, changeBudget, consumersWithTag } from "../../budgets/bud
 import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS, type BudgetOwner } from "../../budgets/budget.ts";
 import { budgetStatus } from "../../budgets/budget-status.ts";
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
+import { CAP_OUTPUT_SETTINGS } from "../../authorize/output-cap.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
@@ -33,6 +34,10 @@ export const BudgetSchema = z
       .refine((t) => new Set(t).size === t.length, "must not repeat a percentage")
       .default([])
       .meta({ description: "Soft thresholds in percent of each limit (e.g. [50, 80]); each sends budget.threshold_crossed once per period." }),
+    cap_output: z
+      .enum(CAP_OUTPUT_SETTINGS)
+      .default("auto")
+      .meta({ description: "auto: the gateway sets the request's output cap (the field its API reads) to what the budget can pay for; off: never; or the field to set (e.g. max_completion_tokens)." }),
   })
   .strict()
   .refine((b) => b.amount !== undefined || b.tokens !== undefined, { message: "amount or tokens is required", path: ["amount"] });
@@ -47,6 +52,7 @@ const presentVersion = (v: Awaited<ReturnType<typeof budgetHistory>>[number]) =>
   amount: v.amount?.toFixed() ?? null,
   tokens: v.tokens?.toString() ?? null,
   thresholds: v.thresholds,
+  cap_output: v.capOutput,
   removed: v.removed,
   actor: v.actor,
   changed_at: v.changedAt.toISOString(),
@@ -63,7 +69,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
 
   const set = async (owner: BudgetOwner, b: BudgetBody, actor: string) => {
     const thresholds = [...b.thresholds].sort((x, y) => x - y);
-    const v = await changeBudget(db, owner, { period: b.period, amount: b.amount ?? null, tokens: b.tokens === undefined ? null : BigInt(b.tokens), thresholds }, actor);
+    const v = await changeBudget(db, owner, { period: b.period, amount: b.amount ?? null, tokens: b.tokens === undefined ? null : BigInt(b.tokens), thresholds, capOutput: b.cap_output }, actor);
     await metadataChanged(await affected(owner));
     return { ...presentVersion(v!), status: await budgetStatus(db, ledger, config, owner) };
   };

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { safeText } from "../../domain/field-types.ts";
 
 const name = safeText(200, 1);
+/** Kong's three service timeouts at their largest (2^31 - 1 ms each). */
+const MAX_TIMEOUT_MS = 3 * (2 ** 31 - 1);
 
 /** What Kong adds upstream for the consumer it authenticated; believed only with the gateway secret. */
 export const KongConsumerHeaders = z.looseObject({
@@ -23,5 +25,7 @@ export const AuthorizeBodySchema = z
     body: z.union([z.string(), z.record(z.string(), z.unknown()), z.null()]).optional(),
     /** Kong's request id: a budget hold is settled by the metered log that carries it. */
     request_id: safeText(200).optional(),
+    /** The longest Kong lets the call run (its service's connect, write and read timeouts together). */
+    timeout_ms: z.number().int().min(1).max(MAX_TIMEOUT_MS).optional(),
   })
   .strict();
