@@ -5,6 +5,7 @@ import { Decimal, isCurrencyCode, type RoundingMode } from "./domain/money.ts";
 import type { PeriodKind } from "./domain/billing-period.ts";
 import { modelMatcher } from "./domain/billing-policy.ts";
 import { DEFAULT_BODY_PATHS } from "./domain/kong-log.ts";
+import { AllowedNetworks } from "./alerts/destination.ts";
 
 const DEV_INGEST_SECRET = "dev-ingest-secret";
 const DEV_ADMIN_API_KEY = "dev-admin-key";
@@ -136,6 +137,10 @@ const EnvSchema = z.object({
   BUDGET_MIN_OUTPUT_TOKENS: intFrom(1, 16),
   // webhooks: 32 bytes, base64, that encrypt endpoints' signing secrets at rest (required to add endpoints)
   WEBHOOK_SECRET_KEY: z.string().optional(),
+  // keys secrets were encrypted under before (comma-separated, base64): they decrypt, never encrypt
+  WEBHOOK_PREVIOUS_SECRET_KEYS: z.string().default(""),
+  // the operator's own networks webhooks may be delivered to (CIDRs); every other internal address is refused
+  WEBHOOK_ALLOWED_NETWORKS: z.string().default(""),
   WEBHOOK_ATTEMPTS: intFrom(1, 10),
   // first retry after this long, then doubling
   WEBHOOK_BACKOFF_MS: intFrom(10, 10_000),
@@ -180,7 +185,7 @@ export type Config = Readonly<{
   authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number; unsizedInputTokens: number };
   tdl: { levelBounds: number[] };
   budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number; minOutputTokens: number };
-  webhooks: { secretKey: Buffer | null; attempts: number; backoffMs: number; timeoutMs: number };
+  webhooks: { secretKey: Buffer | null; previousKeys: Buffer[]; allowedNetworks: AllowedNetworks; attempts: number; backoffMs: number; timeoutMs: number };
   metering: {
     /** Prices of consumers created or registered without any; null: their calls stay unpriced. */
     defaultPrices: { inputCostPerToken: Decimal; outputCostPerToken: Decimal } | null;
@@ -200,11 +205,22 @@ export type Config = Readonly<{
 
 export class ConfigError extends Error {}
 
-function webhookKey(value: string | undefined): Buffer | null {
+function webhookKey(value: string | undefined, name = "WEBHOOK_SECRET_KEY"): Buffer | null {
   if (value === undefined || value === "") return null;
   const key = Buffer.from(value, "base64");
-  if (key.length !== 32) throw new ConfigError("invalid configuration:\n  WEBHOOK_SECRET_KEY: must be 32 bytes in base64 (openssl rand -base64 32)");
+  if (key.length !== 32) throw new ConfigError(`invalid configuration:\n  ${name}: must be 32 bytes in base64 (openssl rand -base64 32)`);
   return key;
+}
+
+const previousKeys = (value: string) =>
+  value.split(",").map((s) => s.trim()).filter(Boolean).map((k) => webhookKey(k, "WEBHOOK_PREVIOUS_SECRET_KEYS")!);
+
+function allowedNetworks(value: string): AllowedNetworks {
+  try {
+    return AllowedNetworks.parse(value);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  WEBHOOK_ALLOWED_NETWORKS: ${(err as Error).message}`);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -276,7 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
     budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS,
       minOutputTokens: e.BUDGET_MIN_OUTPUT_TOKENS },
-    webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), previousKeys: previousKeys(e.WEBHOOK_PREVIOUS_SECRET_KEYS), allowedNetworks: allowedNetworks(e.WEBHOOK_ALLOWED_NETWORKS), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     metering: {
       defaultPrices:
         e.DEFAULT_INPUT_COST_PER_TOKEN === undefined

@@ -21,7 +21,8 @@ let quiet: WebhookReceiver;
 before(async () => {
   receiver = new WebhookReceiver();
   quiet = new WebhookReceiver();
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"), WEBHOOK_BACKOFF_MS: "100" }, { webhooks: true });
+  // the receivers listen on loopback, which webhooks reach only when the operator allows it
+  stack = await startStack({ BILLING_TIMEZONE: "UTC", WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"), WEBHOOK_BACKOFF_MS: "100", WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32" }, { webhooks: true });
   const all = (await admin(stack, "POST", "/v1/webhook-endpoints", { url: await receiver.start() })).json();
   receiver.secret = all.secret;
   const off = (await admin(stack, "POST", "/v1/webhook-endpoints", { url: await quiet.start() })).json();

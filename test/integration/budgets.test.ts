@@ -48,7 +48,8 @@ async function authorize(username: string, requestId?: string, body: unknown = {
 before(async () => {
   receiver = new WebhookReceiver([500]);
   const url = await receiver.start();
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"), WEBHOOK_BACKOFF_MS: "300" }, { webhooks: true });
+  // the receiver listens on loopback, which webhooks reach only when the operator allows it
+  stack = await startStack({ BILLING_TIMEZONE: "UTC", WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"), WEBHOOK_BACKOFF_MS: "300", WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32" }, { webhooks: true });
   const created = await admin(stack, "POST", "/v1/webhook-endpoints", { url, event_types: ["budget.exhausted"], description: "ops pager" });
   assert.equal(created.statusCode, 201, created.body);
   receiver.secret = created.json().secret;

@@ -1,10 +1,12 @@
 // Delivers alerts to webhook endpoints: one job per (alert, endpoint), signed as Standard Webhooks
 // describe, retried with exponential backoff until a 2xx or the last attempt. Every attempt is
 // logged (the delivery log in the API); a sweep queues deliveries of alerts recorded while Redis was away.
+// Each attempt resolves and checks the destination again (src/alerts/webhook-post.ts).
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { createWebhookQueue, DELIVER_JOB, DISPATCH_JOB, dispatchPending, WEBHOOK_QUEUE } from "../../src/alerts/alert.service.ts";
 import { decryptSecret } from "../../src/alerts/endpoint-secret.ts";
 import { signedHeaders } from "../../src/alerts/webhook-signature.ts";
+import { postWebhook } from "../../src/alerts/webhook-post.ts";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { redisConnection, stopper } from "../../src/jobs/queues.ts";
@@ -14,25 +16,6 @@ export type WebhookWorker = { stop(): Promise<void> };
 type Deps = { config: Config; db: PrismaClient; logger: Logger; schedule?: boolean };
 
 const DISPATCH_EVERY_MS = 30_000;
-const MAX_ERROR_LENGTH = 500;
-
-type Attempt = { statusCode: number | null; error: string | null; durationMs: number };
-
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> {
-  const t0 = performance.now();
-  try {
-    // redirects are not followed: a signed alert goes to the URL the operator registered, nowhere else
-    const res = await fetch(url, { method: "POST", body, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
-    await res.body?.cancel();
-    const ok = res.status >= 200 && res.status < 300;
-    return { statusCode: res.status, error: ok ? null : `endpoint answered ${res.status}`, durationMs: Math.round(performance.now() - t0) };
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const error = `${(err as Error).name}: ${cause?.code ?? cause?.message ?? (err as Error).message}`;
-    return { statusCode: null, error: error.slice(0, MAX_ERROR_LENGTH), durationMs: Math.round(performance.now() - t0) };
-  }
-}
-
 async function deliver(deps: Deps, job: Job<{ deliveryId: string }>): Promise<void> {
   const { db, config } = deps;
   const d = await db.webhookDelivery.findUnique({ where: { id: job.data.deliveryId }, include: { alert: true, endpoint: true } });
@@ -42,11 +25,12 @@ async function deliver(deps: Deps, job: Job<{ deliveryId: string }>): Promise<vo
     return;
   }
   if (!config.webhooks.secretKey) throw new UnrecoverableError("WEBHOOK_SECRET_KEY is not set: endpoint secrets cannot be read");
-  const secret = decryptSecret(config.webhooks.secretKey, d.endpoint.secretEncrypted);
+  const secret = decryptSecret({ current: config.webhooks.secretKey, previous: config.webhooks.previousKeys }, d.endpoint.secretEncrypted);
   const body = JSON.stringify(d.alert.payload);
   const headers = { "content-type": "application/json", "user-agent": "tokenmeter-webhooks/1", ...signedHeaders(secret, d.alert.id, body) };
   const attempt = job.attemptsMade + 1;
-  const result = await post(d.endpoint.url, body, headers, config.webhooks.timeoutMs);
+  const { refused, ...result } = await postWebhook({ url: d.endpoint.url, body, headers, timeoutMs: config.webhooks.timeoutMs, allowed: config.webhooks.allowedNetworks });
+  if (refused) deps.logger.warn({ endpointId: d.endpoint.id, reason: refused }, "webhook destination refused");
   const delivered = result.error === null;
   const last = attempt >= config.webhooks.attempts;
   const nextRetryAt = delivered || last ? null : new Date(Date.now() + config.webhooks.backoffMs * 2 ** (attempt - 1));

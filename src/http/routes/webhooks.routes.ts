@@ -8,7 +8,8 @@ import { encryptSecret } from "../../alerts/endpoint-secret.ts";
 import { newSigningSecret } from "../../alerts/webhook-signature.ts";
 import type { Config } from "../../config.ts";
 import type { PrismaClient } from "../../db/client.ts";
-import { conflict, notFound } from "../../domain/errors.ts";
+import { conflict, notFound, validationFailed } from "../../domain/errors.ts";
+import { checkDestination } from "../../alerts/destination.ts";
 import { pageLimit, safeText } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
@@ -48,12 +49,15 @@ export async function webhookRoutes(app: FastifyInstance, { config, db }: { conf
 
   r.post(
     "/v1/webhook-endpoints",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Add a webhook endpoint; the answer holds its signing secret, shown only this once", body: EndpointSchema, response: answers(201, 403, 409) } },
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Add a webhook endpoint; the answer holds its signing secret, shown only this once", body: EndpointSchema, response: answers(201, 400, 403, 409) } },
     async (request, reply) => {
       const key = config.webhooks.secretKey;
       if (!key) throw conflict("WEBHOOK_SECRET_KEY is not set: tokenmeter cannot keep an endpoint's signing secret (set 32 random bytes in base64)");
-      const secret = newSigningSecret();
       const { url, event_types, description } = request.body;
+      // checked now so an operator hears at once; a host that does not resolve yet is checked at each delivery
+      const dest = await checkDestination(new URL(url), config.webhooks.allowedNetworks);
+      if (!dest.ok && !dest.unresolved) throw validationFailed(`url: ${dest.reason}`, "url");
+      const secret = newSigningSecret();
       const e = await db.webhookEndpoint.create({ data: { url, eventTypes: event_types, description, secretEncrypted: encryptSecret(key, secret) } });
       return reply.code(201).send({ ...presentEndpoint(e), secret });
     },
