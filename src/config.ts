@@ -124,6 +124,12 @@ const EnvSchema = z.object({
   METER_HTTP_PORT: intFrom(0, 8081),
   // the same for an invoice worker run alone
   INVOICES_HTTP_PORT: intFrom(0, 8082),
+  // readiness probes, lag and database gauges are computed at most once per this interval, whatever the request rate
+  OPS_CACHE_MS: intFrom(0, 2000),
+  // when set, /metrics answers only Authorization: Bearer <token> (Prometheus: authorization.credentials)
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // the API serves /livez, /readyz and /metrics on this port of its own instead of its main one (0 = the main port)
+  METRICS_PORT: intFrom(0, 0),
   // token and cost counters per consumer in /metrics (one series per consumer: off by default)
   METRICS_PER_CONSUMER: z.enum(["true", "false"]).default("false"),
   // budgets: what authorize does while Redis (the hold ledger) is away: closed checks committed
@@ -181,7 +187,7 @@ export type Config = Readonly<{
     tickMs: number;
   };
   redis: { url: string; prefix: string };
-  ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean };
+  ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean; cacheMs: number; metricsToken: string | undefined; metricsPort: number };
   authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number; unsizedInputTokens: number };
   tdl: { levelBounds: number[] };
   budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number; minOutputTokens: number };
@@ -285,7 +291,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tickMs: e.BILLING_TICK_MINUTES * 60_000,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    ops: { stallAfterMs: e.METER_STALL_AFTER_MS, meterHttpPort: e.METER_HTTP_PORT, invoicesHttpPort: e.INVOICES_HTTP_PORT, metricsPerConsumer: e.METRICS_PER_CONSUMER === "true" },
+    ops: { stallAfterMs: e.METER_STALL_AFTER_MS, meterHttpPort: e.METER_HTTP_PORT, invoicesHttpPort: e.INVOICES_HTTP_PORT, metricsPerConsumer: e.METRICS_PER_CONSUMER === "true",
+      cacheMs: e.OPS_CACHE_MS, metricsToken: e.METRICS_TOKEN, metricsPort: e.METRICS_PORT },
     authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,
       countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS,
       unsizedInputTokens: e.AUTHORIZE_UNSIZED_INPUT_TOKENS },

@@ -31,6 +31,7 @@ import { HoldLedger } from "../budgets/hold-ledger.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
+import { startOpsServer } from "./ops-server.ts";
 import { frameworkErrors, MAX_PARAM_LENGTH, registerErrorHandler } from "./error-handler.ts";
 import { parseApiJson } from "./json-body.ts";
 import { refuseControlCharactersInUrl } from "./url-guard.ts";
@@ -67,16 +68,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const progress = new MeterProgress(deps.checks, config, deps.metrics);
   progress.start();
   app.addHook("onClose", async () => progress.stop());
-  await app.register(async (scope) =>
-    opsRoutes(scope, {
-      checks: deps.checks,
-      metrics: deps.metrics,
-      required: ["postgres", "kafka"],
-      optional: ["redis"],
-      progress,
-      refresh: [invoiceRefresher(deps.metrics, db), deadLetterRefresher(deps.metrics, db)],
-    }),
-  );
+  const ops = {
+    checks: deps.checks,
+    metrics: deps.metrics,
+    required: ["postgres", "kafka"] as const,
+    optional: ["redis"] as const,
+    progress,
+    refresh: [invoiceRefresher(deps.metrics, db), deadLetterRefresher(deps.metrics, db)],
+    cacheMs: config.ops.cacheMs,
+    metricsToken: config.ops.metricsToken,
+  };
+  // with METRICS_PORT, /metrics is served on that port only, for a scraper on an internal network
+  await app.register(async (scope) => opsRoutes(scope, { ...ops, serveMetrics: config.ops.metricsPort === 0 }));
+  const opsServer = await startOpsServer(config.http.host, config.ops.metricsPort, ops, logger);
+  app.addHook("onClose", async () => opsServer?.close());
   const cache = new MetadataCache(db, { ttlMs: config.authorize.cacheTtlMs, redisPrefix: config.redis.prefix, logger });
   await cache.start(redis);
   app.addHook("onClose", () => cache.close());

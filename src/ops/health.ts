@@ -23,7 +23,8 @@ async function timed(timeoutMs: number, probe: () => Promise<unknown>): Promise<
 }
 
 export class DependencyChecks {
-  private admin: Admin | undefined;
+  /** Connecting or connected: concurrent callers share one connection, never open two. */
+  private admin: Promise<Admin> | undefined;
 
   constructor(
     private readonly deps: { db?: PrismaClient; kafka?: Kafka; redis?: Redis },
@@ -54,12 +55,14 @@ export class DependencyChecks {
   }
 
   /** One admin connection for all checks (a new one per probe would be slow and noisy). */
-  async kafkaAdmin(): Promise<Admin> {
+  kafkaAdmin(): Promise<Admin> {
     if (!this.admin) {
-      if (!this.deps.kafka) throw new Error("this process has no Kafka client");
+      if (!this.deps.kafka) return Promise.reject(new Error("this process has no Kafka client"));
       const admin = this.deps.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
+      const connecting = admin.connect().then(() => admin);
+      // a connection that failed is forgotten, so the next check tries again
+      connecting.catch(() => { if (this.admin === connecting) this.admin = undefined; });
+      this.admin = connecting;
     }
     return this.admin;
   }
@@ -67,7 +70,7 @@ export class DependencyChecks {
   private async dropAdmin(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
-    await admin?.disconnect().catch(() => {});
+    await admin?.then((a) => a.disconnect()).catch(() => {});
   }
 
   close(): Promise<void> {

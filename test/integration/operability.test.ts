@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { createServer } from "node:net";
 import Fastify from "fastify";
 import { buildApp } from "../../src/http/app.ts";
 import { opsRoutes } from "../../src/http/routes/ops.routes.ts";
@@ -109,6 +110,69 @@ describe("health", () => {
     } finally {
       await app.close();
       await checks.close();
+    }
+  });
+});
+
+describe("operational endpoints under load", () => {
+  it("a storm of probes and scrapes costs one dependency check, one lag sample and one refresh per interval", async () => {
+    const counted = { checks: 0, refresh: 0, progress: 0 };
+    class CountingChecks extends DependencyChecks {
+      override all(deps: Parameters<DependencyChecks["all"]>[0]) {
+        counted.checks++;
+        return super.all(deps);
+      }
+    }
+    const checks = new CountingChecks({ db: stack.db, kafka: stack.kafka, redis: stack.redis });
+    const progress = new MeterProgress(checks, stack.config, stack.metrics);
+    const report = progress.report.bind(progress);
+    progress.report = () => (counted.progress++, report());
+    const app = Fastify();
+    const refresh = [async () => void counted.refresh++];
+    await app.register(async (scope) => opsRoutes(scope, { checks, metrics: stack.metrics, required: ["postgres", "kafka"], optional: ["redis"], progress, refresh, cacheMs: 1500 }));
+    try {
+      const storm = await Promise.all(Array.from({ length: 200 }, (_, i) => app.inject({ method: "GET", url: i % 2 ? "/readyz" : "/metrics" })));
+      assert.ok(storm.every((r) => r.statusCode === 200));
+      assert.deepEqual(counted, { checks: 1, refresh: 1, progress: 1 }, "one computation for 200 requests");
+      await new Promise((r) => setTimeout(r, 1600));
+      await Promise.all([app.inject({ method: "GET", url: "/readyz" }), app.inject({ method: "GET", url: "/metrics" })]);
+      assert.deepEqual(counted, { checks: 2, refresh: 2, progress: 2 }, "computed again once the interval has passed");
+    } finally {
+      await app.close();
+      await checks.close();
+    }
+  });
+
+  it("/metrics can require a bearer token, or move to a port of its own", async () => {
+    const token = "scrape-token-0123456789";
+    const guarded = await buildApp({ ...stack, config: { ...stack.config, ops: { ...stack.config.ops, metricsToken: token } }, logger: createLogger("silent") });
+    try {
+      const none = await guarded.inject({ method: "GET", url: "/metrics" });
+      assert.equal(none.statusCode, 401);
+      assert.equal(none.headers["www-authenticate"], 'Bearer realm="metrics"');
+      assert.equal((await guarded.inject({ method: "GET", url: "/metrics", headers: { authorization: "Bearer wrong-token-0123456789" } })).statusCode, 401);
+      const ok = await guarded.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${token}` } });
+      assert.equal(ok.statusCode, 200);
+      assert.match(ok.body, /tokenmeter_ingest_requests_total/);
+      assert.equal((await guarded.inject({ method: "GET", url: "/readyz" })).statusCode, 200, "probes need no token");
+    } finally {
+      await guarded.close();
+    }
+
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const own = await buildApp({ ...stack, config: { ...stack.config, http: { ...stack.config.http, host: "127.0.0.1" }, ops: { ...stack.config.ops, metricsPort: port } }, logger: createLogger("silent") });
+    try {
+      assert.equal((await own.inject({ method: "GET", url: "/metrics" })).statusCode, 404, "not on the main port");
+      const scraped = await fetch(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(scraped.status, 200);
+      assert.match(await scraped.text(), /tokenmeter_ingest_requests_total/);
+    } finally {
+      await own.close();
     }
   });
 });

@@ -1,10 +1,15 @@
 // What an orchestrator and a monitoring system ask a process: /livez (the process runs),
 // /readyz (the dependencies it needs answer; the meter's progress), /metrics (Prometheus).
-// /healthz is kept as the old name of /livez.
+// /healthz is kept as the old name of /livez. What these cost (dependency probes, Kafka admin
+// calls, database aggregates) is computed at most once per OPS_CACHE_MS, whatever the request
+// rate; /metrics can require a bearer token (METRICS_TOKEN).
 import type { FastifyInstance } from "fastify";
 import type { Dependency, DependencyChecks } from "../../ops/health.ts";
 import type { MeterProgress } from "../../ops/meter-progress.ts";
 import type { Metrics } from "../../ops/metrics.ts";
+import { atMostEvery } from "../../ops/at-most-every.ts";
+import { AppError } from "../../domain/errors.ts";
+import { presentedSecret, secretMatches } from "../auth.ts";
 
 export type OpsDeps = {
   checks: DependencyChecks;
@@ -18,6 +23,12 @@ export type OpsDeps = {
   stallIsUnready?: boolean;
   /** Gauges read from PostgreSQL just before a scrape (invoices, dead letters by status). */
   refresh?: Array<() => Promise<void>>;
+  /** Expensive figures are computed at most once per this many ms (default 2000). */
+  cacheMs?: number;
+  /** When set, /metrics answers only `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** False: this listener does not serve /metrics (it has a port of its own). */
+  serveMetrics?: boolean;
 };
 
 function withoutErrorText<C extends { error?: string }>(checks: Record<string, C>): Record<string, C> {
@@ -29,18 +40,30 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<vo
   app.get("/livez", live);
   app.get("/healthz", live);
 
+  const every = deps.cacheMs ?? 2000;
+  const dependencyChecks = atMostEvery(every, () => deps.checks.all([...deps.required, ...(deps.optional ?? [])]));
+  const progress = deps.progress ? atMostEvery(every, () => deps.progress!.report()) : undefined;
+  const refresh = atMostEvery(every, () =>
+    Promise.all((deps.refresh ?? []).map((r) => r().catch(() => deps.metrics.dependencyErrors.inc({ dependency: "postgres" })))),
+  );
+
   app.get("/readyz", async (request, reply) => {
-    const checks = await deps.checks.all([...deps.required, ...(deps.optional ?? [])]);
-    const meter = deps.progress ? await deps.progress.report() : undefined;
+    const checks = await dependencyChecks();
+    const meter = await progress?.();
     const ready = deps.required.every((d) => checks[d]?.ok) && !(deps.stallIsUnready && meter?.status === "stalled");
     // a dependency's error text (hosts, ports, driver messages) is for the operator only; the logs have it too
     const shown = request.principal?.kind === "admin" ? checks : withoutErrorText(checks);
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: shown, ...(meter ? { meter } : {}) });
   });
 
-  app.get("/metrics", async (_request, reply) => {
-    await deps.progress?.report(); // lag as of this scrape
-    await Promise.all((deps.refresh ?? []).map((r) => r().catch(() => deps.metrics.dependencyErrors.inc({ dependency: "postgres" }))));
+  if (deps.serveMetrics === false) return;
+  app.get("/metrics", async (request, reply) => {
+    if (deps.metricsToken !== undefined && !secretMatches(presentedSecret(request), deps.metricsToken)) {
+      reply.header("www-authenticate", 'Bearer realm="metrics"');
+      throw new AppError("unauthorized", "missing or wrong METRICS_TOKEN in the Authorization header", { field: "authorization" });
+    }
+    await progress?.(); // lag as of this scrape, or of one at most OPS_CACHE_MS ago
+    await refresh();
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 }
