@@ -188,3 +188,63 @@ describe("one call, one event, whatever reports it", () => {
     });
   }
 });
+
+describe("a later report cannot rewrite a call", () => {
+  const logOf = (rid: string, status = 200) =>
+    kongLog({
+      requestId: rid,
+      status,
+      consumer: { id: consumer.kongId, username: consumer.name },
+      startedAt: Date.parse(at),
+      ai: { proxy: { usage: { prompt_tokens: 27, completion_tokens: 7 }, meta: { request_model: "gpt-4o", response_model: "gpt-4o", provider_name: "openai" }, payload: { request: JSON.stringify(CHAT_REQUEST), response: JSON.stringify(CHAT_RESPONSE) } } },
+    });
+
+  it("a report naming another consumer is dead-lettered with both consumers, and the call stays as it was", async () => {
+    const otherKong = randomUUID();
+    const other = `ce-other-${otherKong.slice(0, 8)}`;
+    assert.equal((await admin(stack, "POST", "/v1/consumers", { username: other, kong_id: otherKong, metadata: RATES })).statusCode, 201);
+    const rid = kongRequestId();
+    assert.equal((await ingest(stack, logOf(rid))).statusCode, 202);
+    const before = await waitForEvent(rid, () => true, "the http-log entry");
+    assert.equal((await post([apiRequest(rid, other), llm(rid, "response", 90_000, other)], "application/cloudevents-batch+json")).statusCode, 202);
+    const letters = await waitFor(async () => {
+      const rows = await stack.db.deadLetter.findMany({ where: { eventId: rid, kind: "report_conflict" } });
+      return rows.length === 2 ? rows : undefined;
+    }, 20_000, "both reports dead-lettered");
+    assert.match(letters[0]!.reason, new RegExp(`belongs to ${consumer.id}`));
+    const afterIt = await eventOf(rid);
+    assert.deepEqual(
+      [afterIt!.consumerId, afterIt!.outputTokens, afterIt!.cost.toFixed(), afterIt!.reportedBy],
+      [before.consumerId, before.outputTokens, before.cost.toFixed(), ["http-log"]],
+    );
+    assert.deepEqual(await aggregateMismatches(stack.db), []);
+  });
+
+  it("a CloudEvent after the log changes neither figures nor billable status; the log after CloudEvents takes over", async () => {
+    const rid = kongRequestId();
+    assert.equal((await ingest(stack, logOf(rid))).statusCode, 202);
+    const logged = await waitForEvent(rid, () => true, "the http-log entry");
+    const failed = { ...apiRequest(rid), data: { ...(apiRequest(rid).data as object), response_http_status: 500, upstream_status: 500 } };
+    assert.equal((await post([failed, llm(rid, "request", 1), llm(rid, "response", 1)], "application/cloudevents-batch+json")).statusCode, 202);
+    const merged = await waitForEvent(rid, (x) => x.reportedBy.length === 4, "the CloudEvents merged");
+    assert.deepEqual([merged.billable, merged.status, merged.inputTokens, merged.outputTokens, merged.cost.toFixed()], [true, 200, logged.inputTokens, logged.outputTokens, logged.cost.toFixed()]);
+
+    // between CloudEvents alone, the first decides: a later one reporting a failure does not make the call free
+    const ceOnly = kongRequestId();
+    assert.equal((await post([apiRequest(ceOnly), llm(ceOnly, "request", 40), llm(ceOnly, "response", 60)], "application/cloudevents-batch+json")).statusCode, 202);
+    const first = await waitForEvent(ceOnly, (x) => x.reportedBy.length === 3, "the first CloudEvents");
+    const refusal = { ...failed, id: randomUUID(), data: { ...(failed.data as object), api_request_id: ceOnly } };
+    assert.equal((await post([refusal, llm(ceOnly, "response", 1)], "application/cloudevents-batch+json")).statusCode, 202);
+    const later = await waitForEvent(ceOnly, (x) => x.reportedBy.length === 5, "the later CloudEvents merged");
+    assert.deepEqual([later.billable, later.outputTokens, later.cost.toFixed()], [true, first.outputTokens, first.cost.toFixed()]);
+
+    const second = kongRequestId();
+    assert.equal((await post([{ ...failed, id: second }, llm(second, "response", 5)], "application/cloudevents-batch+json")).statusCode, 202);
+    await waitForEvent(second, (x) => x.reportedBy.length === 2, "the CloudEvents");
+    assert.equal((await ingest(stack, logOf(second))).statusCode, 202);
+    const byLog = await waitForEvent(second, (x) => x.reportedBy.includes("http-log"), "the log merged");
+    assert.deepEqual([byLog.billable, byLog.status, byLog.inputSource], [true, 200, "counted"], "the gateway's own log outranks the events");
+    assert.deepEqual(await aggregateMismatches(stack.db), []);
+  });
+});
+

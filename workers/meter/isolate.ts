@@ -33,10 +33,11 @@ export async function persistIsolated(
   pool: SqlPool,
   items: Item[],
   options: PersistOptions,
-): Promise<Persisted & { deadLetters: DeadLetter[] }> {
+): Promise<Omit<Persisted, "refused"> & { deadLetters: DeadLetter[] }> {
   const inserted: MeteredEvent[] = [];
   const merged: MeteredEvent[] = [];
   const deadLetters: DeadLetter[] = [];
+  const messageOf = new Map(items.map((i) => [i.event, i.message]));
 
   const write = async (part: Item[], secondTry = false): Promise<void> => {
     if (part.length === 0) return;
@@ -44,6 +45,9 @@ export async function persistIsolated(
       const done = await persist(pool, part.map((i) => i.event), options);
       inserted.push(...done.inserted);
       merged.push(...done.merged);
+      for (const r of done.refused) {
+        deadLetters.push({ message: messageOf.get(r.event)!, kind: "report_conflict", reason: r.reason, eventId: r.event.id, consumer: r.event.consumerId ?? undefined });
+      }
       return;
     } catch (err) {
       if (err instanceof PricesMoved) throw err; // the whole batch is priced again, not isolated

@@ -27,7 +27,7 @@ import { mergerFor } from "./stages/merge.ts";
 
 export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: string; partition: number; topic: string };
 /** Why a message was dead-lettered, as a bounded class (metrics, filters) beside the sentence. */
-export type DeadLetterKind = "parse" | "consumer_registration" | "metering" | "database_data" | "database_unclassified";
+export type DeadLetterKind = "parse" | "consumer_registration" | "metering" | "report_conflict" | "database_data" | "database_unclassified";
 export type DeadLetter = { message: RawMessage; kind: DeadLetterKind; reason: string; eventId?: string; consumer?: string };
 export type BatchResult = {
   /** The events this batch inserted (not the duplicates). */

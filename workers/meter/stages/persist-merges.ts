@@ -7,7 +7,7 @@ import { Decimal } from "../../../src/domain/money.ts";
 import { pricesOf } from "../../../src/domain/pricing.ts";
 import { quantitiesOf, TOKEN_TYPES } from "../../../src/domain/token-types.ts";
 import type { Contribution } from "./aggregate.ts";
-import { alreadyMerged, type Merge } from "./merge.ts";
+import { alreadyMerged, mergeRefusal, type Merge } from "./merge.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
 type Row = Record<string, unknown> & { id: string; invoice_status: string | null; period_id: string | null; invoice_id: string | null };
@@ -134,15 +134,23 @@ export type SignedContribution = { event: Contribution; sign: 1 | -1; countCall:
  * chunk both land). Returns the reports merged and the aggregate changes: each event's old
  * figures out, its new ones in.
  */
-export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], merge: Merge): Promise<{ merged: MeteredEvent[]; changes: SignedContribution[] }> {
+export type RefusedReport = { event: MeteredEvent; reason: string };
+
+export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], merge: Merge): Promise<{ merged: MeteredEvent[]; refused: RefusedReport[]; changes: SignedContribution[] }> {
   const rows = await lockStored(client, [...new Set(incoming.map((e) => e.id))]);
   const current = new Map([...rows].map(([id, r]) => [id, eventOf(r)]));
   const original = new Map(current);
   const mergedIds = new Set<string>();
   const merged: MeteredEvent[] = [];
+  const refused: RefusedReport[] = [];
   for (const e of incoming) {
     const stored = current.get(e.id);
     if (!stored || alreadyMerged(stored, e)) continue;
+    const refusal = mergeRefusal(stored, e);
+    if (refusal) {
+      refused.push({ event: e, reason: refusal });
+      continue;
+    }
     current.set(e.id, merge(stored, e));
     mergedIds.add(e.id);
     merged.push(e);
@@ -156,5 +164,5 @@ export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], 
     if (row.invoice_status === "finalized") await recordCorrections(client, before, after, row);
     changes.push({ event: before, sign: -1, countCall: false }, { event: after, sign: 1, countCall: false });
   }
-  return { merged, changes };
+  return { merged, refused, changes };
 }

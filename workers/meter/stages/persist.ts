@@ -6,7 +6,7 @@
 import { inTransaction, type SqlClient, type SqlPool } from "../../../src/db/pool.ts";
 import { pricesOf } from "../../../src/domain/pricing.ts";
 import type { Merge } from "./merge.ts";
-import { mergeReports } from "./persist-merges.ts";
+import { mergeReports, type RefusedReport } from "./persist-merges.ts";
 import { aggregate, type CellIncrement, type TotalIncrement } from "./aggregate.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
@@ -205,7 +205,8 @@ function inKeyOrder({ cells, totals }: { cells: CellIncrement[]; totals: TotalIn
 }
 
 export type PersistOptions = { limitOf?: TdlLimitOf; merge?: Merge };
-export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[] };
+/** refused: reports of stored calls that may not be merged (another consumer's call), with why. */
+export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[]; refused: RefusedReport[] };
 
 /**
  * Returns the events inserted and the reports merged into events already stored (a report already
@@ -213,7 +214,7 @@ export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[] };
  * a report of a call already stored (another source, or the same chunk) is merged into it.
  */
 export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Persisted> {
-  if (events.length === 0) return { inserted: [], merged: [] };
+  if (events.length === 0) return { inserted: [], merged: [], refused: [] };
   const firsts = new Map<string, MeteredEvent>();
   const later: MeteredEvent[] = [];
   for (const e of events) {
@@ -234,11 +235,11 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     }
     if (totals.length) await upsertTotals(client, totals);
     const toMerge = [...[...firsts.values()].filter((e) => !insertedIds.has(e.id)), ...later];
-    if (!o.merge || toMerge.length === 0) return { inserted: fresh, merged: [] };
-    const { merged, changes } = await mergeReports(client, toMerge, o.merge);
+    if (!o.merge || toMerge.length === 0) return { inserted: fresh, merged: [], refused: [] };
+    const { merged, refused, changes } = await mergeReports(client, toMerge, o.merge);
     const moved = inKeyOrder(aggregate(changes));
     if (moved.cells.length) await upsertCells(client, moved.cells);
     if (moved.totals.length) await upsertTotals(client, moved.totals);
-    return { inserted: fresh, merged };
+    return { inserted: fresh, merged, refused };
   });
 }
