@@ -191,7 +191,7 @@ async function createConsumers(address: string, n: number, suffix: string): Prom
 async function callsShown(address: string, consumers: string[]): Promise<number> {
   let calls = 0;
   for (const id of consumers) {
-    const res = await fetch(`${address}/v1/consumers/${id}/usage?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const res = await fetch(`${address}/v1/consumers/${id}/usage?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     calls += ((await res.json()) as { totals: { calls: number } }).totals.calls;
   }
   return calls;

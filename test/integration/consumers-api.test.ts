@@ -131,6 +131,14 @@ describe("consumers API", () => {
     assert.equal(b.json().error.field, "query.from");
     const c = await admin(stack, "GET", "/v1/consumers/q/tdl-matrix?date=24-11-2026");
     assert.equal(c.json().error.field, "query.date");
+    // a range's cost grows with the events in it: at most USAGE_MAX_SPAN_DAYS (400) at once
+    for (const url of ["/v1/consumers/q/usage?from=1970-01-01T00:00:00Z&to=9999-12-31T00:00:00Z", "/v1/consumers/q/usage?from=2025-01-01T00:00:00Z&to=2026-02-06T00:00:01Z", "/v1/usage/unattributed?from=2000-01-01T00:00:00Z", "/v1/reports/drift?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"]) {
+      const long = await admin(stack, "GET", url);
+      assert.equal(long.statusCode, 400, url);
+      assert.equal(long.json().error.field, "query.from");
+      assert.match(long.json().error.message, /at most 400 days/);
+    }
+    assert.equal((await admin(stack, "GET", "/v1/consumers/q/usage?from=2025-01-01T00:00:00Z&to=2026-02-05T00:00:00Z")).statusCode, 200, "400 days exactly");
   });
 
   it("every admin route refuses a missing or wrong admin key", async () => {

@@ -14,7 +14,7 @@ let stack: Stack;
 before(async () => {
   await broker.reset();
   await broker.start();
-  stack = await startStack({ KAFKA_BROKERS: broker.brokers, INGEST_PRODUCE_TIMEOUT_MS: "3000", INGEST_BODY_LIMIT_BYTES: "65536" });
+  stack = await startStack({ KAFKA_BROKERS: broker.brokers, INGEST_PRODUCE_TIMEOUT_MS: "3000", INGEST_BODY_LIMIT_BYTES: "65536", USAGE_MAX_SPAN_DAYS: "4000" });
 });
 after(async () => {
   await broker.start(); // the closers need a broker to leave the group cleanly

@@ -23,7 +23,8 @@ const SEED_RATES = { input_cost_per_token: "0.000000083", output_cost_per_token:
 let stack: Stack;
 
 before(async () => {
-  stack = await startStack({ BILLING_TIMEZONE: "Asia/Seoul" });
+  // one read of everything metered, whenever the test runs
+  stack = await startStack({ BILLING_TIMEZONE: "Asia/Seoul", USAGE_MAX_SPAN_DAYS: "4000" });
 });
 after(() => stack.close());
 

@@ -46,10 +46,16 @@ export const RangeFields = {
   to: instant.optional().meta({ description: "End (exclusive); now by default." }),
 };
 
-/** [from, to), defaulting to the last 30 days. */
-export function rangeOf(q: { from?: Date; to?: Date }): { from: Date; to: Date } {
+/**
+ * [from, to), defaulting to the last 30 days. A range longer than `maxDays` (USAGE_MAX_SPAN_DAYS)
+ * is refused: what a read costs grows with the events in its range, so it is bounded.
+ */
+export function rangeOf(q: { from?: Date; to?: Date }, maxDays: number): { from: Date; to: Date } {
   const to = q.to ?? new Date();
   const from = q.from ?? new Date(to.getTime() - 30 * DAY_MS);
   if (from >= to) throw validationFailed("query.from: must be before to", "query.from");
+  if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
+    throw validationFailed(`query.from: the range may span at most ${maxDays} days (USAGE_MAX_SPAN_DAYS); ask for it in parts`, "query.from");
+  }
   return { from, to };
 }

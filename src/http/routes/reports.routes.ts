@@ -45,7 +45,7 @@ export async function reportRoutes(app: FastifyInstance, { config, db }: { confi
     { onRequest: requireAdmin, schema: { ...admin, summary: "Counted against provider-reported tokens per consumer, model and day", querystring: DriftQuery, response: answers(200, 403, 404) } },
     async (request) => {
       const q = request.query;
-      const { from, to } = rangeOf(q);
+      const { from, to } = rangeOf(q, config.usage.maxSpanDays);
       return { from: from.toISOString(), to: to.toISOString(), time_zone: config.billing.timeZone, ...(await driftReport(db, { from, to, consumerId: await consumerIdOf(q.consumer), threshold: q.threshold, limit: q.limit })) };
     },
   );
@@ -55,7 +55,7 @@ export async function reportRoutes(app: FastifyInstance, { config, db }: { confi
     { onRequest: requireAdmin, schema: { ...admin, summary: "Events the meter flagged (a billable call with no token count, a payload not whole, ...)", querystring: AnomalyQuery, response: answers(200, 403, 404) } },
     async (request) => {
       const q = request.query;
-      const { from, to } = rangeOf(q);
+      const { from, to } = rangeOf(q, config.usage.maxSpanDays);
       const consumerId = await consumerIdOf(q.consumer);
       const rows = await db.usageEvent.findMany({
         where: {

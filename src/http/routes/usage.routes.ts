@@ -33,7 +33,7 @@ export async function usageRoutes(app: FastifyInstance, { config, db, redis }: {
     { schema: { ...reader, summary: "A consumer's usage: tokens, calls and cost", params: ConsumerParams, querystring: UsageQuery, response: answers(200, 404) } },
     async (request) => {
       const q = request.query;
-      const { from, to } = rangeOf(q);
+      const { from, to } = rangeOf(q, config.usage.maxSpanDays);
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
       const usage = await usageOf(db, c.id, from, to, q.group_by);
@@ -48,7 +48,7 @@ export async function usageRoutes(app: FastifyInstance, { config, db, redis }: {
     { onRequest: requireAdmin, schema: { tags: ["usage"], security: SECURITY.admin, summary: "Usage no consumer could be found for", querystring: UsageQuery, response: answers(200, 403) } },
     async (request) => {
       const q = request.query;
-      const { from, to } = rangeOf(q);
+      const { from, to } = rangeOf(q, config.usage.maxSpanDays);
       const usage = await usageOf(db, null, from, to, q.group_by);
       return { consumer_id: null, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
     },
