@@ -124,6 +124,10 @@ const EnvSchema = z.object({
   METER_HTTP_PORT: intFrom(0, 8081),
   // the same for an invoice worker run alone
   INVOICES_HTTP_PORT: intFrom(0, 8082),
+  // requests a minute each API key (the admin key, every consumer key) may make; 0 = no limit
+  RATE_LIMIT_PER_MINUTE: intFrom(0, 1200),
+  // requests with a wrong key a client address may make a minute before it is refused outright; 0 = no limit
+  RATE_LIMIT_FAILED_AUTH_PER_MINUTE: intFrom(0, 30),
   // the longest range a usage or report query may span, in days (its cost grows with the events in range)
   USAGE_MAX_SPAN_DAYS: intFrom(1, 400),
   // readiness probes, lag and database gauges are computed at most once per this interval, whatever the request rate
@@ -190,6 +194,7 @@ export type Config = Readonly<{
   };
   redis: { url: string; prefix: string };
   usage: { maxSpanDays: number };
+  rateLimits: { perKeyPerMinute: number; failedAuthPerMinute: number };
   ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean; cacheMs: number; metricsToken: string | undefined; metricsPort: number };
   authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number; unsizedInputTokens: number };
   tdl: { levelBounds: number[] };
@@ -295,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     usage: { maxSpanDays: e.USAGE_MAX_SPAN_DAYS },
+    rateLimits: { perKeyPerMinute: e.RATE_LIMIT_PER_MINUTE, failedAuthPerMinute: e.RATE_LIMIT_FAILED_AUTH_PER_MINUTE },
     ops: { stallAfterMs: e.METER_STALL_AFTER_MS, meterHttpPort: e.METER_HTTP_PORT, invoicesHttpPort: e.INVOICES_HTTP_PORT, metricsPerConsumer: e.METRICS_PER_CONSUMER === "true",
       cacheMs: e.OPS_CACHE_MS, metricsToken: e.METRICS_TOKEN, metricsPort: e.METRICS_PORT },
     authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "rate_limited"
   | "kafka_unavailable"
   | "redis_unavailable"
   | "internal";
@@ -24,6 +25,7 @@ export const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   kafka_unavailable: 503,
   redis_unavailable: 503,
   internal: 500,

@@ -31,6 +31,8 @@ import { HoldLedger } from "../budgets/hold-ledger.ts";
 import type { UsageProducer } from "../kafka/producer.ts";
 import type { Logger } from "../lib/logger.ts";
 import { authenticate } from "./principal.ts";
+import { presentedSecret } from "./auth.ts";
+import { RateLimiter, rateLimited } from "./rate-limit.ts";
 import { startOpsServer } from "./ops-server.ts";
 import { frameworkErrors, MAX_PARAM_LENGTH, registerErrorHandler } from "./error-handler.ts";
 import { parseApiJson } from "./json-body.ts";
@@ -110,7 +112,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         done(err as Error, undefined);
       }
     });
-    scope.addHook("onRequest", authenticate(deps.config.adminApiKey, deps.db));
+    const limiter = new RateLimiter(redis, config.redis.prefix);
+    scope.addHook("onRequest", rateLimited(authenticate(deps.config.adminApiKey, deps.db), limiter, config.rateLimits, presentedSecret));
     await consumerRoutes(scope, { ...deps, metadataChanged });
     await rateRoutes(scope, { ...deps, metadataChanged });
     await priceBookRoutes(scope, { ...deps, metadataChanged });

@@ -31,6 +31,7 @@ const MEANING: Record<number, string> = {
   409: "The request conflicts with the current state (the field is named).",
   413: "The body is larger than allowed.",
   415: "The body's content type is not accepted.",
+  429: "Too many requests with this key, or with wrong keys from this address; the Retry-After header says when to retry.",
   503: "A dependency (Kafka, Redis or PostgreSQL) is unavailable; retry later.",
 };
 
