@@ -124,6 +124,8 @@ const EnvSchema = z.object({
   METER_HTTP_PORT: intFrom(0, 8081),
   // the same for an invoice worker run alone
   INVOICES_HTTP_PORT: intFrom(0, 8082),
+  // addresses or CIDRs of load balancers whose X-Forwarded-For names the client (comma-separated); empty: none
+  TRUST_PROXY: z.string().default(""),
   // requests a minute each API key (the admin key, every consumer key) may make; 0 = no limit
   RATE_LIMIT_PER_MINUTE: intFrom(0, 1200),
   // requests with a wrong key a client address may make a minute before it is refused outright; 0 = no limit
@@ -168,7 +170,7 @@ const EnvSchema = z.object({
 export type Config = Readonly<{
   env: "development" | "test" | "production";
   logLevel: string;
-  http: { host: string; port: number };
+  http: { host: string; port: number; trustProxy: string[] };
   databaseUrl: string;
   kafka: {
     brokers: string[];
@@ -269,7 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT },
+    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY.split(",").map((s) => s.trim()).filter(Boolean) },
     databaseUrl: e.DATABASE_URL,
     kafka: {
       brokers: e.KAFKA_BROKERS.split(",").map((b) => b.trim()).filter(Boolean),

@@ -53,6 +53,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     requestIdHeader: "x-request-id",
+    // the client's address (rate limits on wrong keys) from X-Forwarded-For, only from these proxies
+    trustProxy: deps.config.http.trustProxy.length > 0 ? deps.config.http.trustProxy : false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors,
     // one line per request (below) instead of Fastify's two

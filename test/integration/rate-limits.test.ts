@@ -56,6 +56,19 @@ describe("rate limits", () => {
     assert.equal((await get(stack.app, ADMIN_KEY, address)).statusCode, 429, "no guess is tried once the address is out of attempts");
     const other = await get(stack.app, `guess-x-0123456789abcdef`, "198.51.100.9");
     assert.equal(other.statusCode, 401, "another address has its own attempts");
+
+    // behind a trusted load balancer, the client's address comes from X-Forwarded-For
+    const behind = await buildApp({ ...stack, config: { ...stack.config, http: { ...stack.config.http, trustProxy: ["10.0.0.2"] } }, logger: createLogger("silent") });
+    try {
+      const via = (client: string) =>
+        behind.inject({ method: "GET", url: "/v1/consumers", headers: { authorization: "Bearer wrong-0123456789abcdef", "x-forwarded-for": client }, remoteAddress: "10.0.0.2" });
+      const one = [];
+      for (let i = 0; i < 4; i++) one.push((await via("192.0.2.50")).statusCode);
+      assert.deepEqual(one, [401, 401, 401, 429]);
+      assert.equal((await via("192.0.2.51")).statusCode, 401, "another client behind the same balancer is not refused");
+    } finally {
+      await behind.close();
+    }
   });
 
   it("Kong's gateway routes are never limited", async () => {
