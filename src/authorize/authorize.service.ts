@@ -28,7 +28,7 @@ export type AuthorizeRequest = {
 };
 
 export type DenyReason = {
-  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted" | "model_unpriced";
+  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted" | "body_unreadable" | "model_unpriced";
   message: string;
   [detail: string]: unknown;
 };
@@ -125,7 +125,7 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
       config,
     );
     checks.budget = hold.checks;
-    if (hold.kind === "denied") return deny(429, hold.reason, base());
+    if (hold.kind === "denied") return deny(hold.status, hold.reason, base());
     ({ release, bodyFields } = hold);
   }
 

@@ -1,9 +1,10 @@
 // Authorize's budget step: hold the most the call can cost, and make that a real bound. A call
 // with no max-tokens field, or one asking for more output than the budget can pay for, is held at
 // what fits, and the decision tells the gateway plugin to set that cap in the upstream request
-// (`body_fields`), so the upstream cannot generate more than was held. A budget set to
-// `cap_output: off` keeps the request as sent: its calls are held at the consumer's limit or the
-// unbounded default, and refused when that does not fit.
+// (`body_fields`), so the upstream cannot generate more than was held. A body Kong could not read
+// cannot be capped, so such a call is refused. A budget set to `cap_output: off` keeps the request
+// as sent: its calls are held at the consumer's limit or the unbounded default, and refused when
+// that does not fit. A body that is not JSON is held the same way (no JSON API generates from it).
 import type { Config } from "../config.ts";
 import type { ResolvedPrice } from "../domain/consumer-pricing.ts";
 import type { BudgetGuard } from "../budgets/budget-guard.ts";
@@ -30,7 +31,7 @@ export type BudgetHoldRequest = {
 };
 
 export type BudgetHold =
-  | { kind: "denied"; reason: { code: "budget_exhausted"; message: string; [detail: string]: unknown }; checks: Record<string, unknown> }
+  | { kind: "denied"; status: 403 | 429; reason: { code: "budget_exhausted" | "body_unreadable"; message: string; [detail: string]: unknown }; checks: Record<string, unknown> }
   | { kind: "passed"; checks: Record<string, unknown>; release?: () => Promise<void>; bodyFields?: Record<string, number> };
 
 /** The budgets' joint setting: off only when every budget says off; a named field wins over auto. */
@@ -41,6 +42,11 @@ function capSetting(budgets: Budget[]): CapOutputSetting {
 
 export async function holdBudget(r: BudgetHoldRequest, guard: BudgetGuard, config: Config): Promise<BudgetHold> {
   const setting = capSetting(r.budgets);
+  if (setting !== "off" && r.facts.body === "missing") {
+    // the output of a body nobody could read cannot be capped: a hard budget refuses it rather than guess
+    const message = "Kong could not read the request body (larger than its client_body_buffer_size), so its output cannot be capped under this budget; raise client_body_buffer_size, or set the budget's cap_output to off";
+    return { kind: "denied", status: 403, reason: { code: "body_unreadable", message }, checks: {} };
+  }
   const cappable = setting !== "off" && r.facts.json !== undefined;
   const asked = r.cap.kind === "bounded" ? r.cap.tokens : undefined;
   // every completion asked for (n) may be as long as the cap
@@ -54,7 +60,7 @@ export async function holdBudget(r: BudgetHoldRequest, guard: BudgetGuard, confi
     holdMs: r.timeoutMs === undefined ? undefined : Math.min(MAX_HOLD_MS, Math.max(config.budgets.holdTtlMs, r.timeoutMs + SETTLE_MARGIN_MS)),
     shrink: cappable ? { choices: r.cap.choices, minPerChoice: config.budgets.minOutputTokens } : undefined,
   });
-  if (outcome.kind === "denied") return { kind: "denied", reason: outcome.reason, checks: outcome.checks };
+  if (outcome.kind === "denied") return { kind: "denied", status: 429, reason: outcome.reason, checks: outcome.checks };
   const release = outcome.kind === "held" ? outcome.release : undefined;
   const held = outcome.outputTokens === undefined ? perChoice : outcome.outputTokens / r.cap.choices;
   if (!cappable || (asked !== undefined && held >= asked)) return { kind: "passed", checks: outcome.checks, release };
