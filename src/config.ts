@@ -6,6 +6,7 @@ import type { PeriodKind } from "./domain/billing-period.ts";
 import { modelMatcher } from "./domain/billing-policy.ts";
 import { DEFAULT_BODY_PATHS } from "./domain/kong-log.ts";
 import { AllowedNetworks } from "./alerts/destination.ts";
+import { knownEncodingOf } from "./tokens/encoding.ts";
 
 const DEV_INGEST_SECRET = "dev-ingest-secret";
 const DEV_ADMIN_API_KEY = "dev-admin-key";
@@ -111,6 +112,8 @@ const EnvSchema = z.object({
   METER_RESPONSE_BODY_PATHS: bodyPaths.prefault(DEFAULT_BODY_PATHS.response.join(",")),
   // model families billed from the provider's figure rather than our tiktoken count (their tokenizer is not tiktoken's)
   METER_PROVIDER_BILLED_MODELS: modelPatterns.prefault(""),
+  // model families billed from our count first; empty: the models whose tokenizer tiktoken has (OpenAI's)
+  METER_COUNT_BILLED_MODELS: modelPatterns.prefault(""),
   // route name, route id or model -> capability index 0-4
   CAPABILITY_MAP: jsonRecord.prefault("{}"),
   // what authorize answers for a consumer tokenmeter has no metadata for
@@ -221,6 +224,16 @@ export type Config = Readonly<{
 
 export class ConfigError extends Error {}
 
+/**
+ * Which models bill from the provider's figure first: those named for it, and every model not
+ * billed from our count, which by default is every model whose tokenizer tiktoken does not have.
+ */
+function providerBilledFor(providerPatterns: string[], countPatterns: string[]): (model: string) => boolean {
+  const provider = modelMatcher(providerPatterns);
+  const count = countPatterns.length > 0 ? modelMatcher(countPatterns) : (model: string) => knownEncodingOf(model) !== undefined;
+  return (model) => provider(model) || !count(model);
+}
+
 function webhookKey(value: string | undefined, name = "WEBHOOK_SECRET_KEY"): Buffer | null {
   if (value === undefined || value === "") return null;
   const key = Buffer.from(value, "base64");
@@ -324,7 +337,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       capabilityMap,
       requestBodyPaths: e.METER_REQUEST_BODY_PATHS,
       responseBodyPaths: e.METER_RESPONSE_BODY_PATHS,
-      providerBilled: modelMatcher(e.METER_PROVIDER_BILLED_MODELS),
+      providerBilled: providerBilledFor(e.METER_PROVIDER_BILLED_MODELS, e.METER_COUNT_BILLED_MODELS),
     },
   });
 }

@@ -11,6 +11,10 @@ export const ANOMALIES = [
   "response_payload_incomplete",
   /** A billable LLM call for which no source gave any token count: billed as zero tokens, listed for review. */
   "no_token_count",
+  /** Our count saw only part of what the provider bills (images, audio, files, Kong's stream record) and no one else reported that side: billed from our count plus the parts' published estimate. */
+  "billed_from_lower_bound",
+  /** The provider (or Kong) reported fewer tokens than our count saw, though our count was only a lower bound: their figure billed, listed as drift. */
+  "reported_below_count",
   /** A billable call of a known consumer whose model no price covers (plan, own rate): metered, costed at nothing until priced. */
   "unpriced",
 ] as const;

@@ -18,11 +18,16 @@ const FAMILY_RULES: Array<[RegExp, EncodingName]> = [
   [/^(gpt-4|gpt-3\.5|text-embedding-3|text-embedding-ada)/, "cl100k_base"],
 ];
 
-/** The encoding of a model, or `fallback` for models tiktoken does not know (Llama, Mistral, ...). */
-export function encodingNameFor(model: string, fallback: EncodingName): EncodingName {
+/** The encoding tiktoken tokenizes the model with; undefined for models it does not know (Claude, Llama, ...). */
+export function knownEncodingOf(model: string): EncodingName | undefined {
   const bare = model.slice(model.lastIndexOf("/") + 1).toLowerCase();
   const listed = MODEL_TABLE.get(bare);
   if (listed) return listed;
   for (const [pattern, name] of FAMILY_RULES) if (pattern.test(bare)) return name;
-  return fallback;
+  return undefined;
+}
+
+/** The encoding of a model, or `fallback` for models tiktoken does not know (Llama, Mistral, ...). */
+export function encodingNameFor(model: string, fallback: EncodingName): EncodingName {
+  return knownEncodingOf(model) ?? fallback;
 }

@@ -8,8 +8,47 @@ import type { TextCounter } from "./counter.ts";
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** The generated pieces of a response: text per choice and tool-call name/arguments. */
-export type Completion = { texts: string[]; toolCalls: Array<{ name: string; arguments: string }>; complete: boolean };
+/**
+ * The generated pieces of a response: text per choice and tool-call name/arguments. `lowerBound`:
+ * the provider bills output this does not hold (audio, images, or Kong's reconstruction of a
+ * stream, which keeps the first choice's text only), so its count is at least, not exactly, the bill.
+ */
+export type Completion = { texts: string[]; toolCalls: Array<{ name: string; arguments: string }>; complete: boolean; lowerBound?: boolean };
+
+/**
+ * What Kong writes where it has no response to log (src/domain/kong-log.ts's versions): not a
+ * payload, so nothing is counted from it.
+ *  - "ERROR__NOT_SET": kong/llm/drivers/shared.lua post_request, 3.6 on, for a response another
+ *    AI plugin produced without a `response` field.
+ *  - the SSE frame ai-proxy sends when it cannot transform an upstream chunk (3.6-3.8
+ *    plugins/ai-proxy/handler.lua, 3.9+ llm/plugin/shared-filters/normalize-sse-chunk.lua).
+ */
+export const KONG_PLACEHOLDERS: readonly string[] = [
+  "ERROR__NOT_SET",
+  'data: {"error": true, "message": "empty or unsupported transformer response"}',
+];
+
+const isPlaceholder = (body: string) => KONG_PLACEHOLDERS.includes(body.trim());
+
+/**
+ * Kong 3.9+ logs a stream as a chat completion it builds itself: no `id` or `created` (every
+ * provider response has them), one choice, `logprobs: null`, and the first choice's delta text
+ * only; without payload logging the message has no content at all.
+ */
+function kongStreamRecord(body: Json): "empty" | "text" | undefined {
+  if (body.object !== "chat.completion" || body.id !== undefined || body.created !== undefined || !Array.isArray(body.choices)) return undefined;
+  const [choice, ...more] = body.choices;
+  if (!isObj(choice) || more.length > 0 || choice.logprobs !== null || !isObj(choice.message)) return undefined;
+  return typeof choice.message.content === "string" ? "text" : "empty";
+}
+
+/** Output the provider bills that no text here holds: audio replies, generated images. */
+function billsMoreThanText(body: Json): boolean {
+  const choices = Array.isArray(body.choices) ? body.choices : [];
+  if (choices.some((c) => isObj(c) && isObj(c.message) && c.message.audio !== undefined && c.message.audio !== null)) return true;
+  const output = Array.isArray(body.output) ? body.output : [];
+  return output.some((item) => isObj(item) && typeof item.type === "string" && /image_generation|audio/.test(item.type));
+}
 
 /** The Responses API's output items: messages' text parts and function calls. */
 function fromResponsesOutput(output: unknown[], out: Completion): void {
@@ -37,7 +76,7 @@ function fromChoices(choices: unknown[], out: Completion): void {
 
 /** A JSON response body; undefined when it is of no known format. */
 function fromJson(body: Json): Completion | undefined {
-  const out: Completion = { texts: [], toolCalls: [], complete: true };
+  const out: Completion = { texts: [], toolCalls: [], complete: true, ...(billsMoreThanText(body) ? { lowerBound: true } : {}) };
   if (Array.isArray(body.choices)) fromChoices(body.choices, out);
   else if (Array.isArray(body.output)) fromResponsesOutput(body.output, out);
   else if (Array.isArray(body.content)) {
@@ -122,19 +161,33 @@ export function looksLikeSse(text: string): boolean {
  */
 export function completionOf(body: unknown, plainText = true): Completion | undefined {
   const unknown: Completion = { texts: [], toolCalls: [], complete: false };
-  if (isObj(body)) return fromJson(body) ?? unknown;
+  if (typeof body === "string" && isPlaceholder(body)) return undefined;
+  if (isObj(body)) return readLogged(body, unknown);
   if (typeof body !== "string" || body === "") return undefined;
   if (looksLikeSse(body)) return reassembleSse(body);
   const t = body.trimStart();
   if (t.startsWith("{") || t.startsWith("[")) {
     try {
       const parsed: unknown = JSON.parse(body);
-      return (isObj(parsed) && fromJson(parsed)) || unknown;
+      return isObj(parsed) ? readLogged(parsed, unknown) : unknown;
     } catch {
       return unknown;
     }
   }
-  return plainText ? { texts: [body], toolCalls: [], complete: true } : unknown;
+  // Kong 3.7/3.8 logged a stream as its concatenated text: tool calls and other choices are not in it
+  return plainText ? { texts: [body], toolCalls: [], complete: true, lowerBound: true } : unknown;
+}
+
+/**
+ * A logged JSON response: Kong's own stream record is a lower bound, and nothing to read when it
+ * kept no text; JSON of no known format is `unknown` (not whole).
+ */
+function readLogged(body: Json, unknown: Completion): Completion | undefined {
+  const record = kongStreamRecord(body);
+  if (record === "empty") return undefined;
+  const c = fromJson(body);
+  if (!c) return unknown;
+  return record === "text" ? { ...c, lowerBound: true } : c;
 }
 
 export function completionTokens(enc: TextCounter, completion: Completion): number {

@@ -229,4 +229,21 @@ describe("metering pipeline", () => {
     const wrong = await ingest(stack, kongLog(), { authorization: "Bearer nope" });
     assert.equal(wrong.statusCode, 401);
   });
+
+  it("a multimodal call is billed from the provider's figure, our lower bound kept on the event", async () => {
+    const c = await createConsumer();
+    const request = { model: "gpt-4o", messages: [{ role: "user", content: [{ type: "text", text: "What is in this picture?" }, { type: "image_url", image_url: { url: "https://example.com/cat.png", detail: "high" } }] }] };
+    const response = { id: "chatcmpl-9", created: 1, object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: "A cat." }, finish_reason: "stop" }] };
+    const ai = { proxy: { usage: { prompt_tokens: 1118, completion_tokens: 3, total_tokens: 1121 }, meta: { request_model: "gpt-4o", response_model: "gpt-4o", provider_name: "openai" }, payload: { request: JSON.stringify(request), response: JSON.stringify(response) } } };
+    const requestId = randomUUID().replaceAll("-", "");
+    assert.equal((await ingest(stack, kongLog({ consumer: { id: c.kongId }, requestId, ai }))).statusCode, 202);
+    await waitForCalls(c.id, 1);
+    const e = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: requestId } });
+    assert.deepEqual([e.inputSource, e.inputTokens, e.outputSource, e.outputTokens], ["provider", 1118, "counted", 3]);
+    const counted = (e.figures as { counted: { input: number; input_lower_bound: boolean; input_parts_estimate: number } }).counted;
+    assert.deepEqual([counted.input_lower_bound, counted.input_parts_estimate], [true, 1445]);
+    assert.ok(counted.input < 30, "our count saw the text alone");
+    assert.deepEqual(e.anomalies, []);
+  });
 });
+

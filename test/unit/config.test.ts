@@ -43,8 +43,18 @@ describe("configuration", () => {
     const m = loadConfig({ METER_REQUEST_BODY_PATHS: "llm.in, request.body", METER_PROVIDER_BILLED_MODELS: "claude-*,*llama*,gemini-1.5-pro" }).metering;
     assert.deepEqual(m.requestBodyPaths, ["llm.in", "request.body"]);
     assert.deepEqual(m.responseBodyPaths, ["response.body", "response_body", "resp_body", "res_body", "body.response"]);
-    assert.deepEqual(["claude-3-5-sonnet", "Meta-Llama-3-8B", "gemini-1.5-pro", "gemini-1.5-flash", "gpt-4o"].map(m.providerBilled), [true, true, true, false, false]);
-    assert.equal(loadConfig({}).metering.providerBilled("claude-3"), false, "default: every model from our count");
+    // the named ones, and every model whose tokenizer tiktoken does not have
+    assert.deepEqual(["claude-3-5-sonnet", "Meta-Llama-3-8B", "gemini-1.5-pro", "gemini-1.5-flash", "gpt-4o"].map(m.providerBilled), [true, true, true, true, false]);
+    const byDefault = loadConfig({}).metering.providerBilled;
+    assert.deepEqual(
+      ["gpt-4o", "gpt-4o-2024-08-06", "openai/gpt-4.1-mini", "o3-mini", "gpt-3.5-turbo", "text-embedding-3-small", "claude-3-5-sonnet", "gemini-2.0-flash", "llama3-70b", "mistral-large", "qwen2.5-72b"].map(byDefault),
+      [false, false, false, false, false, false, true, true, true, true, true],
+      "default: OpenAI's models from our count, every other family from the provider's figure",
+    );
+    const counted = loadConfig({ METER_COUNT_BILLED_MODELS: "gpt-*,llama*" }).metering.providerBilled;
+    assert.deepEqual(["gpt-4o", "llama3-70b", "o3-mini", "claude-3"].map(counted), [false, false, true, true], "METER_COUNT_BILLED_MODELS names the count-billed families instead");
+    const both = loadConfig({ METER_PROVIDER_BILLED_MODELS: "gpt-4o-mini*" }).metering.providerBilled;
+    assert.deepEqual(["gpt-4o", "gpt-4o-mini"].map(both), [false, true], "a model named for the provider's figure is billed from it whatever its tokenizer");
     assert.throws(() => loadConfig({ METER_REQUEST_BODY_PATHS: "request..body" }), /METER_REQUEST_BODY_PATHS: must be dot paths/);
     assert.throws(() => loadConfig({ METER_PROVIDER_BILLED_MODELS: "claude-(.*)" }), /METER_PROVIDER_BILLED_MODELS: must be model names or patterns/);
   });

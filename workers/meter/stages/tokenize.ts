@@ -2,13 +2,14 @@
 // (tiktoken), and the provider's figures (Kong's ai block, the logged response's usage). The
 // billed tokens follow the billing policy (src/domain/billing-policy.ts); every figure is kept.
 import type { Anomaly } from "../../../src/domain/anomalies.ts";
-import { billedTokens, COUNT_FIRST, PROVIDER_FIRST, type Billed, type SourceFigures } from "../../../src/domain/billing-policy.ts";
+import { billedTokens, COUNT_FIRST, lowerBoundAnomalies, PROVIDER_FIRST, type Billed, type CountedFigures, type SourceFigures } from "../../../src/domain/billing-policy.ts";
 import { DEFAULT_BODY_PATHS, providerCounts, type AiBlock, type BodyPaths, type KongLog } from "../../../src/domain/kong-log.ts";
 import { usageFigures } from "../../../src/domain/provider-usage.ts";
 import { requestTokens } from "../../../src/tokens/chat.ts";
 import { CountBudgetExceeded, counterFor, type TextCounter } from "../../../src/tokens/counter.ts";
 import { encodingNameFor, type EncodingName } from "../../../src/tokens/encoding.ts";
 import { completionOf, completionTokens, responseUsageOf } from "../../../src/tokens/response.ts";
+import { requestCoverage } from "../../../src/tokens/request-coverage.ts";
 
 export type TokenCounts = Billed & { figures: SourceFigures; encoding?: EncodingName; anomalies: Anomaly[] };
 
@@ -58,20 +59,25 @@ export function payloadsOf(log: KongLog, proxy: AiBlock | undefined, paths: Body
   };
 }
 
-type Counted = { input?: number; output?: number; requestIncomplete: boolean; responseIncomplete: boolean };
+type Counted = CountedFigures & { requestIncomplete: boolean; responseIncomplete: boolean };
 
 /**
  * Our counts of the logged payloads. A payload that is not a complete request or response of a
- * known format (cut off by Kong's size limits, a placeholder) is not counted at all.
+ * known format (cut off by Kong's size limits) is not counted at all, and Kong's placeholders are
+ * no payload. A count that cannot see every part the provider bills says it is a lower bound.
  */
-function countPayloads(enc: TextCounter, payloads: Payloads, o200k: boolean): Counted {
+function countPayloads(enc: TextCounter, payloads: Payloads, model: string, o200k: boolean): Counted {
   const req = payloads.request;
+  const isJson = req !== undefined && typeof req.body === "object" && req.body !== null && !Array.isArray(req.body);
   const input = req && typeof req.body === "object" ? requestTokens(enc, req.body, o200k) : undefined;
+  const coverage = isJson && input !== undefined ? requestCoverage(req.body as Record<string, unknown>, model) : undefined;
   const completion = payloads.response ? completionOf(payloads.response.body, payloads.response.from === "ai-proxy") : undefined;
   const output = completion?.complete ? completionTokens(enc, completion) : undefined;
   return {
     input,
     output,
+    ...(coverage?.lowerBound ? { input_lower_bound: true as const, input_parts_estimate: coverage.partsEstimate } : {}),
+    ...(output !== undefined && completion?.lowerBound ? { output_lower_bound: true as const } : {}),
     requestIncomplete: req !== undefined && input === undefined,
     responseIncomplete: completion !== undefined && !completion.complete,
   };
@@ -92,7 +98,7 @@ export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, o
   const encoding = encodingNameFor(model, o.fallback);
   let counted: Counted = { requestIncomplete: false, responseIncomplete: false };
   try {
-    counted = countPayloads(counterFor(encoding).within(o.budgetMs), payloads, encoding === "o200k_base");
+    counted = countPayloads(counterFor(encoding).within(o.budgetMs), payloads, model, encoding === "o200k_base");
   } catch (err) {
     if (!(err instanceof CountBudgetExceeded)) throw err;
     anomalies.push("token_count_over_budget");
@@ -102,13 +108,15 @@ export function tokenize(blocks: AiBlock[], model: string, payloads: Payloads, o
     if (counted.responseIncomplete) anomalies.push("response_payload_incomplete");
   }
   // reasoning tokens are never in the logged text: our output count adds the provider's
-  const output = counted.output === undefined ? undefined : counted.output + (provider.reasoning ?? 0);
+  const { requestIncomplete: _r, responseIncomplete: _s, ...seen } = counted;
+  const output = seen.output === undefined ? undefined : seen.output + (provider.reasoning ?? 0);
   const figures: SourceFigures = {
-    ...(counted.input !== undefined || output !== undefined ? { counted: defined({ input: counted.input, output }) } : {}),
+    ...(seen.input !== undefined || output !== undefined ? { counted: defined({ ...seen, output }) } : {}),
     ...(Object.keys(provider).length ? { provider } : {}),
   };
   const billed = billedTokens(figures, o.providerFirst ? PROVIDER_FIRST : COUNT_FIRST);
   if (o.billable !== false && billed.inputSource === "none" && billed.outputSource === "none") anomalies.push("no_token_count");
+  if (o.billable !== false) anomalies.push(...lowerBoundAnomalies(figures, billed));
   const usedCount = billed.inputSource === "counted" || billed.outputSource === "counted";
   return { ...billed, figures, encoding: usedCount ? encoding : undefined, anomalies };
 }
