@@ -67,7 +67,9 @@ export class TokenCounter implements TextCounter {
     const checkpoint = deadline === Infinity ? undefined : () => {
       if (performance.now() > deadline) throw new CountBudgetExceeded(budgetMs);
     };
-    const re = new RegExp(this.pattern);
+    // one RegExp, rewound: a copy per call would hash the pattern's whole source again (tens of KB with the pinned classes)
+    const re = this.pattern;
+    re.lastIndex = 0;
     let n = 0;
     let pieces = 0;
     for (let m = re.exec(wellFormed); m !== null; m = re.exec(wellFormed)) {

@@ -9,6 +9,8 @@ import { requestTokens } from "../../src/tokens/chat.ts";
 import { PieceCounts } from "../../src/tokens/count-cache.ts";
 import { CountBudgetExceeded, counterFor, TokenCounter, type EncodingName } from "../../src/tokens/counter.ts";
 import { loadEncoding } from "../../src/tokens/ranks.ts";
+import { UNICODE_CLASSES } from "../../src/tokens/unicode-classes.ts";
+import { engineTables } from "../../scripts/unicode-classes.ts";
 
 const ENCODINGS: EncodingName[] = ["cl100k_base", "o200k_base", "p50k_base", "r50k_base"];
 const reference = new Map(ENCODINGS.map((e) => [e, get_encoding(e)]));
@@ -29,6 +31,39 @@ const CORPUS: Record<string, string> = {
   special_tokens_as_text: "<|endoftext|> <|fim_prefix|> <|endofprompt|>",
   nul_and_controls: "a\u0000b\u0001c\u001fd\u007f",
 };
+
+const membersOf = (table: string) =>
+  new Set(table.split(",").flatMap((r) => {
+    const [a, b = a] = r.split("-").map((h) => parseInt(h, 16)) as [number, number?];
+    return Array.from({ length: b! - a + 1 }, (_, i) => a + i);
+  }));
+
+/** Characters this Node's Unicode tables classify otherwise than tiktoken's engine (a later Unicode: new letters, digits, marks, changed categories). */
+const RECLASSIFIED: string[] = (() => {
+  const out = new Set<number>();
+  for (const [cls, table] of Object.entries(UNICODE_CLASSES)) {
+    const members = membersOf(table);
+    const re = new RegExp(`^\\p{${cls}}$`, "u");
+    for (let cp = 0; cp <= 0x10ffff; cp++) if ((cp < 0xd800 || cp > 0xdfff) && re.test(String.fromCodePoint(cp)) !== members.has(cp)) out.add(cp);
+  }
+  return [...out].map((cp) => String.fromCodePoint(cp));
+})();
+
+describe("token counter: Unicode classes pinned to tiktoken's engine", () => {
+  it("the committed tables are what the engine classifies (scripts/unicode-classes.ts regenerates them)", () => {
+    assert.deepEqual(engineTables(), UNICODE_CLASSES);
+  });
+
+  it("characters of a later Unicode than the engine's are counted as tiktoken counts them, in every context", () => {
+    // Node 20.20's tables are Unicode 17.0 and the engine's 16.0 here; on a Node as old as the engine the list is empty
+    const contexts = (c: string) => [c, c + c + c, ` ${c}`, `a${c}`, `${c}a`, `1${c}`, `${c}1`, `'${c}`, `${c}'s`, `Hello${c}world`, `.${c}.`, `12${c}${c}3`];
+    const sample = RECLASSIFIED.filter((_, i) => i % 37 === 0 || i < 20);
+    for (const encoding of ["cl100k_base", "o200k_base"] as const) {
+      const counter = counterFor(encoding);
+      for (const ch of sample) for (const s of contexts(ch)) assert.equal(counter.count(s), refCount(encoding, s), `${encoding} U+${ch.codePointAt(0)!.toString(16)} in ${JSON.stringify(s)}`);
+    }
+  });
+});
 
 describe("token counter: the same counts as tiktoken", () => {
   for (const encoding of ENCODINGS) {
@@ -55,6 +90,8 @@ describe("token counter: the same counts as tiktoken", () => {
     fc.string({ unit: "grapheme", maxLength: 6 }),
     fc.string({ unit: "binary", maxLength: 6 }),
     fc.constantFrom("안녕", "日本", "é", "Ǆ", "١٢", "👍🏽", "\ud800", "123456"),
+    // letters, digits and marks Node's Unicode classifies otherwise than tiktoken's engine
+    ...(RECLASSIFIED.length > 0 ? [fc.constantFrom(...RECLASSIFIED)] : []),
     fc.tuple(fc.constantFrom("x", " ", "ab", "中", "!", "9"), fc.integer({ min: 60, max: 400 })).map(([s, k]) => s.repeat(k)),
   );
   const text = fc.array(fragment, { maxLength: 30 }).map((parts) => parts.join(""));
