@@ -79,23 +79,36 @@ async function lockStored(client: SqlClient, ids: string[]): Promise<Map<string,
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-async function writeBack(client: SqlClient, e: MeteredEvent): Promise<void> {
+/** The merged events written back in one statement: each row's columns from a JSON record set. */
+async function writeBack(client: SqlClient, events: MeteredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map((e) => ({
+    id: e.id, route_id: e.routeId ?? null, route_name: e.routeName ?? null, service_id: e.serviceId ?? null, service_name: e.serviceName ?? null,
+    model: e.model, provider: e.provider ?? null, status: e.status, upstream_status: e.upstreamStatus ?? null, billable: e.billable,
+    input_tokens: e.inputTokens, output_tokens: e.outputTokens, cached_input_tokens: e.cachedInputTokens, cache_write_tokens: e.cacheWriteTokens,
+    reasoning_tokens: e.reasoningTokens, input_source: e.inputSource, output_source: e.outputSource,
+    provider_input_tokens: e.providerInputTokens ?? null, provider_output_tokens: e.providerOutputTokens ?? null,
+    counted_input_tokens: e.countedInputTokens ?? null, counted_output_tokens: e.countedOutputTokens ?? null,
+    figures: e.figures, reported_by: e.reportedBy, encoding: e.encoding ?? null, cost: e.cost.toFixed(), capability: e.capability ?? null,
+    level: e.level, limit_flags: e.limitFlags, anomalies: e.anomalies,
+  }));
   await client.query(
-    `UPDATE usage_events SET route_id = $2, route_name = $3, service_id = $4, service_name = $5, model = $6, provider = $7,
-       status = $8, upstream_status = $9, billable = $10, input_tokens = $11, output_tokens = $12, cached_input_tokens = $13,
-       cache_write_tokens = $14, reasoning_tokens = $15, input_source = $16::token_source, output_source = $17::token_source,
-       provider_input_tokens = $18, provider_output_tokens = $19, counted_input_tokens = $20, counted_output_tokens = $21,
-       figures = $22::jsonb, reported_by = $23::text[], encoding = $24, cost = $25::numeric, capability = $26, level = $27,
-       limit_flags = $28::text[], anomalies = $29::text[]
-     WHERE id = $1`,
-    [
-      e.id, e.routeId ?? null, e.routeName ?? null, e.serviceId ?? null, e.serviceName ?? null, e.model, e.provider ?? null,
-      e.status, e.upstreamStatus ?? null, e.billable, e.inputTokens, e.outputTokens, e.cachedInputTokens,
-      e.cacheWriteTokens, e.reasoningTokens, e.inputSource, e.outputSource,
-      e.providerInputTokens ?? null, e.providerOutputTokens ?? null, e.countedInputTokens ?? null, e.countedOutputTokens ?? null,
-      JSON.stringify(e.figures), e.reportedBy, e.encoding ?? null, e.cost.toFixed(), e.capability ?? null, e.level,
-      e.limitFlags, e.anomalies,
-    ],
+    `UPDATE usage_events e SET route_id = v.route_id, route_name = v.route_name, service_id = v.service_id, service_name = v.service_name,
+       model = v.model, provider = v.provider, status = v.status, upstream_status = v.upstream_status, billable = v.billable,
+       input_tokens = v.input_tokens, output_tokens = v.output_tokens, cached_input_tokens = v.cached_input_tokens,
+       cache_write_tokens = v.cache_write_tokens, reasoning_tokens = v.reasoning_tokens,
+       input_source = v.input_source::token_source, output_source = v.output_source::token_source,
+       provider_input_tokens = v.provider_input_tokens, provider_output_tokens = v.provider_output_tokens,
+       counted_input_tokens = v.counted_input_tokens, counted_output_tokens = v.counted_output_tokens,
+       figures = v.figures, reported_by = v.reported_by, encoding = v.encoding, cost = v.cost, capability = v.capability, level = v.level,
+       limit_flags = v.limit_flags, anomalies = v.anomalies
+     FROM jsonb_to_recordset($1::jsonb) AS v(id text, route_id text, route_name text, service_id text, service_name text, model text,
+       provider text, status int, upstream_status text, billable boolean, input_tokens int, output_tokens int, cached_input_tokens int,
+       cache_write_tokens int, reasoning_tokens int, input_source text, output_source text, provider_input_tokens int,
+       provider_output_tokens int, counted_input_tokens int, counted_output_tokens int, figures jsonb, reported_by text[], encoding text,
+       cost numeric, capability int, level int, limit_flags text[], anomalies text[])
+     WHERE e.id = v.id`,
+    [JSON.stringify(rows)],
   );
 }
 
@@ -156,10 +169,12 @@ export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], 
     merged.push(e);
   }
   const changes: SignedContribution[] = [];
-  for (const id of mergedIds) {
+  // in id order, as the rows were locked
+  const ids = [...mergedIds].sort();
+  await writeBack(client, ids.map((id) => current.get(id)!));
+  for (const id of ids) {
     const before = original.get(id)!;
     const after = current.get(id)!;
-    await writeBack(client, after);
     const row = rows.get(id)!;
     if (row.invoice_status === "finalized") await recordCorrections(client, before, after, row);
     changes.push({ event: before, sign: -1, countCall: false }, { event: after, sign: 1, countCall: false });

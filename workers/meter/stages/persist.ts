@@ -5,7 +5,7 @@
 // into rows, so the cost per event is PostgreSQL's, not a client library's.
 import { inTransaction, type SqlClient, type SqlPool } from "../../../src/db/pool.ts";
 import { pricesOf } from "../../../src/domain/pricing.ts";
-import type { Merge } from "./merge.ts";
+import { alreadyMerged, mergeRefusal, type Merge } from "./merge.ts";
 import { mergeReports, type RefusedReport } from "./persist-merges.ts";
 import { aggregate, type CellIncrement, type TotalIncrement } from "./aggregate.ts";
 import type { MeteredEvent } from "./metered-event.ts";
@@ -208,23 +208,47 @@ export type PersistOptions = { limitOf?: TdlLimitOf; merge?: Merge };
 /** refused: reports of stored calls that may not be merged (another consumer's call), with why. */
 export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[]; refused: RefusedReport[] };
 
+/** A chunk's reports of one call: the first, with the chunk's later reports of it merged in memory. */
+type Folded = { event: MeteredEvent; reports: MeteredEvent[]; folded: MeteredEvent[]; refused: RefusedReport[] };
+
+/**
+ * Groups the chunk's reports by call and merges each group's later reports into its first, in
+ * arrival order, as persisting them one by one would: a call all of whose reports are in the chunk
+ * is then inserted once, whole, and never updated.
+ */
+function foldByCall(events: MeteredEvent[], merge: Merge | undefined): Map<string, Folded> {
+  const out = new Map<string, Folded>();
+  for (const e of events) {
+    const group = out.get(e.id);
+    if (!group) {
+      out.set(e.id, { event: e, reports: [e], folded: [], refused: [] });
+      continue;
+    }
+    group.reports.push(e);
+    if (!merge || alreadyMerged(group.event, e)) continue;
+    const refusal = mergeRefusal(group.event, e);
+    if (refusal) group.refused.push({ event: e, reason: refusal });
+    else {
+      group.event = merge(group.event, e);
+      group.folded.push(e);
+    }
+  }
+  return out;
+}
+
 /**
  * Returns the events inserted and the reports merged into events already stored (a report already
- * stored is neither: it is skipped and not counted again). The first report of each id in the chunk goes in with the set-based insert;
- * a report of a call already stored (another source, or the same chunk) is merged into it.
+ * stored is neither: it is skipped and not counted again). Each call of the chunk goes in once,
+ * with its reports in the chunk merged; a call already stored takes its reports by merge.
  */
 export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Persisted> {
   if (events.length === 0) return { inserted: [], merged: [], refused: [] };
-  const firsts = new Map<string, MeteredEvent>();
-  const later: MeteredEvent[] = [];
-  for (const e of events) {
-    if (firsts.has(e.id)) later.push(e);
-    else firsts.set(e.id, e);
-  }
+  const calls = foldByCall(events, o.merge);
   return inTransaction(pool, async (client) => {
     await checkPriceVersions(client, events);
-    const insertedIds = await insertEvents(client, [...firsts.values()]);
-    const fresh = [...firsts.values()].filter((e) => insertedIds.has(e.id));
+    const candidates = [...calls.values()].map((c) => c.event);
+    const insertedIds = await insertEvents(client, candidates);
+    const fresh = candidates.filter((e) => insertedIds.has(e.id));
     // in key order, so two meters touching the same rows lock them in the same order (no deadlock)
     const { cells, totals } = inKeyOrder(aggregate(fresh));
     if (cells.length) {
@@ -234,12 +258,16 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
       }
     }
     if (totals.length) await upsertTotals(client, totals);
-    const toMerge = [...[...firsts.values()].filter((e) => !insertedIds.has(e.id)), ...later];
-    if (!o.merge || toMerge.length === 0) return { inserted: fresh, merged: [], refused: [] };
-    const { merged, refused, changes } = await mergeReports(client, toMerge, o.merge);
-    const moved = inKeyOrder(aggregate(changes));
+    const foldedIn = [...calls.values()].filter((c) => insertedIds.has(c.event.id));
+    const merged = foldedIn.flatMap((c) => c.folded);
+    const refused = foldedIn.flatMap((c) => c.refused);
+    // calls already stored take their reports one by one, against the stored event
+    const toMerge = [...calls.values()].filter((c) => !insertedIds.has(c.event.id)).flatMap((c) => c.reports);
+    if (!o.merge || toMerge.length === 0) return { inserted: fresh, merged, refused };
+    const done = await mergeReports(client, toMerge, o.merge);
+    const moved = inKeyOrder(aggregate(done.changes));
     if (moved.cells.length) await upsertCells(client, moved.cells);
     if (moved.totals.length) await upsertTotals(client, moved.totals);
-    return { inserted: fresh, merged, refused };
+    return { inserted: fresh, merged: [...merged, ...done.merged], refused: [...refused, ...done.refused] };
   });
 }
