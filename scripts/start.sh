@@ -8,4 +8,4 @@ source scripts/lib.sh
 ensure_kafka
 prepare_database
 build_ui
-exec node --import tsx src/main.ts
+exec node --import tsx workers/main.ts

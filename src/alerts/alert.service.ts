@@ -8,9 +8,6 @@ import type { PrismaClient } from "../db/client.ts";
 import type { Logger } from "../lib/logger.ts";
 import { addToOutbox, type OutboxAlert } from "./outbox.ts";
 
-export const ALERT_TYPES = ["budget.threshold_crossed", "budget.exhausted", "invoice.finalized", "invoice.unpriced_calls", "dead_letter.recorded"] as const;
-export type AlertType = (typeof ALERT_TYPES)[number];
-
 /** Stored in Redis with every job: renaming it strands the jobs already queued. */
 export const WEBHOOK_QUEUE = "webhooks";
 export const DELIVER_JOB = "deliver-webhook";
@@ -23,9 +20,6 @@ export function createWebhookQueue(config: Config, connection: Redis): Queue {
 export type AlertDeps = { db: PrismaClient; webhookQueue: Queue; config: Config; logger?: Logger };
 
 export type NewAlert = OutboxAlert;
-
-/** The body every endpoint receives for this alert, the same bytes on every retry. */
-export type AlertBody = { type: AlertType; timestamp: string; data: Record<string, unknown> };
 
 /** Records the alert unless its dedup key is known, then queues its deliveries. Returns its id when new. */
 export async function recordAlert(deps: AlertDeps, alert: NewAlert): Promise<string | null> {

@@ -2,7 +2,7 @@
 // letter recorded): the fact and its alert exist together or not at all. They are queued for
 // delivery by the dispatch sweep (workers/webhooks/worker.ts), which picks up undispatched alerts.
 import type { Db } from "../db/client.ts";
-import type { AlertBody, AlertType } from "./alert.service.ts";
+import type { AlertBody, AlertType } from "./alert-types.ts";
 
 export type OutboxAlert = { type: AlertType; dedupKey: string; consumerId?: string | null; data: Record<string, unknown> };
 

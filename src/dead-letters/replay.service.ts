@@ -12,7 +12,7 @@ import { checkEntry, entriesOf } from "../ingest/entries.ts";
 import { ingestBody, type IngestDeps } from "../kafka/ingest-body.ts";
 import { CLOUDEVENT_TYPES, eventsOf, ingestCloudEvents } from "../kafka/ingest-events.ts";
 import { checkCloudEvent } from "../domain/cloud-event.ts";
-import { parseMessage, Poison } from "../../workers/meter/stages/parse.ts";
+import { parseMessage, Poison } from "../domain/raw-message.ts";
 import { findDeadLettersForReplay, markReplayed, type DeadLetterFilter } from "./dead-letter.repository.ts";
 
 export type ReplayOutcome = { id: string; stage: string; outcome: "resubmitted" | "still_refused"; detail?: string };

@@ -15,7 +15,7 @@ import type { SqlPool } from "../../src/db/pool.ts";
 import { classifyDbError, databaseAnswers, TransientFailure, type DbFailure } from "../../src/db/errors.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
 import { persist, PricesMoved, type Persisted, type PersistOptions } from "./stages/persist.ts";
-import type { DeadLetter, RawMessage } from "./pipeline.ts";
+import type { DeadLetter, RawMessage } from "./messages.ts";
 
 export type Item = { message: RawMessage; event: MeteredEvent };
 

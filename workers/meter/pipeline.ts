@@ -10,7 +10,7 @@ import { cellLimit, limitFlagsOf } from "../../src/domain/limits.ts";
 import { levelOf, localSlotOf } from "../../src/domain/tdl.ts";
 import { identify } from "./stages/identify.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
-import { parseMessage, Poison, type ParsedEntry } from "./stages/parse.ts";
+import { parseMessage, Poison, type ParsedEntry } from "../../src/domain/raw-message.ts";
 import { classifyDbError, TransientFailure } from "../../src/db/errors.ts";
 import { persistIsolated } from "./isolate.ts";
 import { PricesMoved } from "./stages/persist.ts";
@@ -24,11 +24,9 @@ import type { Measured } from "./stages/measured.ts";
 import { measureHttpLog } from "./stages/measure-http-log.ts";
 import { measureCloudEvent } from "./stages/measure-cloud-event.ts";
 import { mergerFor } from "./stages/merge.ts";
+import type { DeadLetter, RawMessage } from "./messages.ts";
 
-export type RawMessage = { value: Buffer | null; key?: Buffer | null; offset: string; partition: number; topic: string };
-/** Why a message was dead-lettered, as a bounded class (metrics, filters) beside the sentence. */
-export type DeadLetterKind = "parse" | "consumer_registration" | "metering" | "report_conflict" | "database_data" | "database_unclassified";
-export type DeadLetter = { message: RawMessage; kind: DeadLetterKind; reason: string; eventId?: string; consumer?: string };
+export type { RawMessage } from "./messages.ts";
 export type BatchResult = {
   /** The events this batch inserted (not the duplicates). */
   metered: MeteredEvent[];

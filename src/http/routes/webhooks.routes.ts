@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ALERT_TYPES } from "../../alerts/alert.service.ts";
+import { ALERT_TYPES } from "../../alerts/alert-types.ts";
 import { encryptSecret } from "../../alerts/endpoint-secret.ts";
 import { newSigningSecret } from "../../alerts/webhook-signature.ts";
 import type { Config } from "../../config.ts";

@@ -1,15 +1,15 @@
 // `npm start`: the API, a meter worker, the invoice worker and the webhook worker in one process (scripts/start.sh has already started
 // or found Kafka and migrated the database). For separate processes use src/server.ts and
 // workers/meter/main.ts and workers/invoices/main.ts.
-import { closeServices, connectServices } from "./bootstrap.ts";
-import { loadConfig } from "./config.ts";
-import { buildApp } from "./http/app.ts";
-import { createLogger } from "./lib/logger.ts";
-import { onShutdown } from "./lib/shutdown.ts";
-import { startMeter } from "../workers/meter/consumer.ts";
-import { startInvoiceWorker } from "../workers/invoices/worker.ts";
-import { startWebhookWorker } from "../workers/webhooks/worker.ts";
-import { startDeadLetterRecorder } from "../workers/dead-letters/recorder.ts";
+import { closeServices, connectServices } from "../src/bootstrap.ts";
+import { loadConfig } from "../src/config.ts";
+import { buildApp } from "../src/http/app.ts";
+import { createLogger } from "../src/lib/logger.ts";
+import { onShutdown } from "../src/lib/shutdown.ts";
+import { startMeter } from "./meter/consumer.ts";
+import { startInvoiceWorker } from "./invoices/worker.ts";
+import { startWebhookWorker } from "./webhooks/worker.ts";
+import { startDeadLetterRecorder } from "./dead-letters/recorder.ts";
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);

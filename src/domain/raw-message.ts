@@ -1,8 +1,8 @@
 // Raw topic message -> the report it carries (an http-log entry or a CloudEvent), or a Poison
 // naming why it cannot be metered.
-import { checkCloudEvent, type CloudEvent } from "../../../src/domain/cloud-event.ts";
-import { KongLogSchema, type KongLog } from "../../../src/domain/kong-log.ts";
-import { RawUsageEnvelopeSchema } from "../../../src/domain/usage-event.ts";
+import { checkCloudEvent, type CloudEvent } from "./cloud-event.ts";
+import { KongLogSchema, type KongLog } from "./kong-log.ts";
+import { RawUsageEnvelopeSchema } from "./usage-event.ts";
 
 export type Report = { kind: "http-log"; log: KongLog } | { kind: "cloudevent"; event: CloudEvent };
 export type ParsedEntry = { eventId: string; receivedAt: Date; report: Report };
