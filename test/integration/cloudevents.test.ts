@@ -8,6 +8,7 @@ import { Decimal } from "decimal.js";
 import { CHAT_REQUEST, CHAT_RESPONSE, kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
 import { aggregateMismatches } from "../helpers/pipeline-audit.ts";
 import { admin, header, ingest, INGEST_SECRET, readTopic, startStack, type Stack } from "../helpers/stack.ts";
+import { meterBatch } from "../../workers/meter/pipeline.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const RATES = { input_cost_per_token: "0.000000083", output_cost_per_token: "0.00000033" };
@@ -244,6 +245,28 @@ describe("a later report cannot rewrite a call", () => {
     assert.equal((await ingest(stack, logOf(second))).statusCode, 202);
     const byLog = await waitForEvent(second, (x) => x.reportedBy.includes("http-log"), "the log merged");
     assert.deepEqual([byLog.billable, byLog.status, byLog.inputSource], [true, 200, "counted"], "the gateway's own log outranks the events");
+    assert.deepEqual(await aggregateMismatches(stack.db), []);
+  });
+
+  it("reports of one call in one chunk go in as one event; one naming another consumer is dead-lettered there too", async () => {
+    const otherKong = randomUUID();
+    const other = `ce-chunk-${otherKong.slice(0, 8)}`;
+    assert.equal((await admin(stack, "POST", "/v1/consumers", { username: other, kong_id: otherKong, metadata: RATES })).statusCode, 201);
+    const rid = kongRequestId();
+    const envelope = (body: Record<string, unknown>) => ({ v: 1, id: rid, receivedAt: at, ...body });
+    const chunk = [
+      envelope({ source: "kong-cloudevents", event: apiRequest(rid) }),
+      envelope({ source: "kong-http-log", log: logOf(rid) }),
+      envelope({ source: "kong-cloudevents", event: llm(rid, "response", 70_000, other) }),
+      envelope({ source: "kong-cloudevents", event: llm(rid, "request", 25) }),
+    ].map((e, i) => ({ value: Buffer.from(JSON.stringify(e)), offset: String(i), partition: 0, topic: "direct" }));
+    const result = await meterBatch(chunk, { db: stack.db, pool: stack.pool, config: stack.config });
+    assert.deepEqual([result.metered.length, result.merged], [1, 2], "one event, two reports merged into it in memory");
+    assert.deepEqual(result.deadLetters.map((d) => d.kind), ["report_conflict"]);
+    const e = (await eventOf(rid))!;
+    assert.equal(e.consumerId, consumer.id);
+    assert.equal(e.reportedBy.length, 3);
+    assert.equal(e.inputSource, "counted", "the http-log entry outranks the CloudEvent that came before it in the chunk");
     assert.deepEqual(await aggregateMismatches(stack.db), []);
   });
 });
