@@ -25,8 +25,8 @@ export type BudgetOutcome =
   /** outputTokens: the output (all completions) held, when it had to be less than the call asked for. */
   | { kind: "held"; checks: Record<string, unknown>; release(): Promise<void>; outputTokens?: number }
   | { kind: "allowed"; checks: Record<string, unknown>; outputTokens?: number }
-  /** room: what the refusing budget had left, when known. */
-  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted"; message: string; [detail: string]: unknown }; room?: Room };
+  /** room: what the refusing budget had left, when known; refused: marks the refusal and sends its alert once it is final. */
+  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted"; message: string; [detail: string]: unknown }; room?: Room; refused?: () => Promise<void> };
 
 export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps; logger?: Logger; onRedisError?: () => void };
 
@@ -82,10 +82,11 @@ export class BudgetGuard {
       const outcome = await this.checkEach({ ...r, call });
       const shrunk = call.outputTokens < r.call.outputTokens ? { outputTokens: call.outputTokens } : {};
       if (outcome.kind !== "denied") return { ...outcome, ...shrunk };
-      if (!r.shrink || !outcome.room || round === MAX_SHRINKS) return outcome;
-      const perChoice = Math.floor(outputThatFits(outcome.room, call, r.rate) / r.shrink.choices);
-      if (perChoice < r.shrink.minPerChoice || perChoice * r.shrink.choices >= call.outputTokens) {
-        return { ...outcome, reason: { ...outcome.reason, min_output_tokens: r.shrink.minPerChoice } };
+      const perChoice = r.shrink && outcome.room ? Math.floor(outputThatFits(outcome.room, call, r.rate) / r.shrink.choices) : 0;
+      if (!r.shrink || round === MAX_SHRINKS || perChoice < r.shrink.minPerChoice || perChoice * r.shrink.choices >= call.outputTokens) {
+        // final: only now is the refusal recorded, so a call held smaller never raises budget.exhausted
+        await outcome.refused?.();
+        return r.shrink ? { ...outcome, reason: { ...outcome.reason, min_output_tokens: r.shrink.minPerChoice } } : outcome;
       }
       call = { ...call, outputTokens: perChoice * r.shrink.choices };
     }
@@ -105,7 +106,7 @@ export class BudgetGuard {
       all.push(one.checks);
       if (one.kind === "denied") {
         for (const release of taken) await release();
-        return { kind: "denied", checks: checks(), reason: one.reason, room: one.room };
+        return { kind: "denied", checks: checks(), reason: one.reason, room: one.room, refused: one.refused };
       }
       if (one.kind === "held") taken.push(one.release);
     }
@@ -123,7 +124,7 @@ export class BudgetGuard {
     const ref = refOf(r.budget, period);
     let result: HoldResult;
     try {
-      result = await this.hold(r.budget, period, ref, id, holdable(BigInt(microUp(cost))), holdable(BigInt(tokens)), r.holdMs);
+      result = await this.hold(r.budget, period, ref, id, holdable(BigInt(microUp(cost))), holdable(BigInt(tokens)), r.holdMs, !r.shrink);
     } catch (err) {
       this.deps.onRedisError?.();
       this.deps.logger?.warn({ err }, "budget ledger unavailable; BUDGET_REDIS_DOWN decides");
@@ -132,19 +133,22 @@ export class BudgetGuard {
     Object.assign(checks, { budget_source: "ledger", committed: fromMicro(result.committedMoney).toFixed(), held: fromMicro(result.heldMoney).toFixed() });
     if (Date.now() - result.foldedAt > STALE_FOLD_MS) this.refold(r.budget, period);
     if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
-    if (result.firstDenial && this.deps.alerts) {
+    // a refusal the caller may still turn into a smaller hold is marked (and alerted) only once final
+    const refused = async () => {
+      const first = r.shrink ? await this.deps.ledger.markDenied(ref, r.budget.version).catch(() => false) : result.firstDenial;
+      if (!first || !this.deps.alerts) return;
       void raiseExhausted(this.deps.alerts, r.budget, period, {
         ...ownerJson(r.budget), budget_version: r.budget.version, period: periodJson(period), cause: "call_refused",
         limit: r.budget.amount?.toFixed() ?? null, limit_tokens: r.budget.tokens?.toString() ?? null,
         committed: checks.committed, held: checks.held, refused_call_max_cost: cost.toFixed(), currency: this.deps.config.billing.currency,
       });
-    }
+    };
     const usedMoney = fromMicro(result.committedMoney).plus(fromMicro(result.heldMoney));
     const usedTokens = BigInt(result.committedTokens + result.heldTokens);
-    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, usedMoney, usedTokens), room: roomOf(r.budget, usedMoney, usedTokens) };
+    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, usedMoney, usedTokens), room: roomOf(r.budget, usedMoney, usedTokens), refused };
   }
 
-  private async hold(budget: Budget, period: Period, ref: LedgerRef, id: string, money: string, tokens: string, holdMs?: number): Promise<HoldResult> {
+  private async hold(budget: Budget, period: Period, ref: LedgerRef, id: string, money: string, tokens: string, holdMs: number | undefined, markDenial: boolean): Promise<HoldResult> {
     const request = {
       id, money, tokens,
       moneyLimit: budget.amount === null ? null : microDown(budget.amount),
@@ -152,6 +156,7 @@ export class BudgetGuard {
       holdMs: holdMs ?? this.deps.config.budgets.holdTtlMs,
       expiresAt: ledgerExpiry(period),
       budgetVersion: budget.version,
+      markDenial,
     };
     const first = await this.deps.ledger.hold(ref, request);
     if (first) return first;

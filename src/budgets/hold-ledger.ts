@@ -52,7 +52,8 @@ end
 local function n(field) return tonumber(redis.call('HGET', ledger, field) or '0') end
 `;
 
-// ARGV: id, money, tokens, money limit (-1 none), token limit (-1 none), hold ms, key expiry (unix ms), version.
+// ARGV: id, money, tokens, money limit (-1 none), token limit (-1 none), hold ms, key expiry (unix ms), version,
+// 1 to mark a refusal as the version's first (0: the caller may still hold a smaller call, see markDenied).
 // Returns {admitted, committed_money, held_money, committed_tokens, held_tokens, folded_at, first_denial}
 // or {-1} when the ledger has not been folded yet (no committed figure to check against).
 const HOLD = new Script(`${PRELUDE}
@@ -71,7 +72,8 @@ local folded = n('folded_at')
 if redis.call('HEXISTS', entries, id) == 1 then return {1, cm, hm, ct, ht, folded, 0} end
 local fits = (lm < 0 or cm + hm + tonumber(money) <= lm) and (lt < 0 or ct + ht + tonumber(tokens) <= lt)
 if not fits then
-  local first = redis.call('HSETNX', ledger, 'denied:' .. ARGV[8], now)
+  local first = 0
+  if ARGV[9] == '1' then first = redis.call('HSETNX', ledger, 'denied:' .. ARGV[8], now) end
   return {0, cm, hm, ct, ht, folded, first}
 end
 redis.call('HSET', entries, id, money .. '|' .. tokens .. '|h')
@@ -80,6 +82,11 @@ redis.call('HINCRBY', ledger, 'held_money', money)
 redis.call('HINCRBY', ledger, 'held_tokens', tokens)
 for _, k in ipairs(KEYS) do redis.call('PEXPIREAT', k, ARGV[7]) end
 return {1, cm, hm + tonumber(money), ct, ht + tonumber(tokens), folded, 0}`);
+
+// ARGV: budget version. Marks a refusal; 1 when it is the version's first.
+const MARK_DENIED = new Script(`
+local t = redis.call('TIME')
+return redis.call('HSETNX', KEYS[1], 'denied:' .. ARGV[1], t[1])`);
 
 // ARGV: id. A hold whose call is gone (denied by a later check) is dropped.
 const RELEASE = new Script(`${PRELUDE}
@@ -155,6 +162,8 @@ export type HoldRequest = {
   holdMs: number;
   expiresAt: Date;
   budgetVersion: number;
+  /** False: a refusal is not marked (the caller may hold the call smaller and marks a final refusal itself). */
+  markDenial?: boolean;
 };
 
 /** The largest amount one hold may carry: what Lua's doubles hold exactly. */
@@ -186,11 +195,16 @@ export class HoldLedger {
     assertHoldable("money", h.money);
     assertHoldable("tokens", h.tokens);
     const r = (await HOLD.run(this.redis, this.keys(ref), [
-      h.id, h.money, h.tokens, h.moneyLimit ?? -1, h.tokenLimit ?? -1, h.holdMs, h.expiresAt.getTime(), h.budgetVersion,
+      h.id, h.money, h.tokens, h.moneyLimit ?? -1, h.tokenLimit ?? -1, h.holdMs, h.expiresAt.getTime(), h.budgetVersion, h.markDenial === false ? 0 : 1,
     ])) as number[];
     if (r[0] === -1) return null;
     const s = state(r.slice(1));
     return r[0] === 1 ? { kind: "held", ...s } : { kind: "denied", firstDenial: r[6] === 1, ...s };
+  }
+
+  /** Records a refusal of the budget version; true when it is the first (its alert is due). */
+  async markDenied(ref: LedgerRef, budgetVersion: number): Promise<boolean> {
+    return (await MARK_DENIED.run(this.redis, this.keys(ref).slice(0, 1), [budgetVersion])) === 1;
   }
 
   async release(ref: LedgerRef, id: string): Promise<void> {

@@ -362,3 +362,24 @@ describe("budgets: API", () => {
     assert.deepEqual([disabled.statusCode, disabled.json().enabled], [200, false]);
   });
 });
+
+// last, so its alert reaches the shared receiver after the tests that count what it received
+describe("budgets: holding smaller is not a refusal", () => {
+  it("a call held smaller to fit raises no budget.exhausted; the first call that cannot fit at all raises it once", async () => {
+    const c = await newConsumer("shrinks");
+    // 100 max tokens hold 0.0002 of output; this budget fits one whole call and part of a second
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "0.0003", cap_output: "auto" })).statusCode, 200);
+    const whole = await authorize(c.username, randomBytes(16).toString("hex"));
+    assert.equal(whole.body_fields, undefined, "the first call fits as asked");
+    const smaller = await authorize(c.username, randomBytes(16).toString("hex"));
+    assert.ok(smaller.allow && smaller.body_fields.max_tokens < MAX_TOKENS, JSON.stringify(smaller));
+    const alertsOf = async () => (await admin(stack, "GET", "/v1/alerts?type=budget.exhausted")).json().alerts.filter((a: { consumer_id: string }) => a.consumer_id === c.id);
+    assert.equal((await alertsOf()).length, 0, "a call held smaller is not a refusal");
+    for (let i = 0; i < 3; i++) {
+      const refused = await authorize(c.username, randomBytes(16).toString("hex"));
+      assert.equal(refused.reason?.code, "budget_exhausted");
+      assert.equal(refused.reason.min_output_tokens, 16);
+    }
+    assert.equal((await waitFor(async () => ((await alertsOf()).length >= 1 ? await alertsOf() : undefined), 10_000, "the alert")).length, 1, "one alert for the refusals");
+  });
+});
