@@ -94,8 +94,8 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
     return deny(403, { code: "capability_not_granted", message: `capability ${capability} is not granted to this consumer`, capability }, base());
   }
 
-  const count = facts.body === "json"
-    ? await deps.measurer.measure({ body: typeof input.body === "string" ? input.body : facts.json, model }, input.sizeBytes ?? Infinity)
+  const count = facts.json
+    ? await deps.measurer.measure({ body: facts.json, text: typeof input.body === "string" ? input.body : undefined, model }, input.sizeBytes ?? Infinity)
     : { overBudget: false };
   const input_ = inputBoundOf(facts, count, limits.maxInputTokens, config);
   Object.assign(checks, input_.checks);

@@ -5,6 +5,7 @@
 // shortly after the budget is replaced; the request is answered as over budget and authorize
 // bounds the text by its bytes instead (input-bound.ts).
 import { Worker } from "node:worker_threads";
+import { stringifyJson } from "../domain/json.ts";
 import { counterFor, type EncodingName } from "../tokens/counter.ts";
 import { measureRequest, type MeasureInput, type TextCount } from "./measure-request.ts";
 
@@ -38,10 +39,16 @@ export class MeasurePool {
     await Promise.all(Array.from({ length: this.options.workers }, () => this.spawn()));
   }
 
-  measure(input: MeasureInput, sizeBytes: number): Promise<TextCount> {
+  /**
+   * `body` is the request already parsed; `text` its raw text when it came as text. Inline, the
+   * parsed body is counted; a worker gets text, which it parses itself (a structured clone of a
+   * deeply nested object overflows the stack, and costs as much as parsing).
+   */
+  measure(request: { body: Record<string, unknown>; text?: string; model: string }, sizeBytes: number): Promise<TextCount> {
     if (sizeBytes <= INLINE_BYTES || this.options.workers === 0) {
-      return Promise.resolve(measureRequest(input, this.options.defaultEncoding, this.options.budgetMs));
+      return Promise.resolve(measureRequest(request, this.options.defaultEncoding, this.options.budgetMs));
     }
+    const input: MeasureInput = { body: request.text ?? stringifyJson(request.body), model: request.model };
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, input, submittedAt: performance.now(), resolve });
       this.dispatch();

@@ -2,6 +2,7 @@
 // the parts counting cannot see. One parse and one walk of the body, both linear in its size, on
 // the calling thread, so no check waits on counting and none is skipped when counting runs out of
 // time. Counting (measure-request.ts) then refines the text's share only.
+import { stringifyJson } from "../domain/json.ts";
 import { nonTextParts, type NonTextParts } from "../tokens/non-text-parts.ts";
 import { outputCapOf, type OutputCap } from "./output-cap.ts";
 
@@ -37,7 +38,7 @@ const NO_PARTS: NonTextParts = { counts: { image: 0, audio: 0, video: 0, file: 0
 
 function parse(body: unknown): { kind: RequestFacts["body"]; json?: Json; bytes: number } {
   if (body === null) return { kind: "missing", bytes: 0 };
-  if (isObj(body)) return { kind: "json", json: body, bytes: Buffer.byteLength(JSON.stringify(body)) };
+  if (isObj(body)) return { kind: "json", json: body, bytes: Buffer.byteLength(stringifyJson(body)) }; // any depth
   if (typeof body !== "string" || body === "") return { kind: "empty", bytes: 0 };
   const bytes = Buffer.byteLength(body);
   try {

@@ -127,6 +127,20 @@ describe("authorize: what counting cannot see", () => {
     assert.equal(decision.checks.level, 7, "24 000 tokens: level 7");
   });
 
+  it("a body sent as JSON nested 20 000 deep is answered, not failed", async () => {
+    const depth = 20_000;
+    const deep = `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+    const body = `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":10,"x":${deep}}`;
+    const res = await stack.app.inject({
+      method: "POST",
+      url: "/v1/gateway/authorize",
+      headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
+      payload: `{"consumer":{"username":"llama2-client"},"route":{"name":"llama2-chat"},"body":${body}}`,
+    });
+    assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+    assert.equal(res.json().checks.max_tokens, 10);
+  });
+
   it("a body in a format the counter does not read is bounded by its bytes", async () => {
     // small enough to be counted inline, so the budget's workers play no part
     const gemini = { contents: [{ role: "user", parts: [{ text: "word ".repeat(1000) }] }] };
