@@ -9,6 +9,7 @@ import { quantitiesOf, TOKEN_TYPES } from "../../../src/domain/token-types.ts";
 import type { Contribution } from "./aggregate.ts";
 import { alreadyMerged, mergeRefusal, type Merge } from "./merge.ts";
 import type { MeteredEvent } from "./metered-event.ts";
+import { columnArrays, MERGED_COLUMNS, UPDATE_MERGED } from "./event-columns.ts";
 
 type Row = Record<string, unknown> & { id: string; invoice_status: string | null; period_id: string | null; invoice_id: string | null };
 
@@ -79,37 +80,10 @@ async function lockStored(client: SqlClient, ids: string[]): Promise<Map<string,
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/** The merged events written back in one statement: each row's columns from a JSON record set. */
+/** The merged events written back in one statement. */
 async function writeBack(client: SqlClient, events: MeteredEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((e) => ({
-    id: e.id, route_id: e.routeId ?? null, route_name: e.routeName ?? null, service_id: e.serviceId ?? null, service_name: e.serviceName ?? null,
-    model: e.model, provider: e.provider ?? null, status: e.status, upstream_status: e.upstreamStatus ?? null, billable: e.billable,
-    input_tokens: e.inputTokens, output_tokens: e.outputTokens, cached_input_tokens: e.cachedInputTokens, cache_write_tokens: e.cacheWriteTokens,
-    reasoning_tokens: e.reasoningTokens, input_source: e.inputSource, output_source: e.outputSource,
-    provider_input_tokens: e.providerInputTokens ?? null, provider_output_tokens: e.providerOutputTokens ?? null,
-    counted_input_tokens: e.countedInputTokens ?? null, counted_output_tokens: e.countedOutputTokens ?? null,
-    figures: e.figures, reported_by: e.reportedBy, encoding: e.encoding ?? null, cost: e.cost.toFixed(), capability: e.capability ?? null,
-    level: e.level, limit_flags: e.limitFlags, anomalies: e.anomalies,
-  }));
-  await client.query(
-    `UPDATE usage_events e SET route_id = v.route_id, route_name = v.route_name, service_id = v.service_id, service_name = v.service_name,
-       model = v.model, provider = v.provider, status = v.status, upstream_status = v.upstream_status, billable = v.billable,
-       input_tokens = v.input_tokens, output_tokens = v.output_tokens, cached_input_tokens = v.cached_input_tokens,
-       cache_write_tokens = v.cache_write_tokens, reasoning_tokens = v.reasoning_tokens,
-       input_source = v.input_source::token_source, output_source = v.output_source::token_source,
-       provider_input_tokens = v.provider_input_tokens, provider_output_tokens = v.provider_output_tokens,
-       counted_input_tokens = v.counted_input_tokens, counted_output_tokens = v.counted_output_tokens,
-       figures = v.figures, reported_by = v.reported_by, encoding = v.encoding, cost = v.cost, capability = v.capability, level = v.level,
-       limit_flags = v.limit_flags, anomalies = v.anomalies
-     FROM jsonb_to_recordset($1::jsonb) AS v(id text, route_id text, route_name text, service_id text, service_name text, model text,
-       provider text, status int, upstream_status text, billable boolean, input_tokens int, output_tokens int, cached_input_tokens int,
-       cache_write_tokens int, reasoning_tokens int, input_source text, output_source text, provider_input_tokens int,
-       provider_output_tokens int, counted_input_tokens int, counted_output_tokens int, figures jsonb, reported_by text[], encoding text,
-       cost numeric, capability int, level int, limit_flags text[], anomalies text[])
-     WHERE e.id = v.id`,
-    [JSON.stringify(rows)],
-  );
+  await client.query({ name: "meter.update_merged", text: UPDATE_MERGED, values: columnArrays(events, MERGED_COLUMNS) });
 }
 
 /** Billed quantity per (model, token type) of an event; nothing when it is not billable. */

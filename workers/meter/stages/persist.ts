@@ -4,13 +4,11 @@
 // whatever the chunk's size: the rows travel as one array per column and unnest() turns them back
 // into rows, so the cost per event is PostgreSQL's, not a client library's.
 import { inTransaction, type SqlClient, type SqlPool } from "../../../src/db/pool.ts";
-import { pricesOf } from "../../../src/domain/pricing.ts";
 import { alreadyMerged, mergeRefusal, type Merge } from "./merge.ts";
 import { mergeReports, type RefusedReport } from "./persist-merges.ts";
 import { aggregate, type CellIncrement, type TotalIncrement } from "./aggregate.ts";
 import type { MeteredEvent } from "./metered-event.ts";
-
-type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown];
+import { columnArrays, INSERT_EVENTS } from "./event-columns.ts";
 
 /** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
 export class PricesMoved extends Error {
@@ -41,67 +39,8 @@ async function checkPriceVersions(client: SqlClient, events: MeteredEvent[]): Pr
   if (moved.length) throw new PricesMoved(moved);
 }
 
-/** A text[] value as one array element: unnest cannot take an array of arrays, so it travels as its literal. */
-const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
-
-const EVENT_COLUMNS: Column[] = [
-  ["id", "text", (e) => e.id],
-  ["consumer_id", "uuid", (e) => e.consumerId],
-  ["occurred_at", "timestamptz", (e) => e.occurredAt.toISOString()],
-  ["received_at", "timestamptz", (e) => e.receivedAt.toISOString()],
-  ["route_id", "text", (e) => e.routeId ?? null],
-  ["route_name", "text", (e) => e.routeName ?? null],
-  ["service_id", "text", (e) => e.serviceId ?? null],
-  ["service_name", "text", (e) => e.serviceName ?? null],
-  ["model", "text", (e) => e.model],
-  ["provider", "text", (e) => e.provider ?? null],
-  ["status", "int", (e) => e.status],
-  ["upstream_status", "text", (e) => e.upstreamStatus ?? null],
-  ["billable", "boolean", (e) => e.billable],
-  ["input_tokens", "int", (e) => e.inputTokens],
-  ["output_tokens", "int", (e) => e.outputTokens],
-  ["input_source", "token_source", (e) => e.inputSource],
-  ["output_source", "token_source", (e) => e.outputSource],
-  ["provider_input_tokens", "int", (e) => e.providerInputTokens ?? null],
-  ["provider_output_tokens", "int", (e) => e.providerOutputTokens ?? null],
-  ["cached_input_tokens", "int", (e) => e.cachedInputTokens],
-  ["cache_write_tokens", "int", (e) => e.cacheWriteTokens],
-  ["reasoning_tokens", "int", (e) => e.reasoningTokens],
-  ["counted_input_tokens", "int", (e) => e.countedInputTokens ?? null],
-  ["counted_output_tokens", "int", (e) => e.countedOutputTokens ?? null],
-  ["figures", "jsonb", (e) => JSON.stringify(e.figures)],
-  ["reported_by", "text", (e) => arrayLiteral(e.reportedBy)],
-  ["encoding", "text", (e) => e.encoding ?? null],
-  ["rate_id", "uuid", (e) => e.rate?.id ?? null],
-  ["price_id", "uuid", (e) => e.rate?.priceId ?? null],
-  ["priced_by", "jsonb", (e) => (e.rate?.pricedBy ? (e.rate.pricedByJson ?? JSON.stringify(e.rate.pricedBy)) : null)],
-  ["input_cost_per_token", "numeric", (e) => e.rate?.inputCostPerToken.toFixed() ?? null],
-  ["output_cost_per_token", "numeric", (e) => e.rate?.outputCostPerToken.toFixed() ?? null],
-  ["cached_input_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cached_input.toFixed() : null)],
-  ["cache_write_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cache_write.toFixed() : null)],
-  ["reasoning_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).reasoning.toFixed() : null)],
-  ["request_fee", "numeric", (e) => e.rate?.requestFee?.toFixed() ?? null],
-  ["cost", "numeric", (e) => e.cost.toFixed()],
-  ["capability", "int", (e) => e.capability ?? null],
-  ["local_date", "date", (e) => e.localDate],
-  ["slot", "int", (e) => e.slot],
-  ["level", "int", (e) => e.level],
-  ["limit_flags", "text", (e) => arrayLiteral(e.limitFlags)],
-  ["metadata_version", "int", (e) => e.metadataVersion ?? null],
-  ["anomalies", "text", (e) => arrayLiteral(e.anomalies)],
-];
-const AS_ARRAY = new Set(["limit_flags", "anomalies", "reported_by"]);
-
-const INSERT_EVENTS = `
-  INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
-  SELECT ${EVENT_COLUMNS.map(([c]) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`)).join(", ")}
-  FROM unnest(${EVENT_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")}) AS t(${EVENT_COLUMNS.map(([c]) => c).join(", ")})
-  ON CONFLICT (id) DO NOTHING
-  RETURNING id`;
-
 async function insertEvents(client: SqlClient, events: MeteredEvent[]): Promise<Set<string>> {
-  const params = EVENT_COLUMNS.map(([, , value]) => events.map(value));
-  const { rows } = await client.query<{ id: string }>({ name: "meter.insert_events", text: INSERT_EVENTS, values: params });
+  const { rows } = await client.query<{ id: string }>({ name: "meter.insert_events", text: INSERT_EVENTS, values: columnArrays(events) });
   return new Set(rows.map((r) => r.id));
 }
 

@@ -1,0 +1,88 @@
+// A usage event's columns, each with its PostgreSQL type and how it is read from a metered event.
+// Rows travel as one array per column, and unnest() turns them back into rows: the insert of new
+// events and the write-back of merged ones are each one statement whatever the chunk's size.
+import { pricesOf } from "../../../src/domain/pricing.ts";
+import type { MeteredEvent } from "./metered-event.ts";
+
+type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown];
+
+/** A text[] value as one array element: unnest cannot take an array of arrays, so it travels as its literal. */
+const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+
+export const EVENT_COLUMNS: Column[] = [
+  ["id", "text", (e) => e.id],
+  ["consumer_id", "uuid", (e) => e.consumerId],
+  ["occurred_at", "timestamptz", (e) => e.occurredAt.toISOString()],
+  ["received_at", "timestamptz", (e) => e.receivedAt.toISOString()],
+  ["route_id", "text", (e) => e.routeId ?? null],
+  ["route_name", "text", (e) => e.routeName ?? null],
+  ["service_id", "text", (e) => e.serviceId ?? null],
+  ["service_name", "text", (e) => e.serviceName ?? null],
+  ["model", "text", (e) => e.model],
+  ["provider", "text", (e) => e.provider ?? null],
+  ["status", "int", (e) => e.status],
+  ["upstream_status", "text", (e) => e.upstreamStatus ?? null],
+  ["billable", "boolean", (e) => e.billable],
+  ["input_tokens", "int", (e) => e.inputTokens],
+  ["output_tokens", "int", (e) => e.outputTokens],
+  ["input_source", "token_source", (e) => e.inputSource],
+  ["output_source", "token_source", (e) => e.outputSource],
+  ["provider_input_tokens", "int", (e) => e.providerInputTokens ?? null],
+  ["provider_output_tokens", "int", (e) => e.providerOutputTokens ?? null],
+  ["cached_input_tokens", "int", (e) => e.cachedInputTokens],
+  ["cache_write_tokens", "int", (e) => e.cacheWriteTokens],
+  ["reasoning_tokens", "int", (e) => e.reasoningTokens],
+  ["counted_input_tokens", "int", (e) => e.countedInputTokens ?? null],
+  ["counted_output_tokens", "int", (e) => e.countedOutputTokens ?? null],
+  ["figures", "jsonb", (e) => JSON.stringify(e.figures)],
+  ["reported_by", "text", (e) => arrayLiteral(e.reportedBy)],
+  ["encoding", "text", (e) => e.encoding ?? null],
+  ["rate_id", "uuid", (e) => e.rate?.id ?? null],
+  ["price_id", "uuid", (e) => e.rate?.priceId ?? null],
+  ["priced_by", "jsonb", (e) => (e.rate?.pricedBy ? (e.rate.pricedByJson ?? JSON.stringify(e.rate.pricedBy)) : null)],
+  ["input_cost_per_token", "numeric", (e) => e.rate?.inputCostPerToken.toFixed() ?? null],
+  ["output_cost_per_token", "numeric", (e) => e.rate?.outputCostPerToken.toFixed() ?? null],
+  ["cached_input_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cached_input.toFixed() : null)],
+  ["cache_write_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cache_write.toFixed() : null)],
+  ["reasoning_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).reasoning.toFixed() : null)],
+  ["request_fee", "numeric", (e) => e.rate?.requestFee?.toFixed() ?? null],
+  ["cost", "numeric", (e) => e.cost.toFixed()],
+  ["capability", "int", (e) => e.capability ?? null],
+  ["local_date", "date", (e) => e.localDate],
+  ["slot", "int", (e) => e.slot],
+  ["level", "int", (e) => e.level],
+  ["limit_flags", "text", (e) => arrayLiteral(e.limitFlags)],
+  ["metadata_version", "int", (e) => e.metadataVersion ?? null],
+  ["anomalies", "text", (e) => arrayLiteral(e.anomalies)],
+];
+const AS_ARRAY = new Set(["limit_flags", "anomalies", "reported_by"]);
+const valueOf = (c: string) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);
+
+/** unnest() of `columns`' arrays as rows `t`, the arrays being the query's parameters in that order. */
+const rowsOf = (columns: Column[]) =>
+  `unnest(${columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")}) AS t(${columns.map(([c]) => c).join(", ")})`;
+
+export const INSERT_EVENTS = `
+  INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
+  SELECT ${EVENT_COLUMNS.map(([c]) => valueOf(c)).join(", ")}
+  FROM ${rowsOf(EVENT_COLUMNS)}
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id`;
+
+/** What merging a later report can change; the rest (owner, time, price, slot) stays as first stored. */
+const MERGED = new Set([
+  "route_id", "route_name", "service_id", "service_name", "model", "provider", "status", "upstream_status", "billable",
+  "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "input_source", "output_source",
+  "provider_input_tokens", "provider_output_tokens", "counted_input_tokens", "counted_output_tokens", "figures", "reported_by",
+  "encoding", "cost", "capability", "level", "limit_flags", "anomalies",
+]);
+export const MERGED_COLUMNS = EVENT_COLUMNS.filter(([c]) => c === "id" || MERGED.has(c));
+
+export const UPDATE_MERGED = `
+  UPDATE usage_events e SET ${MERGED_COLUMNS.filter(([c]) => c !== "id").map(([c]) => `${c} = ${valueOf(c)}`).join(", ")}
+  FROM ${rowsOf(MERGED_COLUMNS)}
+  WHERE e.id = t.id`;
+
+/** The query parameters for `columns`: one array of values per column. */
+export const columnArrays = (events: MeteredEvent[], columns: Column[] = EVENT_COLUMNS) => columns.map(([, , value]) => events.map(value));
+
