@@ -11,24 +11,8 @@
 //           held, so an event is never out of both; at worst it is in both for a moment.
 //   expire  a hold nothing settles is dropped at its expiry by the next script that runs.
 // A fold with an older t1 than the last one applied is ignored, so racing folds cannot undo.
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-
-/** A script run by its SHA, loaded on first use and again after Redis restarts. */
-class Script {
-  private readonly sha: string;
-  constructor(private readonly lua: string) {
-    this.sha = createHash("sha1").update(lua).digest("hex");
-  }
-  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!String((err as Error).message).includes("NOSCRIPT")) throw err;
-      return redis.eval(this.lua, keys.length, ...keys, ...args);
-    }
-  }
-}
+import { RedisScript as Script } from "../lib/redis-script.ts";
 
 // KEYS: ledger hash, entries hash, holds zset (by expiry), settled zset (by settle time).
 const PRELUDE = `

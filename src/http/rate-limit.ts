@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import { AppError } from "../domain/errors.ts";
+import { RedisScript } from "../lib/redis-script.ts";
 
 const PERIOD_MS = 60_000;
 /** Keys the in-process fallback keeps at most; the oldest go first. */
@@ -15,7 +16,7 @@ const LOCAL_KEYS = 10_000;
 
 // KEYS[1]: the key. ARGV: interval (period / limit) ms, period ms, 1 to take or 0 to only look.
 // Returns {allowed, wait ms, remaining}.
-const GCRA = `
+const GCRA = new RedisScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval, period = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -25,7 +26,7 @@ local next_tat = tat + interval
 if next_tat - now > period then return {0, math.ceil(next_tat - now - period), 0} end
 if ARGV[3] == '1' then redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now)) end
 return {1, 0, math.floor((period - (next_tat - now)) / interval)}
-`;
+`);
 
 export type Verdict = { allowed: boolean; waitMs: number; remaining: number };
 
@@ -41,7 +42,7 @@ export class RateLimiter {
   async take(key: string, perMinute: number, take = true): Promise<Verdict> {
     const interval = PERIOD_MS / perMinute;
     try {
-      const [allowed, waitMs, remaining] = (await this.redis.eval(GCRA, 1, `${this.prefix}:rate:${key}`, interval, PERIOD_MS, take ? 1 : 0)) as number[];
+      const [allowed, waitMs, remaining] = (await GCRA.run(this.redis, [`${this.prefix}:rate:${key}`], [interval, PERIOD_MS, take ? 1 : 0])) as number[];
       return { allowed: allowed === 1, waitMs: waitMs!, remaining: remaining! };
     } catch {
       return this.takeLocally(key, interval, take);
