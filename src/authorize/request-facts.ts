@@ -2,12 +2,11 @@
 // the parts counting cannot see. One parse and one walk of the body, both linear in its size, on
 // the calling thread, so no check waits on counting and none is skipped when counting runs out of
 // time. Counting (measure-request.ts) then refines the text's share only.
-import { stringifyJson } from "../domain/json.ts";
+import { isJsonObject, stringifyJson } from "../domain/json.ts";
 import { nonTextParts, type NonTextParts } from "../tokens/non-text-parts.ts";
 import { outputCapOf, type OutputCap } from "./output-cap.ts";
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export type FactsInput = {
   /** The client's body: raw text, parsed JSON, or null when the gateway could not read it (buffered to disk). */
@@ -38,12 +37,12 @@ const NO_PARTS: NonTextParts = { counts: { image: 0, audio: 0, video: 0, file: 0
 
 function parse(body: unknown): { kind: RequestFacts["body"]; json?: Json; bytes: number } {
   if (body === null) return { kind: "missing", bytes: 0 };
-  if (isObj(body)) return { kind: "json", json: body, bytes: Buffer.byteLength(stringifyJson(body)) }; // any depth
+  if (isJsonObject(body)) return { kind: "json", json: body, bytes: Buffer.byteLength(stringifyJson(body)) }; // any depth
   if (typeof body !== "string" || body === "") return { kind: "empty", bytes: 0 };
   const bytes = Buffer.byteLength(body);
   try {
     const v = JSON.parse(body) as unknown;
-    return isObj(v) ? { kind: "json", json: v, bytes } : { kind: "text", bytes };
+    return isJsonObject(v) ? { kind: "json", json: v, bytes } : { kind: "text", bytes };
   } catch {
     return { kind: "text", bytes };
   }

@@ -3,6 +3,9 @@
 // deeply nested custom field would fail every time it is serialized. This writer keeps its own
 // stack; its output equals JSON.stringify's for values that came from JSON.parse.
 
+/** A JSON object (not an array, not null). */
+export const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 type Frame =
   | { array: unknown[]; i: number }
   | { object: Record<string, unknown>; keys: string[]; i: number };

@@ -4,9 +4,9 @@
 // names data elsewhere (a URL, a file id) is reported unsized, for the caller to bound.
 import { IMAGE_HEAD_BYTES, imageSize } from "./image-size.ts";
 import { imageTokenBound, type ImageDetail } from "./image-tokens.ts";
+import { isJsonObject } from "../domain/json.ts";
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 export type PartKind = "image" | "audio" | "video" | "file";
@@ -49,7 +49,7 @@ const kindOfMime = (mime: unknown): PartKind => {
 
 /** A source object (Anthropic, Bedrock): base64 `data`/`bytes`, plain `text` data, or elsewhere. */
 function sourcePayload(source: unknown): Payload | undefined {
-  if (!isObj(source)) return undefined;
+  if (!isJsonObject(source)) return undefined;
   if (source.type === "text" && typeof source.data === "string") return { text: source.data };
   const b64 = str(source.data) ?? str(source.bytes);
   return b64 !== undefined ? { base64: b64 } : dataUrl(str(source.url));
@@ -59,7 +59,7 @@ function sourcePayload(source: unknown): Payload | undefined {
 function partOf(o: Json): Part | undefined {
   switch (o.type) {
     case "image_url": { // OpenAI chat: {image_url: {url, detail}}
-      const img = isObj(o.image_url) ? o.image_url : { url: o.image_url };
+      const img = isJsonObject(o.image_url) ? o.image_url : { url: o.image_url };
       return { kind: "image", payload: dataUrl(str(img.url)), detail: detailOf(img.detail) };
     }
     case "input_image": // OpenAI responses: {image_url, file_id, detail}
@@ -67,11 +67,11 @@ function partOf(o: Json): Part | undefined {
     case "image": // Anthropic: {source: {type: base64 | url | file}}
       return { kind: "image", payload: sourcePayload(o.source) };
     case "input_audio": { // OpenAI chat {input_audio: {data, format}}, responses {data}
-      const audio = isObj(o.input_audio) ? o.input_audio : o;
+      const audio = isJsonObject(o.input_audio) ? o.input_audio : o;
       return { kind: "audio", payload: str(audio.data) !== undefined ? { base64: str(audio.data)! } : undefined };
     }
     case "file": { // OpenAI chat: {file: {file_data | file_id}}
-      const file = isObj(o.file) ? o.file : o;
+      const file = isJsonObject(o.file) ? o.file : o;
       return { kind: "file", payload: dataUrl(str(file.file_data)) ?? (str(file.file_data) !== undefined ? { base64: str(file.file_data)! } : undefined) };
     }
     case "input_file": // OpenAI responses: {file_data | file_id | file_url}
@@ -79,13 +79,13 @@ function partOf(o: Json): Part | undefined {
     case "document": // Anthropic: {source: {type: base64 | text | url | file | content}}
       return { kind: "file", payload: sourcePayload(o.source) };
   }
-  const inline = isObj(o.inlineData) ? o.inlineData : isObj(o.inline_data) ? o.inline_data : undefined;
+  const inline = isJsonObject(o.inlineData) ? o.inlineData : isJsonObject(o.inline_data) ? o.inline_data : undefined;
   if (inline) return { kind: kindOfMime(inline.mimeType ?? inline.mime_type), payload: str(inline.data) !== undefined ? { base64: str(inline.data)! } : undefined }; // Gemini
-  const remote = isObj(o.fileData) ? o.fileData : isObj(o.file_data) ? o.file_data : undefined;
+  const remote = isJsonObject(o.fileData) ? o.fileData : isJsonObject(o.file_data) ? o.file_data : undefined;
   if (remote) return { kind: kindOfMime(remote.mimeType ?? remote.mime_type) }; // Gemini, by URI
   for (const kind of ["image", "video", "document"] as const) { // Bedrock Converse: {image: {source: {bytes}}}
     const block = o[kind];
-    if (isObj(block) && isObj(block.source)) return { kind: kind === "document" ? "file" : kind, payload: sourcePayload(block.source) };
+    if (isJsonObject(block) && isJsonObject(block.source)) return { kind: kind === "document" ? "file" : kind, payload: sourcePayload(block.source) };
   }
   return undefined;
 }
@@ -97,7 +97,7 @@ export function nonTextParts(body: unknown, model: string): NonTextParts {
   while (stack.length > 0) {
     const v = stack.pop();
     if (Array.isArray(v)) { for (const x of v) if (typeof x === "object" && x !== null) stack.push(x); continue; }
-    if (!isObj(v)) continue;
+    if (!isJsonObject(v)) continue;
     const part = partOf(v);
     if (!part) { for (const x of Object.values(v)) if (typeof x === "object" && x !== null) stack.push(x); continue; }
     out.counts[part.kind]++;

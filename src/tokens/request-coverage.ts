@@ -3,9 +3,9 @@
 // billed by the provider but are not text, and some fields add billed tokens the recipe does not
 // model; either makes our count a lower bound, and the parts get their published estimate.
 import { nonTextParts } from "./non-text-parts.ts";
+import { isJsonObject } from "../domain/json.ts";
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export type RequestCoverage = {
   /** Our count is at least, not exactly, what the provider bills. */
@@ -21,9 +21,9 @@ function unmodeledFields(body: Json): string[] {
   const out: string[] = [];
   if (body.system !== undefined && body.system !== null && body.system !== "") out.push("system"); // Anthropic's top-level system prompt
   if (Array.isArray(body.functions) && body.functions.length > 0) out.push("functions"); // legacy function definitions
-  if (isObj(body.response_format) && body.response_format.type === "json_schema") out.push("response_format"); // the schema goes into the prompt
-  if (isObj(body.text) && isObj(body.text.format) && body.text.format.type === "json_schema") out.push("text.format"); // the same, Responses API
-  if (Array.isArray(body.tools) && body.tools.some((t) => isObj(t) && t.type !== undefined && t.type !== "function")) out.push("tools"); // built-in tools
+  if (isJsonObject(body.response_format) && body.response_format.type === "json_schema") out.push("response_format"); // the schema goes into the prompt
+  if (isJsonObject(body.text) && isJsonObject(body.text.format) && body.text.format.type === "json_schema") out.push("text.format"); // the same, Responses API
+  if (Array.isArray(body.tools) && body.tools.some((t) => isJsonObject(t) && t.type !== undefined && t.type !== "function")) out.push("tools"); // built-in tools
   if (body.prediction !== undefined && body.prediction !== null) out.push("prediction"); // predicted outputs are billed
   return out;
 }
