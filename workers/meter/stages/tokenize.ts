@@ -10,6 +10,7 @@ import { CountBudgetExceeded, counterFor, type TextCounter } from "../../../src/
 import { encodingNameFor, type EncodingName } from "../../../src/tokens/encoding.ts";
 import { completionOf, completionTokens, responseUsageOf } from "../../../src/tokens/response.ts";
 import { requestCoverage } from "../../../src/tokens/request-coverage.ts";
+import { isJsonObject } from "../../../src/domain/json.ts";
 
 export type TokenCounts = Billed & { figures: SourceFigures; encoding?: EncodingName; anomalies: Anomaly[] };
 
@@ -68,9 +69,8 @@ type Counted = CountedFigures & { requestIncomplete: boolean; responseIncomplete
  */
 function countPayloads(enc: TextCounter, payloads: Payloads, model: string, o200k: boolean): Counted {
   const req = payloads.request;
-  const isJson = req !== undefined && typeof req.body === "object" && req.body !== null && !Array.isArray(req.body);
   const input = req && typeof req.body === "object" ? requestTokens(enc, req.body, o200k) : undefined;
-  const coverage = isJson && input !== undefined ? requestCoverage(req.body as Record<string, unknown>, model) : undefined;
+  const coverage = input !== undefined && isJsonObject(req!.body) ? requestCoverage(req!.body, model) : undefined;
   const completion = payloads.response ? completionOf(payloads.response.body, payloads.response.from === "ai-proxy") : undefined;
   const output = completion?.complete ? completionTokens(enc, completion) : undefined;
   return {
