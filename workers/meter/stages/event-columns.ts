@@ -1,6 +1,6 @@
 // A usage event's columns, each with its PostgreSQL type and how it is read from a metered event.
-// Rows travel as one array per column, and unnest() turns them back into rows: the insert of new
-// events and the write-back of merged ones are each one statement whatever the chunk's size.
+// Rows travel as one array per column, and unnest() turns them back into rows: new calls and
+// merged ones are written by one statement whatever the chunk's size.
 import { pricesOf } from "../../../src/domain/pricing.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
@@ -62,13 +62,6 @@ const valueOf = (c: string) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);
 const rowsOf = (columns: Column[]) =>
   `unnest(${columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")}) AS t(${columns.map(([c]) => c).join(", ")})`;
 
-export const INSERT_EVENTS = `
-  INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
-  SELECT ${EVENT_COLUMNS.map(([c]) => valueOf(c)).join(", ")}
-  FROM ${rowsOf(EVENT_COLUMNS)}
-  ON CONFLICT (id) DO NOTHING
-  RETURNING id`;
-
 /** What merging a later report can change; the rest (owner, time, price, slot) stays as first stored. */
 const MERGED = new Set([
   "route_id", "route_name", "service_id", "service_name", "model", "provider", "status", "upstream_status", "billable",
@@ -76,13 +69,19 @@ const MERGED = new Set([
   "provider_input_tokens", "provider_output_tokens", "counted_input_tokens", "counted_output_tokens", "figures", "reported_by",
   "encoding", "cost", "capability", "level", "limit_flags", "anomalies",
 ]);
-export const MERGED_COLUMNS = EVENT_COLUMNS.filter(([c]) => c === "id" || MERGED.has(c));
 
-export const UPDATE_MERGED = `
-  UPDATE usage_events e SET ${MERGED_COLUMNS.filter(([c]) => c !== "id").map(([c]) => `${c} = ${valueOf(c)}`).join(", ")}
-  FROM ${rowsOf(MERGED_COLUMNS)}
-  WHERE e.id = t.id`;
+/**
+ * New calls and merged calls in one statement. A row whose id is stored is updated only when its id
+ * is in the last parameter (the rows this transaction locked and merged into); any other conflict is
+ * a call another writer stored meanwhile, left as it is and not returned, so the caller merges into it.
+ */
+export const UPSERT_EVENTS = `
+  INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
+  SELECT ${EVENT_COLUMNS.map(([c]) => valueOf(c)).join(", ")}
+  FROM ${rowsOf(EVENT_COLUMNS)}
+  ON CONFLICT (id) DO UPDATE SET ${EVENT_COLUMNS.filter(([c]) => MERGED.has(c)).map(([c]) => `${c} = EXCLUDED.${c}`).join(", ")}
+  WHERE usage_events.id = ANY($${EVENT_COLUMNS.length + 1}::text[])
+  RETURNING id`;
 
-/** The query parameters for `columns`: one array of values per column. */
-export const columnArrays = (events: MeteredEvent[], columns: Column[] = EVENT_COLUMNS) => columns.map(([, , value]) => events.map(value));
-
+/** The query parameters of UPSERT_EVENTS: one array of values per column, then the ids that may be updated. */
+export const upsertParameters = (events: MeteredEvent[], mergedIds: string[]) => [...EVENT_COLUMNS.map(([, , value]) => events.map(value)), mergedIds];

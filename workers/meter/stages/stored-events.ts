@@ -1,22 +1,18 @@
-// Reports of calls already stored, merged into their events inside persist's transaction: the
-// events are locked, merged (merge.ts), written back, and their old figures swapped for the new
-// ones in the TDL cells and totals. A call a finalized invoice billed keeps that invoice as it
-// was; the difference becomes a token correction that the consumer's next invoice bills once.
+// Calls already stored, as persist's transaction reads them: locked, with the status of the invoice
+// that billed them. A call a finalized invoice billed keeps that invoice as it was when a later
+// report changes it; the difference becomes a token correction that the next invoice bills once.
 import type { SqlClient } from "../../../src/db/pool.ts";
 import { Decimal } from "../../../src/domain/money.ts";
 import { pricesOf } from "../../../src/domain/pricing.ts";
 import { quantitiesOf, TOKEN_TYPES } from "../../../src/domain/token-types.ts";
-import type { Contribution } from "./aggregate.ts";
-import { alreadyMerged, mergeRefusal, type Merge } from "./merge.ts";
 import type { MeteredEvent } from "./metered-event.ts";
-import { columnArrays, MERGED_COLUMNS, UPDATE_MERGED } from "./event-columns.ts";
 
-type Row = Record<string, unknown> & { id: string; invoice_status: string | null; period_id: string | null; invoice_id: string | null };
+export type StoredRow = Record<string, unknown> & { id: string; invoice_status: string | null; period_id: string | null; invoice_id: string | null };
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 const dec = (v: unknown) => (v === null || v === undefined ? null : new Decimal(String(v)));
 
-function eventOf(r: Row): MeteredEvent {
+export function eventOf(r: StoredRow): MeteredEvent {
   return {
     id: r.id,
     consumerId: (r.consumer_id as string | null) ?? null,
@@ -70,20 +66,16 @@ function eventOf(r: Row): MeteredEvent {
   };
 }
 
-async function lockStored(client: SqlClient, ids: string[]): Promise<Map<string, Row>> {
-  const { rows } = await client.query<Row>(
-    `SELECT e.*, to_char(e.local_date, 'YYYY-MM-DD') AS local_date, i.status::text AS invoice_status, i.period_id::text AS period_id
+/** The stored calls among `ids`, locked until the transaction ends (in id order, so writers never deadlock). */
+export async function lockStored(client: SqlClient, ids: string[]): Promise<Map<string, StoredRow>> {
+  const { rows } = await client.query<StoredRow>({
+    name: "meter.lock_stored",
+    text: `SELECT e.*, to_char(e.local_date, 'YYYY-MM-DD') AS local_date, i.status::text AS invoice_status, i.period_id::text AS period_id
      FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id
      WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`,
-    [ids],
-  );
+    values: [ids],
+  });
   return new Map(rows.map((r) => [r.id, r]));
-}
-
-/** The merged events written back in one statement. */
-async function writeBack(client: SqlClient, events: MeteredEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await client.query({ name: "meter.update_merged", text: UPDATE_MERGED, values: columnArrays(events, MERGED_COLUMNS) });
 }
 
 /** Billed quantity per (model, token type) of an event; nothing when it is not billable. */
@@ -96,7 +88,7 @@ function billedLines(e: MeteredEvent): Map<string, { model: string; type: (typeo
 }
 
 /** What a finalized invoice billed for the event, against what it should have: one correction per (model, type) that moved. */
-async function recordCorrections(client: SqlClient, before: MeteredEvent, after: MeteredEvent, row: Row): Promise<void> {
+export async function recordCorrections(client: SqlClient, before: MeteredEvent, after: MeteredEvent, row: StoredRow): Promise<void> {
   if (!after.rate || !after.consumerId) return; // an unpriced call billed nothing and bills nothing
   const prices = pricesOf(after.rate);
   const old = billedLines(before);
@@ -112,46 +104,4 @@ async function recordCorrections(client: SqlClient, before: MeteredEvent, after:
       [after.consumerId, after.rate.id ?? null, "a later report of the call changed its billed tokens", row.invoice_id, row.period_id, line.model, line.type, delta, prices[line.type].toFixed(), after.id],
     );
   }
-}
-
-export type SignedContribution = { event: Contribution; sign: 1 | -1; countCall: false };
-
-/**
- * Merges each incoming report into its stored event, in order (two reports of one call in one
- * chunk both land). Returns the reports merged and the aggregate changes: each event's old
- * figures out, its new ones in.
- */
-export type RefusedReport = { event: MeteredEvent; reason: string };
-
-export async function mergeReports(client: SqlClient, incoming: MeteredEvent[], merge: Merge): Promise<{ merged: MeteredEvent[]; refused: RefusedReport[]; changes: SignedContribution[] }> {
-  const rows = await lockStored(client, [...new Set(incoming.map((e) => e.id))]);
-  const current = new Map([...rows].map(([id, r]) => [id, eventOf(r)]));
-  const original = new Map(current);
-  const mergedIds = new Set<string>();
-  const merged: MeteredEvent[] = [];
-  const refused: RefusedReport[] = [];
-  for (const e of incoming) {
-    const stored = current.get(e.id);
-    if (!stored || alreadyMerged(stored, e)) continue;
-    const refusal = mergeRefusal(stored, e);
-    if (refusal) {
-      refused.push({ event: e, reason: refusal });
-      continue;
-    }
-    current.set(e.id, merge(stored, e));
-    mergedIds.add(e.id);
-    merged.push(e);
-  }
-  const changes: SignedContribution[] = [];
-  // in id order, as the rows were locked
-  const ids = [...mergedIds].sort();
-  await writeBack(client, ids.map((id) => current.get(id)!));
-  for (const id of ids) {
-    const before = original.get(id)!;
-    const after = current.get(id)!;
-    const row = rows.get(id)!;
-    if (row.invoice_status === "finalized") await recordCorrections(client, before, after, row);
-    changes.push({ event: before, sign: -1, countCall: false }, { event: after, sign: 1, countCall: false });
-  }
-  return { merged, refused, changes };
 }
