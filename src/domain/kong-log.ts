@@ -148,14 +148,12 @@ export function isBillable(log: KongLog): boolean {
 
 /** The model: ai-proxy's log block, ai-proxy's response header, the request body, the route map. */
 export function modelOf(log: KongLog, proxy: AiBlock | undefined, requestBody: unknown, modelByRoute: ReadonlyMap<string, string>): string {
-  const fromBody = str(obj(requestBody)?.model);
-  const route = log.route?.name ?? log.route?.id;
-  return (
-    proxy?.responseModel ??
-    proxy?.requestModel ??
-    str(headerOf(log.response.headers, "x-kong-llm-model")) ??
-    fromBody ??
-    (route ? modelByRoute.get(route) : undefined) ??
-    "unknown"
-  );
+  const named = proxy?.responseModel ?? proxy?.requestModel ?? str(headerOf(log.response.headers, "x-kong-llm-model")) ?? str(obj(requestBody)?.model);
+  return modelOrRoute(named, log.route ?? {}, modelByRoute);
+}
+
+/** The model a report names, else its route's configured model (by name, then id), else "unknown". */
+export function modelOrRoute(named: string | undefined, route: { id?: string; name?: string }, modelByRoute: ReadonlyMap<string, string>): string {
+  const key = route.name ?? route.id;
+  return named ?? (key ? modelByRoute.get(key) : undefined) ?? "unknown";
 }

@@ -6,9 +6,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { get_encoding } from "tiktoken";
 import { loadConfig } from "../../src/config.ts";
-import { aiBlocks, KongLogSchema, proxyBlock } from "../../src/domain/kong-log.ts";
+import { KongLogSchema } from "../../src/domain/kong-log.ts";
 import { KONG_PLACEHOLDERS } from "../../src/tokens/response.ts";
-import { payloadsOf, tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { callOfLog } from "../helpers/calls.ts";
 import { CHAT_REQUEST, kongLog } from "../fixtures/kong-logs.ts";
 
 const o200k = get_encoding("o200k_base");
@@ -23,8 +24,7 @@ function aiLog(payload: { request?: unknown; response?: unknown }, usage?: Recor
 }
 function meter(log: ReturnType<typeof aiLog>, model = "gpt-4o") {
   const providerFirst = loadConfig({}).metering.providerBilled(model);
-  const blocks = aiBlocks(log);
-  return tokenize(blocks, model, payloadsOf(log, proxyBlock(blocks)), { fallback: "cl100k_base", budgetMs: 10_000, providerFirst, billable: true });
+  return tokenize(callOfLog(log, { model }), { fallback: "cl100k_base", budgetMs: 10_000, providerFirst });
 }
 const usage = { prompt_tokens: 1200, completion_tokens: 91 };
 const answer = { id: "chatcmpl-1", created: 1, object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: "Paris is the capital of France." }, finish_reason: "stop" }] };

@@ -5,7 +5,8 @@ import { canonicalJson } from "../../src/domain/json.ts";
 import { eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
 import { checkEntry, entriesOf } from "../../src/ingest/entries.ts";
 import { redactDeep, redactText, redactUri } from "../../src/ingest/redact.ts";
-import { payloadsOf, tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { callOfLog } from "../helpers/calls.ts";
 import { CHAT_REQUEST, kong36Ai, kong37Ai, kong38Ai, kong401, kongLog } from "../fixtures/kong-logs.ts";
 
 const parse = (entry: unknown): KongLog => KongLogSchema.parse(entry);
@@ -51,7 +52,7 @@ describe("Kong log shapes", () => {
 
   it("prefers counting the logged payloads and keeps the provider's figures beside", () => {
     const log = parse(kongLog());
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), { fallback: "cl100k_base", budgetMs: 10_000 });
+    const t = tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 10_000 });
     assert.equal(t.inputSource, "counted");
     assert.equal(t.outputSource, "counted");
     assert.equal(t.encoding, "o200k_base");
@@ -64,7 +65,7 @@ describe("Kong log shapes", () => {
   it("falls back to the provider's figures when no payload was logged", () => {
     const log = parse(kongLog({ ai: kong38Ai() }));
     assert.deepEqual(
-      { ...tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), { fallback: "cl100k_base", budgetMs: 10_000 }) },
+      { ...tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 10_000 }) },
       {
         tokens: { input: 22, output: 12, cachedInput: 0, cacheWrite: 0, reasoning: 0 },
         inputSource: "provider",
@@ -81,7 +82,7 @@ describe("Kong log shapes", () => {
     entry.request.body = JSON.stringify(CHAT_REQUEST);
     entry.response.body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n";
     const log = parse(entry);
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyOf(log)), { fallback: "cl100k_base", budgetMs: 10_000 });
+    const t = tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 10_000 });
     assert.equal(t.inputSource, "counted");
     assert.equal(t.tokens.output, 1);
   });

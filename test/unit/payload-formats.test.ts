@@ -3,11 +3,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { get_encoding } from "tiktoken";
-import { aiBlocks, KongLogSchema, proxyBlock } from "../../src/domain/kong-log.ts";
+import { KongLogSchema, type BodyPaths } from "../../src/domain/kong-log.ts";
 import { counterFor } from "../../src/tokens/counter.ts";
 import { requestTokens } from "../../src/tokens/chat.ts";
 import { completionOf, completionTokens, responseUsageOf } from "../../src/tokens/response.ts";
-import { payloadsOf, tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { callOfLog } from "../helpers/calls.ts";
 import { CHAT_REQUEST, kongLog } from "../fixtures/kong-logs.ts";
 
 const o200k = get_encoding("o200k_base");
@@ -19,8 +20,8 @@ function logWith(fields: Record<string, unknown>, usage?: Record<string, unknown
   const entry = { ...kongLog(), ai: usage ? { proxy: { usage } } : undefined, ...fields };
   return KongLogSchema.parse(entry);
 }
-const run = (log: ReturnType<typeof logWith>, paths?: Parameters<typeof payloadsOf>[2], providerFirst = false) =>
-  tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyBlock(aiBlocks(log)), paths), { fallback: "cl100k_base", budgetMs: 10_000, providerFirst, billable: true });
+const run = (log: ReturnType<typeof logWith>, paths?: BodyPaths, providerFirst = false) =>
+  tokenize(callOfLog(log, { model: "gpt-4o", paths }), { fallback: "cl100k_base", budgetMs: 10_000, providerFirst });
 
 describe("body paths", () => {
   it("finds bodies under the names operators give custom_fields_by_lua, first configured path first", () => {

@@ -6,7 +6,8 @@ import { canonicalJson, stringifyJson } from "../../src/domain/json.ts";
 import { aiBlocks, KongLogSchema, modelOf, providerCounts, proxyBlock } from "../../src/domain/kong-log.ts";
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TOKENS_PER_CALL, plausibleCount, storableId, storableText } from "../../src/domain/storable.ts";
 import { eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
-import { payloadsOf, tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { tokenize } from "../../workers/meter/stages/tokenize.ts";
+import { callOfLog } from "../helpers/calls.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
 
 /** What PostgreSQL's text type and UTF-8 accept. */
@@ -101,7 +102,7 @@ describe("provider counts", () => {
 
   it("an implausible figure is never billed: with no payload the call has no count, and says why", () => {
     const log = KongLogSchema.parse({ ...kongLog({ ai: { proxy: { usage: { prompt_tokens: 1e12, completion_tokens: 5 } } } }) });
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyBlock(aiBlocks(log))), { fallback: "cl100k_base", budgetMs: 10_000 });
+    const t = tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 10_000 });
     assert.deepEqual([t.tokens.input, t.inputSource, t.tokens.output, t.outputSource, t.anomalies], [0, "none", 5, "provider", ["provider_count_implausible"]]);
   });
 });
@@ -110,7 +111,7 @@ describe("counting past the time budget", () => {
   it("falls back to the provider's figures and flags the event", () => {
     const request = { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(2 << 20) }] };
     const log = KongLogSchema.parse(kongLog({ requestBody: request }));
-    const t = tokenize(aiBlocks(log), "gpt-4o", payloadsOf(log, proxyBlock(aiBlocks(log))), { fallback: "cl100k_base", budgetMs: 5 });
+    const t = tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 5 });
     assert.deepEqual([t.tokens.input, t.inputSource, t.tokens.output, t.outputSource, t.anomalies], [27, "provider", 7, "provider", ["token_count_over_budget"]]);
   });
 });

@@ -1,6 +1,7 @@
 // One batch of raw-topic messages through the stages, in order:
-// parse -> measure (http-log entry or CloudEvent) -> identify -> price -> persist (one transaction:
-// new events inserted, reports of calls already stored merged into them, aggregates moved).
+// parse -> call record (src/calls/: an http-log entry and a CloudEvent alike) -> measure (tokens,
+// capability) -> identify -> price -> persist (one transaction: new calls inserted and reports of
+// calls already stored merged into them by one statement, aggregates moved).
 // A message that cannot be metered becomes a dead letter; the rest of the batch goes on. A
 // database that cannot be reached throws TransientFailure: the caller retries the whole batch.
 import type { Config } from "../../src/config.ts";
@@ -10,7 +11,7 @@ import { cellLimit, limitFlagsOf } from "../../src/domain/limits.ts";
 import { levelOf, localSlotOf } from "../../src/domain/tdl.ts";
 import { identify } from "./stages/identify.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
-import { parseMessage, Poison, type ParsedEntry } from "../../src/domain/raw-message.ts";
+import { parseMessage, Poison } from "../../src/domain/raw-message.ts";
 import { classifyDbError, TransientFailure } from "../../src/db/errors.ts";
 import { persistIsolated } from "./isolate.ts";
 import { PricesMoved } from "./stages/persist.ts";
@@ -20,9 +21,8 @@ import { policiesOf, rateHistories, type ConsumerPolicies, type KongConsumerRef 
 import type { Item } from "./isolate.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { tokenColumns } from "./stages/token-columns.ts";
-import type { Measured } from "./stages/measured.ts";
-import { measureHttpLog } from "./stages/measure-http-log.ts";
-import { measureCloudEvent } from "./stages/measure-cloud-event.ts";
+import { measure, type Measured } from "./stages/measure.ts";
+import { callOf, readOptionsOf } from "../../src/calls/read-call.ts";
 import { mergerFor } from "./stages/merge.ts";
 import type { DeadLetter, RawMessage } from "./messages.ts";
 
@@ -40,12 +40,7 @@ export type BatchResult = {
 
 export type MeterDeps = { db: PrismaClient; pool: SqlPool; config: Config; metrics?: Metrics; plans?: PlanCache };
 
-type Entry = { message: RawMessage; entry: ParsedEntry; measured: Measured };
-
-function measure(entry: ParsedEntry, config: Config, metrics?: Metrics): Measured {
-  const r = entry.report;
-  return r.kind === "http-log" ? measureHttpLog(r.log, config, metrics) : measureCloudEvent(r.event, entry.receivedAt, config);
-}
+type Entry = { message: RawMessage; measured: Measured };
 
 export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promise<BatchResult> {
   const { db, config } = deps;
@@ -53,6 +48,7 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   const entries: Entry[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
+  const readOptions = readOptionsOf(config);
   for (const message of messages) {
     const parsed = parseMessage(message.value);
     if (parsed instanceof Poison) {
@@ -61,17 +57,17 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     }
     let measured: Measured;
     try {
-      measured = measure(parsed, config, deps.metrics);
+      measured = measure(callOf(parsed, readOptions), config, deps.metrics);
     } catch (err) {
       deadLetters.push({ message, kind: "metering", reason: `metering failed: ${(err as Error).message}`, eventId: parsed.eventId });
       continue;
     }
     // the same report twice in one batch; a second report of the same call is merged by persist
-    const key = `${parsed.eventId}\n${measured.reportedBy}`;
+    const key = `${parsed.eventId}\n${measured.call.reportedBy}`;
     if (seen.has(key)) duplicates++;
     else {
       seen.add(key);
-      entries.push({ message, entry: parsed, measured });
+      entries.push({ message, measured });
     }
   }
 
@@ -107,16 +103,17 @@ async function pricedAndPersisted(deps: MeterDeps, entries: Entry[]) {
 
 /** The stages from identify to persist, whose lookups are repeated when prices moved underneath. */
 async function identifyPriceAndPersist(deps: MeterDeps, entries: Entry[]) {
-  const { identityOf, pricing, limits } = await lookups(deps, entries.map((e) => e.measured.consumerRef));
+  const { identityOf, pricing, limits } = await lookups(deps, entries.map((e) => e.measured.call.owner));
   const items: Item[] = [];
   const deadLetters: DeadLetter[] = [];
-  for (const { message, entry, measured } of entries) {
-    const identity = identityOf(measured.consumerRef);
+  for (const { message, measured } of entries) {
+    const { call } = measured;
+    const identity = identityOf(call.owner);
     if ("failed" in identity) {
-      deadLetters.push({ message, kind: "consumer_registration", reason: identity.failed, eventId: entry.eventId, consumer: measured.consumerLabel });
+      deadLetters.push({ message, kind: "consumer_registration", reason: identity.failed, eventId: call.id, consumer: call.ownerLabel });
       continue;
     }
-    items.push({ message, event: meteredEvent(entry, measured, identity.consumerId, pricing, limits, deps.config) });
+    items.push({ message, event: meteredEvent(measured, identity.consumerId, pricing, limits, deps.config) });
   }
   const persisted = await persistIsolated(deps.db, deps.pool, items, {
     limitOf: (id, slot, level) => {
@@ -155,38 +152,38 @@ async function defaultPlanId(db: PrismaClient, name: string): Promise<string | n
 
 type Limits = ConsumerPolicies["limits"];
 
-function meteredEvent(entry: ParsedEntry, m: Measured, consumerId: string | null, pricing: Pricing, limits: Limits, config: Config): MeteredEvent {
-  const { localDate, slot } = localSlotOf(m.occurredAt, config.billing.timeZone);
-  const { cost, rate, unpriced } = price(pricing, consumerId, m.model, m.occurredAt, m.tokens.tokens, m.billable);
+function meteredEvent({ call, tokens, capability }: Measured, consumerId: string | null, pricing: Pricing, limits: Limits, config: Config): MeteredEvent {
+  const { localDate, slot } = localSlotOf(call.occurredAt, config.billing.timeZone);
+  const { cost, rate, unpriced } = price(pricing, consumerId, call.model, call.occurredAt, tokens.tokens, call.billable);
   const policy = consumerId ? limits.get(consumerId) : undefined;
   return {
-    id: entry.eventId,
+    id: call.id,
     consumerId,
-    occurredAt: m.occurredAt,
-    receivedAt: entry.receivedAt,
-    routeId: m.routeId,
-    routeName: m.routeName,
-    serviceId: m.serviceId,
-    serviceName: m.serviceName,
-    model: m.model,
-    provider: m.provider,
-    status: m.status,
-    upstreamStatus: m.upstreamStatus,
-    billable: m.billable,
-    ...tokenColumns(m.tokens),
-    reportedBy: [m.reportedBy],
-    encoding: m.tokens.encoding,
+    occurredAt: call.occurredAt,
+    receivedAt: call.receivedAt,
+    routeId: call.route.id,
+    routeName: call.route.name,
+    serviceId: call.service.id,
+    serviceName: call.service.name,
+    model: call.model,
+    provider: call.provider,
+    status: call.status,
+    upstreamStatus: call.upstreamStatus,
+    billable: call.billable,
+    ...tokenColumns(tokens),
+    reportedBy: [call.reportedBy],
+    encoding: tokens.encoding,
     rate,
     cost,
-    capability: m.capability,
+    capability,
     localDate,
     slot,
-    level: levelOf(m.tokens.tokens.input, config.tdl.levelBounds),
+    level: levelOf(tokens.tokens.input, config.tdl.levelBounds),
     limitFlags: policy
-      ? limitFlagsOf(policy.limits, { capability: m.capability, reachedUpstream: m.reachedUpstream, inputTokens: m.tokens.tokens.input, outputTokens: m.tokens.tokens.output })
+      ? limitFlagsOf(policy.limits, { capability, reachedUpstream: call.reachedUpstream, inputTokens: tokens.tokens.input, outputTokens: tokens.tokens.output })
       : [],
     metadataVersion: policy?.metadataVersion,
-    anomalies: unpriced ? [...m.tokens.anomalies, "unpriced"] : m.tokens.anomalies,
-    holdId: m.holdId,
+    anomalies: unpriced ? [...tokens.anomalies, "unpriced"] : tokens.anomalies,
+    holdId: call.holdId,
   };
 }

@@ -1,18 +1,11 @@
-// Kong consumer -> tokenmeter consumer id. Identity comes only from the log's `consumer` object
-// (what Kong authenticated), never from request headers a client could have sent itself.
+// Kong consumer -> tokenmeter consumer id. Identity comes only from the call record's owner (what
+// Kong authenticated, see src/calls/), never from request headers a client could have sent itself.
 // A consumer Kong knows but tokenmeter does not is registered, unconfigured, billed by the default
 // plan and prices when configured (and otherwise unpriced, never free).
 // A registration PostgreSQL refuses fails only that consumer's events (see isolate.ts).
 import type { Db } from "../../../src/db/client.ts";
 import { classifyDbError, TransientFailure } from "../../../src/db/errors.ts";
 import { findByKongRefs, registerUnconfigured, type KongConsumerRef, type RegistrationPricing } from "../../../src/consumers/consumer.repository.ts";
-import type { KongLog } from "../../../src/domain/kong-log.ts";
-
-export function kongRefOf(log: KongLog): KongConsumerRef | undefined {
-  const c = log.consumer;
-  if (!c || (!c.id && !c.username && !c.custom_id)) return undefined;
-  return { kongId: c.id || undefined, username: c.username || undefined, customId: c.custom_id || undefined };
-}
 
 const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
 
