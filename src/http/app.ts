@@ -19,6 +19,7 @@ import { priceBookRoutes } from "./routes/price-books.routes.ts";
 import { usageRoutes } from "./routes/usage.routes.ts";
 import { reportRoutes } from "./routes/reports.routes.ts";
 import { budgetRoutes } from "./routes/budgets.routes.ts";
+import { creditRoutes } from "./routes/credits.routes.ts";
 import { webhookRoutes } from "./routes/webhooks.routes.ts";
 import { dashboardRoutes } from "./routes/dashboard.routes.ts";
 import { uiRoutes } from "./routes/ui.routes.ts";
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await deadLetterRoutes(scope, deps);
     await reportRoutes(scope, deps);
     await budgetRoutes(scope, { ...deps, metadataChanged });
+    await creditRoutes(scope, { ...deps, metadataChanged });
     await webhookRoutes(scope, deps);
     await dashboardRoutes(scope, deps);
   });

@@ -80,6 +80,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: "prices", description: "Price books per model and token type, shared by consumers as plans (operator)." },
         { name: "usage", description: "Usage and TDL matrices (operator, or a consumer for its own)." },
         { name: "invoices", description: "Invoices and billing runs." },
+        { name: "credits", description: "Prepaid credit: grants, balance, ledger and prepaid mode (operator, or a consumer for its own)." },
         { name: "gateway", description: "What Kong and the gateway plugin call." },
         { name: "dead-letters", description: "Entries that could not be metered, for inspection and replay (operator)." },
         { name: "reports", description: "Drift, lineage from invoice lines to events and prices, flagged events, FOCUS export." },

@@ -51,6 +51,9 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "post /v1/gateway/authorize": { consumer: { username: "hostile-target" } },
   "put /v1/consumers/{consumer}/budget": { period: "day", amount: "10", thresholds: [50] },
   "put /v1/tags/{tag}/budget": { period: "week", tokens: 1000 },
+  "post /v1/consumers/{consumer}/credits/grants": { amount: "10", kind: "purchase", expires_at: "2031-01-01" },
+  "post /v1/consumers/{consumer}/credits/grants/{grant}/void": { reason: "test" },
+  "put /v1/consumers/{consumer}/credits/settings": { prepaid: true, low_thresholds: ["5"] },
   "post /v1/webhook-endpoints": { url: "https://hooks.example.com/tokenmeter", event_types: ["budget.exhausted"] },
   "post /v1/price-books": { name: "hostile-book", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1", output_cost_per_token: "0.2" }] },
   "post /v1/price-books/{book}/prices": {
@@ -86,7 +89,7 @@ function credentialOf(op: Record<string, any>): string {
 
 /** One request per odd value per field of one operation, everything else valid. */
 function probesOf({ key, method, path, op }: Operation): Probe[] {
-  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID(), position: "1", tag: "hostile-tag", book: "hostile-book" };
+  const pathValues: Record<string, string> = { consumer: consumerId, id: randomUUID(), grant: randomUUID(), position: "1", tag: "hostile-tag", book: "hostile-book" };
   const urlOf = (over: Record<string, string> = {}, query = "") =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(over[name] ?? pathValues[name]!)) + (query ? `?${query}` : "");
   const base = BASELINES[key];

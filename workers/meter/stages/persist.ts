@@ -1,15 +1,18 @@
 // The only stage that writes: ONE transaction per chunk locks the chunk's calls already stored,
 // merges the chunk's reports into them, writes new and merged calls in one statement, moves the TDL
-// cells and totals by exactly what it wrote, and flags the events that took a TDL cell past the
-// consumer's limit. Each step is one set-based statement whatever the chunk's size: the rows travel
-// as one array per column and unnest() turns them back into rows, so the cost per event is
-// PostgreSQL's, not a client library's.
+// cells and totals by exactly what it wrote, burns the consumers' credit by the cost it wrote
+// (src/credits/), and flags the events that took a TDL cell past the consumer's limit. Each step
+// is one set-based statement whatever the chunk's size: the rows travel as one array per column
+// and unnest() turns them back into rows, so the cost per event is PostgreSQL's, not a client
+// library's.
 import { inTransaction, type SqlClient, type SqlPool } from "../../../src/db/pool.ts";
 import type { Merge } from "./merge.ts";
 import { foldByCall, planWrites, type Call, type MergedCall, type RefusedReport } from "./call-writes.ts";
 import { moveAggregates, type TdlLimitOf } from "./aggregate-writes.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 import { UPSERT_EVENTS, upsertParameters } from "./event-columns.ts";
+import { settleCosts } from "../../../src/credits/settle-costs.ts";
+import { pgSql } from "../../../src/db/sql.ts";
 import { eventOf, lockStored, recordCorrections, type StoredRow } from "./stored-events.ts";
 
 /** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
@@ -88,6 +91,8 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     const { fresh, merges, refused, rows } = await writeCalls(client, calls, o.merge);
     const inserted = fresh.map((c) => c.event);
     await moveAggregates(client, inserted, merges, o.limitOf ?? (() => 0));
+    const costs = [...inserted, ...merges.map((m) => m.after)].map((e) => ({ eventId: e.id, consumerId: e.consumerId, at: e.occurredAt, cost: e.cost }));
+    await settleCosts(pgSql(client), costs, new Set(merges.map((m) => m.after.id)));
     for (const m of merges) {
       const row = rows.get(m.after.id)!;
       if (row.invoice_status === "finalized") await recordCorrections(client, m.before, m.after, row);

@@ -1,0 +1,31 @@
+// Metered cost against credit, in the transaction that changed it (the meter's chunk, a
+// repricing): each call whose consumer holds grants is settled to its cost now (burn.ts), so a
+// call is burnt once however often it is reported, and every change of its cost moves the ledger
+// by exactly the difference.
+import type { Sql } from "../db/sql.ts";
+import type { Decimal } from "../domain/money.ts";
+import { settleCall } from "./burn.ts";
+import { creditedOf, lockGrants, writeMovements } from "./credit-store.ts";
+
+export type CallCost = { eventId: string; consumerId: string | null; at: Date; cost: Decimal };
+
+/**
+ * `seenBefore`: calls that may hold credit already (merged into, repriced); a call inserted by
+ * this transaction has none, and its earlier credit is not read.
+ */
+export async function settleCosts(sql: Sql, calls: CallCost[], seenBefore: ReadonlySet<string>): Promise<void> {
+  const consumerIds = [...new Set(calls.flatMap((c) => (c.consumerId ? [c.consumerId] : [])))];
+  if (consumerIds.length === 0) return;
+  const locked = await lockGrants(sql, consumerIds);
+  if (locked.byConsumer.size === 0) return;
+  const theirs = calls
+    .filter((c) => c.consumerId && locked.byConsumer.has(c.consumerId))
+    .sort((a, b) => a.at.getTime() - b.at.getTime() || (a.eventId < b.eventId ? -1 : 1));
+  const credited = await creditedOf(sql, theirs.filter((c) => seenBefore.has(c.eventId)).map((c) => c.eventId));
+  const movements = [...locked.movements];
+  for (const c of theirs) {
+    const grants = locked.byConsumer.get(c.consumerId!)!;
+    movements.push(...settleCall(grants, { eventId: c.eventId, at: c.at, cost: c.cost, credited: credited.get(c.eventId) ?? new Map() }, locked.now));
+  }
+  await writeMovements(sql, locked, movements);
+}

@@ -1,0 +1,159 @@
+// Prepaid credit: grants through the API, burnt by the meter in its transaction, exactly once per
+// call however its reports arrive, with the balance always the ledger's sum.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
+import { meterEnvelopes } from "../helpers/billing.ts";
+import { admin, startStack, type Stack } from "../helpers/stack.ts";
+import { Decimal } from "../../src/domain/money.ts";
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack({ BILLING_TIMEZONE: "Europe/Berlin" }, { meter: false });
+});
+after(() => stack.close());
+
+/** A configured consumer paying 0.000001 per input and 0.000003 per output token. */
+async function newConsumer() {
+  const kongId = randomUUID();
+  const name = `credit-${kongId.slice(0, 8)}`;
+  const res = await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" } });
+  assert.equal(res.statusCode, 201, res.body);
+  return { id: res.json().id as string, kongId, name };
+}
+
+type Consumer = Awaited<ReturnType<typeof newConsumer>>;
+/** Calls happen now: a grant covers calls from its effective time on. */
+const logOf = (c: Consumer, rid: string, input: number, output: number, when = Date.now()) => ({
+  v: 1,
+  id: rid,
+  source: "kong-http-log",
+  receivedAt: new Date().toISOString(),
+  log: kongLog({ requestId: rid, consumer: { id: c.kongId, username: c.name }, startedAt: when, ai: { proxy: { usage: { prompt_tokens: input, completion_tokens: output }, meta: { request_model: "gpt-4o", response_model: "gpt-4o" } } } }),
+});
+const eventOf = (c: Consumer, rid: string, input: number, when = Date.now()) => ({
+  v: 1,
+  id: rid,
+  source: "kong-cloudevents",
+  receivedAt: new Date().toISOString(),
+  event: { specversion: "1.0", id: `${rid}-in`, source: "kong://cp/1", type: "kong.llm_request", subject: c.name, time: new Date(when).toISOString(), data: { type: "request", tokens: input, model: "gpt-4o" } },
+});
+
+const credits = async (c: Consumer) => {
+  const res = await admin(stack, "GET", `/v1/consumers/${c.id}/credits`);
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json();
+};
+const grant = async (c: Consumer, body: Record<string, unknown>) => {
+  const res = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants`, body);
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json().grant;
+};
+/** The ledger's sum over movements in effect by now, which the balance must equal. */
+async function ledgerSum(c: Consumer) {
+  const { rows } = await stack.pool.query("SELECT coalesce(sum(amount), 0)::text AS s FROM credit_ledger WHERE consumer_id = $1 AND at <= now()", [c.id]);
+  return new Decimal(rows[0].s).toFixed();
+}
+
+describe("credit grants burnt by metered cost", () => {
+  it("burns by priority, once per call, and moves by the exact difference when a call's cost changes", async () => {
+    const c = await newConsumer();
+    const purchase = await grant(c, { amount: "1", kind: "purchase", note: "order 1042" });
+    const promo = await grant(c, { amount: "0.001", kind: "promotion", priority: 0, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
+    assert.equal((await credits(c)).balance, "1.001");
+
+    // 700 input + 40 output = 0.00082; the promotion (priority 0) goes first
+    const a = kongRequestId();
+    await meterEnvelopes(stack, [logOf(c, a, 700, 40)]);
+    await meterEnvelopes(stack, [logOf(c, a, 700, 40)]); // redelivered
+    let s = await credits(c);
+    assert.equal(s.balance, "1.00018");
+    assert.equal(s.grants.find((g: { id: string }) => g.id === promo.id).burnt, "0.00082");
+    // the second call spends the promotion and goes on to the purchase
+    const b = kongRequestId();
+    await meterEnvelopes(stack, [logOf(c, b, 700, 40)]);
+    s = await credits(c);
+    assert.equal(s.balance, "0.99936");
+    assert.deepEqual(s.grants.map((g: { id: string; remaining: string; status: string }) => [g.id, g.remaining, g.status]), [[promo.id, "0", "spent"], [purchase.id, "0.99936", "active"]]);
+
+    // a call first known from Kong's prompt-token event, then from the log with more tokens
+    const d = kongRequestId();
+    const dAt = Date.now();
+    await meterEnvelopes(stack, [eventOf(c, d, 100, dAt)]);
+    assert.equal((await credits(c)).balance, "0.99926");
+    await meterEnvelopes(stack, [logOf(c, d, 300, 10, dAt)]);
+    assert.equal((await credits(c)).balance, "0.99903", "the log raised the call's cost to 0.00033: 0.00023 more was burnt");
+    assert.equal(await ledgerSum(c), "0.99903");
+
+    const ledger = (await admin(stack, "GET", `/v1/consumers/${c.id}/credits/ledger`)).json();
+    const ofD = ledger.entries.filter((e: { event_id: string }) => e.event_id === d).map((e: { kind: string; amount: string }) => [e.kind, e.amount]);
+    assert.deepEqual(ofD, [["burn", "-0.0001"], ["burn", "-0.00023"]]);
+  });
+
+  it("a call beyond the balance is covered as far as credit goes; void takes what is left", async () => {
+    const c = await newConsumer();
+    const g = await grant(c, { amount: "0.0005", kind: "purchase" });
+    await meterEnvelopes(stack, [logOf(c, kongRequestId(), 700, 40)]);
+    let s = await credits(c);
+    assert.equal(s.balance, "0");
+    assert.equal(s.grants[0].burnt, "0.0005");
+    const top = await grant(c, { amount: "2", kind: "purchase", note: "top-up" });
+    const voided = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants/${top.id}/void`, { reason: "refunded" });
+    assert.equal(voided.statusCode, 200, voided.body);
+    assert.equal(voided.json().voided, "2");
+    assert.equal(voided.json().balance, "0");
+    const again = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants/${top.id}/void`, { reason: "refunded" });
+    assert.equal(again.statusCode, 409);
+    s = await credits(c);
+    assert.equal(s.grants.find((x: { id: string }) => x.id === top.id).status, "voided");
+    assert.equal(await ledgerSum(c), "0");
+    assert.ok(g.id);
+  });
+
+  it("a grant effective later is scheduled, not spendable; one dated as a day starts at midnight in the billing time zone", async () => {
+    const c = await newConsumer();
+    const later = await grant(c, { amount: "3", kind: "promotion", effective_at: "2099-01-01", expires_at: "2099-02-01" });
+    assert.equal(later.effective_at, "2098-12-31T23:00:00.000Z");
+    assert.equal(later.status, "scheduled");
+    const s = await credits(c);
+    assert.equal(s.balance, "0");
+    assert.equal(s.scheduled, "3");
+    await meterEnvelopes(stack, [logOf(c, kongRequestId(), 700, 40)]);
+    assert.equal((await credits(c)).scheduled, "3", "a call now does not burn a grant that starts later");
+  });
+
+  it("refuses bad grants with the field named, and changes nothing", async () => {
+    const c = await newConsumer();
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ amount: "0", kind: "purchase" }, "amount"],
+      [{ amount: "-1", kind: "purchase" }, "amount"],
+      [{ amount: "1e3", kind: "purchase" }, "amount"],
+      [{ amount: "99999999999", kind: "purchase" }, "amount"],
+      [{ amount: "1", kind: "gift" }, "kind"],
+      [{ amount: "1", kind: "purchase", priority: -1 }, "priority"],
+      [{ amount: "1", kind: "purchase", priority: 1.5 }, "priority"],
+      [{ amount: "1", kind: "purchase", expires_at: "2020-13-01" }, "expires_at"],
+      [{ amount: "1", kind: "purchase", effective_at: "2030-01-02", expires_at: "2030-01-01" }, "expires_at"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants`, body);
+      assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`);
+      assert.match(res.json().error.message, new RegExp(field), JSON.stringify(body));
+    }
+    assert.equal((await credits(c)).grants.length, 0);
+    assert.equal((await admin(stack, "POST", `/v1/consumers/${randomUUID()}/credits/grants`, { amount: "1", kind: "purchase" })).statusCode, 404);
+  });
+
+  it("a consumer reads its own credit with its key, and no one else's", async () => {
+    const [c, other] = [await newConsumer(), await newConsumer()];
+    await grant(c, { amount: "5", kind: "purchase" });
+    const key = (await admin(stack, "POST", `/v1/consumers/${c.id}/api-keys`, {})).json().key;
+    const read = (url: string) => stack.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${key}` } });
+    assert.equal((await read(`/v1/consumers/${c.id}/credits`)).json().balance, "5");
+    assert.equal((await read(`/v1/consumers/${c.id}/credits/ledger`)).statusCode, 200);
+    assert.equal((await read(`/v1/consumers/${other.id}/credits`)).statusCode, 404);
+    const write = await stack.app.inject({ method: "POST", url: `/v1/consumers/${c.id}/credits/grants`, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: { amount: "1", kind: "purchase" } });
+    assert.equal(write.statusCode, 403);
+  });
+});
