@@ -2,9 +2,12 @@
 // rate in force at its time. Calls a finalized invoice billed are repriced only by an explicit
 // correction, whose difference (new price minus invoiced price) is kept as price adjustments
 // that the consumer's next invoice bills, once. TDL cells and totals move by the same amounts.
+import { settleCosts } from "../credits/settle-costs.ts";
+import { prismaSql } from "../db/sql.ts";
 import { Prisma, type Db } from "../db/client.ts";
 import { policiesOf, rateFromRow, type StoredRate } from "../consumers/consumer.repository.ts";
 import { repriceConsumers } from "../price-books/repricing.ts";
+import { Decimal } from "../domain/money.ts";
 import { pricesOf } from "../domain/pricing.ts";
 import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
 import { priceColumns, QUANTITY_SQL, quantityColumns, type TypedUsage } from "./token-type-sql.ts";
@@ -64,7 +67,7 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
     TOKEN_TYPES.map((t) => Prisma.sql`(${Prisma.raw(QUANTITY_SQL[t].replace(/\b(\w+_tokens)\b/g, "e.$1"))}) * ${p[t]}::numeric`),
     " + ",
   );
-  const [row] = await tx.$queryRaw<{ repriced: bigint }[]>`
+  const changed = await tx.$queryRaw<{ id: string; occurred_at: Date; cost: string }[]>`
     WITH old AS (
       SELECT id, cost FROM usage_events
       WHERE consumer_id = ${rate.consumerId}::uuid AND billable
@@ -81,7 +84,7 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
           request_fee = NULL,
           cost = ${costSql}
       FROM old WHERE e.id = old.id
-      RETURNING e.local_date, e.slot, e.level, e.cost - old.cost AS delta
+      RETURNING e.id, e.occurred_at, e.cost, e.local_date, e.slot, e.level, e.cost - old.cost AS delta
     ), cells AS (
       UPDATE tdl_cells t SET cost = t.cost + d.delta
       FROM (SELECT local_date, slot, level, sum(delta) AS delta FROM changed GROUP BY 1, 2, 3) d
@@ -92,8 +95,11 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
       WHERE consumer_id = ${rate.consumerId}::uuid
       RETURNING 1
     )
-    SELECT count(*)::bigint AS repriced FROM changed`;
-  return Number(row?.repriced ?? 0n);
+    SELECT id, occurred_at, cost::text FROM changed`;
+  // credit covers each repriced call by its new cost
+  const calls = changed.map((c) => ({ eventId: c.id, consumerId: rate.consumerId, at: c.occurred_at, cost: new Decimal(c.cost) }));
+  await settleCosts(prismaSql(tx), calls, new Set(calls.map((c) => c.eventId)));
+  return changed.length;
 }
 
 /**

@@ -4,6 +4,8 @@
 // stay as billed, unless the change is a correction: then they take the new price too and the
 // difference is kept as price adjustments that each consumer's next invoice bills, once.
 // TDL cells and totals move by the same amounts, in the caller's transaction.
+import { settleCosts } from "../credits/settle-costs.ts";
+import { prismaSql } from "../db/sql.ts";
 import { Prisma, type Db } from "../db/client.ts";
 import { resolvePrice, type ResolvedPrice } from "../domain/consumer-pricing.ts";
 import { Decimal } from "../domain/money.ts";
@@ -20,7 +22,7 @@ type EventRow = TypedUsage & {
   final_invoice_id: string | null; final_period_id: string | null;
   input_tokens: number; output_tokens: number; cached_input_tokens: number; cache_write_tokens: number; reasoning_tokens: number; unpriced: boolean;
 };
-type Change = { id: string; delta: Decimal; cost: Decimal; price?: ResolvedPrice };
+type Change = { id: string; consumerId: string; at: Date; delta: Decimal; cost: Decimal; price?: ResolvedPrice };
 export type Correction = { reason: string; actor: string };
 export type Repriced = { repriced: number; adjustments: number };
 
@@ -51,11 +53,13 @@ export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date
     const cost = price ? costOf(tokens, price) : new Decimal(0);
     const unchanged = same(cost, r.cost) && (price?.priceId ?? null) === r.price_id && (price?.id ?? null) === r.rate_id && r.unpriced === !price;
     if (unchanged) continue;
-    changes.push({ id: r.id, delta: cost.minus(r.cost.toFixed()), cost, price });
+    changes.push({ id: r.id, consumerId: r.consumer_id, at: r.occurred_at, delta: cost.minus(r.cost.toFixed()), cost, price });
     if (r.final_invoice_id && correction) adjusted.push({ row: r, price });
   }
   const adjustments = correction ? await recordAdjustments(tx, adjusted, correction) : 0;
   if (changes.length > 0) await writeChanges(tx, changes);
+  // credit covers each repriced call by its new cost
+  await settleCosts(prismaSql(tx), changes.map((c) => ({ eventId: c.id, consumerId: c.consumerId, at: c.at, cost: c.cost })), new Set(changes.map((c) => c.id)));
   return { repriced: changes.length, adjustments };
 }
 

@@ -123,6 +123,40 @@ describe("credit grants burnt by metered cost", () => {
     assert.equal((await credits(c)).scheduled, "3", "a call now does not burn a grant that starts later");
   });
 
+  it("repricing a call moves its credit by the exact difference", async () => {
+    const c = await newConsumer();
+    await grant(c, { amount: "1", kind: "purchase", effective_at: new Date(Date.now() - 3_600_000).toISOString() });
+    const calledAt = Date.now() - 1_800_000;
+    await meterEnvelopes(stack, [logOf(c, kongRequestId(), 1000, 100, calledAt), logOf(c, kongRequestId(), 2000, 0, calledAt + 1000)]);
+    assert.equal((await credits(c)).balance, "0.9967", "0.0013 + 0.002 burnt at the first rate");
+    // a rate from before the calls, twice the price: both calls cost twice as much
+    const rate = await admin(stack, "POST", `/v1/consumers/${c.id}/rates`, {
+      effective_from: new Date(calledAt - 60_000).toISOString(), input_cost_per_token: "0.000002", output_cost_per_token: "0.000006",
+    });
+    assert.equal(rate.statusCode, 201, rate.body);
+    assert.equal((await credits(c)).balance, "0.9934");
+    assert.equal(await ledgerSum(c), "0.9934");
+  });
+
+  it("a plan's new price moves the credit of the calls it reprices", async () => {
+    const c = await newConsumer();
+    const book = `credit-plan-${c.kongId.slice(0, 8)}`;
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const created = await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", effective_from: since, input_cost_per_token: "0.000001", output_cost_per_token: "0.000001" }] });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book })).statusCode, 200);
+    await grant(c, { amount: "1", kind: "purchase", effective_at: since });
+    const calledAt = Date.now() - 1_800_000;
+    await meterEnvelopes(stack, [logOf(c, kongRequestId(), 1000, 1000, calledAt)]);
+    assert.equal((await credits(c)).balance, "0.998");
+    const priced = await admin(stack, "POST", `/v1/price-books/${book}/prices`, {
+      model: "gpt-4o", effective_from: new Date(calledAt - 60_000).toISOString(), input_cost_per_token: "0.0000005", output_cost_per_token: "0.0000005",
+    });
+    assert.equal(priced.statusCode, 201, priced.body);
+    assert.equal((await credits(c)).balance, "0.999", "half the price: half of the burn given back");
+    assert.equal(await ledgerSum(c), "0.999");
+  });
+
   it("refuses bad grants with the field named, and changes nothing", async () => {
     const c = await newConsumer();
     const cases: Array<[Record<string, unknown>, string]> = [
