@@ -1,6 +1,9 @@
 // What an alert is, shared by the outbox that records it and the service that delivers it.
 
-export const ALERT_TYPES = ["budget.threshold_crossed", "budget.exhausted", "invoice.finalized", "invoice.unpriced_calls", "dead_letter.recorded"] as const;
+export const ALERT_TYPES = [
+  "budget.threshold_crossed", "budget.exhausted", "credits.low", "credits.exhausted", "credits.expiring", "credits.expired",
+  "invoice.finalized", "invoice.unpriced_calls", "dead_letter.recorded",
+] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
 /** The body every endpoint receives for this alert, the same bytes on every retry. */

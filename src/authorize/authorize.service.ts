@@ -12,6 +12,7 @@ import type { GatewayConsumer, MetadataCache } from "./metadata-cache.ts";
 import type { TdlCounter } from "./tdl-counter.ts";
 import { userHeaders } from "./user-headers.ts";
 import type { BudgetGuard } from "../budgets/budget-guard.ts";
+import { isCredit } from "../budgets/budget.ts";
 
 export type AuthorizeRequest = {
   /** Bytes of the HTTP request that carried this (bounds the body's size). */
@@ -28,15 +29,15 @@ export type AuthorizeRequest = {
 };
 
 export type DenyReason = {
-  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted" | "body_unreadable" | "model_unpriced";
+  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted" | "credits_exhausted" | "body_unreadable" | "model_unpriced";
   message: string;
   [detail: string]: unknown;
 };
 
 export type Decision = {
   allow: boolean;
-  /** What the gateway answers a denied call with: 403 for a permission or token limit, 429 for a slot limit or budget. */
-  status: 200 | 403 | 429;
+  /** What the gateway answers a denied call with: 403 for a permission or token limit, 429 for a slot limit or budget, 402 for spent prepaid credit. */
+  status: 200 | 402 | 403 | 429;
   reason: DenyReason | null;
   consumer_id: string | null;
   metadata_version: number | null;
@@ -56,7 +57,7 @@ export type AuthorizeDeps = {
   now?: () => Date;
 };
 
-const deny = (status: 403 | 429, reason: DenyReason, base: Omit<Decision, "allow" | "status" | "reason">): Decision => ({
+const deny = (status: 402 | 403 | 429, reason: DenyReason, base: Omit<Decision, "allow" | "status" | "reason">): Decision => ({
   allow: false,
   status,
   reason,
@@ -116,7 +117,8 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   if (consumer.budgets.length > 0 && deps.budgets) {
     checks.priced_by = rate?.pricedBy ?? null;
     if (!rate && consumer.budgets.some((b) => b.amount !== null)) {
-      const message = `no price covers model ${model} for this consumer, so a money budget cannot hold the call`;
+      const what = consumer.budgets.some(isCredit) ? "its prepaid credit" : "a money budget";
+      const message = `no price covers model ${model} for this consumer, so ${what} cannot hold the call`;
       return deny(403, { code: "model_unpriced", message, model }, base());
     }
     const hold = await holdBudget(

@@ -31,7 +31,7 @@ export type BudgetHoldRequest = {
 };
 
 export type BudgetHold =
-  | { kind: "denied"; status: 403 | 429; reason: { code: "budget_exhausted" | "body_unreadable"; message: string; [detail: string]: unknown }; checks: Record<string, unknown> }
+  | { kind: "denied"; status: 402 | 403 | 429; reason: { code: "budget_exhausted" | "credits_exhausted" | "body_unreadable"; message: string; [detail: string]: unknown }; checks: Record<string, unknown> }
   | { kind: "passed"; checks: Record<string, unknown>; release?: () => Promise<void>; bodyFields?: Record<string, number> };
 
 /** The budgets' joint setting: off only when every budget says off; a named field wins over auto. */
@@ -60,7 +60,8 @@ export async function holdBudget(r: BudgetHoldRequest, guard: BudgetGuard, confi
     holdMs: r.timeoutMs === undefined ? undefined : Math.min(MAX_HOLD_MS, Math.max(config.budgets.holdTtlMs, r.timeoutMs + SETTLE_MARGIN_MS)),
     shrink: cappable ? { choices: r.cap.choices, minPerChoice: config.budgets.minOutputTokens } : undefined,
   });
-  if (outcome.kind === "denied") return { kind: "denied", status: 429, reason: outcome.reason, checks: outcome.checks };
+  // a budget resets with its period (429: later); spent prepaid credit needs a top-up (402)
+  if (outcome.kind === "denied") return { kind: "denied", status: outcome.reason.code === "credits_exhausted" ? 402 : 429, reason: outcome.reason, checks: outcome.checks };
   const release = outcome.kind === "held" ? outcome.release : undefined;
   const held = outcome.outputTokens === undefined ? perChoice : outcome.outputTokens / r.cap.choices;
   if (!cappable || (asked !== undefined && held >= asked)) return { kind: "passed", checks: outcome.checks, release };

@@ -7,11 +7,12 @@ import type { Db } from "../db/client.ts";
 import { periodJson, type Period } from "../domain/billing-period.ts";
 import { storableId } from "../domain/storable.ts";
 import type { RatePrices } from "../domain/pricing.ts";
-import type { Decimal } from "../domain/money.ts";
+import { Decimal } from "../domain/money.ts";
+import { creditRefusal, creditsExhausted, creditStanding } from "../credits/credit-hold.ts";
 import type { AlertDeps } from "../alerts/alert.service.ts";
 import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
-import { budgetPeriodAt, fromMicro, maxCostOf, microDown, microUp, outputThatFits, ownerKey, type Budget, type CallBound, type Room } from "./budget.ts";
+import { budgetPeriodAt, fromMicro, isCredit, maxCostOf, microDown, microUp, outputThatFits, ownerKey, type Budget, type CallBound, type Room } from "./budget.ts";
 import { foldLedger, ledgerExpiry, ownerJson, raiseExhausted, refOf } from "./ledger-fold.ts";
 import { MAX_HOLD_AMOUNT, type HoldLedger, type HoldResult, type LedgerRef } from "./hold-ledger.ts";
 
@@ -26,7 +27,7 @@ export type BudgetOutcome =
   | { kind: "held"; checks: Record<string, unknown>; release(): Promise<void>; outputTokens?: number }
   | { kind: "allowed"; checks: Record<string, unknown>; outputTokens?: number }
   /** room: what the refusing budget had left, when known; refused: marks the refusal and sends its alert once it is final. */
-  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted"; message: string; [detail: string]: unknown }; room?: Room; refused?: () => Promise<void> };
+  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted" | "credits_exhausted"; message: string; [detail: string]: unknown }; room?: Room; refused?: () => Promise<void> };
 
 export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps; logger?: Logger; onRedisError?: () => void };
 
@@ -133,6 +134,9 @@ export class BudgetGuard {
     Object.assign(checks, { budget_source: "ledger", committed: fromMicro(result.committedMoney).toFixed(), held: fromMicro(result.heldMoney).toFixed() });
     if (Date.now() - result.foldedAt > STALE_FOLD_MS) this.refold(r.budget, period);
     if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
+    const committed = fromMicro(result.committedMoney);
+    const held = fromMicro(result.heldMoney);
+    if (isCredit(r.budget)) return this.creditDenied(r.budget, cost, held, checks, roomOf(r.budget, committed.plus(held), 0n));
     // a refusal the caller may still turn into a smaller hold is marked (and alerted) only once final
     const refused = async () => {
       const first = r.shrink ? await this.deps.ledger.markDenied(ref, r.budget.version).catch(() => false) : result.firstDenial;
@@ -143,9 +147,25 @@ export class BudgetGuard {
         committed: checks.committed, held: checks.held, refused_call_max_cost: cost.toFixed(), currency: this.deps.config.billing.currency,
       });
     };
-    const usedMoney = fromMicro(result.committedMoney).plus(fromMicro(result.heldMoney));
+    const usedMoney = committed.plus(held);
     const usedTokens = BigInt(result.committedTokens + result.heldTokens);
     return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, usedMoney, usedTokens), room: roomOf(r.budget, usedMoney, usedTokens), refused };
+  }
+
+  /** A prepaid balance that cannot hold the call: 402 credits_exhausted, and credits.exhausted once per top-up. */
+  private async creditDenied(budget: Budget, cost: Decimal, held: Decimal, checks: Record<string, unknown>, room: Room): Promise<BudgetOutcome> {
+    const consumerId = budget.owner.consumerId!;
+    const standing = await creditStanding(this.deps.db, consumerId);
+    // the exact balance (the ledger holds it rounded down to micro-units)
+    const reason = creditRefusal(this.deps.config.billing.currency, standing.balance, held, cost, standing.nextExpiry);
+    // the ledger's committed figure is the balance negated: the checks show the balance itself
+    delete checks.committed;
+    checks.balance = reason.balance;
+    const refused = async () => {
+      if (!this.deps.alerts || !standing.newestGrant) return;
+      void creditsExhausted(this.deps.alerts, consumerId, standing.newestGrant, { consumer_id: consumerId, cause: "call_refused", balance: reason.balance, held: held.toFixed(), refused_call_max_cost: cost.toFixed(), currency: reason.currency });
+    };
+    return { kind: "denied", checks, reason, room, refused };
   }
 
   private async hold(budget: Budget, period: Period, ref: LedgerRef, id: string, money: string, tokens: string, holdMs: number | undefined, markDenial: boolean): Promise<HoldResult> {
@@ -169,10 +189,13 @@ export class BudgetGuard {
   /** Redis away: closed compares committed spend in PostgreSQL (no holds: concurrent calls are not seen), open allows. */
   private async withoutLedger(r: OneRequest, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, checks: Record<string, unknown>): Promise<BudgetOutcome> {
     if (this.deps.config.budgets.redisDown === "open") return { kind: "allowed", checks: { ...checks, budget_source: "unchecked" } };
-    const c = await committedSpend(this.deps.db, r.budget.owner, period);
+    const c = isCredit(r.budget)
+      ? { money: (await creditStanding(this.deps.db, r.budget.owner.consumerId!)).balance.negated(), tokens: 0n }
+      : await committedSpend(this.deps.db, r.budget.owner, period);
     Object.assign(checks, { budget_source: "committed", committed: c.money.toFixed(), held: null });
     const fits = (r.budget.amount === null || c.money.plus(cost).lte(r.budget.amount)) && (r.budget.tokens === null || c.tokens + BigInt(tokens) <= r.budget.tokens);
     if (fits) return { kind: "allowed", checks };
+    if (isCredit(r.budget)) return this.creditDenied(r.budget, cost, new Decimal(0), checks, roomOf(r.budget, c.money, c.tokens));
     return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, c.money, c.tokens), room: roomOf(r.budget, c.money, c.tokens) };
   }
 

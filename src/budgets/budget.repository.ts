@@ -6,7 +6,7 @@ import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
 import { localDateOf, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import type { CapOutputSetting } from "../authorize/output-cap.ts";
-import type { Budget, BudgetOwner, BudgetPeriod } from "./budget.ts";
+import { creditAllowance, type Budget, type BudgetOwner, type BudgetPeriod } from "./budget.ts";
 
 type Row = {
   consumerId: string | null;
@@ -40,7 +40,10 @@ export async function currentBudget(db: Db, owner: BudgetOwner): Promise<Budget 
 
 const LATEST = Prisma.sql`consumer_id::text AS "consumerId", tag, version, period, amount::text AS amount, tokens::text AS tokens, thresholds, cap_output AS "capOutput", removed`;
 
-/** Every budget each consumer answers to (its own first, then its tags'), in two queries. */
+/**
+ * Every budget each consumer answers to (its own first, then its tags'), and last, for a prepaid
+ * consumer, its credit (held like a budget, see src/credits/credit-hold.ts), in three queries.
+ */
 export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map<string, Budget[]>> {
   const result = new Map<string, Budget[]>(consumerIds.map((id) => [id, []]));
   if (consumerIds.length === 0) return result;
@@ -53,6 +56,8 @@ export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map
     SELECT latest.*, c.id::text AS member FROM latest JOIN consumers c ON latest.tag = ANY(c.tags)
     WHERE c.id = ANY(${consumerIds}::uuid[]) AND NOT latest.removed ORDER BY latest.tag`;
   for (const r of tagged) result.get(r.member)!.push(toBudget(r));
+  const prepaid = await db.$queryRaw<{ id: string }[]>`SELECT id::text FROM consumers WHERE id = ANY(${consumerIds}::uuid[]) AND prepaid`;
+  for (const r of prepaid) result.get(r.id)!.push(creditAllowance(r.id));
   return result;
 }
 

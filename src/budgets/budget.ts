@@ -10,6 +10,13 @@ import type { CapOutputSetting } from "../authorize/output-cap.ts";
 
 export type BudgetPeriod = "day" | "week" | "month";
 
+/**
+ * A prepaid consumer's credit is held at authorize like a budget (src/credits/credit-hold.ts): one
+ * ledger for as long as the consumer is prepaid, whose limit is 0 and whose committed figure is
+ * the available balance negated, so a call fits when held + its cost <= the balance.
+ */
+export const PREPAID = "prepaid";
+
 export const PERIOD_KINDS: Record<BudgetPeriod, PeriodKind> = { day: "daily", week: "weekly", month: "monthly" };
 export const BUDGET_PERIODS = Object.keys(PERIOD_KINDS) as BudgetPeriod[];
 
@@ -19,7 +26,7 @@ export type BudgetOwner = { consumerId: string; tag?: undefined } | { tag: strin
 export type Budget = {
   owner: BudgetOwner;
   version: number;
-  period: BudgetPeriod;
+  period: BudgetPeriod | typeof PREPAID;
   /** Hard limit in the billing currency; null = no money limit. */
   amount: Decimal | null;
   /** Hard limit in tokens (all types together); null = no token limit. */
@@ -44,7 +51,22 @@ export const fromMicro = (units: string | number): Decimal => new Decimal(units)
 /** The owner as one string (ledger keys, dedup keys, log lines). */
 export const ownerKey = (o: BudgetOwner) => (o.consumerId !== undefined ? o.consumerId : `tag:${o.tag}`);
 
+/** Whether the budget is a prepaid consumer's credit. */
+export const isCredit = (b: Pick<Budget, "period">) => b.period === PREPAID;
+
+/** A consumer's credit as authorize holds it. */
+export const creditAllowance = (consumerId: string): Budget => ({
+  owner: { consumerId }, version: 0, period: PREPAID, amount: new Decimal(0), tokens: null, thresholds: [], capOutput: "auto",
+});
+
+/** How long a credit ledger outlives its last use. */
+const CREDIT_LEDGER_DAYS = 7;
+
 export function budgetPeriodAt(budget: Pick<Budget, "period">, at: Date, timeZone: string): Period {
+  if (budget.period === PREPAID) {
+    // no calendar period: the key is constant and the ledger's keys live a week past each use
+    return { kind: "daily", key: PREPAID, timeZone, startsAt: at, endsAt: new Date(at.getTime() + CREDIT_LEDGER_DAYS * 86_400_000) };
+  }
   return periodContaining(at, PERIOD_KINDS[budget.period], timeZone);
 }
 

@@ -42,6 +42,9 @@ local function n(field) return tonumber(redis.call('HGET', ledger, field) or '0'
 // or {-1} when the ledger has not been folded yet (no committed figure to check against).
 const HOLD = new Script(`${PRELUDE}
 if redis.call('HEXISTS', ledger, 'folded_at') == 0 then return {-1} end
+-- a committed figure that changes by the clock alone (credit expiring) is folded again first
+local valid_until = n('valid_until')
+if valid_until > 0 and now >= valid_until then return {-1} end
 expire_holds()
 local id, money, tokens = ARGV[1], ARGV[2], ARGV[3]
 -- only what expiry, release and fold can read back: whole non-negative amounts, exact as doubles
@@ -99,7 +102,8 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
 return seq`);
 
-// ARGV: t1 (from CLOCK, before PostgreSQL was read), committed money, committed tokens, key expiry.
+// ARGV: t1 (from CLOCK, before PostgreSQL was read), committed money, committed tokens, key expiry,
+// and when the committed figure goes stale by the clock alone (unix ms, 0: never).
 const FOLD = new Script(`${PRELUDE}
 local t1 = tonumber(ARGV[1])
 if n('fold_seq') >= t1 then return 0 end
@@ -111,7 +115,7 @@ for _, e in ipairs(redis.call('HVALS', entries)) do
   local m, tk = string.match(e, '^(%d+)|(%d+)|')
   hm = hm + tonumber(m); ht = ht + tonumber(tk)
 end
-redis.call('HSET', ledger, 'committed_money', ARGV[2], 'committed_tokens', ARGV[3], 'held_money', string.format('%d', hm), 'held_tokens', string.format('%d', ht), 'fold_seq', ARGV[1], 'folded_at', now)
+redis.call('HSET', ledger, 'committed_money', ARGV[2], 'committed_tokens', ARGV[3], 'held_money', string.format('%d', hm), 'held_tokens', string.format('%d', ht), 'fold_seq', ARGV[1], 'folded_at', now, 'valid_until', ARGV[5] or '0')
 for _, k in ipairs(KEYS) do redis.call('PEXPIREAT', k, ARGV[4]) end
 return 1`);
 
@@ -205,9 +209,12 @@ export class HoldLedger {
     return (await CLOCK.run(this.redis, this.keys(ref).slice(0, 1), [expiresAt.getTime()])) as number;
   }
 
-  /** Applies committed figures read from PostgreSQL after `readAfter` (a clock() value) was taken. */
-  async fold(ref: LedgerRef, readAfter: number, committed: { money: string; tokens: string }, expiresAt: Date): Promise<boolean> {
-    return (await FOLD.run(this.redis, this.keys(ref), [readAfter, committed.money, committed.tokens, expiresAt.getTime()])) === 1;
+  /**
+   * Applies committed figures read from PostgreSQL after `readAfter` (a clock() value) was taken;
+   * `validUntil`: when they go stale by the clock alone, after which a hold folds again first.
+   */
+  async fold(ref: LedgerRef, readAfter: number, committed: { money: string; tokens: string }, expiresAt: Date, validUntil?: Date | null): Promise<boolean> {
+    return (await FOLD.run(this.redis, this.keys(ref), [readAfter, committed.money, committed.tokens, expiresAt.getTime(), validUntil ? validUntil.getTime() : 0])) === 1;
   }
 
   async read(ref: LedgerRef): Promise<(LedgerState & { holds: number }) | null> {

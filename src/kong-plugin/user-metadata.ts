@@ -1,8 +1,9 @@
 // The `user-metadata` Kong plugin, for Kong's JavaScript plugin server (npm package kong-pdk).
 // In the access phase it asks tokenmeter's authorize endpoint about the call, then either sets
 // the X-User-* headers upstream or answers the client itself: 403 for a capability or token
-// limit, 429 for a TDL slot limit, with a JSON reason. On /api/user-metadata and /api/tdl-matrix
-// it answers with tokenmeter's view of the caller, as the original plugin did.
+// limit, 429 for a TDL slot limit or a budget, 402 for spent prepaid credit, with a JSON reason.
+// On /api/user-metadata and /api/tdl-matrix it answers with tokenmeter's view of the caller, as
+// the original plugin did.
 //
 // The plugin server loads this file with ts-node as CommonJS, alone in its plugins directory: it
 // imports nothing, so it runs there exactly as it is tested here.

@@ -1,6 +1,7 @@
 // Prepaid credit of a consumer: grants and top-ups (operator), voids (operator), its balance and
 // grants and its ledger (operator, or the consumer for its own), and its prepaid settings.
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Redis } from "ioredis";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Config } from "../../config.ts";
@@ -9,7 +10,9 @@ import type { PrismaClient } from "../../db/client.ts";
 import { localMidnight } from "../../domain/billing-period.ts";
 import { badRequest } from "../../domain/errors.ts";
 import { calendarDate, instantString, pageLimit, price, safeText, uuid } from "../../domain/field-types.ts";
-import { MAX_BUDGET_AMOUNT } from "../../budgets/budget.ts";
+import { budgetPeriodAt, creditAllowance, MAX_BUDGET_AMOUNT } from "../../budgets/budget.ts";
+import { HoldLedger } from "../../budgets/hold-ledger.ts";
+import { foldLedger } from "../../budgets/ledger-fold.ts";
 import { creditBalance, creditLedger, grantCredit, GRANT_KINDS, voidGrant } from "../../credits/credit.service.ts";
 import type { Decimal } from "../../domain/money.ts";
 import { answers, SECURITY } from "../openapi.ts";
@@ -63,13 +66,21 @@ const LedgerQuery = z
   .strict();
 
 const admin = { tags: ["credits"], security: SECURITY.admin };
-type Deps = { config: Config; db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> };
+type Deps = { config: Config; db: PrismaClient; redis: Redis; metadataChanged: (ids: string[]) => Promise<void> };
 
 const money = (d: Decimal) => d.toFixed();
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-export async function creditRoutes(app: FastifyInstance, { config, db, metadataChanged }: Deps): Promise<void> {
+export async function creditRoutes(app: FastifyInstance, { config, db, redis, metadataChanged }: Deps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const ledger = new HoldLedger(redis, config.redis.prefix);
+  /** Authorize holds against the new balance at once; with Redis away, the next fold catches up. */
+  const refold = async (request: FastifyRequest, consumerId: string) => {
+    const credit = creditAllowance(consumerId);
+    await foldLedger({ db, ledger, config }, credit, budgetPeriodAt(credit, new Date(), config.billing.timeZone)).catch((err: unknown) =>
+      request.log.warn({ err }, "credit ledger not refolded; the next fold catches up"),
+    );
+  };
   const currency = config.billing.currency;
   const instantOf = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
 
@@ -114,6 +125,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, metadataC
       const expiresAt = b.expires_at ? instantOf(b.expires_at) : null;
       if (expiresAt && expiresAt <= effectiveAt) throw badRequest(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`, "expires_at");
       const id = await grantCredit(db, c.id, { amount: b.amount, kind: b.kind, priority: b.priority, effectiveAt, expiresAt, note: b.note }, actorOf(request, "api").actor);
+      await refold(request, c.id);
       const answer = await balance(c.id);
       return reply.code(201).send({ grant: answer.grants.find((g) => g.id === id)!, ...answer });
     },
@@ -127,6 +139,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, metadataC
       const thresholds = [...new Set(request.body.low_thresholds.map(money))].sort((a, b) => Number(a) - Number(b));
       await db.consumer.update({ where: { id: c.id }, data: { prepaid: request.body.prepaid, creditLowThresholds: thresholds } });
       await metadataChanged([c.id]);
+      await refold(request, c.id);
       return balance(c.id);
     },
   );
@@ -137,6 +150,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, metadataC
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       const voided = await voidGrant(db, c.id, request.params.grant, request.body.reason, actorOf(request, "api").actor);
+      await refold(request, c.id);
       return { voided: money(voided), ...(await balance(c.id)) };
     },
   );
