@@ -152,6 +152,8 @@ const EnvSchema = z.object({
   BUDGET_UNBOUNDED_OUTPUT_TOKENS: intFrom(0, 4096),
   // the least output, per completion, a budget may cap a call to; below it the call is refused with 429
   BUDGET_MIN_OUTPUT_TOKENS: intFrom(1, 16),
+  // credits.expiring is sent this many days before a grant with something left expires (0: never)
+  CREDITS_EXPIRING_DAYS: intFrom(0, 7).pipe(z.number().max(365)),
   // webhooks: 32 bytes, base64, that encrypt endpoints' signing secrets at rest (required to add endpoints)
   WEBHOOK_SECRET_KEY: z.string().optional(),
   // keys secrets were encrypted under before (comma-separated, base64): they decrypt, never encrypt
@@ -204,6 +206,7 @@ export type Config = Readonly<{
   authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number; unsizedInputTokens: number };
   tdl: { levelBounds: number[] };
   budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number; minOutputTokens: number };
+  credits: { expiringDays: number };
   webhooks: { secretKey: Buffer | null; previousKeys: Buffer[]; allowedNetworks: AllowedNetworks; attempts: number; backoffMs: number; timeoutMs: number };
   metering: {
     /** Prices of consumers created or registered without any; null: their calls stay unpriced. */
@@ -324,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
     budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS,
       minOutputTokens: e.BUDGET_MIN_OUTPUT_TOKENS },
+    credits: { expiringDays: e.CREDITS_EXPIRING_DAYS },
     webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), previousKeys: previousKeys(e.WEBHOOK_PREVIOUS_SECRET_KEYS), allowedNetworks: allowedNetworks(e.WEBHOOK_ALLOWED_NETWORKS), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     metering: {
       defaultPrices:

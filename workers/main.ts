@@ -16,7 +16,7 @@ const logger = createLogger(config.logLevel);
 const services = await connectServices(config, logger);
 const meter = await startMeter({ ...services, config, logger: logger.child({ component: "meter" }) });
 const recorder = await startDeadLetterRecorder({ ...services, config, logger: logger.child({ component: "dead-letters" }) });
-const invoices = await startInvoiceWorker({ config, db: services.db, metrics: services.metrics, logger: logger.child({ component: "invoices" }) });
+const invoices = await startInvoiceWorker({ config, db: services.db, metrics: services.metrics, webhookQueue: services.webhookQueue, logger: logger.child({ component: "invoices" }) });
 const webhooks = await startWebhookWorker({ config, db: services.db, logger: logger.child({ component: "webhooks" }) });
 const app = await buildApp({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });

@@ -74,3 +74,14 @@ export function raiseAlert(deps: AlertDeps, alert: NewAlert): Promise<boolean> {
     },
   );
 }
+
+/** Dedup keys already recorded by this process: spares PostgreSQL a refused insert for alerts checked on every fold or sweep. */
+const recordedHere = new Set<string>();
+
+/** Raises an alert unless this process recorded its dedup key already (the database keeps it once either way). */
+export async function raiseOnce(deps: AlertDeps, alert: NewAlert): Promise<void> {
+  if (recordedHere.has(alert.dedupKey)) return;
+  if (!(await raiseAlert(deps, alert))) return; // not recorded: the next check tries again
+  if (recordedHere.size > 50_000) recordedHere.clear();
+  recordedHere.add(alert.dedupKey);
+}

@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { periodJson, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
-import { raiseAlert, type AlertDeps, type NewAlert } from "../alerts/alert.service.ts";
+import { raiseOnce, type AlertDeps } from "../alerts/alert.service.ts";
 import { committedSpend, type Committed } from "./budget.repository.ts";
 import { isCredit, microUp, ownerKey, thresholdsReached, type Budget } from "./budget.ts";
 import { alertOnBalance, creditStanding } from "../credits/credit-hold.ts";
@@ -42,15 +42,6 @@ async function foldCredit(deps: FoldDeps, consumerId: string, ref: LedgerRef, re
   return committed;
 }
 
-/** Dedup keys already recorded by this process: spares PostgreSQL a refused insert on every fold. */
-const recorded = new Set<string>();
-async function onceHere(alerts: AlertDeps, alert: NewAlert): Promise<void> {
-  if (recorded.has(alert.dedupKey)) return;
-  if (!(await raiseAlert(alerts, alert))) return; // not recorded: the next fold tries again
-  if (recorded.size > 50_000) recorded.clear();
-  recorded.add(alert.dedupKey);
-}
-
 const budgetKey = (b: Budget, p: Period) => `${ownerKey(b.owner)}:${p.key}:v${b.version}`;
 
 /** Soft thresholds reached, and the hard limit reached, by what is committed. Each once per budget version and period. */
@@ -64,7 +55,7 @@ export async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Pe
     const base = { ...ownerJson(budget), budget_version: budget.version, period: periodJson(period), measure: m.measure, limit: m.show(m.limit), committed: m.show(m.spent), currency: alerts.config.billing.currency };
     for (const t of thresholdsReached(budget.thresholds, m.spent, m.limit)) {
       const dedupKey = `budget.threshold_crossed:${budgetKey(budget, period)}:${m.measure}:${t}`;
-      await onceHere(alerts, { type: "budget.threshold_crossed", dedupKey, consumerId: budget.owner.consumerId, data: { ...base, threshold_percent: t } });
+      await raiseOnce(alerts, { type: "budget.threshold_crossed", dedupKey, consumerId: budget.owner.consumerId, data: { ...base, threshold_percent: t } });
     }
     if (m.spent.gte(m.limit)) await raiseExhausted(alerts, budget, period, { ...base, cause: "committed_spend_reached_limit" });
   }
@@ -73,5 +64,5 @@ export async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Pe
 /** `budget.exhausted`: once per budget version and period, whichever notices first (a refused call or committed spend). */
 export async function raiseExhausted(alerts: AlertDeps, budget: Budget, period: Period, data: Record<string, unknown>): Promise<void> {
   const dedupKey = `budget.exhausted:${budgetKey(budget, period)}`;
-  await onceHere(alerts, { type: "budget.exhausted", dedupKey, consumerId: budget.owner.consumerId, data });
+  await raiseOnce(alerts, { type: "budget.exhausted", dedupKey, consumerId: budget.owner.consumerId, data });
 }

@@ -3,8 +3,7 @@
 // what is held plus its most cost fits the balance. What differs from a budget lives here: the
 // balance read from PostgreSQL, when that figure goes stale (the next expiry or start of a grant),
 // the refusal (402 credits_exhausted) and the credit alerts.
-import type { AlertDeps, NewAlert } from "../alerts/alert.service.ts";
-import { raiseAlert } from "../alerts/alert.service.ts";
+import { raiseOnce, type AlertDeps } from "../alerts/alert.service.ts";
 import type { Db } from "../db/client.ts";
 import { Decimal } from "../domain/money.ts";
 
@@ -56,15 +55,6 @@ export function creditRefusal(currency: string, balance: Decimal, held: Decimal,
   };
 }
 
-/** Alerts recorded by this process already: spares PostgreSQL a refused insert on every fold. */
-const recorded = new Set<string>();
-async function once(alerts: AlertDeps, alert: NewAlert): Promise<void> {
-  if (recorded.has(alert.dedupKey)) return;
-  if (!(await raiseAlert(alerts, alert))) return;
-  if (recorded.size > 50_000) recorded.clear();
-  recorded.add(alert.dedupKey);
-}
-
 /** credits.low below each threshold and credits.exhausted at zero, once per threshold and top-up. */
 export async function alertOnBalance(alerts: AlertDeps, consumerId: string, s: CreditStanding): Promise<void> {
   if (!s.newestGrant) return; // never granted: nothing to tell
@@ -72,12 +62,12 @@ export async function alertOnBalance(alerts: AlertDeps, consumerId: string, s: C
   const data = { consumer_id: consumerId, balance: s.balance.toFixed(), currency, since_grant: s.newestGrant };
   for (const t of s.lowThresholds) {
     if (s.balance.gte(t)) continue;
-    await once(alerts, { type: "credits.low", dedupKey: `credits.low:${consumerId}:${t.toFixed()}:${s.newestGrant}`, consumerId, data: { ...data, threshold: t.toFixed() } });
+    await raiseOnce(alerts, { type: "credits.low", dedupKey: `credits.low:${consumerId}:${t.toFixed()}:${s.newestGrant}`, consumerId, data: { ...data, threshold: t.toFixed() } });
   }
   if (s.balance.lte(0)) await creditsExhausted(alerts, consumerId, s.newestGrant, { ...data, cause: "balance_spent" });
 }
 
 /** credits.exhausted: once per top-up, whichever notices first (a refused call or the balance reaching zero). */
 export async function creditsExhausted(alerts: AlertDeps, consumerId: string, newestGrant: string, data: Record<string, unknown>): Promise<void> {
-  await once(alerts, { type: "credits.exhausted", dedupKey: `credits.exhausted:${consumerId}:${newestGrant}`, consumerId, data });
+  await raiseOnce(alerts, { type: "credits.exhausted", dedupKey: `credits.exhausted:${consumerId}:${newestGrant}`, consumerId, data });
 }

@@ -23,6 +23,9 @@ async function withGrants<T>(db: PrismaClient, consumerId: string, work: (tx: Db
   });
 }
 
+/** Writes the consumer's due expiries (what withGrants does first) and nothing else. */
+export const expireDueCredit = (db: PrismaClient, consumerId: string) => withGrants(db, consumerId, async () => undefined);
+
 export async function grantCredit(db: PrismaClient, consumerId: string, g: GrantInput, actor: string) {
   return withGrants(db, consumerId, async (tx) => {
     const amount = g.amount.toFixed();

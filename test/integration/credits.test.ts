@@ -7,6 +7,7 @@ import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
 import { meterEnvelopes } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 import { Decimal } from "../../src/domain/money.ts";
+import { sweepCredits } from "../../src/credits/credit-sweep.ts";
 
 let stack: Stack;
 before(async () => {
@@ -155,6 +156,24 @@ describe("credit grants burnt by metered cost", () => {
     assert.equal(priced.statusCode, 201, priced.body);
     assert.equal((await credits(c)).balance, "0.999", "half the price: half of the burn given back");
     assert.equal(await ledgerSum(c), "0.999");
+  });
+
+  it("the sweep writes expiries that fell due and tells of credit expiring soon and expired unused, once per grant", async () => {
+    const c = await newConsumer();
+    const short = await grant(c, { amount: "2", kind: "promotion", expires_at: new Date(Date.now() + 1000).toISOString() });
+    const soon = await grant(c, { amount: "3", kind: "promotion", expires_at: new Date(Date.now() + 3 * 86_400_000).toISOString() });
+    const later = await grant(c, { amount: "4", kind: "purchase", expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString() });
+    await new Promise((r) => setTimeout(r, 1100));
+    const alerts = { db: stack.db, webhookQueue: stack.webhookQueue, config: stack.config };
+    for (let i = 0; i < 2; i++) await sweepCredits(stack.db, alerts, new Date(), 7);
+    const { rows } = await stack.pool.query("SELECT kind::text, amount::text FROM credit_ledger WHERE grant_id = $1 ORDER BY id", [short.id]);
+    assert.deepEqual(rows.map((r) => [r.kind, new Decimal(r.amount).toFixed()]), [["grant", "2"], ["expiry", "-2"]], "written once, however often the sweep runs");
+    const sent = await stack.db.alert.findMany({ where: { consumerId: c.id }, orderBy: { type: "asc" } });
+    assert.deepEqual(sent.map((a) => [a.type, (a.payload as { data: { grant_id: string } }).data.grant_id]), [["credits.expired", short.id], ["credits.expiring", soon.id]]);
+    assert.ok(later.id);
+    const s = await credits(c);
+    assert.equal(s.balance, "7");
+    assert.equal(await ledgerSum(c), "7");
   });
 
   it("refuses bad grants with the field named, and changes nothing", async () => {

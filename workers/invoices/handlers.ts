@@ -6,8 +6,10 @@ import { consumersToInvoice, duePeriods, periodsToFinalize, recordPeriod, type B
 import type { PrismaClient } from "../../src/db/client.ts";
 import { isPeriodKey, periodOfKey } from "../../src/domain/billing-period.ts";
 import { JOB_OPTIONS, JOBS } from "../../src/jobs/catalog.ts";
+import type { AlertDeps } from "../../src/alerts/alert.service.ts";
+import { sweepCredits } from "../../src/credits/credit-sweep.ts";
 
-export type BillingDeps = { db: PrismaClient; queue: Queue; settings: BillingSettings };
+export type BillingDeps = { db: PrismaClient; queue: Queue; settings: BillingSettings; alerts?: AlertDeps; creditExpiringDays?: number };
 
 const asOfDate = (asOf?: string) => (asOf ? new Date(asOf) : new Date());
 
@@ -25,7 +27,8 @@ async function tick(job: Job, d: BillingDeps) {
   for (const p of due) await d.queue.add(JOBS.closePeriod.name, { periodKey: p.key, asOf }, { ...JOB_OPTIONS, jobId: `close.${p.kind}.${p.key}` });
   const finalize = await periodsToFinalize(d.db, d.settings, now);
   for (const p of finalize) await d.queue.add(JOBS.finalizePeriod.name, { periodId: p.id, asOf }, { ...JOB_OPTIONS, jobId: `finalize.${p.id}` });
-  return { closing: due.map((p) => p.key), finalizing: finalize.map((p) => p.key) };
+  const credits = await sweepCredits(d.db, d.alerts, now, d.creditExpiringDays ?? 7);
+  return { closing: due.map((p) => p.key), finalizing: finalize.map((p) => p.key), ...credits };
 }
 
 async function closePeriod(job: Job, d: BillingDeps) {

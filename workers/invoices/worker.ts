@@ -1,6 +1,8 @@
-// The invoice worker: processes billing jobs and keeps the schedules. Redis being away never stops
-// metering; when it returns, the next tick closes and finalizes whatever fell due meanwhile.
-import { Worker } from "bullmq";
+// The invoice worker: processes billing jobs (and, on each tick, the credit sweep) and keeps the
+// schedules. Redis being away never stops metering; when it returns, the next tick closes and
+// finalizes whatever fell due meanwhile.
+import { Worker, type Queue } from "bullmq";
+import { createWebhookQueue } from "../../src/alerts/alert.service.ts";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { JOBS, PERIOD_CLOSE_PATTERN } from "../../src/jobs/catalog.ts";
@@ -11,12 +13,13 @@ import { billingProcessor } from "./handlers.ts";
 
 export type InvoiceWorker = { stop(): Promise<void> };
 
-export async function startInvoiceWorker(deps: { config: Config; db: PrismaClient; logger: Logger; metrics?: Metrics; schedule?: boolean }): Promise<InvoiceWorker> {
+export async function startInvoiceWorker(deps: { config: Config; db: PrismaClient; logger: Logger; metrics?: Metrics; schedule?: boolean; webhookQueue?: Queue }): Promise<InvoiceWorker> {
   const { config, db, logger } = deps;
   const queueConnection = redisConnection(config, "worker");
   const workerConnection = redisConnection(config, "worker");
   const queue = createBillingQueue(config, queueConnection);
-  const worker = new Worker(BILLING_QUEUE, billingProcessor({ db, queue, settings: config.billing }), {
+  const alerts = { db, webhookQueue: deps.webhookQueue ?? createWebhookQueue(config, queueConnection), config, logger };
+  const worker = new Worker(BILLING_QUEUE, billingProcessor({ db, queue, settings: config.billing, alerts, creditExpiringDays: config.credits.expiringDays }), {
     connection: workerConnection,
     prefix: config.redis.prefix,
     concurrency: 2,
