@@ -36,6 +36,7 @@ export async function voidInvoice(db: PrismaClient, id: string, by: HandChange &
       // naming the consumer lets the (consumer_id, invoice_id, occurred_at) index find the events
       await tx.usageEvent.updateMany({ where: { consumerId: inv.consumer_id, invoiceId: id }, data: { invoiceId: null } });
       await tx.priceAdjustment.updateMany({ where: { invoiceId: id }, data: { invoiceId: null } });
+      await tx.creditLedgerEntry.updateMany({ where: { consumerId: inv.consumer_id, invoiceId: id }, data: { invoiceId: null } });
     }
   });
 }

@@ -27,6 +27,8 @@ export type LineDraft = {
   adjustsPeriodId: string | null;
   adjustsEventIds: string[];
   priceAdjustmentId: string | null;
+  /** Set on a credit line: the grant whose credit paid (see invoice-credits.ts). */
+  creditGrantId?: string | null;
 };
 
 /** A rate correction of usage a finalized invoice billed (a price_adjustments row). */

@@ -7,6 +7,7 @@ import { Decimal, roundToMinorUnit } from "../domain/money.ts";
 import { buildLines, requestFeeLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
 import { priceColumns, quantityColumns } from "./token-type-sql.ts";
 import { planCharges } from "./plan-charges.ts";
+import { creditLines } from "./invoice-credits.ts";
 import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
 import { addToOutbox } from "../alerts/outbox.ts";
 import type { BillingSettings } from "./period.service.ts";
@@ -103,7 +104,9 @@ export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ in
     await claimLateEvents(tx, inv.id, a, period.startsAt);
     const usage = await linesOf(tx, inv.id, a, period.startsAt, period.endsAt);
     const charges = usage.length > 0 ? await planCharges(tx, a.consumerId, inv.id, period.startsAt, usage) : [];
-    const lines = [...usage, ...charges.map((c, i) => ({ ...c, position: usage.length + i + 1 }))];
+    // prepaid credit that paid for the invoice's calls comes off last: the total is what is due
+    const credits = usage.length > 0 ? await creditLines(tx, inv.id, a.consumerId, period.endsAt) : [];
+    const lines = [...usage, ...[...charges, ...credits].map((c, i) => ({ ...c, position: usage.length + i + 1 }))];
 
     if (lines.length === 0) {
       // no usage after all: no invoice (nothing was claimed either)

@@ -5,7 +5,8 @@ type LineLike = { charge?: string | null; adjustsPeriodId: string | null; priceA
  * usage: this period's calls; late_usage: calls of a finalized period that arrived late;
  * price_correction: a rate correction's difference; usage_correction: tokens a later report of an
  * already invoiced call added (or took away); tier_adjustment, plan_fee, minimum_top_up: the plan's
- * charges (src/billing/plan-charges.ts).
+ * charges (src/billing/plan-charges.ts); credit: prepaid credit that paid for the invoice's calls
+ * (src/billing/invoice-credits.ts).
  */
 export function lineKind(l: LineLike): string {
   if (l.charge) return l.charge;

@@ -51,7 +51,9 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
         ChargeClass: l.adjustsPeriodId ? "Correction" : null,
         ChargeDescription: l.direction
           ? `${l.model} ${l.direction.replace("_", " ")} tokens${kind === "usage" ? "" : ` (${kind.replaceAll("_", " ")})`}`
-          : `${l.model} ${kind.replaceAll("_", " ")}`,
+          : kind === "credit"
+            ? `${l.model} from grant ${l.creditGrantId}`
+            : `${l.model} ${kind.replaceAll("_", " ")}`,
         ChargeFrequency: charge?.frequency ?? "Usage-Based",
         ChargePeriodEnd: iso(charged.endsAt),
         ChargePeriodStart: iso(charged.startsAt),
@@ -93,6 +95,7 @@ const CHARGES: Record<string, { category: string; frequency: string; unit: strin
   tier_adjustment: { category: "Adjustment", frequency: "Usage-Based", unit: "Adjustment" },
   plan_fee: { category: "Purchase", frequency: "Recurring", unit: "Billing Period" },
   minimum_top_up: { category: "Purchase", frequency: "Recurring", unit: "Billing Period" },
+  credit: { category: "Credit", frequency: "One-Time", unit: "Credit" },
 };
 
 export function focusCsv(rows: FocusRow[]): string {

@@ -8,6 +8,10 @@ import { meterEnvelopes } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 import { Decimal } from "../../src/domain/money.ts";
 import { sweepCredits } from "../../src/credits/credit-sweep.ts";
+import { draftInvoice } from "../../src/billing/invoice.service.ts";
+import { recordPeriod } from "../../src/billing/period.service.ts";
+import { periodContaining } from "../../src/domain/billing-period.ts";
+import { focusRows } from "../../src/reports/focus.ts";
 
 let stack: Stack;
 before(async () => {
@@ -174,6 +178,29 @@ describe("credit grants burnt by metered cost", () => {
     const s = await credits(c);
     assert.equal(s.balance, "7");
     assert.equal(await ledgerSum(c), "7");
+  });
+
+  it("an invoice shows its usage, the credit applied per grant, and what is due; FOCUS carries the credit", async () => {
+    const c = await newConsumer();
+    const promo = await grant(c, { amount: "0.25", kind: "promotion", priority: 0 });
+    const bought = await grant(c, { amount: "0.75", kind: "purchase" });
+    // three calls of 0.4 each: 1.2 of usage, 1 of it paid by credit
+    await meterEnvelopes(stack, [0, 1, 2].map(() => logOf(c, kongRequestId(), 400_000, 0)));
+    const period = await recordPeriod(stack.db, periodContaining(new Date(), stack.config.billing.period, stack.config.billing.timeZone));
+    const drafted = await draftInvoice(stack.db, { consumerId: c.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: true });
+    assert.equal(drafted.outcome, "finalized");
+    const inv = (await admin(stack, "GET", `/v1/invoices/${drafted.invoiceId}`)).json();
+    const credit = inv.lines.filter((l: { kind: string }) => l.kind === "credit").map((l: { credit_grant_id: string; amount: string }) => [l.credit_grant_id, l.amount]);
+    assert.deepEqual(credit, [[promo.id, "-0.25"], [bought.id, "-0.75"]]);
+    assert.equal(inv.credits_applied, "1");
+    assert.equal(inv.subtotal, "0.2");
+    assert.equal(inv.total, "0.2");
+    const focus = await focusRows(stack.db, period.id, "tokenmeter", c.id);
+    const credits = focus.filter((r) => r.ChargeCategory === "Credit");
+    assert.deepEqual(credits.map((r) => r.BilledCost), ["-0.25", "-0.75"]);
+    // drafting again claims nothing twice
+    await draftInvoice(stack.db, { consumerId: c.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: false });
+    assert.equal((await admin(stack, "GET", `/v1/invoices/${drafted.invoiceId}`)).json().credits_applied, "1");
   });
 
   it("refuses bad grants with the field named, and changes nothing", async () => {

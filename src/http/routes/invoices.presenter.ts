@@ -2,6 +2,7 @@
 import type { InvoiceWithLines } from "../../billing/invoice.repository.ts";
 import { periodJson } from "../../domain/billing-period.ts";
 import { lineKind } from "../../billing/line-kind.ts";
+import { Decimal } from "../../domain/money.ts";
 
 type Line = InvoiceWithLines["lines"][number];
 
@@ -14,6 +15,8 @@ export function presentInvoice(inv: InvoiceWithLines) {
     period: periodJson(inv.period),
     currency: inv.currency,
     subtotal: inv.subtotal.toFixed(),
+    // prepaid credit on the invoice (its credit lines), already taken off the subtotal and total
+    credits_applied: inv.lines.filter((l) => l.charge === "credit").reduce((s, l) => s.minus(l.amount.toFixed()), new Decimal(0)).toFixed(),
     total: inv.total.toFixed(),
     rounding: inv.rounding,
     issued_at: inv.issuedAt?.toISOString() ?? null,
@@ -29,6 +32,7 @@ export function presentInvoice(inv: InvoiceWithLines) {
       adjusts_period_id: l.adjustsPeriodId,
       adjusts_event_ids: l.adjustsEventIds,
       reason: l.priceAdjustment?.reason ?? null,
+      credit_grant_id: l.creditGrantId,
     })),
     history: inv.history.map((h) => ({
       from: h.fromStatus,
