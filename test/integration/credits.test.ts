@@ -1,6 +1,8 @@
 // Prepaid credit: grants through the API, burnt by the meter in its transaction, exactly once per
 // call however its reports arrive, with the balance always the ledger's sum.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
@@ -201,6 +203,35 @@ describe("credit grants burnt by metered cost", () => {
     // drafting again claims nothing twice
     await draftInvoice(stack.db, { consumerId: c.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: false });
     assert.equal((await admin(stack, "GET", `/v1/invoices/${drafted.invoiceId}`)).json().credits_applied, "1");
+  });
+
+  it("the CLI grants, voids and shows credit as the API does, with exit codes for mistakes", async () => {
+    const c = await newConsumer();
+    const env = { ...process.env, DATABASE_URL: stack.config.databaseUrl, REDIS_PREFIX: stack.config.redis.prefix, BILLING_TIMEZONE: "Europe/Berlin", LOG_LEVEL: "silent" };
+    const cli = (...args: string[]) =>
+      promisify(execFile)("node", ["--import", "tsx", "scripts/credits.ts", ...args], { env, cwd: new URL("../..", import.meta.url).pathname }).then(
+        (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+      );
+    const granted = await cli("grant", c.name, "12.5", "--kind", "promotion", "--expires-at", "2099-01-01", "--note", "launch");
+    assert.equal(granted.code, 0, granted.err);
+    assert.match(granted.out, /granted 12.5 USD/);
+    assert.equal((await credits(c)).balance, "12.5");
+    const id = (await credits(c)).grants[0].id;
+    assert.equal((await credits(c)).grants[0].expires_at, "2098-12-31T23:00:00.000Z");
+    const bad = await cli("grant", c.name, "0");
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /^amount: must be more than 0/);
+    assert.equal((await cli("grant", c.name, "-3")).code, 2);
+    assert.equal((await cli("grant", c.name, "1", "--priority", "-1")).code, 2);
+    assert.equal((await cli("grant", "no-such-consumer", "1")).code, 2);
+    assert.equal((await cli("void", c.name, id)).code, 2, "a void needs a reason");
+    const voided = await cli("void", c.name, id, "--reason", "campaign cancelled");
+    assert.equal(voided.code, 0, voided.err);
+    assert.equal((await credits(c)).balance, "0");
+    const ledger = await cli("ledger", c.name);
+    assert.match(ledger.out, /grant\s+12.5/);
+    assert.match(ledger.out, /void\s+-12.5/);
   });
 
   it("refuses bad grants with the field named, and changes nothing", async () => {

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm run credits -- balance|ledger|grant|void ...`: a consumer's prepaid credit, in the database of DATABASE_URL.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+prepare_database >&2
+exec node --import tsx scripts/credits.ts "$@"
