@@ -17,12 +17,13 @@ export type CreditStanding = {
   /** The newest grant: a low or exhausted balance is told once per top-up. */
   newestGrant: string | null;
   lowThresholds: Decimal[];
+  prepaid: boolean;
 };
 
 /** The consumer's credit now, by PostgreSQL's clock (expiries not yet written count as expired). */
 export async function creditStanding(db: Db, consumerId: string): Promise<CreditStanding> {
   const [row] = await db.$queryRaw<
-    [{ balance: string; valid_until: Date | null; expiry_at: Date | null; expiry_amount: string | null; newest: string | null; thresholds: string[] }]
+    [{ balance: string; valid_until: Date | null; expiry_at: Date | null; expiry_amount: string | null; newest: string | null; thresholds: string[]; prepaid: boolean }]
   >`
     WITH g AS (SELECT * FROM credit_grants WHERE consumer_id = ${consumerId}::uuid AND voided_at IS NULL),
     live AS (SELECT * FROM g WHERE effective_at <= now() AND (expires_at IS NULL OR expires_at > now()))
@@ -31,13 +32,27 @@ export async function creditStanding(db: Db, consumerId: string): Promise<Credit
       (SELECT expires_at FROM live WHERE remaining > 0 AND expires_at IS NOT NULL ORDER BY expires_at LIMIT 1) AS expiry_at,
       (SELECT sum(remaining)::text FROM live WHERE expires_at = (SELECT min(expires_at) FROM live WHERE remaining > 0)) AS expiry_amount,
       (SELECT id::text FROM credit_grants WHERE consumer_id = ${consumerId}::uuid ORDER BY created_at DESC, id DESC LIMIT 1) AS newest,
-      (SELECT coalesce(array_agg(t::text ORDER BY t), '{}') FROM consumers c, unnest(c.credit_low_thresholds) t WHERE c.id = ${consumerId}::uuid) AS thresholds`;
+      (SELECT coalesce(array_agg(t::text ORDER BY t), '{}') FROM consumers c, unnest(c.credit_low_thresholds) t WHERE c.id = ${consumerId}::uuid) AS thresholds,
+      coalesce((SELECT prepaid FROM consumers WHERE id = ${consumerId}::uuid), false) AS prepaid`;
   return {
     balance: new Decimal(row.balance),
     validUntil: row.valid_until,
     nextExpiry: row.expiry_at ? { at: row.expiry_at, amount: new Decimal(row.expiry_amount ?? 0) } : null,
     newestGrant: row.newest,
     lowThresholds: row.thresholds.map((t) => new Decimal(t)),
+    prepaid: row.prepaid,
+  };
+}
+
+/** What usage and budget answers show of a consumer's credit; null when it was never granted any. */
+export async function creditSummary(db: Db, consumerId: string, currency: string) {
+  const s = await creditStanding(db, consumerId);
+  if (!s.newestGrant) return null;
+  return {
+    balance: s.balance.toFixed(),
+    currency,
+    prepaid: s.prepaid,
+    next_expiry: s.nextExpiry ? { at: s.nextExpiry.at.toISOString(), amount: s.nextExpiry.amount.toFixed() } : null,
   };
 }
 

@@ -262,6 +262,9 @@ describe("credit grants burnt by metered cost", () => {
     const key = (await admin(stack, "POST", `/v1/consumers/${c.id}/api-keys`, {})).json().key;
     const read = (url: string) => stack.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${key}` } });
     assert.equal((await read(`/v1/consumers/${c.id}/credits`)).json().balance, "5");
+    // the usage and budget answers carry the balance too
+    assert.deepEqual((await read(`/v1/consumers/${c.id}/usage`)).json().credit, { balance: "5", currency: "USD", prepaid: false, next_expiry: null });
+    assert.equal((await admin(stack, "GET", `/v1/consumers/${other.id}/usage`)).json().credit, null, "never granted credit");
     assert.equal((await read(`/v1/consumers/${c.id}/credits/ledger`)).statusCode, 200);
     assert.equal((await read(`/v1/consumers/${other.id}/credits`)).statusCode, 404);
     const write = await stack.app.inject({ method: "POST", url: `/v1/consumers/${c.id}/credits/grants`, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: { amount: "1", kind: "purchase" } });

@@ -14,6 +14,7 @@ import { budgetHistory, changeBudget, consumersWithTag } from "../../budgets/bud
 import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS, type BudgetOwner } from "../../budgets/budget.ts";
 import { budgetStatus } from "../../budgets/budget-status.ts";
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
+import { creditSummary } from "../../credits/credit-hold.ts";
 import { CAP_OUTPUT_SETTINGS } from "../../authorize/output-cap.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
@@ -113,7 +114,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
-      return { consumer_id: c.id, ...(await status({ consumerId: c.id })) };
+      return { consumer_id: c.id, ...(await status({ consumerId: c.id })), credit: await creditSummary(db, c.id, config.billing.currency) };
     },
   );
 

@@ -10,6 +10,7 @@ import { observedCells, observedMatrix, usageOf } from "../../usage/usage.servic
 import type { Redis } from "ioredis";
 import { budgetStatus } from "../../budgets/budget-status.ts";
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
+import { creditSummary } from "../../credits/credit-hold.ts";
 import { queryFlag } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
@@ -39,7 +40,9 @@ export async function usageRoutes(app: FastifyInstance, { config, db, redis }: {
       const usage = await usageOf(db, c.id, from, to, q.group_by);
       // the budget's current period, whatever range was asked for (null: no budget)
       const budget = await budgetStatus(db, ledger, config, { consumerId: c.id });
-      return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage, budget };
+      // the prepaid balance now (null: never granted credit)
+      const credit = await creditSummary(db, c.id, config.billing.currency);
+      return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage, budget, credit };
     },
   );
 
