@@ -61,6 +61,7 @@ before(async () => {
   bob.id = await create("bob-secret-project", bob.kongId, { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" });
   carol.id = await create("carol", carol.kongId, {});
   alice.key = (await admin(stack, "POST", `/v1/consumers/${alice.id}/api-keys`, {})).json().key;
+  assert.equal((await admin(stack, "POST", `/v1/consumers/${alice.id}/credits/grants`, { amount: "1250.5", kind: "purchase", note: "order 77" })).statusCode, 201);
   // the known day, through Kafka and the meter
   const logs = [...CALLS.map((t) => kongLog({ consumer: { id: alice.kongId, username: "alice" }, startedAt: at(t) })), kongLog({ consumer: { id: bob.kongId, username: "bob-secret-project" }, startedAt: at("10:00") })];
   assert.equal((await ingest(stack, logs)).statusCode, 202);
@@ -137,6 +138,8 @@ describe("dashboard", () => {
     await showDay(page);
     assert.equal(await page.locator('[data-testid=day-heat-map] td[data-slot="T5"][data-level="0"]').getAttribute("data-calls"), "3");
     assert.equal(await page.getByRole("link", { name: "Consumers" }).count(), 0, "no operator pages in the consumer's menu");
+    assert.equal(await page.getByTestId("credit-balance").textContent(), "1,250.5 USD", "its prepaid balance, as the API has it");
+    assert.equal(await page.locator("table[aria-label='Credit grants'] tbody tr").count(), 1);
     const download = page.waitForEvent("download");
     await page.getByRole("button", { name: "Download CSV" }).first().click();
     const csv = await (await download).path();

@@ -1,5 +1,5 @@
-// One consumer's page, for the operator or the consumer itself: budget, usage and cost over time
-// by token type and by model, the TDL heat map of a day and of a month, and its invoices.
+// One consumer's page, for the operator or the consumer itself: budget, prepaid credit, usage and
+// cost over time by token type and by model, the TDL heat map of a day and of a month, and its invoices.
 import { useMemo, useState } from "preact/hooks";
 import type { Api } from "../api.ts";
 import { DayHeatMap, MonthHeatMap, type CalendarDay, type DayMatrix } from "../components/heat-maps.tsx";
@@ -29,6 +29,52 @@ function Budget(p: Ctx & { id: string }) {
         <dt>Remaining</dt><dd>{b.amount ? money(b.remaining.amount, b.currency) : `${count(b.remaining.tokens)} tokens`}</dd>
         <dt>Period</dt><dd>{instant(b.current_period.starts_at, p.timeZone)} – {instant(b.current_period.ends_at, p.timeZone)}</dd>
       </dl>
+    </section>
+  );
+}
+
+type Grant = { id: string; kind: string; status: string; amount: string; remaining: string; burnt: string; expires_at: string | null; note: string | null };
+type Movement = { id: string; kind: string; amount: string; at: string; event_id: string | null };
+
+/** Prepaid credit: the balance, the grants and the latest movements (nothing for a consumer never granted any). */
+function Credit(p: Ctx & { id: string }) {
+  const state = useLoad<any>(p.api, `/v1/consumers/${p.id}/credits`);
+  const ledger = useLoad<{ entries: Movement[] }>(p.api, `/v1/consumers/${p.id}/credits/ledger?limit=1000`);
+  const c = state.data;
+  if (!c || c.grants.length === 0) return null;
+  const latest = (ledger.data?.entries ?? []).slice(-10).reverse();
+  return (
+    <section aria-labelledby="credit-h">
+      <h2 id="credit-h">Prepaid credit</h2>
+      <dl class="facts" data-testid="credit">
+        <dt>Balance</dt><dd data-testid="credit-balance">{money(c.balance, c.currency)}</dd>
+        <dt>Prepaid</dt><dd>{c.prepaid ? "yes: calls are admitted while the balance holds them" : "no: credit pays invoices, calls are not held"}</dd>
+        <dt>Starting later</dt><dd>{money(c.scheduled, c.currency)}</dd>
+        <dt>Next expiry</dt><dd>{c.next_expiry ? `${money(c.next_expiry.amount, c.currency)} on ${instant(c.next_expiry.at, p.timeZone)}` : "none"}</dd>
+      </dl>
+      <table aria-label="Credit grants">
+        <caption>Grants, in the order they are used</caption>
+        <thead><tr><th scope="col">Kind</th><th scope="col">Status</th><th scope="col" class="num">Granted</th><th scope="col" class="num">Used</th><th scope="col" class="num">Left</th><th scope="col">Expires</th><th scope="col">Note</th></tr></thead>
+        <tbody>
+          {c.grants.map((g: Grant) => (
+            <tr key={g.id} data-grant={g.id}>
+              <th scope="row">{g.kind}</th><td>{g.status}</td><td class="num">{money(g.amount, c.currency)}</td><td class="num">{money(g.burnt, c.currency)}</td>
+              <td class="num">{money(g.remaining, c.currency)}</td><td>{g.expires_at ? instant(g.expires_at, p.timeZone) : "never"}</td><td>{g.note ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {latest.length > 0 && (
+        <table aria-label="Latest credit movements">
+          <caption>Latest movements</caption>
+          <thead><tr><th scope="col">When</th><th scope="col">Movement</th><th scope="col" class="num">Amount</th><th scope="col">Call</th></tr></thead>
+          <tbody>
+            {latest.map((m) => (
+              <tr key={m.id}><td>{instant(m.at, p.timeZone)}</td><th scope="row">{m.kind}</th><td class="num">{money(m.amount, c.currency)}</td><td>{m.event_id ?? ""}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
@@ -129,6 +175,7 @@ export function ConsumerPage(p: Ctx & { id: string }) {
         </p>
       )}
       <Budget {...p} />
+      <Credit {...p} />
       <Usage {...p} />
       <HeatMaps {...p} />
       <section aria-labelledby="invoices-h">
