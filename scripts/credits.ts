@@ -14,22 +14,27 @@ import { createPrisma } from "../src/db/client.ts";
 import { localMidnight } from "../src/domain/billing-period.ts";
 import { AppError } from "../src/domain/errors.ts";
 import { GrantSchema } from "../src/http/routes/credits.routes.ts";
+import { consumersWithTag } from "../src/budgets/budget.repository.ts";
+import { walletsOf, type CreditOwner } from "../src/credits/credit-store.ts";
+import { prismaSql } from "../src/db/sql.ts";
+import { notifyApiProcesses } from "./notify-api.ts";
 
-const USAGE = `usage: npm run credits -- balance <consumer>
-       npm run credits -- ledger <consumer> [--limit N]
-       npm run credits -- grant <consumer> <amount> [--kind purchase|promotion|adjustment] [--priority N] [--effective-at WHEN] [--expires-at WHEN] [--note TEXT]
-       npm run credits -- void <consumer> <grant-id> --reason TEXT
+const USAGE = `usage: npm run credits -- balance <owner>
+       npm run credits -- ledger <owner> [--limit N]
+       npm run credits -- grant <owner> <amount> [--kind purchase|promotion|adjustment] [--priority N] [--effective-at WHEN] [--expires-at WHEN] [--note TEXT]
+       npm run credits -- void <owner> <grant-id> --reason TEXT
+<owner>: a consumer (id, Kong id or username), or tag:<name> for a tag's pool
 WHEN: an ISO 8601 date-time with offset, or a date (midnight in BILLING_TIMEZONE)`;
 
 type Db = ReturnType<typeof createPrisma>;
 type Config = ReturnType<typeof loadConfig>;
 
-async function refold(config: Config, db: Db, consumerId: string): Promise<void> {
+async function refold(config: Config, db: Db, owner: CreditOwner): Promise<void> {
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   redis.on("error", () => {});
   try {
     await redis.connect();
-    const credit = creditAllowance(consumerId);
+    const credit = creditAllowance(owner);
     await foldLedger({ db, config, ledger: new HoldLedger(redis, config.redis.prefix) }, credit, budgetPeriodAt(credit, new Date(), config.billing.timeZone));
   } catch (err) {
     console.error(`warning: authorize's hold ledger was not refolded (${(err as Error).message}); it picks up the new balance within 30 s`);
@@ -38,9 +43,12 @@ async function refold(config: Config, db: Db, consumerId: string): Promise<void>
   }
 }
 
-async function showBalance(config: Config, db: Db, consumerId: string) {
-  const b = await creditBalance(db, consumerId);
-  console.log(`balance ${b.balance.toFixed()} ${config.billing.currency} (scheduled ${b.scheduled.toFixed()})${b.settings.prepaid ? ", prepaid" : ""}`);
+/** A consumer shows the credit it draws on (its own, or its tag's pool). */
+async function showBalance(config: Config, db: Db, owner: CreditOwner) {
+  const wallet = owner.consumerId !== undefined ? ((await walletsOf(prismaSql(db), [owner.consumerId])).get(owner.consumerId) ?? owner) : owner;
+  const b = await creditBalance(db, wallet);
+  const from = wallet.tag !== undefined ? ` (the pool of tag ${wallet.tag})` : "";
+  console.log(`balance ${b.balance.toFixed()} ${config.billing.currency}${from}, scheduled ${b.scheduled.toFixed()}`);
   if (b.nextExpiry) console.log(`next expiry ${b.nextExpiry.at.toISOString()}: ${b.nextExpiry.amount.toFixed()}`);
   for (const g of b.grants) {
     console.log(`  ${g.id}  ${g.status.padEnd(9)} ${g.kind.padEnd(10)} p${g.priority}  ${g.remaining.toFixed()} of ${g.amount.toFixed()}  expires ${g.expiresAt?.toISOString() ?? "never"}${g.note ? `  ${g.note}` : ""}`);
@@ -76,15 +84,19 @@ async function main(): Promise<number> {
   const db = createPrisma(config.databaseUrl);
   const at = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
   try {
-    const consumer = await resolveConsumer(db, ref);
-    if (command === "balance") await showBalance(config, db, consumer.id);
+    const owner: CreditOwner = ref.startsWith("tag:") ? { tag: ref.slice("tag:".length) } : { consumerId: (await resolveConsumer(db, ref)).id };
+    if (owner.tag === "") {
+      console.error("tag: needs a name, e.g. tag:team-a");
+      return 2;
+    }
+    if (command === "balance") await showBalance(config, db, owner);
     if (command === "ledger") {
       const limit = Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
         console.error("--limit must be a whole number from 1 to 10000");
         return 2;
       }
-      const page = await creditLedger(db, consumer.id, { limit, after: undefined });
+      const page = await creditLedger(db, owner, { limit, after: undefined });
       for (const e of page.entries) console.log(`${e.at.toISOString()}  ${e.kind.padEnd(10)} ${e.amount.toFixed().padStart(16)}  grant ${e.grantId}${e.eventId ? `  call ${e.eventId}` : ""}`);
     }
     if (command === "grant") {
@@ -104,7 +116,7 @@ async function main(): Promise<number> {
         console.error(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`);
         return 2;
       }
-      const id = await grantCredit(db, consumer.id, { amount: g.amount, kind: g.kind, priority: g.priority, effectiveAt, expiresAt, note: g.note }, "cli");
+      const id = await grantCredit(db, owner, { amount: g.amount, kind: g.kind, priority: g.priority, effectiveAt, expiresAt, note: g.note }, "cli");
       console.log(`granted ${g.amount.toFixed()} ${config.billing.currency} as ${id}`);
     }
     if (command === "void") {
@@ -112,12 +124,13 @@ async function main(): Promise<number> {
         console.error("--reason is required");
         return 2;
       }
-      const voided = await voidGrant(db, consumer.id, arg!, values.reason, "cli");
+      const voided = await voidGrant(db, owner, arg!, values.reason, "cli");
       console.log(`voided ${voided.toFixed()} ${config.billing.currency} of ${arg}`);
     }
     if (command === "grant" || command === "void") {
-      await refold(config, db, consumer.id);
-      await showBalance(config, db, consumer.id);
+      await refold(config, db, owner);
+      await notifyApiProcesses(config, owner.consumerId !== undefined ? [owner.consumerId] : await consumersWithTag(db, owner.tag));
+      await showBalance(config, db, owner);
     }
     return 0;
   } catch (err) {

@@ -8,7 +8,7 @@ import { periodJson, type Period } from "../domain/billing-period.ts";
 import { storableId } from "../domain/storable.ts";
 import type { RatePrices } from "../domain/pricing.ts";
 import { Decimal } from "../domain/money.ts";
-import { creditRefusal, creditsExhausted, creditStanding } from "../credits/credit-hold.ts";
+import { creditOwnerJson, creditRefusal, creditsExhausted, creditStanding } from "../credits/credit-hold.ts";
 import type { AlertDeps } from "../alerts/alert.service.ts";
 import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
@@ -154,8 +154,7 @@ export class BudgetGuard {
 
   /** A prepaid balance that cannot hold the call: 402 credits_exhausted, and credits.exhausted once per top-up. */
   private async creditDenied(budget: Budget, cost: Decimal, held: Decimal, checks: Record<string, unknown>, room: Room): Promise<BudgetOutcome> {
-    const consumerId = budget.owner.consumerId!;
-    const standing = await creditStanding(this.deps.db, consumerId);
+    const standing = await creditStanding(this.deps.db, budget.owner);
     // the exact balance (the ledger holds it rounded down to micro-units)
     const reason = creditRefusal(this.deps.config.billing.currency, standing.balance, held, cost, standing.nextExpiry);
     // the ledger's committed figure is the balance negated: the checks show the balance itself
@@ -163,7 +162,7 @@ export class BudgetGuard {
     checks.balance = reason.balance;
     const refused = async () => {
       if (!this.deps.alerts || !standing.newestGrant) return;
-      void creditsExhausted(this.deps.alerts, consumerId, standing.newestGrant, { consumer_id: consumerId, cause: "call_refused", balance: reason.balance, held: held.toFixed(), refused_call_max_cost: cost.toFixed(), currency: reason.currency });
+      void creditsExhausted(this.deps.alerts, budget.owner, standing.newestGrant, { ...creditOwnerJson(budget.owner), cause: "call_refused", balance: reason.balance, held: held.toFixed(), refused_call_max_cost: cost.toFixed(), currency: reason.currency });
     };
     return { kind: "denied", checks, reason, room, refused };
   }
@@ -190,7 +189,7 @@ export class BudgetGuard {
   private async withoutLedger(r: OneRequest, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, checks: Record<string, unknown>): Promise<BudgetOutcome> {
     if (this.deps.config.budgets.redisDown === "open") return { kind: "allowed", checks: { ...checks, budget_source: "unchecked" } };
     const c = isCredit(r.budget)
-      ? { money: (await creditStanding(this.deps.db, r.budget.owner.consumerId!)).balance.negated(), tokens: 0n }
+      ? { money: (await creditStanding(this.deps.db, r.budget.owner)).balance.negated(), tokens: 0n }
       : await committedSpend(this.deps.db, r.budget.owner, period);
     Object.assign(checks, { budget_source: "committed", committed: c.money.toFixed(), held: null });
     const fits = (r.budget.amount === null || c.money.plus(cost).lte(r.budget.amount)) && (r.budget.tokens === null || c.tokens + BigInt(tokens) <= r.budget.tokens);

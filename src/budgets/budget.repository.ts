@@ -7,6 +7,8 @@ import { localDateOf, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import type { CapOutputSetting } from "../authorize/output-cap.ts";
 import { creditAllowance, type Budget, type BudgetOwner, type BudgetPeriod } from "./budget.ts";
+import { walletsOf } from "../credits/credit-store.ts";
+import { prismaSql } from "../db/sql.ts";
 
 type Row = {
   consumerId: string | null;
@@ -57,7 +59,9 @@ export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map
     WHERE c.id = ANY(${consumerIds}::uuid[]) AND NOT latest.removed ORDER BY latest.tag`;
   for (const r of tagged) result.get(r.member)!.push(toBudget(r));
   const prepaid = await db.$queryRaw<{ id: string }[]>`SELECT id::text FROM consumers WHERE id = ANY(${consumerIds}::uuid[]) AND prepaid`;
-  for (const r of prepaid) result.get(r.id)!.push(creditAllowance(r.id));
+  const wallets = prepaid.length ? await walletsOf(prismaSql(db), prepaid.map((r) => r.id)) : new Map();
+  // a prepaid consumer with no credit at all holds against an empty balance: every priced call is refused
+  for (const r of prepaid) result.get(r.id)!.push(creditAllowance(wallets.get(r.id) ?? { consumerId: r.id }));
   return result;
 }
 

@@ -54,9 +54,9 @@ export const ownerKey = (o: BudgetOwner) => (o.consumerId !== undefined ? o.cons
 /** Whether the budget is a prepaid consumer's credit. */
 export const isCredit = (b: Pick<Budget, "period">) => b.period === PREPAID;
 
-/** A consumer's credit as authorize holds it. */
-export const creditAllowance = (consumerId: string): Budget => ({
-  owner: { consumerId }, version: 0, period: PREPAID, amount: new Decimal(0), tokens: null, thresholds: [], capOutput: "auto",
+/** The credit a prepaid consumer draws on (its own, or its tag's pool) as authorize holds it. */
+export const creditAllowance = (owner: BudgetOwner): Budget => ({
+  owner, version: 0, period: PREPAID, amount: new Decimal(0), tokens: null, thresholds: [], capOutput: "auto",
 });
 
 /** How long a credit ledger outlives its last use. */

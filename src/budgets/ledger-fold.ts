@@ -7,7 +7,7 @@ import { periodJson, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import { raiseOnce, type AlertDeps } from "../alerts/alert.service.ts";
 import { committedSpend, type Committed } from "./budget.repository.ts";
-import { isCredit, microUp, ownerKey, thresholdsReached, type Budget } from "./budget.ts";
+import { isCredit, microUp, ownerKey, thresholdsReached, type Budget, type BudgetOwner } from "./budget.ts";
 import { alertOnBalance, creditStanding } from "../credits/credit-hold.ts";
 import type { HoldLedger, LedgerRef } from "./hold-ledger.ts";
 
@@ -26,19 +26,19 @@ export const ownerJson = (b: Budget) => (b.owner.consumerId !== undefined ? { co
 
 export async function foldLedger(deps: FoldDeps, budget: Budget, period: Period): Promise<Committed> {
   const readAfter = await deps.ledger.clock(refOf(budget, period), ledgerExpiry(period));
-  if (isCredit(budget)) return foldCredit(deps, budget.owner.consumerId!, refOf(budget, period), readAfter, ledgerExpiry(period));
+  if (isCredit(budget)) return foldCredit(deps, budget.owner, refOf(budget, period), readAfter, ledgerExpiry(period));
   const committed = await committedSpend(deps.db, budget.owner, period);
   await deps.ledger.fold(refOf(budget, period), readAfter, { money: microUp(committed.money), tokens: committed.tokens.toString() }, ledgerExpiry(period));
   if (deps.alerts) await alertOnSpend(deps.alerts, budget, period, committed);
   return committed;
 }
 
-/** A prepaid consumer's ledger: committed is minus the available balance (see src/credits/credit-hold.ts). */
-async function foldCredit(deps: FoldDeps, consumerId: string, ref: LedgerRef, readAfter: number, expiresAt: Date): Promise<Committed> {
-  const standing = await creditStanding(deps.db, consumerId);
+/** A credit ledger (a consumer's or a pool's): committed is minus the available balance (see src/credits/credit-hold.ts). */
+async function foldCredit(deps: FoldDeps, owner: BudgetOwner, ref: LedgerRef, readAfter: number, expiresAt: Date): Promise<Committed> {
+  const standing = await creditStanding(deps.db, owner);
   const committed = { money: standing.balance.negated(), tokens: 0n };
   await deps.ledger.fold(ref, readAfter, { money: microUp(committed.money), tokens: "0" }, expiresAt, standing.validUntil);
-  if (deps.alerts) await alertOnBalance(deps.alerts, consumerId, standing);
+  if (deps.alerts) await alertOnBalance(deps.alerts, owner, standing);
   return committed;
 }
 

@@ -4,7 +4,10 @@
 // balance read from PostgreSQL, when that figure goes stale (the next expiry or start of a grant),
 // the refusal (402 credits_exhausted) and the credit alerts.
 import { raiseOnce, type AlertDeps } from "../alerts/alert.service.ts";
-import type { Db } from "../db/client.ts";
+import { ownerKey } from "../budgets/budget.ts";
+import { Prisma, type Db } from "../db/client.ts";
+import { prismaSql } from "../db/sql.ts";
+import { walletsOf, type CreditOwner } from "./credit-store.ts";
 import { Decimal } from "../domain/money.ts";
 
 export type CreditStanding = {
@@ -20,18 +23,21 @@ export type CreditStanding = {
   prepaid: boolean;
 };
 
-/** The consumer's credit now, by PostgreSQL's clock (expiries not yet written count as expired). */
-export async function creditStanding(db: Db, consumerId: string): Promise<CreditStanding> {
+const ownerFilter = (o: CreditOwner) => (o.consumerId !== undefined ? Prisma.sql`consumer_id = ${o.consumerId}::uuid` : Prisma.sql`tag = ${o.tag}`);
+
+/** The owner's credit now, by PostgreSQL's clock (expiries not yet written count as expired). */
+export async function creditStanding(db: Db, owner: CreditOwner): Promise<CreditStanding> {
+  const consumerId = owner.consumerId ?? null;
   const [row] = await db.$queryRaw<
     [{ balance: string; valid_until: Date | null; expiry_at: Date | null; expiry_amount: string | null; newest: string | null; thresholds: string[]; prepaid: boolean }]
   >`
-    WITH g AS (SELECT * FROM credit_grants WHERE consumer_id = ${consumerId}::uuid AND voided_at IS NULL),
+    WITH g AS (SELECT * FROM credit_grants WHERE ${ownerFilter(owner)} AND voided_at IS NULL),
     live AS (SELECT * FROM g WHERE effective_at <= now() AND (expires_at IS NULL OR expires_at > now()))
     SELECT coalesce((SELECT sum(remaining) FROM live), 0)::text AS balance,
       (SELECT min(t) FROM (SELECT expires_at AS t FROM live WHERE remaining > 0 UNION ALL SELECT effective_at FROM g WHERE effective_at > now()) x) AS valid_until,
       (SELECT expires_at FROM live WHERE remaining > 0 AND expires_at IS NOT NULL ORDER BY expires_at LIMIT 1) AS expiry_at,
       (SELECT sum(remaining)::text FROM live WHERE expires_at = (SELECT min(expires_at) FROM live WHERE remaining > 0)) AS expiry_amount,
-      (SELECT id::text FROM credit_grants WHERE consumer_id = ${consumerId}::uuid ORDER BY created_at DESC, id DESC LIMIT 1) AS newest,
+      (SELECT id::text FROM credit_grants WHERE ${ownerFilter(owner)} ORDER BY created_at DESC, id DESC LIMIT 1) AS newest,
       (SELECT coalesce(array_agg(t::text ORDER BY t), '{}') FROM consumers c, unnest(c.credit_low_thresholds) t WHERE c.id = ${consumerId}::uuid) AS thresholds,
       coalesce((SELECT prepaid FROM consumers WHERE id = ${consumerId}::uuid), false) AS prepaid`;
   return {
@@ -44,14 +50,17 @@ export async function creditStanding(db: Db, consumerId: string): Promise<Credit
   };
 }
 
-/** What usage and budget answers show of a consumer's credit; null when it was never granted any. */
+/** What usage and budget answers show of the credit a consumer draws on; null when it has none. */
 export async function creditSummary(db: Db, consumerId: string, currency: string) {
-  const s = await creditStanding(db, consumerId);
-  if (!s.newestGrant) return null;
+  const wallet = (await walletsOf(prismaSql(db), [consumerId])).get(consumerId);
+  if (!wallet) return null;
+  const s = await creditStanding(db, wallet);
+  const prepaid = (await db.consumer.findUnique({ where: { id: consumerId }, select: { prepaid: true } }))?.prepaid ?? false;
   return {
     balance: s.balance.toFixed(),
     currency,
-    prepaid: s.prepaid,
+    prepaid,
+    ...(wallet.tag !== undefined ? { pool: wallet.tag } : {}),
     next_expiry: s.nextExpiry ? { at: s.nextExpiry.at.toISOString(), amount: s.nextExpiry.amount.toFixed() } : null,
   };
 }
@@ -70,19 +79,23 @@ export function creditRefusal(currency: string, balance: Decimal, held: Decimal,
   };
 }
 
+/** Who the credit is, as alerts and answers name it. */
+export const creditOwnerJson = (o: CreditOwner) => (o.consumerId !== undefined ? { consumer_id: o.consumerId } : { tag: o.tag });
+
 /** credits.low below each threshold and credits.exhausted at zero, once per threshold and top-up. */
-export async function alertOnBalance(alerts: AlertDeps, consumerId: string, s: CreditStanding): Promise<void> {
+export async function alertOnBalance(alerts: AlertDeps, owner: CreditOwner, s: CreditStanding): Promise<void> {
   if (!s.newestGrant) return; // never granted: nothing to tell
   const currency = alerts.config.billing.currency;
-  const data = { consumer_id: consumerId, balance: s.balance.toFixed(), currency, since_grant: s.newestGrant };
+  const data = { ...creditOwnerJson(owner), balance: s.balance.toFixed(), currency, since_grant: s.newestGrant };
   for (const t of s.lowThresholds) {
     if (s.balance.gte(t)) continue;
-    await raiseOnce(alerts, { type: "credits.low", dedupKey: `credits.low:${consumerId}:${t.toFixed()}:${s.newestGrant}`, consumerId, data: { ...data, threshold: t.toFixed() } });
+    const dedupKey = `credits.low:${ownerKey(owner)}:${t.toFixed()}:${s.newestGrant}`;
+    await raiseOnce(alerts, { type: "credits.low", dedupKey, consumerId: owner.consumerId, data: { ...data, threshold: t.toFixed() } });
   }
-  if (s.balance.lte(0)) await creditsExhausted(alerts, consumerId, s.newestGrant, { ...data, cause: "balance_spent" });
+  if (s.balance.lte(0)) await creditsExhausted(alerts, owner, s.newestGrant, { ...data, cause: "balance_spent" });
 }
 
 /** credits.exhausted: once per top-up, whichever notices first (a refused call or the balance reaching zero). */
-export async function creditsExhausted(alerts: AlertDeps, consumerId: string, newestGrant: string, data: Record<string, unknown>): Promise<void> {
-  await raiseOnce(alerts, { type: "credits.exhausted", dedupKey: `credits.exhausted:${consumerId}:${newestGrant}`, consumerId, data });
+export async function creditsExhausted(alerts: AlertDeps, owner: CreditOwner, newestGrant: string, data: Record<string, unknown>): Promise<void> {
+  await raiseOnce(alerts, { type: "credits.exhausted", dedupKey: `credits.exhausted:${ownerKey(owner)}:${newestGrant}`, consumerId: owner.consumerId, data });
 }

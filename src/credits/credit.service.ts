@@ -1,47 +1,53 @@
-// Granting, voiding and reading a consumer's credit. Each write takes the consumer's grant locks
-// (credit-store.ts), so it is ordered against the meter burning the same grants, and first writes
-// the expiries that are due: the balance read is the ledger's sum at that instant.
+// Granting, voiding and reading the credit of a consumer or of a tag's pool. Each write takes the
+// owner's grant locks (credit-store.ts), so it is ordered against the meter burning the same
+// grants, and first writes the expiries that are due: the balance read is the ledger's sum at
+// that instant.
 import type { Db, PrismaClient } from "../db/client.ts";
 import { prismaSql } from "../db/sql.ts";
 import { conflict, notFound } from "../domain/errors.ts";
 import { Decimal, ZERO } from "../domain/money.ts";
 import type { GrantState } from "./burn.ts";
-import { lockGrants, writeMovements, type LockedGrants } from "./credit-store.ts";
+import { ownerKey } from "../budgets/budget.ts";
+import { lockGrants, writeMovements, type CreditOwner, type LockedGrants } from "./credit-store.ts";
 
 export const GRANT_KINDS = ["purchase", "promotion", "adjustment"] as const;
 export type GrantKind = (typeof GRANT_KINDS)[number];
 
 export type GrantInput = { amount: Decimal; priority: number; effectiveAt: Date; expiresAt: Date | null; kind: GrantKind; note?: string };
 
-/** Runs `work` with the consumer's grants locked and due expiries written. */
-async function withGrants<T>(db: PrismaClient, consumerId: string, work: (tx: Db, locked: LockedGrants, grants: GrantState[]) => Promise<T>): Promise<T> {
+/** The owner as Prisma filters it. */
+const whereOwner = (o: CreditOwner) => (o.consumerId !== undefined ? { consumerId: o.consumerId } : { tag: o.tag });
+const whose = (o: CreditOwner) => (o.consumerId !== undefined ? "this consumer" : `tag ${o.tag}`);
+
+/** Runs `work` with the owner's grants locked and due expiries written. */
+async function withGrants<T>(db: PrismaClient, owner: CreditOwner, work: (tx: Db, locked: LockedGrants, grants: GrantState[]) => Promise<T>): Promise<T> {
   return db.$transaction(async (tx) => {
     const sql = prismaSql(tx);
-    const locked = await lockGrants(sql, [consumerId]);
+    const locked = await lockGrants(sql, [owner]);
     await writeMovements(sql, locked, locked.movements);
-    return work(tx, locked, locked.byConsumer.get(consumerId) ?? []);
+    return work(tx, locked, locked.byOwner.get(ownerKey(owner)) ?? []);
   });
 }
 
-/** Writes the consumer's due expiries (what withGrants does first) and nothing else. */
-export const expireDueCredit = (db: PrismaClient, consumerId: string) => withGrants(db, consumerId, async () => undefined);
+/** Writes the owner's due expiries (what withGrants does first) and nothing else. */
+export const expireDueCredit = (db: PrismaClient, owner: CreditOwner) => withGrants(db, owner, async () => undefined);
 
-export async function grantCredit(db: PrismaClient, consumerId: string, g: GrantInput, actor: string) {
-  return withGrants(db, consumerId, async (tx) => {
+export async function grantCredit(db: PrismaClient, owner: CreditOwner, g: GrantInput, actor: string) {
+  return withGrants(db, owner, async (tx) => {
     const amount = g.amount.toFixed();
     const grant = await tx.creditGrant.create({
-      data: { consumerId, amount, remaining: amount, priority: g.priority, effectiveAt: g.effectiveAt, expiresAt: g.expiresAt, kind: g.kind, note: g.note ?? null, actor },
+      data: { ...whereOwner(owner), amount, remaining: amount, priority: g.priority, effectiveAt: g.effectiveAt, expiresAt: g.expiresAt, kind: g.kind, note: g.note ?? null, actor },
     });
-    await tx.creditLedgerEntry.create({ data: { consumerId, grantId: grant.id, kind: "grant", amount, at: g.effectiveAt, note: g.note ?? null } });
+    await tx.creditLedgerEntry.create({ data: { ...whereOwner(owner), grantId: grant.id, kind: "grant", amount, at: g.effectiveAt, note: g.note ?? null } });
     return grant.id;
   });
 }
 
 /** Voids what is left of a grant; what it already paid for stays paid. */
-export async function voidGrant(db: PrismaClient, consumerId: string, grantId: string, reason: string, actor: string) {
-  return withGrants(db, consumerId, async (tx, locked, grants) => {
+export async function voidGrant(db: PrismaClient, owner: CreditOwner, grantId: string, reason: string, actor: string) {
+  return withGrants(db, owner, async (tx, locked, grants) => {
     const g = grants.find((x) => x.id === grantId);
-    if (!g) throw notFound(`grant: ${grantId} is not a grant of this consumer`);
+    if (!g) throw notFound(`grant: ${grantId} is not a grant of ${whose(owner)}`);
     if (g.voided) throw conflict(`grant: ${grantId} is voided already`, "grant");
     const [{ now }] = await tx.$queryRaw<[{ now: Date }]>`SELECT now() AS now`;
     const voided = g.remaining;
@@ -64,12 +70,11 @@ function statusOf(g: { effectiveAt: Date; expiresAt: Date | null; voidedAt: Date
 }
 
 /** The balance (what calls can burn now), what is scheduled, the next expiry, and every grant with its movements summed by kind. */
-export async function creditBalance(db: PrismaClient, consumerId: string) {
-  return withGrants(db, consumerId, async (tx, locked) => {
-    const now = locked.byConsumer.size ? locked.now : (await tx.$queryRaw<[{ now: Date }]>`SELECT now() AS now`)[0].now;
-    const rows = await tx.creditGrant.findMany({ where: { consumerId }, orderBy: [{ priority: "asc" }, { createdAt: "asc" }] });
-    const consumer = await tx.consumer.findUniqueOrThrow({ where: { id: consumerId }, select: { prepaid: true, creditLowThresholds: true } });
-    const sums = await tx.creditLedgerEntry.groupBy({ by: ["grantId", "kind"], where: { consumerId }, _sum: { amount: true } });
+export async function creditBalance(db: PrismaClient, owner: CreditOwner) {
+  return withGrants(db, owner, async (tx, locked) => {
+    const now = locked.byOwner.size ? locked.now : (await tx.$queryRaw<[{ now: Date }]>`SELECT now() AS now`)[0].now;
+    const rows = await tx.creditGrant.findMany({ where: whereOwner(owner), orderBy: [{ priority: "asc" }, { createdAt: "asc" }] });
+    const sums = await tx.creditLedgerEntry.groupBy({ by: ["grantId", "kind"], where: { grantId: { in: rows.map((r) => r.id) } }, _sum: { amount: true } });
     const sumOf = (grantId: string, kind: string) => new Decimal(sums.find((s) => s.grantId === grantId && s.kind === kind)?._sum.amount?.toFixed() ?? 0);
     const grants = rows.map((r) => {
       const remaining = new Decimal(r.remaining.toFixed());
@@ -95,7 +100,6 @@ export async function creditBalance(db: PrismaClient, consumerId: string) {
     const expiring = live.filter((g) => g.expiresAt).sort((a, b) => a.expiresAt!.getTime() - b.expiresAt!.getTime())[0];
     return {
       now,
-      settings: { prepaid: consumer.prepaid, lowThresholds: consumer.creditLowThresholds.map((d) => new Decimal(d.toFixed())) },
       balance: live.reduce((a, g) => a.plus(g.remaining), ZERO),
       scheduled: grants.filter((g) => g.status === "scheduled").reduce((a, g) => a.plus(g.remaining), ZERO),
       nextExpiry: expiring ? { at: expiring.expiresAt!, amount: expiring.remaining, grantId: expiring.id } : null,
@@ -106,10 +110,13 @@ export async function creditBalance(db: PrismaClient, consumerId: string) {
 
 export type LedgerQuery = { from?: Date; to?: Date; limit: number; after?: bigint };
 
-/** The consumer's ledger, oldest first, a page at a time (`after`: the last id of the previous page). */
-export async function creditLedger(db: Db, consumerId: string, q: LedgerQuery) {
+/**
+ * The ledger, oldest first, a page at a time (`after`: the last id of the previous page): a
+ * consumer's own grants' movements and its calls' burns (of a pool's credit too), or a pool's.
+ */
+export async function creditLedger(db: Db, owner: CreditOwner, q: LedgerQuery) {
   const rows = await db.creditLedgerEntry.findMany({
-    where: { consumerId, at: { gte: q.from, lt: q.to }, ...(q.after !== undefined ? { id: { gt: q.after } } : {}) },
+    where: { ...whereOwner(owner), at: { gte: q.from, lt: q.to }, ...(q.after !== undefined ? { id: { gt: q.after } } : {}) },
     orderBy: { id: "asc" },
     take: q.limit + 1,
   });

@@ -1,11 +1,13 @@
 // Metered cost against credit, in the transaction that changed it (the meter's chunk, a
-// repricing): each call whose consumer holds grants is settled to its cost now (burn.ts), so a
+// repricing): each call whose consumer draws on credit (its own, or its tag's pool) is settled to
+// its cost now (burn.ts), so a
 // call is burnt once however often it is reported, and every change of its cost moves the ledger
 // by exactly the difference.
 import type { Sql } from "../db/sql.ts";
 import type { Decimal } from "../domain/money.ts";
 import { settleCall } from "./burn.ts";
-import { creditedOf, lockGrants, writeMovements } from "./credit-store.ts";
+import { ownerKey } from "../budgets/budget.ts";
+import { creditedOf, lockGrants, walletsOf, writeMovements, type OwnedMovement } from "./credit-store.ts";
 
 export type CallCost = { eventId: string; consumerId: string | null; at: Date; cost: Decimal };
 
@@ -16,16 +18,19 @@ export type CallCost = { eventId: string; consumerId: string | null; at: Date; c
 export async function settleCosts(sql: Sql, calls: CallCost[], seenBefore: ReadonlySet<string>): Promise<void> {
   const consumerIds = [...new Set(calls.flatMap((c) => (c.consumerId ? [c.consumerId] : [])))];
   if (consumerIds.length === 0) return;
-  const locked = await lockGrants(sql, consumerIds);
-  if (locked.byConsumer.size === 0) return;
+  const wallets = await walletsOf(sql, consumerIds);
+  if (wallets.size === 0) return;
+  const owners = [...new Map([...wallets.values()].map((o) => [ownerKey(o), o])).values()];
+  const locked = await lockGrants(sql, owners);
   const theirs = calls
-    .filter((c) => c.consumerId && locked.byConsumer.has(c.consumerId))
+    .filter((c) => c.consumerId && wallets.has(c.consumerId))
     .sort((a, b) => a.at.getTime() - b.at.getTime() || (a.eventId < b.eventId ? -1 : 1));
   const credited = await creditedOf(sql, theirs.filter((c) => seenBefore.has(c.eventId)).map((c) => c.eventId));
-  const movements = [...locked.movements];
+  const movements: OwnedMovement[] = [...locked.movements];
   for (const c of theirs) {
-    const grants = locked.byConsumer.get(c.consumerId!)!;
-    movements.push(...settleCall(grants, { eventId: c.eventId, at: c.at, cost: c.cost, credited: credited.get(c.eventId) ?? new Map() }, locked.now));
+    const grants = locked.byOwner.get(ownerKey(wallets.get(c.consumerId!)!)) ?? [];
+    const settled = settleCall(grants, { eventId: c.eventId, at: c.at, cost: c.cost, credited: credited.get(c.eventId) ?? new Map() }, locked.now);
+    movements.push(...settled.map((m) => ({ ...m, consumerId: c.consumerId! })));
   }
   await writeMovements(sql, locked, movements);
 }

@@ -98,6 +98,30 @@ describe("prepaid credit at authorize", () => {
     assert.equal(alerts.length, 1, "one alert however many calls were refused");
   });
 
+  it("prepaid consumers sharing a tag's pool never overdraw it together", async () => {
+    const tag = `shared-${randomUUID().slice(0, 8)}`;
+    const members = await Promise.all([0, 1].map(async () => {
+      const kongId = randomUUID();
+      const username = `member-${kongId.slice(0, 8)}`;
+      const res = await admin(stack, "POST", "/v1/consumers", { username, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002", tags: [tag] } });
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal((await admin(stack, "PUT", `/v1/consumers/${res.json().id}/credits/settings`, { prepaid: true })).statusCode, 200);
+      return { id: res.json().id as string, username };
+    }));
+    const probe = await prepaidConsumer("1000");
+    const hold = new Decimal((await authorize(probe.username, randomBytes(16).toString("hex"))).checks.budget.hold_amount);
+    const credit = hold.times("20.5");
+    assert.equal((await admin(stack, "POST", `/v1/tags/${tag}/credits/grants`, { amount: credit.toFixed(), kind: "purchase" })).statusCode, 201);
+    const decisions = await Promise.all(Array.from({ length: 60 }, (_, i) => authorize(members[i % 2]!.username, randomBytes(16).toString("hex"))));
+    const admitted = decisions.filter((d) => d.allow);
+    assert.ok(admitted.length >= 20 && admitted.length <= 21, `${admitted.length} admitted`);
+    assert.ok(decisions.filter((d) => !d.allow).every((d) => d.status === 402 && d.reason.code === "credits_exhausted"));
+    const ledger = new HoldLedger(stack.redis, stack.config.redis.prefix);
+    const held = await ledger.read({ owner: `tag:${tag}`, periodKey: "prepaid" });
+    assert.equal(held!.holds, admitted.length, "one ledger for the pool, whichever member calls");
+    assert.ok(new Decimal(held!.heldMoney).div(1_000_000).lte(credit));
+  });
+
   it("a top-up admits calls again at once; out of prepaid mode nothing is held", async () => {
     // less than the input alone costs: no output cap makes the call fit
     const c = await prepaidConsumer("0.00001");

@@ -234,6 +234,40 @@ describe("credit grants burnt by metered cost", () => {
     assert.match(ledger.out, /void\s+-12.5/);
   });
 
+  it("a tag's pool pays for the calls of its consumers that have no credit of their own", async () => {
+    const tag = `pool-${randomUUID().slice(0, 8)}`;
+    const tagged = async (own: boolean) => {
+      const kongId = randomUUID();
+      const name = `pooled-${kongId.slice(0, 8)}`;
+      const res = await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003", tags: ["other", tag] } });
+      assert.equal(res.statusCode, 201, res.body);
+      const c = { id: res.json().id as string, kongId, name };
+      if (own) await grant(c, { amount: "1", kind: "purchase" });
+      return c;
+    };
+    const [a, b, withOwn] = [await tagged(false), await tagged(false), await tagged(true)];
+    const pooled = await admin(stack, "POST", `/v1/tags/${tag}/credits/grants`, { amount: "0.01", kind: "promotion", note: "team launch" });
+    assert.equal(pooled.statusCode, 201, pooled.body);
+    const poolGrant = pooled.json().grant.id;
+    await meterEnvelopes(stack, [logOf(a, kongRequestId(), 700, 40), logOf(b, kongRequestId(), 1000, 0), logOf(withOwn, kongRequestId(), 700, 40)]);
+    const pool = (await admin(stack, "GET", `/v1/tags/${tag}/credits`)).json();
+    assert.equal(pool.balance, "0.00818", "0.01 less a's 0.00082 and b's 0.001");
+    assert.equal(pool.consumers, 3);
+    const seenByA = await credits(a);
+    assert.deepEqual([seenByA.pool, seenByA.balance], [tag, "0.00818"]);
+    assert.equal((await credits(withOwn)).balance, "0.99918", "a consumer with credit of its own burns its own");
+    assert.equal((await credits(withOwn)).pool, undefined);
+    const ofA = (await admin(stack, "GET", `/v1/consumers/${a.id}/credits/ledger`)).json().entries;
+    assert.deepEqual(ofA.map((e: { kind: string; amount: string; grant_id: string }) => [e.kind, e.amount, e.grant_id]), [["burn", "-0.00082", poolGrant]], "a's ledger shows its calls' burns of the pool");
+    const poolLedger = (await admin(stack, "GET", `/v1/tags/${tag}/credits/ledger`)).json().entries;
+    assert.deepEqual(poolLedger.map((e: { kind: string }) => e.kind), ["grant", "burn", "burn"]);
+    const { rows } = await stack.pool.query("SELECT coalesce(sum(amount), 0)::text AS s FROM credit_ledger WHERE grant_id = $1", [poolGrant]);
+    assert.equal(new Decimal(rows[0].s).toFixed(), "0.00818", "the pool's balance is its ledger's sum");
+    const voided = await admin(stack, "POST", `/v1/tags/${tag}/credits/grants/${poolGrant}/void`, { reason: "end of launch" });
+    assert.equal(voided.statusCode, 200, voided.body);
+    assert.equal(voided.json().balance, "0");
+  });
+
   it("refuses bad grants with the field named, and changes nothing", async () => {
     const c = await newConsumer();
     const cases: Array<[Record<string, unknown>, string]> = [

@@ -53,6 +53,8 @@ const BASELINES: Record<string, Record<string, unknown>> = {
   "put /v1/tags/{tag}/budget": { period: "week", tokens: 1000 },
   "post /v1/consumers/{consumer}/credits/grants": { amount: "10", kind: "purchase", expires_at: "2031-01-01" },
   "post /v1/consumers/{consumer}/credits/grants/{grant}/void": { reason: "test" },
+  "post /v1/tags/{tag}/credits/grants": { amount: "10", kind: "promotion" },
+  "post /v1/tags/{tag}/credits/grants/{grant}/void": { reason: "test" },
   "put /v1/consumers/{consumer}/credits/settings": { prepaid: true, low_thresholds: ["5"] },
   "post /v1/webhook-endpoints": { url: "https://hooks.example.com/tokenmeter", event_types: ["budget.exhausted"] },
   "post /v1/price-books": { name: "hostile-book", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1", output_cost_per_token: "0.2" }] },

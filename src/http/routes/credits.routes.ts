@@ -1,5 +1,6 @@
-// Prepaid credit of a consumer: grants and top-ups (operator), voids (operator), its balance and
-// grants and its ledger (operator, or the consumer for its own), and its prepaid settings.
+// Prepaid credit of a consumer or of a tag's pool (drawn on by every consumer carrying the tag that
+// has no grant of its own): grants and top-ups and voids (operator), the balance, grants and
+// ledger (operator, or a consumer for the credit it draws on), and a consumer's prepaid settings.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
@@ -14,7 +15,10 @@ import { budgetPeriodAt, creditAllowance, MAX_BUDGET_AMOUNT } from "../../budget
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
 import { foldLedger } from "../../budgets/ledger-fold.ts";
 import { creditBalance, creditLedger, grantCredit, GRANT_KINDS, voidGrant } from "../../credits/credit.service.ts";
-import type { Decimal } from "../../domain/money.ts";
+import { walletsOf, type CreditOwner } from "../../credits/credit-store.ts";
+import { consumersWithTag } from "../../budgets/budget.repository.ts";
+import { prismaSql } from "../../db/sql.ts";
+import { presentBalance, presentEntry } from "./credits.presenter.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
@@ -56,6 +60,8 @@ export const CreditSettingsSchema = z
 
 const VoidSchema = z.object({ reason: safeText(500, 1).meta({ description: "Why what is left of the grant is voided." }) }).strict();
 const GrantParams = z.object({ consumer: ConsumerParams.shape.consumer, grant: uuid });
+const TagParams = z.object({ tag: safeText(200, 1).meta({ description: "A consumer tag: its pool is drawn on by every consumer carrying it that has no credit of its own." }) });
+const TagGrantParams = TagParams.extend({ grant: uuid });
 const LedgerQuery = z
   .object({
     from: instantString.optional(),
@@ -68,51 +74,50 @@ const LedgerQuery = z
 const admin = { tags: ["credits"], security: SECURITY.admin };
 type Deps = { config: Config; db: PrismaClient; redis: Redis; metadataChanged: (ids: string[]) => Promise<void> };
 
-const money = (d: Decimal) => d.toFixed();
-const iso = (d: Date | null) => d?.toISOString() ?? null;
+type GrantBody = z.infer<typeof GrantSchema>;
+type LedgerParams = z.infer<typeof LedgerQuery>;
 
 export async function creditRoutes(app: FastifyInstance, { config, db, redis, metadataChanged }: Deps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const ledger = new HoldLedger(redis, config.redis.prefix);
+  const currency = config.billing.currency;
+  const instantOf = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
+  /** The consumers whose credit a change of this owner's grants affects (a first grant can change whose credit they draw on). */
+  const affected = async (o: CreditOwner) => (o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag));
   /** Authorize holds against the new balance at once; with Redis away, the next fold catches up. */
-  const refold = async (request: FastifyRequest, consumerId: string) => {
-    const credit = creditAllowance(consumerId);
+  const refold = async (request: FastifyRequest, owner: CreditOwner) => {
+    await metadataChanged(await affected(owner));
+    const credit = creditAllowance(owner);
     await foldLedger({ db, ledger, config }, credit, budgetPeriodAt(credit, new Date(), config.billing.timeZone)).catch((err: unknown) =>
       request.log.warn({ err }, "credit ledger not refolded; the next fold catches up"),
     );
   };
-  const currency = config.billing.currency;
-  const instantOf = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
-
-  const balance = async (consumerId: string) => {
-    const b = await creditBalance(db, consumerId);
-    return {
-      consumer_id: consumerId,
-      currency,
-      prepaid: b.settings.prepaid,
-      low_thresholds: b.settings.lowThresholds.map(money),
-      as_of: b.now.toISOString(),
-      balance: money(b.balance),
-      scheduled: money(b.scheduled),
-      next_expiry: b.nextExpiry ? { at: b.nextExpiry.at.toISOString(), amount: money(b.nextExpiry.amount), grant_id: b.nextExpiry.grantId } : null,
-      grants: b.grants.map((g) => ({
-        id: g.id,
-        kind: g.kind,
-        status: g.status,
-        amount: money(g.amount),
-        remaining: money(g.remaining),
-        burnt: money(g.burnt),
-        expired: money(g.expired),
-        voided: money(g.voided),
-        priority: g.priority,
-        effective_at: g.effectiveAt.toISOString(),
-        expires_at: iso(g.expiresAt),
-        note: g.note,
-        void_reason: g.voidReason,
-        actor: g.actor,
-        created_at: g.createdAt.toISOString(),
-      })),
-    };
+  const ownerJson = (o: CreditOwner) => (o.consumerId !== undefined ? { consumer_id: o.consumerId } : { tag: o.tag });
+  const balanceOf = async (owner: CreditOwner) => ({ ...ownerJson(owner), ...presentBalance(await creditBalance(db, owner), currency) });
+  /** What a consumer sees: the credit it draws on (its own, or its tag's pool), and its settings. */
+  const consumerView = async (consumerId: string) => {
+    const wallet = (await walletsOf(prismaSql(db), [consumerId])).get(consumerId) ?? { consumerId };
+    const c = await db.consumer.findUniqueOrThrow({ where: { id: consumerId }, select: { prepaid: true, creditLowThresholds: true } });
+    const b = presentBalance(await creditBalance(db, wallet), currency);
+    return { consumer_id: consumerId, ...(wallet.tag !== undefined ? { pool: wallet.tag } : {}), prepaid: c.prepaid, low_thresholds: c.creditLowThresholds.map((d) => d.toFixed()), ...b };
+  };
+  const grant = async (request: FastifyRequest, owner: CreditOwner, b: GrantBody) => {
+    const effectiveAt = b.effective_at ? instantOf(b.effective_at) : new Date();
+    const expiresAt = b.expires_at ? instantOf(b.expires_at) : null;
+    if (expiresAt && expiresAt <= effectiveAt) throw badRequest(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`, "expires_at");
+    const id = await grantCredit(db, owner, { amount: b.amount, kind: b.kind, priority: b.priority, effectiveAt, expiresAt, note: b.note }, actorOf(request, "api").actor);
+    await refold(request, owner);
+    const answer = await balanceOf(owner);
+    return { grant: answer.grants.find((g) => g.id === id)!, ...answer };
+  };
+  const voided = async (request: FastifyRequest, owner: CreditOwner, grantId: string, reason: string) => {
+    const amount = await voidGrant(db, owner, grantId, reason, actorOf(request, "api").actor);
+    await refold(request, owner);
+    return { voided: amount.toFixed(), ...(await balanceOf(owner)) };
+  };
+  const entries = async (owner: CreditOwner, q: LedgerParams) => {
+    const page = await creditLedger(db, owner, { from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, limit: q.limit, after: q.after ? BigInt(q.after) : undefined });
+    return { ...ownerJson(owner), currency, entries: page.entries.map(presentEntry), next_after: page.more ? page.entries[page.entries.length - 1]!.id.toString() : null };
   };
 
   r.post(
@@ -120,15 +125,14 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
     { onRequest: requireAdmin, schema: { ...admin, summary: "Grant credit to a consumer (a purchase, top-up, promotion or adjustment)", params: ConsumerParams, headers: ActorHeaders, body: GrantSchema, response: answers(201, 400, 403, 404) } },
     async (request, reply) => {
       const c = await resolveConsumer(db, request.params.consumer);
-      const b = request.body;
-      const effectiveAt = b.effective_at ? instantOf(b.effective_at) : new Date();
-      const expiresAt = b.expires_at ? instantOf(b.expires_at) : null;
-      if (expiresAt && expiresAt <= effectiveAt) throw badRequest(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`, "expires_at");
-      const id = await grantCredit(db, c.id, { amount: b.amount, kind: b.kind, priority: b.priority, effectiveAt, expiresAt, note: b.note }, actorOf(request, "api").actor);
-      await refold(request, c.id);
-      const answer = await balance(c.id);
-      return reply.code(201).send({ grant: answer.grants.find((g) => g.id === id)!, ...answer });
+      return reply.code(201).send(await grant(request, { consumerId: c.id }, request.body));
     },
+  );
+
+  r.post(
+    "/v1/tags/:tag/credits/grants",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Grant credit to a tag's pool, drawn on by its consumers that have no credit of their own", params: TagParams, headers: ActorHeaders, body: GrantSchema, response: answers(201, 400, 403) } },
+    async (request, reply) => reply.code(201).send(await grant(request, { tag: request.params.tag }, request.body)),
   );
 
   r.put(
@@ -136,58 +140,57 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
     { onRequest: requireAdmin, schema: { ...admin, summary: "Put a consumer in prepaid mode (or out of it), and set its low-balance alerts", params: ConsumerParams, body: CreditSettingsSchema, response: answers(200, 400, 403, 404) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
-      const thresholds = [...new Set(request.body.low_thresholds.map(money))].sort((a, b) => Number(a) - Number(b));
+      const thresholds = [...new Set(request.body.low_thresholds.map((d) => d.toFixed()))].sort((a, b) => Number(a) - Number(b));
       await db.consumer.update({ where: { id: c.id }, data: { prepaid: request.body.prepaid, creditLowThresholds: thresholds } });
-      await metadataChanged([c.id]);
-      await refold(request, c.id);
-      return balance(c.id);
+      await refold(request, (await walletsOf(prismaSql(db), [c.id])).get(c.id) ?? { consumerId: c.id });
+      return consumerView(c.id);
     },
   );
 
   r.post(
     "/v1/consumers/:consumer/credits/grants/:grant/void",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Void what is left of a grant", params: GrantParams, headers: ActorHeaders, body: VoidSchema, response: answers(200, 400, 403, 404, 409) } },
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Void what is left of a consumer's grant", params: GrantParams, headers: ActorHeaders, body: VoidSchema, response: answers(200, 400, 403, 404, 409) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
-      const voided = await voidGrant(db, c.id, request.params.grant, request.body.reason, actorOf(request, "api").actor);
-      await refold(request, c.id);
-      return { voided: money(voided), ...(await balance(c.id)) };
+      return voided(request, { consumerId: c.id }, request.params.grant, request.body.reason);
     },
+  );
+
+  r.post(
+    "/v1/tags/:tag/credits/grants/:grant/void",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Void what is left of a pool's grant", params: TagGrantParams, headers: ActorHeaders, body: VoidSchema, response: answers(200, 400, 403, 404, 409) } },
+    async (request) => voided(request, { tag: request.params.tag }, request.params.grant, request.body.reason),
   );
 
   r.get(
     "/v1/consumers/:consumer/credits",
-    { schema: { tags: ["credits"], security: SECURITY.reader, summary: "A consumer's credit: balance, scheduled grants, next expiry and every grant", params: ConsumerParams, response: answers(200, 404) } },
+    { schema: { tags: ["credits"], security: SECURITY.reader, summary: "The credit a consumer draws on (its own or its tag's pool): balance, scheduled grants, next expiry and every grant", params: ConsumerParams, response: answers(200, 404) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
-      return balance(c.id);
+      return consumerView(c.id);
     },
   );
 
   r.get(
+    "/v1/tags/:tag/credits",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "A tag's pool: balance, scheduled grants, next expiry and every grant", params: TagParams, response: answers(200, 403) } },
+    async (request) => ({ consumers: (await consumersWithTag(db, request.params.tag)).length, ...(await balanceOf({ tag: request.params.tag })) }),
+  );
+
+  r.get(
     "/v1/consumers/:consumer/credits/ledger",
-    { schema: { tags: ["credits"], security: SECURITY.reader, summary: "Every movement of a consumer's credit, oldest first", params: ConsumerParams, querystring: LedgerQuery, response: answers(200, 400, 404) } },
+    { schema: { tags: ["credits"], security: SECURITY.reader, summary: "Every movement of a consumer's credit (and its calls' burns of a pool's), oldest first", params: ConsumerParams, querystring: LedgerQuery, response: answers(200, 400, 404) } },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
-      const q = request.query;
-      const page = await creditLedger(db, c.id, { from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, limit: q.limit, after: q.after ? BigInt(q.after) : undefined });
-      return {
-        consumer_id: c.id,
-        currency,
-        entries: page.entries.map((e) => ({
-          id: e.id.toString(),
-          grant_id: e.grantId,
-          kind: e.kind,
-          amount: e.amount.toFixed(),
-          event_id: e.eventId,
-          at: e.at.toISOString(),
-          recorded_at: e.recordedAt.toISOString(),
-          note: e.note,
-        })),
-        next_after: page.more ? page.entries[page.entries.length - 1]!.id.toString() : null,
-      };
+      return entries({ consumerId: c.id }, request.query);
     },
+  );
+
+  r.get(
+    "/v1/tags/:tag/credits/ledger",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Every movement of a tag's pool, oldest first", params: TagParams, querystring: LedgerQuery, response: answers(200, 400, 403) } },
+    async (request) => entries({ tag: request.params.tag }, request.query),
   );
 }

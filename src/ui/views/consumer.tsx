@@ -48,6 +48,7 @@ function Credit(p: Ctx & { id: string }) {
       <h2 id="credit-h">Prepaid credit</h2>
       <dl class="facts" data-testid="credit">
         <dt>Balance</dt><dd data-testid="credit-balance">{money(c.balance, c.currency)}</dd>
+        {c.pool && <><dt>Drawn from</dt><dd>the pool of tag {c.pool}, shared with the tag's other consumers</dd></>}
         <dt>Prepaid</dt><dd>{c.prepaid ? "yes: calls are admitted while the balance holds them" : "no: credit pays invoices, calls are not held"}</dd>
         <dt>Starting later</dt><dd>{money(c.scheduled, c.currency)}</dd>
         <dt>Next expiry</dt><dd>{c.next_expiry ? `${money(c.next_expiry.amount, c.currency)} on ${instant(c.next_expiry.at, p.timeZone)}` : "none"}</dd>
