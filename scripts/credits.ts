@@ -10,14 +10,13 @@ import { foldLedger } from "../src/budgets/ledger-fold.ts";
 import { loadConfig } from "../src/config.ts";
 import { resolveConsumer } from "../src/consumers/consumer.service.ts";
 import { creditBalance, creditLedger, grantCredit, voidGrant } from "../src/credits/credit.service.ts";
-import { createPrisma } from "../src/db/client.ts";
 import { localMidnight } from "../src/domain/billing-period.ts";
-import { AppError } from "../src/domain/errors.ts";
 import { GrantSchema } from "../src/http/routes/credits.routes.ts";
 import { consumersWithTag } from "../src/budgets/budget.repository.ts";
 import { walletsOf, type CreditOwner } from "../src/credits/credit-store.ts";
 import { prismaSql } from "../src/db/sql.ts";
 import { notifyApiProcesses } from "./notify-api.ts";
+import { withDatabase, type Db } from "./with-database.ts";
 
 const USAGE = `usage: npm run credits -- balance <owner>
        npm run credits -- ledger <owner> [--limit N]
@@ -26,7 +25,6 @@ const USAGE = `usage: npm run credits -- balance <owner>
 <owner>: a consumer (id, Kong id or username), or tag:<name> for a tag's pool
 WHEN: an ISO 8601 date-time with offset, or a date (midnight in BILLING_TIMEZONE)`;
 
-type Db = ReturnType<typeof createPrisma>;
 type Config = ReturnType<typeof loadConfig>;
 
 async function refold(config: Config, db: Db, owner: CreditOwner): Promise<void> {
@@ -81,9 +79,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const db = createPrisma(config.databaseUrl);
   const at = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
-  try {
+  return withDatabase(config, async (db) => {
     const owner: CreditOwner = ref.startsWith("tag:") ? { tag: ref.slice("tag:".length) } : { consumerId: (await resolveConsumer(db, ref)).id };
     if (owner.tag === "") {
       console.error("tag: needs a name, e.g. tag:team-a");
@@ -133,13 +130,7 @@ async function main(): Promise<number> {
       await showBalance(config, db, owner);
     }
     return 0;
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    console.error(err.message);
-    return 2;
-  } finally {
-    await db.$disconnect();
-  }
+  });
 }
 
 process.exitCode = await main();

@@ -5,17 +5,15 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { CATALOG_FORMATS, parseCatalog, shippedCatalog, type CatalogFormat, type ParsedCatalog } from "../src/catalog/catalog.ts";
 import { loadConfig } from "../src/config.ts";
-import { createPrisma } from "../src/db/client.ts";
-import { AppError } from "../src/domain/errors.ts";
 import { rateFromRow } from "../src/consumers/consumer.repository.ts";
 import { importPrices, resolveBook } from "../src/price-books/price-book.service.ts";
 import { presentRate } from "../src/http/routes/consumers.presenter.ts";
 import { notifyApiProcesses } from "./notify-api.ts";
+import { withDatabase, type Db } from "./with-database.ts";
 
 const USAGE = `usage: npm run prices -- export <book>
        npm run prices -- import <book> (<file> [--format ${CATALOG_FORMATS.join("|")}] | --shipped) [--effective-from ISO-8601]`;
 
-type Db = ReturnType<typeof createPrisma>;
 
 /** The prices in force now, one per entry, in our catalog format (import reads it back). */
 async function exportBook(db: Db, ref: string): Promise<number> {
@@ -64,8 +62,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const db = createPrisma(config.databaseUrl);
-  try {
+  return withDatabase(config, async (db) => {
     if (command === "export") return await exportBook(db, book);
     const catalog = await readCatalog(file, values.shipped ?? false, values.format!);
     if (typeof catalog === "string") {
@@ -79,13 +76,7 @@ async function main(): Promise<number> {
     console.log(`${r.added.length} added, ${r.unchanged.length} unchanged, ${rejected.length} rejected, ${r.repriced} calls repriced (from ${at.toISOString()})`);
     await notifyApiProcesses(config, r.consumerIds);
     return rejected.length > 0 ? 1 : 0;
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    console.error(err.message);
-    return 2;
-  } finally {
-    await db.$disconnect();
-  }
+  });
 }
 
 process.exitCode = await main();
