@@ -75,6 +75,8 @@ describe("prepaid credit at authorize", () => {
     const ledger = new HoldLedger(stack.redis, stack.config.redis.prefix);
     const during = await ledger.read({ owner: c.id, periodKey: "prepaid" });
     assert.equal(during!.holds, admitted.length);
+    const shown = (await admin(stack, "GET", `/v1/consumers/${c.id}/credits`)).json().held;
+    assert.deepEqual(shown, { amount: new Decimal(during!.heldMoney).div(1_000_000).toFixed(), calls: admitted.length }, "the credit answer shows what is held");
     assert.ok(new Decimal(during!.heldMoney).div(1_000_000).lte(credit), "never more held than the balance");
 
     const res = await ingest(stack, admitted.map((requestId) => kongLog({ requestId, consumer: { id: c.kongId, username: c.username } })));

@@ -11,7 +11,7 @@ import type { PrismaClient } from "../../db/client.ts";
 import { localMidnight } from "../../domain/billing-period.ts";
 import { badRequest } from "../../domain/errors.ts";
 import { calendarDate, instantString, pageLimit, price, safeText, uuid } from "../../domain/field-types.ts";
-import { budgetPeriodAt, creditAllowance, MAX_BUDGET_AMOUNT } from "../../budgets/budget.ts";
+import { budgetPeriodAt, creditAllowance, fromMicro, MAX_BUDGET_AMOUNT, ownerKey, PREPAID } from "../../budgets/budget.ts";
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
 import { foldLedger } from "../../budgets/ledger-fold.ts";
 import { creditBalance, creditLedger, grantCredit, GRANT_KINDS, voidGrant } from "../../credits/credit.service.ts";
@@ -99,7 +99,10 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
     const wallet = (await walletsOf(prismaSql(db), [consumerId])).get(consumerId) ?? { consumerId };
     const c = await db.consumer.findUniqueOrThrow({ where: { id: consumerId }, select: { prepaid: true, creditLowThresholds: true } });
     const b = presentBalance(await creditBalance(db, wallet), currency);
-    return { consumer_id: consumerId, ...(wallet.tag !== undefined ? { pool: wallet.tag } : {}), prepaid: c.prepaid, low_thresholds: c.creditLowThresholds.map((d) => d.toFixed()), ...b };
+    // what authorize holds for calls in flight (null: not prepaid, or Redis away)
+    const inFlight = c.prepaid ? await ledger.read({ owner: ownerKey(wallet), periodKey: PREPAID }).catch(() => null) : null;
+    const held = inFlight ? { amount: fromMicro(inFlight.heldMoney).toFixed(), calls: inFlight.holds } : null;
+    return { consumer_id: consumerId, ...(wallet.tag !== undefined ? { pool: wallet.tag } : {}), prepaid: c.prepaid, low_thresholds: c.creditLowThresholds.map((d) => d.toFixed()), held, ...b };
   };
   const grant = async (request: FastifyRequest, owner: CreditOwner, b: GrantBody) => {
     const effectiveAt = b.effective_at ? instantOf(b.effective_at) : new Date();
