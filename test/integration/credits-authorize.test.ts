@@ -124,6 +124,25 @@ describe("prepaid credit at authorize", () => {
     assert.ok(new Decimal(held!.heldMoney).div(1_000_000).lte(credit));
   });
 
+  it("a budget and credit combine: a call must fit both, and whichever cannot hold it answers", async () => {
+    const c = await prepaidConsumer("1");
+    // a day's budget below what the call's input alone costs: no output cap fits it, so the budget
+    // refuses (429) though the credit could pay
+    const set = await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "0.00001", cap_output: "off" });
+    assert.equal(set.statusCode, 200, set.body);
+    const byBudget = await authorize(c.username, randomBytes(16).toString("hex"));
+    assert.deepEqual([byBudget.status, byBudget.reason.code], [429, "budget_exhausted"]);
+    // a budget far above the credit: the credit refuses (402) once it is spent, and the budget's hold is given back
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "1000", cap_output: "off" })).statusCode, 200);
+    const poor = await prepaidConsumer("0.00001");
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${poor.id}/budget`, { period: "day", amount: "1000", cap_output: "off" })).statusCode, 200);
+    const byCredit = await authorize(poor.username, randomBytes(16).toString("hex"));
+    assert.deepEqual([byCredit.status, byCredit.reason.code], [402, "credits_exhausted"]);
+    const budget = (await admin(stack, "GET", `/v1/consumers/${poor.id}/budget`)).json();
+    assert.equal(budget.held.calls, 0, "the budget's hold was released when the credit refused");
+    assert.equal(budget.credit.balance, "0.00001", "the budget answer carries the balance");
+  });
+
   it("a top-up admits calls again at once; out of prepaid mode nothing is held", async () => {
     // less than the input alone costs: no output cap makes the call fit
     const c = await prepaidConsumer("0.00001");

@@ -10,6 +10,7 @@ import { meterEnvelopes } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 import { Decimal } from "../../src/domain/money.ts";
 import { sweepCredits } from "../../src/credits/credit-sweep.ts";
+import { alertOnBalance, creditStanding } from "../../src/credits/credit-hold.ts";
 import { draftInvoice } from "../../src/billing/invoice.service.ts";
 import { recordPeriod } from "../../src/billing/period.service.ts";
 import { periodContaining } from "../../src/domain/billing-period.ts";
@@ -162,6 +163,22 @@ describe("credit grants burnt by metered cost", () => {
     assert.equal(priced.statusCode, 201, priced.body);
     assert.equal((await credits(c)).balance, "0.999", "half the price: half of the burn given back");
     assert.equal(await ledgerSum(c), "0.999");
+  });
+
+  it("credits.low is raised once per threshold crossed and armed again by a top-up", async () => {
+    const c = await newConsumer();
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/credits/settings`, { prepaid: false, low_thresholds: ["0.0005", "0.0009"] })).statusCode, 200);
+    await grant(c, { amount: "0.001", kind: "purchase" });
+    const alerts = { db: stack.db, webhookQueue: stack.webhookQueue, config: stack.config };
+    // 0.00082 burnt: the balance 0.00018 is below both thresholds
+    await meterEnvelopes(stack, [logOf(c, kongRequestId(), 700, 40)]);
+    const standing = await creditStanding(stack.db, { consumerId: c.id });
+    for (let i = 0; i < 3; i++) await alertOnBalance(alerts, { consumerId: c.id }, standing);
+    const low = () => stack.db.alert.findMany({ where: { consumerId: c.id, type: "credits.low" } });
+    assert.deepEqual((await low()).map((a) => (a.payload as { data: { threshold: string } }).data.threshold).sort(), ["0.0005", "0.0009"]);
+    await grant(c, { amount: "0.0001", kind: "purchase", note: "small top-up" });
+    await alertOnBalance(alerts, { consumerId: c.id }, await creditStanding(stack.db, { consumerId: c.id }));
+    assert.equal((await low()).length, 4, "a top-up that leaves the balance low tells again, once per threshold");
   });
 
   it("the sweep writes expiries that fell due and tells of credit expiring soon and expired unused, once per grant", async () => {
