@@ -67,7 +67,7 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
     TOKEN_TYPES.map((t) => Prisma.sql`(${Prisma.raw(QUANTITY_SQL[t].replace(/\b(\w+_tokens)\b/g, "e.$1"))}) * ${p[t]}::numeric`),
     " + ",
   );
-  const changed = await tx.$queryRaw<{ id: string; occurred_at: Date; cost: string }[]>`
+  const changed = await tx.$queryRaw<{ id: string; occurred_at: Date; cost: string; previous_cost: string }[]>`
     WITH old AS (
       SELECT id, cost FROM usage_events
       WHERE consumer_id = ${rate.consumerId}::uuid AND billable
@@ -84,7 +84,7 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
           request_fee = NULL,
           cost = ${costSql}
       FROM old WHERE e.id = old.id
-      RETURNING e.id, e.occurred_at, e.cost, e.local_date, e.slot, e.level, e.cost - old.cost AS delta
+      RETURNING e.id, e.occurred_at, e.cost, old.cost AS previous_cost, e.local_date, e.slot, e.level, e.cost - old.cost AS delta
     ), cells AS (
       UPDATE tdl_cells t SET cost = t.cost + d.delta
       FROM (SELECT local_date, slot, level, sum(delta) AS delta FROM changed GROUP BY 1, 2, 3) d
@@ -95,9 +95,9 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
       WHERE consumer_id = ${rate.consumerId}::uuid
       RETURNING 1
     )
-    SELECT id, occurred_at, cost::text FROM changed`;
+    SELECT id, occurred_at, cost::text, previous_cost::text FROM changed`;
   // credit covers each repriced call by its new cost
-  const calls = changed.map((c) => ({ eventId: c.id, consumerId: rate.consumerId, at: c.occurred_at, cost: new Decimal(c.cost) }));
+  const calls = changed.map((c) => ({ eventId: c.id, consumerId: rate.consumerId, at: c.occurred_at, cost: new Decimal(c.cost), previousCost: new Decimal(c.previous_cost) }));
   await settleCosts(prismaSql(tx), calls, new Set(calls.map((c) => c.eventId)));
   return changed.length;
 }

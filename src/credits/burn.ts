@@ -92,23 +92,25 @@ function giveBack(g: GrantState, amount: Decimal, eventId: string, at: Date, now
 export type CallToSettle = {
   eventId: string;
   at: Date;
-  /** The call's billed cost now. */
+  /** The call's billed cost now, and before this change (0 for a call just metered). */
   cost: Decimal;
+  previousCost: Decimal;
   /** What credit covers it already, per grant (net of earlier movements). */
   credited: ReadonlyMap<string, Decimal>;
 };
 
 /**
- * Settles one call to its cost: burns the shortfall from the grants that cover it, in burn
- * order, or gives back the excess from the grants it burnt, in reverse order. Mutates `grants`.
- * Returns the movements; what credit cannot cover stays due on the invoice.
+ * Settles one call's change of cost: burns a rise from the grants that cover the call, in burn
+ * order, or gives back what credit covers beyond the new cost, in reverse order. Mutates
+ * `grants`. Returns the movements; what credit cannot cover stays due on the invoice.
  */
 export function settleCall(grants: GrantState[], call: CallToSettle, now: Date): Movement[] {
   const covered = [...call.credited.values()].reduce((a, b) => a.plus(b), ZERO);
-  const target = Decimal.max(call.cost, ZERO);
+  const cost = Decimal.max(call.cost, ZERO);
+  const rise = cost.minus(Decimal.max(call.previousCost, ZERO));
   const out: Movement[] = [];
-  if (target.gt(covered)) {
-    let left = target.minus(covered);
+  if (rise.gt(0)) {
+    let left = Decimal.min(rise, cost.minus(covered));
     for (const g of grants.filter((x) => covers(x, call.at)).sort(burnOrder)) {
       if (left.isZero()) break;
       const part = Decimal.min(left, availableOf(g, now));
@@ -116,8 +118,8 @@ export function settleCall(grants: GrantState[], call: CallToSettle, now: Date):
       out.push(...take(g, part, call.eventId, call.at, now));
       left = left.minus(part);
     }
-  } else if (target.lt(covered)) {
-    let excess = covered.minus(target);
+  } else if (cost.lt(covered)) {
+    let excess = covered.minus(cost);
     const burnt = grants.filter((g) => (call.credited.get(g.id) ?? ZERO).gt(0)).sort(burnOrder).reverse();
     for (const g of burnt) {
       if (excess.isZero()) break;

@@ -9,7 +9,8 @@ import { settleCall } from "./burn.ts";
 import { ownerKey } from "../budgets/budget.ts";
 import { creditedOf, lockGrants, walletsOf, writeMovements, type OwnedMovement } from "./credit-store.ts";
 
-export type CallCost = { eventId: string; consumerId: string | null; at: Date; cost: Decimal };
+/** A call whose cost this transaction set: `previousCost` is 0 for a call it inserted. */
+export type CallCost = { eventId: string; consumerId: string | null; at: Date; cost: Decimal; previousCost: Decimal };
 
 /**
  * `seenBefore`: calls that may hold credit already (merged into, repriced); a call inserted by
@@ -29,7 +30,7 @@ export async function settleCosts(sql: Sql, calls: CallCost[], seenBefore: Reado
   const movements: OwnedMovement[] = [...locked.movements];
   for (const c of theirs) {
     const grants = locked.byOwner.get(ownerKey(wallets.get(c.consumerId!)!)) ?? [];
-    const settled = settleCall(grants, { eventId: c.eventId, at: c.at, cost: c.cost, credited: credited.get(c.eventId) ?? new Map() }, locked.now);
+    const settled = settleCall(grants, { eventId: c.eventId, at: c.at, cost: c.cost, previousCost: c.previousCost, credited: credited.get(c.eventId) ?? new Map() }, locked.now);
     movements.push(...settled.map((m) => ({ ...m, consumerId: c.consumerId! })));
   }
   await writeMovements(sql, locked, movements);

@@ -59,7 +59,8 @@ export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date
   const adjustments = correction ? await recordAdjustments(tx, adjusted, correction) : 0;
   if (changes.length > 0) await writeChanges(tx, changes);
   // credit covers each repriced call by its new cost
-  await settleCosts(prismaSql(tx), changes.map((c) => ({ eventId: c.id, consumerId: c.consumerId, at: c.at, cost: c.cost })), new Set(changes.map((c) => c.id)));
+  const costs = changes.map((c) => ({ eventId: c.id, consumerId: c.consumerId, at: c.at, cost: c.cost, previousCost: c.cost.minus(c.delta) }));
+  await settleCosts(prismaSql(tx), costs, new Set(changes.map((c) => c.id)));
   return { repriced: changes.length, adjustments };
 }
 

@@ -57,9 +57,11 @@ describe("credit ledger", () => {
         }
         // the reference: each report applied in turn, as the meter settles it
         const ledger: Movement[] = [];
+        const settledCost = new Map<string, Decimal>();
         const apply = (id: string, at: Date, cost: Decimal) => {
           ledger.push(...expireDue(states, new Date()));
-          ledger.push(...settleCall(states, { eventId: id, at, cost, credited: creditedByCall(ledger).get(id) ?? new Map() }, new Date()));
+          ledger.push(...settleCall(states, { eventId: id, at, cost, previousCost: settledCost.get(id) ?? ZERO, credited: creditedByCall(ledger).get(id) ?? new Map() }, new Date()));
+          settledCost.set(id, cost);
         };
         for (const c of calls) {
           const id = kongRequestId();

@@ -43,13 +43,15 @@ describe("credit burn-down", () => {
         }));
         const granted = new Map(grants.map((g, i) => [g.id, micro(specs[i]!.amount)]));
         const ledger: Movement[] = [];
-        const calls: Array<{ id: string; at: Date; cost: Decimal }> = [];
+        // settled: the cost the ledger last settled the call to
+        const calls: Array<{ id: string; at: Date; cost: Decimal; settled: Decimal }> = [];
         let now = new Date(T0);
-        const settle = (call: { id: string; at: Date; cost: Decimal }) => {
+        const settle = (call: { id: string; at: Date; cost: Decimal; settled: Decimal }) => {
           ledger.push(...expireDue(grants, now));
           const credited = creditedByCall(ledger).get(call.id) ?? new Map();
           const before = new Map(grants.map((g) => [g.id, { remaining: g.remaining, expired: g.expired }]));
-          const moves = settleCall(grants, { eventId: call.id, at: call.at, cost: call.cost, credited }, now);
+          const moves = settleCall(grants, { eventId: call.id, at: call.at, cost: call.cost, previousCost: call.settled, credited }, now);
+          call.settled = call.cost;
           ledger.push(...moves);
           return { moves, before };
         };
@@ -66,14 +68,15 @@ describe("credit burn-down", () => {
           }
           if (step.op === "call") {
             // calls are dated up to a day before now: late calls fall in windows that already closed
-            const call = { id: `e${calls.length}`, at: new Date(Math.min(now.getTime(), T0 + step.hour * HOUR)), cost: micro(step.cost) };
+            const call = { id: `e${calls.length}`, at: new Date(Math.min(now.getTime(), T0 + step.hour * HOUR)), cost: micro(step.cost), settled: ZERO };
             calls.push(call);
             const { moves, before } = settle(call);
             // burn order: a grant this call burnt has every covering grant before it spent
             const burnt = new Set(moves.filter((m) => m.kind === "burn").map((m) => m.grantId));
             const order = grants.filter((g) => covers(g, call.at)).sort(burnOrder);
             const last = Math.max(-1, ...order.map((g, i) => (burnt.has(g.id) ? i : -1)));
-            for (const g of order.slice(0, last)) {
+            // nothing burnt (a call of no cost, or nothing left): no order to check
+            for (const g of last < 0 ? [] : order.slice(0, last)) {
               const left = g.expiresAt !== null && g.expiresAt <= now ? g.expired : g.remaining;
               assert.ok(left.isZero(), `${g.id} comes before a burnt grant in the order and still has ${left}`);
             }
@@ -89,7 +92,7 @@ describe("credit burn-down", () => {
           }
           if (step.op === "redeliver" && calls.length) {
             const { moves } = settle(calls[step.which % calls.length]!);
-            assert.deepEqual(moves, [], "a redelivered call moves nothing");
+            assert.deepEqual(moves, [], "a redelivered call moves nothing, even with credit freed since");
           }
         }
         ledger.push(...expireDue(grants, now));
@@ -118,7 +121,7 @@ describe("credit burn-down rules", () => {
 
   it("burns by priority, then soonest expiry, then the oldest", () => {
     const gs = [grant("late", { effectiveAt: new Date(T0 + 1) }), grant("never"), grant("soon", { expiresAt: new Date(T0 + 10 * HOUR) }), grant("first", { priority: 0 })];
-    const moves = settleCall(gs, { eventId: "e", at: new Date(T0 + HOUR), cost: new Decimal(35), credited: new Map() }, new Date(T0 + HOUR));
+    const moves = settleCall(gs, { eventId: "e", at: new Date(T0 + HOUR), cost: new Decimal(35), previousCost: ZERO, credited: new Map() }, new Date(T0 + HOUR));
     assert.deepEqual(moves.map((m) => [m.grantId, m.amount.toFixed()]), [["first", "-10"], ["soon", "-10"], ["never", "-10"], ["late", "-5"]]);
   });
 
@@ -126,20 +129,33 @@ describe("credit burn-down rules", () => {
     const voided = grant("v", { remaining: ZERO, voided: true });
     const expired = grant("x", { remaining: ZERO, expiresAt: new Date(T0 + HOUR) });
     const credited = new Map([["v", new Decimal(4)], ["x", new Decimal(3)]]);
-    const moves = settleCall([voided, expired], { eventId: "e", at: new Date(T0), cost: new Decimal(1), credited }, new Date(T0 + 2 * HOUR));
+    const moves = settleCall([voided, expired], { eventId: "e", at: new Date(T0), cost: new Decimal(1), previousCost: new Decimal(7), credited }, new Date(T0 + 2 * HOUR));
     assert.equal(sum(moves), "0", "the balance does not grow from credit that is gone");
     assert.deepEqual(moves.map((m) => m.kind).sort(), ["correction", "correction", "expiry", "void"]);
     assert.equal(expired.expired.toFixed(), "2", "given back last-burnt first: 4 to the voided grant, 2 to the expired one");
+  });
+
+  it("a call left partly due is not covered later by credit freed since: only changes of cost move credit", () => {
+    const g = grant("only", { remaining: new Decimal(5) });
+    const first = settleCall([g], { eventId: "e", at: new Date(T0), cost: new Decimal(8), previousCost: ZERO, credited: new Map() }, new Date(T0));
+    assert.equal(sum(first), "-5", "5 covered, 3 due");
+    g.remaining = new Decimal(10); // a top-up, say
+    const again = settleCall([g], { eventId: "e", at: new Date(T0), cost: new Decimal(8), previousCost: new Decimal(8), credited: new Map([["only", new Decimal(5)]]) }, new Date(T0));
+    assert.deepEqual(again, []);
+    const rose = settleCall([g], { eventId: "e", at: new Date(T0), cost: new Decimal(9), previousCost: new Decimal(8), credited: new Map([["only", new Decimal(5)]]) }, new Date(T0));
+    assert.equal(sum(rose), "-1", "the rise is burnt, not the 3 left due");
+    const fell = settleCall([g], { eventId: "e", at: new Date(T0), cost: new Decimal(4), previousCost: new Decimal(9), credited: new Map([["only", new Decimal(6)]]) }, new Date(T0));
+    assert.equal(sum(fell), "2", "credit beyond the new cost comes back");
   });
 
   it("a call metered after its grant expired burns what expired, inside the grant's window", () => {
     const g = grant("x", { expiresAt: new Date(T0 + HOUR) });
     const expiry = expireDue([g], new Date(T0 + 2 * HOUR));
     assert.equal(sum(expiry), "-10");
-    const moves = settleCall([g], { eventId: "e", at: new Date(T0 + 30 * 60_000), cost: new Decimal(4), credited: new Map() }, new Date(T0 + 2 * HOUR));
+    const moves = settleCall([g], { eventId: "e", at: new Date(T0 + 30 * 60_000), cost: new Decimal(4), previousCost: ZERO, credited: new Map() }, new Date(T0 + 2 * HOUR));
     assert.deepEqual(moves.map((m) => [m.kind, m.amount.toFixed()]), [["expiry", "4"], ["burn", "-4"]]);
     assert.equal(g.expired.toFixed(), "6");
-    const outside = settleCall([g], { eventId: "f", at: new Date(T0 + 90 * 60_000), cost: new Decimal(4), credited: new Map() }, new Date(T0 + 2 * HOUR));
+    const outside = settleCall([g], { eventId: "f", at: new Date(T0 + 90 * 60_000), cost: new Decimal(4), previousCost: ZERO, credited: new Map() }, new Date(T0 + 2 * HOUR));
     assert.deepEqual(outside, [], "a call after the window is not covered");
   });
 });

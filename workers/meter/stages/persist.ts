@@ -13,6 +13,7 @@ import type { MeteredEvent } from "./metered-event.ts";
 import { UPSERT_EVENTS, upsertParameters } from "./event-columns.ts";
 import { settleCosts } from "../../../src/credits/settle-costs.ts";
 import { pgSql } from "../../../src/db/sql.ts";
+import { ZERO } from "../../../src/domain/money.ts";
 import { eventOf, lockStored, recordCorrections, type StoredRow } from "./stored-events.ts";
 
 /** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
@@ -91,7 +92,10 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     const { fresh, merges, refused, rows } = await writeCalls(client, calls, o.merge);
     const inserted = fresh.map((c) => c.event);
     await moveAggregates(client, inserted, merges, o.limitOf ?? (() => 0));
-    const costs = [...inserted, ...merges.map((m) => m.after)].map((e) => ({ eventId: e.id, consumerId: e.consumerId, at: e.occurredAt, cost: e.cost }));
+    const costs = [
+      ...inserted.map((e) => ({ eventId: e.id, consumerId: e.consumerId, at: e.occurredAt, cost: e.cost, previousCost: ZERO })),
+      ...merges.map(({ before, after }) => ({ eventId: after.id, consumerId: after.consumerId, at: after.occurredAt, cost: after.cost, previousCost: before.cost })),
+    ];
     await settleCosts(pgSql(client), costs, new Set(merges.map((m) => m.after.id)));
     for (const m of merges) {
       const row = rows.get(m.after.id)!;
