@@ -13,7 +13,7 @@ import { creditBalance, creditLedger, grantCredit, voidGrant } from "../src/cred
 import { localMidnight } from "../src/domain/billing-period.ts";
 import { GrantSchema } from "../src/http/routes/credits.routes.ts";
 import { consumersWithTag } from "../src/budgets/budget.repository.ts";
-import { walletsOf, type CreditOwner } from "../src/credits/credit-store.ts";
+import { walletOf, type CreditOwner } from "../src/credits/credit-store.ts";
 import { prismaSql } from "../src/db/sql.ts";
 import { notifyApiProcesses } from "./notify-api.ts";
 import { withDatabase, type Db } from "./with-database.ts";
@@ -43,7 +43,7 @@ async function refold(config: Config, db: Db, owner: CreditOwner): Promise<void>
 
 /** A consumer shows the credit it draws on (its own, or its tag's pool). */
 async function showBalance(config: Config, db: Db, owner: CreditOwner) {
-  const wallet = owner.consumerId !== undefined ? ((await walletsOf(prismaSql(db), [owner.consumerId])).get(owner.consumerId) ?? owner) : owner;
+  const wallet = owner.consumerId !== undefined ? await walletOf(prismaSql(db), owner.consumerId) : owner;
   const b = await creditBalance(db, wallet);
   const from = wallet.tag !== undefined ? ` (the pool of tag ${wallet.tag})` : "";
   console.log(`balance ${b.balance.toFixed()} ${config.billing.currency}${from}, scheduled ${b.scheduled.toFixed()}`);

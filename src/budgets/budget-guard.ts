@@ -131,11 +131,11 @@ export class BudgetGuard {
       this.deps.logger?.warn({ err }, "budget ledger unavailable; BUDGET_REDIS_DOWN decides");
       return this.withoutLedger(r, period, cost, tokens, checks);
     }
-    Object.assign(checks, { budget_source: "ledger", committed: fromMicro(result.committedMoney).toFixed(), held: fromMicro(result.heldMoney).toFixed() });
-    if (Date.now() - result.foldedAt > STALE_FOLD_MS) this.refold(r.budget, period);
-    if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
     const committed = fromMicro(result.committedMoney);
     const held = fromMicro(result.heldMoney);
+    Object.assign(checks, { budget_source: "ledger", committed: committed.toFixed(), held: held.toFixed() });
+    if (Date.now() - result.foldedAt > STALE_FOLD_MS) this.refold(r.budget, period);
+    if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
     if (isCredit(r.budget)) return this.creditDenied(r.budget, cost, held, checks, roomOf(r.budget, committed.plus(held), 0n));
     // a refusal the caller may still turn into a smaller hold is marked (and alerted) only once final
     const refused = async () => {

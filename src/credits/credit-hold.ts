@@ -20,7 +20,6 @@ export type CreditStanding = {
   /** The newest grant: a low or exhausted balance is told once per top-up. */
   newestGrant: string | null;
   lowThresholds: Decimal[];
-  prepaid: boolean;
 };
 
 const ownerFilter = (o: CreditOwner) => (o.consumerId !== undefined ? Prisma.sql`consumer_id = ${o.consumerId}::uuid` : Prisma.sql`tag = ${o.tag}`);
@@ -29,7 +28,7 @@ const ownerFilter = (o: CreditOwner) => (o.consumerId !== undefined ? Prisma.sql
 export async function creditStanding(db: Db, owner: CreditOwner): Promise<CreditStanding> {
   const consumerId = owner.consumerId ?? null;
   const [row] = await db.$queryRaw<
-    [{ balance: string; valid_until: Date | null; expiry_at: Date | null; expiry_amount: string | null; newest: string | null; thresholds: string[]; prepaid: boolean }]
+    [{ balance: string; valid_until: Date | null; expiry_at: Date | null; expiry_amount: string | null; newest: string | null; thresholds: string[] }]
   >`
     WITH g AS (SELECT * FROM credit_grants WHERE ${ownerFilter(owner)} AND voided_at IS NULL),
     live AS (SELECT * FROM g WHERE effective_at <= now() AND (expires_at IS NULL OR expires_at > now()))
@@ -38,15 +37,13 @@ export async function creditStanding(db: Db, owner: CreditOwner): Promise<Credit
       (SELECT expires_at FROM live WHERE remaining > 0 AND expires_at IS NOT NULL ORDER BY expires_at LIMIT 1) AS expiry_at,
       (SELECT sum(remaining)::text FROM live WHERE expires_at = (SELECT min(expires_at) FROM live WHERE remaining > 0)) AS expiry_amount,
       (SELECT id::text FROM credit_grants WHERE ${ownerFilter(owner)} ORDER BY created_at DESC, id DESC LIMIT 1) AS newest,
-      (SELECT coalesce(array_agg(t::text ORDER BY t), '{}') FROM consumers c, unnest(c.credit_low_thresholds) t WHERE c.id = ${consumerId}::uuid) AS thresholds,
-      coalesce((SELECT prepaid FROM consumers WHERE id = ${consumerId}::uuid), false) AS prepaid`;
+      (SELECT coalesce(array_agg(t::text ORDER BY t), '{}') FROM consumers c, unnest(c.credit_low_thresholds) t WHERE c.id = ${consumerId}::uuid) AS thresholds`;
   return {
     balance: new Decimal(row.balance),
     validUntil: row.valid_until,
     nextExpiry: row.expiry_at ? { at: row.expiry_at, amount: new Decimal(row.expiry_amount ?? 0) } : null,
     newestGrant: row.newest,
     lowThresholds: row.thresholds.map((t) => new Decimal(t)),
-    prepaid: row.prepaid,
   };
 }
 

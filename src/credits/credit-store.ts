@@ -70,6 +70,11 @@ export async function lockGrants(sql: Sql, owners: CreditOwner[]): Promise<Locke
  * Whose credit each consumer draws on: its own grants when it has any, else the pool of the first
  * of its tags (in its order) that has grants; consumers with neither are absent.
  */
+/** The credit one consumer draws on; its own (empty) credit when it has none at all. */
+export async function walletOf(sql: Sql, consumerId: string): Promise<CreditOwner> {
+  return (await walletsOf(sql, [consumerId])).get(consumerId) ?? { consumerId };
+}
+
 export async function walletsOf(sql: Sql, consumerIds: string[]): Promise<Map<string, CreditOwner>> {
   const rows = await sql.query<{ id: string; own: boolean; pool: string | null }>(
     `SELECT c.id::text, EXISTS (SELECT 1 FROM credit_grants g WHERE g.consumer_id = c.id) AS own,

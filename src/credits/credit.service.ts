@@ -49,7 +49,7 @@ export async function voidGrant(db: PrismaClient, owner: CreditOwner, grantId: s
     const g = grants.find((x) => x.id === grantId);
     if (!g) throw notFound(`grant: ${grantId} is not a grant of ${whose(owner)}`);
     if (g.voided) throw conflict(`grant: ${grantId} is voided already`, "grant");
-    const [{ now }] = await tx.$queryRaw<[{ now: Date }]>`SELECT now() AS now`;
+    const now = locked.now; // PostgreSQL's clock: the grant was found, so it was read with it
     const voided = g.remaining;
     g.remaining = ZERO;
     g.voided = true;

@@ -15,7 +15,7 @@ import { budgetPeriodAt, creditAllowance, fromMicro, MAX_BUDGET_AMOUNT, ownerKey
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
 import { foldLedger } from "../../budgets/ledger-fold.ts";
 import { creditBalance, creditLedger, grantCredit, GRANT_KINDS, voidGrant } from "../../credits/credit.service.ts";
-import { walletsOf, type CreditOwner } from "../../credits/credit-store.ts";
+import { walletOf, type CreditOwner } from "../../credits/credit-store.ts";
 import { consumersWithTag } from "../../budgets/budget.repository.ts";
 import { prismaSql } from "../../db/sql.ts";
 import { presentBalance, presentEntry } from "./credits.presenter.ts";
@@ -96,7 +96,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
   const balanceOf = async (owner: CreditOwner) => ({ ...ownerJson(owner), ...presentBalance(await creditBalance(db, owner), currency) });
   /** What a consumer sees: the credit it draws on (its own, or its tag's pool), and its settings. */
   const consumerView = async (consumerId: string) => {
-    const wallet = (await walletsOf(prismaSql(db), [consumerId])).get(consumerId) ?? { consumerId };
+    const wallet = await walletOf(prismaSql(db), consumerId);
     const c = await db.consumer.findUniqueOrThrow({ where: { id: consumerId }, select: { prepaid: true, creditLowThresholds: true } });
     const b = presentBalance(await creditBalance(db, wallet), currency);
     // what authorize holds for calls in flight (null: not prepaid, or Redis away)
@@ -145,7 +145,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
       const c = await resolveConsumer(db, request.params.consumer);
       const thresholds = [...new Set(request.body.low_thresholds.map((d) => d.toFixed()))].sort((a, b) => Number(a) - Number(b));
       await db.consumer.update({ where: { id: c.id }, data: { prepaid: request.body.prepaid, creditLowThresholds: thresholds } });
-      await refold(request, (await walletsOf(prismaSql(db), [c.id])).get(c.id) ?? { consumerId: c.id });
+      await refold(request, await walletOf(prismaSql(db), c.id));
       return consumerView(c.id);
     },
   );
