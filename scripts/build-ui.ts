@@ -29,5 +29,8 @@ const js = outputs.find((f) => f.endsWith(".js"))!;
 const css = outputs.find((f) => f.endsWith(".css"))!;
 const page = (await readFile(join(root, "src/ui/index.html"), "utf8")).replace("%JS%", js).replace("%CSS%", css);
 await writeFile(join(out, "index.html"), page);
-const size = (f: string) => result.metafile.outputs[Object.keys(result.metafile.outputs).find((p) => p.endsWith(f))!]!.bytes;
-console.log(`dashboard built: dist/ui (${js} ${Math.round(size(js) / 1024)} KiB, ${css} ${Math.round(size(css) / 1024)} KiB)`);
+const size = (f: string) =>
+  result.metafile.outputs[Object.keys(result.metafile.outputs).find((p) => p.endsWith(f))!]!.bytes;
+console.log(
+  `dashboard built: dist/ui (${js} ${Math.round(size(js) / 1024)} KiB, ${css} ${Math.round(size(css) / 1024)} KiB)`,
+);

@@ -33,9 +33,15 @@ async function refold(config: Config, db: Db, owner: CreditOwner): Promise<void>
   try {
     await redis.connect();
     const credit = creditAllowance(owner);
-    await foldLedger({ db, config, ledger: new HoldLedger(redis, config.redis.prefix) }, credit, budgetPeriodAt(credit, new Date(), config.billing.timeZone));
+    await foldLedger(
+      { db, config, ledger: new HoldLedger(redis, config.redis.prefix) },
+      credit,
+      budgetPeriodAt(credit, new Date(), config.billing.timeZone),
+    );
   } catch (err) {
-    console.error(`warning: authorize's hold ledger was not refolded (${(err as Error).message}); it picks up the new balance within 30 s`);
+    console.error(
+      `warning: authorize's hold ledger was not refolded (${(err as Error).message}); it picks up the new balance within 30 s`,
+    );
   } finally {
     redis.disconnect();
   }
@@ -49,13 +55,20 @@ async function showBalance(config: Config, db: Db, owner: CreditOwner) {
   console.log(`balance ${b.balance.toFixed()} ${config.billing.currency}${from}, scheduled ${b.scheduled.toFixed()}`);
   if (b.nextExpiry) console.log(`next expiry ${b.nextExpiry.at.toISOString()}: ${b.nextExpiry.amount.toFixed()}`);
   for (const g of b.grants) {
-    console.log(`  ${g.id}  ${g.status.padEnd(9)} ${g.kind.padEnd(10)} p${g.priority}  ${g.remaining.toFixed()} of ${g.amount.toFixed()}  expires ${g.expiresAt?.toISOString() ?? "never"}${g.note ? `  ${g.note}` : ""}`);
+    console.log(
+      `  ${g.id}  ${g.status.padEnd(9)} ${g.kind.padEnd(10)} p${g.priority}  ${g.remaining.toFixed()} of ${g.amount.toFixed()}  expires ${g.expiresAt?.toISOString() ?? "never"}${g.note ? `  ${g.note}` : ""}`,
+    );
   }
 }
 
 const OPTIONS = {
-  kind: { type: "string", default: "purchase" }, priority: { type: "string" }, "effective-at": { type: "string" }, "expires-at": { type: "string" },
-  note: { type: "string" }, reason: { type: "string" }, limit: { type: "string", default: "100" },
+  kind: { type: "string", default: "purchase" },
+  priority: { type: "string" },
+  "effective-at": { type: "string" },
+  "expires-at": { type: "string" },
+  note: { type: "string" },
+  reason: { type: "string" },
+  limit: { type: "string", default: "100" },
 } as const;
 
 function args() {
@@ -81,7 +94,9 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const at = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
   return withDatabase(config, async (db) => {
-    const owner: CreditOwner = ref.startsWith("tag:") ? { tag: ref.slice("tag:".length) } : { consumerId: (await resolveConsumer(db, ref)).id };
+    const owner: CreditOwner = ref.startsWith("tag:")
+      ? { tag: ref.slice("tag:".length) }
+      : { consumerId: (await resolveConsumer(db, ref)).id };
     if (owner.tag === "") {
       console.error("tag: needs a name, e.g. tag:team-a");
       return 2;
@@ -94,12 +109,19 @@ async function main(): Promise<number> {
         return 2;
       }
       const page = await creditLedger(db, owner, { limit, after: undefined });
-      for (const e of page.entries) console.log(`${e.at.toISOString()}  ${e.kind.padEnd(10)} ${e.amount.toFixed().padStart(16)}  grant ${e.grantId}${e.eventId ? `  call ${e.eventId}` : ""}`);
+      for (const e of page.entries)
+        console.log(
+          `${e.at.toISOString()}  ${e.kind.padEnd(10)} ${e.amount.toFixed().padStart(16)}  grant ${e.grantId}${e.eventId ? `  call ${e.eventId}` : ""}`,
+        );
     }
     if (command === "grant") {
       const parsed = GrantSchema.safeParse({
-        amount: arg, kind: values.kind, ...(values.priority !== undefined ? { priority: Number(values.priority) } : {}),
-        effective_at: values["effective-at"], expires_at: values["expires-at"], note: values.note,
+        amount: arg,
+        kind: values.kind,
+        ...(values.priority !== undefined ? { priority: Number(values.priority) } : {}),
+        effective_at: values["effective-at"],
+        expires_at: values["expires-at"],
+        note: values.note,
       });
       if (!parsed.success) {
         const i = parsed.error.issues[0]!;
@@ -113,7 +135,12 @@ async function main(): Promise<number> {
         console.error(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`);
         return 2;
       }
-      const id = await grantCredit(db, owner, { amount: g.amount, kind: g.kind, priority: g.priority, effectiveAt, expiresAt, note: g.note }, "cli");
+      const id = await grantCredit(
+        db,
+        owner,
+        { amount: g.amount, kind: g.kind, priority: g.priority, effectiveAt, expiresAt, note: g.note },
+        "cli",
+      );
       console.log(`granted ${g.amount.toFixed()} ${config.billing.currency} as ${id}`);
     }
     if (command === "void") {
@@ -126,7 +153,10 @@ async function main(): Promise<number> {
     }
     if (command === "grant" || command === "void") {
       await refold(config, db, owner);
-      await notifyApiProcesses(config, owner.consumerId !== undefined ? [owner.consumerId] : await consumersWithTag(db, owner.tag));
+      await notifyApiProcesses(
+        config,
+        owner.consumerId !== undefined ? [owner.consumerId] : await consumersWithTag(db, owner.tag),
+      );
       await showBalance(config, db, owner);
     }
     return 0;

@@ -32,7 +32,13 @@ try {
       senders: Number(args.senders),
     });
     console.log(formatReport(r));
-    const ok = r.lost === 0 && r.storedTwice === 0 && r.unacknowledged === 0 && r.totals === "ok" && r.tdl === "ok" && r.invoices === "ok";
+    const ok =
+      r.lost === 0 &&
+      r.storedTwice === 0 &&
+      r.unacknowledged === 0 &&
+      r.totals === "ok" &&
+      r.tdl === "ok" &&
+      r.invoices === "ok";
     failed ||= !ok;
   }
 } finally {

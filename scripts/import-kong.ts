@@ -16,7 +16,10 @@ function printReport(r: ImportReport, file: string): void {
   const name = (e: { username: string | null; custom_id: string | null }) => e.username ?? e.custom_id ?? "?";
   console.log(`${r.dry_run ? "dry run of " : ""}import of ${file} (_format_version ${r.format_version})`);
   for (const e of r.created) console.log(`  created    ${name(e)}  metadata v${e.metadata_version}  ${e.consumer_id}`);
-  for (const e of r.updated) console.log(`  updated    ${name(e)}  ${e.changed.join(", ")}${e.metadata_version ? `  -> metadata v${e.metadata_version}` : ""}`);
+  for (const e of r.updated)
+    console.log(
+      `  updated    ${name(e)}  ${e.changed.join(", ")}${e.metadata_version ? `  -> metadata v${e.metadata_version}` : ""}`,
+    );
   for (const e of r.unchanged) console.log(`  unchanged  ${name(e)}`);
   for (const e of r.rejected) {
     console.log(`  rejected   ${name(e)}`);

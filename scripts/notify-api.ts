@@ -12,6 +12,8 @@ export async function notifyApiProcesses(config: ReturnType<typeof loadConfig>, 
   redis.on("error", () => {}); // reported by publishMetadataChange
   // the client role fails commands until connected: give the connection a moment first
   await Promise.race([once(redis, "ready"), setTimeout(2000)]);
-  await publishMetadataChange(redis, config.redis.prefix, ids, { warn: (_: unknown, msg: string) => console.error(`warning: ${msg}`) } as never);
+  await publishMetadataChange(redis, config.redis.prefix, ids, {
+    warn: (_: unknown, msg: string) => console.error(`warning: ${msg}`),
+  } as never);
   redis.disconnect();
 }

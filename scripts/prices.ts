@@ -3,7 +3,13 @@
 // 0 done, 1 some entries were rejected (the rest imported), 2 nothing done (usage, file, book).
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { CATALOG_FORMATS, parseCatalog, shippedCatalog, type CatalogFormat, type ParsedCatalog } from "../src/catalog/catalog.ts";
+import {
+  CATALOG_FORMATS,
+  parseCatalog,
+  shippedCatalog,
+  type CatalogFormat,
+  type ParsedCatalog,
+} from "../src/catalog/catalog.ts";
 import { loadConfig } from "../src/config.ts";
 import { rateFromRow } from "../src/consumers/consumer.repository.ts";
 import { importPrices, resolveBook } from "../src/price-books/price-book.service.ts";
@@ -14,25 +20,38 @@ import { withDatabase, type Db } from "./with-database.ts";
 const USAGE = `usage: npm run prices -- export <book>
        npm run prices -- import <book> (<file> [--format ${CATALOG_FORMATS.join("|")}] | --shipped) [--effective-from ISO-8601]`;
 
-
 /** The prices in force now, one per entry, in our catalog format (import reads it back). */
 async function exportBook(db: Db, ref: string): Promise<number> {
   const book = await resolveBook(db, ref);
-  const rows = await db.priceBookPrice.findMany({ where: { bookId: book.id, effectiveFrom: { lte: new Date() } }, orderBy: [{ model: "asc" }, { effectiveFrom: "desc" }] });
+  const rows = await db.priceBookPrice.findMany({
+    where: { bookId: book.id, effectiveFrom: { lte: new Date() } },
+    orderBy: [{ model: "asc" }, { effectiveFrom: "desc" }],
+  });
   const inForce = rows.filter((r, i) => i === 0 || rows[i - 1]!.model !== r.model);
   const models = inForce.map((r) => {
     const { id: _id, ...prices } = presentRate(rateFromRow(r));
     const set = Object.fromEntries(Object.entries(prices).filter(([, v]) => v !== null));
     return { model: r.model, ...set, ...(r.tiering ? { tiering: r.tiering } : {}) };
   });
-  console.log(JSON.stringify({ format: "tokenmeter-price-catalog/1", book: book.name, exported_at: new Date().toISOString(), models }, null, 2));
+  console.log(
+    JSON.stringify(
+      { format: "tokenmeter-price-catalog/1", book: book.name, exported_at: new Date().toISOString(), models },
+      null,
+      2,
+    ),
+  );
   return 0;
 }
 
-async function readCatalog(file: string | undefined, shipped: boolean, format: string): Promise<ParsedCatalog | string> {
+async function readCatalog(
+  file: string | undefined,
+  shipped: boolean,
+  format: string,
+): Promise<ParsedCatalog | string> {
   if (shipped) return shippedCatalog();
   if (!file) return USAGE;
-  if (!(CATALOG_FORMATS as readonly string[]).includes(format)) return `--format must be one of ${CATALOG_FORMATS.join(", ")}`;
+  if (!(CATALOG_FORMATS as readonly string[]).includes(format))
+    return `--format must be one of ${CATALOG_FORMATS.join(", ")}`;
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -49,7 +68,11 @@ async function readCatalog(file: string | undefined, shipped: boolean, format: s
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { format: { type: "string", default: "tokenmeter" }, shipped: { type: "boolean" }, "effective-from": { type: "string" } },
+    options: {
+      format: { type: "string", default: "tokenmeter" },
+      shipped: { type: "boolean" },
+      "effective-from": { type: "string" },
+    },
   });
   const [command, book, file] = positionals;
   if (!book || !["export", "import"].includes(command ?? "") || positionals.length > 3) {
@@ -73,7 +96,9 @@ async function main(): Promise<number> {
     const rejected = [...catalog.rejected, ...r.rejected];
     for (const m of r.added) console.log(`  added      ${m}`);
     for (const m of rejected) console.log(`  rejected   ${m.model}: ${m.reason}`);
-    console.log(`${r.added.length} added, ${r.unchanged.length} unchanged, ${rejected.length} rejected, ${r.repriced} calls repriced (from ${at.toISOString()})`);
+    console.log(
+      `${r.added.length} added, ${r.unchanged.length} unchanged, ${rejected.length} rejected, ${r.repriced} calls repriced (from ${at.toISOString()})`,
+    );
     await notifyApiProcesses(config, r.consumerIds);
     return rejected.length > 0 ? 1 : 0;
   });

@@ -18,7 +18,8 @@ function members(cls: string): number[] {
   try {
     for (let start = 0; start <= MAX; start += CHUNK) {
       let text = "";
-      for (let cp = start; cp < Math.min(start + CHUNK, MAX + 1); cp++) if (cp < 0xd800 || cp > 0xdfff) text += String.fromCodePoint(cp);
+      for (let cp = start; cp < Math.min(start + CHUNK, MAX + 1); cp++)
+        if (cp < 0xd800 || cp > 0xdfff) text += String.fromCodePoint(cp);
       const kept = new TextDecoder().decode(enc.decode(enc.encode_ordinary(text)));
       for (const ch of kept) out.push(ch.codePointAt(0)!);
     }
@@ -44,7 +45,12 @@ const hex = (n: number) => n.toString(16);
 /** Every class as the engine has it, in the table's text form. */
 export function engineTables(): Record<(typeof CLASSES)[number], string> {
   return Object.fromEntries(
-    CLASSES.map((cls) => [cls, ranges(members(cls)).map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join(",")]),
+    CLASSES.map((cls) => [
+      cls,
+      ranges(members(cls))
+        .map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`))
+        .join(","),
+    ]),
   ) as Record<(typeof CLASSES)[number], string>;
 }
 

@@ -23,7 +23,9 @@ async function main(args: string[]): Promise<number> {
   const db = createPrisma(config.databaseUrl);
   try {
     const r = await reencryptSecrets(db, { current, previous: config.webhooks.previousKeys });
-    console.log(`endpoints: ${r.total}; re-encrypted: ${r.reencrypted}; already under the current key: ${r.current}; unreadable: ${r.unreadable.length}`);
+    console.log(
+      `endpoints: ${r.total}; re-encrypted: ${r.reencrypted}; already under the current key: ${r.current}; unreadable: ${r.unreadable.length}`,
+    );
     for (const u of r.unreadable) console.log(`  ${u.id}: ${u.error}`);
     return r.unreadable.length > 0 ? 1 : 0;
   } finally {

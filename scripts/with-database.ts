@@ -6,7 +6,10 @@ import { AppError } from "../src/domain/errors.ts";
 
 export type Db = ReturnType<typeof createPrisma>;
 
-export async function withDatabase(config: ReturnType<typeof loadConfig>, work: (db: Db) => Promise<number>): Promise<number> {
+export async function withDatabase(
+  config: ReturnType<typeof loadConfig>,
+  work: (db: Db) => Promise<number>,
+): Promise<number> {
   const db = createPrisma(config.databaseUrl);
   try {
     return await work(db);

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "./config.ts";
 import { createPrisma, type PrismaClient } from "./db/client.ts";
 import { createSqlPool, type SqlPool } from "./db/pool.ts";
-import { createBillingQueue, redisConnection, withinTimeout } from "./jobs/queues.ts";
+import { createBillingQueue, queueCall, redisConnection } from "./jobs/queues.ts";
 import { createWebhookQueue } from "./alerts/alert.service.ts";
 import { createKafka } from "./kafka/client.ts";
 import { UsageProducer } from "./kafka/producer.ts";
@@ -50,7 +50,17 @@ export async function connectServices(config: Config, logger: Logger): Promise<S
     logger.warn({ err }, "database connection lost; the pool reconnects");
   });
   const producer = new UsageProducer(kafka, config.ingest.produceTimeoutMs, config.kafka.maxMessageBytes, metrics);
-  return { kafka, db, pool, producer, billingQueue, webhookQueue, redis, metrics, checks: new DependencyChecks({ db, kafka, redis }) };
+  return {
+    kafka,
+    db,
+    pool,
+    producer,
+    billingQueue,
+    webhookQueue,
+    redis,
+    metrics,
+    checks: new DependencyChecks({ db, kafka, redis }),
+  };
 }
 
 export async function closeServices(s: Services): Promise<void> {
@@ -58,8 +68,8 @@ export async function closeServices(s: Services): Promise<void> {
   await s.producer.disconnect();
   // a connection passed to BullMQ is not closed by it; with Redis away, close() would wait for ever
   s.redis.disconnect();
-  await withinTimeout(2000, "closing the billing queue", () => s.billingQueue.close()).catch(() => {});
-  await withinTimeout(2000, "closing the webhook queue", () => s.webhookQueue.close()).catch(() => {});
+  await queueCall(2000, "closing the billing queue", () => s.billingQueue.close()).catch(() => {});
+  await queueCall(2000, "closing the webhook queue", () => s.webhookQueue.close()).catch(() => {});
   await s.pool.end();
   await s.db.$disconnect();
 }

@@ -35,13 +35,24 @@ const levelBounds = z
     "must be 9 increasing positive integers separated by commas",
   );
 
-const list = z.string().transform((s) => s.split(",").map((p) => p.trim()).filter((p) => p !== ""));
+const list = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== ""),
+);
 
 /** Dot paths into a log entry (custom_fields_by_lua names nest the same way: "request.body"). */
-const bodyPaths = list.refine((ps) => ps.every((p) => p.split(".").every((k) => k !== "")), "must be dot paths such as request.body, separated by commas");
+const bodyPaths = list.refine(
+  (ps) => ps.every((p) => p.split(".").every((k) => k !== "")),
+  "must be dot paths such as request.body, separated by commas",
+);
 
 /** Model-name patterns: `*` matches any run of characters; matched whole, case-insensitively. */
-const modelPatterns = list.refine((ps) => ps.every((p) => /^[\w.:/@*-]+$/.test(p)), "must be model names or patterns such as claude-*, separated by commas");
+const modelPatterns = list.refine(
+  (ps) => ps.every((p) => /^[\w.:/@*-]+$/.test(p)),
+  "must be model names or patterns such as claude-*, separated by commas",
+);
 
 const jsonRecord = z.string().transform((s, ctx) => {
   try {
@@ -51,7 +62,10 @@ const jsonRecord = z.string().transform((s, ctx) => {
   } catch {
     /* reported below */
   }
-  ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a JSON object of strings, e.g. {"chat-route":"gpt-4o"}' });
+  ctx.addIssue({
+    code: z.ZodIssueCode.custom,
+    message: 'must be a JSON object of strings, e.g. {"chat-route":"gpt-4o"}',
+  });
   return z.NEVER;
 });
 
@@ -68,7 +82,11 @@ const EnvSchema = z.object({
   KAFKA_PARTITIONS: intFrom(1, 3),
   KAFKA_GROUP_ID: z.string().default("tokenmeter-meter"),
   // the topics' max.message.bytes; default: twice the body limit plus 1 MiB, room for any accepted entry
-  KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024 * 1024).optional(),
+  KAFKA_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .optional(),
   METER_MAX_WAIT_MS: intFrom(10, 100),
   // how long the group waits for a meter that stopped answering (crashed) before moving its partitions
   METER_SESSION_TIMEOUT_MS: intFrom(6000, 30_000),
@@ -88,7 +106,10 @@ const EnvSchema = z.object({
   ADMIN_API_KEY: z.string().min(8).default(DEV_ADMIN_API_KEY),
   BILLING_TIMEZONE: timeZone.default("UTC"),
   BILLING_PERIOD: z.enum(["monthly", "weekly", "daily"]).default("monthly"),
-  BILLING_CURRENCY: z.string().refine(isCurrencyCode, "must be an ISO 4217 currency code such as USD or KRW").default("USD"),
+  BILLING_CURRENCY: z
+    .string()
+    .refine(isCurrencyCode, "must be an ISO 4217 currency code such as USD or KRW")
+    .default("USD"),
   BILLING_ROUNDING: z.enum(["half_up", "half_even"]).default("half_up"),
   // who issues the invoices, as the FOCUS export names it (InvoiceIssuerName, ProviderName)
   BILLING_ISSUER_NAME: z.string().trim().min(1).max(200).default("tokenmeter"),
@@ -202,12 +223,34 @@ export type Config = Readonly<{
   redis: { url: string; prefix: string };
   usage: { maxSpanDays: number };
   rateLimits: { perKeyPerMinute: number; failedAuthPerMinute: number };
-  ops: { stallAfterMs: number; meterHttpPort: number; invoicesHttpPort: number; metricsPerConsumer: boolean; cacheMs: number; metricsToken: string | undefined; metricsPort: number };
-  authorize: { unconfigured: "allow" | "deny"; cacheTtlMs: number; countBudgetMs: number; countOverBudget: "allow" | "deny"; countWorkers: number; unsizedInputTokens: number };
+  ops: {
+    stallAfterMs: number;
+    meterHttpPort: number;
+    invoicesHttpPort: number;
+    metricsPerConsumer: boolean;
+    cacheMs: number;
+    metricsToken: string | undefined;
+    metricsPort: number;
+  };
+  authorize: {
+    unconfigured: "allow" | "deny";
+    cacheTtlMs: number;
+    countBudgetMs: number;
+    countOverBudget: "allow" | "deny";
+    countWorkers: number;
+    unsizedInputTokens: number;
+  };
   tdl: { levelBounds: number[] };
   budgets: { redisDown: "closed" | "open"; holdTtlMs: number; unboundedOutputTokens: number; minOutputTokens: number };
   credits: { expiringDays: number };
-  webhooks: { secretKey: Buffer | null; previousKeys: Buffer[]; allowedNetworks: AllowedNetworks; attempts: number; backoffMs: number; timeoutMs: number };
+  webhooks: {
+    secretKey: Buffer | null;
+    previousKeys: Buffer[];
+    allowedNetworks: AllowedNetworks;
+    attempts: number;
+    backoffMs: number;
+    timeoutMs: number;
+  };
   metering: {
     /** Prices of consumers created or registered without any; null: their calls stay unpriced. */
     defaultPrices: { inputCostPerToken: Decimal; outputCostPerToken: Decimal } | null;
@@ -225,7 +268,7 @@ export type Config = Readonly<{
   };
 }>;
 
-export class ConfigError extends Error {}
+class ConfigError extends Error {}
 
 /**
  * Which models bill from the provider's figure first: those named for it, and every model not
@@ -233,19 +276,25 @@ export class ConfigError extends Error {}
  */
 function providerBilledFor(providerPatterns: string[], countPatterns: string[]): (model: string) => boolean {
   const provider = modelMatcher(providerPatterns);
-  const count = countPatterns.length > 0 ? modelMatcher(countPatterns) : (model: string) => knownEncodingOf(model) !== undefined;
+  const count =
+    countPatterns.length > 0 ? modelMatcher(countPatterns) : (model: string) => knownEncodingOf(model) !== undefined;
   return (model) => provider(model) || !count(model);
 }
 
 function webhookKey(value: string | undefined, name = "WEBHOOK_SECRET_KEY"): Buffer | null {
   if (value === undefined || value === "") return null;
   const key = Buffer.from(value, "base64");
-  if (key.length !== 32) throw new ConfigError(`invalid configuration:\n  ${name}: must be 32 bytes in base64 (openssl rand -base64 32)`);
+  if (key.length !== 32)
+    throw new ConfigError(`invalid configuration:\n  ${name}: must be 32 bytes in base64 (openssl rand -base64 32)`);
   return key;
 }
 
 const previousKeys = (value: string) =>
-  value.split(",").map((s) => s.trim()).filter(Boolean).map((k) => webhookKey(k, "WEBHOOK_PREVIOUS_SECRET_KEYS")!);
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((k) => webhookKey(k, "WEBHOOK_PREVIOUS_SECRET_KEYS")!);
 
 function allowedNetworks(value: string): AllowedNetworks {
   try {
@@ -267,14 +316,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   // the admin key opens everything: in production it is long, and not the secret every Kong node holds
   if (e.NODE_ENV === "production" && e.ADMIN_API_KEY.length < MIN_PRODUCTION_ADMIN_KEY) {
-    throw new ConfigError(`invalid configuration:\n  ADMIN_API_KEY: must be at least ${MIN_PRODUCTION_ADMIN_KEY} characters in production`);
+    throw new ConfigError(
+      `invalid configuration:\n  ADMIN_API_KEY: must be at least ${MIN_PRODUCTION_ADMIN_KEY} characters in production`,
+    );
   }
   if (e.NODE_ENV === "production" && e.ADMIN_API_KEY === e.INGEST_SECRET) {
-    throw new ConfigError("invalid configuration:\n  ADMIN_API_KEY: must differ from INGEST_SECRET (Kong holds that one)");
+    throw new ConfigError(
+      "invalid configuration:\n  ADMIN_API_KEY: must differ from INGEST_SECRET (Kong holds that one)",
+    );
   }
   if ((e.DEFAULT_INPUT_COST_PER_TOKEN === undefined) !== (e.DEFAULT_OUTPUT_COST_PER_TOKEN === undefined)) {
-    const missing = e.DEFAULT_INPUT_COST_PER_TOKEN === undefined ? "DEFAULT_INPUT_COST_PER_TOKEN" : "DEFAULT_OUTPUT_COST_PER_TOKEN";
-    throw new ConfigError(`invalid configuration:\n  ${missing}: must be set with the other default price (state 0 for a free one)`);
+    const missing =
+      e.DEFAULT_INPUT_COST_PER_TOKEN === undefined ? "DEFAULT_INPUT_COST_PER_TOKEN" : "DEFAULT_OUTPUT_COST_PER_TOKEN";
+    throw new ConfigError(
+      `invalid configuration:\n  ${missing}: must be set with the other default price (state 0 for a free one)`,
+    );
   }
   const capabilityMap = new Map<string, number>();
   for (const [route, index] of Object.entries(e.CAPABILITY_MAP)) {
@@ -287,10 +343,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY.split(",").map((s) => s.trim()).filter(Boolean) },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      trustProxy: e.TRUST_PROXY.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
     databaseUrl: e.DATABASE_URL,
     kafka: {
-      brokers: e.KAFKA_BROKERS.split(",").map((b) => b.trim()).filter(Boolean),
+      brokers: e.KAFKA_BROKERS.split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
       clientId: e.KAFKA_CLIENT_ID,
       rawTopic: e.KAFKA_TOPIC_RAW,
       deadLetterTopic: e.KAFKA_TOPIC_DLQ,
@@ -304,7 +368,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: e.INGEST_SECRET,
       bodyLimitBytes: e.INGEST_BODY_LIMIT_BYTES,
       produceTimeoutMs: e.INGEST_PRODUCE_TIMEOUT_MS,
-      redactKeys: new Set(e.REDACT_KEYS.split(",").map((k) => k.trim().toLowerCase()).filter(Boolean)),
+      redactKeys: new Set(
+        e.REDACT_KEYS.split(",")
+          .map((k) => k.trim().toLowerCase())
+          .filter(Boolean),
+      ),
     },
     adminApiKey: e.ADMIN_API_KEY,
     billing: {
@@ -319,21 +387,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     usage: { maxSpanDays: e.USAGE_MAX_SPAN_DAYS },
     rateLimits: { perKeyPerMinute: e.RATE_LIMIT_PER_MINUTE, failedAuthPerMinute: e.RATE_LIMIT_FAILED_AUTH_PER_MINUTE },
-    ops: { stallAfterMs: e.METER_STALL_AFTER_MS, meterHttpPort: e.METER_HTTP_PORT, invoicesHttpPort: e.INVOICES_HTTP_PORT, metricsPerConsumer: e.METRICS_PER_CONSUMER === "true",
-      cacheMs: e.OPS_CACHE_MS, metricsToken: e.METRICS_TOKEN, metricsPort: e.METRICS_PORT },
-    authorize: { unconfigured: e.AUTHORIZE_UNCONFIGURED, cacheTtlMs: e.METADATA_CACHE_TTL_MS, countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,
-      countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET, countWorkers: e.AUTHORIZE_COUNT_WORKERS,
-      unsizedInputTokens: e.AUTHORIZE_UNSIZED_INPUT_TOKENS },
+    ops: {
+      stallAfterMs: e.METER_STALL_AFTER_MS,
+      meterHttpPort: e.METER_HTTP_PORT,
+      invoicesHttpPort: e.INVOICES_HTTP_PORT,
+      metricsPerConsumer: e.METRICS_PER_CONSUMER === "true",
+      cacheMs: e.OPS_CACHE_MS,
+      metricsToken: e.METRICS_TOKEN,
+      metricsPort: e.METRICS_PORT,
+    },
+    authorize: {
+      unconfigured: e.AUTHORIZE_UNCONFIGURED,
+      cacheTtlMs: e.METADATA_CACHE_TTL_MS,
+      countBudgetMs: e.AUTHORIZE_COUNT_BUDGET_MS,
+      countOverBudget: e.AUTHORIZE_COUNT_OVER_BUDGET,
+      countWorkers: e.AUTHORIZE_COUNT_WORKERS,
+      unsizedInputTokens: e.AUTHORIZE_UNSIZED_INPUT_TOKENS,
+    },
     tdl: { levelBounds: e.TDL_LEVEL_BOUNDS },
-    budgets: { redisDown: e.BUDGET_REDIS_DOWN, holdTtlMs: e.BUDGET_HOLD_TTL_MS, unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS,
-      minOutputTokens: e.BUDGET_MIN_OUTPUT_TOKENS },
+    budgets: {
+      redisDown: e.BUDGET_REDIS_DOWN,
+      holdTtlMs: e.BUDGET_HOLD_TTL_MS,
+      unboundedOutputTokens: e.BUDGET_UNBOUNDED_OUTPUT_TOKENS,
+      minOutputTokens: e.BUDGET_MIN_OUTPUT_TOKENS,
+    },
     credits: { expiringDays: e.CREDITS_EXPIRING_DAYS },
-    webhooks: { secretKey: webhookKey(e.WEBHOOK_SECRET_KEY), previousKeys: previousKeys(e.WEBHOOK_PREVIOUS_SECRET_KEYS), allowedNetworks: allowedNetworks(e.WEBHOOK_ALLOWED_NETWORKS), attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    webhooks: {
+      secretKey: webhookKey(e.WEBHOOK_SECRET_KEY),
+      previousKeys: previousKeys(e.WEBHOOK_PREVIOUS_SECRET_KEYS),
+      allowedNetworks: allowedNetworks(e.WEBHOOK_ALLOWED_NETWORKS),
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
     metering: {
       defaultPrices:
         e.DEFAULT_INPUT_COST_PER_TOKEN === undefined
           ? null
-          : { inputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN), outputCostPerToken: new Decimal(e.DEFAULT_OUTPUT_COST_PER_TOKEN!) },
+          : {
+              inputCostPerToken: new Decimal(e.DEFAULT_INPUT_COST_PER_TOKEN),
+              outputCostPerToken: new Decimal(e.DEFAULT_OUTPUT_COST_PER_TOKEN!),
+            },
       defaultPlan: e.DEFAULT_PLAN ?? null,
       defaultEncoding: e.DEFAULT_TOKEN_ENCODING,
       countBudgetMs: e.METER_COUNT_BUDGET_MS,

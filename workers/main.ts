@@ -15,10 +15,27 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const services = await connectServices(config, logger);
 const meter = await startMeter({ ...services, config, logger: logger.child({ component: "meter" }) });
-const recorder = await startDeadLetterRecorder({ ...services, config, logger: logger.child({ component: "dead-letters" }) });
-const invoices = await startInvoiceWorker({ config, db: services.db, metrics: services.metrics, webhookQueue: services.webhookQueue, logger: logger.child({ component: "invoices" }) });
+const recorder = await startDeadLetterRecorder({
+  ...services,
+  config,
+  logger: logger.child({ component: "dead-letters" }),
+});
+const invoices = await startInvoiceWorker({
+  config,
+  db: services.db,
+  metrics: services.metrics,
+  webhookQueue: services.webhookQueue,
+  logger: logger.child({ component: "invoices" }),
+});
 const webhooks = await startWebhookWorker({ config, db: services.db, logger: logger.child({ component: "webhooks" }) });
 const app = await buildApp({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });
 logger.info({ ingest: `http://${config.http.host}:${config.http.port}/ingest/kong` }, "tokenmeter running");
-onShutdown(logger, [() => app.close(), () => meter.stop(), () => recorder.stop(), () => invoices.stop(), () => webhooks.stop(), () => closeServices(services)]);
+onShutdown(logger, [
+  () => app.close(),
+  () => meter.stop(),
+  () => recorder.stop(),
+  () => invoices.stop(),
+  () => webhooks.stop(),
+  () => closeServices(services),
+]);

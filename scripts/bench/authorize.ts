@@ -31,7 +31,9 @@ const SECRET = "bench-gateway-secret";
 function benchConfig(): string {
   const seed = readFileSync(new URL("../../test/fixtures/bench-consumer.yaml", import.meta.url), "utf8");
   const one = seed.slice(seed.indexOf("  - username:"));
-  const many = Array.from({ length: CONSUMERS }, (_, i) => one.replace("bench-client", `bench-client-${i}`).replace("bench-001", `bench-${i}`)).join("");
+  const many = Array.from({ length: CONSUMERS }, (_, i) =>
+    one.replace("bench-client", `bench-client-${i}`).replace("bench-001", `bench-${i}`),
+  ).join("");
   return `_format_version: "3.0"\nconsumers:\n${many}`;
 }
 
@@ -46,7 +48,8 @@ const chatBody = (i: number) =>
     ],
   });
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: number) {
   const config = loadConfig({
@@ -58,21 +61,46 @@ async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: num
   });
   const logger = createLogger(config.logLevel);
   const services = await connectServices(config, logger);
-  await importKongConfig(services.db, benchConfig(), { defaults: config.metering, by: { actor: "bench", source: "import" }, dryRun: false });
-  const consumers = await services.db.consumer.findMany({ where: { username: { startsWith: "bench-client-" } }, select: { id: true } });
+  await importKongConfig(services.db, benchConfig(), {
+    defaults: config.metering,
+    by: { actor: "bench", source: "import" },
+    dryRun: false,
+  });
+  const consumers = await services.db.consumer.findMany({
+    where: { username: { startsWith: "bench-client-" } },
+    select: { id: true },
+  });
   for (const c of consumers) {
     // a budget no call reaches, so every call is held and none denied; removed for the other modes
-    const change = mode === "budgets" ? { period: "month" as const, amount: new Decimal("1000000"), tokens: null, thresholds: [], capOutput: "auto" as const } : { removed: true as const };
+    const change =
+      mode === "budgets"
+        ? {
+            period: "month" as const,
+            amount: new Decimal("1000000"),
+            tokens: null,
+            thresholds: [],
+            capOutput: "auto" as const,
+          }
+        : { removed: true as const };
     await changeBudget(services.db, { consumerId: c.id }, change, "bench");
   }
   const app = await buildApp({ ...services, config, logger });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const run = Date.now();
   const bodies = Array.from({ length: N }, (_, i) =>
-    JSON.stringify({ consumer: { username: `bench-client-${i % CONSUMERS}` }, route: { name: "llama2-chat" }, body: chatBody(i), request_id: `bench-${run}-${i}` }),
+    JSON.stringify({
+      consumer: { username: `bench-client-${i % CONSUMERS}` },
+      route: { name: "llama2-chat" },
+      body: chatBody(i),
+      request_id: `bench-${run}-${i}`,
+    }),
   );
   const call = async (body: string) => {
-    const res = await fetch(`${address}/v1/gateway/authorize`, { method: "POST", headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" }, body });
+    const res = await fetch(`${address}/v1/gateway/authorize`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+      body,
+    });
     const decision = (await res.json()) as { allow?: boolean };
     return res.status === 200 && decision.allow === true;
   };
@@ -113,10 +141,19 @@ async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: num
 }
 
 async function runAdversarial() {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: "warn", INGEST_SECRET: SECRET, REDIS_PREFIX: `bench-${Date.now()}` });
+  const config = loadConfig({
+    ...process.env,
+    LOG_LEVEL: "warn",
+    INGEST_SECRET: SECRET,
+    REDIS_PREFIX: `bench-${Date.now()}`,
+  });
   const logger = createLogger(config.logLevel);
   const services = await connectServices(config, logger);
-  await importKongConfig(services.db, benchConfig(), { defaults: config.metering, by: { actor: "bench", source: "import" }, dryRun: false });
+  await importKongConfig(services.db, benchConfig(), {
+    defaults: config.metering,
+    by: { actor: "bench", source: "import" },
+    dryRun: false,
+  });
   const app = await buildApp({ ...services, config, logger });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const call = async (consumer: number, body: string) => {
@@ -124,7 +161,11 @@ async function runAdversarial() {
     const res = await fetch(`${address}/v1/gateway/authorize`, {
       method: "POST",
       headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-      body: JSON.stringify({ consumer: { username: `bench-client-${consumer % CONSUMERS}` }, route: { name: "llama2-chat" }, body }),
+      body: JSON.stringify({
+        consumer: { username: `bench-client-${consumer % CONSUMERS}` },
+        route: { name: "llama2-chat" },
+        body,
+      }),
     });
     const decision = (await res.json()) as { checks?: { token_count?: string } };
     return { ms: performance.now() - t0, overBudget: decision.checks?.token_count === "over_budget" };
@@ -134,7 +175,9 @@ async function runAdversarial() {
     const ms: number[] = [];
     for (let i = 0; i < N; i++) ms.push((await call(i, chatBody(i))).ms);
     ms.sort((a, b) => a - b);
-    console.log(`adversarial=${label} n=${N} budget_ms=${config.authorize.countBudgetMs} p50_ms=${percentile(ms, 50).toFixed(2)} p99_ms=${percentile(ms, 99).toFixed(2)} max_ms=${ms[ms.length - 1]!.toFixed(2)}`);
+    console.log(
+      `adversarial=${label} n=${N} budget_ms=${config.authorize.countBudgetMs} p50_ms=${percentile(ms, 50).toFixed(2)} p99_ms=${percentile(ms, 99).toFixed(2)} max_ms=${ms[ms.length - 1]!.toFixed(2)}`,
+    );
   };
   for (let i = 0; i < 200; i++) await call(i, chatBody(i)); // warm up
   await measure("off");
@@ -147,7 +190,9 @@ async function runAdversarial() {
   running = false;
   await loop;
   const slowMs = slow.map((s) => s.ms).sort((a, b) => a - b);
-  console.log(`adversarial_calls=${slow.length} over_budget=${slow.filter((s) => s.overBudget).length} p50_ms=${percentile(slowMs, 50).toFixed(1)} max_ms=${slowMs[slowMs.length - 1]!.toFixed(1)}`);
+  console.log(
+    `adversarial_calls=${slow.length} over_budget=${slow.filter((s) => s.overBudget).length} p50_ms=${percentile(slowMs, 50).toFixed(1)} max_ms=${slowMs[slowMs.length - 1]!.toFixed(1)}`,
+  );
   await app.close();
   await closeServices(services);
 }
@@ -162,5 +207,7 @@ for (const concurrency of args.concurrency.split(",").map(Number)) {
   const cached = await runMode("cached", concurrency);
   const uncached = await runMode("uncached", concurrency);
   const budgets = await runMode("budgets", concurrency);
-  console.log(`concurrency=${concurrency} p50 uncached/cached = ${(uncached / cached).toFixed(2)} budgets/cached = ${(budgets / cached).toFixed(2)}`);
+  console.log(
+    `concurrency=${concurrency} p50 uncached/cached = ${(uncached / cached).toFixed(2)} budgets/cached = ${(budgets / cached).toFixed(2)}`,
+  );
 }

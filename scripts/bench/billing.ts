@@ -47,9 +47,11 @@ async function load(client: pg.Client): Promise<number> {
     `CREATE TEMP TABLE bench_consumers AS
      SELECT (row_number() OVER (ORDER BY c.id) - 1)::int AS n, c.id, r.id AS rate_id FROM consumers c JOIN consumer_rates r ON r.consumer_id = c.id`,
   );
-  const indexes = (await client.query<{ indexdef: string; indexname: string }>(
-    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'usage_events' AND indexname <> 'usage_events_pkey'",
-  )).rows;
+  const indexes = (
+    await client.query<{ indexdef: string; indexname: string }>(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'usage_events' AND indexname <> 'usage_events_pkey'",
+    )
+  ).rows;
   for (const i of indexes) await client.query(`DROP INDEX ${i.indexname}`);
   await client.query(
     `INSERT INTO usage_events (id, consumer_id, occurred_at, received_at, model, status, upstream_status, billable, input_tokens,
@@ -76,12 +78,27 @@ async function storage(client: pg.Client) {
   return { table: Number(r.table) / Number(r.n), indexes: Number(r.indexes) / Number(r.n) };
 }
 
-const config = loadConfig({ ...process.env, LOG_LEVEL: "warn", ADMIN_API_KEY: ADMIN_KEY, KAFKA_TOPIC_RAW: `bench.${randomUUID().slice(0, 8)}.raw` });
+const config = loadConfig({
+  ...process.env,
+  LOG_LEVEL: "warn",
+  ADMIN_API_KEY: ADMIN_KEY,
+  KAFKA_TOPIC_RAW: `bench.${randomUUID().slice(0, 8)}.raw`,
+});
 const client = new pg.Client({ connectionString: config.databaseUrl });
 await client.connect();
 const loadSeconds = await load(client);
 const bytes = await storage(client);
-console.log(line({ billing: "load", consumers: CONSUMERS, events: EVENTS, seconds: loadSeconds, table_bytes_per_event: Math.round(bytes.table), index_bytes_per_event: Math.round(bytes.indexes), load_avg: loadAverage() }));
+console.log(
+  line({
+    billing: "load",
+    consumers: CONSUMERS,
+    events: EVENTS,
+    seconds: loadSeconds,
+    table_bytes_per_event: Math.round(bytes.table),
+    index_bytes_per_event: Math.round(bytes.indexes),
+    load_avg: loadAverage(),
+  }),
+);
 
 const logger = createLogger("warn");
 const services = await connectServices(config, logger);
@@ -99,10 +116,23 @@ await Promise.all(
   }),
 );
 const draftSeconds = (performance.now() - t0) / 1000;
-const sums = (await client.query<{ invoices: string; subtotal: string; cost: string }>(
-  `SELECT (SELECT count(*) FROM invoices) AS invoices, (SELECT sum(subtotal) FROM invoices)::text AS subtotal, (SELECT sum(cost) FROM usage_events)::text AS cost`,
-)).rows[0]!;
-console.log(line({ billing: "draft", invoices: sums.invoices, seconds: draftSeconds, invoices_per_s: Number(sums.invoices) / draftSeconds, target_seconds: 30, ratio_to_target: draftSeconds / 30, subtotals_equal_event_costs: String(sums.subtotal === sums.cost), load_avg: loadAverage() }));
+const sums = (
+  await client.query<{ invoices: string; subtotal: string; cost: string }>(
+    `SELECT (SELECT count(*) FROM invoices) AS invoices, (SELECT sum(subtotal) FROM invoices)::text AS subtotal, (SELECT sum(cost) FROM usage_events)::text AS cost`,
+  )
+).rows[0]!;
+console.log(
+  line({
+    billing: "draft",
+    invoices: sums.invoices,
+    seconds: draftSeconds,
+    invoices_per_s: Number(sums.invoices) / draftSeconds,
+    target_seconds: 30,
+    ratio_to_target: draftSeconds / 30,
+    subtotals_equal_event_costs: String(sums.subtotal === sums.cost),
+    load_avg: loadAverage(),
+  }),
+);
 
 const app = await buildApp({ ...services, config, logger });
 const ids = (await client.query<{ id: string }>("SELECT id FROM consumers")).rows.map((r) => r.id);
@@ -116,7 +146,17 @@ for (let i = 0; i < Number(a.reads); i++) {
   if (res.statusCode !== 200) throw new Error(`usage read answered ${res.statusCode}: ${res.body}`);
 }
 ms.sort((x, y) => x - y);
-console.log(line({ billing: "usage_reads", reads: ms.length, events_in_table: EVENTS, p50_ms: percentile(ms, 50), p99_ms: percentile(ms, 99), target_p99_ms: 50, load_avg: loadAverage() }));
+console.log(
+  line({
+    billing: "usage_reads",
+    reads: ms.length,
+    events_in_table: EVENTS,
+    p50_ms: percentile(ms, 50),
+    p99_ms: percentile(ms, 99),
+    target_p99_ms: 50,
+    load_avg: loadAverage(),
+  }),
+);
 await app.close();
 await closeServices(services);
 await client.end();

@@ -30,12 +30,23 @@ const WORDS = (
   "analysis report quarterly revenue growth margin forecast strategy market competitor pricing segment churn retention acquisition funnel " +
   "Python JavaScript TypeScript Rust Go Java SQL JSON YAML HTTP REST GraphQL API SDK CLI OAuth JWT TLS DNS TCP UDP Linux macOS Windows"
 ).split(" ");
-const CJK = ["안녕하세요", "감사합니다", "사용량", "요금", "토큰", "こんにちは", "ありがとう", "請求書", "使用量", "東京"];
+const CJK = [
+  "안녕하세요",
+  "감사합니다",
+  "사용량",
+  "요금",
+  "토큰",
+  "こんにちは",
+  "ありがとう",
+  "請求書",
+  "使用量",
+  "東京",
+];
 const CODE = [
   "const total = items.reduce((sum, item) => sum + item.price * item.quantity, 0);",
-  "def handler(event, context):\n    return {\"statusCode\": 200, \"body\": json.dumps(event)}",
+  'def handler(event, context):\n    return {"statusCode": 200, "body": json.dumps(event)}',
   "SELECT consumer_id, sum(cost) FROM usage_events WHERE occurred_at >= $1 GROUP BY 1;",
-  "if err != nil {\n\treturn fmt.Errorf(\"read config: %w\", err)\n}",
+  'if err != nil {\n\treturn fmt.Errorf("read config: %w", err)\n}',
   "for (let i = 0; i < n; i++) { if (a[i] > max) max = a[i]; }",
 ];
 
@@ -46,7 +57,8 @@ export function textOf(random: () => number, approxBytes: number): string {
   while (bytes < approxBytes) {
     const r = random();
     let piece: string;
-    if (r < 0.9) piece = WORDS[Math.floor(WORDS.length * random() ** 2.2)]!; // frequent words first
+    if (r < 0.9)
+      piece = WORDS[Math.floor(WORDS.length * random() ** 2.2)]!; // frequent words first
     else if (r < 0.95) piece = String(Math.floor(random() * 1e6));
     else if (r < 0.97) piece = `id_${Math.floor(random() * 36 ** 6).toString(36)}`;
     else if (r < 0.985) piece = CJK[Math.floor(random() * CJK.length)]!;

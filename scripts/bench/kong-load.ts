@@ -12,7 +12,13 @@ function chatPayload(random: () => number) {
   const question = textOf(random, 700);
   const answer = textOf(random, 700);
   return {
-    requestBody: { model: "gpt-4o", messages: [{ role: "system", content: "You are a concise assistant." }, { role: "user", content: question }] },
+    requestBody: {
+      model: "gpt-4o",
+      messages: [
+        { role: "system", content: "You are a concise assistant." },
+        { role: "user", content: question },
+      ],
+    },
     responseBody: {
       id: `chatcmpl-${kongRequestId()}`,
       object: "chat.completion",
@@ -31,7 +37,10 @@ export function makeBatches(mode: Mode, consumers: string[], count: number, size
     const entries = Array.from({ length: size }, () => {
       const requestId = kongRequestId();
       const consumer = { id: consumers[k++ % consumers.length]! };
-      const entry = mode === "stats-only" ? kongLog({ consumer, requestId, ai: kong38Ai() }) : kongLog({ consumer, requestId, ...chatPayload(random) });
+      const entry =
+        mode === "stats-only"
+          ? kongLog({ consumer, requestId, ai: kong38Ai() })
+          : kongLog({ consumer, requestId, ...chatPayload(random) });
       return { requestId, entry };
     });
     return { ids: entries.map((e) => e.requestId), body: JSON.stringify(entries.map((e) => e.entry)) };
@@ -51,7 +60,12 @@ async function post(p: Poster, batch: Batch): Promise<boolean> {
 }
 
 /** Posts every batch, `concurrency` at a time, as fast as they are answered; returns the failures. */
-export async function postClosedLoop(p: Poster, batches: Batch[], concurrency: number, onPost?: (b: Batch, at: number) => void): Promise<number> {
+export async function postClosedLoop(
+  p: Poster,
+  batches: Batch[],
+  concurrency: number,
+  onPost?: (b: Batch, at: number) => void,
+): Promise<number> {
   let next = 0;
   let failures = 0;
   await Promise.all(
@@ -67,7 +81,12 @@ export async function postClosedLoop(p: Poster, batches: Batch[], concurrency: n
 }
 
 /** Posts the batches at a steady rate of events per second (open loop: a slow answer does not slow the offer). */
-export async function postAtRate(p: Poster, batches: Batch[], eventsPerSecond: number, onPost: (b: Batch, at: number) => void): Promise<number> {
+export async function postAtRate(
+  p: Poster,
+  batches: Batch[],
+  eventsPerSecond: number,
+  onPost: (b: Batch, at: number) => void,
+): Promise<number> {
   const start = clock();
   let failures = 0;
   const inFlight: Promise<void>[] = [];

@@ -11,7 +11,13 @@ import { createLogger } from "../../src/lib/logger.ts";
 import { meterBatch, type RawMessage } from "../../workers/meter/pipeline.ts";
 import { line, loadAverage, median } from "./stats.ts";
 
-const { values: a } = parseArgs({ options: { calls: { type: "string", default: "20000" }, chunk: { type: "string", default: "500" }, runs: { type: "string", default: "3" } } });
+const { values: a } = parseArgs({
+  options: {
+    calls: { type: "string", default: "20000" },
+    chunk: { type: "string", default: "500" },
+    runs: { type: "string", default: "3" },
+  },
+});
 const CALLS = Number(a.calls);
 const CHUNK = Number(a.chunk);
 const CONSUMERS = 100;
@@ -33,15 +39,36 @@ function reportsOf(i: number, withEvents: boolean): object[] {
     started_at: at,
     consumer: c,
     route: { id: "r1", name: "chat" },
-    ai: { proxy: { usage: { prompt_tokens: 300 + (i % 700), completion_tokens: 50 + (i % 90) }, meta: { request_model: "gpt-4o", response_model: "gpt-4o" } } },
+    ai: {
+      proxy: {
+        usage: { prompt_tokens: 300 + (i % 700), completion_tokens: 50 + (i % 90) },
+        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
+      },
+    },
   };
   const out: object[] = [{ v: 1, id: rid, source: "kong-http-log", receivedAt: time, log }];
   if (!withEvents) return out;
-  const ce = (id: string, type: string, data: object) => ({ v: 1, id: rid, source: "kong-cloudevents", receivedAt: time, event: { specversion: "1.0", id, source: "kong://bench", type, subject: c.username, time, data } });
+  const ce = (id: string, type: string, data: object) => ({
+    v: 1,
+    id: rid,
+    source: "kong-cloudevents",
+    receivedAt: time,
+    event: { specversion: "1.0", id, source: "kong://bench", type, subject: c.username, time, data },
+  });
   out.push(
     ce(rid, "kong.api_request", { response_http_status: 200, upstream_status: 200 }),
-    ce(`${rid}-in`, "kong.llm_request", { type: "request", tokens: 300 + (i % 700), model: "gpt-4o", api_request_id: rid }),
-    ce(`${rid}-out`, "kong.llm_request", { type: "response", tokens: 50 + (i % 90), model: "gpt-4o", api_request_id: rid }),
+    ce(`${rid}-in`, "kong.llm_request", {
+      type: "request",
+      tokens: 300 + (i % 700),
+      model: "gpt-4o",
+      api_request_id: rid,
+    }),
+    ce(`${rid}-out`, "kong.llm_request", {
+      type: "response",
+      tokens: 50 + (i % 90),
+      model: "gpt-4o",
+      api_request_id: rid,
+    }),
   );
   return out;
 }
@@ -61,7 +88,9 @@ async function run(withEvents: boolean): Promise<{ callsPerS: number; reportsPer
   const t0 = performance.now();
   let merged = 0;
   for (let i = 0; i < reports.length; i += CHUNK) {
-    const messages: RawMessage[] = reports.slice(i, i + CHUNK).map((r, k) => ({ value: Buffer.from(JSON.stringify(r)), offset: String(i + k), partition: 0, topic: "bench" }));
+    const messages: RawMessage[] = reports
+      .slice(i, i + CHUNK)
+      .map((r, k) => ({ value: Buffer.from(JSON.stringify(r)), offset: String(i + k), partition: 0, topic: "bench" }));
     const result = await meterBatch(messages, { db: services.db, pool: services.pool, config });
     if (result.deadLetters.length) throw new Error(result.deadLetters[0]!.reason);
     merged += result.merged;

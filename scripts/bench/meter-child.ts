@@ -15,7 +15,12 @@ const meter = await startMeter({
   ...services,
   config,
   logger,
-  onMetered: (r) => process.send?.({ at: clock(), n: r.metered.length + r.duplicates, ids: reportIds ? r.metered.map((e) => e.id) : undefined }),
+  onMetered: (r) =>
+    process.send?.({
+      at: clock(),
+      n: r.metered.length + r.duplicates,
+      ids: reportIds ? r.metered.map((e) => e.id) : undefined,
+    }),
 });
 process.send?.({ ready: true });
 

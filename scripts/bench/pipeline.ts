@@ -18,7 +18,14 @@ export type PipelineOptions = {
   latencySeconds: number;
   profileDir?: string;
 };
-export type PipelineFigures = { ingest: number; meter: number; meterScaled: number; endToEnd: number; p50: number; p99: number };
+export type PipelineFigures = {
+  ingest: number;
+  meter: number;
+  meterScaled: number;
+  endToEnd: number;
+  p50: number;
+  p99: number;
+};
 
 const INGEST_SECRET = "bench-ingest-secret";
 const ADMIN_KEY = "bench-admin-key";
@@ -40,7 +47,8 @@ class Progress {
   async until(total: number, timeoutMs = 600_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.total < total) {
-      if (Date.now() > deadline) throw new Error(`the meter committed ${this.total} of ${total} events within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline)
+        throw new Error(`the meter committed ${this.total} of ${total} events within ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -93,7 +101,12 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
     ingestRates.push(perRun / ((clock() - t0) / 1000));
   }
   const ingest = median(ingestRates);
-  print("ingest_alone", { events: perRun * o.runs, batch: o.batchSize, concurrency: o.concurrency, events_per_s: Math.round(ingest) });
+  print("ingest_alone", {
+    events: perRun * o.runs,
+    batch: o.batchSize,
+    concurrency: o.concurrency,
+    events_per_s: Math.round(ingest),
+  });
 
   // 2. meter alone: one process drains them
   const drained = new Progress();
@@ -114,20 +127,38 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
     e2eRates.push(perRun / ((drained.last - t0) / 1000));
   }
   const endToEnd = median(e2eRates);
-  print("end_to_end", { events: perRun * o.runs, events_per_s: Math.round(endToEnd), runs: e2eRates.map((x) => Math.round(x)).join("/") });
+  print("end_to_end", {
+    events: perRun * o.runs,
+    events_per_s: Math.round(endToEnd),
+    runs: e2eRates.map((x) => Math.round(x)).join("/"),
+  });
 
   // 4. POST -> visible (committed, so the usage API returns it) at half the end-to-end rate
   const rate = endToEnd / 2;
-  const latencyBatches = makeBatches(mode, consumers, Math.max(10, Math.ceil((rate * o.latencySeconds) / o.batchSize)), o.batchSize, seed++);
+  const latencyBatches = makeBatches(
+    mode,
+    consumers,
+    Math.max(10, Math.ceil((rate * o.latencySeconds) / o.batchSize)),
+    o.batchSize,
+    seed++,
+  );
   const postedAt = new Map<string, number>();
   meters[0]!.reportIds(true);
   const before = drained.total;
-  await postAtRate(poster, latencyBatches, rate, (b, at) => b.ids.forEach((id) => postedAt.set(id, at)));
+  await postAtRate(poster, latencyBatches, rate, (b, at) => {
+    for (const id of b.ids) postedAt.set(id, at);
+  });
   await drained.until(before + latencyBatches.length * o.batchSize);
   const latencies = [...postedAt].map(([id, at]) => drained.visibleAt.get(id)! - at).sort((a, b) => a - b);
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
-  print("visible_latency", { offered_events_per_s: Math.round(rate), events: latencies.length, p50_ms: Math.round(p50), p99_ms: Math.round(p99), max_ms: Math.round(latencies[latencies.length - 1]!) });
+  print("visible_latency", {
+    offered_events_per_s: Math.round(rate),
+    events: latencies.length,
+    p50_ms: Math.round(p50),
+    p99_ms: Math.round(p99),
+    max_ms: Math.round(latencies[latencies.length - 1]!),
+  });
   await Promise.all(meters.map((m) => m.stop()));
 
   // 5. horizontal: queue the same amount again, then several meter processes in one group drain it
@@ -135,10 +166,19 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
   if (o.meters > 1) {
     for (let r = 0; r < o.runs; r++) await postClosedLoop(poster, batches(), o.concurrency);
     const scaled = new Progress();
-    meters = await Promise.all(Array.from({ length: o.meters }, (_, i) => startMeterProcess({ env, name: `${mode}-meter-${i + 2}` }, scaled.onChunk)));
+    meters = await Promise.all(
+      Array.from({ length: o.meters }, (_, i) =>
+        startMeterProcess({ env, name: `${mode}-meter-${i + 2}` }, scaled.onChunk),
+      ),
+    );
     await scaled.until(perRun * o.runs);
     meterScaled = drainRate(scaled.chunks);
-    print("meter_alone", { processes: o.meters, events: scaled.total, events_per_s: Math.round(meterScaled), ratio_to_one: (meterScaled / meter).toFixed(2) });
+    print("meter_alone", {
+      processes: o.meters,
+      events: scaled.total,
+      events_per_s: Math.round(meterScaled),
+      ratio_to_one: (meterScaled / meter).toFixed(2),
+    });
     await Promise.all(meters.map((m) => m.stop()));
   }
 
@@ -156,31 +196,54 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
  */
 async function createPlan(address: string, suffix: string): Promise<string | null> {
   const post = (path: string, body: unknown) =>
-    fetch(`${address}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${address}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const name = `bench-${suffix}`;
-  const patterns = ["gpt-4o-mini*", "gpt-4o*", "claude-3-5-*", "gemini-*", "*-latest"].map((model, i) => ({ model, input_cost_per_token: `0.00000${i + 1}`, output_cost_per_token: `0.0000${i + 1}` }));
+  const patterns = ["gpt-4o-mini*", "gpt-4o*", "claude-3-5-*", "gemini-*", "*-latest"].map((model, i) => ({
+    model,
+    input_cost_per_token: `0.00000${i + 1}`,
+    output_cost_per_token: `0.0000${i + 1}`,
+  }));
   const created = await post("/v1/price-books", { name, prices: patterns });
   if (created.status === 404) return null;
-  if (created.status !== 201) throw new Error(`creating the bench plan answered ${created.status}: ${await created.text()}`);
-  const imported = await post(`/v1/price-books/${name}/import`, { format: "shipped", effective_from: "2000-01-01T00:00:00Z" });
-  if (imported.status !== 200) throw new Error(`loading the catalog answered ${imported.status}: ${await imported.text()}`);
+  if (created.status !== 201)
+    throw new Error(`creating the bench plan answered ${created.status}: ${await created.text()}`);
+  const imported = await post(`/v1/price-books/${name}/import`, {
+    format: "shipped",
+    effective_from: "2000-01-01T00:00:00Z",
+  });
+  if (imported.status !== 200)
+    throw new Error(`loading the catalog answered ${imported.status}: ${await imported.text()}`);
   return name;
 }
 
 async function createConsumers(address: string, n: number, suffix: string): Promise<string[]> {
   const plan = await createPlan(address, suffix);
-  console.log(`bench consumers priced by ${plan ? `plan ${plan} (shipped catalog and patterns)` : "their own rates (this build has no price books)"}`);
+  console.log(
+    `bench consumers priced by ${plan ? `plan ${plan} (shipped catalog and patterns)` : "their own rates (this build has no price books)"}`,
+  );
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const kongId = randomUUID();
     const res = await fetch(`${address}/v1/consumers`, {
       method: "POST",
       headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ username: `bench-${suffix}-${i}`, kong_id: kongId, metadata: { input_cost_per_token: "0.000000083", output_cost_per_token: "0.00000033" } }),
+      body: JSON.stringify({
+        username: `bench-${suffix}-${i}`,
+        kong_id: kongId,
+        metadata: { input_cost_per_token: "0.000000083", output_cost_per_token: "0.00000033" },
+      }),
     });
     if (res.status !== 201) throw new Error(`creating a consumer answered ${res.status}: ${await res.text()}`);
     if (plan) {
-      const put = await fetch(`${address}/v1/consumers/${kongId}/plan`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ price_book: plan }) });
+      const put = await fetch(`${address}/v1/consumers/${kongId}/plan`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ price_book: plan }),
+      });
       if (put.status !== 200) throw new Error(`giving a consumer the plan answered ${put.status}: ${await put.text()}`);
     }
     ids.push(kongId);
@@ -191,7 +254,10 @@ async function createConsumers(address: string, n: number, suffix: string): Prom
 async function callsShown(address: string, consumers: string[]): Promise<number> {
   let calls = 0;
   for (const id of consumers) {
-    const res = await fetch(`${address}/v1/consumers/${id}/usage?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const res = await fetch(
+      `${address}/v1/consumers/${id}/usage?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`,
+      { headers: { authorization: `Bearer ${ADMIN_KEY}` } },
+    );
     calls += ((await res.json()) as { totals: { calls: number } }).totals.calls;
   }
   return calls;

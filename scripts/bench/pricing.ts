@@ -14,11 +14,23 @@ import { assignPlan, createBook, importPrices } from "../../src/price-books/pric
 import { meterBatch, type RawMessage } from "../../workers/meter/pipeline.ts";
 import { line, loadAverage, median } from "./stats.ts";
 
-const { values: a } = parseArgs({ options: { calls: { type: "string", default: "10000" }, chunk: { type: "string", default: "100" }, runs: { type: "string", default: "5" } } });
+const { values: a } = parseArgs({
+  options: {
+    calls: { type: "string", default: "10000" },
+    chunk: { type: "string", default: "100" },
+    runs: { type: "string", default: "5" },
+  },
+});
 const CALLS = Number(a.calls);
 const CHUNK = Number(a.chunk);
 const CONSUMERS = 100;
-const MODELS = ["gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "claude-3-5-sonnet-20241022", "gemini-1.5-pro", "mistral-large-latest"];
+const MODELS = [
+  "gpt-4o-2024-08-06",
+  "gpt-4o-mini-2024-07-18",
+  "claude-3-5-sonnet-20241022",
+  "gemini-1.5-pro",
+  "mistral-large-latest",
+];
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: "silent" });
 const services = await connectServices(config, createLogger("silent"));
@@ -29,7 +41,9 @@ async function consumers(kind: "rate" | "plan"): Promise<Array<{ id: string; use
   const book = `pricing-bench-${randomUUID().slice(0, 8)}`;
   if (kind === "plan") {
     const patterns = ["gpt-4o-mini*", "gpt-4o*", "claude-3-5-*", "gemini-*", "*-latest"].map((model, i) => ({
-      model, input_cost_per_token: new Decimal(`0.00000${i + 1}`), output_cost_per_token: new Decimal(`0.0000${i + 1}`),
+      model,
+      input_cost_per_token: new Decimal(`0.00000${i + 1}`),
+      output_cost_per_token: new Decimal(`0.0000${i + 1}`),
     }));
     await createBook(db, { name: book, prices: patterns });
     await importPrices(db, book, shippedCatalog().prices, new Date(0));
@@ -38,8 +52,12 @@ async function consumers(kind: "rate" | "plan"): Promise<Array<{ id: string; use
   for (let i = 0; i < CONSUMERS; i++) {
     const c = await db.consumer.create({
       data: {
-        username: `${kind}-bench-${randomUUID().slice(0, 8)}`, kongId: randomUUID(), tdlMatrix: {},
-        rates: { create: { effectiveFrom: new Date(0), inputCostPerToken: "0.000000083", outputCostPerToken: "0.00000033" } },
+        username: `${kind}-bench-${randomUUID().slice(0, 8)}`,
+        kongId: randomUUID(),
+        tdlMatrix: {},
+        rates: {
+          create: { effectiveFrom: new Date(0), inputCostPerToken: "0.000000083", outputCostPerToken: "0.00000033" },
+        },
       },
     });
     if (kind === "plan") await assignPlan(db, c.id, { bookRef: book, markupPercent: new Decimal(5) });
@@ -60,9 +78,21 @@ function messagesOf(cs: Array<{ id: string; username: string }>): RawMessage[] {
       started_at: at,
       consumer: cs[i % cs.length],
       route: { id: "r1", name: "chat" },
-      ai: { proxy: { usage: { prompt_tokens: 300 + (i % 700), completion_tokens: 50 + (i % 90) }, meta: { request_model: model, response_model: model } } },
+      ai: {
+        proxy: {
+          usage: { prompt_tokens: 300 + (i % 700), completion_tokens: 50 + (i % 90) },
+          meta: { request_model: model, response_model: model },
+        },
+      },
     };
-    return { value: Buffer.from(JSON.stringify({ v: 1, id: rid, source: "kong-http-log", receivedAt: new Date(at).toISOString(), log })), offset: String(i), partition: 0, topic: "bench" };
+    return {
+      value: Buffer.from(
+        JSON.stringify({ v: 1, id: rid, source: "kong-http-log", receivedAt: new Date(at).toISOString(), log }),
+      ),
+      offset: String(i),
+      partition: 0,
+      topic: "bench",
+    };
   });
 }
 
@@ -71,7 +101,8 @@ async function run(cs: Array<{ id: string; username: string }>): Promise<number>
   const t0 = performance.now();
   for (let i = 0; i < messages.length; i += CHUNK) {
     const result = await meterBatch(messages.slice(i, i + CHUNK), { db, pool: services.pool, config });
-    if (result.deadLetters.length || result.metered.length !== Math.min(CHUNK, messages.length - i)) throw new Error("the bench's calls did not all meter");
+    if (result.deadLetters.length || result.metered.length !== Math.min(CHUNK, messages.length - i))
+      throw new Error("the bench's calls did not all meter");
     if (result.metered.some((e) => e.anomalies.includes("unpriced"))) throw new Error("a bench call was unpriced");
   }
   return CALLS / ((performance.now() - t0) / 1000);

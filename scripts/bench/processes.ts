@@ -18,7 +18,12 @@ function start(script: string, o: ProcessOptions): ChildProcess {
     mkdirSync(dir, { recursive: true });
     execArgv.push("--cpu-prof", "--cpu-prof-dir", dir);
   }
-  return fork(resolve(ROOT, script), [], { cwd: ROOT, env: o.env, execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return fork(resolve(ROOT, script), [], {
+    cwd: ROOT,
+    env: o.env,
+    execArgv,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
 }
 
 export type ApiProcess = { address: string; stop(): Promise<void> };
@@ -39,7 +44,10 @@ export async function startApi(o: ProcessOptions): Promise<ApiProcess> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API process exited with ${child.exitCode}`);
-    const ok = await fetch(`${address}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${address}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error("the API did not become ready within 60 s");
     await new Promise((r) => setTimeout(r, 200));

@@ -11,7 +11,10 @@ export const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** The 1, 5 and 15 minute load averages, for every printed line: a busy machine explains a slow figure. */
-export const loadAverage = (): string => loadavg().map((l) => l.toFixed(2)).join(",");
+export const loadAverage = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(",");
 
 /** `key=value` pairs on one line, in the order given. */
 export const line = (fields: Record<string, string | number>): string =>

@@ -16,7 +16,8 @@ import { line, median } from "./stats.ts";
 const MB = 1 << 20;
 const RUNS = Number(process.env.BENCH_TOKEN_RUNS ?? 5);
 const o200k = loadEncoding("o200k_base");
-const counter = (caches: { pieces?: boolean; texts?: boolean } = {}) => new TokenCounter("o200k_base", o200k.ranks, o200k.patStr, caches);
+const counter = (caches: { pieces?: boolean; texts?: boolean } = {}) =>
+  new TokenCounter("o200k_base", o200k.ranks, o200k.patStr, caches);
 
 function timed(fn: () => number, before?: () => void): { ms: number; result: number } {
   const ms: number[] = [];
@@ -42,9 +43,19 @@ function worstCases() {
   for (const [name, text] of cases) {
     const r = timed(() => counter().count(text));
     ms.set(name, r.ms);
-    console.log(line({ tokens: "worst_case", case: name, bytes: Buffer.byteLength(text), median_ms: r.ms, tokens_counted: r.result }));
+    console.log(
+      line({
+        tokens: "worst_case",
+        case: name,
+        bytes: Buffer.byteLength(text),
+        median_ms: r.ms,
+        tokens_counted: r.result,
+      }),
+    );
   }
-  console.log(line({ tokens: "worst_case_ratio", one_char_over_corpus: ms.get("one_char_1mb")! / ms.get("corpus_1mb")! }));
+  console.log(
+    line({ tokens: "worst_case_ratio", one_char_over_corpus: ms.get("one_char_1mb")! / ms.get("corpus_1mb")! }),
+  );
 }
 
 function corpus() {
@@ -54,17 +65,49 @@ function corpus() {
   const tiktoken = get_encoding("o200k_base");
   const expected = texts.map((t) => tiktoken.encode_ordinary(t).length);
   let ours: TokenCounter = counter({ texts: false });
-  const mine = timed(() => texts.reduce((s, t) => s + ours.count(t), 0), () => (ours = counter({ texts: false })));
+  const mine = timed(
+    () => texts.reduce((s, t) => s + ours.count(t), 0),
+    () => (ours = counter({ texts: false })),
+  );
   const mismatches = texts.filter((t, i) => ours.count(t) !== expected[i]).length;
   const gpt = timed(() => texts.reduce((s, t) => s + countTokens(t), 0), clearMergeCache);
   const ref = timed(() => texts.reduce((s, t) => s + tiktoken.encode_ordinary(t).length, 0));
   tiktoken.free();
   const mbps = (ms: number) => bytes / MB / (ms / 1000);
   const { hits, misses } = ours.pieces!.stats();
-  console.log(line({ tokens: "corpus", texts: texts.length, bytes, counter: "tokenmeter", median_ms: mine.ms, mb_per_s: mbps(mine.ms), piece_cache_hit_rate: hits / (hits + misses), mismatches_vs_tiktoken: mismatches }));
-  console.log(line({ tokens: "corpus", counter: "gpt-tokenizer", median_ms: gpt.ms, mb_per_s: mbps(gpt.ms), same_total: String(gpt.result === mine.result) }));
-  console.log(line({ tokens: "corpus", counter: "tiktoken", median_ms: ref.ms, mb_per_s: mbps(ref.ms), same_total: String(ref.result === mine.result) }));
-  console.log(line({ tokens: "corpus_ratio", gpt_tokenizer_over_ours: gpt.ms / mine.ms, tiktoken_over_ours: ref.ms / mine.ms }));
+  console.log(
+    line({
+      tokens: "corpus",
+      texts: texts.length,
+      bytes,
+      counter: "tokenmeter",
+      median_ms: mine.ms,
+      mb_per_s: mbps(mine.ms),
+      piece_cache_hit_rate: hits / (hits + misses),
+      mismatches_vs_tiktoken: mismatches,
+    }),
+  );
+  console.log(
+    line({
+      tokens: "corpus",
+      counter: "gpt-tokenizer",
+      median_ms: gpt.ms,
+      mb_per_s: mbps(gpt.ms),
+      same_total: String(gpt.result === mine.result),
+    }),
+  );
+  console.log(
+    line({
+      tokens: "corpus",
+      counter: "tiktoken",
+      median_ms: ref.ms,
+      mb_per_s: mbps(ref.ms),
+      same_total: String(ref.result === mine.result),
+    }),
+  );
+  console.log(
+    line({ tokens: "corpus_ratio", gpt_tokenizer_over_ours: gpt.ms / mine.ms, tiktoken_over_ours: ref.ms / mine.ms }),
+  );
   if (mismatches > 0) throw new Error(`${mismatches} texts counted differently from tiktoken`);
 }
 
@@ -92,7 +135,10 @@ function multiTurn() {
   };
   let cached = counter();
   let last = run(cached);
-  const withCache = timed(() => (last = run(cached)).total, () => (cached = counter()));
+  const withCache = timed(
+    () => (last = run(cached)).total,
+    () => (cached = counter()),
+  );
   const stats = cached.texts!.stats();
   const without = timed(() => run(counter({ texts: false })).total);
   if (without.result !== withCache.result) throw new Error("the text cache changed a count");

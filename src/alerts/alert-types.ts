@@ -1,8 +1,15 @@
 // What an alert is, shared by the outbox that records it and the service that delivers it.
 
 export const ALERT_TYPES = [
-  "budget.threshold_crossed", "budget.exhausted", "credits.low", "credits.exhausted", "credits.expiring", "credits.expired",
-  "invoice.finalized", "invoice.unpriced_calls", "dead_letter.recorded",
+  "budget.threshold_crossed",
+  "budget.exhausted",
+  "credits.low",
+  "credits.exhausted",
+  "credits.expiring",
+  "credits.expired",
+  "invoice.finalized",
+  "invoice.unpriced_calls",
+  "dead_letter.recorded",
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 

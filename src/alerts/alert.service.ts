@@ -22,7 +22,7 @@ export type AlertDeps = { db: PrismaClient; webhookQueue: Queue; config: Config;
 export type NewAlert = OutboxAlert;
 
 /** Records the alert unless its dedup key is known, then queues its deliveries. Returns its id when new. */
-export async function recordAlert(deps: AlertDeps, alert: NewAlert): Promise<string | null> {
+async function recordAlert(deps: AlertDeps, alert: NewAlert): Promise<string | null> {
   const [id] = await addToOutbox(deps.db, [alert]);
   if (!id) return null;
   await dispatchAlert(deps, id);
@@ -30,7 +30,7 @@ export async function recordAlert(deps: AlertDeps, alert: NewAlert): Promise<str
 }
 
 /** Creates the alert's deliveries to enabled endpoints that take its type and queues them. */
-export async function dispatchAlert(deps: AlertDeps, alertId: string): Promise<void> {
+async function dispatchAlert(deps: AlertDeps, alertId: string): Promise<void> {
   const { db } = deps;
   await db.$executeRaw`
     INSERT INTO webhook_deliveries (alert_id, endpoint_id)
@@ -40,14 +40,20 @@ export async function dispatchAlert(deps: AlertDeps, alertId: string): Promise<v
   const pending = await db.webhookDelivery.findMany({ where: { alertId, status: "pending" }, select: { id: true } });
   try {
     // the delivery id is the job id: queuing twice (a sweep racing a first dispatch) queues once
-    await deps.webhookQueue.addBulk(pending.map((d) => ({ name: DELIVER_JOB, data: { deliveryId: d.id }, opts: deliveryJobOptions(deps.config, d.id) })));
+    await deps.webhookQueue.addBulk(
+      pending.map((d) => ({
+        name: DELIVER_JOB,
+        data: { deliveryId: d.id },
+        opts: deliveryJobOptions(deps.config, d.id),
+      })),
+    );
     await db.alert.update({ where: { id: alertId }, data: { dispatchedAt: new Date() } });
   } catch (err) {
     deps.logger?.warn({ err, alertId }, "alert recorded, its deliveries are queued by the next sweep");
   }
 }
 
-export function deliveryJobOptions(config: Config, deliveryId: string) {
+function deliveryJobOptions(config: Config, deliveryId: string) {
   return {
     jobId: deliveryId,
     attempts: config.webhooks.attempts,
@@ -59,7 +65,12 @@ export function deliveryJobOptions(config: Config, deliveryId: string) {
 
 /** Queues the deliveries of alerts recorded while Redis was away. */
 export async function dispatchPending(deps: AlertDeps): Promise<number> {
-  const waiting = await deps.db.alert.findMany({ where: { dispatchedAt: null }, orderBy: { createdAt: "asc" }, take: 500, select: { id: true } });
+  const waiting = await deps.db.alert.findMany({
+    where: { dispatchedAt: null },
+    orderBy: { createdAt: "asc" },
+    take: 500,
+    select: { id: true },
+  });
   for (const a of waiting) await dispatchAlert(deps, a.id);
   return waiting.length;
 }

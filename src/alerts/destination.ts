@@ -47,8 +47,10 @@ function embeddedIPv4(ip: string): string | undefined {
   if (!groups) return undefined;
   const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
   if (groups[0] === 0x2002) return v4(groups[1]!, groups[2]!); // 6to4
-  if (groups.slice(0, 5).every((g) => g === 0) && (groups[5] === 0xffff || groups[5] === 0)) return v4(groups[6]!, groups[7]!);
-  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return v4(groups[6]!, groups[7]!);
+  if (groups.slice(0, 5).every((g) => g === 0) && (groups[5] === 0xffff || groups[5] === 0))
+    return v4(groups[6]!, groups[7]!);
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0))
+    return v4(groups[6]!, groups[7]!);
   return undefined;
 }
 
@@ -56,7 +58,8 @@ function expandIPv6(ip: string): number[] | undefined {
   if (isIP(ip) !== 6 || ip.includes(".")) return undefined;
   const [head, tail] = ip.split("::") as [string, string | undefined];
   const part = (s: string | undefined) => (s ? s.split(":").map((g) => parseInt(g, 16)) : []);
-  const h = part(head), t = part(tail);
+  const h = part(head),
+    t = part(tail);
   return tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
 }
 
@@ -86,7 +89,10 @@ export class AllowedNetworks {
   }
 
   static parse(text: string): AllowedNetworks {
-    const cidrs = text.split(",").map((s) => s.trim()).filter(Boolean);
+    const cidrs = text
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const cidr of cidrs) {
       const [net, bits, extra] = cidr.split("/");
       const family = isIP(net ?? "");
@@ -105,7 +111,9 @@ export class AllowedNetworks {
 }
 
 /** unresolved: the host has no address now (it may later: each delivery checks again). */
-export type Destination = { ok: true; address: string; family: 4 | 6 } | { ok: false; reason: string; unresolved?: true };
+export type Destination =
+  | { ok: true; address: string; family: 4 | 6 }
+  | { ok: false; reason: string; unresolved?: true };
 
 type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
 const resolveAll: Resolver = (host) => lookup(host, { all: true, verbatim: true });
@@ -114,7 +122,11 @@ const resolveAll: Resolver = (host) => lookup(host, { all: true, verbatim: true 
  * Resolves the URL's host and checks every address. Refusals name the kind of address for the
  * operator who set the URL; the delivery log records only a generic reason.
  */
-export async function checkDestination(url: URL, allowed: AllowedNetworks, resolve: Resolver = resolveAll): Promise<Destination> {
+export async function checkDestination(
+  url: URL,
+  allowed: AllowedNetworks,
+  resolve: Resolver = resolveAll,
+): Promise<Destination> {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   let addresses: Array<{ address: string; family: number }>;
   if (isIP(host)) addresses = [{ address: host, family: isIP(host) }];
@@ -122,13 +134,21 @@ export async function checkDestination(url: URL, allowed: AllowedNetworks, resol
     try {
       addresses = await resolve(host);
     } catch (err) {
-      return { ok: false, reason: `${host} does not resolve (${(err as { code?: string }).code ?? "error"})`, unresolved: true };
+      return {
+        ok: false,
+        reason: `${host} does not resolve (${(err as { code?: string }).code ?? "error"})`,
+        unresolved: true,
+      };
     }
   }
   if (addresses.length === 0) return { ok: false, reason: `${host} does not resolve`, unresolved: true };
   for (const a of addresses) {
     const kind = internalKind(a.address);
-    if (kind && !allowed.has(a.address)) return { ok: false, reason: `${host} is a ${kind} address (${a.address}); add its network to WEBHOOK_ALLOWED_NETWORKS to deliver there` };
+    if (kind && !allowed.has(a.address))
+      return {
+        ok: false,
+        reason: `${host} is a ${kind} address (${a.address}); add its network to WEBHOOK_ALLOWED_NETWORKS to deliver there`,
+      };
   }
   const first = addresses[0]!;
   return { ok: true, address: first.address, family: first.family === 6 ? 6 : 4 };

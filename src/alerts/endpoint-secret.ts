@@ -34,7 +34,10 @@ export function decryptSecret(keys: SecretKeys | Buffer, stored: string): string
   const [version, a, b] = stored.split(":", 3);
   if (version === "v2" && a && b) {
     const key = all.find((k) => keyId(k) === a);
-    if (!key) throw new Error(`webhook secret: stored under key ${a}, which is not configured (WEBHOOK_SECRET_KEY or WEBHOOK_PREVIOUS_SECRET_KEYS)`);
+    if (!key)
+      throw new Error(
+        `webhook secret: stored under key ${a}, which is not configured (WEBHOOK_SECRET_KEY or WEBHOOK_PREVIOUS_SECRET_KEYS)`,
+      );
     return open(key, b);
   }
   if (version === "v1" && a) {
@@ -45,7 +48,9 @@ export function decryptSecret(keys: SecretKeys | Buffer, stored: string): string
         // not this key: the authentication tag did not match
       }
     }
-    throw new Error("webhook secret: no configured key decrypts it (WEBHOOK_SECRET_KEY or WEBHOOK_PREVIOUS_SECRET_KEYS)");
+    throw new Error(
+      "webhook secret: no configured key decrypts it (WEBHOOK_SECRET_KEY or WEBHOOK_PREVIOUS_SECRET_KEYS)",
+    );
   }
   throw new Error("webhook secret: unknown storage format");
 }

@@ -4,14 +4,24 @@
 import type { Db } from "../db/client.ts";
 import type { AlertBody, AlertType } from "./alert-types.ts";
 
-export type OutboxAlert = { type: AlertType; dedupKey: string; consumerId?: string | null; data: Record<string, unknown> };
+export type OutboxAlert = {
+  type: AlertType;
+  dedupKey: string;
+  consumerId?: string | null;
+  data: Record<string, unknown>;
+};
 
 /** Records the alerts whose dedup keys are new; returns their ids (a known key is skipped). */
 export async function addToOutbox(tx: Db, alerts: OutboxAlert[]): Promise<string[]> {
   if (alerts.length === 0) return [];
   const timestamp = new Date().toISOString();
   const created = await tx.alert.createManyAndReturn({
-    data: alerts.map((a) => ({ type: a.type, dedupKey: a.dedupKey, consumerId: a.consumerId ?? null, payload: ({ type: a.type, timestamp, data: a.data } satisfies AlertBody) as object })),
+    data: alerts.map((a) => ({
+      type: a.type,
+      dedupKey: a.dedupKey,
+      consumerId: a.consumerId ?? null,
+      payload: { type: a.type, timestamp, data: a.data } satisfies AlertBody as object,
+    })),
     skipDuplicates: true,
     select: { id: true },
   });

@@ -18,7 +18,8 @@ type Post = { url: string; body: string; headers: Record<string, string>; timeou
 
 function send(url: URL, address: string, family: 4 | 6, p: Post): Promise<number> {
   const pinned: LookupFunction = (_host, options, callback) => {
-    if ((options as { all?: boolean }).all) (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
+    if ((options as { all?: boolean }).all)
+      (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
     else callback(null, address, family);
   };
   const client = url.protocol === "https:" ? https : http;

@@ -12,7 +12,7 @@ function keyOf(secret: string): Buffer {
   return Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, "base64");
 }
 
-export function sign(secret: string, id: string, timestampSeconds: number, body: string): string {
+function sign(secret: string, id: string, timestampSeconds: number, body: string): string {
   const mac = createHmac("sha256", keyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest("base64");
   return `v1,${mac}`;
 }
@@ -28,7 +28,13 @@ export function signedHeaders(secret: string, id: string, body: string, now = ne
  * What a receiver does: any of the space-separated v1 signatures matches, and the timestamp is
  * within `toleranceSeconds` of now (a replayed old message is refused).
  */
-export function verify(secret: string, headers: Record<string, string | undefined>, body: string, now = new Date(), toleranceSeconds = 300): boolean {
+export function verify(
+  secret: string,
+  headers: Record<string, string | undefined>,
+  body: string,
+  now = new Date(),
+  toleranceSeconds = 300,
+): boolean {
   const id = headers["webhook-id"];
   const ts = Number(headers["webhook-timestamp"]);
   const given = headers["webhook-signature"];

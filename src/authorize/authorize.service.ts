@@ -28,8 +28,16 @@ export type AuthorizeRequest = {
   timeout_ms?: number;
 };
 
-export type DenyReason = {
-  code: DenyCode | "consumer_not_configured" | "input_tokens_uncounted" | "max_tokens_invalid" | "budget_exhausted" | "credits_exhausted" | "body_unreadable" | "model_unpriced";
+type DenyReason = {
+  code:
+    | DenyCode
+    | "consumer_not_configured"
+    | "input_tokens_uncounted"
+    | "max_tokens_invalid"
+    | "budget_exhausted"
+    | "credits_exhausted"
+    | "body_unreadable"
+    | "model_unpriced";
   message: string;
   [detail: string]: unknown;
 };
@@ -57,7 +65,11 @@ export type AuthorizeDeps = {
   now?: () => Date;
 };
 
-const deny = (status: 402 | 403 | 429, reason: DenyReason, base: Omit<Decision, "allow" | "status" | "reason">): Decision => ({
+const deny = (
+  status: 402 | 403 | 429,
+  reason: DenyReason,
+  base: Omit<Decision, "allow" | "status" | "reason">,
+): Decision => ({
   allow: false,
   status,
   reason,
@@ -81,7 +93,11 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
 
   const now = deps.now?.() ?? new Date();
   // the cheap facts first: no check below waits on counting, or is skipped when counting runs out of time
-  const facts = requestFacts({ body: input.body, model: input.model, routeModel: config.metering.modelByRoute.get(input.route?.name ?? "") });
+  const facts = requestFacts({
+    body: input.body,
+    model: input.model,
+    routeModel: config.metering.modelByRoute.get(input.route?.name ?? ""),
+  });
   const { model, outputCap: cap } = facts;
   const limits = consumer.limits;
   const checks: Record<string, unknown> = { model };
@@ -92,23 +108,39 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   const capability = capabilityOf([input.route?.name, input.route?.id, model], config.metering.capabilityMap);
   checks.capability = capability ?? null;
   if (!capabilityGranted(limits, capability)) {
-    return deny(403, { code: "capability_not_granted", message: `capability ${capability} is not granted to this consumer`, capability }, base());
+    return deny(
+      403,
+      {
+        code: "capability_not_granted",
+        message: `capability ${capability} is not granted to this consumer`,
+        capability,
+      },
+      base(),
+    );
   }
 
   const count = facts.json
-    ? await deps.measurer.measure({ body: facts.json, text: typeof input.body === "string" ? input.body : undefined, model }, input.sizeBytes ?? Infinity)
+    ? await deps.measurer.measure(
+        { body: facts.json, text: typeof input.body === "string" ? input.body : undefined, model },
+        input.sizeBytes ?? Infinity,
+      )
     : { overBudget: false };
   const input_ = inputBoundOf(facts, count, limits.maxInputTokens, config);
   Object.assign(checks, input_.checks);
   if (input_.deny) return deny(403, input_.deny, base());
 
   checks.max_tokens = cap.kind === "bounded" ? cap.tokens : null;
-  if (cap.kind === "invalid") return deny(403, { code: "max_tokens_invalid", message: cap.message, field: cap.field }, base());
+  if (cap.kind === "invalid")
+    return deny(403, { code: "max_tokens_invalid", message: cap.message, field: cap.field }, base());
   if (cap.choices > 1) checks.choices = cap.choices;
   const maxTokens = cap.kind === "bounded" ? cap.tokens : undefined;
   if (overLimit(maxTokens, limits.maxOutputTokens)) {
     const message = `max_tokens ${maxTokens} exceeds max_output_tokens ${limits.maxOutputTokens}`;
-    return deny(403, { code: "max_tokens_over_limit", message, limit: limits.maxOutputTokens, actual: maxTokens }, base());
+    return deny(
+      403,
+      { code: "max_tokens_over_limit", message, limit: limits.maxOutputTokens, actual: maxTokens },
+      base(),
+    );
   }
 
   // the budget holds before the TDL check counts; a call the TDL check then refuses gives its hold back
@@ -122,7 +154,17 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
       return deny(403, { code: "model_unpriced", message, model }, base());
     }
     const hold = await holdBudget(
-      { budgets: consumer.budgets, facts, cap, inputTokens: input_.forHold, maxOutputTokens: limits.maxOutputTokens, rate, requestId: input.request_id, timeoutMs: input.timeout_ms, now },
+      {
+        budgets: consumer.budgets,
+        facts,
+        cap,
+        inputTokens: input_.forHold,
+        maxOutputTokens: limits.maxOutputTokens,
+        rate,
+        requestId: input.request_id,
+        timeoutMs: input.timeout_ms,
+        now,
+      },
       deps.budgets,
       config,
     );
@@ -135,16 +177,39 @@ export async function authorize(input: AuthorizeRequest, deps: AuthorizeDeps): P
   const level = levelOf(input_.forLevel, config.tdl.levelBounds);
   const limit = cellLimit(limits.tdlMatrix, slot, level);
   const admission = await deps.counter.admit({ consumerId: consumer.id, localDate, slot, level }, limit);
-  Object.assign(checks, { date: localDate, slot: SLOT_NAMES[slot], level, cell_limit: limit, cell_calls: admission.calls, tdl_source: admission.source });
+  Object.assign(checks, {
+    date: localDate,
+    slot: SLOT_NAMES[slot],
+    level,
+    cell_limit: limit,
+    cell_calls: admission.calls,
+    tdl_source: admission.source,
+  });
   if (!admission.admitted) {
     await release?.();
     const message = `${SLOT_NAMES[slot]} level ${level} allows ${limit} calls a day and ${admission.calls} were made`;
-    return deny(429, { code: "tdl_limit_reached", message, slot: SLOT_NAMES[slot], level, limit, actual: admission.calls }, base());
+    return deny(
+      429,
+      { code: "tdl_limit_reached", message, slot: SLOT_NAMES[slot], level, limit, actual: admission.calls },
+      base(),
+    );
   }
 
   const headers = userHeaders(
-    { ...consumer, ...limits, inputCostPerToken: rate?.inputCostPerToken, outputCostPerToken: rate?.outputCostPerToken },
+    {
+      ...consumer,
+      ...limits,
+      inputCostPerToken: rate?.inputCostPerToken,
+      outputCostPerToken: rate?.outputCostPerToken,
+    },
     admission.matrix,
   );
-  return { allow: true, status: 200, reason: null, ...base(), headers, ...(bodyFields ? { body_fields: bodyFields } : {}) };
+  return {
+    allow: true,
+    status: 200,
+    reason: null,
+    ...base(),
+    headers,
+    ...(bodyFields ? { body_fields: bodyFields } : {}),
+  };
 }

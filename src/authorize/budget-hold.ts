@@ -31,8 +31,22 @@ export type BudgetHoldRequest = {
 };
 
 export type BudgetHold =
-  | { kind: "denied"; status: 402 | 403 | 429; reason: { code: "budget_exhausted" | "credits_exhausted" | "body_unreadable"; message: string; [detail: string]: unknown }; checks: Record<string, unknown> }
-  | { kind: "passed"; checks: Record<string, unknown>; release?: () => Promise<void>; bodyFields?: Record<string, number> };
+  | {
+      kind: "denied";
+      status: 402 | 403 | 429;
+      reason: {
+        code: "budget_exhausted" | "credits_exhausted" | "body_unreadable";
+        message: string;
+        [detail: string]: unknown;
+      };
+      checks: Record<string, unknown>;
+    }
+  | {
+      kind: "passed";
+      checks: Record<string, unknown>;
+      release?: () => Promise<void>;
+      bodyFields?: Record<string, number>;
+    };
 
 /** The budgets' joint setting: off only when every budget says off; a named field wins over auto. */
 function capSetting(budgets: Budget[]): CapOutputSetting {
@@ -44,7 +58,8 @@ export async function holdBudget(r: BudgetHoldRequest, guard: BudgetGuard, confi
   const setting = capSetting(r.budgets);
   if (setting !== "off" && r.facts.body === "missing") {
     // the output of a body nobody could read cannot be capped: a hard budget refuses it rather than guess
-    const message = "Kong could not read the request body (larger than its client_body_buffer_size), so its output cannot be capped under this budget; raise client_body_buffer_size, or set the budget's cap_output to off";
+    const message =
+      "Kong could not read the request body (larger than its client_body_buffer_size), so its output cannot be capped under this budget; raise client_body_buffer_size, or set the budget's cap_output to off";
     return { kind: "denied", status: 403, reason: { code: "body_unreadable", message }, checks: {} };
   }
   const cappable = setting !== "off" && r.facts.json !== undefined;
@@ -57,15 +72,27 @@ export async function holdBudget(r: BudgetHoldRequest, guard: BudgetGuard, confi
     rate: r.rate,
     requestId: r.requestId,
     now: r.now,
-    holdMs: r.timeoutMs === undefined ? undefined : Math.min(MAX_HOLD_MS, Math.max(config.budgets.holdTtlMs, r.timeoutMs + SETTLE_MARGIN_MS)),
+    holdMs:
+      r.timeoutMs === undefined
+        ? undefined
+        : Math.min(MAX_HOLD_MS, Math.max(config.budgets.holdTtlMs, r.timeoutMs + SETTLE_MARGIN_MS)),
     shrink: cappable ? { choices: r.cap.choices, minPerChoice: config.budgets.minOutputTokens } : undefined,
   });
   // a budget resets with its period (429: later); spent prepaid credit needs a top-up (402)
-  if (outcome.kind === "denied") return { kind: "denied", status: outcome.reason.code === "credits_exhausted" ? 402 : 429, reason: outcome.reason, checks: outcome.checks };
+  if (outcome.kind === "denied")
+    return {
+      kind: "denied",
+      status: outcome.reason.code === "credits_exhausted" ? 402 : 429,
+      reason: outcome.reason,
+      checks: outcome.checks,
+    };
   const release = outcome.kind === "held" ? outcome.release : undefined;
   const held = outcome.outputTokens === undefined ? perChoice : outcome.outputTokens / r.cap.choices;
   if (!cappable || (asked !== undefined && held >= asked)) return { kind: "passed", checks: outcome.checks, release };
   const fields = capFieldsToSet(r.facts.json!, setting as Exclude<CapOutputSetting, "off">);
-  const checks = { ...outcome.checks, output_cap: { fields, tokens: held, because: asked === undefined ? "no_max_tokens" : "budget" } };
+  const checks = {
+    ...outcome.checks,
+    output_cap: { fields, tokens: held, because: asked === undefined ? "no_max_tokens" : "budget" },
+  };
   return { kind: "passed", checks, release, bodyFields: Object.fromEntries(fields.map((f) => [f, held])) };
 }

@@ -12,7 +12,12 @@ import type { RequestFacts } from "./request-facts.ts";
 /** Typical bytes of request text per token: the load level of text that was not counted. */
 const BYTES_PER_TOKEN_ESTIMATE = 4;
 
-export type InputDeny = { code: "input_tokens_over_limit" | "input_tokens_uncounted"; message: string; limit: number | null; actual?: number };
+type InputDeny = {
+  code: "input_tokens_over_limit" | "input_tokens_uncounted";
+  message: string;
+  limit: number | null;
+  actual?: number;
+};
 
 export type InputBound = {
   /** Tokens the load level is taken from. */
@@ -39,10 +44,19 @@ function uncountedBecause(facts: RequestFacts, count: TextCount): string | undef
   return undefined;
 }
 
-export function inputBoundOf(facts: RequestFacts, count: TextCount, maxInputTokens: number | null, config: Config): InputBound {
+export function inputBoundOf(
+  facts: RequestFacts,
+  count: TextCount,
+  maxInputTokens: number | null,
+  config: Config,
+): InputBound {
   const unsizedHold = maxInputTokens ?? config.authorize.unsizedInputTokens;
   if (facts.body === "missing") {
-    return { forLevel: unsizedHold, forHold: unsizedHold, checks: { input_tokens: null, body: "missing", input_tokens_bound: unsizedHold } };
+    return {
+      forLevel: unsizedHold,
+      forHold: unsizedHold,
+      checks: { input_tokens: null, body: "missing", input_tokens_bound: unsizedHold },
+    };
   }
   const nonText = facts.parts.tokens;
   const checks: Record<string, unknown> = { input_tokens: count.inputTokens ?? null, ...partsChecks(facts) };
@@ -55,15 +69,27 @@ export function inputBoundOf(facts: RequestFacts, count: TextCount, maxInputToke
     forLevel = known;
     if (overLimit(known, maxInputTokens)) {
       const media = nonText > 0 ? ` (${nonText} of them for images, audio or files, bounded)` : "";
-      deny = { code: "input_tokens_over_limit", message: `${known} input tokens${media} exceed max_input_tokens ${maxInputTokens}`, limit: maxInputTokens, actual: known };
+      deny = {
+        code: "input_tokens_over_limit",
+        message: `${known} input tokens${media} exceed max_input_tokens ${maxInputTokens}`,
+        limit: maxInputTokens,
+        actual: known,
+      };
     }
   } else {
     known = facts.textBoundTokens + nonText;
     forLevel = Math.ceil(facts.textBoundTokens / BYTES_PER_TOKEN_ESTIMATE) + nonText;
     Object.assign(checks, { token_count: why, input_tokens_estimate: forLevel });
     if (maxInputTokens !== null && known > maxInputTokens && config.authorize.countOverBudget === "deny") {
-      const cause = why === "over_budget" ? `could not be counted within ${config.authorize.countBudgetMs} ms` : "are in a form the counter does not read";
-      deny = { code: "input_tokens_uncounted", message: `input tokens ${cause} and the request may exceed max_input_tokens ${maxInputTokens}`, limit: maxInputTokens };
+      const cause =
+        why === "over_budget"
+          ? `could not be counted within ${config.authorize.countBudgetMs} ms`
+          : "are in a form the counter does not read";
+      deny = {
+        code: "input_tokens_uncounted",
+        message: `input tokens ${cause} and the request may exceed max_input_tokens ${maxInputTokens}`,
+        limit: maxInputTokens,
+      };
     }
   }
   const forHold = facts.parts.unsized > 0 ? Math.max(known, unsizedHold) : known;

@@ -10,14 +10,17 @@ import { counterFor, type EncodingName } from "../tokens/counter.ts";
 import { measureRequest, type MeasureInput, type TextCount } from "./measure-request.ts";
 
 /** Bodies up to this size are measured on the calling thread. */
-export const INLINE_BYTES = 8 * 1024;
+const INLINE_BYTES = 8 * 1024;
 /** How long past its budget a worker may take to answer before it is replaced. */
 const GRACE_MS = 50;
 
 type Task = { id: number; input: MeasureInput; submittedAt: number; resolve: (m: TextCount) => void };
 type Slot = { worker: Worker; ready: boolean; task?: Task; timer?: NodeJS.Timeout };
 
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./measure-worker.ts" : "./measure-worker.js", import.meta.url);
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./measure-worker.ts" : "./measure-worker.js",
+  import.meta.url,
+);
 // Under tsx (development, tests) a worker has to register tsx itself before it can load TypeScript.
 const WORKER_SOURCE = import.meta.url.endsWith(".ts")
   ? `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`
@@ -29,13 +32,12 @@ export class MeasurePool {
   private nextId = 1;
   private closed = false;
 
-  constructor(
-    private readonly options: { workers: number; budgetMs: number; defaultEncoding: EncodingName },
-  ) {}
+  constructor(private readonly options: { workers: number; budgetMs: number; defaultEncoding: EncodingName }) {}
 
   /** Starts the workers and loads the common encodings here too; resolves once all are ready. */
   async start(): Promise<void> {
-    for (const name of new Set<EncodingName>(["o200k_base", "cl100k_base", this.options.defaultEncoding])) counterFor(name);
+    for (const name of new Set<EncodingName>(["o200k_base", "cl100k_base", this.options.defaultEncoding]))
+      counterFor(name);
     await Promise.all(Array.from({ length: this.options.workers }, () => this.spawn()));
   }
 
@@ -44,7 +46,10 @@ export class MeasurePool {
    * parsed body is counted; a worker gets text, which it parses itself (a structured clone of a
    * deeply nested object overflows the stack, and costs as much as parsing).
    */
-  measure(request: { body: Record<string, unknown>; text?: string; model: string }, sizeBytes: number): Promise<TextCount> {
+  measure(
+    request: { body: Record<string, unknown>; text?: string; model: string },
+    sizeBytes: number,
+  ): Promise<TextCount> {
     if (sizeBytes <= INLINE_BYTES || this.options.workers === 0) {
       return Promise.resolve(measureRequest(request, this.options.defaultEncoding, this.options.budgetMs));
     }
@@ -62,7 +67,10 @@ export class MeasurePool {
   }
 
   private spawn(): Promise<void> {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { defaultEncoding: this.options.defaultEncoding } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { defaultEncoding: this.options.defaultEncoding },
+    });
     const slot: Slot = { worker, ready: false };
     this.slots.push(slot);
     return new Promise((resolve) => {

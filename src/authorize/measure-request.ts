@@ -33,7 +33,10 @@ export function measureRequest(input: MeasureInput, defaultEncoding: EncodingNam
   if (typeof body !== "object" || body === null || Array.isArray(body)) return { overBudget: false };
   const encoding = encodingNameFor(input.model, defaultEncoding);
   try {
-    return { inputTokens: requestTokens(counterFor(encoding).within(budgetMs), body, encoding === "o200k_base"), overBudget: false };
+    return {
+      inputTokens: requestTokens(counterFor(encoding).within(budgetMs), body, encoding === "o200k_base"),
+      overBudget: false,
+    };
   } catch (err) {
     if (!(err instanceof CountBudgetExceeded)) throw err;
     return { overBudget: true };

@@ -33,7 +33,7 @@ export type GatewayConsumer = {
   budgets: Budget[];
 };
 
-export const metadataChannel = (prefix: string) => `${prefix}:metadata-changed`;
+const metadataChannel = (prefix: string) => `${prefix}:metadata-changed`;
 
 /** Tells every API process that metadata changed; a failure only delays the change by the TTL. */
 export async function publishMetadataChange(redis: Redis, prefix: string, consumerIds: string[], logger?: Logger) {
@@ -46,7 +46,10 @@ export async function publishMetadataChange(redis: Redis, prefix: string, consum
 }
 
 /** By Kong's identity of the consumer, or by tokenmeter's own id. */
-export async function loadGatewayConsumer(db: Db, ref: KongConsumerRef | { id: string }): Promise<GatewayConsumer | null> {
+export async function loadGatewayConsumer(
+  db: Db,
+  ref: KongConsumerRef | { id: string },
+): Promise<GatewayConsumer | null> {
   const id = "id" in ref ? ref.id : (await findByKongRefs(db, [ref]))(ref);
   if (!id) return null;
   const c = await db.consumer.findUnique({ where: { id } });
@@ -122,7 +125,8 @@ export class MetadataCache {
     const value = await load;
     if (this.opts.ttlMs > 0 && generation === this.generation) {
       // bounded: keys come from callers; the oldest entry goes first (a Map keeps insertion order)
-      if (this.entries.size >= (this.opts.maxEntries ?? MAX_ENTRIES)) this.entries.delete(this.entries.keys().next().value!);
+      if (this.entries.size >= (this.opts.maxEntries ?? MAX_ENTRIES))
+        this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { value, expiresAt: Date.now() + this.opts.ttlMs });
     }
     return value;

@@ -21,7 +21,12 @@ export const OUTPUT_CAP_FIELDS = [
 ] as const;
 
 /** Where the APIs take how many completions to generate: each is up to the cap long. */
-export const CHOICE_FIELDS = ["n", "best_of", "generationConfig.candidateCount", "generation_config.candidate_count"] as const;
+export const CHOICE_FIELDS = [
+  "n",
+  "best_of",
+  "generationConfig.candidateCount",
+  "generation_config.candidate_count",
+] as const;
 
 /** The largest output cap read as a number: int32, the widest any upstream parses. */
 export const MAX_OUTPUT_CAP = 2_147_483_647;
@@ -48,7 +53,7 @@ function at(body: Json, path: string): unknown {
  * A positive integer as an upstream reads it: a JSON number, or a string of digits (lenient
  * servers coerce those). Returns a reason instead when some upstream could read it otherwise.
  */
-export function positiveCount(v: unknown, max: number): number | string {
+function positiveCount(v: unknown, max: number): number | string {
   let n: number;
   if (typeof v === "number") n = v;
   else if (typeof v === "string" && /^\s*\d+\s*$/.test(v)) n = Number(v);
@@ -60,7 +65,11 @@ export function positiveCount(v: unknown, max: number): number | string {
   return n;
 }
 
-function largestOf(body: Json, fields: readonly string[], max: number): { value?: number; invalid?: { field: string; message: string } } {
+function largestOf(
+  body: Json,
+  fields: readonly string[],
+  max: number,
+): { value?: number; invalid?: { field: string; message: string } } {
   let value: number | undefined;
   for (const field of fields) {
     const v = at(body, field);
@@ -91,7 +100,8 @@ export const CAP_OUTPUT_SETTINGS = ["auto", "off", ...OUTPUT_CAP_FIELDS] as cons
 
 /** The field an API takes its output cap in, told from the body's shape. */
 function fieldOfApi(body: Json): OutputCapField {
-  if (Array.isArray(body.contents)) return "generation_config" in body ? "generation_config.max_output_tokens" : "generationConfig.maxOutputTokens"; // Gemini
+  if (Array.isArray(body.contents))
+    return "generation_config" in body ? "generation_config.max_output_tokens" : "generationConfig.maxOutputTokens"; // Gemini
   if (typeof body.inferenceConfig === "object") return "inferenceConfig.maxTokens"; // Bedrock Converse
   if (body.inputs !== undefined && body.messages === undefined) return "parameters.max_new_tokens"; // Hugging Face
   if (typeof body.options === "object") return "options.num_predict"; // Ollama

@@ -33,7 +33,12 @@ export type RequestFacts = {
   textBoundTokens: number;
 };
 
-const NO_PARTS: NonTextParts = { counts: { image: 0, audio: 0, video: 0, file: 0 }, tokens: 0, unsized: 0, payloadChars: 0 };
+const NO_PARTS: NonTextParts = {
+  counts: { image: 0, audio: 0, video: 0, file: 0 },
+  tokens: 0,
+  unsized: 0,
+  payloadChars: 0,
+};
 
 function parse(body: unknown): { kind: RequestFacts["body"]; json?: Json; bytes: number } {
   if (body === null) return { kind: "missing", bytes: 0 };
@@ -50,7 +55,15 @@ function parse(body: unknown): { kind: RequestFacts["body"]; json?: Json; bytes:
 
 export function requestFacts(input: FactsInput): RequestFacts {
   const { kind, json, bytes } = parse(input.body);
-  const model = input.model ?? (typeof json?.model === "string" ? json.model : undefined) ?? input.routeModel ?? "unknown";
+  const model =
+    input.model ?? (typeof json?.model === "string" ? json.model : undefined) ?? input.routeModel ?? "unknown";
   const parts = json ? nonTextParts(json, model) : NO_PARTS;
-  return { model, body: kind, json, outputCap: outputCapOf(json), parts, textBoundTokens: Math.max(0, bytes - parts.payloadChars) };
+  return {
+    model,
+    body: kind,
+    json,
+    outputCap: outputCapOf(json),
+    parts,
+    textBoundTokens: Math.max(0, bytes - parts.payloadChars),
+  };
 }

@@ -87,11 +87,10 @@ export class TdlCounter {
   private async seed(cell: CellRef): Promise<void> {
     const observed = await observedMatrix(this.db, cell.consumerId, cell.localDate);
     const pairs: string[] = [];
-    SLOT_NAMES.forEach((name, slot) =>
-      observed[name]!.forEach((calls, level) => {
+    for (const [slot, name] of SLOT_NAMES.entries()) {
+      for (const [level, calls] of observed[name]!.entries())
         if (calls > 0) pairs.push(field(slot, level), String(calls));
-      }),
-    );
+    }
     await this.redis.eval(SEED, 1, this.key(cell), DAY_TTL_SECONDS, ...pairs);
   }
 

@@ -11,7 +11,12 @@ type Tx = Prisma.TransactionClient;
 
 export type CreditLine = Omit<LineDraft, "position"> & { creditGrantId: string };
 
-export async function creditLines(tx: Tx, invoiceId: string, consumerId: string, periodEndsAt: Date): Promise<CreditLine[]> {
+export async function creditLines(
+  tx: Tx,
+  invoiceId: string,
+  consumerId: string,
+  periodEndsAt: Date,
+): Promise<CreditLine[]> {
   await tx.$executeRaw`
     UPDATE credit_ledger l SET invoice_id = ${invoiceId}::uuid
     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id
@@ -26,8 +31,16 @@ export async function creditLines(tx: Tx, invoiceId: string, consumerId: string,
   return rows.map((r) => {
     const amount = new Decimal(r.applied).negated();
     return {
-      model: `${r.kind} credit`, direction: null, charge: "credit", quantity: 1n, unitPrice: amount, amount,
-      adjustsPeriodId: null, adjustsEventIds: [], priceAdjustmentId: null, creditGrantId: r.grant_id,
+      model: `${r.kind} credit`,
+      direction: null,
+      charge: "credit",
+      quantity: 1n,
+      unitPrice: amount,
+      amount,
+      adjustsPeriodId: null,
+      adjustsEventIds: [],
+      priceAdjustmentId: null,
+      creditGrantId: r.grant_id,
     };
   });
 }

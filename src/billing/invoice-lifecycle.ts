@@ -8,16 +8,39 @@ import type { BillingSettings } from "./period.service.ts";
 
 export type HandChange = { actor: string; reason?: string; allowUnpriced?: boolean };
 
-export async function finalizeByHand(db: PrismaClient, id: string, by: HandChange, settings: BillingSettings, now = new Date()): Promise<void> {
-  const inv = await db.invoice.findUnique({ where: { id }, select: { consumerId: true, periodId: true, status: true } });
+export async function finalizeByHand(
+  db: PrismaClient,
+  id: string,
+  by: HandChange,
+  settings: BillingSettings,
+  now = new Date(),
+): Promise<void> {
+  const inv = await db.invoice.findUnique({
+    where: { id },
+    select: { consumerId: true, periodId: true, status: true },
+  });
   if (!inv) throw notFound(`invoice ${id} not found`);
-  if (inv.status !== "draft") throw conflict(`status: the invoice is ${inv.status}; only a draft can be finalized`, "status");
-  const r = await draftInvoice(db, { consumerId: inv.consumerId, periodId: inv.periodId, settings, now, finalize: true, actor: by.actor, reason: by.reason, allowUnpriced: by.allowUnpriced });
+  if (inv.status !== "draft")
+    throw conflict(`status: the invoice is ${inv.status}; only a draft can be finalized`, "status");
+  const r = await draftInvoice(db, {
+    consumerId: inv.consumerId,
+    periodId: inv.periodId,
+    settings,
+    now,
+    finalize: true,
+    actor: by.actor,
+    reason: by.reason,
+    allowUnpriced: by.allowUnpriced,
+  });
   if (r.outcome === "held_unpriced") {
     const { calls, models } = r.unpriced!;
-    throw conflict(`status: ${calls} billable calls on this invoice have no price (models: ${models.join(", ")}); add their prices, or finalize with allow_unpriced: true to bill them at nothing`, "status");
+    throw conflict(
+      `status: ${calls} billable calls on this invoice have no price (models: ${models.join(", ")}); add their prices, or finalize with allow_unpriced: true to bill them at nothing`,
+      "status",
+    );
   }
-  if (r.outcome === "empty") throw conflict("status: no usage is left on this draft; it was removed instead of finalized", "status");
+  if (r.outcome === "empty")
+    throw conflict("status: no usage is left on this draft; it was removed instead of finalized", "status");
   if (r.outcome !== "finalized") throw conflict("status: the invoice was finalized or voided meanwhile", "status");
 }
 
@@ -25,7 +48,11 @@ export async function finalizeByHand(db: PrismaClient, id: string, by: HandChang
  * Voids a draft or finalized invoice. With `rebill`, its usage and corrections are released and
  * billed again on the consumer's next invoice (as late usage); without, they stay unbilled.
  */
-export async function voidInvoice(db: PrismaClient, id: string, by: HandChange & { reason: string; rebill: boolean }): Promise<void> {
+export async function voidInvoice(
+  db: PrismaClient,
+  id: string,
+  by: HandChange & { reason: string; rebill: boolean },
+): Promise<void> {
   await db.$transaction(async (tx) => {
     const inv = await lockInvoice(tx, id);
     if (!inv) throw notFound(`invoice ${id} not found`);
@@ -34,9 +61,15 @@ export async function voidInvoice(db: PrismaClient, id: string, by: HandChange &
     await recordStatusChange(tx, id, { from: inv.status, to: "void", actor: by.actor, reason: by.reason });
     if (by.rebill) {
       // naming the consumer lets the (consumer_id, invoice_id, occurred_at) index find the events
-      await tx.usageEvent.updateMany({ where: { consumerId: inv.consumer_id, invoiceId: id }, data: { invoiceId: null } });
+      await tx.usageEvent.updateMany({
+        where: { consumerId: inv.consumer_id, invoiceId: id },
+        data: { invoiceId: null },
+      });
       await tx.priceAdjustment.updateMany({ where: { invoiceId: id }, data: { invoiceId: null } });
-      await tx.creditLedgerEntry.updateMany({ where: { consumerId: inv.consumer_id, invoiceId: id }, data: { invoiceId: null } });
+      await tx.creditLedgerEntry.updateMany({
+        where: { consumerId: inv.consumer_id, invoiceId: id },
+        data: { invoiceId: null },
+      });
     }
   });
 }

@@ -7,7 +7,7 @@ import { Decimal, ZERO } from "../domain/money.ts";
 import { TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
 import type { TypedUsage } from "./token-type-sql.ts";
 
-export type Direction = TokenType;
+type Direction = TokenType;
 
 /** Billed tokens of each type at one set of prices (an aggregate of events). Null price: the event had no rate. */
 export type UsageAtPrice = { model: string } & TypedUsage;
@@ -44,7 +44,10 @@ export type PriceCorrection = {
   createdAt: Date;
 };
 
-type Acc = Omit<LineDraft, "position" | "amount" | "priceAdjustmentId" | "direction"> & { direction: Direction; periodStart: number };
+type Acc = Omit<LineDraft, "position" | "amount" | "priceAdjustmentId" | "direction"> & {
+  direction: Direction;
+  periodStart: number;
+};
 
 // Current lines first; then adjustments, oldest period first; within each by model, direction, price.
 function compare(a: Acc, b: Acc): number {
@@ -56,7 +59,11 @@ function compare(a: Acc, b: Acc): number {
   );
 }
 
-function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodId: string; startsAt: Date; eventId: string }) {
+function accumulate(
+  into: Map<string, Acc>,
+  u: UsageAtPrice,
+  adjusts?: { periodId: string; startsAt: Date; eventId: string },
+) {
   for (const direction of TOKEN_TYPES) {
     const quantity = BigInt(u[`q_${direction}`]);
     if (quantity === 0n) continue;
@@ -64,8 +71,12 @@ function accumulate(into: Map<string, Acc>, u: UsageAtPrice, adjusts?: { periodI
     const period = adjusts ? `${adjusts.startsAt.toISOString()}|${adjusts.periodId}` : "";
     const key = `${period}|${u.model}|${direction}|${unitPrice.toFixed()}`;
     const line = into.get(key) ?? {
-      model: u.model, direction, quantity: 0n, unitPrice,
-      adjustsPeriodId: adjusts?.periodId ?? null, adjustsEventIds: [],
+      model: u.model,
+      direction,
+      quantity: 0n,
+      unitPrice,
+      adjustsPeriodId: adjusts?.periodId ?? null,
+      adjustsEventIds: [],
       periodStart: adjusts ? adjusts.startsAt.getTime() : -Infinity,
     };
     line.quantity += quantity;
@@ -80,9 +91,26 @@ type FeeLine = Omit<LineDraft, "position">;
  * Fee-per-request lines: this period's calls per model and fee, then late calls per period, model
  * and fee naming their events. quantity = calls, so amount = calls x fee exactly.
  */
-export function requestFeeLines(current: Array<{ model: string; fee: string; calls: bigint }>, late: Array<LateEvent & { fee: string }>): FeeLine[] {
-  const line = (model: string, fee: string, calls: bigint, adjustsPeriodId: string | null, adjustsEventIds: string[]): FeeLine => ({
-    model, direction: null, charge: "request_fee", quantity: calls, unitPrice: new Decimal(fee), amount: new Decimal(fee).times(calls.toString()), adjustsPeriodId, adjustsEventIds, priceAdjustmentId: null,
+export function requestFeeLines(
+  current: Array<{ model: string; fee: string; calls: bigint }>,
+  late: Array<LateEvent & { fee: string }>,
+): FeeLine[] {
+  const line = (
+    model: string,
+    fee: string,
+    calls: bigint,
+    adjustsPeriodId: string | null,
+    adjustsEventIds: string[],
+  ): FeeLine => ({
+    model,
+    direction: null,
+    charge: "request_fee",
+    quantity: calls,
+    unitPrice: new Decimal(fee),
+    amount: new Decimal(fee).times(calls.toString()),
+    adjustsPeriodId,
+    adjustsEventIds,
+    priceAdjustmentId: null,
   });
   const byPeriod = new Map<string, { e: LateEvent & { fee: string }; ids: string[] }>();
   for (const e of late) {
@@ -91,15 +119,23 @@ export function requestFeeLines(current: Array<{ model: string; fee: string; cal
     g.ids.push(e.id);
     byPeriod.set(key, g);
   }
-  const sorted = <T>(xs: T[], key: (x: T) => string) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const sorted = <T>(xs: T[], key: (x: T) => string) =>
+    [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return [
     ...sorted(current, (c) => `${c.model}|${c.fee}`).map((c) => line(c.model, c.fee, c.calls, null, [])),
-    ...sorted([...byPeriod.entries()], ([k]) => k).map(([, g]) => line(g.e.model, g.e.fee, BigInt(g.ids.length), g.e.periodId, [...g.ids].sort())),
+    ...sorted([...byPeriod.entries()], ([k]) => k).map(([, g]) =>
+      line(g.e.model, g.e.fee, BigInt(g.ids.length), g.e.periodId, [...g.ids].sort()),
+    ),
   ];
 }
 
 /** Usage lines, then fee-per-request lines, then late-usage lines by period, then corrections in the order they were made. */
-export function buildLines(current: UsageAtPrice[], late: LateEvent[], corrections: PriceCorrection[] = [], fees: FeeLine[] = []): LineDraft[] {
+export function buildLines(
+  current: UsageAtPrice[],
+  late: LateEvent[],
+  corrections: PriceCorrection[] = [],
+  fees: FeeLine[] = [],
+): LineDraft[] {
   const lines = new Map<string, Acc>();
   for (const u of current) accumulate(lines, u);
   for (const e of late) accumulate(lines, e, { periodId: e.periodId, startsAt: e.periodStartsAt, eventId: e.id });

@@ -2,8 +2,11 @@
 // for what an invoice includes, how it is found, and how its status history is written.
 import type { Db, Prisma } from "../db/client.ts";
 
-export const INVOICE_INCLUDE = {
-  lines: { orderBy: { position: "asc" as const }, include: { priceAdjustment: { select: { reason: true, kind: true } } } },
+const INVOICE_INCLUDE = {
+  lines: {
+    orderBy: { position: "asc" as const },
+    include: { priceAdjustment: { select: { reason: true, kind: true } } },
+  },
   period: true,
   consumer: { select: { username: true } },
   history: { orderBy: { changedAt: "asc" as const } },
@@ -16,8 +19,17 @@ export async function findInvoice(db: Db, id: string): Promise<InvoiceWithLines 
   return db.invoice.findUnique({ where: { id }, include: INVOICE_INCLUDE });
 }
 
-export async function listInvoices(db: Db, where: { consumerId?: string; periodId?: string; status?: InvoiceStatus }, limit: number) {
-  return db.invoice.findMany({ where, include: INVOICE_INCLUDE, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: limit });
+export async function listInvoices(
+  db: Db,
+  where: { consumerId?: string; periodId?: string; status?: InvoiceStatus },
+  limit: number,
+) {
+  return db.invoice.findMany({
+    where,
+    include: INVOICE_INCLUDE,
+    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+    take: limit,
+  });
 }
 
 export async function invoiceCountsByStatus(db: Db, periodId?: string): Promise<Record<string, number>> {
@@ -26,7 +38,12 @@ export async function invoiceCountsByStatus(db: Db, periodId?: string): Promise<
 }
 
 /** The (consumer, period) invoice, created empty if missing, locked for the rest of the transaction. */
-export async function lockInvoiceOf(tx: Db, consumerId: string, periodId: string, fresh: { currency: string; rounding: string }) {
+export async function lockInvoiceOf(
+  tx: Db,
+  consumerId: string,
+  periodId: string,
+  fresh: { currency: string; rounding: string },
+) {
   await tx.invoice.createMany({
     data: [{ consumerId, periodId, currency: fresh.currency, subtotal: "0", total: "0", rounding: fresh.rounding }],
     skipDuplicates: true,
@@ -49,5 +66,7 @@ export async function recordStatusChange(
   invoiceId: string,
   change: { from: InvoiceStatus | null; to: InvoiceStatus; actor: string; reason?: string },
 ): Promise<void> {
-  await tx.invoiceStatusChange.create({ data: { invoiceId, fromStatus: change.from, toStatus: change.to, actor: change.actor, reason: change.reason } });
+  await tx.invoiceStatusChange.create({
+    data: { invoiceId, fromStatus: change.from, toStatus: change.to, actor: change.actor, reason: change.reason },
+  });
 }

@@ -1,10 +1,17 @@
 // Drafting and finalizing one consumer's invoice for one period, in ONE transaction: a job that
 // dies half-way leaves a complete draft or nothing. The unique (consumer, period) row is locked
 // first, so two runs for the same pair take turns and never make two invoices.
-import { Prisma, type PrismaClient } from "../db/client.ts";
+import type { Prisma, PrismaClient } from "../db/client.ts";
 import { periodContaining, periodJson } from "../domain/billing-period.ts";
 import { Decimal, roundToMinorUnit } from "../domain/money.ts";
-import { buildLines, requestFeeLines, subtotalOf, type LateEvent, type PriceCorrection, type UsageAtPrice } from "./invoice-lines.ts";
+import {
+  buildLines,
+  requestFeeLines,
+  subtotalOf,
+  type LateEvent,
+  type PriceCorrection,
+  type UsageAtPrice,
+} from "./invoice-lines.ts";
 import { priceColumns, quantityColumns } from "./token-type-sql.ts";
 import { planCharges } from "./plan-charges.ts";
 import { creditLines } from "./invoice-credits.ts";
@@ -38,7 +45,11 @@ async function claimCorrections(tx: Tx, invoiceId: string, a: DraftArgs, endsAt:
     UPDATE price_adjustments SET invoice_id = ${invoiceId}::uuid
     WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id IS NULL AND created_at < ${endsAt}`;
   const rows = await tx.priceAdjustment.findMany({ where: { invoiceId } });
-  return rows.map((r) => ({ ...r, fromUnitPrice: new Decimal(r.fromUnitPrice.toFixed()), toUnitPrice: new Decimal(r.toUnitPrice.toFixed()) }));
+  return rows.map((r) => ({
+    ...r,
+    fromUnitPrice: new Decimal(r.fromUnitPrice.toFixed()),
+    toUnitPrice: new Decimal(r.toUnitPrice.toFixed()),
+  }));
 }
 
 /** Takes the late events of earlier, finalized periods onto this invoice (still-open periods keep theirs). */
@@ -50,10 +61,18 @@ async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt
   const s = a.settings;
   const keys = [...new Set(candidates.map((c) => periodContaining(c.occurred_at, s.period, s.timeZone).key))];
   const finalized = new Set(
-    (await tx.billingPeriod.findMany({ where: { kind: s.period, timeZone: s.timeZone, key: { in: keys }, status: "finalized" }, select: { key: true } })).map((p) => p.key),
+    (
+      await tx.billingPeriod.findMany({
+        where: { kind: s.period, timeZone: s.timeZone, key: { in: keys }, status: "finalized" },
+        select: { key: true },
+      })
+    ).map((p) => p.key),
   );
-  const ids = candidates.filter((c) => finalized.has(periodContaining(c.occurred_at, s.period, s.timeZone).key)).map((c) => c.id);
-  if (ids.length) await tx.$executeRaw`UPDATE usage_events SET invoice_id = ${invoiceId}::uuid WHERE id = ANY(${ids}) AND invoice_id IS NULL`;
+  const ids = candidates
+    .filter((c) => finalized.has(periodContaining(c.occurred_at, s.period, s.timeZone).key))
+    .map((c) => c.id);
+  if (ids.length)
+    await tx.$executeRaw`UPDATE usage_events SET invoice_id = ${invoiceId}::uuid WHERE id = ANY(${ids}) AND invoice_id IS NULL`;
 }
 
 // Every read of billed events names the consumer: the (consumer_id, invoice_id, occurred_at) index
@@ -69,7 +88,9 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, 
   const s = a.settings;
   const keys = [...new Set(lateRows.map((r) => periodContaining(r.occurredAt, s.period, s.timeZone).key))];
   const periods = new Map(
-    (await tx.billingPeriod.findMany({ where: { kind: s.period, timeZone: s.timeZone, key: { in: keys } } })).map((p) => [p.key, p]),
+    (await tx.billingPeriod.findMany({ where: { kind: s.period, timeZone: s.timeZone, key: { in: keys } } })).map(
+      (p) => [p.key, p],
+    ),
   );
   const late: Array<LateEvent & { fee: string | null }> = lateRows.map((r) => {
     const p = periods.get(periodContaining(r.occurredAt, s.period, s.timeZone).key)!;
@@ -84,73 +105,110 @@ async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, 
 }
 
 /** Billable calls on the invoice that no price covers, and their models. */
-export async function unpricedOn(tx: Tx, invoiceId: string): Promise<{ calls: number; models: string[] }> {
+async function unpricedOn(tx: Tx, invoiceId: string): Promise<{ calls: number; models: string[] }> {
   const rows = await tx.$queryRaw<{ model: string; calls: bigint }[]>`
     SELECT model, count(*)::bigint AS calls FROM usage_events
     WHERE invoice_id = ${invoiceId}::uuid AND billable AND 'unpriced' = ANY(anomalies) GROUP BY model ORDER BY model`;
   return { calls: rows.reduce((n, r) => n + Number(r.calls), 0), models: rows.map((r) => r.model) };
 }
 
-export async function draftInvoice(db: PrismaClient, a: DraftArgs): Promise<{ invoiceId: string | null; outcome: DraftOutcome; unpriced?: { calls: number; models: string[] } }> {
-  return db.$transaction(async (tx) => {
-    const period = await tx.billingPeriod.findUniqueOrThrow({ where: { id: a.periodId } });
-    const inv = await lockInvoiceOf(tx, a.consumerId, a.periodId, a.settings);
-    if (inv.status !== "draft") return { invoiceId: inv.id, outcome: "unchanged" as const };
+export async function draftInvoice(
+  db: PrismaClient,
+  a: DraftArgs,
+): Promise<{ invoiceId: string | null; outcome: DraftOutcome; unpriced?: { calls: number; models: string[] } }> {
+  return db.$transaction(
+    async (tx) => {
+      const period = await tx.billingPeriod.findUniqueOrThrow({ where: { id: a.periodId } });
+      const inv = await lockInvoiceOf(tx, a.consumerId, a.periodId, a.settings);
+      if (inv.status !== "draft") return { invoiceId: inv.id, outcome: "unchanged" as const };
 
-    await tx.$executeRaw`
+      await tx.$executeRaw`
       UPDATE usage_events SET invoice_id = ${inv.id}::uuid
       WHERE consumer_id = ${a.consumerId}::uuid AND billable AND invoice_id IS NULL
         AND occurred_at >= ${period.startsAt} AND occurred_at < ${period.endsAt}`;
-    await claimLateEvents(tx, inv.id, a, period.startsAt);
-    const usage = await linesOf(tx, inv.id, a, period.startsAt, period.endsAt);
-    const charges = usage.length > 0 ? await planCharges(tx, a.consumerId, inv.id, period.startsAt, usage) : [];
-    // prepaid credit that paid for the invoice's calls comes off last: the total is what is due
-    const credits = usage.length > 0 ? await creditLines(tx, inv.id, a.consumerId, period.endsAt) : [];
-    const lines = [...usage, ...[...charges, ...credits].map((c, i) => ({ ...c, position: usage.length + i + 1 }))];
+      await claimLateEvents(tx, inv.id, a, period.startsAt);
+      const usage = await linesOf(tx, inv.id, a, period.startsAt, period.endsAt);
+      const charges = usage.length > 0 ? await planCharges(tx, a.consumerId, inv.id, period.startsAt, usage) : [];
+      // prepaid credit that paid for the invoice's calls comes off last: the total is what is due
+      const credits = usage.length > 0 ? await creditLines(tx, inv.id, a.consumerId, period.endsAt) : [];
+      const lines = [...usage, ...[...charges, ...credits].map((c, i) => ({ ...c, position: usage.length + i + 1 }))];
 
-    if (lines.length === 0) {
-      // no usage after all: no invoice (nothing was claimed either)
-      await tx.invoice.delete({ where: { id: inv.id } });
-      return { invoiceId: null, outcome: "empty" as const };
-    }
-    // an invoice with calls nothing priced would bill them at zero: it stays a draft unless the operator says otherwise
-    const unpriced = a.finalize && !a.allowUnpriced ? await unpricedOn(tx, inv.id) : { calls: 0, models: [] };
-    const finalize = a.finalize && unpriced.calls === 0;
-    const subtotal = subtotalOf(lines);
-    await tx.invoiceLine.deleteMany({ where: { invoiceId: inv.id } });
-    await tx.invoiceLine.createMany({
-      data: lines.map((l) => ({ ...l, invoiceId: inv.id, unitPrice: l.unitPrice.toFixed(), amount: l.amount.toFixed() })),
-    });
-    await tx.invoice.update({
-      where: { id: inv.id },
-      data: {
-        currency: a.settings.currency,
-        rounding: a.settings.rounding,
-        subtotal: subtotal.toFixed(),
-        total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
-        ...(finalize ? { status: "finalized", issuedAt: a.now } : {}),
-      },
-    });
-    if (finalize) {
-      await recordStatusChange(tx, inv.id, { from: "draft", to: "finalized", actor: a.actor ?? "billing run", reason: a.reason });
-      const total = roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed();
-      await addToOutbox(tx, [{
-        type: "invoice.finalized", dedupKey: `invoice.finalized:${inv.id}`, consumerId: a.consumerId,
-        data: { invoice_id: inv.id, consumer_id: a.consumerId, period: periodJson(period), currency: a.settings.currency, total, lines: lines.length },
-      }]);
-    }
-    const held = a.finalize && !finalize;
-    if (held) {
-      // the run leaves the invoice a draft and says so once; the operator prices the calls and finalizes it by hand
-      await addToOutbox(tx, [{
-        type: "invoice.unpriced_calls", dedupKey: `invoice.unpriced_calls:${inv.id}`, consumerId: a.consumerId,
-        data: { invoice_id: inv.id, consumer_id: a.consumerId, period: periodJson(period), unpriced_calls: unpriced.calls, models: unpriced.models },
-      }]);
-    }
-    await a.beforeCommit?.();
-    if (held) return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
-    return { invoiceId: inv.id, outcome: finalize ? ("finalized" as const) : ("drafted" as const) };
-  }, { timeout: 60_000 });
+      if (lines.length === 0) {
+        // no usage after all: no invoice (nothing was claimed either)
+        await tx.invoice.delete({ where: { id: inv.id } });
+        return { invoiceId: null, outcome: "empty" as const };
+      }
+      // an invoice with calls nothing priced would bill them at zero: it stays a draft unless the operator says otherwise
+      const unpriced = a.finalize && !a.allowUnpriced ? await unpricedOn(tx, inv.id) : { calls: 0, models: [] };
+      const finalize = a.finalize && unpriced.calls === 0;
+      const subtotal = subtotalOf(lines);
+      await tx.invoiceLine.deleteMany({ where: { invoiceId: inv.id } });
+      await tx.invoiceLine.createMany({
+        data: lines.map((l) => ({
+          ...l,
+          invoiceId: inv.id,
+          unitPrice: l.unitPrice.toFixed(),
+          amount: l.amount.toFixed(),
+        })),
+      });
+      await tx.invoice.update({
+        where: { id: inv.id },
+        data: {
+          currency: a.settings.currency,
+          rounding: a.settings.rounding,
+          subtotal: subtotal.toFixed(),
+          total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
+          ...(finalize ? { status: "finalized", issuedAt: a.now } : {}),
+        },
+      });
+      if (finalize) {
+        await recordStatusChange(tx, inv.id, {
+          from: "draft",
+          to: "finalized",
+          actor: a.actor ?? "billing run",
+          reason: a.reason,
+        });
+        const total = roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed();
+        await addToOutbox(tx, [
+          {
+            type: "invoice.finalized",
+            dedupKey: `invoice.finalized:${inv.id}`,
+            consumerId: a.consumerId,
+            data: {
+              invoice_id: inv.id,
+              consumer_id: a.consumerId,
+              period: periodJson(period),
+              currency: a.settings.currency,
+              total,
+              lines: lines.length,
+            },
+          },
+        ]);
+      }
+      const held = a.finalize && !finalize;
+      if (held) {
+        // the run leaves the invoice a draft and says so once; the operator prices the calls and finalizes it by hand
+        await addToOutbox(tx, [
+          {
+            type: "invoice.unpriced_calls",
+            dedupKey: `invoice.unpriced_calls:${inv.id}`,
+            consumerId: a.consumerId,
+            data: {
+              invoice_id: inv.id,
+              consumer_id: a.consumerId,
+              period: periodJson(period),
+              unpriced_calls: unpriced.calls,
+              models: unpriced.models,
+            },
+          },
+        ]);
+      }
+      await a.beforeCommit?.();
+      if (held) return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
+      return { invoiceId: inv.id, outcome: finalize ? ("finalized" as const) : ("drafted" as const) };
+    },
+    { timeout: 60_000 },
+  );
 }
 
 /** Re-drafts every invoice of a period with the late events of its grace window, then finalizes. */

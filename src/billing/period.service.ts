@@ -1,6 +1,6 @@
 // Which billing periods are due to close or finalize, and which consumers each one bills.
 import type { Config } from "../config.ts";
-import { Prisma, type Db } from "../db/client.ts";
+import type { Prisma, Db } from "../db/client.ts";
 import { endedPeriods, type Period } from "../domain/billing-period.ts";
 
 export type BillingSettings = Config["billing"];
@@ -39,7 +39,12 @@ export async function duePeriods(db: Db, s: BillingSettings, now: Date): Promise
 /** Closed periods whose grace for late events is over. */
 export async function periodsToFinalize(db: Db, s: BillingSettings, now: Date): Promise<PeriodRow[]> {
   return db.billingPeriod.findMany({
-    where: { kind: s.period, timeZone: s.timeZone, status: "closed", endsAt: { lte: new Date(now.getTime() - s.graceMs) } },
+    where: {
+      kind: s.period,
+      timeZone: s.timeZone,
+      status: "closed",
+      endsAt: { lte: new Date(now.getTime() - s.graceMs) },
+    },
     orderBy: { startsAt: "asc" },
   });
 }

@@ -17,7 +17,15 @@ type Tx = Prisma.TransactionClient;
 export type PlanCharge = Omit<LineDraft, "position">;
 
 const oneAmount = (model: string, direction: LineDraft["direction"], charge: string, amount: Decimal): PlanCharge => ({
-  model, direction, charge, quantity: 1n, unitPrice: amount, amount, adjustsPeriodId: null, adjustsEventIds: [], priceAdjustmentId: null,
+  model,
+  direction,
+  charge,
+  quantity: 1n,
+  unitPrice: amount,
+  amount,
+  adjustsPeriodId: null,
+  adjustsEventIds: [],
+  priceAdjustmentId: null,
 });
 
 type TierGroup = TypedUsage & { price_id: string; entry: string | null; markup: string | null };
@@ -31,7 +39,11 @@ async function tierAdjustments(tx: Tx, consumerId: string, invoiceId: string, st
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     ORDER BY 1, 3`;
   if (groups.length === 0) return [];
-  const versions = new Map((await tx.priceBookPrice.findMany({ where: { id: { in: [...new Set(groups.map((g) => g.price_id))] } } })).map((p) => [p.id, p]));
+  const versions = new Map(
+    (await tx.priceBookPrice.findMany({ where: { id: { in: [...new Set(groups.map((g) => g.price_id))] } } })).map(
+      (p) => [p.id, p],
+    ),
+  );
   const out: PlanCharge[] = [];
   for (const g of groups) {
     const version = versions.get(g.price_id)!;
@@ -51,14 +63,24 @@ async function tierAdjustments(tx: Tx, consumerId: string, invoiceId: string, st
  * The plan's lines for an invoice whose usage lines are `lines`: tier adjustments, then the fee,
  * then the minimum top-up. The plan is the consumer's when the invoice is drafted.
  */
-export async function planCharges(tx: Tx, consumerId: string, invoiceId: string, startsAt: Date, lines: readonly LineDraft[]): Promise<PlanCharge[]> {
+export async function planCharges(
+  tx: Tx,
+  consumerId: string,
+  invoiceId: string,
+  startsAt: Date,
+  lines: readonly LineDraft[],
+): Promise<PlanCharge[]> {
   const tiers = await tierAdjustments(tx, consumerId, invoiceId, startsAt);
   const plan = (await tx.consumer.findUnique({ where: { id: consumerId }, select: { plan: true } }))?.plan;
   const out = [...tiers];
   if (plan?.feePerPeriod) out.push(oneAmount(plan.name, null, "plan_fee", new Decimal(plan.feePerPeriod.toFixed())));
   if (plan?.minimumPerPeriod) {
-    const usage = lines.filter((l) => l.adjustsPeriodId === null && l.priceAdjustmentId === null).reduce((s, l) => s.plus(l.amount), ZERO);
-    const shortfall = new Decimal(plan.minimumPerPeriod.toFixed()).minus(tiers.reduce((s, l) => s.plus(l.amount), usage));
+    const usage = lines
+      .filter((l) => l.adjustsPeriodId === null && l.priceAdjustmentId === null)
+      .reduce((s, l) => s.plus(l.amount), ZERO);
+    const shortfall = new Decimal(plan.minimumPerPeriod.toFixed()).minus(
+      tiers.reduce((s, l) => s.plus(l.amount), usage),
+    );
     if (shortfall.gt(0)) out.push(oneAmount(plan.name, null, "minimum_top_up", shortfall));
   }
   return out;

@@ -17,18 +17,33 @@ export type ReportRow = {
 };
 
 export const REPORT_COLUMNS: (keyof ReportRow)[] = [
-  "invoice_id", "consumer_id", "username", "custom_id", "period", "status", "currency",
-  "input_tokens", "output_tokens", "subtotal", "total", "issued_at",
+  "invoice_id",
+  "consumer_id",
+  "username",
+  "custom_id",
+  "period",
+  "status",
+  "currency",
+  "input_tokens",
+  "output_tokens",
+  "subtotal",
+  "total",
+  "issued_at",
 ];
 
 export async function periodReport(db: Db, periodId: string): Promise<ReportRow[]> {
   const invoices = await db.invoice.findMany({
     where: { periodId },
-    include: { consumer: { select: { username: true, customId: true } }, period: { select: { key: true } }, lines: { select: { direction: true, quantity: true, charge: true } } },
+    include: {
+      consumer: { select: { username: true, customId: true } },
+      period: { select: { key: true } },
+      lines: { select: { direction: true, quantity: true, charge: true } },
+    },
     orderBy: [{ consumer: { username: "asc" } }, { consumerId: "asc" }],
   });
   return invoices.map((inv) => {
-    const tokens = (d: "input" | "output") => Number(inv.lines.filter((l) => l.direction === d && !l.charge).reduce((s, l) => s + l.quantity, 0n));
+    const tokens = (d: "input" | "output") =>
+      Number(inv.lines.filter((l) => l.direction === d && !l.charge).reduce((s, l) => s + l.quantity, 0n));
     return {
       invoice_id: inv.id,
       consumer_id: inv.consumerId,

@@ -30,7 +30,12 @@ async function windowEnd(tx: Db, rate: RepricedRate): Promise<Date | null> {
 type InvoicedGroup = TypedUsage & { invoice_id: string; period_id: string; model: string; ids: string[] };
 
 /** Usage finalized invoices billed in the window at other prices, as price adjustments. */
-async function recordAdjustments(tx: Db, rate: RepricedRate, until: Date | null, correction: Correction): Promise<number> {
+async function recordAdjustments(
+  tx: Db,
+  rate: RepricedRate,
+  until: Date | null,
+  correction: Correction,
+): Promise<number> {
   const groups = await tx.$queryRaw<InvoicedGroup[]>`
     SELECT e.invoice_id::text, i.period_id::text, e.model, ${priceColumns("e")}, ${quantityColumns(true, "e")}, array_agg(e.id ORDER BY e.id) AS ids
     FROM usage_events e JOIN invoices i ON i.id = e.invoice_id
@@ -38,7 +43,12 @@ async function recordAdjustments(tx: Db, rate: RepricedRate, until: Date | null,
       AND e.occurred_at >= ${rate.effectiveFrom} AND (${until}::timestamptz IS NULL OR e.occurred_at < ${until}::timestamptz)
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`;
   const rows = groups.flatMap((g) =>
-    TOKEN_TYPES.map((direction) => ({ direction, quantity: g[`q_${direction}`], from: g[`p_${direction}`] ?? "0", to: rate.prices[direction] }))
+    TOKEN_TYPES.map((direction) => ({
+      direction,
+      quantity: g[`q_${direction}`],
+      from: g[`p_${direction}`] ?? "0",
+      to: rate.prices[direction],
+    }))
       .filter(({ quantity, from, to }) => quantity > 0n && !new Prisma.Decimal(from).equals(new Prisma.Decimal(to)))
       .map(({ direction, quantity, from, to }) => ({
         consumerId: rate.consumerId,
@@ -64,7 +74,9 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
   const p = rate.prices;
   // each type's quantity times its price: Σ (quantity_t) * $n
   const costSql = Prisma.join(
-    TOKEN_TYPES.map((t) => Prisma.sql`(${Prisma.raw(QUANTITY_SQL[t].replace(/\b(\w+_tokens)\b/g, "e.$1"))}) * ${p[t]}::numeric`),
+    TOKEN_TYPES.map(
+      (t) => Prisma.sql`(${Prisma.raw(QUANTITY_SQL[t].replace(/\b(\w+_tokens)\b/g, "e.$1"))}) * ${p[t]}::numeric`,
+    ),
     " + ",
   );
   const changed = await tx.$queryRaw<{ id: string; occurred_at: Date; cost: string; previous_cost: string }[]>`
@@ -97,7 +109,13 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
     )
     SELECT id, occurred_at, cost::text, previous_cost::text FROM changed`;
   // credit covers each repriced call by its new cost
-  const calls = changed.map((c) => ({ eventId: c.id, consumerId: rate.consumerId, at: c.occurred_at, cost: new Decimal(c.cost), previousCost: new Decimal(c.previous_cost) }));
+  const calls = changed.map((c) => ({
+    eventId: c.id,
+    consumerId: rate.consumerId,
+    at: c.occurred_at,
+    cost: new Decimal(c.cost),
+    previousCost: new Decimal(c.previous_cost),
+  }));
   await settleCosts(prismaSql(tx), calls, new Set(calls.map((c) => c.eventId)));
   return changed.length;
 }
@@ -107,11 +125,16 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
  * what finalized invoices billed at other prices as adjustments; without one the caller has made
  * sure no finalized invoice covers the window (see rate-guard.ts).
  */
-export async function applyRate(tx: Db, row: RateRow, correction?: Correction): Promise<{ repriced: number; adjustments: number }> {
+export async function applyRate(
+  tx: Db,
+  row: RateRow,
+  correction?: Correction,
+): Promise<{ repriced: number; adjustments: number }> {
   // a consumer priced by books as well: only the calls the new rate now prices move (a plan's
   // price for a named model beats the rate), so each call is priced again as the meter would
   const books = await policiesOf(tx, [row.consumerId]);
-  if (books.plans.length > 0 || books.own.length > 0) return repriceConsumers(tx, [row.consumerId], row.effectiveFrom, correction);
+  if (books.plans.length > 0 || books.own.length > 0)
+    return repriceConsumers(tx, [row.consumerId], row.effectiveFrom, correction);
   const prices = pricesOf(rateFromRow(row));
   const rate: RepricedRate = {
     id: row.id,

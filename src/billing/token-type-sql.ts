@@ -32,5 +32,9 @@ export function priceColumns(alias = ""): Prisma.Sql {
 /** `q_<type>` quantity columns: summed over a group, or one event's. */
 export function quantityColumns(summed: boolean, alias = ""): Prisma.Sql {
   const q = (sql: string) => (alias ? sql.replace(/\b(\w+_tokens)\b/g, `${alias}.$1`) : sql);
-  return Prisma.raw(TOKEN_TYPES.map((t) => (summed ? `sum(${q(QUANTITY_SQL[t])})::bigint AS q_${t}` : `(${q(QUANTITY_SQL[t])})::bigint AS q_${t}`)).join(", "));
+  return Prisma.raw(
+    TOKEN_TYPES.map((t) =>
+      summed ? `sum(${q(QUANTITY_SQL[t])})::bigint AS q_${t}` : `(${q(QUANTITY_SQL[t])})::bigint AS q_${t}`,
+    ).join(", "),
+  );
 }

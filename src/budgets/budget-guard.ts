@@ -12,7 +12,19 @@ import { creditOwnerJson, creditRefusal, creditsExhausted, creditStanding } from
 import type { AlertDeps } from "../alerts/alert.service.ts";
 import type { Logger } from "../lib/logger.ts";
 import { committedSpend } from "./budget.repository.ts";
-import { budgetPeriodAt, fromMicro, isCredit, maxCostOf, microDown, microUp, outputThatFits, ownerKey, type Budget, type CallBound, type Room } from "./budget.ts";
+import {
+  budgetPeriodAt,
+  fromMicro,
+  isCredit,
+  maxCostOf,
+  microDown,
+  microUp,
+  outputThatFits,
+  ownerKey,
+  type Budget,
+  type CallBound,
+  type Room,
+} from "./budget.ts";
 import { foldLedger, ledgerExpiry, ownerJson, raiseExhausted, refOf } from "./ledger-fold.ts";
 import { MAX_HOLD_AMOUNT, type HoldLedger, type HoldResult, type LedgerRef } from "./hold-ledger.ts";
 
@@ -27,9 +39,22 @@ export type BudgetOutcome =
   | { kind: "held"; checks: Record<string, unknown>; release(): Promise<void>; outputTokens?: number }
   | { kind: "allowed"; checks: Record<string, unknown>; outputTokens?: number }
   /** room: what the refusing budget had left, when known; refused: marks the refusal and sends its alert once it is final. */
-  | { kind: "denied"; checks: Record<string, unknown>; reason: { code: "budget_exhausted" | "credits_exhausted"; message: string; [detail: string]: unknown }; room?: Room; refused?: () => Promise<void> };
+  | {
+      kind: "denied";
+      checks: Record<string, unknown>;
+      reason: { code: "budget_exhausted" | "credits_exhausted"; message: string; [detail: string]: unknown };
+      room?: Room;
+      refused?: () => Promise<void>;
+    };
 
-export type GuardDeps = { db: Db; ledger: HoldLedger; config: Config; alerts?: AlertDeps; logger?: Logger; onRedisError?: () => void };
+export type GuardDeps = {
+  db: Db;
+  ledger: HoldLedger;
+  config: Config;
+  alerts?: AlertDeps;
+  logger?: Logger;
+  onRedisError?: () => void;
+};
 
 export type GuardRequest = {
   budgets: Budget[];
@@ -83,11 +108,19 @@ export class BudgetGuard {
       const outcome = await this.checkEach({ ...r, call });
       const shrunk = call.outputTokens < r.call.outputTokens ? { outputTokens: call.outputTokens } : {};
       if (outcome.kind !== "denied") return { ...outcome, ...shrunk };
-      const perChoice = r.shrink && outcome.room ? Math.floor(outputThatFits(outcome.room, call, r.rate) / r.shrink.choices) : 0;
-      if (!r.shrink || round === MAX_SHRINKS || perChoice < r.shrink.minPerChoice || perChoice * r.shrink.choices >= call.outputTokens) {
+      const perChoice =
+        r.shrink && outcome.room ? Math.floor(outputThatFits(outcome.room, call, r.rate) / r.shrink.choices) : 0;
+      if (
+        !r.shrink ||
+        round === MAX_SHRINKS ||
+        perChoice < r.shrink.minPerChoice ||
+        perChoice * r.shrink.choices >= call.outputTokens
+      ) {
         // final: only now is the refusal recorded, so a call held smaller never raises budget.exhausted
         await outcome.refused?.();
-        return r.shrink ? { ...outcome, reason: { ...outcome.reason, min_output_tokens: r.shrink.minPerChoice } } : outcome;
+        return r.shrink
+          ? { ...outcome, reason: { ...outcome.reason, min_output_tokens: r.shrink.minPerChoice } }
+          : outcome;
       }
       call = { ...call, outputTokens: perChoice * r.shrink.choices };
     }
@@ -112,7 +145,13 @@ export class BudgetGuard {
       if (one.kind === "held") taken.push(one.release);
     }
     if (taken.length === 0) return { kind: "allowed", checks: checks() };
-    return { kind: "held", checks: checks(), release: async () => { for (const release of taken) await release(); } };
+    return {
+      kind: "held",
+      checks: checks(),
+      release: async () => {
+        for (const release of taken) await release();
+      },
+    };
   }
 
   private async checkOne(r: OneRequest): Promise<BudgetOutcome> {
@@ -121,11 +160,27 @@ export class BudgetGuard {
     const tokens = r.call.inputTokens + r.call.outputTokens;
     // the hold is keyed by the event id the metered log will have (Kong's request id), so it settles
     const id = r.requestId ? storableId(r.requestId, "rid-sha256") : `unsettleable:${randomUUID()}`;
-    const checks: Record<string, unknown> = { ...ownerJson(r.budget), budget_version: r.budget.version, period: period.key, hold_amount: cost.toFixed(), hold_tokens: tokens, hold_id: id };
+    const checks: Record<string, unknown> = {
+      ...ownerJson(r.budget),
+      budget_version: r.budget.version,
+      period: period.key,
+      hold_amount: cost.toFixed(),
+      hold_tokens: tokens,
+      hold_id: id,
+    };
     const ref = refOf(r.budget, period);
     let result: HoldResult;
     try {
-      result = await this.hold(r.budget, period, ref, id, holdable(BigInt(microUp(cost))), holdable(BigInt(tokens)), r.holdMs, !r.shrink);
+      result = await this.hold(
+        r.budget,
+        period,
+        ref,
+        id,
+        holdable(BigInt(microUp(cost))),
+        holdable(BigInt(tokens)),
+        r.holdMs,
+        !r.shrink,
+      );
     } catch (err) {
       this.deps.onRedisError?.();
       this.deps.logger?.warn({ err }, "budget ledger unavailable; BUDGET_REDIS_DOWN decides");
@@ -135,25 +190,48 @@ export class BudgetGuard {
     const held = fromMicro(result.heldMoney);
     Object.assign(checks, { budget_source: "ledger", committed: committed.toFixed(), held: held.toFixed() });
     if (Date.now() - result.foldedAt > STALE_FOLD_MS) this.refold(r.budget, period);
-    if (result.kind === "held") return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
-    if (isCredit(r.budget)) return this.creditDenied(r.budget, cost, held, checks, roomOf(r.budget, committed.plus(held), 0n));
+    if (result.kind === "held")
+      return { kind: "held", checks, release: () => this.deps.ledger.release(ref, id).catch(() => {}) };
+    if (isCredit(r.budget))
+      return this.creditDenied(r.budget, cost, held, checks, roomOf(r.budget, committed.plus(held), 0n));
     // a refusal the caller may still turn into a smaller hold is marked (and alerted) only once final
     const refused = async () => {
-      const first = r.shrink ? await this.deps.ledger.markDenied(ref, r.budget.version).catch(() => false) : result.firstDenial;
+      const first = r.shrink
+        ? await this.deps.ledger.markDenied(ref, r.budget.version).catch(() => false)
+        : result.firstDenial;
       if (!first || !this.deps.alerts) return;
       void raiseExhausted(this.deps.alerts, r.budget, period, {
-        ...ownerJson(r.budget), budget_version: r.budget.version, period: periodJson(period), cause: "call_refused",
-        limit: r.budget.amount?.toFixed() ?? null, limit_tokens: r.budget.tokens?.toString() ?? null,
-        committed: checks.committed, held: checks.held, refused_call_max_cost: cost.toFixed(), currency: this.deps.config.billing.currency,
+        ...ownerJson(r.budget),
+        budget_version: r.budget.version,
+        period: periodJson(period),
+        cause: "call_refused",
+        limit: r.budget.amount?.toFixed() ?? null,
+        limit_tokens: r.budget.tokens?.toString() ?? null,
+        committed: checks.committed,
+        held: checks.held,
+        refused_call_max_cost: cost.toFixed(),
+        currency: this.deps.config.billing.currency,
       });
     };
     const usedMoney = committed.plus(held);
     const usedTokens = BigInt(result.committedTokens + result.heldTokens);
-    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, usedMoney, usedTokens), room: roomOf(r.budget, usedMoney, usedTokens), refused };
+    return {
+      kind: "denied",
+      checks,
+      reason: this.reasonOf(r.budget, period, cost, tokens, usedMoney, usedTokens),
+      room: roomOf(r.budget, usedMoney, usedTokens),
+      refused,
+    };
   }
 
   /** A prepaid balance that cannot hold the call: 402 credits_exhausted, and credits.exhausted once per top-up. */
-  private async creditDenied(budget: Budget, cost: Decimal, held: Decimal, checks: Record<string, unknown>, room: Room): Promise<BudgetOutcome> {
+  private async creditDenied(
+    budget: Budget,
+    cost: Decimal,
+    held: Decimal,
+    checks: Record<string, unknown>,
+    room: Room,
+  ): Promise<BudgetOutcome> {
     const standing = await creditStanding(this.deps.db, budget.owner);
     // the exact balance (the ledger holds it rounded down to micro-units)
     const reason = creditRefusal(this.deps.config.billing.currency, standing.balance, held, cost, standing.nextExpiry);
@@ -162,14 +240,32 @@ export class BudgetGuard {
     checks.balance = reason.balance;
     const refused = async () => {
       if (!this.deps.alerts || !standing.newestGrant) return;
-      void creditsExhausted(this.deps.alerts, budget.owner, standing.newestGrant, { ...creditOwnerJson(budget.owner), cause: "call_refused", balance: reason.balance, held: held.toFixed(), refused_call_max_cost: cost.toFixed(), currency: reason.currency });
+      void creditsExhausted(this.deps.alerts, budget.owner, standing.newestGrant, {
+        ...creditOwnerJson(budget.owner),
+        cause: "call_refused",
+        balance: reason.balance,
+        held: held.toFixed(),
+        refused_call_max_cost: cost.toFixed(),
+        currency: reason.currency,
+      });
     };
     return { kind: "denied", checks, reason, room, refused };
   }
 
-  private async hold(budget: Budget, period: Period, ref: LedgerRef, id: string, money: string, tokens: string, holdMs: number | undefined, markDenial: boolean): Promise<HoldResult> {
+  private async hold(
+    budget: Budget,
+    period: Period,
+    ref: LedgerRef,
+    id: string,
+    money: string,
+    tokens: string,
+    holdMs: number | undefined,
+    markDenial: boolean,
+  ): Promise<HoldResult> {
     const request = {
-      id, money, tokens,
+      id,
+      money,
+      tokens,
       moneyLimit: budget.amount === null ? null : microDown(budget.amount),
       tokenLimit: budget.tokens === null ? null : budget.tokens.toString(),
       holdMs: holdMs ?? this.deps.config.budgets.holdTtlMs,
@@ -186,24 +282,48 @@ export class BudgetGuard {
   }
 
   /** Redis away: closed compares committed spend in PostgreSQL (no holds: concurrent calls are not seen), open allows. */
-  private async withoutLedger(r: OneRequest, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, checks: Record<string, unknown>): Promise<BudgetOutcome> {
-    if (this.deps.config.budgets.redisDown === "open") return { kind: "allowed", checks: { ...checks, budget_source: "unchecked" } };
+  private async withoutLedger(
+    r: OneRequest,
+    period: Period,
+    cost: ReturnType<typeof maxCostOf>,
+    tokens: number,
+    checks: Record<string, unknown>,
+  ): Promise<BudgetOutcome> {
+    if (this.deps.config.budgets.redisDown === "open")
+      return { kind: "allowed", checks: { ...checks, budget_source: "unchecked" } };
     const c = isCredit(r.budget)
       ? { money: (await creditStanding(this.deps.db, r.budget.owner)).balance.negated(), tokens: 0n }
       : await committedSpend(this.deps.db, r.budget.owner, period);
     Object.assign(checks, { budget_source: "committed", committed: c.money.toFixed(), held: null });
-    const fits = (r.budget.amount === null || c.money.plus(cost).lte(r.budget.amount)) && (r.budget.tokens === null || c.tokens + BigInt(tokens) <= r.budget.tokens);
+    const fits =
+      (r.budget.amount === null || c.money.plus(cost).lte(r.budget.amount)) &&
+      (r.budget.tokens === null || c.tokens + BigInt(tokens) <= r.budget.tokens);
     if (fits) return { kind: "allowed", checks };
-    if (isCredit(r.budget)) return this.creditDenied(r.budget, cost, new Decimal(0), checks, roomOf(r.budget, c.money, c.tokens));
-    return { kind: "denied", checks, reason: this.reasonOf(r.budget, period, cost, tokens, c.money, c.tokens), room: roomOf(r.budget, c.money, c.tokens) };
+    if (isCredit(r.budget))
+      return this.creditDenied(r.budget, cost, new Decimal(0), checks, roomOf(r.budget, c.money, c.tokens));
+    return {
+      kind: "denied",
+      checks,
+      reason: this.reasonOf(r.budget, period, cost, tokens, c.money, c.tokens),
+      room: roomOf(r.budget, c.money, c.tokens),
+    };
   }
 
-  private reasonOf(budget: Budget, period: Period, cost: ReturnType<typeof maxCostOf>, tokens: number, usedMoney: ReturnType<typeof maxCostOf>, usedTokens: bigint) {
+  private reasonOf(
+    budget: Budget,
+    period: Period,
+    cost: ReturnType<typeof maxCostOf>,
+    tokens: number,
+    usedMoney: ReturnType<typeof maxCostOf>,
+    usedTokens: bigint,
+  ) {
     const moneyShort = budget.amount !== null && usedMoney.plus(cost).gt(budget.amount);
     const whose = budget.owner.tag !== undefined ? `tag ${budget.owner.tag}: ` : "";
-    const message = whose + (moneyShort
-      ? `the ${budget.period}'s budget of ${budget.amount!.toFixed()} ${this.deps.config.billing.currency} cannot hold this call (up to ${cost.toFixed()}; ${usedMoney.toFixed()} committed or held)`
-      : `the ${budget.period}'s budget of ${budget.tokens} tokens cannot hold this call (up to ${tokens}; ${usedTokens} committed or held)`);
+    const message =
+      whose +
+      (moneyShort
+        ? `the ${budget.period}'s budget of ${budget.amount!.toFixed()} ${this.deps.config.billing.currency} cannot hold this call (up to ${cost.toFixed()}; ${usedMoney.toFixed()} committed or held)`
+        : `the ${budget.period}'s budget of ${budget.tokens} tokens cannot hold this call (up to ${tokens}; ${usedTokens} committed or held)`);
     return {
       code: "budget_exhausted" as const,
       message,
@@ -211,7 +331,12 @@ export class BudgetGuard {
       period: period.key,
       resets_at: period.endsAt.toISOString(),
       ...(moneyShort
-        ? { limit: budget.amount!.toFixed(), actual: usedMoney.toFixed(), needed: cost.toFixed(), currency: this.deps.config.billing.currency }
+        ? {
+            limit: budget.amount!.toFixed(),
+            actual: usedMoney.toFixed(),
+            needed: cost.toFixed(),
+            currency: this.deps.config.billing.currency,
+          }
         : { limit_tokens: budget.tokens!.toString(), actual_tokens: usedTokens.toString(), needed_tokens: tokens }),
     };
   }

@@ -35,10 +35,16 @@ export async function budgetStatus(db: Db, ledger: HoldLedger, config: Config, o
     current_period: periodJson(period),
     committed: { amount: committed.money.toFixed(), tokens: committed.tokens.toString() },
     // null: Redis is away and what is in flight is not known
-    held: held === undefined ? null : { amount: heldMoney.toFixed(), tokens: heldTokens.toFixed(0), calls: held?.holds ?? 0 },
+    held:
+      held === undefined
+        ? null
+        : { amount: heldMoney.toFixed(), tokens: heldTokens.toFixed(0), calls: held?.holds ?? 0 },
     remaining: {
       amount: budget.amount === null ? null : remainder(budget.amount, committed.money.plus(heldMoney)).toFixed(),
-      tokens: budget.tokens === null ? null : remainder(new Decimal(budget.tokens.toString()), committedTokens.plus(heldTokens)).toFixed(0),
+      tokens:
+        budget.tokens === null
+          ? null
+          : remainder(new Decimal(budget.tokens.toString()), committedTokens.plus(heldTokens)).toFixed(0),
     },
   };
 }

@@ -58,27 +58,57 @@ export async function currentBudgets(db: Db, consumerIds: string[]): Promise<Map
     SELECT latest.*, c.id::text AS member FROM latest JOIN consumers c ON latest.tag = ANY(c.tags)
     WHERE c.id = ANY(${consumerIds}::uuid[]) AND NOT latest.removed ORDER BY latest.tag`;
   for (const r of tagged) result.get(r.member)!.push(toBudget(r));
-  const prepaid = await db.$queryRaw<{ id: string }[]>`SELECT id::text FROM consumers WHERE id = ANY(${consumerIds}::uuid[]) AND prepaid`;
-  const wallets = prepaid.length ? await walletsOf(prismaSql(db), prepaid.map((r) => r.id)) : new Map();
+  const prepaid = await db.$queryRaw<
+    { id: string }[]
+  >`SELECT id::text FROM consumers WHERE id = ANY(${consumerIds}::uuid[]) AND prepaid`;
+  const wallets = prepaid.length
+    ? await walletsOf(
+        prismaSql(db),
+        prepaid.map((r) => r.id),
+      )
+    : new Map();
   // a prepaid consumer with no credit at all holds against an empty balance: every priced call is refused
   for (const r of prepaid) result.get(r.id)!.push(creditAllowance(wallets.get(r.id) ?? { consumerId: r.id }));
   return result;
 }
 
-export type BudgetChange = { period: BudgetPeriod; amount: Decimal | null; tokens: bigint | null; thresholds: number[]; capOutput: CapOutputSetting } | { removed: true };
+export type BudgetChange =
+  | {
+      period: BudgetPeriod;
+      amount: Decimal | null;
+      tokens: bigint | null;
+      thresholds: number[];
+      capOutput: CapOutputSetting;
+    }
+  | { removed: true };
 
 /** Records a new version; changes of one owner take turns (row or advisory lock) and get consecutive versions. */
 export async function changeBudget(db: PrismaClient, owner: BudgetOwner, change: BudgetChange, actor: string) {
   return db.$transaction(async (tx) => {
-    if (owner.consumerId !== undefined) await tx.$queryRaw`SELECT id FROM consumers WHERE id = ${owner.consumerId}::uuid FOR UPDATE`;
+    if (owner.consumerId !== undefined)
+      await tx.$queryRaw`SELECT id FROM consumers WHERE id = ${owner.consumerId}::uuid FOR UPDATE`;
     else await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${`budget:tag:${owner.tag}`}))::text`;
     const last = await tx.budgetVersion.findFirst({ where: whereOwner(owner), orderBy: { version: "desc" } });
     if ("removed" in change && (!last || last.removed)) return null;
     const version = (last?.version ?? 0) + 1;
     const data =
       "removed" in change
-        ? { period: last!.period, amount: last!.amount, tokens: last!.tokens, thresholds: last!.thresholds, capOutput: last!.capOutput, removed: true }
-        : { period: change.period, amount: change.amount?.toFixed() ?? null, tokens: change.tokens, thresholds: change.thresholds, capOutput: change.capOutput, removed: false };
+        ? {
+            period: last!.period,
+            amount: last!.amount,
+            tokens: last!.tokens,
+            thresholds: last!.thresholds,
+            capOutput: last!.capOutput,
+            removed: true,
+          }
+        : {
+            period: change.period,
+            amount: change.amount?.toFixed() ?? null,
+            tokens: change.tokens,
+            thresholds: change.thresholds,
+            capOutput: change.capOutput,
+            removed: false,
+          };
     return tx.budgetVersion.create({ data: { ...whereOwner(owner), version, actor, ...data } });
   });
 }

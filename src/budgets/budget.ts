@@ -17,7 +17,7 @@ export type BudgetPeriod = "day" | "week" | "month";
  */
 export const PREPAID = "prepaid";
 
-export const PERIOD_KINDS: Record<BudgetPeriod, PeriodKind> = { day: "daily", week: "weekly", month: "monthly" };
+const PERIOD_KINDS: Record<BudgetPeriod, PeriodKind> = { day: "daily", week: "weekly", month: "monthly" };
 export const BUDGET_PERIODS = Object.keys(PERIOD_KINDS) as BudgetPeriod[];
 
 /** Whose budget: one consumer's, or the shared one of every consumer carrying a tag. */
@@ -56,7 +56,13 @@ export const isCredit = (b: Pick<Budget, "period">) => b.period === PREPAID;
 
 /** The credit a prepaid consumer draws on (its own, or its tag's pool) as authorize holds it. */
 export const creditAllowance = (owner: BudgetOwner): Budget => ({
-  owner, version: 0, period: PREPAID, amount: new Decimal(0), tokens: null, thresholds: [], capOutput: "auto",
+  owner,
+  version: 0,
+  period: PREPAID,
+  amount: new Decimal(0),
+  tokens: null,
+  thresholds: [],
+  capOutput: "auto",
 });
 
 /** How long a credit ledger outlives its last use. */
@@ -65,7 +71,13 @@ const CREDIT_LEDGER_DAYS = 7;
 export function budgetPeriodAt(budget: Pick<Budget, "period">, at: Date, timeZone: string): Period {
   if (budget.period === PREPAID) {
     // no calendar period: the key is constant and the ledger's keys live a week past each use
-    return { kind: "daily", key: PREPAID, timeZone, startsAt: at, endsAt: new Date(at.getTime() + CREDIT_LEDGER_DAYS * 86_400_000) };
+    return {
+      kind: "daily",
+      key: PREPAID,
+      timeZone,
+      startsAt: at,
+      endsAt: new Date(at.getTime() + CREDIT_LEDGER_DAYS * 86_400_000),
+    };
   }
   return periodContaining(at, PERIOD_KINDS[budget.period], timeZone);
 }
@@ -86,7 +98,10 @@ export function maxCostOf(call: CallBound, rate: RatePrices | undefined): Decima
   const p = pricesOf(rate);
   const inputPrice = Decimal.max(p.input, p.cached_input, p.cache_write);
   const outputPrice = Decimal.max(p.output, p.reasoning);
-  return inputPrice.times(call.inputTokens).plus(outputPrice.times(call.outputTokens)).plus(rate.requestFee ?? 0);
+  return inputPrice
+    .times(call.inputTokens)
+    .plus(outputPrice.times(call.outputTokens))
+    .plus(rate.requestFee ?? 0);
 }
 
 /** What is left of a budget's limits for one call: null where the budget has no such limit. */

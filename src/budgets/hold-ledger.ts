@@ -164,7 +164,13 @@ function assertHoldable(what: string, amount: string): void {
   }
 }
 
-const state = (r: number[]): LedgerState => ({ committedMoney: r[0]!, heldMoney: r[1]!, committedTokens: r[2]!, heldTokens: r[3]!, foldedAt: r[4]! });
+const state = (r: number[]): LedgerState => ({
+  committedMoney: r[0]!,
+  heldMoney: r[1]!,
+  committedTokens: r[2]!,
+  heldTokens: r[3]!,
+  foldedAt: r[4]!,
+});
 
 export class HoldLedger {
   constructor(
@@ -183,7 +189,15 @@ export class HoldLedger {
     assertHoldable("money", h.money);
     assertHoldable("tokens", h.tokens);
     const r = (await HOLD.run(this.redis, this.keys(ref), [
-      h.id, h.money, h.tokens, h.moneyLimit ?? -1, h.tokenLimit ?? -1, h.holdMs, h.expiresAt.getTime(), h.budgetVersion, h.markDenial === false ? 0 : 1,
+      h.id,
+      h.money,
+      h.tokens,
+      h.moneyLimit ?? -1,
+      h.tokenLimit ?? -1,
+      h.holdMs,
+      h.expiresAt.getTime(),
+      h.budgetVersion,
+      h.markDenial === false ? 0 : 1,
     ])) as number[];
     if (r[0] === -1) return null;
     const s = state(r.slice(1));
@@ -213,8 +227,22 @@ export class HoldLedger {
    * Applies committed figures read from PostgreSQL after `readAfter` (a clock() value) was taken;
    * `validUntil`: when they go stale by the clock alone, after which a hold folds again first.
    */
-  async fold(ref: LedgerRef, readAfter: number, committed: { money: string; tokens: string }, expiresAt: Date, validUntil?: Date | null): Promise<boolean> {
-    return (await FOLD.run(this.redis, this.keys(ref), [readAfter, committed.money, committed.tokens, expiresAt.getTime(), validUntil ? validUntil.getTime() : 0])) === 1;
+  async fold(
+    ref: LedgerRef,
+    readAfter: number,
+    committed: { money: string; tokens: string },
+    expiresAt: Date,
+    validUntil?: Date | null,
+  ): Promise<boolean> {
+    return (
+      (await FOLD.run(this.redis, this.keys(ref), [
+        readAfter,
+        committed.money,
+        committed.tokens,
+        expiresAt.getTime(),
+        validUntil ? validUntil.getTime() : 0,
+      ])) === 1
+    );
   }
 
   async read(ref: LedgerRef): Promise<(LedgerState & { holds: number }) | null> {

@@ -11,7 +11,10 @@ import { foldLedger, refOf, type FoldDeps } from "./ledger-fold.ts";
 
 export type StoredEvent = { id: string; consumerId: string | null; occurredAt: Date; holdId?: string };
 
-export async function settleMetered(deps: FoldDeps & { db: Db; logger?: Logger; onRedisError?: () => void }, events: StoredEvent[]): Promise<void> {
+export async function settleMetered(
+  deps: FoldDeps & { db: Db; logger?: Logger; onRedisError?: () => void },
+  events: StoredEvent[],
+): Promise<void> {
   const consumerIds = [...new Set(events.flatMap((e) => (e.consumerId ? [e.consumerId] : [])))];
   if (consumerIds.length === 0) return;
   let budgets: Map<string, Budget[]>;
@@ -36,7 +39,10 @@ export async function settleMetered(deps: FoldDeps & { db: Db; logger?: Logger; 
       await settleBudget(deps, budget, theirs);
     } catch (err) {
       deps.onRedisError?.();
-      deps.logger?.warn({ err, budget: ownerKey(budget.owner) }, "budget holds not settled now; they expire or the next fold catches up");
+      deps.logger?.warn(
+        { err, budget: ownerKey(budget.owner) },
+        "budget holds not settled now; they expire or the next fold catches up",
+      );
     }
   }
 }

@@ -1,7 +1,16 @@
 // An http-log entry as a call record: its consumer object, route, status, model, payloads and every
 // figure the provider reported, each read once here.
 import type { KongConsumerRef } from "../consumers/consumer.repository.ts";
-import { aiBlocks, finalUpstreamStatus, holdIdOf, isBillable, modelOf, providerCounts, proxyBlock, type KongLog } from "../domain/kong-log.ts";
+import {
+  aiBlocks,
+  finalUpstreamStatus,
+  holdIdOf,
+  isBillable,
+  modelOf,
+  providerCounts,
+  proxyBlock,
+  type KongLog,
+} from "../domain/kong-log.ts";
 import { usageFigures } from "../domain/provider-usage.ts";
 import { HTTP_LOG_REPORT } from "../domain/reports.ts";
 import { responseUsageOf } from "../tokens/response.ts";

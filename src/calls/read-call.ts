@@ -12,5 +12,7 @@ export const readOptionsOf = (config: Config): ReadOptions => ({
 
 export function callOf(entry: ParsedEntry, o: ReadOptions): CallRecord {
   const r = entry.report;
-  return r.kind === "http-log" ? callFromKongLog(r.log, entry.eventId, entry.receivedAt, o) : callFromCloudEvent(r.event, entry.eventId, entry.receivedAt, o);
+  return r.kind === "http-log"
+    ? callFromKongLog(r.log, entry.eventId, entry.receivedAt, o)
+    : callFromCloudEvent(r.event, entry.eventId, entry.receivedAt, o);
 }

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Decimal, parsePrice } from "../domain/money.ts";
 import { ENTRY_NAME } from "../domain/price-book.ts";
 import type { PriceInput } from "../price-books/price-book.service.ts";
+import { isJsonObject } from "../domain/json.ts";
 
 export type ParsedCatalog = { prices: PriceInput[]; rejected: Array<{ model: string; reason: string }> };
 export const CATALOG_FORMATS = ["tokenmeter", "litellm"] as const;
@@ -26,8 +27,6 @@ const OWN_FIELDS = Object.fromEntries(Object.keys(FIELDS).map((k) => [k, k])) as
 /** LiteLLM modes whose entries are priced per text token in and out. */
 const TOKEN_MODES = new Set(["chat", "completion", "responses"]);
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** A price from a file: a decimal string, or a number (LiteLLM writes 3e-06) taken by its shortest decimal spelling. */
 function priceOf(v: unknown): Decimal | string {
   if (typeof v === "number" && Number.isFinite(v) && v >= 0) v = new Decimal(v).toFixed();
@@ -35,8 +34,13 @@ function priceOf(v: unknown): Decimal | string {
   return "error" in p ? p.error : p;
 }
 
-function entryOf(model: string, source: Record<string, unknown>, names: Record<PriceField, string>): PriceInput | string {
-  if (model.length > 200 || !ENTRY_NAME.test(model.trim().toLowerCase())) return "the model name is not a valid entry (no spaces, at most 200 characters)";
+function entryOf(
+  model: string,
+  source: Record<string, unknown>,
+  names: Record<PriceField, string>,
+): PriceInput | string {
+  if (model.length > 200 || !ENTRY_NAME.test(model.trim().toLowerCase()))
+    return "the model name is not a valid entry (no spaces, at most 200 characters)";
   const out: Partial<Record<PriceField, Decimal>> = {};
   for (const field of Object.keys(FIELDS) as PriceField[]) {
     const raw = source[names[field]];
@@ -70,24 +74,30 @@ function collect(pairs: Array<[string, Record<string, unknown>]>, names: Record<
 
 /** Our format: {"format": "tokenmeter-price-catalog/1", "models": [{"model", "input_cost_per_token", ...}]}. */
 export function parseOwnCatalog(doc: unknown): ParsedCatalog {
-  if (!isObj(doc) || !Array.isArray(doc.models)) throw new TypeError("models: a catalog holds a models array");
-  const pairs = doc.models.map((m, i): [string, Record<string, unknown>] => (isObj(m) && typeof m.model === "string" ? [m.model, m] : [`models.${i}`, {}]));
+  if (!isJsonObject(doc) || !Array.isArray(doc.models)) throw new TypeError("models: a catalog holds a models array");
+  const pairs = doc.models.map((m, i): [string, Record<string, unknown>] =>
+    isJsonObject(m) && typeof m.model === "string" ? [m.model, m] : [`models.${i}`, {}],
+  );
   // a tiering is not carried by a catalog import: refused rather than dropped without a word
   const tiered = pairs.filter(([, m]) => m.tiering !== undefined && m.tiering !== null);
-  const parsed = collect(pairs.filter((p) => !tiered.includes(p)), OWN_FIELDS);
+  const parsed = collect(
+    pairs.filter((p) => !tiered.includes(p)),
+    OWN_FIELDS,
+  );
   const reason = "has a tiering: add tiered prices with POST /v1/price-books/:book/prices";
   return { prices: parsed.prices, rejected: [...tiered.map(([model]) => ({ model, reason })), ...parsed.rejected] };
 }
 
 /** LiteLLM's map: {"<model>": {"input_cost_per_token": 3e-06, "mode": "chat", ...}, "sample_spec": {...}}. */
 export function parseLiteLlm(doc: unknown): ParsedCatalog {
-  if (!isObj(doc)) throw new TypeError("catalog: LiteLLM's map is a JSON object of models");
+  if (!isJsonObject(doc)) throw new TypeError("catalog: LiteLLM's map is a JSON object of models");
   const pairs: Array<[string, Record<string, unknown>]> = [];
   const skipped: ParsedCatalog["rejected"] = [];
   for (const [model, source] of Object.entries(doc)) {
     if (model === "sample_spec") continue; // the file's own documentation entry
-    if (!isObj(source)) skipped.push({ model, reason: "not an object" });
-    else if (source.mode !== undefined && !TOKEN_MODES.has(String(source.mode))) skipped.push({ model, reason: `mode ${String(source.mode)} is not priced per text token in and out` });
+    if (!isJsonObject(source)) skipped.push({ model, reason: "not an object" });
+    else if (source.mode !== undefined && !TOKEN_MODES.has(String(source.mode)))
+      skipped.push({ model, reason: `mode ${String(source.mode)} is not priced per text token in and out` });
     else pairs.push([model, source]);
   }
   const parsed = collect(pairs, FIELDS);

@@ -32,10 +32,17 @@ export async function findByKongRefs(db: Db, refs: KongConsumerRef[]) {
 }
 
 /** What a consumer first seen in a log is billed by: default prices and/or a default plan (a book's id). */
-export type RegistrationPricing = { prices: { inputCostPerToken: Decimal; outputCostPerToken: Decimal } | null; planId: string | null };
+export type RegistrationPricing = {
+  prices: { inputCostPerToken: Decimal; outputCostPerToken: Decimal } | null;
+  planId: string | null;
+};
 
 /** Registers a consumer first seen in a log. Concurrent registration of the same one is harmless. */
-export async function registerUnconfigured(db: Db, ref: KongConsumerRef, pricing: RegistrationPricing): Promise<string> {
+export async function registerUnconfigured(
+  db: Db,
+  ref: KongConsumerRef,
+  pricing: RegistrationPricing,
+): Promise<string> {
   const { prices, planId } = pricing;
   try {
     const created = await db.consumer.create({
@@ -47,7 +54,15 @@ export async function registerUnconfigured(db: Db, ref: KongConsumerRef, pricing
         tdlMatrix: emptyMatrix(),
         planId,
         ...(prices
-          ? { rates: { create: { effectiveFrom: BEGINNING_OF_TIME, inputCostPerToken: prices.inputCostPerToken.toFixed(), outputCostPerToken: prices.outputCostPerToken.toFixed() } } }
+          ? {
+              rates: {
+                create: {
+                  effectiveFrom: BEGINNING_OF_TIME,
+                  inputCostPerToken: prices.inputCostPerToken.toFixed(),
+                  outputCostPerToken: prices.outputCostPerToken.toFixed(),
+                },
+              },
+            }
           : {}),
       },
       select: { id: true },
@@ -93,7 +108,10 @@ export function rateFromRow(r: StoredRate): Rate {
 export async function rateHistories(db: Db, consumerIds: string[]): Promise<Map<string, Rate[]>> {
   const byConsumer = new Map<string, Rate[]>();
   if (consumerIds.length === 0) return byConsumer;
-  const rows = await db.consumerRate.findMany({ where: { consumerId: { in: consumerIds } }, orderBy: { effectiveFrom: "asc" } });
+  const rows = await db.consumerRate.findMany({
+    where: { consumerId: { in: consumerIds } },
+    orderBy: { effectiveFrom: "asc" },
+  });
   for (const r of rows) {
     const list = byConsumer.get(r.consumerId) ?? [];
     list.push(rateFromRow(r));
@@ -107,15 +125,30 @@ export type ConsumerPolicies = {
   limits: Map<string, { limits: Limits; metadataVersion: number }>;
   /** Consumers billed by a book: the book and the markup. */
   /** viaTag: the plan is the one of a tag the consumer carries (it has none of its own). */
-  plans: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: Decimal | null; viaTag?: string }>;
+  plans: Array<{
+    consumerId: string;
+    book: { id: string; name: string; version: number };
+    markupPercent: Decimal | null;
+    viaTag?: string;
+  }>;
   /** Consumers with prices of their own (overrides): their book. */
   own: Array<{ consumerId: string; book: { id: string; name: string; version: number }; markupPercent: null }>;
 };
 
 /** The plans of these tags, by tag. */
 async function tagPlans(db: Db, tags: string[]) {
-  const rows = tags.length ? await db.tagPlan.findMany({ where: { tag: { in: [...new Set(tags)] } }, include: { book: { select: { id: true, name: true, version: true } } } }) : [];
-  return new Map(rows.map((r) => [r.tag, { book: r.book, markupPercent: r.markupPercent === null ? null : new Decimal(r.markupPercent.toFixed()) }]));
+  const rows = tags.length
+    ? await db.tagPlan.findMany({
+        where: { tag: { in: [...new Set(tags)] } },
+        include: { book: { select: { id: true, name: true, version: true } } },
+      })
+    : [];
+  return new Map(
+    rows.map((r) => [
+      r.tag,
+      { book: r.book, markupPercent: r.markupPercent === null ? null : new Decimal(r.markupPercent.toFixed()) },
+    ]),
+  );
 }
 
 /**
@@ -128,8 +161,17 @@ export async function policiesOf(db: Db, consumerIds: string[]): Promise<Consume
     ? await db.consumer.findMany({
         where: { id: { in: consumerIds } },
         select: {
-          id: true, configured: true, tags: true, capabilities: true, maxInputTokens: true, maxOutputTokens: true, tdlMatrix: true, metadataVersion: true,
-          planMarkupPercent: true, plan: { select: { id: true, name: true, version: true } }, ownPrices: { select: { id: true, name: true, version: true } },
+          id: true,
+          configured: true,
+          tags: true,
+          capabilities: true,
+          maxInputTokens: true,
+          maxOutputTokens: true,
+          tdlMatrix: true,
+          metadataVersion: true,
+          planMarkupPercent: true,
+          plan: { select: { id: true, name: true, version: true } },
+          ownPrices: { select: { id: true, name: true, version: true } },
         },
       })
     : [];
@@ -139,14 +181,29 @@ export async function policiesOf(db: Db, consumerIds: string[]): Promise<Consume
       .map((r) => [
         r.id,
         {
-          limits: { capabilities: r.capabilities, maxInputTokens: r.maxInputTokens, maxOutputTokens: r.maxOutputTokens, tdlMatrix: r.tdlMatrix as TdlMatrix },
+          limits: {
+            capabilities: r.capabilities,
+            maxInputTokens: r.maxInputTokens,
+            maxOutputTokens: r.maxOutputTokens,
+            tdlMatrix: r.tdlMatrix as TdlMatrix,
+          },
           metadataVersion: r.metadataVersion,
         },
       ]),
   );
-  const byTag = await tagPlans(db, rows.filter((r) => !r.plan).flatMap((r) => r.tags));
+  const byTag = await tagPlans(
+    db,
+    rows.filter((r) => !r.plan).flatMap((r) => r.tags),
+  );
   const plans = rows.flatMap((r) => {
-    if (r.plan) return [{ consumerId: r.id, book: r.plan, markupPercent: r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed()) }];
+    if (r.plan)
+      return [
+        {
+          consumerId: r.id,
+          book: r.plan,
+          markupPercent: r.planMarkupPercent === null ? null : new Decimal(r.planMarkupPercent.toFixed()),
+        },
+      ];
     const tag = r.tags.find((t) => byTag.has(t));
     return tag === undefined ? [] : [{ consumerId: r.id, ...byTag.get(tag)!, viaTag: tag }];
   });

@@ -3,28 +3,35 @@
 import { z } from "zod";
 import { instantString, price, safeText, tdlMatrix, tokenLimit } from "../domain/field-types.ts";
 
-const PER_TYPE_PRICES = new Set(["cached_input_cost_per_token", "cache_write_cost_per_token", "reasoning_cost_per_token"]);
+const PER_TYPE_PRICES = new Set([
+  "cached_input_cost_per_token",
+  "cache_write_cost_per_token",
+  "reasoning_cost_per_token",
+]);
 
 export const MetadataSchema = z
-  .strictObject({
-    id: safeText(200, 1).meta({ description: "The id the gateway plugin hands upstream (X-Consumer-ID)." }),
-    provider_name: safeText(200),
-    tags: z.array(safeText(200)).max(100),
-    tdl_matrix: tdlMatrix,
-    capabilities: z
-      .array(z.union([z.literal(0), z.literal(1)]))
-      .length(5)
-      .meta({ description: "Five flags (0 or 1): which capabilities the consumer may use." }),
-    max_input_tokens: tokenLimit.nullable(),
-    max_output_tokens: tokenLimit.nullable(),
-    input_cost_per_token: price,
-    output_cost_per_token: price,
-  }, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys" && issue.keys.some((k: string) => PER_TYPE_PRICES.has(k))
-        ? "the metadata carries only the gateway plugin's two prices; set a price per token type on a rate (POST /v1/consumers/:consumer/rates)"
-        : undefined,
-  })
+  .strictObject(
+    {
+      id: safeText(200, 1).meta({ description: "The id the gateway plugin hands upstream (X-Consumer-ID)." }),
+      provider_name: safeText(200),
+      tags: z.array(safeText(200)).max(100),
+      tdl_matrix: tdlMatrix,
+      capabilities: z
+        .array(z.union([z.literal(0), z.literal(1)]))
+        .length(5)
+        .meta({ description: "Five flags (0 or 1): which capabilities the consumer may use." }),
+      max_input_tokens: tokenLimit.nullable(),
+      max_output_tokens: tokenLimit.nullable(),
+      input_cost_per_token: price,
+      output_cost_per_token: price,
+    },
+    {
+      error: (issue) =>
+        issue.code === "unrecognized_keys" && issue.keys.some((k: string) => PER_TYPE_PRICES.has(k))
+          ? "the metadata carries only the gateway plugin's two prices; set a price per token type on a rate (POST /v1/consumers/:consumer/rates)"
+          : undefined,
+    },
+  )
   .partial();
 export type MetadataInput = z.infer<typeof MetadataSchema>;
 

@@ -21,9 +21,11 @@ export type PriceDefaults = { defaultPrices: { inputCostPerToken: Decimal; outpu
 function refuseHalfPair(given: { input?: Decimal; output?: Decimal }): void {
   if ((given.input === undefined) === (given.output === undefined)) return;
   const missing = given.input === undefined ? "input_cost_per_token" : "output_cost_per_token";
-  throw validationFailed(`metadata.${missing}: is required with the other price of the pair (state "0" for a free one)`, `metadata.${missing}`);
+  throw validationFailed(
+    `metadata.${missing}: is required with the other price of the pair (state "0" for a free one)`,
+    `metadata.${missing}`,
+  );
 }
-
 
 /** Metadata fields as database columns; only the fields given. */
 function metadataColumns(m: MetadataInput | undefined) {
@@ -68,13 +70,21 @@ async function snapshotNow(tx: Tx, consumerId: string): Promise<MetadataSnapshot
 }
 
 /** Creates a consumer with its first rate and metadata version 1, in the caller's transaction. */
-export async function createConsumerIn(tx: Tx, input: ConsumerBody, defaults: PriceDefaults, by: Actor): Promise<ConsumerChange> {
+export async function createConsumerIn(
+  tx: Tx,
+  input: ConsumerBody,
+  defaults: PriceDefaults,
+  by: Actor,
+): Promise<ConsumerChange> {
   if (!input.username && !input.custom_id && !input.kong_id) {
     throw validationFailed("username: one of username, custom_id or kong_id is required", "username");
   }
   const m = input.metadata;
   refuseHalfPair({ input: m?.input_cost_per_token, output: m?.output_cost_per_token });
-  const given = m?.input_cost_per_token !== undefined ? { inputCostPerToken: m.input_cost_per_token, outputCostPerToken: m.output_cost_per_token! } : defaults.defaultPrices;
+  const given =
+    m?.input_cost_per_token !== undefined
+      ? { inputCostPerToken: m.input_cost_per_token, outputCostPerToken: m.output_cost_per_token! }
+      : defaults.defaultPrices;
   const columns = metadataColumns(m);
   const created = await tx.consumer.create({
     data: {
@@ -117,7 +127,12 @@ function differingColumns(row: Record<string, unknown>, columns: Record<string, 
  * Changes only what differs, in the caller's transaction: a price that equals the one in force at
  * `rates_effective_from` (default now) adds no rate, and a change of nothing records no version.
  */
-export async function updateConsumerIn(tx: Tx, current: ConsumerRow, input: ConsumerBody, by: Actor): Promise<ConsumerChange> {
+export async function updateConsumerIn(
+  tx: Tx,
+  current: ConsumerRow,
+  input: ConsumerBody,
+  by: Actor,
+): Promise<ConsumerChange> {
   const m = input.metadata;
   const newInput = m?.input_cost_per_token;
   const newOutput = m?.output_cost_per_token;
@@ -204,27 +219,34 @@ export async function addRate(
   by: Actor,
 ) {
   try {
-    return await db.$transaction(async (tx) => {
-      const consumer = await resolveConsumer(tx, ref);
-      const effectiveFrom = new Date(rate.effective_from);
-      if (!rate.correction) await refuseRepricingFinalized(tx, consumer.id, effectiveFrom, "effective_from");
-      const before = await snapshotNow(tx, consumer.id);
-      const created = await tx.consumerRate.create({
-        data: {
-          consumerId: consumer.id,
-          effectiveFrom,
-          inputCostPerToken: rate.input_cost_per_token.toFixed(),
-          outputCostPerToken: rate.output_cost_per_token.toFixed(),
-          cachedInputCostPerToken: rate.cached_input_cost_per_token?.toFixed() ?? null,
-          cacheWriteCostPerToken: rate.cache_write_cost_per_token?.toFixed() ?? null,
-          reasoningCostPerToken: rate.reasoning_cost_per_token?.toFixed() ?? null,
-        },
-      });
-      const applied = await applyRate(tx, created, rate.correction ? { reason: rate.correction.reason, actor: by.actor } : undefined);
-      // a rate in the future changes no snapshot yet; the rate history itself is the record
-      await recordVersion(tx, consumer.id, before, await snapshotNow(tx, consumer.id), by);
-      return { rate: created, ...applied };
-    }, { timeout: 60_000 });
+    return await db.$transaction(
+      async (tx) => {
+        const consumer = await resolveConsumer(tx, ref);
+        const effectiveFrom = new Date(rate.effective_from);
+        if (!rate.correction) await refuseRepricingFinalized(tx, consumer.id, effectiveFrom, "effective_from");
+        const before = await snapshotNow(tx, consumer.id);
+        const created = await tx.consumerRate.create({
+          data: {
+            consumerId: consumer.id,
+            effectiveFrom,
+            inputCostPerToken: rate.input_cost_per_token.toFixed(),
+            outputCostPerToken: rate.output_cost_per_token.toFixed(),
+            cachedInputCostPerToken: rate.cached_input_cost_per_token?.toFixed() ?? null,
+            cacheWriteCostPerToken: rate.cache_write_cost_per_token?.toFixed() ?? null,
+            reasoningCostPerToken: rate.reasoning_cost_per_token?.toFixed() ?? null,
+          },
+        });
+        const applied = await applyRate(
+          tx,
+          created,
+          rate.correction ? { reason: rate.correction.reason, actor: by.actor } : undefined,
+        );
+        // a rate in the future changes no snapshot yet; the rate history itself is the record
+        await recordVersion(tx, consumer.id, before, await snapshotNow(tx, consumer.id), by);
+        return { rate: created, ...applied };
+      },
+      { timeout: 60_000 },
+    );
   } catch (err) {
     uniqueConflict(err);
   }
@@ -237,19 +259,33 @@ export async function deleteFutureRate(db: PrismaClient, ref: string, rateId: st
     const rate = await tx.consumerRate.findFirst({ where: { id: rateId, consumerId: consumer.id } });
     if (!rate) throw notFound(`no rate ${rateId} for this consumer`);
     if (rate.effectiveFrom <= now) {
-      throw conflict(`rate: took effect at ${rate.effectiveFrom.toISOString()}; only a rate that has not taken effect yet can be deleted (add a new rate instead)`, "rate");
+      throw conflict(
+        `rate: took effect at ${rate.effectiveFrom.toISOString()}; only a rate that has not taken effect yet can be deleted (add a new rate instead)`,
+        "rate",
+      );
     }
     await tx.consumerRate.delete({ where: { id: rate.id } });
     // the snapshot in force does not change; the deletion is recorded as a change of its own
-    const removed = { effective_from: rate.effectiveFrom.toISOString(), input_cost_per_token: rate.inputCostPerToken.toFixed(), output_cost_per_token: rate.outputCostPerToken.toFixed() };
-    const { metadataVersion } = await tx.consumer.update({ where: { id: consumer.id }, data: { metadataVersion: { increment: 1 } }, select: { metadataVersion: true } });
+    const removed = {
+      effective_from: rate.effectiveFrom.toISOString(),
+      input_cost_per_token: rate.inputCostPerToken.toFixed(),
+      output_cost_per_token: rate.outputCostPerToken.toFixed(),
+    };
+    const { metadataVersion } = await tx.consumer.update({
+      where: { id: consumer.id },
+      data: { metadataVersion: { increment: 1 } },
+      select: { metadataVersion: true },
+    });
     await tx.consumerMetadataVersion.create({
-      data: { consumerId: consumer.id, version: metadataVersion, actor: by.actor, source: by.source, changes: { future_rate: { from: removed, to: null } }, snapshot: (await snapshotNow(tx, consumer.id)) as object },
+      data: {
+        consumerId: consumer.id,
+        version: metadataVersion,
+        actor: by.actor,
+        source: by.source,
+        changes: { future_rate: { from: removed, to: null } },
+        snapshot: (await snapshotNow(tx, consumer.id)) as object,
+      },
     });
     return consumer.id;
   });
-}
-
-export async function listRates(db: Db, consumerId: string) {
-  return db.consumerRate.findMany({ where: { consumerId }, orderBy: { effectiveFrom: "asc" } });
 }

@@ -4,7 +4,13 @@
 import type { PrismaClient } from "../db/client.ts";
 import { AppError, conflict } from "../domain/errors.ts";
 import { findByKongRefs } from "./consumer.repository.ts";
-import { createConsumerIn, uniqueConflict, updateConsumerIn, type ConsumerChange, type PriceDefaults } from "./consumer.service.ts";
+import {
+  createConsumerIn,
+  uniqueConflict,
+  updateConsumerIn,
+  type ConsumerChange,
+  type PriceDefaults,
+} from "./consumer.service.ts";
 import { readKongConfig, type ImportCandidate, type Problem } from "./kong-config.ts";
 import type { Actor } from "./metadata.ts";
 
@@ -26,14 +32,22 @@ class DryRunRollback extends Error {
   }
 }
 
-async function applyOne(db: PrismaClient, c: ImportCandidate, defaults: PriceDefaults, by: Actor, dryRun: boolean): Promise<ConsumerChange> {
+async function applyOne(
+  db: PrismaClient,
+  c: ImportCandidate,
+  defaults: PriceDefaults,
+  by: Actor,
+  dryRun: boolean,
+): Promise<ConsumerChange> {
   try {
     return await db.$transaction(async (tx) => {
       const ref = { kongId: c.identity.kong_id, username: c.identity.username, customId: c.identity.custom_id };
       const existingId = (await findByKongRefs(tx, [ref]))(ref);
       const existing = existingId ? await tx.consumer.findUniqueOrThrow({ where: { id: existingId } }) : undefined;
       if (existing) assertSameIdentity(existing, c);
-      const change = existing ? await updateConsumerIn(tx, existing, c.body, by) : await createConsumerIn(tx, c.body, defaults, by);
+      const change = existing
+        ? await updateConsumerIn(tx, existing, c.body, by)
+        : await createConsumerIn(tx, c.body, defaults, by);
       if (dryRun) throw new DryRunRollback(change);
       return change;
     });
@@ -47,7 +61,10 @@ async function applyOne(db: PrismaClient, c: ImportCandidate, defaults: PriceDef
  * A file consumer matched by one identity must not contradict the others: renaming a consumer is
  * an explicit change (PATCH), never a side effect of matching on its custom_id.
  */
-function assertSameIdentity(existing: { username: string | null; customId: string | null; kongId: string | null }, c: ImportCandidate): void {
+function assertSameIdentity(
+  existing: { username: string | null; customId: string | null; kongId: string | null },
+  c: ImportCandidate,
+): void {
   const pairs = [
     ["username", existing.username, c.identity.username],
     ["custom_id", existing.customId, c.identity.custom_id],
@@ -57,13 +74,17 @@ function assertSameIdentity(existing: { username: string | null; customId: strin
   for (const [field, stored, given] of pairs) {
     if (stored && given && stored !== given) {
       const other = pairs.find(([f, s, g]) => f !== field && s && s === g);
-      throw conflict(`${field}: the consumer with ${other?.[0]} ${other?.[1]} is ${field} ${stored} (${who}), not ${given}`, field);
+      throw conflict(
+        `${field}: the consumer with ${other?.[0]} ${other?.[1]} is ${field} ${stored} (${who}), not ${given}`,
+        field,
+      );
     }
   }
 }
 
 function problemOf(err: unknown, c: ImportCandidate): Problem {
-  if (err instanceof AppError) return { field: `consumers.${c.index}.${err.field ?? "consumer"}`, message: err.message };
+  if (err instanceof AppError)
+    return { field: `consumers.${c.index}.${err.field ?? "consumer"}`, message: err.message };
   throw err;
 }
 
@@ -95,13 +116,31 @@ export async function importKongConfig(
       }
     }
     if (!change) report.rejected.push({ ...entry, reasons: problems });
-    else if (change.created) report.created.push({ ...entry, consumer_id: change.consumer.id, metadata_version: change.version, metadata: c.hasMetadata });
-    else if (change.changed.length > 0) report.updated.push({ ...entry, consumer_id: change.consumer.id, metadata_version: change.version, changed: change.changed });
+    else if (change.created)
+      report.created.push({
+        ...entry,
+        consumer_id: change.consumer.id,
+        metadata_version: change.version,
+        metadata: c.hasMetadata,
+      });
+    else if (change.changed.length > 0)
+      report.updated.push({
+        ...entry,
+        consumer_id: change.consumer.id,
+        metadata_version: change.version,
+        changed: change.changed,
+      });
     else report.unchanged.push({ ...entry, consumer_id: change.consumer.id });
   }
-  report.summary = { created: report.created.length, updated: report.updated.length, unchanged: report.unchanged.length, rejected: report.rejected.length };
+  report.summary = {
+    created: report.created.length,
+    updated: report.updated.length,
+    unchanged: report.unchanged.length,
+    rejected: report.rejected.length,
+  };
   const credentials = candidates.reduce((n, c) => n + c.credentials, 0);
-  if (credentials > 0) report.notes.push(`${credentials} keyauth_credentials left to Kong: tokenmeter never stores gateway keys`);
+  if (credentials > 0)
+    report.notes.push(`${credentials} keyauth_credentials left to Kong: tokenmeter never stores gateway keys`);
   const bare = candidates.filter((c) => !c.hasMetadata).length;
   if (bare > 0) report.notes.push(`${bare} consumer(s) without a user-metadata plugin imported with identity only`);
   return report;

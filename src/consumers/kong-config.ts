@@ -5,12 +5,21 @@ import { isScalar, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { MetadataSchema, type ConsumerBody, type MetadataInput } from "./consumer.schema.ts";
 import { validationFailed } from "../domain/errors.ts";
+import { isJsonObject } from "../domain/json.ts";
 
-export const PLUGIN_NAME = "user-metadata";
+const PLUGIN_NAME = "user-metadata";
 const PRICE_FIELDS = new Set(["input_cost_per_token", "output_cost_per_token"]);
 /** The plugin's own connection settings: meaningful to Kong, not metadata. */
 const CONNECTION_FIELDS = new Set(["tokenmeter_url", "gateway_secret", "timeout_ms", "fail_open"]);
-const REQUIRED_FIELDS = ["id", "provider_name", "tdl_matrix", "capabilities", "max_input_tokens", "max_output_tokens", ...PRICE_FIELDS];
+const REQUIRED_FIELDS = [
+  "id",
+  "provider_name",
+  "tdl_matrix",
+  "capabilities",
+  "max_input_tokens",
+  "max_output_tokens",
+  ...PRICE_FIELDS,
+];
 
 export type Problem = { field: string; message: string };
 export type ImportCandidate = {
@@ -24,7 +33,6 @@ export type ImportCandidate = {
 };
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Parses YAML (JSON is YAML too). Prices keep the digits written in the file: a YAML number is a
@@ -57,17 +65,22 @@ const Identity = z
   .passthrough();
 
 function pluginMetadata(config: unknown, at: string, problems: Problem[]): MetadataInput | undefined {
-  if (!isObj(config)) {
+  if (!isJsonObject(config)) {
     problems.push({ field: `${at}.config`, message: "must be an object" });
     return undefined;
   }
   const fields = Object.fromEntries(Object.entries(config).filter(([k, v]) => !CONNECTION_FIELDS.has(k) && v !== null));
-  for (const f of REQUIRED_FIELDS) if (fields[f] === undefined) problems.push({ field: `${at}.config.${f}`, message: "is required" });
+  for (const f of REQUIRED_FIELDS)
+    if (fields[f] === undefined) problems.push({ field: `${at}.config.${f}`, message: "is required" });
   const parsed = MetadataSchema.safeParse(fields);
   if (!parsed.success) {
     for (const i of parsed.error.issues) {
       const keys = i.code === "unrecognized_keys" ? i.keys : [""];
-      for (const k of keys) problems.push({ field: [`${at}.config`, ...i.path.map(String), k].filter(Boolean).join("."), message: i.message });
+      for (const k of keys)
+        problems.push({
+          field: [`${at}.config`, ...i.path.map(String), k].filter(Boolean).join("."),
+          message: i.message,
+        });
     }
     return undefined;
   }
@@ -77,9 +90,13 @@ function pluginMetadata(config: unknown, at: string, problems: Problem[]): Metad
 /** The file's consumers with their metadata; throws 400 only when the file as a whole is unusable. */
 export function readKongConfig(text: string): { formatVersion: string; candidates: ImportCandidate[] } {
   const root = parseText(text);
-  if (!isObj(root)) throw validationFailed("body: must be a Kong declarative config (a mapping with _format_version)", "body");
+  if (!isJsonObject(root))
+    throw validationFailed("body: must be a Kong declarative config (a mapping with _format_version)", "body");
   if (root._format_version !== "3.0") {
-    throw validationFailed(`_format_version: must be "3.0" (a quoted string), got ${JSON.stringify(root._format_version ?? null)}`, "_format_version");
+    throw validationFailed(
+      `_format_version: must be "3.0" (a quoted string), got ${JSON.stringify(root._format_version ?? null)}`,
+      "_format_version",
+    );
   }
   const consumers = root.consumers ?? [];
   if (!Array.isArray(consumers)) throw validationFailed("consumers: must be a list", "consumers");
@@ -92,17 +109,24 @@ export function readKongConfig(text: string): { formatVersion: string; candidate
 function candidateOf(raw: unknown, index: number): ImportCandidate {
   const at = `consumers.${index}`;
   const problems: Problem[] = [];
-  const c = isObj(raw) ? raw : {};
-  if (!isObj(raw)) problems.push({ field: at, message: "must be a mapping" });
+  const c = isJsonObject(raw) ? raw : {};
+  if (!isJsonObject(raw)) problems.push({ field: at, message: "must be a mapping" });
   const identity = Identity.safeParse(c);
   const ids = identity.success ? identity.data : {};
-  if (!identity.success) for (const i of identity.error.issues) problems.push({ field: [at, ...i.path.map(String)].join("."), message: i.message });
-  if (identity.success && !ids.username && !ids.custom_id) problems.push({ field: `${at}.username`, message: "a consumer needs a username or a custom_id" });
+  if (!identity.success)
+    for (const i of identity.error.issues)
+      problems.push({ field: [at, ...i.path.map(String)].join("."), message: i.message });
+  if (identity.success && !ids.username && !ids.custom_id)
+    problems.push({ field: `${at}.username`, message: "a consumer needs a username or a custom_id" });
 
   const plugins = Array.isArray(c.plugins) ? c.plugins : [];
-  const mine = plugins.map((p, i) => [p, i] as const).filter(([p]) => isObj(p) && p.name === PLUGIN_NAME);
-  if (mine.length > 1) problems.push({ field: `${at}.plugins`, message: `${PLUGIN_NAME} is configured more than once` });
-  const metadata = mine.length === 1 ? pluginMetadata((mine[0]![0] as Json).config, `${at}.plugins.${mine[0]![1]}`, problems) : undefined;
+  const mine = plugins.map((p, i) => [p, i] as const).filter(([p]) => isJsonObject(p) && p.name === PLUGIN_NAME);
+  if (mine.length > 1)
+    problems.push({ field: `${at}.plugins`, message: `${PLUGIN_NAME} is configured more than once` });
+  const metadata =
+    mine.length === 1
+      ? pluginMetadata((mine[0]![0] as Json).config, `${at}.plugins.${mine[0]![1]}`, problems)
+      : undefined;
   return {
     index,
     identity: { username: ids.username, custom_id: ids.custom_id, kong_id: ids.id },
@@ -117,12 +141,17 @@ function candidateOf(raw: unknown, index: number): ImportCandidate {
 function attachTopLevelPlugins(plugins: unknown, candidates: ImportCandidate[]): void {
   if (!Array.isArray(plugins)) return;
   plugins.forEach((p, i) => {
-    if (!isObj(p) || p.name !== PLUGIN_NAME) return;
-    const ref = isObj(p.consumer) ? (p.consumer.username ?? p.consumer.id) : p.consumer;
-    const target = candidates.find((c) => ref !== undefined && (c.identity.username === ref || c.identity.kong_id === ref));
+    if (!isJsonObject(p) || p.name !== PLUGIN_NAME) return;
+    const ref = isJsonObject(p.consumer) ? (p.consumer.username ?? p.consumer.id) : p.consumer;
+    const target = candidates.find(
+      (c) => ref !== undefined && (c.identity.username === ref || c.identity.kong_id === ref),
+    );
     if (!target) return; // a global or unknown-consumer instance carries no consumer's metadata
     if (target.hasMetadata) {
-      target.problems.push({ field: `plugins.${i}`, message: `${PLUGIN_NAME} is configured more than once for this consumer` });
+      target.problems.push({
+        field: `plugins.${i}`,
+        message: `${PLUGIN_NAME} is configured more than once for this consumer`,
+      });
       return;
     }
     target.hasMetadata = true;
@@ -139,7 +168,11 @@ function rejectDuplicates(candidates: ImportCandidate[]): void {
     }
     for (const [value, group] of seen) {
       if (group.length < 2) continue;
-      for (const c of group) c.problems.push({ field: `consumers.${c.index}.${key === "kong_id" ? "id" : key}`, message: `${value} appears ${group.length} times in the file` });
+      for (const c of group)
+        c.problems.push({
+          field: `consumers.${c.index}.${key === "kong_id" ? "id" : key}`,
+          message: `${value} appears ${group.length} times in the file`,
+        });
     }
   }
 }

@@ -81,7 +81,14 @@ export async function recordVersion(
     select: { metadataVersion: true },
   });
   await tx.consumerMetadataVersion.create({
-    data: { consumerId, version: metadataVersion, actor: by.actor, source: by.source, changes: changes as object, snapshot: after as object },
+    data: {
+      consumerId,
+      version: metadataVersion,
+      actor: by.actor,
+      source: by.source,
+      changes: changes as object,
+      snapshot: after as object,
+    },
   });
   return { version: metadataVersion, fields: Object.keys(changes) };
 }

@@ -4,7 +4,12 @@
 import type { Db } from "../db/client.ts";
 import { conflict } from "../domain/errors.ts";
 
-export async function refuseRepricingFinalized(db: Db, consumerId: string, effectiveFrom: Date, field: string): Promise<void> {
+export async function refuseRepricingFinalized(
+  db: Db,
+  consumerId: string,
+  effectiveFrom: Date,
+  field: string,
+): Promise<void> {
   const invoiced = await db.invoice.findFirst({
     where: { consumerId, status: "finalized", period: { endsAt: { gt: effectiveFrom } } },
     include: { period: true },

@@ -29,7 +29,7 @@ export type GrantState = {
   voided: boolean;
 };
 
-export type MovementKind = "burn" | "expiry" | "void" | "correction";
+type MovementKind = "burn" | "expiry" | "void" | "correction";
 
 /** One ledger movement: signed, positive adds to the balance. `at` is when it takes effect. */
 export type Movement = { grantId: string; kind: MovementKind; amount: Decimal; at: Date; eventId?: string };
@@ -48,7 +48,8 @@ export function burnOrder(a: GrantState, b: GrantState): number {
 }
 
 /** Whether a call at `at` may burn the grant. */
-export const covers = (g: GrantState, at: Date) => !g.voided && g.effectiveAt <= at && (g.expiresAt === null || at < g.expiresAt);
+export const covers = (g: GrantState, at: Date) =>
+  !g.voided && g.effectiveAt <= at && (g.expiresAt === null || at < g.expiresAt);
 
 const isExpired = (g: GrantState, now: Date) => g.expiresAt !== null && g.expiresAt <= now;
 
@@ -120,7 +121,10 @@ export function settleCall(grants: GrantState[], call: CallToSettle, now: Date):
     }
   } else if (cost.lt(covered)) {
     let excess = covered.minus(cost);
-    const burnt = grants.filter((g) => (call.credited.get(g.id) ?? ZERO).gt(0)).sort(burnOrder).reverse();
+    const burnt = grants
+      .filter((g) => (call.credited.get(g.id) ?? ZERO).gt(0))
+      .sort(burnOrder)
+      .reverse();
     for (const g of burnt) {
       if (excess.isZero()) break;
       const part = Decimal.min(excess, call.credited.get(g.id)!);
@@ -132,7 +136,9 @@ export function settleCall(grants: GrantState[], call: CallToSettle, now: Date):
 }
 
 /** What credit covers each call, per grant: the net of its burns and corrections. */
-export function creditedByCall(movements: ReadonlyArray<Pick<Movement, "grantId" | "kind" | "amount" | "eventId">>): Map<string, Map<string, Decimal>> {
+export function creditedByCall(
+  movements: ReadonlyArray<Pick<Movement, "grantId" | "kind" | "amount" | "eventId">>,
+): Map<string, Map<string, Decimal>> {
   const out = new Map<string, Map<string, Decimal>>();
   for (const m of movements) {
     if (!m.eventId || (m.kind !== "burn" && m.kind !== "correction")) continue;

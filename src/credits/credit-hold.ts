@@ -22,13 +22,23 @@ export type CreditStanding = {
   lowThresholds: Decimal[];
 };
 
-const ownerFilter = (o: CreditOwner) => (o.consumerId !== undefined ? Prisma.sql`consumer_id = ${o.consumerId}::uuid` : Prisma.sql`tag = ${o.tag}`);
+const ownerFilter = (o: CreditOwner) =>
+  o.consumerId !== undefined ? Prisma.sql`consumer_id = ${o.consumerId}::uuid` : Prisma.sql`tag = ${o.tag}`;
 
 /** The owner's credit now, by PostgreSQL's clock (expiries not yet written count as expired). */
 export async function creditStanding(db: Db, owner: CreditOwner): Promise<CreditStanding> {
   const consumerId = owner.consumerId ?? null;
   const [row] = await db.$queryRaw<
-    [{ balance: string; valid_until: Date | null; expiry_at: Date | null; expiry_amount: string | null; newest: string | null; thresholds: string[] }]
+    [
+      {
+        balance: string;
+        valid_until: Date | null;
+        expiry_at: Date | null;
+        expiry_amount: string | null;
+        newest: string | null;
+        thresholds: string[];
+      },
+    ]
   >`
     WITH g AS (SELECT * FROM credit_grants WHERE ${ownerFilter(owner)} AND voided_at IS NULL),
     live AS (SELECT * FROM g WHERE effective_at <= now() AND (expires_at IS NULL OR expires_at > now()))
@@ -52,7 +62,8 @@ export async function creditSummary(db: Db, consumerId: string, currency: string
   const wallet = (await walletsOf(prismaSql(db), [consumerId])).get(consumerId);
   if (!wallet) return null;
   const s = await creditStanding(db, wallet);
-  const prepaid = (await db.consumer.findUnique({ where: { id: consumerId }, select: { prepaid: true } }))?.prepaid ?? false;
+  const prepaid =
+    (await db.consumer.findUnique({ where: { id: consumerId }, select: { prepaid: true } }))?.prepaid ?? false;
   return {
     balance: s.balance.toFixed(),
     currency,
@@ -63,7 +74,13 @@ export async function creditSummary(db: Db, consumerId: string, currency: string
 }
 
 /** The refusal of a call the balance cannot hold. */
-export function creditRefusal(currency: string, balance: Decimal, held: Decimal, needed: Decimal, nextExpiry: CreditStanding["nextExpiry"] | undefined) {
+export function creditRefusal(
+  currency: string,
+  balance: Decimal,
+  held: Decimal,
+  needed: Decimal,
+  nextExpiry: CreditStanding["nextExpiry"] | undefined,
+) {
   const available = Decimal.max(0, balance.minus(held));
   return {
     code: "credits_exhausted" as const,
@@ -77,7 +94,8 @@ export function creditRefusal(currency: string, balance: Decimal, held: Decimal,
 }
 
 /** Who the credit is, as alerts and answers name it. */
-export const creditOwnerJson = (o: CreditOwner) => (o.consumerId !== undefined ? { consumer_id: o.consumerId } : { tag: o.tag });
+export const creditOwnerJson = (o: CreditOwner) =>
+  o.consumerId !== undefined ? { consumer_id: o.consumerId } : { tag: o.tag };
 
 /** credits.low below each threshold and credits.exhausted at zero, once per threshold and top-up. */
 export async function alertOnBalance(alerts: AlertDeps, owner: CreditOwner, s: CreditStanding): Promise<void> {
@@ -87,12 +105,27 @@ export async function alertOnBalance(alerts: AlertDeps, owner: CreditOwner, s: C
   for (const t of s.lowThresholds) {
     if (s.balance.gte(t)) continue;
     const dedupKey = `credits.low:${ownerKey(owner)}:${t.toFixed()}:${s.newestGrant}`;
-    await raiseOnce(alerts, { type: "credits.low", dedupKey, consumerId: owner.consumerId, data: { ...data, threshold: t.toFixed() } });
+    await raiseOnce(alerts, {
+      type: "credits.low",
+      dedupKey,
+      consumerId: owner.consumerId,
+      data: { ...data, threshold: t.toFixed() },
+    });
   }
   if (s.balance.lte(0)) await creditsExhausted(alerts, owner, s.newestGrant, { ...data, cause: "balance_spent" });
 }
 
 /** credits.exhausted: once per top-up, whichever notices first (a refused call or the balance reaching zero). */
-export async function creditsExhausted(alerts: AlertDeps, owner: CreditOwner, newestGrant: string, data: Record<string, unknown>): Promise<void> {
-  await raiseOnce(alerts, { type: "credits.exhausted", dedupKey: `credits.exhausted:${ownerKey(owner)}:${newestGrant}`, consumerId: owner.consumerId, data });
+export async function creditsExhausted(
+  alerts: AlertDeps,
+  owner: CreditOwner,
+  newestGrant: string,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await raiseOnce(alerts, {
+    type: "credits.exhausted",
+    dedupKey: `credits.exhausted:${ownerKey(owner)}:${newestGrant}`,
+    consumerId: owner.consumerId,
+    data,
+  });
 }

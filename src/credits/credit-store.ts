@@ -111,7 +111,12 @@ export async function creditedOf(sql: Sql, eventIds: string[]): Promise<Map<stri
 export type OwnedMovement = Movement & { consumerId?: string };
 
 /** Writes the movements and the new state of every grant they touch. */
-export async function writeMovements(sql: Sql, locked: LockedGrants, movements: OwnedMovement[], note?: string): Promise<void> {
+export async function writeMovements(
+  sql: Sql,
+  locked: LockedGrants,
+  movements: OwnedMovement[],
+  note?: string,
+): Promise<void> {
   if (movements.length === 0) return;
   await sql.query(
     `INSERT INTO credit_ledger (consumer_id, tag, grant_id, kind, amount, event_id, at, note)

@@ -11,16 +11,27 @@ import { ownerKey } from "../budgets/budget.ts";
 import { lockGrants, writeMovements, type CreditOwner, type LockedGrants } from "./credit-store.ts";
 
 export const GRANT_KINDS = ["purchase", "promotion", "adjustment"] as const;
-export type GrantKind = (typeof GRANT_KINDS)[number];
+type GrantKind = (typeof GRANT_KINDS)[number];
 
-export type GrantInput = { amount: Decimal; priority: number; effectiveAt: Date; expiresAt: Date | null; kind: GrantKind; note?: string };
+export type GrantInput = {
+  amount: Decimal;
+  priority: number;
+  effectiveAt: Date;
+  expiresAt: Date | null;
+  kind: GrantKind;
+  note?: string;
+};
 
 /** The owner as Prisma filters it. */
 const whereOwner = (o: CreditOwner) => (o.consumerId !== undefined ? { consumerId: o.consumerId } : { tag: o.tag });
 const whose = (o: CreditOwner) => (o.consumerId !== undefined ? "this consumer" : `tag ${o.tag}`);
 
 /** Runs `work` with the owner's grants locked and due expiries written. */
-async function withGrants<T>(db: PrismaClient, owner: CreditOwner, work: (tx: Db, locked: LockedGrants, grants: GrantState[]) => Promise<T>): Promise<T> {
+async function withGrants<T>(
+  db: PrismaClient,
+  owner: CreditOwner,
+  work: (tx: Db, locked: LockedGrants, grants: GrantState[]) => Promise<T>,
+): Promise<T> {
   return db.$transaction(async (tx) => {
     const sql = prismaSql(tx);
     const locked = await lockGrants(sql, [owner]);
@@ -36,9 +47,21 @@ export async function grantCredit(db: PrismaClient, owner: CreditOwner, g: Grant
   return withGrants(db, owner, async (tx) => {
     const amount = g.amount.toFixed();
     const grant = await tx.creditGrant.create({
-      data: { ...whereOwner(owner), amount, remaining: amount, priority: g.priority, effectiveAt: g.effectiveAt, expiresAt: g.expiresAt, kind: g.kind, note: g.note ?? null, actor },
+      data: {
+        ...whereOwner(owner),
+        amount,
+        remaining: amount,
+        priority: g.priority,
+        effectiveAt: g.effectiveAt,
+        expiresAt: g.expiresAt,
+        kind: g.kind,
+        note: g.note ?? null,
+        actor,
+      },
     });
-    await tx.creditLedgerEntry.create({ data: { ...whereOwner(owner), grantId: grant.id, kind: "grant", amount, at: g.effectiveAt, note: g.note ?? null } });
+    await tx.creditLedgerEntry.create({
+      data: { ...whereOwner(owner), grantId: grant.id, kind: "grant", amount, at: g.effectiveAt, note: g.note ?? null },
+    });
     return grant.id;
   });
 }
@@ -62,7 +85,10 @@ export async function voidGrant(db: PrismaClient, owner: CreditOwner, grantId: s
 
 export type GrantStatus = "scheduled" | "active" | "spent" | "expired" | "voided";
 
-function statusOf(g: { effectiveAt: Date; expiresAt: Date | null; voidedAt: Date | null; remaining: Decimal }, now: Date): GrantStatus {
+function statusOf(
+  g: { effectiveAt: Date; expiresAt: Date | null; voidedAt: Date | null; remaining: Decimal },
+  now: Date,
+): GrantStatus {
   if (g.voidedAt) return "voided";
   if (g.expiresAt && g.expiresAt <= now) return "expired";
   if (g.effectiveAt > now) return "scheduled";
@@ -73,9 +99,17 @@ function statusOf(g: { effectiveAt: Date; expiresAt: Date | null; voidedAt: Date
 export async function creditBalance(db: PrismaClient, owner: CreditOwner) {
   return withGrants(db, owner, async (tx, locked) => {
     const now = locked.byOwner.size ? locked.now : (await tx.$queryRaw<[{ now: Date }]>`SELECT now() AS now`)[0].now;
-    const rows = await tx.creditGrant.findMany({ where: whereOwner(owner), orderBy: [{ priority: "asc" }, { createdAt: "asc" }] });
-    const sums = await tx.creditLedgerEntry.groupBy({ by: ["grantId", "kind"], where: { grantId: { in: rows.map((r) => r.id) } }, _sum: { amount: true } });
-    const sumOf = (grantId: string, kind: string) => new Decimal(sums.find((s) => s.grantId === grantId && s.kind === kind)?._sum.amount?.toFixed() ?? 0);
+    const rows = await tx.creditGrant.findMany({
+      where: whereOwner(owner),
+      orderBy: [{ priority: "asc" }, { createdAt: "asc" }],
+    });
+    const sums = await tx.creditLedgerEntry.groupBy({
+      by: ["grantId", "kind"],
+      where: { grantId: { in: rows.map((r) => r.id) } },
+      _sum: { amount: true },
+    });
+    const sumOf = (grantId: string, kind: string) =>
+      new Decimal(sums.find((s) => s.grantId === grantId && s.kind === kind)?._sum.amount?.toFixed() ?? 0);
     const grants = rows.map((r) => {
       const remaining = new Decimal(r.remaining.toFixed());
       return {
@@ -116,7 +150,11 @@ export type LedgerQuery = { from?: Date; to?: Date; limit: number; after?: bigin
  */
 export async function creditLedger(db: Db, owner: CreditOwner, q: LedgerQuery) {
   const rows = await db.creditLedgerEntry.findMany({
-    where: { ...whereOwner(owner), at: { gte: q.from, lt: q.to }, ...(q.after !== undefined ? { id: { gt: q.after } } : {}) },
+    where: {
+      ...whereOwner(owner),
+      at: { gte: q.from, lt: q.to },
+      ...(q.after !== undefined ? { id: { gt: q.after } } : {}),
+    },
     orderBy: { id: "asc" },
     take: q.limit + 1,
   });

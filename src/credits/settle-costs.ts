@@ -26,11 +26,24 @@ export async function settleCosts(sql: Sql, calls: CallCost[], seenBefore: Reado
   const theirs = calls
     .filter((c) => c.consumerId && wallets.has(c.consumerId))
     .sort((a, b) => a.at.getTime() - b.at.getTime() || (a.eventId < b.eventId ? -1 : 1));
-  const credited = await creditedOf(sql, theirs.filter((c) => seenBefore.has(c.eventId)).map((c) => c.eventId));
+  const credited = await creditedOf(
+    sql,
+    theirs.filter((c) => seenBefore.has(c.eventId)).map((c) => c.eventId),
+  );
   const movements: OwnedMovement[] = [...locked.movements];
   for (const c of theirs) {
     const grants = locked.byOwner.get(ownerKey(wallets.get(c.consumerId!)!)) ?? [];
-    const settled = settleCall(grants, { eventId: c.eventId, at: c.at, cost: c.cost, previousCost: c.previousCost, credited: credited.get(c.eventId) ?? new Map() }, locked.now);
+    const settled = settleCall(
+      grants,
+      {
+        eventId: c.eventId,
+        at: c.at,
+        cost: c.cost,
+        previousCost: c.previousCost,
+        credited: credited.get(c.eventId) ?? new Map(),
+      },
+      locked.now,
+    );
     movements.push(...settled.map((m) => ({ ...m, consumerId: c.consumerId! })));
   }
   await writeMovements(sql, locked, movements);

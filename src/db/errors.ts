@@ -9,20 +9,36 @@
 // Errors come from Prisma (the driver adapter's cause inside) or straight from the pg driver (the
 // meter's set-based writes, src/db/pool.ts); both carry PostgreSQL's SQLSTATE.
 import { Prisma } from "./generated/client.ts";
+import { withinTimeout } from "../lib/timeout.ts";
 
-export type FailureKind = "transient" | "data" | "unknown";
+type FailureKind = "transient" | "data" | "unknown";
 export type DbFailure = { kind: FailureKind; sqlState?: string; message: string };
 
 const TRANSIENT_CLASSES = new Set(["08", "40", "42", "53", "55", "57", "58", "XX"]);
 const DATA_CLASSES = new Set(["22", "23", "54"]);
 const TRANSIENT_KINDS = new Set([
-  "DatabaseNotReachable", "DatabaseDoesNotExist", "ConnectionClosed", "SocketTimeout", "TooManyConnections",
-  "TransactionWriteConflict", "TransactionAlreadyClosed", "AuthenticationFailed", "DatabaseAccessDenied",
+  "DatabaseNotReachable",
+  "DatabaseDoesNotExist",
+  "ConnectionClosed",
+  "SocketTimeout",
+  "TooManyConnections",
+  "TransactionWriteConflict",
+  "TransactionAlreadyClosed",
+  "AuthenticationFailed",
+  "DatabaseAccessDenied",
 ]);
 const TRANSIENT_PRISMA_CODES = new Set(["P2024", "P2028", "P2034"]);
 const DATA_PRISMA_CODES = new Set(["P2000", "P2005", "P2006", "P2007", "P2011", "P2012", "P2019", "P2020", "P2023"]);
 // errors of the pg driver or the socket under it, before PostgreSQL said anything
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "EAI_AGAIN",
+]);
 
 type AdapterCause = { originalCode?: string; code?: string; kind?: string; originalMessage?: string; message?: string };
 
@@ -38,11 +54,13 @@ function adapterCause(err: unknown): AdapterCause | undefined {
 /** SQLSTATE of an error PostgreSQL itself returned through the pg driver (it carries a severity). */
 function pgSqlState(err: unknown): string | undefined {
   const e = err as { code?: unknown; severity?: unknown } | null;
-  return e && typeof e === "object" && typeof e.code === "string" && typeof e.severity === "string" ? e.code : undefined;
+  return e && typeof e === "object" && typeof e.code === "string" && typeof e.severity === "string"
+    ? e.code
+    : undefined;
 }
 
 export function classifyDbError(err: unknown): DbFailure {
-  const message = err instanceof Error ? err.message.split("\n").filter(Boolean).pop() ?? err.message : String(err);
+  const message = err instanceof Error ? (err.message.split("\n").filter(Boolean).pop() ?? err.message) : String(err);
   const cause = adapterCause(err);
   const sqlState = cause?.originalCode ?? cause?.code ?? pgSqlState(err);
   if (sqlState && /^[0-9A-Z]{5}$/.test(sqlState)) {
@@ -68,21 +86,24 @@ export function classifyDbError(err: unknown): DbFailure {
 
 /** The database cannot take writes now; the work is to be retried as a whole, later. */
 export class TransientFailure extends Error {
-  constructor(readonly failure: DbFailure, cause: unknown) {
+  constructor(
+    readonly failure: DbFailure,
+    cause: unknown,
+  ) {
     super(`database unavailable: ${failure.message}`, { cause });
     this.name = "TransientFailure";
   }
 }
 
 /** Whether PostgreSQL answers at all: an unclassified failure while it does not is transient. */
-export async function databaseAnswers(db: { $queryRaw: (q: TemplateStringsArray) => Promise<unknown> }, timeoutMs = 2000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
+export async function databaseAnswers(
+  db: { $queryRaw: (q: TemplateStringsArray) => Promise<unknown> },
+  timeoutMs = 2000,
+): Promise<boolean> {
   try {
-    await Promise.race([db.$queryRaw`SELECT 1`, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), timeoutMs)))]);
+    await withinTimeout(timeoutMs, "timeout", db.$queryRaw`SELECT 1`);
     return true;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

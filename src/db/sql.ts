@@ -5,6 +5,10 @@ import type { SqlClient } from "./pool.ts";
 
 export type Sql = { query<R>(text: string, values: unknown[]): Promise<R[]> };
 
-export const pgSql = (client: SqlClient): Sql => ({ query: async <R>(text: string, values: unknown[]) => (await client.query(text, values)).rows as R[] });
+export const pgSql = (client: SqlClient): Sql => ({
+  query: async <R>(text: string, values: unknown[]) => (await client.query(text, values)).rows as R[],
+});
 
-export const prismaSql = (tx: Db): Sql => ({ query: <R>(text: string, values: unknown[]) => tx.$queryRawUnsafe<R[]>(text, ...values) });
+export const prismaSql = (tx: Db): Sql => ({
+  query: <R>(text: string, values: unknown[]) => tx.$queryRawUnsafe<R[]>(text, ...values),
+});

@@ -1,6 +1,6 @@
 // Dead letters in PostgreSQL: recorded from the dead-letter topic, listed, read, marked replayed.
 import type { KafkaMessage } from "kafkajs";
-import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
+import type { Prisma, Db, PrismaClient } from "../db/client.ts";
 import { addToOutbox } from "../alerts/outbox.ts";
 import { storableText } from "../domain/storable.ts";
 
@@ -14,7 +14,12 @@ const header = (m: KafkaMessage, name: string) => {
 const intOrNull = (v: string | undefined) => (v === undefined || v === "" || !/^\d+$/.test(v) ? null : Number(v));
 
 /** A row for one message of the dead-letter topic (its payload already redacted). */
-export function rowOf(topic: string, partition: number, m: KafkaMessage, payload: Buffer): Prisma.DeadLetterCreateManyInput {
+export function rowOf(
+  topic: string,
+  partition: number,
+  m: KafkaMessage,
+  payload: Buffer,
+): Prisma.DeadLetterCreateManyInput {
   const failedAt = new Date(header(m, "tm-failed-at") ?? "");
   const sourceOffset = header(m, "tm-source-offset");
   return {
@@ -41,12 +46,26 @@ export function rowOf(topic: string, partition: number, m: KafkaMessage, payload
 export async function recordDeadLetters(db: PrismaClient, rows: Prisma.DeadLetterCreateManyInput[]): Promise<number> {
   if (rows.length === 0) return 0;
   return db.$transaction(async (tx) => {
-    const created = await tx.deadLetter.createManyAndReturn({ data: rows, skipDuplicates: true, select: { id: true, stage: true, kind: true, reason: true, failedAt: true, eventId: true } });
-    await addToOutbox(tx, created.map((d) => ({
-      type: "dead_letter.recorded" as const,
-      dedupKey: `dead_letter.recorded:${d.id}`,
-      data: { dead_letter_id: d.id, stage: d.stage, kind: d.kind, reason: d.reason, failed_at: d.failedAt.toISOString(), event_id: d.eventId },
-    })));
+    const created = await tx.deadLetter.createManyAndReturn({
+      data: rows,
+      skipDuplicates: true,
+      select: { id: true, stage: true, kind: true, reason: true, failedAt: true, eventId: true },
+    });
+    await addToOutbox(
+      tx,
+      created.map((d) => ({
+        type: "dead_letter.recorded" as const,
+        dedupKey: `dead_letter.recorded:${d.id}`,
+        data: {
+          dead_letter_id: d.id,
+          stage: d.stage,
+          kind: d.kind,
+          reason: d.reason,
+          failed_at: d.failedAt.toISOString(),
+          event_id: d.eventId,
+        },
+      })),
+    );
     return created.length;
   });
 }
@@ -61,16 +80,37 @@ function where(f: DeadLetterFilter): Prisma.DeadLetterWhereInput {
 }
 
 const SUMMARY = {
-  id: true, stage: true, kind: true, reason: true, failedAt: true, recordedAt: true, sourceTopic: true, sourcePartition: true,
-  sourceOffset: true, entryIndex: true, eventId: true, truncated: true, replayCount: true, lastReplayedAt: true,
+  id: true,
+  stage: true,
+  kind: true,
+  reason: true,
+  failedAt: true,
+  recordedAt: true,
+  sourceTopic: true,
+  sourcePartition: true,
+  sourceOffset: true,
+  entryIndex: true,
+  eventId: true,
+  truncated: true,
+  replayCount: true,
+  lastReplayedAt: true,
 } as const;
 
 /** Newest first; `after` is the last row of the previous page as `<failedAt ISO>|<id>`. */
-export async function listDeadLetters(db: Db, f: DeadLetterFilter, page: { limit: number; after?: { failedAt: Date; id: string } }) {
+export async function listDeadLetters(
+  db: Db,
+  f: DeadLetterFilter,
+  page: { limit: number; after?: { failedAt: Date; id: string } },
+) {
   const after = page.after
     ? { OR: [{ failedAt: { lt: page.after.failedAt } }, { failedAt: page.after.failedAt, id: { lt: page.after.id } }] }
     : {};
-  return db.deadLetter.findMany({ where: { AND: [where(f), after] }, orderBy: [{ failedAt: "desc" }, { id: "desc" }], take: page.limit, select: SUMMARY });
+  return db.deadLetter.findMany({
+    where: { AND: [where(f), after] },
+    orderBy: [{ failedAt: "desc" }, { id: "desc" }],
+    take: page.limit,
+    select: SUMMARY,
+  });
 }
 
 export const findDeadLetter = (db: Db, id: string) => db.deadLetter.findUnique({ where: { id } });
@@ -79,7 +119,11 @@ export const findDeadLettersForReplay = (db: Db, f: DeadLetterFilter, limit: num
   db.deadLetter.findMany({ where: where(f), orderBy: [{ failedAt: "asc" }, { id: "asc" }], take: limit });
 
 export async function markReplayed(db: Db, ids: string[]): Promise<void> {
-  if (ids.length) await db.deadLetter.updateMany({ where: { id: { in: ids } }, data: { replayCount: { increment: 1 }, lastReplayedAt: new Date() } });
+  if (ids.length)
+    await db.deadLetter.updateMany({
+      where: { id: { in: ids } },
+      data: { replayCount: { increment: 1 }, lastReplayedAt: new Date() },
+    });
 }
 
 /** Recorded dead letters by stage and whether they were replayed (for /metrics). */

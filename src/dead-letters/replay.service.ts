@@ -29,10 +29,14 @@ function stillRefused(letter: Letter): string | undefined {
   }
   try {
     if (fromCloudEvents(letter)) {
-      const bad = eventsOf(payload, CLOUDEVENT_TYPES.json).map(checkCloudEvent).find((c) => !c.ok);
+      const bad = eventsOf(payload, CLOUDEVENT_TYPES.json)
+        .map(checkCloudEvent)
+        .find((c) => !c.ok);
       return bad && !bad.ok ? bad.reason : undefined;
     }
-    const bad = entriesOf(payload).map(checkEntry).find((c) => !c.ok);
+    const bad = entriesOf(payload)
+      .map(checkEntry)
+      .find((c) => !c.ok);
     return bad && !bad.ok ? bad.reason : undefined;
   } catch (err) {
     return (err as Error).message;
@@ -45,13 +49,22 @@ const fromCloudEvents = (letter: Letter) => letter.kind.startsWith("cloudevent")
 async function resubmit(letter: Letter, deps: IngestDeps): Promise<void> {
   const payload = Buffer.from(letter.payload);
   if (letter.stage === "ingest") {
-    await (fromCloudEvents(letter) ? ingestCloudEvents(payload, CLOUDEVENT_TYPES.json, deps) : ingestBody(payload, deps));
+    await (fromCloudEvents(letter)
+      ? ingestCloudEvents(payload, CLOUDEVENT_TYPES.json, deps)
+      : ingestBody(payload, deps));
     return;
   }
-  await deps.producer.send([{ topic: deps.config.kafka.rawTopic, messages: [{ key: letter.messageKey, value: payload }] }]);
+  await deps.producer.send([
+    { topic: deps.config.kafka.rawTopic, messages: [{ key: letter.messageKey, value: payload }] },
+  ]);
 }
 
-export async function replayDeadLetters(db: Db, filter: DeadLetterFilter, limit: number, deps: IngestDeps): Promise<ReplayOutcome[]> {
+export async function replayDeadLetters(
+  db: Db,
+  filter: DeadLetterFilter,
+  limit: number,
+  deps: IngestDeps,
+): Promise<ReplayOutcome[]> {
   const letters = await findDeadLettersForReplay(db, filter, limit);
   const outcomes: ReplayOutcome[] = [];
   const resubmitted: string[] = [];
@@ -70,7 +83,9 @@ export async function replayDeadLetters(db: Db, filter: DeadLetterFilter, limit:
 }
 
 /** A dead letter as the API and the CLI show it; the payload (redacted) only when asked. */
-export function presentDeadLetter(d: Omit<Letter, "payload" | "messageKey" | "dlqTopic" | "dlqPartition" | "dlqOffset"> & { payload?: Uint8Array }) {
+export function presentDeadLetter(
+  d: Omit<Letter, "payload" | "messageKey" | "dlqTopic" | "dlqPartition" | "dlqOffset"> & { payload?: Uint8Array },
+) {
   return {
     id: d.id,
     stage: d.stage,
@@ -78,7 +93,9 @@ export function presentDeadLetter(d: Omit<Letter, "payload" | "messageKey" | "dl
     reason: d.reason,
     failed_at: d.failedAt.toISOString(),
     recorded_at: d.recordedAt.toISOString(),
-    source: d.sourceTopic ? { topic: d.sourceTopic, partition: d.sourcePartition, offset: d.sourceOffset?.toString() ?? null } : null,
+    source: d.sourceTopic
+      ? { topic: d.sourceTopic, partition: d.sourcePartition, offset: d.sourceOffset?.toString() ?? null }
+      : null,
     entry_index: d.entryIndex,
     event_id: d.eventId,
     truncated: d.truncated,
@@ -87,4 +104,3 @@ export function presentDeadLetter(d: Omit<Letter, "payload" | "messageKey" | "dl
     ...(d.payload ? { payload: Buffer.from(d.payload).toString("utf8") } : {}),
   };
 }
-

@@ -11,13 +11,22 @@ function wallClock(at: number, timeZone: string) {
   let f = partsFormatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat("en-CA", {
-      timeZone, year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
     });
     partsFormatters.set(timeZone, f);
   }
   const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
-  return { date: `${p.year}-${p.month}-${p.day}`, asUtc: Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!, +p.second!) };
+  return {
+    date: `${p.year}-${p.month}-${p.day}`,
+    asUtc: Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!, +p.second!),
+  };
 }
 
 const ymd = (date: string) => date.split("-").map(Number) as [number, number, number];
@@ -63,23 +72,37 @@ function nextKey(key: string, kind: PeriodKind): string {
 }
 
 export function periodOfKey(key: string, kind: PeriodKind, timeZone: string): Period {
-  return { kind, key, timeZone, startsAt: localMidnight(key, timeZone), endsAt: localMidnight(nextKey(key, kind), timeZone) };
+  return {
+    kind,
+    key,
+    timeZone,
+    startsAt: localMidnight(key, timeZone),
+    endsAt: localMidnight(nextKey(key, kind), timeZone),
+  };
 }
 
 export function isPeriodKey(key: string, kind: PeriodKind): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(key) && !Number.isNaN(Date.parse(`${key}T00:00:00Z`)) && startKey(key, kind) === key;
+  return (
+    /^\d{4}-\d{2}-\d{2}$/.test(key) && !Number.isNaN(Date.parse(`${key}T00:00:00Z`)) && startKey(key, kind) === key
+  );
 }
 
 /** A period as the API and alerts show it. */
 export function periodJson(p: Pick<Period, "key" | "timeZone" | "startsAt" | "endsAt"> & { kind: string }) {
-  return { kind: p.kind, key: p.key, time_zone: p.timeZone, starts_at: p.startsAt.toISOString(), ends_at: p.endsAt.toISOString() };
+  return {
+    kind: p.kind,
+    key: p.key,
+    time_zone: p.timeZone,
+    starts_at: p.startsAt.toISOString(),
+    ends_at: p.endsAt.toISOString(),
+  };
 }
 
 export function periodContaining(at: Date, kind: PeriodKind, timeZone: string): Period {
   return periodOfKey(startKey(localDateOf(at, timeZone), kind), kind, timeZone);
 }
 
-export function nextPeriod(p: Period): Period {
+function nextPeriod(p: Period): Period {
   return periodOfKey(nextKey(p.key, p.kind), p.kind, p.timeZone);
 }
 

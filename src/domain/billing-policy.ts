@@ -17,13 +17,16 @@ export const PROVIDER_FIRST: readonly BilledSource[] = ["provider", "counted", "
 /** A predicate for model names matching any pattern (`*` = any run of characters), case-insensitively. */
 export function modelMatcher(patterns: readonly string[]): (model: string) => boolean {
   if (patterns.length === 0) return () => false;
-  const escape = (p: string) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&").replace(/\*/g, ".*");
-  const re = new RegExp(`^(?:${patterns.map(escape).join("|")})$`, "i");
+  const escapePattern = (p: string) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&").replace(/\*/g, ".*");
+  const re = new RegExp(`^(?:${patterns.map(escapePattern).join("|")})$`, "i");
   return (model) => re.test(model);
 }
 
 /** The first source in `order` that has a figure, with the figure; none when no source has one. */
-export function pick(order: readonly BilledSource[], figures: Partial<Record<BilledSource, number | undefined>>): [number, TokenSource] {
+function pick(
+  order: readonly BilledSource[],
+  figures: Partial<Record<BilledSource, number | undefined>>,
+): [number, TokenSource] {
   for (const source of order) {
     const v = figures[source];
     if (v !== undefined) return [v, source];
@@ -63,11 +66,26 @@ const LOWER_BOUND_FIRST: readonly BilledSource[] = ["provider", "kong_event", "c
  */
 export function billedTokens(f: SourceFigures, order: readonly BilledSource[]): Billed {
   const c = f.counted;
-  const countedInput = c?.input === undefined ? undefined : c.input + (c.input_lower_bound ? (c.input_parts_estimate ?? 0) : 0);
-  const [input, inputSource] = pick(c?.input_lower_bound ? LOWER_BOUND_FIRST : order, { counted: countedInput, provider: f.provider?.input, kong_event: f.kong_event?.input });
-  const [output, outputSource] = pick(c?.output_lower_bound ? LOWER_BOUND_FIRST : order, { counted: c?.output, provider: f.provider?.output, kong_event: f.kong_event?.output });
+  const countedInput =
+    c?.input === undefined ? undefined : c.input + (c.input_lower_bound ? (c.input_parts_estimate ?? 0) : 0);
+  const [input, inputSource] = pick(c?.input_lower_bound ? LOWER_BOUND_FIRST : order, {
+    counted: countedInput,
+    provider: f.provider?.input,
+    kong_event: f.kong_event?.input,
+  });
+  const [output, outputSource] = pick(c?.output_lower_bound ? LOWER_BOUND_FIRST : order, {
+    counted: c?.output,
+    provider: f.provider?.output,
+    kong_event: f.kong_event?.output,
+  });
   const p = f.provider ?? {};
-  const tokens = fitParts({ input, output, cachedInput: p.cachedInput ?? 0, cacheWrite: p.cacheWrite ?? 0, reasoning: p.reasoning ?? 0 });
+  const tokens = fitParts({
+    input,
+    output,
+    cachedInput: p.cachedInput ?? 0,
+    cacheWrite: p.cacheWrite ?? 0,
+    reasoning: p.reasoning ?? 0,
+  });
   return { tokens, inputSource, outputSource };
 }
 
@@ -75,7 +93,10 @@ export function billedTokens(f: SourceFigures, order: readonly BilledSource[]): 
  * What the figures say about a count that was only a lower bound: billed from it (no one else
  * reported that side), or another source reporting less than our count saw (drift).
  */
-export function lowerBoundAnomalies(f: SourceFigures, billed: Billed): Array<"billed_from_lower_bound" | "reported_below_count"> {
+export function lowerBoundAnomalies(
+  f: SourceFigures,
+  billed: Billed,
+): Array<"billed_from_lower_bound" | "reported_below_count"> {
   const c = f.counted;
   if (!c) return [];
   const out = new Set<"billed_from_lower_bound" | "reported_below_count">();

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { KongConsumerRef } from "../consumers/consumer.repository.ts";
 import { plausibleCount, storableId, storableText } from "./storable.ts";
 
-export const METERED_TYPES = ["kong.api_request", "kong.llm_request"] as const;
+const METERED_TYPES = ["kong.api_request", "kong.llm_request"] as const;
 
 const text = z.string().min(1, "must be a non-empty string");
 const instant = z
@@ -20,9 +20,9 @@ const instant = z
   }, "must be between 2000 and 2100");
 
 /** CloudEvents 1.0 context attributes (extensions pass through) with OpenMeter's required subject. */
-export const CloudEventSchema = z
+const CloudEventSchema = z
   .object({
-    specversion: z.literal("1.0", { message: "must be \"1.0\"" }),
+    specversion: z.literal("1.0", { message: 'must be "1.0"' }),
     id: text,
     source: text,
     type: text,
@@ -41,16 +41,21 @@ export type CloudEvent = z.infer<typeof CloudEventSchema>;
 
 const LlmDataSchema = z
   .object({
-    type: z.enum(["request", "response"], { message: "must be \"request\" or \"response\"" }),
+    type: z.enum(["request", "response"], { message: 'must be "request" or "response"' }),
     tokens: z.number().refine(plausibleCount, "must be a whole token count from 0 to 100000000").optional(),
     api_request_id: text.optional(),
   })
   .passthrough();
 
-export type EventCheck = { ok: true; event: CloudEvent } | { ok: false; code: "cloudevent_invalid" | "cloudevent_unmetered_type"; reason: string };
+export type EventCheck =
+  | { ok: true; event: CloudEvent }
+  | { ok: false; code: "cloudevent_invalid" | "cloudevent_unmetered_type"; reason: string };
 
 function describe(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>, prefix = ""): string {
-  return issues.slice(0, 3).map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join(".") || "(root)"}: ${i.message}`).join("; ");
+  return issues
+    .slice(0, 3)
+    .map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
 }
 
 /** A CloudEvent tokenmeter meters, or why it is refused (the field and the rule). */
@@ -59,7 +64,11 @@ export function checkCloudEvent(value: unknown): EventCheck {
   if (!parsed.success) return { ok: false, code: "cloudevent_invalid", reason: describe(parsed.error.issues) };
   const event = parsed.data;
   if (!(METERED_TYPES as readonly string[]).includes(event.type)) {
-    return { ok: false, code: "cloudevent_unmetered_type", reason: `type: ${storableText(event.type, 100)} is not metered (${METERED_TYPES.join(", ")})` };
+    return {
+      ok: false,
+      code: "cloudevent_unmetered_type",
+      reason: `type: ${storableText(event.type, 100)} is not metered (${METERED_TYPES.join(", ")})`,
+    };
   }
   if (event.type === "kong.llm_request") {
     const data = LlmDataSchema.safeParse(event.data ?? {});
@@ -77,7 +86,8 @@ const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
  * own event, identified by (source, id).
  */
 export function callIdOf(e: CloudEvent): string {
-  const rid = str(e.data?.api_request_id) ?? str(e.data?.request_id) ?? (e.type === "kong.api_request" ? e.id : undefined);
+  const rid =
+    str(e.data?.api_request_id) ?? str(e.data?.request_id) ?? (e.type === "kong.api_request" ? e.id : undefined);
   if (rid) return storableId(rid, "rid-sha256");
   return `ce-sha256:${createHash("sha256").update(`${e.source}\n${e.id}`, "utf8").digest("hex")}`;
 }
@@ -88,6 +98,7 @@ const UNRESOLVED = "unknown";
 /** The Kong consumer a subject names: `consumer:<id>` (newer plugins) or the consumer's username. */
 export function subjectRef(subject: string): KongConsumerRef | undefined {
   if (subject === UNRESOLVED) return undefined;
-  if (subject.startsWith("consumer:") && subject.length > "consumer:".length) return { kongId: storableId(subject.slice("consumer:".length)) };
+  if (subject.startsWith("consumer:") && subject.length > "consumer:".length)
+    return { kongId: storableId(subject.slice("consumer:".length)) };
   return { username: storableId(subject) };
 }

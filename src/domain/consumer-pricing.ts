@@ -11,17 +11,41 @@ import type { PriceBookIndex, PriceMatchKind } from "./price-book.ts";
 import { rateAt, type Rate, type RatePrices } from "./pricing.ts";
 
 /** viaTag: the consumer has no plan of its own and is billed by the plan of this tag. */
-export type Plan = { bookId: string; bookName: string; version: number; markupPercent: Decimal | null; index: PriceBookIndex; viaTag?: string };
+export type Plan = {
+  bookId: string;
+  bookName: string;
+  version: number;
+  markupPercent: Decimal | null;
+  index: PriceBookIndex;
+  viaTag?: string;
+};
 
 /** How a call was priced, stored on its event and shown by GET /v1/events/:id. */
-export type PricedBy =
-  | { source: "plan" | "override"; book: string; book_id: string; book_version: number; entry: string; match: PriceMatchKind; price_id: string; markup_percent: string | null; via_tag?: string }
+type PricedBy =
+  | {
+      source: "plan" | "override";
+      book: string;
+      book_id: string;
+      book_version: number;
+      entry: string;
+      match: PriceMatchKind;
+      price_id: string;
+      markup_percent: string | null;
+      via_tag?: string;
+    }
   | { source: "consumer_rate"; rate_id: string };
 
 /** pricedByJson: pricedBy as stored, serialized once per price rather than once per call. */
 export type ResolvedPrice = RatePrices & { id?: string; priceId?: string; pricedBy: PricedBy; pricedByJson?: string };
 
-const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken", "requestFee"] as const;
+const PRICE_FIELDS = [
+  "inputCostPerToken",
+  "outputCostPerToken",
+  "cachedInputCostPerToken",
+  "cacheWriteCostPerToken",
+  "reasoningCostPerToken",
+  "requestFee",
+] as const;
 
 /** A plan price after the consumer's markup (negative: a discount), rounded half up to a price's 12 places. */
 export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrices {
@@ -35,14 +59,30 @@ export function markedUp(prices: RatePrices, percent: Decimal | null): RatePrice
 }
 
 /** The same price version, match and markup resolve to one object per book version (the meter asks per call). */
-function fromPlan(plan: Plan, m: NonNullable<ReturnType<PriceBookIndex["match"]>>, source: "plan" | "override" = "plan"): ResolvedPrice {
+function fromPlan(
+  plan: Plan,
+  m: NonNullable<ReturnType<PriceBookIndex["match"]>>,
+  source: "plan" | "override" = "plan",
+): ResolvedPrice {
   const markup = plan.markupPercent?.toFixed() ?? null;
   return plan.index.memo(`${source}|${m.price.id}|${m.match}|${markup}|${plan.viaTag ?? ""}`, () => {
     const pricedBy: PricedBy = {
-      source, book: plan.bookName, book_id: plan.bookId, book_version: plan.version, entry: m.entry, match: m.match, price_id: m.price.id, markup_percent: markup,
+      source,
+      book: plan.bookName,
+      book_id: plan.bookId,
+      book_version: plan.version,
+      entry: m.entry,
+      match: m.match,
+      price_id: m.price.id,
+      markup_percent: markup,
       ...(plan.viaTag !== undefined ? { via_tag: plan.viaTag } : {}),
     };
-    return { ...markedUp(m.price, plan.markupPercent), priceId: m.price.id, pricedBy, pricedByJson: JSON.stringify(pricedBy) };
+    return {
+      ...markedUp(m.price, plan.markupPercent),
+      priceId: m.price.id,
+      pricedBy,
+      pricedByJson: JSON.stringify(pricedBy),
+    };
   });
 }
 
@@ -58,7 +98,13 @@ function fromRate(rate: Rate): ResolvedPrice {
 }
 
 /** `own`: the consumer's own prices (a book with no markup), which override the plan's for the models they name. */
-export function resolvePrice(plan: Plan | undefined, rates: readonly Rate[], model: string, at: Date, own?: Plan): ResolvedPrice | undefined {
+export function resolvePrice(
+  plan: Plan | undefined,
+  rates: readonly Rate[],
+  model: string,
+  at: Date,
+  own?: Plan,
+): ResolvedPrice | undefined {
   const overridden = own?.index.named(model, at);
   if (own && overridden) return fromPlan(own, overridden, "override");
   const named = plan?.index.named(model, at);

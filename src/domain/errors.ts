@@ -1,5 +1,5 @@
-// Errors that carry their HTTP meaning. The HTTP error handler maps them in one place; workers read
-// `retryable` to decide between redelivery (retryable) and the dead-letter topic (not).
+// Errors that carry their HTTP meaning. The HTTP error handler maps them in one place; a 503 tells
+// the caller to retry.
 
 export type ErrorCode =
   | "bad_request"
@@ -36,7 +36,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly options: { field?: string; retryable?: boolean; cause?: unknown } = {},
+    readonly options: { field?: string; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "AppError";
@@ -44,9 +44,6 @@ export class AppError extends Error {
   }
   get field(): string | undefined {
     return this.options.field;
-  }
-  get retryable(): boolean {
-    return this.options.retryable ?? false;
   }
 }
 

@@ -8,9 +8,10 @@ import { LEVELS, parseMatrix, SLOT_NAMES, type TdlMatrix } from "./tdl.ts";
 
 const YEAR_MIN = 1970;
 const YEAR_MAX = 9999;
-export const INT4_MAX = 2_147_483_647;
+const INT4_MAX = 2_147_483_647;
 
-const inRange = (d: Date) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= YEAR_MIN && d.getUTCFullYear() <= YEAR_MAX;
+const inRange = (d: Date) =>
+  !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= YEAR_MIN && d.getUTCFullYear() <= YEAR_MAX;
 
 /** YYYY-MM-DD, a day that exists, 1970 to 9999. */
 export const calendarDate = z
@@ -20,14 +21,21 @@ export const calendarDate = z
     const d = new Date(`${s}T00:00:00Z`);
     return inRange(d) && d.toISOString().slice(0, 10) === s;
   }, `must be a calendar date from ${YEAR_MIN}-01-01 to ${YEAR_MAX}-12-31`)
-  .meta({ format: "date", description: `A calendar day, ${YEAR_MIN}-01-01 to ${YEAR_MAX}-12-31.`, examples: ["2026-11-01"] });
+  .meta({
+    format: "date",
+    description: `A calendar day, ${YEAR_MIN}-01-01 to ${YEAR_MAX}-12-31.`,
+    examples: ["2026-11-01"],
+  });
 
 /** An ISO 8601 date-time with its offset, 1970 to 9999. */
 export const instantString = z
   .string()
   .datetime({ offset: true, message: "must be an ISO 8601 date-time with offset, e.g. 2026-11-01T00:00:00Z" })
   .refine((s) => inRange(new Date(s)), `must be between ${YEAR_MIN} and ${YEAR_MAX}`)
-  .meta({ description: `An ISO 8601 date-time with offset, years ${YEAR_MIN} to ${YEAR_MAX}.`, examples: ["2026-11-01T00:00:00Z"] });
+  .meta({
+    description: `An ISO 8601 date-time with offset, years ${YEAR_MIN} to ${YEAR_MAX}.`,
+    examples: ["2026-11-01T00:00:00Z"],
+  });
 export const instant = instantString.transform((s) => new Date(s));
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -42,11 +50,14 @@ export const safeText = (max: number, min = 0) =>
     .meta({ pattern: "^[^\\u0000-\\u001f\\u007f]*$" });
 
 /** How a path names a consumer: its tokenmeter id, its Kong id or its username. */
-export const consumerRef = safeText(200, 1).meta({ description: "The consumer's tokenmeter id, Kong consumer id or username." });
+export const consumerRef = safeText(200, 1).meta({
+  description: "The consumer's tokenmeter id, Kong consumer id or username.",
+});
 
 export const uuid = z.uuid({ message: "must be a UUID" });
 /** Whether a path's reference is an id (a UUID) rather than a name. */
-export const isUuid = (ref: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
+export const isUuid = (ref: string): boolean =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
 
 /** A token limit or count a 32-bit column holds. */
 export const tokenLimit = z.number().int().positive().max(INT4_MAX, `must be at most ${INT4_MAX}`);

@@ -4,11 +4,13 @@
 // stack; its output equals JSON.stringify's for values that came from JSON.parse.
 
 /** A JSON object (not an array, not null). */
-export const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+export const isJsonObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
-type Frame =
-  | { array: unknown[]; i: number }
-  | { object: Record<string, unknown>; keys: string[]; i: number };
+/** The value when it is a JSON object, else undefined. */
+export const asJsonObject = (v: unknown): Record<string, unknown> | undefined => (isJsonObject(v) ? v : undefined);
+
+type Frame = { array: unknown[]; i: number } | { object: Record<string, unknown>; keys: string[]; i: number };
 
 /** JSON.stringify(value), or the same text written iteratively when the value is too deep for it. */
 export function stringifyJson(value: unknown): string {

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { providerFigures, usageFigures, type ProviderFigures, type UsageFigures } from "./provider-usage.ts";
 import { storableId, storableText } from "./storable.ts";
+import { asJsonObject } from "./json.ts";
 
 const headerValue = z.union([z.string(), z.array(z.string())]);
 const headers = z.record(z.string(), headerValue).optional();
@@ -26,7 +27,10 @@ export const KongLogSchema = z
       })
       .passthrough(),
     response: z.object({ status: z.number().int().min(0).max(999), headers, body }).passthrough(),
-    upstream_status: z.union([z.string(), z.number()]).transform((v) => storableText(String(v), 64)).optional(),
+    upstream_status: z
+      .union([z.string(), z.number()])
+      .transform((v) => storableText(String(v), 64))
+      .optional(),
     started_at: z
       .number()
       .finite()
@@ -78,8 +82,7 @@ export const DEFAULT_BODY_PATHS: BodyPaths = {
 
 const PROXY_BLOCKS = new Set(["proxy", "ai-proxy", "ai-proxy-advanced"]);
 
-const obj = (v: unknown): Record<string, unknown> | undefined =>
-  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+const obj = asJsonObject;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? storableText(v) : undefined);
 
 function readBlock(name: string, b: Record<string, unknown>): AiBlock {
@@ -117,10 +120,13 @@ export function proxyBlock(blocks: AiBlock[]): AiBlock | undefined {
  * LLM call), each missing figure taken from `responseUsage`, the logged response's own `usage`.
  */
 export function providerCounts(blocks: AiBlock[], responseUsage: UsageFigures = {}): ProviderFigures {
-  return providerFigures(blocks.map((b) => b.usage), responseUsage);
+  return providerFigures(
+    blocks.map((b) => b.usage),
+    responseUsage,
+  );
 }
 
-export function headerOf(h: Record<string, string | string[]> | undefined, name: string): string | undefined {
+function headerOf(h: Record<string, string | string[]> | undefined, name: string): string | undefined {
   const v = h?.[name];
   return Array.isArray(v) ? v[v.length - 1] : v;
 }
@@ -147,13 +153,26 @@ export function isBillable(log: KongLog): boolean {
 }
 
 /** The model: ai-proxy's log block, ai-proxy's response header, the request body, the route map. */
-export function modelOf(log: KongLog, proxy: AiBlock | undefined, requestBody: unknown, modelByRoute: ReadonlyMap<string, string>): string {
-  const named = proxy?.responseModel ?? proxy?.requestModel ?? str(headerOf(log.response.headers, "x-kong-llm-model")) ?? str(obj(requestBody)?.model);
+export function modelOf(
+  log: KongLog,
+  proxy: AiBlock | undefined,
+  requestBody: unknown,
+  modelByRoute: ReadonlyMap<string, string>,
+): string {
+  const named =
+    proxy?.responseModel ??
+    proxy?.requestModel ??
+    str(headerOf(log.response.headers, "x-kong-llm-model")) ??
+    str(obj(requestBody)?.model);
   return modelOrRoute(named, log.route ?? {}, modelByRoute);
 }
 
 /** The model a report names, else its route's configured model (by name, then id), else "unknown". */
-export function modelOrRoute(named: string | undefined, route: { id?: string; name?: string }, modelByRoute: ReadonlyMap<string, string>): string {
+export function modelOrRoute(
+  named: string | undefined,
+  route: { id?: string; name?: string },
+  modelByRoute: ReadonlyMap<string, string>,
+): string {
   const key = route.name ?? route.id;
   return named ?? (key ? modelByRoute.get(key) : undefined) ?? "unknown";
 }

@@ -11,8 +11,16 @@ export type Limits = {
 };
 
 /** Why the authorizer denies a call; the first four are also the flags the meter records. */
-export type DenyCode = "capability_not_granted" | "input_tokens_over_limit" | "max_tokens_over_limit" | "tdl_limit_reached";
-export type LimitFlag = "capability_not_granted" | "input_tokens_over_limit" | "output_tokens_over_limit" | "tdl_limit_exceeded";
+export type DenyCode =
+  | "capability_not_granted"
+  | "input_tokens_over_limit"
+  | "max_tokens_over_limit"
+  | "tdl_limit_reached";
+export type LimitFlag =
+  | "capability_not_granted"
+  | "input_tokens_over_limit"
+  | "output_tokens_over_limit"
+  | "tdl_limit_exceeded";
 export const LIMIT_FLAGS: readonly LimitFlag[] = [
   "capability_not_granted",
   "input_tokens_over_limit",
@@ -21,7 +29,10 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
 ];
 
 /** Capability index of a call: the first of route name, route id, model that the map names. */
-export function capabilityOf(keys: Array<string | undefined | null>, map: ReadonlyMap<string, number>): number | undefined {
+export function capabilityOf(
+  keys: Array<string | undefined | null>,
+  map: ReadonlyMap<string, number>,
+): number | undefined {
   for (const key of keys) if (key && map.has(key)) return map.get(key);
   return undefined;
 }

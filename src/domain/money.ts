@@ -15,8 +15,9 @@ export const PRICE_INTEGER_DIGITS = 12;
 const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 
 /** A JSON number as it was written in a request (see src/http/json-body.ts). */
-export type Literal = { readonly text: string };
-const isLiteral = (v: unknown): v is Literal => typeof v === "object" && v !== null && typeof (v as Literal).text === "string";
+type Literal = { readonly text: string };
+const isLiteral = (v: unknown): v is Literal =>
+  typeof v === "object" && v !== null && typeof (v as Literal).text === "string";
 
 /**
  * Reads a per-token price: a decimal string, or a JSON number written in plain decimal notation.
@@ -27,9 +28,12 @@ const isLiteral = (v: unknown): v is Literal => typeof v === "object" && v !== n
 export function parsePrice(value: unknown): Decimal | { error: string } {
   let text: string;
   if (isLiteral(value)) {
-    if (!PLAIN_DECIMAL.test(value.text)) return { error: `must be written in plain decimal notation (e.g. 0.000000083), not ${value.text}` };
+    if (!PLAIN_DECIMAL.test(value.text))
+      return { error: `must be written in plain decimal notation (e.g. 0.000000083), not ${value.text}` };
     if (!new Decimal(String(Number(value.text))).equals(new Decimal(value.text))) {
-      return { error: `a JSON number cannot carry ${value.text} exactly; send the price as a string ("${value.text}")` };
+      return {
+        error: `a JSON number cannot carry ${value.text} exactly; send the price as a string ("${value.text}")`,
+      };
     }
     text = value.text;
   } else if (typeof value === "number") {
@@ -37,19 +41,18 @@ export function parsePrice(value: unknown): Decimal | { error: string } {
     text = new Decimal(value).toFixed();
   } else if (typeof value === "string") {
     text = value.trim();
-    if (!PLAIN_DECIMAL.test(text)) return { error: "must be a plain decimal string such as \"0.000000083\" (no sign, exponent, hex or binary forms)" };
+    if (!PLAIN_DECIMAL.test(text))
+      return { error: 'must be a plain decimal string such as "0.000000083" (no sign, exponent, hex or binary forms)' };
   } else {
     return { error: "must be a decimal string or a JSON number" };
   }
   const d = new Decimal(text);
   if (d.decimalPlaces() > PRICE_SCALE) return { error: `must have at most ${PRICE_SCALE} decimal places` };
-  if (d.greaterThanOrEqualTo(new Decimal(10).pow(PRICE_INTEGER_DIGITS))) return { error: `must be less than 10^${PRICE_INTEGER_DIGITS} (at most ${PRICE_INTEGER_DIGITS} digits before the point)` };
+  if (d.greaterThanOrEqualTo(new Decimal(10).pow(PRICE_INTEGER_DIGITS)))
+    return {
+      error: `must be less than 10^${PRICE_INTEGER_DIGITS} (at most ${PRICE_INTEGER_DIGITS} digits before the point)`,
+    };
   return d;
-}
-
-/** Decimal as a plain string without exponent, for JSON answers. */
-export function toPlain(d: { toFixed(): string }): string {
-  return d.toFixed();
 }
 
 export type RoundingMode = "half_up" | "half_even";

@@ -18,7 +18,7 @@ export type PriceMatch = { price: BookPrice; match: PriceMatchKind; entry: strin
 export const DEFAULT_ENTRY = "*";
 const DATE_SUFFIX = /[-@](?:\d{4}-\d{2}-\d{2}|\d{8})$/;
 
-export const normalizeModel = (name: string): string => name.trim().toLowerCase();
+const normalizeModel = (name: string): string => name.trim().toLowerCase();
 
 /** The model without a trailing release date, or undefined when it has none. */
 export function undatedModel(model: string): string | undefined {
@@ -30,7 +30,10 @@ export function undatedModel(model: string): string | undefined {
 export const ENTRY_NAME = /^[^\s*]*(?:\*[^\s*]*)*$/;
 
 function globToRegExp(pattern: string): RegExp {
-  const body = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  const body = pattern
+    .split("*")
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
   return new RegExp(`^${body}$`, "s");
 }
 
@@ -38,7 +41,8 @@ type Entry = { name: string; versions: BookPrice[] };
 
 function inForce(versions: readonly BookPrice[], at: Date): BookPrice | undefined {
   let best: BookPrice | undefined;
-  for (const v of versions) if (v.effectiveFrom.getTime() <= at.getTime() && (!best || v.effectiveFrom > best.effectiveFrom)) best = v;
+  for (const v of versions)
+    if (v.effectiveFrom.getTime() <= at.getTime() && (!best || v.effectiveFrom > best.effectiveFrom)) best = v;
   return best;
 }
 
@@ -61,7 +65,8 @@ export class PriceBookIndex {
     for (const [name, versions] of byName) {
       const entry = { name, versions };
       if (name === DEFAULT_ENTRY) this.fallback = entry;
-      else if (name.includes("*")) this.patterns.push({ ...entry, re: globToRegExp(name), literal: name.replaceAll("*", "").length });
+      else if (name.includes("*"))
+        this.patterns.push({ ...entry, re: globToRegExp(name), literal: name.replaceAll("*", "").length });
       else this.exact.set(name, entry);
     }
     this.patterns.sort((a, b) => b.literal - a.literal || (a.name < b.name ? -1 : 1));

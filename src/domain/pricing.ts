@@ -15,7 +15,15 @@ export type Rate = {
   requestFee?: Decimal | null;
 };
 
-export type RatePrices = Pick<Rate, "inputCostPerToken" | "outputCostPerToken" | "cachedInputCostPerToken" | "cacheWriteCostPerToken" | "reasoningCostPerToken" | "requestFee">;
+export type RatePrices = Pick<
+  Rate,
+  | "inputCostPerToken"
+  | "outputCostPerToken"
+  | "cachedInputCostPerToken"
+  | "cacheWriteCostPerToken"
+  | "reasoningCostPerToken"
+  | "requestFee"
+>;
 
 /** The rate in force at `at`: the latest one that took effect at or before it. */
 export function rateAt(history: readonly Rate[], at: Date): Rate | undefined {
@@ -35,7 +43,10 @@ export function pricesOf(rate: RatePrices): Record<TokenType, Decimal> {
     cache_write: rate.cacheWriteCostPerToken,
     reasoning: rate.reasoningCostPerToken,
   };
-  return Object.fromEntries(TOKEN_TYPES.map((t) => [t, new Decimal(own[t] ?? own[PARENT[t]]!)])) as Record<TokenType, Decimal>;
+  return Object.fromEntries(TOKEN_TYPES.map((t) => [t, new Decimal(own[t] ?? own[PARENT[t]]!)])) as Record<
+    TokenType,
+    Decimal
+  >;
 }
 
 /** Exact cost of a call: each token type's quantity times its price, plus any fee per request; no rounding (invoices round once). */

@@ -8,14 +8,22 @@
 //   the input total is their sum.
 // - Kong 3.7 logged the singular prompt_token / completion_token.
 import { MAX_TOKENS_PER_CALL, plausibleCount } from "./storable.ts";
+import { asJsonObject } from "./json.ts";
 
-export type UsageFigures = { input?: number; output?: number; cachedInput?: number; cacheWrite?: number; reasoning?: number };
-export const FIGURE_KEYS = ["input", "output", "cachedInput", "cacheWrite", "reasoning"] as const;
+export type UsageFigures = {
+  input?: number;
+  output?: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+};
+const FIGURE_KEYS = ["input", "output", "cachedInput", "cacheWrite", "reasoning"] as const;
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json | undefined => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+const obj = asJsonObject;
 /** A count as reported: rounded when finite; a non-finite value is kept so that it is flagged, not dropped. */
-const num = (v: unknown): number | undefined => (typeof v !== "number" ? undefined : Number.isFinite(v) ? Math.round(v) : v);
+const num = (v: unknown): number | undefined =>
+  typeof v !== "number" ? undefined : Number.isFinite(v) ? Math.round(v) : v;
 
 /** Only the keys that were reported. */
 function defined(f: UsageFigures): UsageFigures {
@@ -28,7 +36,12 @@ export function usageFigures(usage: Json | undefined): UsageFigures {
     const base = num(usage.input_tokens);
     const read = num(usage.cache_read_input_tokens) ?? 0;
     const write = num(usage.cache_creation_input_tokens) ?? 0;
-    return defined({ input: base === undefined ? undefined : base + read + write, output: num(usage.output_tokens), cachedInput: read, cacheWrite: write });
+    return defined({
+      input: base === undefined ? undefined : base + read + write,
+      output: num(usage.output_tokens),
+      cachedInput: read,
+      cacheWrite: write,
+    });
   }
   const inDetails = obj(usage.prompt_tokens_details) ?? obj(usage.input_tokens_details);
   const outDetails = obj(usage.completion_tokens_details) ?? obj(usage.output_tokens_details);

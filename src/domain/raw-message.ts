@@ -4,7 +4,7 @@ import { checkCloudEvent, type CloudEvent } from "./cloud-event.ts";
 import { KongLogSchema, type KongLog } from "./kong-log.ts";
 import { RawUsageEnvelopeSchema } from "./usage-event.ts";
 
-export type Report = { kind: "http-log"; log: KongLog } | { kind: "cloudevent"; event: CloudEvent };
+type Report = { kind: "http-log"; log: KongLog } | { kind: "cloudevent"; event: CloudEvent };
 export type ParsedEntry = { eventId: string; receivedAt: Date; report: Report };
 
 /** A message that can never be metered; it goes to the dead-letter topic with this reason. */

@@ -92,8 +92,10 @@ export function parseMatrix(value: unknown): TdlMatrix | { error: string; path: 
   const m = emptyMatrix();
   for (const [key, row] of Object.entries(value)) {
     if (!(key in m)) return { error: "unknown slot; slots are T1..T12", path: key };
-    if (!Array.isArray(row) || row.length !== LEVELS) return { error: `must be an array of ${LEVELS} numbers`, path: key };
-    if (!row.every((n) => Number.isInteger(n) && n >= 0)) return { error: "values must be non-negative integers", path: key };
+    if (!Array.isArray(row) || row.length !== LEVELS)
+      return { error: `must be an array of ${LEVELS} numbers`, path: key };
+    if (!row.every((n) => Number.isInteger(n) && n >= 0))
+      return { error: "values must be non-negative integers", path: key };
     m[key] = [...row] as number[];
   }
   return m;

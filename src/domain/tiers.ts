@@ -12,20 +12,33 @@ import { Decimal, ZERO } from "./money.ts";
 import { pricesOf, type RatePrices } from "./pricing.ts";
 import type { TokenType } from "./token-types.ts";
 
-export type Tier = { above: number; prices: RatePrices };
+type Tier = { above: number; prices: RatePrices };
 export type Tiering = { mode: "graduated" | "volume"; tiers: Tier[] } | { mode: "package"; packageSize: number };
 
 /** The price of one token of `type` in each tier (base first), after the consumer's markup. */
-function unitPrices(tiering: Tiering, base: RatePrices, type: TokenType, markup: Decimal | null): Array<{ above: bigint; price: Decimal }> {
+function unitPrices(
+  tiering: Tiering,
+  base: RatePrices,
+  type: TokenType,
+  markup: Decimal | null,
+): Array<{ above: bigint; price: Decimal }> {
   const tiers = tiering.mode === "package" ? [] : tiering.tiers;
-  return [{ above: 0n, prices: base }, ...tiers.map((t) => ({ above: BigInt(t.above), prices: t.prices }))].map((t) => ({
-    above: t.above,
-    price: pricesOf(markedUp(t.prices, markup))[type],
-  }));
+  return [{ above: 0n, prices: base }, ...tiers.map((t) => ({ above: BigInt(t.above), prices: t.prices }))].map(
+    (t) => ({
+      above: t.above,
+      price: pricesOf(markedUp(t.prices, markup))[type],
+    }),
+  );
 }
 
 /** The period's amount for `quantity` tokens of one type under the tiering. Exact: no rounding. */
-export function ratedAmount(tiering: Tiering, base: RatePrices, type: TokenType, quantity: bigint, markup: Decimal | null): Decimal {
+export function ratedAmount(
+  tiering: Tiering,
+  base: RatePrices,
+  type: TokenType,
+  quantity: bigint,
+  markup: Decimal | null,
+): Decimal {
   if (quantity <= 0n) return ZERO;
   const tiers = unitPrices(tiering, base, type, markup);
   if (tiering.mode === "package") {
@@ -49,7 +62,11 @@ export function ratedAmount(tiering: Tiering, base: RatePrices, type: TokenType,
 /** A stored tiering (JSON) back as the domain type; prices as Decimals. */
 export function tieringFromJson(json: unknown): Tiering | null {
   if (!json || typeof json !== "object") return null;
-  const j = json as { mode: Tiering["mode"]; package_size?: number; tiers?: Array<Record<string, string | null> & { above: number }> };
+  const j = json as {
+    mode: Tiering["mode"];
+    package_size?: number;
+    tiers?: Array<Record<string, string | null> & { above: number }>;
+  };
   if (j.mode === "package") return { mode: "package", packageSize: j.package_size! };
   const d = (v: string | null | undefined) => (v === null || v === undefined ? null : new Decimal(v));
   return {

@@ -43,8 +43,16 @@ import type { DependencyChecks } from "../ops/health.ts";
 import { MeterProgress } from "../ops/meter-progress.ts";
 import { deadLetterRefresher, invoiceRefresher, type Metrics } from "../ops/metrics.ts";
 
-export type AppDeps = { config: Config; db: PrismaClient; producer: UsageProducer; logger: Logger; billingQueue: Queue; webhookQueue: Queue; redis: Redis;
-  metrics: Metrics; checks: DependencyChecks;
+export type AppDeps = {
+  config: Config;
+  db: PrismaClient;
+  producer: UsageProducer;
+  logger: Logger;
+  billingQueue: Queue;
+  webhookQueue: Queue;
+  redis: Redis;
+  metrics: Metrics;
+  checks: DependencyChecks;
   /** The gateway routes' clock (slot of the day, rate in force); tests fix it. */
   clock?: () => Date;
 };
@@ -65,7 +73,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app, PACKAGE_VERSION);
   app.addHook("onResponse", async (request, reply) => {
     // the path only: a query string can carry a credential (?apikey=…)
-    request.log.info({ method: request.method, path: request.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
+    request.log.info(
+      {
+        method: request.method,
+        path: request.url.split("?")[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      "request",
+    );
   });
 
   const { config, db, redis, logger } = deps;
@@ -90,8 +106,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const cache = new MetadataCache(db, { ttlMs: config.authorize.cacheTtlMs, redisPrefix: config.redis.prefix, logger });
   await cache.start(redis);
   app.addHook("onClose", () => cache.close());
-  const counter = new TdlCounter(redis, db, config.redis.prefix, () => deps.metrics.dependencyErrors.inc({ dependency: "redis" }));
-  const measurer = new MeasurePool({ workers: config.authorize.countWorkers, budgetMs: config.authorize.countBudgetMs, defaultEncoding: config.metering.defaultEncoding });
+  const counter = new TdlCounter(redis, db, config.redis.prefix, () =>
+    deps.metrics.dependencyErrors.inc({ dependency: "redis" }),
+  );
+  const measurer = new MeasurePool({
+    workers: config.authorize.countWorkers,
+    budgetMs: config.authorize.countBudgetMs,
+    defaultEncoding: config.metering.defaultEncoding,
+  });
   await measurer.start();
   app.addHook("onClose", () => measurer.close());
   // this process drops its cache at once; the others when the notice reaches them through Redis
@@ -103,9 +125,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => uiRoutes(scope));
   await app.register(async (scope) => ingestRoutes(scope, deps));
   const alerts = { db, webhookQueue: deps.webhookQueue, config, logger };
-  const budgets = new BudgetGuard({ db, ledger: new HoldLedger(redis, config.redis.prefix), config, alerts, logger,
-    onRedisError: () => deps.metrics.dependencyErrors.inc({ dependency: "redis" }) });
-  await app.register(async (scope) => gatewayRoutes(scope, { config, db, cache, counter, measurer, budgets, now: deps.clock }));
+  const budgets = new BudgetGuard({
+    db,
+    ledger: new HoldLedger(redis, config.redis.prefix),
+    config,
+    alerts,
+    logger,
+    onRedisError: () => deps.metrics.dependencyErrors.inc({ dependency: "redis" }),
+  });
+  await app.register(async (scope) =>
+    gatewayRoutes(scope, { config, db, cache, counter, measurer, budgets, now: deps.clock }),
+  );
   await app.register(async (scope) => {
     scope.addHook("onRequest", refuseControlCharactersInUrl);
     scope.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
@@ -116,7 +146,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
     });
     const limiter = new RateLimiter(redis, config.redis.prefix);
-    scope.addHook("onRequest", rateLimited(authenticate(deps.config.adminApiKey, deps.db), limiter, config.rateLimits, presentedSecret));
+    scope.addHook(
+      "onRequest",
+      rateLimited(authenticate(deps.config.adminApiKey, deps.db), limiter, config.rateLimits, presentedSecret),
+    );
     await consumerRoutes(scope, { ...deps, metadataChanged });
     await rateRoutes(scope, { ...deps, metadataChanged });
     await priceBookRoutes(scope, { ...deps, metadataChanged });

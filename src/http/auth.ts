@@ -25,7 +25,9 @@ export function presentedSecret(request: FastifyRequest): string | undefined {
 function requireSecret(expected: string, what: string) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     if (!secretMatches(presentedSecret(request), expected)) {
-      throw new AppError("unauthorized", `missing or wrong ${what} in the Authorization header`, { field: "authorization" });
+      throw new AppError("unauthorized", `missing or wrong ${what} in the Authorization header`, {
+        field: "authorization",
+      });
     }
   };
 }

@@ -17,12 +17,19 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const requestId = request.id;
     if (err instanceof RequestValidationError) {
       request.log.warn({ code: "validation_failed", field: err.field }, err.message);
-      return reply.code(400).send({ error: { code: "validation_failed", message: `${err.field}: ${err.message}`, field: err.field, requestId } });
+      return reply.code(400).send({
+        error: { code: "validation_failed", message: `${err.field}: ${err.message}`, field: err.field, requestId },
+      });
     }
     if (err instanceof AppError) {
       const level = err.status >= 500 ? "error" : "warn";
-      request.log[level]({ err: err.status >= 500 ? err.cause ?? err : undefined, code: err.code, field: err.field }, err.message);
-      return reply.code(err.status).send({ error: { code: err.code, message: err.message, field: err.field, requestId } });
+      request.log[level](
+        { err: err.status >= 500 ? (err.cause ?? err) : undefined, code: err.code, field: err.field },
+        err.message,
+      );
+      return reply
+        .code(err.status)
+        .send({ error: { code: err.code, message: err.message, field: err.field, requestId } });
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
@@ -34,7 +41,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return reply.code(500).send({ error: { code: "internal", message: "internal error", requestId } });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}`, requestId: request.id } }),
+    reply.code(404).send({
+      error: {
+        code: "not_found",
+        message: `no route ${request.method} ${request.url.split("?")[0]}`,
+        requestId: request.id,
+      },
+    }),
   );
 }
 
@@ -43,7 +56,10 @@ export const MAX_PARAM_LENGTH = 1024;
 
 /** Errors the router raises before a route runs (a malformed or over-long path), in the same shape. */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const message = err.code === "FST_ERR_MAX_PARAM_LENGTH" ? `path: a path segment is longer than ${MAX_PARAM_LENGTH} characters` : "path: not a valid URL path";
+  const message =
+    err.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? `path: a path segment is longer than ${MAX_PARAM_LENGTH} characters`
+      : "path: not a valid URL path";
   request.log.warn({ code: err.code }, message);
   return reply.code(400).send({ error: { code: "validation_failed", message, field: "path", requestId: request.id } });
 }

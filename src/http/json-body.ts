@@ -5,7 +5,7 @@
 import { validationFailed } from "../domain/errors.ts";
 
 /** A JSON number as written in the request. */
-export class NumberLiteral {
+class NumberLiteral {
   constructor(readonly text: string) {}
 }
 
@@ -48,7 +48,8 @@ function priceLiterals(text: string): Array<[string[], string]> {
     } else if (c === "-" || (c >= "0" && c <= "9")) {
       const m = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400))!;
       const top = stack[stack.length - 1];
-      if (top && !top.array && top.key !== null && PRICE_KEY.test(top.key)) found.set(JSON.stringify(path()), [path(), m[0]]);
+      if (top && !top.array && top.key !== null && PRICE_KEY.test(top.key))
+        found.set(JSON.stringify(path()), [path(), m[0]]);
       i += m[0].length;
     } else {
       i++; // whitespace, true, false, null
@@ -63,11 +64,14 @@ function refuseNul(root: unknown): void {
   while (stack.length > 0) {
     const [v, at] = stack.pop()!;
     const field = (k: string) => (at ? `${at}.${k}` : k);
-    if (typeof v === "string" && v.includes("\u0000")) throw validationFailed(`${at || "body"}: must not contain the NUL character`, at || "body");
-    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, field(String(i))]));
-    else if (v !== null && typeof v === "object") {
+    if (typeof v === "string" && v.includes("\u0000"))
+      throw validationFailed(`${at || "body"}: must not contain the NUL character`, at || "body");
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) stack.push([x, field(String(i))]);
+    } else if (v !== null && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
-        if (k.includes("\u0000")) throw validationFailed(`${field(k)}: a key must not contain the NUL character`, at || "body");
+        if (k.includes("\u0000"))
+          throw validationFailed(`${field(k)}: a key must not contain the NUL character`, at || "body");
         stack.push([x, field(k)]);
       }
     }
@@ -77,7 +81,8 @@ function refuseNul(root: unknown): void {
 function setAt(root: unknown, keys: string[], value: unknown): void {
   let node = root as Record<string, unknown>;
   for (const k of keys.slice(0, -1)) node = node?.[k] as Record<string, unknown>;
-  if (node && typeof node === "object" && typeof node[keys[keys.length - 1]!] === "number") node[keys[keys.length - 1]!] = value;
+  if (node && typeof node === "object" && typeof node[keys[keys.length - 1]!] === "number")
+    node[keys[keys.length - 1]!] = value;
 }
 
 export function parseApiJson(text: string): unknown {

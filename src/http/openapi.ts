@@ -12,12 +12,15 @@ import { validatorCompiler } from "./validation.ts";
 
 export const PACKAGE_VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
-export const ErrorBody = z
+const ErrorBody = z
   .object({
     error: z.object({
       code: z.enum(Object.keys(STATUS) as [ErrorCode, ...ErrorCode[]]),
       message: z.string(),
-      field: z.string().optional().meta({ description: "The field refused: body fields by their path, others as query.x, path.x or header.x." }),
+      field: z
+        .string()
+        .optional()
+        .meta({ description: "The field refused: body fields by their path, others as query.x, path.x or header.x." }),
       requestId: z.string(),
     }),
   })
@@ -71,19 +74,40 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       components: {
         securitySchemes: {
           adminKey: { type: "http", scheme: "bearer", description: "The operator's ADMIN_API_KEY." },
-          consumerKey: { type: "http", scheme: "bearer", description: "A consumer's own key (tmk_...), from POST /v1/consumers/{consumer}/api-keys." },
-          gatewaySecret: { type: "http", scheme: "bearer", description: "Kong's shared INGEST_SECRET (Bearer, or Basic with it as the password)." },
+          consumerKey: {
+            type: "http",
+            scheme: "bearer",
+            description: "A consumer's own key (tmk_...), from POST /v1/consumers/{consumer}/api-keys.",
+          },
+          gatewaySecret: {
+            type: "http",
+            scheme: "bearer",
+            description: "Kong's shared INGEST_SECRET (Bearer, or Basic with it as the password).",
+          },
         },
       },
       tags: [
         { name: "consumers", description: "Consumers, their metadata, rates and keys (operator)." },
-        { name: "prices", description: "Price books per model and token type, shared by consumers as plans (operator)." },
+        {
+          name: "prices",
+          description: "Price books per model and token type, shared by consumers as plans (operator).",
+        },
         { name: "usage", description: "Usage and TDL matrices (operator, or a consumer for its own)." },
         { name: "invoices", description: "Invoices and billing runs." },
-        { name: "credits", description: "Prepaid credit: grants, balance, ledger and prepaid mode (operator, or a consumer for its own)." },
+        {
+          name: "credits",
+          description:
+            "Prepaid credit: grants, balance, ledger and prepaid mode (operator, or a consumer for its own).",
+        },
         { name: "gateway", description: "What Kong and the gateway plugin call." },
-        { name: "dead-letters", description: "Entries that could not be metered, for inspection and replay (operator)." },
-        { name: "reports", description: "Drift, lineage from invoice lines to events and prices, flagged events, FOCUS export." },
+        {
+          name: "dead-letters",
+          description: "Entries that could not be metered, for inspection and replay (operator).",
+        },
+        {
+          name: "reports",
+          description: "Drift, lineage from invoice lines to events and prices, flagged events, FOCUS export.",
+        },
         { name: "imports", description: "Kong declarative config import (operator)." },
         { name: "ops", description: "Liveness, readiness and metrics." },
       ],

@@ -6,7 +6,7 @@ import type { PrismaClient } from "../db/client.ts";
 import { AppError } from "../domain/errors.ts";
 import { presentedSecret, secretMatches } from "./auth.ts";
 
-export type Principal = { kind: "admin" } | { kind: "consumer"; consumerId: string };
+type Principal = { kind: "admin" } | { kind: "consumer"; consumerId: string };
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -15,7 +15,7 @@ declare module "fastify" {
 }
 
 const KEY_PREFIX = "tmk_";
-export const hashApiKey = (key: string) => createHash("sha256").update(key).digest("hex");
+const hashApiKey = (key: string) => createHash("sha256").update(key).digest("hex");
 
 export function newApiKey(): { key: string; prefix: string; hash: string } {
   const key = `${KEY_PREFIX}${randomBytes(24).toString("base64url")}`;
@@ -48,7 +48,9 @@ export function authenticate(adminKey: string, db: PrismaClient) {
       request.principal = { kind: "consumer", consumerId };
       return;
     }
-    throw new AppError("unauthorized", "missing or wrong API key in the Authorization header", { field: "authorization" });
+    throw new AppError("unauthorized", "missing or wrong API key in the Authorization header", {
+      field: "authorization",
+    });
   };
 }
 
@@ -62,5 +64,6 @@ export async function requireAdmin(request: FastifyRequest) {
  */
 export function assertOwnConsumer(request: FastifyRequest, consumerId: string, ref: string = consumerId) {
   const p = request.principal;
-  if (p?.kind === "consumer" && p.consumerId !== consumerId) throw new AppError("not_found", `consumer ${ref} not found`);
+  if (p?.kind === "consumer" && p.consumerId !== consumerId)
+    throw new AppError("not_found", `consumer ${ref} not found`);
 }

@@ -42,7 +42,11 @@ export class RateLimiter {
   async take(key: string, perMinute: number, take = true): Promise<Verdict> {
     const interval = PERIOD_MS / perMinute;
     try {
-      const [allowed, waitMs, remaining] = (await GCRA.run(this.redis, [`${this.prefix}:rate:${key}`], [interval, PERIOD_MS, take ? 1 : 0])) as number[];
+      const [allowed, waitMs, remaining] = (await GCRA.run(
+        this.redis,
+        [`${this.prefix}:rate:${key}`],
+        [interval, PERIOD_MS, take ? 1 : 0],
+      )) as number[];
       return { allowed: allowed === 1, waitMs: waitMs!, remaining: remaining! };
     } catch {
       return this.takeLocally(key, interval, take);

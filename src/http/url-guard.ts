@@ -11,9 +11,18 @@ export async function refuseControlCharactersInUrl(request: FastifyRequest): Pro
   const url = request.url;
   const q = url.indexOf("?");
   const [path, query] = q < 0 ? [url, ""] : [url.slice(0, q), url.slice(q + 1)];
-  for (const [part, text] of [["path", path], ["query", query]] as const) {
+  for (const [part, text] of [
+    ["path", path],
+    ["query", query],
+  ] as const) {
     if (ENCODED_CONTROL.test(text) || RAW_CONTROL.test(text)) {
-      const param = part === "query" ? (text.split("&").find((p) => ENCODED_CONTROL.test(p) || RAW_CONTROL.test(p))?.split("=")[0] ?? "") : "";
+      const param =
+        part === "query"
+          ? (text
+              .split("&")
+              .find((p) => ENCODED_CONTROL.test(p) || RAW_CONTROL.test(p))
+              ?.split("=")[0] ?? "")
+          : "";
       const field = param ? `query.${decodeURIComponentSafe(param)}` : part;
       throw validationFailed(`${field}: must not contain control characters (NUL, CR, LF, ...)`, field);
     }

@@ -5,12 +5,10 @@
 // for the same keys, and so is every string holding JSON (the request and response bodies Kong
 // logs are JSON inside a JSON string): only the credential's value changes, every other byte of
 // the body stays as logged, so its tokens count the same.
-import { stringifyJson } from "../domain/json.ts";
+import { stringifyJson, isJsonObject } from "../domain/json.ts";
 
 export const REDACTED = "REDACTED";
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const URI_FIELDS = new Set(["uri", "url", "upstream_uri"]);
 
 /** Replaces the values of credential arguments in a URI's query, keeping everything else as is. */
@@ -42,7 +40,7 @@ export function redactDeep(root: unknown, keys: ReadonlySet<string>): void {
     const v = stack.pop();
     if (Array.isArray(v)) {
       for (const item of v) if (typeof item === "object" && item !== null) stack.push(item);
-    } else if (isObj(v)) {
+    } else if (isJsonObject(v)) {
       for (const [k, value] of Object.entries(v)) {
         if (keys.has(k.toLowerCase())) v[k] = REDACTED;
         else if (typeof value === "string" && URI_FIELDS.has(k)) v[k] = redactUri(value, keys);
@@ -94,7 +92,7 @@ export function redactText(text: string, keys: ReadonlySet<string>): string {
   for (let m = keyRe.exec(text); m !== null; m = keyRe.exec(text)) {
     const start = m.index + m[0].length;
     if (start < from) continue;
-    out += text.slice(from, start) + `"${REDACTED}"`;
+    out += `${text.slice(from, start)}"${REDACTED}"`;
     from = valueEnd(text, start);
     keyRe.lastIndex = from;
   }

@@ -8,11 +8,12 @@ export const JOBS = {
   tick: { name: "billing-tick", payload: z.object({ asOf }) },
   /** Records one period as closed and fans out one draft job per consumer to bill. */
   closePeriod: { name: "close-period", payload: z.object({ periodKey: z.string(), asOf }) },
-  draftInvoice: { name: "draft-invoice", payload: z.object({ consumerId: z.string().uuid(), periodId: z.string().uuid(), asOf }) },
+  draftInvoice: {
+    name: "draft-invoice",
+    payload: z.object({ consumerId: z.string().uuid(), periodId: z.string().uuid(), asOf }),
+  },
   finalizePeriod: { name: "finalize-period", payload: z.object({ periodId: z.string().uuid(), asOf }) },
 } as const;
-
-export type JobName = (typeof JOBS)[keyof typeof JOBS]["name"];
 
 export const JOB_OPTIONS = {
   attempts: 6,

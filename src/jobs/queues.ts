@@ -1,6 +1,7 @@
 import { Queue, type Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import { withinTimeout } from "../lib/timeout.ts";
 
 /** Stored in Redis with every job: renaming it strands the jobs already queued under the old name. */
 export const BILLING_QUEUE = "billing";
@@ -22,18 +23,8 @@ export function createBillingQueue(config: Config, connection: Redis): Queue {
 }
 
 /** Queue calls wait for Redis to become ready; an API request must not wait for ever. */
-export async function withinTimeout<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function queueCall<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
+  return withinTimeout(ms, `${what}: no answer from Redis within ${ms} ms`, fn());
 }
 
 /** Stops a worker and its queue, then drops their connections (BullMQ does not close connections it was given). */

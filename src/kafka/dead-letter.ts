@@ -17,7 +17,11 @@ export type DeadLetterInfo = {
   eventId?: string;
 };
 
-export function deadLetter(value: Buffer | string | null, key: Buffer | string | null | undefined, info: DeadLetterInfo): Message {
+export function deadLetter(
+  value: Buffer | string | null,
+  key: Buffer | string | null | undefined,
+  info: DeadLetterInfo,
+): Message {
   const headers: IHeaders = {
     "tm-stage": info.stage,
     "tm-kind": info.kind,
@@ -35,9 +39,14 @@ export function deadLetter(value: Buffer | string | null, key: Buffer | string |
 }
 
 /** A dead letter too large for the topic keeps the start of its value, and says so in a header. */
-export function fitted(letter: Message, limit: { fits(m: Message): boolean; readonly maxMessageBytes: number }): Message {
+export function fitted(
+  letter: Message,
+  limit: { fits(m: Message): boolean; readonly maxMessageBytes: number },
+): Message {
   if (limit.fits(letter)) return letter;
   const keep = Math.floor(limit.maxMessageBytes / 2);
-  const value = (typeof letter.value === "string" ? Buffer.from(letter.value) : (letter.value ?? Buffer.alloc(0))).subarray(0, keep);
+  const value = (
+    typeof letter.value === "string" ? Buffer.from(letter.value) : (letter.value ?? Buffer.alloc(0))
+  ).subarray(0, keep);
   return { ...letter, value, headers: { ...letter.headers, "tm-truncated-to": String(keep) } };
 }

@@ -33,7 +33,12 @@ export async function ingestBody(body: Buffer, deps: IngestDeps): Promise<Ingest
 }
 
 /** Entries sorted into raw-topic messages and dead letters (with their index and reason). */
-export type Sorted = { accepted: Message[]; letters: Message[]; rejected: IngestResult["rejected"]; codes: RejectCode[] };
+export type Sorted = {
+  accepted: Message[];
+  letters: Message[];
+  rejected: IngestResult["rejected"];
+  codes: RejectCode[];
+};
 
 /** Resolves once Kafka holds every accepted message and every dead letter. */
 export async function publish({ config, producer, metrics }: IngestDeps, sorted: Sorted): Promise<IngestResult> {
@@ -58,28 +63,52 @@ export function sorter(producer: UsageProducer) {
   /** Accepts a message that fits the topic; a larger one is rejected as too large. */
   const accept = (index: number, message: { key: string; value: string }) => {
     if (producer.fits(message)) sorted.accepted.push(message);
-    else reject(index, "too_large", `entry is ${Buffer.byteLength(message.value)} bytes once written out, over KAFKA_MAX_MESSAGE_BYTES`, message.value);
+    else
+      reject(
+        index,
+        "too_large",
+        `entry is ${Buffer.byteLength(message.value)} bytes once written out, over KAFKA_MAX_MESSAGE_BYTES`,
+        message.value,
+      );
   };
   return { sorted, reject, accept };
 }
 
 /** Accepted entries as raw-topic messages; unusable ones as dead letters with their index and reason. */
-function sortEntries(values: unknown[], receivedAt: string, redactKeys: ReadonlySet<string>, producer: UsageProducer): Sorted {
+function sortEntries(
+  values: unknown[],
+  receivedAt: string,
+  redactKeys: ReadonlySet<string>,
+  producer: UsageProducer,
+): Sorted {
   const { sorted, reject, accept } = sorter(producer);
-  values.forEach((value, index) => {
+  for (const [index, value] of values.entries()) {
     const check = checkEntry(value);
     if (!check.ok) {
       redactDeep(value, redactKeys);
-      return reject(index, check.code, check.reason, stringifyJson(value));
+      reject(index, check.code, check.reason, stringifyJson(value));
+      continue;
     }
     redactDeep(check.entry, redactKeys);
-    const envelope: RawUsageEnvelope = { v: 1, id: eventIdOf(check.entry), source: "kong-http-log", receivedAt, log: check.entry };
+    const envelope: RawUsageEnvelope = {
+      v: 1,
+      id: eventIdOf(check.entry),
+      source: "kong-http-log",
+      receivedAt,
+      log: check.entry,
+    };
     accept(index, { key: partitionKeyOf(check.entry), value: stringifyJson(envelope) });
-  });
+  }
   return sorted;
 }
 
-export async function keepUnusableBody(deps: IngestDeps, body: Buffer, reason: string, redactKeys: ReadonlySet<string>, kind = "unusable_body") {
+export async function keepUnusableBody(
+  deps: IngestDeps,
+  body: Buffer,
+  reason: string,
+  redactKeys: ReadonlySet<string>,
+  kind = "unusable_body",
+) {
   if (body.length === 0) return;
   const { producer, config } = deps;
   // Kong re-posts the same bytes on every retry; the key lets an operator spot the copies.

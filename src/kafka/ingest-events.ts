@@ -4,7 +4,7 @@
 // as /ingest/kong: 2xx once Kafka holds everything, 400 for a body unusable as a whole.
 import { AppError, badRequest } from "../domain/errors.ts";
 import { callIdOf, checkCloudEvent } from "../domain/cloud-event.ts";
-import { stringifyJson } from "../domain/json.ts";
+import { stringifyJson, isJsonObject } from "../domain/json.ts";
 import { identityKey, type RawUsageEnvelope } from "../domain/usage-event.ts";
 import { jsonBodyOf } from "../ingest/entries.ts";
 import { redactDeep } from "../ingest/redact.ts";
@@ -21,18 +21,18 @@ export function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** The events of a body as its content type says: one event, an array of them, or either (application/json). */
 export function eventsOf(body: Buffer, mediaType: string): unknown[] {
   const parsed = jsonBodyOf(body);
-  if (mediaType === CLOUDEVENT_TYPES.single && !isObj(parsed)) throw badRequest(`a ${CLOUDEVENT_TYPES.single} body must be one event object`, "body");
-  if (mediaType === CLOUDEVENT_TYPES.batch && !Array.isArray(parsed)) throw badRequest(`a ${CLOUDEVENT_TYPES.batch} body must be an array of events`, "body");
+  if (mediaType === CLOUDEVENT_TYPES.single && !isJsonObject(parsed))
+    throw badRequest(`a ${CLOUDEVENT_TYPES.single} body must be one event object`, "body");
+  if (mediaType === CLOUDEVENT_TYPES.batch && !Array.isArray(parsed))
+    throw badRequest(`a ${CLOUDEVENT_TYPES.batch} body must be an array of events`, "body");
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) throw badRequest("request body is an empty array; expected CloudEvents", "body");
     return parsed;
   }
-  if (!isObj(parsed)) throw badRequest("request body must be a CloudEvent or an array of them", "body");
+  if (!isJsonObject(parsed)) throw badRequest("request body must be a CloudEvent or an array of them", "body");
   return [parsed];
 }
 
@@ -43,18 +43,28 @@ export async function ingestCloudEvents(body: Buffer, mediaType: string, deps: I
   try {
     values = eventsOf(body, mediaType);
   } catch (err) {
-    if (err instanceof AppError) await keepUnusableBody(deps, body, err.message, redactKeys, "cloudevents_unusable_body").catch(() => {});
+    if (err instanceof AppError)
+      await keepUnusableBody(deps, body, err.message, redactKeys, "cloudevents_unusable_body").catch(() => {});
     throw err;
   }
   const receivedAt = new Date().toISOString();
   const { sorted, reject, accept } = sorter(deps.producer);
-  values.forEach((value, index) => {
+  for (const [index, value] of values.entries()) {
     // attributes copied from request headers may hold credentials: redacted before anything is kept
     redactDeep(value, redactKeys);
     const check = checkCloudEvent(value);
-    if (!check.ok) return reject(index, check.code, check.reason, stringifyJson(value));
-    const envelope: RawUsageEnvelope = { v: 1, id: callIdOf(check.event), source: "kong-cloudevents", receivedAt, event: check.event };
+    if (!check.ok) {
+      reject(index, check.code, check.reason, stringifyJson(value));
+      continue;
+    }
+    const envelope: RawUsageEnvelope = {
+      v: 1,
+      id: callIdOf(check.event),
+      source: "kong-cloudevents",
+      receivedAt,
+      event: check.event,
+    };
     accept(index, { key: identityKey(check.event.subject), value: stringifyJson(envelope) });
-  });
+  }
   return publish(deps, sorted);
 }

@@ -10,6 +10,7 @@
 import { CompressionTypes, type Kafka, type Message, type Producer } from "kafkajs";
 import { AppError } from "../domain/errors.ts";
 import { secondsSince, type Metrics } from "../ops/metrics.ts";
+import { withinTimeout } from "../lib/timeout.ts";
 
 export type TopicMessages = { topic: string; messages: Message[] };
 
@@ -21,17 +22,24 @@ const COMPRESS_FROM_BYTES = 1024 * 1024;
 
 type Pending = { batches: TopicMessages[]; resolve: () => void; reject: (err: unknown) => void };
 
-const byteLength = (v: Buffer | string | null | undefined) => (v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length);
+const byteLength = (v: Buffer | string | null | undefined) =>
+  v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length;
 
 /** Bytes a message takes in a record batch, near enough to keep requests under the limit. */
-export function messageBytes(m: Message): number {
+function messageBytes(m: Message): number {
   let n = RECORD_OVERHEAD + byteLength(m.key) + byteLength(m.value);
-  for (const [k, v] of Object.entries(m.headers ?? {})) n += byteLength(k) + (Array.isArray(v) ? v.reduce((s, x) => s + byteLength(x), 0) : byteLength(v as Buffer | string | undefined));
+  for (const [k, v] of Object.entries(m.headers ?? {}))
+    n +=
+      byteLength(k) +
+      (Array.isArray(v) ? v.reduce((s, x) => s + byteLength(x), 0) : byteLength(v as Buffer | string | undefined));
   return n;
 }
 
 /** Splits the messages into requests of at most `maxBytes`, in order; a message over it stands alone. */
-export function splitBySize(batches: TopicMessages[], maxBytes: number): Array<{ topicMessages: TopicMessages[]; bytes: number }> {
+function splitBySize(
+  batches: TopicMessages[],
+  maxBytes: number,
+): Array<{ topicMessages: TopicMessages[]; bytes: number }> {
   const budget = maxBytes - BATCH_OVERHEAD;
   const requests: Array<{ topicMessages: TopicMessages[]; bytes: number }> = [];
   let current: { topicMessages: TopicMessages[]; bytes: number } | undefined;
@@ -100,28 +108,24 @@ export class UsageProducer {
   /** Resolves only when Kafka has acknowledged every message (acks = all). */
   async send(batches: TopicMessages[]): Promise<void> {
     if (!batches.some((b) => b.messages.length > 0)) return;
-    let timer: NodeJS.Timeout | undefined;
     let entry: Pending | undefined;
-    const acknowledged = new Promise<void>((resolve, reject) => this.pending.push((entry = { batches, resolve, reject })));
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // not sent yet: drop it, the caller answers 503 and Kong sends it again
-        const i = this.pending.indexOf(entry!);
-        if (i >= 0) this.pending.splice(i, 1);
-        reject(new Error(`no acknowledgement within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-    });
+    const acknowledged = new Promise<void>((resolve, reject) =>
+      this.pending.push((entry = { batches, resolve, reject })),
+    );
+    // not sent in time: dropped, the caller answers 503 and Kong sends it again
+    const drop = () => {
+      const i = this.pending.indexOf(entry!);
+      if (i >= 0) this.pending.splice(i, 1);
+    };
     void this.flush();
     const t0 = performance.now();
     try {
-      await Promise.race([acknowledged, timeout]);
+      await withinTimeout(this.timeoutMs, `no acknowledgement within ${this.timeoutMs} ms`, acknowledged, drop);
       this.metrics?.produceSeconds.observe({ result: "ok" }, secondsSince(t0));
     } catch (err) {
       this.metrics?.produceSeconds.observe({ result: "failed" }, secondsSince(t0));
       this.metrics?.dependencyErrors.inc({ dependency: "kafka" });
-      throw new AppError("kafka_unavailable", "Kafka is unavailable; retry later", { retryable: true, cause: err });
-    } finally {
-      clearTimeout(timer);
+      throw new AppError("kafka_unavailable", "Kafka is unavailable; retry later", { cause: err });
     }
   }
 

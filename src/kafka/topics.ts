@@ -28,7 +28,8 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
         })),
       });
     }
-    for (const topic of topics.filter((t) => existing.has(t))) await raiseMessageLimit(admin, topic, config.kafka.maxMessageBytes);
+    for (const topic of topics.filter((t) => existing.has(t)))
+      await raiseMessageLimit(admin, topic, config.kafka.maxMessageBytes);
   } finally {
     await admin.disconnect();
   }
@@ -36,7 +37,10 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
 
 /** AlterConfigs replaces a topic's whole set of settings, so the ones made on the topic are resent. */
 async function raiseMessageLimit(admin: Admin, topic: string, maxMessageBytes: number): Promise<void> {
-  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+  });
   const entries = described.resources[0]?.configEntries ?? [];
   const current = Number(entries.find((e) => e.configName === MAX_MESSAGE_BYTES)?.configValue ?? 0);
   if (current >= maxMessageBytes) return;
@@ -45,7 +49,13 @@ async function raiseMessageLimit(admin: Admin, topic: string, maxMessageBytes: n
     .map((e) => ({ name: e.configName, value: e.configValue }));
   await admin.alterConfigs({
     validateOnly: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...kept, { name: MAX_MESSAGE_BYTES, value: String(maxMessageBytes) }] }],
+    resources: [
+      {
+        type: ConfigResourceTypes.TOPIC,
+        name: topic,
+        configEntries: [...kept, { name: MAX_MESSAGE_BYTES, value: String(maxMessageBytes) }],
+      },
+    ],
   });
 }
 

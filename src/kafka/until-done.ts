@@ -19,7 +19,12 @@ function unavailable(err: unknown): "postgres" | "kafka" | undefined {
 }
 
 /** Runs `work` until it succeeds; undefined when the consumer stops or loses the partition meanwhile. */
-export async function untilDone<T>(work: () => Promise<T>, payload: EachBatchPayload, log: Logger, metrics: Metrics): Promise<T | undefined> {
+export async function untilDone<T>(
+  work: () => Promise<T>,
+  payload: EachBatchPayload,
+  log: Logger,
+  metrics: Metrics,
+): Promise<T | undefined> {
   for (let attempt = 1, delay = RETRY_FIRST_MS; ; attempt++, delay = Math.min(delay * 2, RETRY_MAX_MS)) {
     try {
       return await work();

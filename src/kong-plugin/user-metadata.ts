@@ -18,11 +18,22 @@ export type Pdk = {
   };
   router: {
     getRoute(): Promise<{ id?: string; name?: string } | null | undefined>;
-    getService(): Promise<{ connect_timeout?: number; write_timeout?: number; read_timeout?: number } | null | undefined>;
+    getService(): Promise<
+      { connect_timeout?: number; write_timeout?: number; read_timeout?: number } | null | undefined
+    >;
   };
-  service: { request: { setHeaders(headers: Record<string, string>): Promise<unknown>; setRawBody(body: string): Promise<unknown> } };
+  service: {
+    request: {
+      setHeaders(headers: Record<string, string>): Promise<unknown>;
+      setRawBody(body: string): Promise<unknown>;
+    };
+  };
   response: { exit(status: number, body?: string, headers?: Record<string, string>): Promise<unknown> };
-  log: { warn(...args: unknown[]): Promise<unknown>; err(...args: unknown[]): Promise<unknown>; setSerializeValue(key: string, value: unknown): Promise<unknown> };
+  log: {
+    warn(...args: unknown[]): Promise<unknown>;
+    err(...args: unknown[]): Promise<unknown>;
+    setSerializeValue(key: string, value: unknown): Promise<unknown>;
+  };
 };
 
 type KongConsumer = { id?: string; username?: string; custom_id?: string };
@@ -93,7 +104,10 @@ export function withFields(rawBody: string, fields: Record<string, number>): str
     let at = body;
     for (const key of keys.slice(0, -1)) {
       const next = at[key];
-      at = (at[key] = typeof next === "object" && next !== null && !Array.isArray(next) ? next : {}) as Record<string, unknown>;
+      at = (at[key] = typeof next === "object" && next !== null && !Array.isArray(next) ? next : {}) as Record<
+        string,
+        unknown
+      >;
     }
     at[keys[keys.length - 1]!] = value;
   }
@@ -116,7 +130,9 @@ export class Plugin {
     const route = await kong.router.getRoute();
     const service = await kong.router.getService().catch(() => null);
     // the longest Kong lets the call run: a budget hold outlives it (Kong's defaults: 60 s each)
-    const timeoutMs = service ? (service.connect_timeout ?? 60_000) + (service.write_timeout ?? 60_000) + (service.read_timeout ?? 60_000) : undefined;
+    const timeoutMs = service
+      ? (service.connect_timeout ?? 60_000) + (service.write_timeout ?? 60_000) + (service.read_timeout ?? 60_000)
+      : undefined;
     const body = await kong.request.getRawBody(); // nil when Kong buffered it to disk: held at the consumer's max_input_tokens
     // The budget hold this call takes is settled by the metered log: the plugin names the hold in
     // the log itself (Kong's plugin API gives it no request id), which works on every Kong version.
@@ -172,11 +188,17 @@ export class Plugin {
       return;
     }
     await kong.log.err(`user-metadata: authorize failed, refusing the call (fail_open=false): ${String(err)}`);
-    await kong.response.exit(503, JSON.stringify({ message: "usage authorization is unavailable", reason: "authorize_unavailable" }), JSON_TYPE);
+    await kong.response.exit(
+      503,
+      JSON.stringify({ message: "usage authorization is unavailable", reason: "authorize_unavailable" }),
+      JSON_TYPE,
+    );
   }
 
   private async call(method: "GET" | "POST", path: string, body?: unknown, headers: Record<string, string> = {}) {
-    const auth: Record<string, string> = this.config.gateway_secret ? { Authorization: `Bearer ${this.config.gateway_secret}` } : {};
+    const auth: Record<string, string> = this.config.gateway_secret
+      ? { Authorization: `Bearer ${this.config.gateway_secret}` }
+      : {};
     const res = await fetch(`${this.config.tokenmeter_url}${path}`, {
       method,
       headers: { ...auth, ...headers, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },

@@ -6,7 +6,8 @@
  * a TAB or CR at all (OWASP's CSV injection list). Plain numbers ("-1") are not formulas.
  */
 const FORMULA = /^[\s\p{Cc}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]/u;
-export const mayRunAsFormula = (s: string): boolean => (FORMULA.test(s) || /^[\t\r]/.test(s)) && !(s.trim() !== "" && Number.isFinite(Number(s)));
+const mayRunAsFormula = (s: string): boolean =>
+  (FORMULA.test(s) || /^[\t\r]/.test(s)) && !(s.trim() !== "" && Number.isFinite(Number(s)));
 
 /**
  * RFC 4180 CSV. A text cell a spreadsheet could run as a formula is prefixed with ' (usernames and
@@ -19,5 +20,5 @@ export function toCsv<R extends object>(rows: R[], columns: readonly (keyof R & 
     if (typeof v === "string" && mayRunAsFormula(s)) s = `'${s}`;
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
+  return `${[columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\r\n")}\r\n`;
 }

@@ -2,6 +2,7 @@
 import type { Admin, Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
 import type { PrismaClient } from "../db/client.ts";
+import { withinTimeout } from "../lib/timeout.ts";
 
 export type Dependency = "postgres" | "kafka" | "redis";
 export type CheckResult = { ok: boolean; latency_ms: number; error?: string };
@@ -10,15 +11,19 @@ const DEFAULT_TIMEOUT_MS = 2000;
 
 async function timed(timeoutMs: number, probe: () => Promise<unknown>): Promise<CheckResult> {
   const t0 = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]);
+    await withinTimeout(timeoutMs, `no answer within ${timeoutMs} ms`, probe());
     return { ok: true, latency_ms: Math.round(performance.now() - t0) };
   } catch (err) {
-    const message = (err as Error).message.split("\n").map((l) => l.trim()).filter(Boolean);
-    return { ok: false, latency_ms: Math.round(performance.now() - t0), error: message[message.length - 1] ?? "unavailable" };
-  } finally {
-    clearTimeout(timer);
+    const message = (err as Error).message
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+    return {
+      ok: false,
+      latency_ms: Math.round(performance.now() - t0),
+      error: message[message.length - 1] ?? "unavailable",
+    };
   }
 }
 
@@ -61,7 +66,9 @@ export class DependencyChecks {
       const admin = this.deps.kafka.admin();
       const connecting = admin.connect().then(() => admin);
       // a connection that failed is forgotten, so the next check tries again
-      connecting.catch(() => { if (this.admin === connecting) this.admin = undefined; });
+      connecting.catch(() => {
+        if (this.admin === connecting) this.admin = undefined;
+      });
       this.admin = connecting;
     }
     return this.admin;

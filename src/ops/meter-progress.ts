@@ -7,8 +7,20 @@ import type { Config } from "../config.ts";
 import type { DependencyChecks } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
 
-export type PartitionProgress = { partition: number; end: number; committed: number; lag: number; stalled: boolean; unchanged_for_ms: number };
-export type MeterProgressReport = { status: "ok" | "lagging" | "stalled" | "unknown"; partitions: PartitionProgress[]; error?: string; sampled_at?: string };
+type PartitionProgress = {
+  partition: number;
+  end: number;
+  committed: number;
+  lag: number;
+  stalled: boolean;
+  unchanged_for_ms: number;
+};
+export type MeterProgressReport = {
+  status: "ok" | "lagging" | "stalled" | "unknown";
+  partitions: PartitionProgress[];
+  error?: string;
+  sampled_at?: string;
+};
 
 const SAMPLE_EVERY_MS = 5_000;
 
@@ -55,14 +67,25 @@ export class MeterProgress {
           if (!seen || seen.committed !== committed) this.since.set(partition, { committed, at: now });
           const unchanged = now - (this.since.get(partition)?.at ?? now);
           const lag = Math.max(0, end - committed);
-          return { partition, end, committed, lag, stalled: lag > 0 && unchanged >= this.config.ops.stallAfterMs, unchanged_for_ms: unchanged };
+          return {
+            partition,
+            end,
+            committed,
+            lag,
+            stalled: lag > 0 && unchanged >= this.config.ops.stallAfterMs,
+            unchanged_for_ms: unchanged,
+          };
         })
         .sort((a, b) => a.partition - b.partition);
       for (const p of partitions) {
         this.metrics.consumerLag.set({ partition: String(p.partition) }, p.lag);
         this.metrics.partitionStalled.set({ partition: String(p.partition) }, p.stalled ? 1 : 0);
       }
-      const status = partitions.some((p) => p.stalled) ? "stalled" : partitions.some((p) => p.lag > 0) ? "lagging" : "ok";
+      const status = partitions.some((p) => p.stalled)
+        ? "stalled"
+        : partitions.some((p) => p.lag > 0)
+          ? "lagging"
+          : "ok";
       this.last = { status, partitions, sampled_at: new Date(now).toISOString() };
     } catch (err) {
       this.metrics.dependencyErrors.inc({ dependency: "kafka" });

@@ -21,22 +21,98 @@ export function createMetrics(opts: { perConsumer?: boolean } = {}) {
   return {
     registry,
     perConsumer: opts.perConsumer ?? false,
-    ingestRequests: new Counter({ ...r, name: "tokenmeter_ingest_requests_total", help: "Ingest requests by HTTP status answered", labelNames: ["status"] }),
-    ingestEntries: new Counter({ ...r, name: "tokenmeter_ingest_entries_total", help: "Log entries taken by ingest, by result and reason", labelNames: ["result", "reason"] }),
-    produceSeconds: new Histogram({ ...r, name: "tokenmeter_kafka_produce_seconds", help: "Time until Kafka acknowledged a produce (acks=all)", buckets: LATENCY_BUCKETS, labelNames: ["result"] }),
-    meterEvents: new Counter({ ...r, name: "tokenmeter_meter_events_total", help: "Raw messages handled by the meter: metered, merged (a report of a call already stored), duplicate or dead_lettered", labelNames: ["result"] }),
-    meterAnomalies: new Counter({ ...r, name: "tokenmeter_meter_anomalies_total", help: "Events metered with an anomaly (no_token_count, a payload not whole, ...), by anomaly", labelNames: ["anomaly"] }),
-    meterDeadLetters: new Counter({ ...r, name: "tokenmeter_meter_dead_letters_total", help: "Messages the meter dead-lettered, by reason class", labelNames: ["reason"] }),
-    meterChunkSeconds: new Histogram({ ...r, name: "tokenmeter_meter_chunk_seconds", help: "Time to meter and commit one chunk of messages", buckets: LATENCY_BUCKETS }),
-    tokenizeSeconds: new Histogram({ ...r, name: "tokenmeter_meter_tokenize_seconds", help: "Time to count one event's payload tokens", buckets: LATENCY_BUCKETS }),
-    meterRetries: new Counter({ ...r, name: "tokenmeter_meter_retries_total", help: "Chunks retried because a dependency was unavailable", labelNames: ["dependency"] }),
-    consumerLag: new Gauge({ ...r, name: "tokenmeter_meter_consumer_lag_messages", help: "Messages on the raw topic not yet committed by the meter, per partition", labelNames: ["partition"] }),
-    partitionStalled: new Gauge({ ...r, name: "tokenmeter_meter_partition_stalled", help: "1 when a partition has lag and its committed offset has not moved for METER_STALL_AFTER_MS", labelNames: ["partition"] }),
-    endToEndSeconds: new Histogram({ ...r, name: "tokenmeter_meter_end_to_end_seconds", help: "From Kong's started_at to the event committed in PostgreSQL", buckets: DELAY_BUCKETS }),
-    dependencyErrors: new Counter({ ...r, name: "tokenmeter_dependency_errors_total", help: "Failed calls to a dependency", labelNames: ["dependency"] }),
-    billingJobs: new Counter({ ...r, name: "tokenmeter_billing_jobs_total", help: "Billing jobs finished, by job name and status", labelNames: ["job", "status"] }),
+    ingestRequests: new Counter({
+      ...r,
+      name: "tokenmeter_ingest_requests_total",
+      help: "Ingest requests by HTTP status answered",
+      labelNames: ["status"],
+    }),
+    ingestEntries: new Counter({
+      ...r,
+      name: "tokenmeter_ingest_entries_total",
+      help: "Log entries taken by ingest, by result and reason",
+      labelNames: ["result", "reason"],
+    }),
+    produceSeconds: new Histogram({
+      ...r,
+      name: "tokenmeter_kafka_produce_seconds",
+      help: "Time until Kafka acknowledged a produce (acks=all)",
+      buckets: LATENCY_BUCKETS,
+      labelNames: ["result"],
+    }),
+    meterEvents: new Counter({
+      ...r,
+      name: "tokenmeter_meter_events_total",
+      help: "Raw messages handled by the meter: metered, merged (a report of a call already stored), duplicate or dead_lettered",
+      labelNames: ["result"],
+    }),
+    meterAnomalies: new Counter({
+      ...r,
+      name: "tokenmeter_meter_anomalies_total",
+      help: "Events metered with an anomaly (no_token_count, a payload not whole, ...), by anomaly",
+      labelNames: ["anomaly"],
+    }),
+    meterDeadLetters: new Counter({
+      ...r,
+      name: "tokenmeter_meter_dead_letters_total",
+      help: "Messages the meter dead-lettered, by reason class",
+      labelNames: ["reason"],
+    }),
+    meterChunkSeconds: new Histogram({
+      ...r,
+      name: "tokenmeter_meter_chunk_seconds",
+      help: "Time to meter and commit one chunk of messages",
+      buckets: LATENCY_BUCKETS,
+    }),
+    tokenizeSeconds: new Histogram({
+      ...r,
+      name: "tokenmeter_meter_tokenize_seconds",
+      help: "Time to count one event's payload tokens",
+      buckets: LATENCY_BUCKETS,
+    }),
+    meterRetries: new Counter({
+      ...r,
+      name: "tokenmeter_meter_retries_total",
+      help: "Chunks retried because a dependency was unavailable",
+      labelNames: ["dependency"],
+    }),
+    consumerLag: new Gauge({
+      ...r,
+      name: "tokenmeter_meter_consumer_lag_messages",
+      help: "Messages on the raw topic not yet committed by the meter, per partition",
+      labelNames: ["partition"],
+    }),
+    partitionStalled: new Gauge({
+      ...r,
+      name: "tokenmeter_meter_partition_stalled",
+      help: "1 when a partition has lag and its committed offset has not moved for METER_STALL_AFTER_MS",
+      labelNames: ["partition"],
+    }),
+    endToEndSeconds: new Histogram({
+      ...r,
+      name: "tokenmeter_meter_end_to_end_seconds",
+      help: "From Kong's started_at to the event committed in PostgreSQL",
+      buckets: DELAY_BUCKETS,
+    }),
+    dependencyErrors: new Counter({
+      ...r,
+      name: "tokenmeter_dependency_errors_total",
+      help: "Failed calls to a dependency",
+      labelNames: ["dependency"],
+    }),
+    billingJobs: new Counter({
+      ...r,
+      name: "tokenmeter_billing_jobs_total",
+      help: "Billing jobs finished, by job name and status",
+      labelNames: ["job", "status"],
+    }),
     invoices: new Gauge({ ...r, name: "tokenmeter_invoices", help: "Invoices by status", labelNames: ["status"] }),
-    deadLettersStored: new Gauge({ ...r, name: "tokenmeter_dead_letters", help: "Dead letters recorded in PostgreSQL, by stage and whether they were replayed", labelNames: ["stage", "replayed"] }),
+    deadLettersStored: new Gauge({
+      ...r,
+      name: "tokenmeter_dead_letters",
+      help: "Dead letters recorded in PostgreSQL, by stage and whether they were replayed",
+      labelNames: ["stage", "replayed"],
+    }),
     genAiTokens: new Histogram({
       ...r,
       name: "gen_ai_client_token_usage",
@@ -44,8 +120,18 @@ export function createMetrics(opts: { perConsumer?: boolean } = {}) {
       labelNames: ["gen_ai_token_type", "gen_ai_operation_name"],
       buckets: TOKEN_BUCKETS,
     }),
-    consumerTokens: new Counter({ ...r, name: "tokenmeter_consumer_tokens_total", help: "Billable tokens per consumer (METRICS_PER_CONSUMER)", labelNames: ["consumer", "gen_ai_token_type"] }),
-    consumerCost: new Counter({ ...r, name: "tokenmeter_consumer_cost_total", help: "Cost per consumer in the billing currency, for monitoring only; invoices are exact (METRICS_PER_CONSUMER)", labelNames: ["consumer"] }),
+    consumerTokens: new Counter({
+      ...r,
+      name: "tokenmeter_consumer_tokens_total",
+      help: "Billable tokens per consumer (METRICS_PER_CONSUMER)",
+      labelNames: ["consumer", "gen_ai_token_type"],
+    }),
+    consumerCost: new Counter({
+      ...r,
+      name: "tokenmeter_consumer_cost_total",
+      help: "Cost per consumer in the billing currency, for monitoring only; invoices are exact (METRICS_PER_CONSUMER)",
+      labelNames: ["consumer"],
+    }),
   };
 }
 
@@ -65,6 +151,7 @@ export function invoiceRefresher(metrics: Metrics, db: Db): () => Promise<void> 
 export function deadLetterRefresher(metrics: Metrics, db: Db): () => Promise<void> {
   return async () => {
     metrics.deadLettersStored.reset();
-    for (const r of await countDeadLetters(db)) metrics.deadLettersStored.set({ stage: r.stage, replayed: String(r.replayed) }, r.count);
+    for (const r of await countDeadLetters(db))
+      metrics.deadLettersStored.set({ stage: r.stage, replayed: String(r.replayed) }, r.count);
   };
 }

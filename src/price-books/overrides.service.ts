@@ -10,7 +10,7 @@ import { addPrice, type PriceInput } from "./price-book.service.ts";
 import type { Correction } from "./repricing.ts";
 
 /** The name of a consumer's own book: outside what book names may be, so no plan can take it. */
-export const ownBookName = (consumerId: string) => `~consumer:${consumerId}`;
+const ownBookName = (consumerId: string) => `~consumer:${consumerId}`;
 
 /** The consumer's own book, made when it has none yet. */
 async function ownBook(db: Db, consumerId: string) {
@@ -18,7 +18,11 @@ async function ownBook(db: Db, consumerId: string) {
   if (found) return found;
   return db.priceBook.upsert({
     where: { ownerConsumerId: consumerId },
-    create: { name: ownBookName(consumerId), ownerConsumerId: consumerId, description: "the consumer's own prices, overriding its plan" },
+    create: {
+      name: ownBookName(consumerId),
+      ownerConsumerId: consumerId,
+      description: "the consumer's own prices, overriding its plan",
+    },
     update: {},
   });
 }
@@ -26,7 +30,10 @@ async function ownBook(db: Db, consumerId: string) {
 /** Adds a version of the consumer's own price for a model (or pattern), repricing its calls from then on. */
 export async function addOverride(db: PrismaClient, consumerRef: string, input: PriceInput, correction?: Correction) {
   if (input.model.trim() === DEFAULT_ENTRY) {
-    throw validationFailed("model: a consumer's own price names models; its rate (POST /v1/consumers/:consumer/rates) prices every other model", "model");
+    throw validationFailed(
+      "model: a consumer's own price names models; its rate (POST /v1/consumers/:consumer/rates) prices every other model",
+      "model",
+    );
   }
   const consumer = await resolveConsumer(db, consumerRef);
   const book = await ownBook(db, consumer.id);
@@ -38,6 +45,11 @@ export async function addOverride(db: PrismaClient, consumerRef: string, input: 
 export async function overridesOf(db: Db, consumerRef: string) {
   const consumer = await resolveConsumer(db, consumerRef);
   const book = await db.priceBook.findUnique({ where: { ownerConsumerId: consumer.id } });
-  const prices = book ? await db.priceBookPrice.findMany({ where: { bookId: book.id }, orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }] }) : [];
+  const prices = book
+    ? await db.priceBookPrice.findMany({
+        where: { bookId: book.id },
+        orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }],
+      })
+    : [];
   return { consumerId: consumer.id, book, prices };
 }

@@ -8,7 +8,7 @@ import { policiesOf, rateFromRow, type ConsumerPolicies } from "../consumers/con
 
 type Cached = { version: number; name: string; index: PriceBookIndex };
 
-export function bookPriceFromRow(r: Parameters<typeof rateFromRow>[0] & { bookId: string; model: string }): BookPrice {
+function bookPriceFromRow(r: Parameters<typeof rateFromRow>[0] & { bookId: string; model: string }): BookPrice {
   return { ...rateFromRow(r), bookId: r.bookId, model: r.model };
 }
 
@@ -32,7 +32,14 @@ export class PlanCache {
     for (const r of refs) {
       const book = await this.book(db, r.book.id, r.book.version, r.book.name);
       const viaTag = "viaTag" in r ? r.viaTag : undefined;
-      out.set(r.consumerId, { bookId: r.book.id, bookName: book.name, version: book.version, markupPercent: r.markupPercent, index: book.index, ...(viaTag !== undefined ? { viaTag } : {}) });
+      out.set(r.consumerId, {
+        bookId: r.book.id,
+        bookName: book.name,
+        version: book.version,
+        markupPercent: r.markupPercent,
+        index: book.index,
+        ...(viaTag !== undefined ? { viaTag } : {}),
+      });
     }
     return out;
   }

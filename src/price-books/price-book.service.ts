@@ -25,8 +25,17 @@ export type PriceInput = {
   request_fee?: Decimal;
   tiering?: TieringInput;
 };
-type TierInput = { above: number; input_cost_per_token: Decimal; output_cost_per_token: Decimal; cached_input_cost_per_token?: Decimal; cache_write_cost_per_token?: Decimal; reasoning_cost_per_token?: Decimal };
-export type TieringInput = { mode: "graduated" | "volume"; tiers: TierInput[] } | { mode: "package"; package_size: number };
+type TierInput = {
+  above: number;
+  input_cost_per_token: Decimal;
+  output_cost_per_token: Decimal;
+  cached_input_cost_per_token?: Decimal;
+  cache_write_cost_per_token?: Decimal;
+  reasoning_cost_per_token?: Decimal;
+};
+export type TieringInput =
+  | { mode: "graduated" | "volume"; tiers: TierInput[] }
+  | { mode: "package"; package_size: number };
 type PlanAmounts = { fee_per_period?: Decimal | null; minimum_per_period?: Decimal | null };
 export type BookInput = { name: string; description?: string; prices?: PriceInput[] } & PlanAmounts;
 
@@ -38,8 +47,12 @@ function tieringJson(t: TieringInput | undefined) {
   return {
     mode: t.mode,
     tiers: t.tiers.map((x) => ({
-      above: x.above, input_cost_per_token: text(x.input_cost_per_token), output_cost_per_token: text(x.output_cost_per_token),
-      cached_input_cost_per_token: text(x.cached_input_cost_per_token), cache_write_cost_per_token: text(x.cache_write_cost_per_token), reasoning_cost_per_token: text(x.reasoning_cost_per_token),
+      above: x.above,
+      input_cost_per_token: text(x.input_cost_per_token),
+      output_cost_per_token: text(x.output_cost_per_token),
+      cached_input_cost_per_token: text(x.cached_input_cost_per_token),
+      cache_write_cost_per_token: text(x.cache_write_cost_per_token),
+      reasoning_cost_per_token: text(x.reasoning_cost_per_token),
     })),
   };
 }
@@ -63,7 +76,9 @@ const priceColumns = (p: PriceInput) => ({
 
 /** A book by id or name. */
 export async function resolveBook(db: Db, ref: string) {
-  const row = isUuid(ref) ? await db.priceBook.findUnique({ where: { id: ref } }) : await db.priceBook.findUnique({ where: { name: ref } });
+  const row = isUuid(ref)
+    ? await db.priceBook.findUnique({ where: { id: ref } })
+    : await db.priceBook.findUnique({ where: { name: ref } });
   if (!row) throw notFound(`price book ${ref} not found`);
   return row;
 }
@@ -72,14 +87,20 @@ export async function resolveBook(db: Db, ref: string) {
 function duplicateEntry(err: unknown): never {
   if (!isUniqueViolation(err)) throw err;
   const target = uniqueViolationTarget(err);
-  if (target.includes("effective_from")) throw conflict("prices: two prices of one entry take effect at the same time", "prices");
+  if (target.includes("effective_from"))
+    throw conflict("prices: two prices of one entry take effect at the same time", "prices");
   throw conflict("name: a price book of that name exists", "name");
 }
 
 export async function createBook(db: PrismaClient, input: BookInput) {
   try {
     return await db.priceBook.create({
-      data: { name: input.name, description: input.description, ...amountColumns(input), prices: { create: (input.prices ?? []).map(priceColumns) } },
+      data: {
+        name: input.name,
+        description: input.description,
+        ...amountColumns(input),
+        prices: { create: (input.prices ?? []).map(priceColumns) },
+      },
       include: { prices: { orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }] } },
     });
   } catch (err) {
@@ -90,13 +111,19 @@ export async function createBook(db: PrismaClient, input: BookInput) {
 /** A book's description, fee and minimum per period; they apply to invoices drafted from now on. */
 export async function changeBook(db: PrismaClient, bookRef: string, input: { description?: string } & PlanAmounts) {
   const book = await resolveBook(db, bookRef);
-  return db.priceBook.update({ where: { id: book.id }, data: { description: input.description, ...amountColumns(input) } });
+  return db.priceBook.update({
+    where: { id: book.id },
+    data: { description: input.description, ...amountColumns(input) },
+  });
 }
 
 /** Consumers whose plan is the book: their own, or their tag's when they have none of their own. */
 async function consumersOfBook(tx: Db, bookId: string): Promise<string[]> {
   const tags = (await tx.tagPlan.findMany({ where: { bookId }, select: { tag: true } })).map((t) => t.tag);
-  const rows = await tx.consumer.findMany({ where: { OR: [{ planId: bookId }, ...(tags.length ? [{ planId: null, tags: { hasSome: tags } }] : [])] }, select: { id: true } });
+  const rows = await tx.consumer.findMany({
+    where: { OR: [{ planId: bookId }, ...(tags.length ? [{ planId: null, tags: { hasSome: tags } }] : [])] },
+    select: { id: true },
+  });
   return rows.map((c) => c.id);
 }
 
@@ -106,7 +133,12 @@ async function consumersOfBook(tx: Db, bookId: string): Promise<string[]> {
  * own prices it holds). A change reaching into a finalized invoice's period is refused unless it
  * is a correction.
  */
-async function pricesAdded(tx: Db, book: { id: string; ownerConsumerId: string | null }, from: Date, correction?: Correction) {
+async function pricesAdded(
+  tx: Db,
+  book: { id: string; ownerConsumerId: string | null },
+  from: Date,
+  correction?: Correction,
+) {
   await tx.priceBook.update({ where: { id: book.id }, data: { version: { increment: 1 } } });
   const consumerIds = book.ownerConsumerId ? [book.ownerConsumerId] : await consumersOfBook(tx, book.id);
   if (!correction) for (const id of consumerIds) await refuseRepricingFinalized(tx, id, from, "effective_from");
@@ -116,7 +148,8 @@ async function pricesAdded(tx: Db, book: { id: string; ownerConsumerId: string |
 /** The book a plan names: a consumer's own prices are never a plan. */
 async function planBook(tx: Db, ref: string | null) {
   const book = ref === null ? null : await resolveBook(tx, ref);
-  if (book?.ownerConsumerId) throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
+  if (book?.ownerConsumerId)
+    throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");
   return book;
 }
 
@@ -143,20 +176,37 @@ export async function addPrice(db: PrismaClient, bookRef: string, input: PriceIn
  * covers are repriced back to the end of the consumer's last finalized period: those already
  * finally invoiced stay as billed.
  */
-export async function assignPlan(db: PrismaClient, consumerRef: string, plan: { bookRef: string | null; markupPercent: Decimal | null }) {
+export async function assignPlan(
+  db: PrismaClient,
+  consumerRef: string,
+  plan: { bookRef: string | null; markupPercent: Decimal | null },
+) {
   return db.$transaction(async (tx) => {
     const consumer = await resolveConsumer(tx, consumerRef);
     const book = await planBook(tx, plan.bookRef);
-    await tx.consumer.update({ where: { id: consumer.id }, data: { planId: book?.id ?? null, planMarkupPercent: plan.markupPercent?.toFixed() ?? null } });
+    await tx.consumer.update({
+      where: { id: consumer.id },
+      data: { planId: book?.id ?? null, planMarkupPercent: plan.markupPercent?.toFixed() ?? null },
+    });
     const { repriced } = await repriceConsumers(tx, [consumer.id], await lastFinalizedEnd(tx, [consumer.id]));
     return { consumerId: consumer.id, book, markupPercent: plan.markupPercent, repriced };
   }, REPRICING_TX);
 }
 
-const PRICE_FIELDS = ["inputCostPerToken", "outputCostPerToken", "cachedInputCostPerToken", "cacheWriteCostPerToken", "reasoningCostPerToken"] as const;
+const PRICE_FIELDS = [
+  "inputCostPerToken",
+  "outputCostPerToken",
+  "cachedInputCostPerToken",
+  "cacheWriteCostPerToken",
+  "reasoningCostPerToken",
+] as const;
 type PriceColumns = ReturnType<typeof priceColumns>;
 const samePrices = (a: Record<(typeof PRICE_FIELDS)[number], { toFixed(): string } | string | null>, b: PriceColumns) =>
-  PRICE_FIELDS.every((f) => (a[f] === null ? null : new Decimal(a[f]!.toString()).toFixed()) === (b[f] === null ? null : new Decimal(b[f]!).toFixed()));
+  PRICE_FIELDS.every(
+    (f) =>
+      (a[f] === null ? null : new Decimal(a[f]!.toString()).toFixed()) ===
+      (b[f] === null ? null : new Decimal(b[f]!).toFixed()),
+  );
 
 export type ImportReport = { added: string[]; unchanged: string[]; rejected: Array<{ model: string; reason: string }> };
 
@@ -165,15 +215,24 @@ export type ImportReport = { added: string[]; unchanged: string[]; rejected: Arr
  * force then is the same is left alone, any other gets a new version, and the book's consumers'
  * calls from then on are repriced once. Importing the same file twice adds nothing.
  */
-export async function importPrices(db: PrismaClient, bookRef: string, prices: PriceInput[], effectiveFrom: Date): Promise<ImportReport & { consumerIds: string[]; repriced: number }> {
+export async function importPrices(
+  db: PrismaClient,
+  bookRef: string,
+  prices: PriceInput[],
+  effectiveFrom: Date,
+): Promise<ImportReport & { consumerIds: string[]; repriced: number }> {
   return db.$transaction(async (tx) => {
     const book = await resolveBook(tx, bookRef);
     const report: ImportReport = { added: [], unchanged: [], rejected: [] };
     for (const p of prices) {
       const row = priceColumns({ ...p, effective_from: effectiveFrom.toISOString() });
-      const inForce = await tx.priceBookPrice.findFirst({ where: { bookId: book.id, model: row.model, effectiveFrom: { lte: effectiveFrom } }, orderBy: { effectiveFrom: "desc" } });
+      const inForce = await tx.priceBookPrice.findFirst({
+        where: { bookId: book.id, model: row.model, effectiveFrom: { lte: effectiveFrom } },
+        orderBy: { effectiveFrom: "desc" },
+      });
       if (inForce && samePrices(inForce, row)) report.unchanged.push(row.model);
-      else if (inForce && inForce.effectiveFrom.getTime() === effectiveFrom.getTime()) report.rejected.push({ model: row.model, reason: "another price of this entry takes effect at the same time" });
+      else if (inForce && inForce.effectiveFrom.getTime() === effectiveFrom.getTime())
+        report.rejected.push({ model: row.model, reason: "another price of this entry takes effect at the same time" });
       else {
         await tx.priceBookPrice.create({ data: { bookId: book.id, ...row } });
         report.added.push(row.model);
@@ -189,12 +248,23 @@ export async function importPrices(db: PrismaClient, bookRef: string, prices: Pr
  * Gives every consumer carrying the tag that has no plan of its own a book as its plan (null: none),
  * repricing each one's calls back to the end of its last finalized period.
  */
-export async function assignTagPlan(db: PrismaClient, tag: string, plan: { bookRef: string | null; markupPercent: Decimal | null }) {
+export async function assignTagPlan(
+  db: PrismaClient,
+  tag: string,
+  plan: { bookRef: string | null; markupPercent: Decimal | null },
+) {
   return db.$transaction(async (tx) => {
     const book = await planBook(tx, plan.bookRef);
-    if (book) await tx.tagPlan.upsert({ where: { tag }, create: { tag, bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null }, update: { bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null } });
+    if (book)
+      await tx.tagPlan.upsert({
+        where: { tag },
+        create: { tag, bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null },
+        update: { bookId: book.id, markupPercent: plan.markupPercent?.toFixed() ?? null },
+      });
     else await tx.tagPlan.deleteMany({ where: { tag } });
-    const consumers = (await tx.consumer.findMany({ where: { planId: null, tags: { has: tag } }, select: { id: true } })).map((c) => c.id);
+    const consumers = (
+      await tx.consumer.findMany({ where: { planId: null, tags: { has: tag } }, select: { id: true } })
+    ).map((c) => c.id);
     const { repriced } = await repriceConsumers(tx, consumers, await lastFinalizedEnd(tx, consumers));
     return { book, consumerIds: consumers, repriced };
   }, REPRICING_TX);

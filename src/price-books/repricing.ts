@@ -6,7 +6,7 @@
 // TDL cells and totals move by the same amounts, in the caller's transaction.
 import { settleCosts } from "../credits/settle-costs.ts";
 import { prismaSql } from "../db/sql.ts";
-import { Prisma, type Db } from "../db/client.ts";
+import type { Prisma, Db } from "../db/client.ts";
 import { resolvePrice, type ResolvedPrice } from "../domain/consumer-pricing.ts";
 import { Decimal } from "../domain/money.ts";
 import { costOf, pricesOf } from "../domain/pricing.ts";
@@ -17,10 +17,22 @@ import { priceColumns, quantityColumns, type TypedUsage } from "../billing/token
 
 /** A billable call with its token quantities and the unit prices it is billed at (p_/q_ columns). */
 type EventRow = TypedUsage & {
-  id: string; consumer_id: string; model: string; occurred_at: Date; cost: Prisma.Decimal; price_id: string | null; rate_id: string | null;
+  id: string;
+  consumer_id: string;
+  model: string;
+  occurred_at: Date;
+  cost: Prisma.Decimal;
+  price_id: string | null;
+  rate_id: string | null;
   /** Set when a finalized invoice billed the call: that invoice and its period. */
-  final_invoice_id: string | null; final_period_id: string | null;
-  input_tokens: number; output_tokens: number; cached_input_tokens: number; cache_write_tokens: number; reasoning_tokens: number; unpriced: boolean;
+  final_invoice_id: string | null;
+  final_period_id: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  unpriced: boolean;
 };
 type Change = { id: string; consumerId: string; at: Date; delta: Decimal; cost: Decimal; price?: ResolvedPrice };
 export type Correction = { reason: string; actor: string };
@@ -32,7 +44,12 @@ const same = (a: Decimal, b: Prisma.Decimal) => a.equals(b.toFixed());
  * Reprices the billable calls of these consumers from `from` on. Calls a finalized invoice billed
  * are repriced only with a correction, which records what they were billed at as price adjustments.
  */
-export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date, correction?: Correction): Promise<Repriced> {
+export async function repriceConsumers(
+  tx: Db,
+  consumerIds: string[],
+  from: Date,
+  correction?: Correction,
+): Promise<Repriced> {
   if (consumerIds.length === 0) return { repriced: 0, adjustments: 0 };
   const { plans, own } = await new PlanCache().pricingOf(tx, consumerIds); // read inside the transaction: it sees the new price
   const rates = await rateHistories(tx, consumerIds);
@@ -48,24 +65,57 @@ export async function repriceConsumers(tx: Db, consumerIds: string[], from: Date
   const changes: Change[] = [];
   const adjusted: Array<{ row: EventRow; price?: ResolvedPrice }> = [];
   for (const r of rows) {
-    const price = resolvePrice(plans.get(r.consumer_id), rates.get(r.consumer_id) ?? [], r.model, r.occurred_at, own.get(r.consumer_id));
-    const tokens = { input: r.input_tokens, output: r.output_tokens, cachedInput: r.cached_input_tokens, cacheWrite: r.cache_write_tokens, reasoning: r.reasoning_tokens };
+    const price = resolvePrice(
+      plans.get(r.consumer_id),
+      rates.get(r.consumer_id) ?? [],
+      r.model,
+      r.occurred_at,
+      own.get(r.consumer_id),
+    );
+    const tokens = {
+      input: r.input_tokens,
+      output: r.output_tokens,
+      cachedInput: r.cached_input_tokens,
+      cacheWrite: r.cache_write_tokens,
+      reasoning: r.reasoning_tokens,
+    };
     const cost = price ? costOf(tokens, price) : new Decimal(0);
-    const unchanged = same(cost, r.cost) && (price?.priceId ?? null) === r.price_id && (price?.id ?? null) === r.rate_id && r.unpriced === !price;
+    const unchanged =
+      same(cost, r.cost) &&
+      (price?.priceId ?? null) === r.price_id &&
+      (price?.id ?? null) === r.rate_id &&
+      r.unpriced === !price;
     if (unchanged) continue;
-    changes.push({ id: r.id, consumerId: r.consumer_id, at: r.occurred_at, delta: cost.minus(r.cost.toFixed()), cost, price });
+    changes.push({
+      id: r.id,
+      consumerId: r.consumer_id,
+      at: r.occurred_at,
+      delta: cost.minus(r.cost.toFixed()),
+      cost,
+      price,
+    });
     if (r.final_invoice_id && correction) adjusted.push({ row: r, price });
   }
   const adjustments = correction ? await recordAdjustments(tx, adjusted, correction) : 0;
   if (changes.length > 0) await writeChanges(tx, changes);
   // credit covers each repriced call by its new cost
-  const costs = changes.map((c) => ({ eventId: c.id, consumerId: c.consumerId, at: c.at, cost: c.cost, previousCost: c.cost.minus(c.delta) }));
+  const costs = changes.map((c) => ({
+    eventId: c.id,
+    consumerId: c.consumerId,
+    at: c.at,
+    cost: c.cost,
+    previousCost: c.cost.minus(c.delta),
+  }));
   await settleCosts(prismaSql(tx), costs, new Set(changes.map((c) => c.id)));
   return { repriced: changes.length, adjustments };
 }
 
 /** What finalized invoices billed at other prices, per invoice, model, type and price pair: billed once by the next invoice. */
-async function recordAdjustments(tx: Db, adjusted: Array<{ row: EventRow; price?: ResolvedPrice }>, correction: Correction): Promise<number> {
+async function recordAdjustments(
+  tx: Db,
+  adjusted: Array<{ row: EventRow; price?: ResolvedPrice }>,
+  correction: Correction,
+): Promise<number> {
   const groups = new Map<string, Prisma.PriceAdjustmentCreateManyInput & { quantity: bigint; eventIds: string[] }>();
   for (const { row, price } of adjusted) {
     const to = price ? pricesOf(price) : undefined;
@@ -76,9 +126,19 @@ async function recordAdjustments(tx: Db, adjusted: Array<{ row: EventRow; price?
       if (quantity === 0n || from.equals(toPrice)) continue;
       const key = [row.final_invoice_id, row.model, type, from.toFixed(), toPrice.toFixed()].join("|");
       const g = groups.get(key) ?? {
-        consumerId: row.consumer_id, kind: "price", rateId: price?.id ?? null, reason: correction.reason, actor: correction.actor,
-        adjustsInvoiceId: row.final_invoice_id!, adjustsPeriodId: row.final_period_id!, model: row.model, direction: type,
-        quantity: 0n, fromUnitPrice: from.toFixed(), toUnitPrice: toPrice.toFixed(), eventIds: [],
+        consumerId: row.consumer_id,
+        kind: "price",
+        rateId: price?.id ?? null,
+        reason: correction.reason,
+        actor: correction.actor,
+        adjustsInvoiceId: row.final_invoice_id!,
+        adjustsPeriodId: row.final_period_id!,
+        model: row.model,
+        direction: type,
+        quantity: 0n,
+        fromUnitPrice: from.toFixed(),
+        toUnitPrice: toPrice.toFixed(),
+        eventIds: [],
       };
       g.quantity += quantity;
       g.eventIds.push(row.id);

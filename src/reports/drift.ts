@@ -6,19 +6,37 @@ import { Prisma, type Db } from "../db/client.ts";
 export type DriftQuery = { from: Date; to: Date; consumerId?: string; threshold: number; limit: number };
 
 type GroupRow = {
-  consumer_id: string | null; model: string; day: string; compared: bigint;
-  counted_input: bigint; provider_input: bigint; counted_output: bigint; provider_output: bigint; beyond: bigint;
+  consumer_id: string | null;
+  model: string;
+  day: string;
+  compared: bigint;
+  counted_input: bigint;
+  provider_input: bigint;
+  counted_output: bigint;
+  provider_output: bigint;
+  beyond: bigint;
 };
 type EventRow = {
-  id: string; consumer_id: string | null; model: string; occurred_at: Date;
-  counted_input_tokens: number | null; provider_input_tokens: number | null; counted_output_tokens: number | null; provider_output_tokens: number | null; drift: string;
+  id: string;
+  consumer_id: string | null;
+  model: string;
+  occurred_at: Date;
+  counted_input_tokens: number | null;
+  provider_input_tokens: number | null;
+  counted_output_tokens: number | null;
+  provider_output_tokens: number | null;
+  drift: string;
 };
 
 /** Relative drift of one direction: |counted - provider| / provider (provider 0 counts as 1). */
 const driftSql = (counted: string, provider: string) =>
   `coalesce(abs(${counted} - ${provider})::numeric / greatest(${provider}, 1), 0)`;
-const EVENT_DRIFT = Prisma.raw(`greatest(${driftSql("counted_input_tokens", "provider_input_tokens")}, ${driftSql("counted_output_tokens", "provider_output_tokens")})`);
-const COMPARED = Prisma.raw("(counted_input_tokens IS NOT NULL AND provider_input_tokens IS NOT NULL OR counted_output_tokens IS NOT NULL AND provider_output_tokens IS NOT NULL)");
+const EVENT_DRIFT = Prisma.raw(
+  `greatest(${driftSql("counted_input_tokens", "provider_input_tokens")}, ${driftSql("counted_output_tokens", "provider_output_tokens")})`,
+);
+const COMPARED = Prisma.raw(
+  "(counted_input_tokens IS NOT NULL AND provider_input_tokens IS NOT NULL OR counted_output_tokens IS NOT NULL AND provider_output_tokens IS NOT NULL)",
+);
 
 const ratio = (a: bigint, b: bigint) => (b === 0n ? null : Number(a - b) / Number(b));
 
@@ -45,8 +63,16 @@ export async function driftReport(db: Db, q: DriftQuery) {
       model: g.model,
       day: g.day,
       compared_calls: Number(g.compared),
-      input: { counted: Number(g.counted_input), provider: Number(g.provider_input), drift: ratio(g.counted_input, g.provider_input) },
-      output: { counted: Number(g.counted_output), provider: Number(g.provider_output), drift: ratio(g.counted_output, g.provider_output) },
+      input: {
+        counted: Number(g.counted_input),
+        provider: Number(g.provider_input),
+        drift: ratio(g.counted_input, g.provider_input),
+      },
+      output: {
+        counted: Number(g.counted_output),
+        provider: Number(g.provider_output),
+        drift: ratio(g.counted_output, g.provider_output),
+      },
       events_beyond_threshold: Number(g.beyond),
     })),
     events_beyond_threshold: events.map((e) => ({

@@ -7,13 +7,47 @@ import { toCsv } from "../lib/csv.ts";
 import { lineKind } from "../billing/line-kind.ts";
 
 /** The FOCUS 1.2 columns (their names are the spec's), then tokenmeter's own, prefixed x_ as the spec asks. */
-export const FOCUS_COLUMNS = [
-  "BilledCost", "BillingAccountId", "BillingAccountName", "BillingAccountType", "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart",
-  "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart",
-  "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice", "EffectiveCost", "InvoiceId", "InvoiceIssuerName",
-  "ListCost", "ListUnitPrice", "PricingCategory", "PricingCurrency", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName",
-  "ServiceCategory", "ServiceName", "ServiceSubcategory", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName",
-  "x_InvoiceStatus", "x_LineKind", "x_Model", "x_TokenType", "x_AdjustedEventCount",
+const FOCUS_COLUMNS = [
+  "BilledCost",
+  "BillingAccountId",
+  "BillingAccountName",
+  "BillingAccountType",
+  "BillingCurrency",
+  "BillingPeriodEnd",
+  "BillingPeriodStart",
+  "ChargeCategory",
+  "ChargeClass",
+  "ChargeDescription",
+  "ChargeFrequency",
+  "ChargePeriodEnd",
+  "ChargePeriodStart",
+  "ConsumedQuantity",
+  "ConsumedUnit",
+  "ContractedCost",
+  "ContractedUnitPrice",
+  "EffectiveCost",
+  "InvoiceId",
+  "InvoiceIssuerName",
+  "ListCost",
+  "ListUnitPrice",
+  "PricingCategory",
+  "PricingCurrency",
+  "PricingQuantity",
+  "PricingUnit",
+  "ProviderName",
+  "PublisherName",
+  "ServiceCategory",
+  "ServiceName",
+  "ServiceSubcategory",
+  "SkuId",
+  "SkuPriceId",
+  "SubAccountId",
+  "SubAccountName",
+  "x_InvoiceStatus",
+  "x_LineKind",
+  "x_Model",
+  "x_TokenType",
+  "x_AdjustedEventCount",
 ] as const;
 
 export type FocusRow = Record<(typeof FOCUS_COLUMNS)[number], string | number | null>;
@@ -27,7 +61,10 @@ export async function focusRows(db: Db, periodId: string, issuer: string, consum
     include: {
       consumer: { select: { username: true, customId: true } },
       period: true,
-      lines: { orderBy: { position: "asc" }, include: { adjustsPeriod: true, priceAdjustment: { select: { kind: true } } } },
+      lines: {
+        orderBy: { position: "asc" },
+        include: { adjustsPeriod: true, priceAdjustment: { select: { kind: true } } },
+      },
     },
     orderBy: [{ consumerId: "asc" }],
   });

@@ -13,13 +13,29 @@ type LineEventRow = { id: string; occurred_at: Date; quantity: bigint; cost: str
  * events of its model whose type quantity is billed at its unit price; an adjustment line names
  * its events.
  */
-export async function lineEvents(db: Db, invoiceId: string, position: number, after: string | undefined, limit: number) {
-  const line = await db.invoiceLine.findFirst({ where: { invoiceId, position }, include: { invoice: { include: { period: true } } } });
+export async function lineEvents(
+  db: Db,
+  invoiceId: string,
+  position: number,
+  after: string | undefined,
+  limit: number,
+) {
+  const line = await db.invoiceLine.findFirst({
+    where: { invoiceId, position },
+    include: { invoice: { include: { period: true } } },
+  });
   if (!line) throw notFound(`invoice ${invoiceId} has no line ${position}`);
   if (line.charge === "request_fee") return feeLineEvents(db, line, after, limit);
   if (line.charge || !line.direction) {
     // a plan's charge is an amount, not calls: the usage lines it rates are the invoice's own
-    const base = { invoice_id: invoiceId, position, model: line.model, token_type: line.direction, quantity: Number(line.quantity), unit_price: line.unitPrice.toFixed() };
+    const base = {
+      invoice_id: invoiceId,
+      position,
+      model: line.model,
+      token_type: line.direction,
+      quantity: Number(line.quantity),
+      unit_price: line.unitPrice.toFixed(),
+    };
     return { ...base, kind: line.charge ?? "charge", events: [], next_cursor: null };
   }
   const type = line.direction as TokenType;
@@ -43,26 +59,46 @@ export async function lineEvents(db: Db, invoiceId: string, position: number, af
     unit_price: line.unitPrice.toFixed(),
     // an adjustment line bills a difference: its events' quantities are what they are now
     kind: named ? "adjustment" : "usage",
-    events: page.map((r) => ({ id: r.id, occurred_at: r.occurred_at.toISOString(), quantity: Number(r.quantity), cost: new Decimal(r.cost).toFixed() })),
+    events: page.map((r) => ({
+      id: r.id,
+      occurred_at: r.occurred_at.toISOString(),
+      quantity: Number(r.quantity),
+      cost: new Decimal(r.cost).toFixed(),
+    })),
     next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
   };
 }
 
-type Line = NonNullable<Awaited<ReturnType<Db["invoiceLine"]["findFirst"]>>> & { invoice: { consumerId: string; period: { startsAt: Date } } };
+type Line = NonNullable<Awaited<ReturnType<Db["invoiceLine"]["findFirst"]>>> & {
+  invoice: { consumerId: string; period: { startsAt: Date } };
+};
 
 /** The calls a fee-per-request line bills: one request each. */
 async function feeLineEvents(db: Db, line: Line, after: string | undefined, limit: number) {
-  const scope = line.adjustsEventIds.length > 0
-    ? Prisma.sql`id = ANY(${line.adjustsEventIds}::text[])`
-    : Prisma.sql`consumer_id = ${line.invoice.consumerId}::uuid AND invoice_id = ${line.invoiceId}::uuid AND occurred_at >= ${line.invoice.period.startsAt}
+  const scope =
+    line.adjustsEventIds.length > 0
+      ? Prisma.sql`id = ANY(${line.adjustsEventIds}::text[])`
+      : Prisma.sql`consumer_id = ${line.invoice.consumerId}::uuid AND invoice_id = ${line.invoiceId}::uuid AND occurred_at >= ${line.invoice.period.startsAt}
         AND billable AND model = ${line.model} AND request_fee = ${line.unitPrice.toFixed()}::numeric`;
   const cursor = after ? Prisma.sql`AND id > ${after}` : Prisma.empty;
-  const rows = await db.$queryRaw<LineEventRow[]>`SELECT id, occurred_at, 1::bigint AS quantity, cost::text FROM usage_events WHERE ${scope} ${cursor} ORDER BY id LIMIT ${limit + 1}`;
+  const rows = await db.$queryRaw<
+    LineEventRow[]
+  >`SELECT id, occurred_at, 1::bigint AS quantity, cost::text FROM usage_events WHERE ${scope} ${cursor} ORDER BY id LIMIT ${limit + 1}`;
   const page = rows.slice(0, limit);
   return {
-    invoice_id: line.invoiceId, position: line.position, model: line.model, token_type: null, quantity: Number(line.quantity), unit_price: line.unitPrice.toFixed(),
+    invoice_id: line.invoiceId,
+    position: line.position,
+    model: line.model,
+    token_type: null,
+    quantity: Number(line.quantity),
+    unit_price: line.unitPrice.toFixed(),
     kind: "request_fee",
-    events: page.map((r) => ({ id: r.id, occurred_at: r.occurred_at.toISOString(), quantity: Number(r.quantity), cost: new Decimal(r.cost).toFixed() })),
+    events: page.map((r) => ({
+      id: r.id,
+      occurred_at: r.occurred_at.toISOString(),
+      quantity: Number(r.quantity),
+      cost: new Decimal(r.cost).toFixed(),
+    })),
     next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
   };
 }
@@ -71,7 +107,10 @@ async function feeLineEvents(db: Db, line: Line, after: string | undefined, limi
 function presentFigures(figures: unknown): Record<string, Record<string, number>> {
   const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   return Object.fromEntries(
-    Object.entries((figures ?? {}) as Record<string, Record<string, number>>).map(([source, f]) => [source, Object.fromEntries(Object.entries(f).map(([k, v]) => [snake(k), v]))]),
+    Object.entries((figures ?? {}) as Record<string, Record<string, number>>).map(([source, f]) => [
+      source,
+      Object.fromEntries(Object.entries(f).map(([k, v]) => [snake(k), v])),
+    ]),
   );
 }
 
@@ -79,9 +118,18 @@ const text = (v: { toFixed(): string } | null) => (v === null ? null : new Decim
 
 /** Why one event cost what it cost. */
 export async function explainEvent(db: Db, id: string) {
-  const e = await db.usageEvent.findUnique({ where: { id }, include: { invoice: { select: { id: true, status: true } } } });
+  const e = await db.usageEvent.findUnique({
+    where: { id },
+    include: { invoice: { select: { id: true, status: true } } },
+  });
   if (!e) throw notFound(`event ${id} not found`);
-  const q = quantitiesOf({ input: e.inputTokens, output: e.outputTokens, cachedInput: e.cachedInputTokens, cacheWrite: e.cacheWriteTokens, reasoning: e.reasoningTokens });
+  const q = quantitiesOf({
+    input: e.inputTokens,
+    output: e.outputTokens,
+    cachedInput: e.cachedInputTokens,
+    cacheWrite: e.cacheWriteTokens,
+    reasoning: e.reasoningTokens,
+  });
   const stamped: Record<TokenType, string | null> = {
     input: text(e.inputCostPerToken),
     output: text(e.outputCostPerToken),
@@ -89,7 +137,8 @@ export async function explainEvent(db: Db, id: string) {
     cache_write: text(e.cacheWriteCostPerToken) ?? text(e.inputCostPerToken),
     reasoning: text(e.reasoningCostPerToken) ?? text(e.outputCostPerToken),
   };
-  const source = (t: TokenType) => (t === "input" || t === "output" ? (t === "input" ? e.inputSource : e.outputSource) : q[t] > 0 ? "provider" : null);
+  const source = (t: TokenType) =>
+    t === "input" || t === "output" ? (t === "input" ? e.inputSource : e.outputSource) : q[t] > 0 ? "provider" : null;
   return {
     id: e.id,
     consumer_id: e.consumerId,

@@ -23,7 +23,8 @@ function simpleMerge(piece: string, ranks: Map<string, number>): number {
   const starts: number[] = [];
   const pairRank: number[] = [];
   for (let i = 0; i <= piece.length; i++) starts.push(i);
-  const rankAt = (i: number) => (i + 2 < starts.length ? (ranks.get(piece.slice(starts[i], starts[i + 2])) ?? MAX) : MAX);
+  const rankAt = (i: number) =>
+    i + 2 < starts.length ? (ranks.get(piece.slice(starts[i], starts[i + 2])) ?? MAX) : MAX;
   for (let i = 0; i < starts.length - 1; i++) pairRank.push(rankAt(i));
   for (;;) {
     let min = MAX;
@@ -114,7 +115,10 @@ class PairHeap {
   private readonly where: Int32Array;
   size = 0;
 
-  constructor(private readonly key: Int32Array, n: number) {
+  constructor(
+    private readonly key: Int32Array,
+    n: number,
+  ) {
     this.heap = new Int32Array(n);
     this.where = new Int32Array(n).fill(-1);
   }

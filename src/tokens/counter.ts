@@ -64,9 +64,12 @@ export class TokenCounter implements TextCounter {
     if (text === "") return 0;
     const wellFormed = text.isWellFormed() ? text : text.toWellFormed();
     const ascii = ASCII.test(wellFormed);
-    const checkpoint = deadline === Infinity ? undefined : () => {
-      if (performance.now() > deadline) throw new CountBudgetExceeded(budgetMs);
-    };
+    const checkpoint =
+      deadline === Infinity
+        ? undefined
+        : () => {
+            if (performance.now() > deadline) throw new CountBudgetExceeded(budgetMs);
+          };
     // one RegExp, rewound: a copy per call would hash the pattern's whole source again (tens of KB with the pinned classes)
     const re = this.pattern;
     re.lastIndex = 0;

@@ -8,8 +8,8 @@ export type { EncodingName } from "./ranks.ts";
 
 const KNOWN: ReadonlySet<string> = new Set(["cl100k_base", "o200k_base", "p50k_base", "r50k_base"]);
 const MODEL_TABLE = new Map(
-  Object.entries(createRequire(import.meta.url)("tiktoken/model_to_encoding.json") as Record<string, string>).filter(([, e]) =>
-    KNOWN.has(e),
+  Object.entries(createRequire(import.meta.url)("tiktoken/model_to_encoding.json") as Record<string, string>).filter(
+    ([, e]) => KNOWN.has(e),
   ) as Array<[string, EncodingName]>,
 );
 

@@ -18,7 +18,8 @@ function gif(b: Buffer): ImageSize | undefined {
 }
 
 function webp(b: Buffer): ImageSize | undefined {
-  if (b.length < 30 || b.toString("latin1", 0, 4) !== "RIFF" || b.toString("latin1", 8, 12) !== "WEBP") return undefined;
+  if (b.length < 30 || b.toString("latin1", 0, 4) !== "RIFF" || b.toString("latin1", 8, 12) !== "WEBP")
+    return undefined;
   const chunk = b.toString("latin1", 12, 16);
   if (chunk === "VP8 ") return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
   if (chunk === "VP8L") {
@@ -38,8 +39,14 @@ function jpeg(b: Buffer): ImageSize | undefined {
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) return undefined;
     const marker = b[i + 1]!;
-    if (marker === 0xff) { i += 1; continue; } // fill byte
-    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; } // no length
+    if (marker === 0xff) {
+      i += 1;
+      continue;
+    } // fill byte
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    } // no length
     if (isFrameHeader(marker)) return { width: b.readUInt16BE(i + 7), height: b.readUInt16BE(i + 5) };
     i += 2 + b.readUInt16BE(i + 2);
   }

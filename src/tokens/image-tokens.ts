@@ -15,9 +15,11 @@ function tiles(base: number, perTile: number): Formula {
       if (!size) return base + perTile * 8; // the most tiles any size reaches (768 × 2048)
       let { width: w, height: h } = size;
       const fit = Math.min(1, 2048 / Math.max(w, h));
-      w *= fit; h *= fit;
+      w *= fit;
+      h *= fit;
       const shrink = Math.min(1, 768 / Math.min(w, h));
-      w *= shrink; h *= shrink;
+      w *= shrink;
+      h *= shrink;
       return base + perTile * Math.ceil(w / 512) * Math.ceil(h / 512);
     },
   };

@@ -62,7 +62,10 @@ function pinned(name: ClassName): string {
   const engine = tableMembers(name);
   const node = new Set<number>();
   for (const ch of allCodePoints().replace(new RegExp(`\\P{${name}}+`, "gu"), "")) node.add(ch.codePointAt(0)!);
-  const esc = (cps: number[]) => asRanges(cps).map(([a, b]) => (a === b ? u(a) : `${u(a)}-${u(b)}`)).join("");
+  const esc = (cps: number[]) =>
+    asRanges(cps)
+      .map(([a, b]) => (a === b ? u(a) : `${u(a)}-${u(b)}`))
+      .join("");
   const extra = [...engine].filter((cp) => !node.has(cp));
   const missing = [...node].filter((cp) => !engine.has(cp));
   let operand = `\\p{${name}}`;
@@ -81,7 +84,8 @@ function pinUnicodeClasses(pattern: string): string {
     if (ch === "\\") {
       const property = /^\\p\{(\w+)\}/.exec(pattern.slice(i));
       if (property) {
-        if (!(property[1]! in UNICODE_CLASSES)) throw new Error(`no table for \\p{${property[1]}}: add it to scripts/unicode-classes.ts`);
+        if (!(property[1]! in UNICODE_CLASSES))
+          throw new Error(`no table for \\p{${property[1]}}: add it to scripts/unicode-classes.ts`);
         out += pinned(property[1] as ClassName);
         i += property[0].length - 1;
       } else {
@@ -98,7 +102,7 @@ function pinUnicodeClasses(pattern: string): string {
 }
 
 /** Rust regex syntax (as tiktoken's pat_str uses it) -> JavaScript source for a `gv` RegExp. */
-export function toJsPattern(patStr: string): string {
+function toJsPattern(patStr: string): string {
   return pinUnicodeClasses(patStr)
     .replaceAll("(?i:'s|'t|'re|'ve|'m|'ll|'d)", `(?:${CONTRACTIONS})`)
     .replaceAll("[^\\s", `[^${WS}`)

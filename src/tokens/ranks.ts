@@ -14,7 +14,7 @@ export type EncodingData = {
 
 const require = createRequire(import.meta.url);
 
-export function parseRanks(bpeRanks: string): Map<string, number> {
+function parseRanks(bpeRanks: string): Map<string, number> {
   const ranks = new Map<string, number>();
   const fields = bpeRanks.split(/\s+/);
   let rank = 0;

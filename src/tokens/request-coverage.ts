@@ -22,15 +22,22 @@ function unmodeledFields(body: Json): string[] {
   if (body.system !== undefined && body.system !== null && body.system !== "") out.push("system"); // Anthropic's top-level system prompt
   if (Array.isArray(body.functions) && body.functions.length > 0) out.push("functions"); // legacy function definitions
   if (isJsonObject(body.response_format) && body.response_format.type === "json_schema") out.push("response_format"); // the schema goes into the prompt
-  if (isJsonObject(body.text) && isJsonObject(body.text.format) && body.text.format.type === "json_schema") out.push("text.format"); // the same, Responses API
-  if (Array.isArray(body.tools) && body.tools.some((t) => isJsonObject(t) && t.type !== undefined && t.type !== "function")) out.push("tools"); // built-in tools
+  if (isJsonObject(body.text) && isJsonObject(body.text.format) && body.text.format.type === "json_schema")
+    out.push("text.format"); // the same, Responses API
+  if (
+    Array.isArray(body.tools) &&
+    body.tools.some((t) => isJsonObject(t) && t.type !== undefined && t.type !== "function")
+  )
+    out.push("tools"); // built-in tools
   if (body.prediction !== undefined && body.prediction !== null) out.push("prediction"); // predicted outputs are billed
   return out;
 }
 
 export function requestCoverage(body: Json, model: string): RequestCoverage {
   const parts = nonTextParts(body, model);
-  const kinds = Object.entries(parts.counts).filter(([, n]) => n > 0).map(([kind]) => kind);
+  const kinds = Object.entries(parts.counts)
+    .filter(([, n]) => n > 0)
+    .map(([kind]) => kind);
   const unseen = [...kinds, ...unmodeledFields(body)];
   return { lowerBound: unseen.length > 0, partsEstimate: parts.tokens, unseen };
 }

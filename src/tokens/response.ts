@@ -4,16 +4,21 @@
 // (Kong 3.7/3.8 logged streams as concatenated text). A response is `complete` only when it is
 // whole: a stream cut before its last event is not, and neither is JSON of no known format.
 import type { TextCounter } from "./counter.ts";
+import { isJsonObject } from "../domain/json.ts";
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The generated pieces of a response: text per choice and tool-call name/arguments. `lowerBound`:
  * the provider bills output this does not hold (audio, images, or Kong's reconstruction of a
  * stream, which keeps the first choice's text only), so its count is at least, not exactly, the bill.
  */
-export type Completion = { texts: string[]; toolCalls: Array<{ name: string; arguments: string }>; complete: boolean; lowerBound?: boolean };
+export type Completion = {
+  texts: string[];
+  toolCalls: Array<{ name: string; arguments: string }>;
+  complete: boolean;
+  lowerBound?: boolean;
+};
 
 /**
  * What Kong writes where it has no response to log (src/domain/kong-log.ts's versions): not a
@@ -36,39 +41,54 @@ const isPlaceholder = (body: string) => KONG_PLACEHOLDERS.includes(body.trim());
  * only; without payload logging the message has no content at all.
  */
 function kongStreamRecord(body: Json): "empty" | "text" | undefined {
-  if (body.object !== "chat.completion" || body.id !== undefined || body.created !== undefined || !Array.isArray(body.choices)) return undefined;
+  if (
+    body.object !== "chat.completion" ||
+    body.id !== undefined ||
+    body.created !== undefined ||
+    !Array.isArray(body.choices)
+  )
+    return undefined;
   const [choice, ...more] = body.choices;
-  if (!isObj(choice) || more.length > 0 || choice.logprobs !== null || !isObj(choice.message)) return undefined;
+  if (!isJsonObject(choice) || more.length > 0 || choice.logprobs !== null || !isJsonObject(choice.message))
+    return undefined;
   return typeof choice.message.content === "string" ? "text" : "empty";
 }
 
 /** Output the provider bills that no text here holds: audio replies, generated images. */
 function billsMoreThanText(body: Json): boolean {
   const choices = Array.isArray(body.choices) ? body.choices : [];
-  if (choices.some((c) => isObj(c) && isObj(c.message) && c.message.audio !== undefined && c.message.audio !== null)) return true;
+  if (
+    choices.some(
+      (c) => isJsonObject(c) && isJsonObject(c.message) && c.message.audio !== undefined && c.message.audio !== null,
+    )
+  )
+    return true;
   const output = Array.isArray(body.output) ? body.output : [];
-  return output.some((item) => isObj(item) && typeof item.type === "string" && /image_generation|audio/.test(item.type));
+  return output.some(
+    (item) => isJsonObject(item) && typeof item.type === "string" && /image_generation|audio/.test(item.type),
+  );
 }
 
 /** The Responses API's output items: messages' text parts and function calls. */
 function fromResponsesOutput(output: unknown[], out: Completion): void {
   for (const item of output) {
-    if (!isObj(item)) continue;
-    if (item.type === "function_call") out.toolCalls.push({ name: String(item.name ?? ""), arguments: String(item.arguments ?? "") });
+    if (!isJsonObject(item)) continue;
+    if (item.type === "function_call")
+      out.toolCalls.push({ name: String(item.name ?? ""), arguments: String(item.arguments ?? "") });
     for (const part of Array.isArray(item.content) ? item.content : []) {
-      if (isObj(part) && typeof part.text === "string") out.texts.push(part.text);
+      if (isJsonObject(part) && typeof part.text === "string") out.texts.push(part.text);
     }
   }
 }
 
 function fromChoices(choices: unknown[], out: Completion): void {
   for (const choice of choices) {
-    if (!isObj(choice)) continue;
-    const msg = isObj(choice.message) ? choice.message : undefined;
+    if (!isJsonObject(choice)) continue;
+    const msg = isJsonObject(choice.message) ? choice.message : undefined;
     if (typeof msg?.content === "string") out.texts.push(msg.content);
     else if (typeof choice.text === "string") out.texts.push(choice.text);
     for (const call of Array.isArray(msg?.tool_calls) ? msg.tool_calls : []) {
-      const fn = isObj(call) && isObj(call.function) ? call.function : {};
+      const fn = isJsonObject(call) && isJsonObject(call.function) ? call.function : {};
       out.toolCalls.push({ name: String(fn.name ?? ""), arguments: String(fn.arguments ?? "") });
     }
   }
@@ -76,12 +96,17 @@ function fromChoices(choices: unknown[], out: Completion): void {
 
 /** A JSON response body; undefined when it is of no known format. */
 function fromJson(body: Json): Completion | undefined {
-  const out: Completion = { texts: [], toolCalls: [], complete: true, ...(billsMoreThanText(body) ? { lowerBound: true } : {}) };
+  const out: Completion = {
+    texts: [],
+    toolCalls: [],
+    complete: true,
+    ...(billsMoreThanText(body) ? { lowerBound: true } : {}),
+  };
   if (Array.isArray(body.choices)) fromChoices(body.choices, out);
   else if (Array.isArray(body.output)) fromResponsesOutput(body.output, out);
   else if (Array.isArray(body.content)) {
     // Anthropic-style content blocks
-    for (const part of body.content) if (isObj(part) && typeof part.text === "string") out.texts.push(part.text);
+    for (const part of body.content) if (isJsonObject(part) && typeof part.text === "string") out.texts.push(part.text);
   } else if (!(body.object === "list" && Array.isArray(body.data))) return undefined; // embeddings: no output tokens
   return out;
 }
@@ -97,7 +122,7 @@ function sseEvents(raw: string): { events: Json[]; done: boolean } {
     if (data === "" || data === "[DONE]") continue;
     try {
       const chunk: unknown = JSON.parse(data);
-      if (isObj(chunk)) events.push(chunk);
+      if (isJsonObject(chunk)) events.push(chunk);
     } catch {
       /* a partial frame carries no tokens */
     }
@@ -108,13 +133,13 @@ function sseEvents(raw: string): { events: Json[]; done: boolean } {
 /** Whether a stream reached its last event: OpenAI's [DONE], Anthropic's message_stop, a final finish_reason. */
 const endsStream = (e: Json) =>
   e.type === "message_stop" ||
-  (Array.isArray(e.choices) && e.choices.some((c) => isObj(c) && typeof c.finish_reason === "string"));
+  (Array.isArray(e.choices) && e.choices.some((c) => isJsonObject(c) && typeof c.finish_reason === "string"));
 
 /** Reassembles an OpenAI chat or completion stream, an Anthropic stream or a Responses API stream. */
 export function reassembleSse(raw: string): Completion {
   const { events, done } = sseEvents(raw);
   // Responses API: the final event carries the whole response
-  const completed = events.find((e) => e.type === "response.completed" && isObj(e.response));
+  const completed = events.find((e) => e.type === "response.completed" && isJsonObject(e.response));
   if (completed) return { ...fromJson(completed.response as Json)!, complete: true };
   const texts = new Map<number, string>();
   const calls = new Map<string, { name: string; arguments: string }>();
@@ -122,7 +147,8 @@ export function reassembleSse(raw: string): Completion {
   let ended = done;
   for (const chunk of events) {
     ended ||= endsStream(chunk);
-    if (isObj(chunk.delta) && typeof chunk.delta.text === "string") append(0, chunk.delta.text); // Anthropic
+    if (isJsonObject(chunk.delta) && typeof chunk.delta.text === "string")
+      append(0, chunk.delta.text); // Anthropic
     else if (chunk.type === "response.output_text.delta" && typeof chunk.delta === "string") append(0, chunk.delta);
     else if (chunk.type === "response.function_call_arguments.delta" && typeof chunk.delta === "string") {
       const key = `r:${String(chunk.item_id ?? chunk.output_index ?? 0)}`;
@@ -131,16 +157,16 @@ export function reassembleSse(raw: string): Completion {
       calls.set(key, acc);
     }
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
-      if (!isObj(choice)) continue;
+      if (!isJsonObject(choice)) continue;
       const index = typeof choice.index === "number" ? choice.index : 0;
       if (typeof choice.text === "string") append(index, choice.text); // legacy completions
-      if (!isObj(choice.delta)) continue;
+      if (!isJsonObject(choice.delta)) continue;
       if (typeof choice.delta.content === "string") append(index, choice.delta.content);
       for (const tc of Array.isArray(choice.delta.tool_calls) ? choice.delta.tool_calls : []) {
-        if (!isObj(tc)) continue;
+        if (!isJsonObject(tc)) continue;
         const key = `${index}:${typeof tc.index === "number" ? tc.index : 0}`;
         const acc = calls.get(key) ?? { name: "", arguments: "" };
-        const fn = isObj(tc.function) ? tc.function : {};
+        const fn = isJsonObject(tc.function) ? tc.function : {};
         if (typeof fn.name === "string") acc.name += fn.name;
         if (typeof fn.arguments === "string") acc.arguments += fn.arguments;
         calls.set(key, acc);
@@ -150,7 +176,7 @@ export function reassembleSse(raw: string): Completion {
   return { texts: [...texts.values()], toolCalls: [...calls.values()], complete: ended };
 }
 
-export function looksLikeSse(text: string): boolean {
+function looksLikeSse(text: string): boolean {
   return /^data:/m.test(text);
 }
 
@@ -162,14 +188,14 @@ export function looksLikeSse(text: string): boolean {
 export function completionOf(body: unknown, plainText = true): Completion | undefined {
   const unknown: Completion = { texts: [], toolCalls: [], complete: false };
   if (typeof body === "string" && isPlaceholder(body)) return undefined;
-  if (isObj(body)) return readLogged(body, unknown);
+  if (isJsonObject(body)) return readLogged(body, unknown);
   if (typeof body !== "string" || body === "") return undefined;
   if (looksLikeSse(body)) return reassembleSse(body);
   const t = body.trimStart();
   if (t.startsWith("{") || t.startsWith("[")) {
     try {
       const parsed: unknown = JSON.parse(body);
-      return isObj(parsed) ? readLogged(parsed, unknown) : unknown;
+      return isJsonObject(parsed) ? readLogged(parsed, unknown) : unknown;
     } catch {
       return unknown;
     }
@@ -199,14 +225,14 @@ export function completionTokens(enc: TextCounter, completion: Completion): numb
 
 /** The `usage` object a logged response reports: its JSON body's, or the last stream event's that has one. */
 export function responseUsageOf(body: unknown): Json | undefined {
-  if (isObj(body)) return isObj(body.usage) ? body.usage : undefined;
+  if (isJsonObject(body)) return isJsonObject(body.usage) ? body.usage : undefined;
   if (typeof body !== "string" || body === "") return undefined;
   if (!looksLikeSse(body)) return undefined;
   let usage: Json | undefined;
   for (const e of sseEvents(body).events) {
-    const holder = isObj(e.response) ? e.response : isObj(e.message) ? e.message : e;
+    const holder = isJsonObject(e.response) ? e.response : isJsonObject(e.message) ? e.message : e;
     // Anthropic reports input in message_start and output in message_delta: merged
-    if (isObj(holder.usage)) usage = { ...usage, ...holder.usage };
+    if (isJsonObject(holder.usage)) usage = { ...usage, ...holder.usage };
   }
   return usage;
 }

@@ -27,4 +27,5 @@ export function createApi(key: string): Api {
 
 const KEY = "tokenmeter.key";
 export const savedKey = () => sessionStorage.getItem(KEY);
-export const saveKey = (key: string | null) => (key ? sessionStorage.setItem(KEY, key) : sessionStorage.removeItem(KEY));
+export const saveKey = (key: string | null) =>
+  key ? sessionStorage.setItem(KEY, key) : sessionStorage.removeItem(KEY);

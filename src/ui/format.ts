@@ -11,7 +11,12 @@ export const count = (n: number | string) => Number(n).toLocaleString("en-US");
 
 export function instant(iso: string | null | undefined, timeZone: string): string {
   if (!iso) return "—";
-  return new Intl.DateTimeFormat("en-CA", { timeZone, dateStyle: "short", timeStyle: "short", hourCycle: "h23" }).format(new Date(iso));
+  return new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    dateStyle: "short",
+    timeStyle: "short",
+    hourCycle: "h23",
+  }).format(new Date(iso));
 }
 
 /** A two-hour slot's local hours: T1 is 00:00–02:00. */

@@ -22,10 +22,19 @@ export function useLoad<T = any>(api: Api, path: string | null): Loaded<T> {
 }
 
 export function Status(p: { state: Loaded<unknown>; what: string }) {
-  if (p.state.loading) return <p class="muted" role="status">Loading {p.what}…</p>;
+  if (p.state.loading)
+    return (
+      <p class="muted" role="status">
+        Loading {p.what}…
+      </p>
+    );
   if (p.state.error) {
     const notFound = p.state.error instanceof ApiError && p.state.error.status === 404;
-    return <p class="error" role="alert">{notFound ? `No ${p.what} here for this key.` : `Could not load ${p.what}: ${p.state.error.message}`}</p>;
+    return (
+      <p class="error" role="alert">
+        {notFound ? `No ${p.what} here for this key.` : `Could not load ${p.what}: ${p.state.error.message}`}
+      </p>
+    );
   }
   return null;
 }

@@ -24,11 +24,32 @@ function SignIn(p: { onKey: (key: string) => void; error?: string }) {
   return (
     <main id="main" class="signin">
       <h1>tokenmeter</h1>
-      <form onSubmit={(e) => { e.preventDefault(); if (key.trim()) p.onKey(key.trim()); }}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (key.trim()) p.onKey(key.trim());
+        }}
+      >
         <label for="key">API key</label>
-        <input id="key" name="key" type="password" autocomplete="off" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} aria-describedby="key-help" required />
-        <p id="key-help" class="muted">The admin key shows every consumer; a consumer key (tmk_…) shows that consumer's own usage. It stays in this tab only.</p>
-        {p.error && <p class="error" role="alert">{p.error}</p>}
+        <input
+          id="key"
+          name="key"
+          type="password"
+          autocomplete="off"
+          value={key}
+          onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+          aria-describedby="key-help"
+          required
+        />
+        <p id="key-help" class="muted">
+          The admin key shows every consumer; a consumer key (tmk_…) shows that consumer's own usage. It stays in this
+          tab only.
+        </p>
+        {p.error && (
+          <p class="error" role="alert">
+            {p.error}
+          </p>
+        )}
         <button type="submit">Open the dashboard</button>
       </form>
     </main>
@@ -40,16 +61,25 @@ const ZONES = (billing: string) => [...new Set([billing, Intl.DateTimeFormat().r
 function Shell(p: { api: Api; me: Me; signOut: () => void }) {
   const hash = useHash();
   const [timeZone, setTimeZone] = useState(p.me.billing.time_zone);
-  const ctx = { api: p.api, viewer: p.me, timeZone, billingZone: p.me.billing.time_zone, currency: p.me.billing.currency };
+  const ctx = {
+    api: p.api,
+    viewer: p.me,
+    timeZone,
+    billingZone: p.me.billing.time_zone,
+    currency: p.me.billing.currency,
+  };
   const consumerId = /^#\/consumers\/([^/]+)$/.exec(hash)?.[1];
   let page;
-  if (p.me.kind === "consumer") page = <ConsumerPage key={consumerId ?? p.me.consumer_id} {...ctx} id={consumerId ?? p.me.consumer_id} />;
+  if (p.me.kind === "consumer")
+    page = <ConsumerPage key={consumerId ?? p.me.consumer_id} {...ctx} id={consumerId ?? p.me.consumer_id} />;
   else if (consumerId) page = <ConsumerPage key={consumerId} {...ctx} id={consumerId} />;
   else if (hash === "#/health") page = <Health api={p.api} />;
   else page = <Consumers api={p.api} currency={ctx.currency} timeZone={timeZone} />;
   return (
     <>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header>
         <nav aria-label="Main">
           <strong>tokenmeter</strong>
@@ -65,12 +95,20 @@ function Shell(p: { api: Api; me: Me; signOut: () => void }) {
         <label>
           Time zone{" "}
           <select value={timeZone} onChange={(e) => setTimeZone((e.target as HTMLSelectElement).value)}>
-            {ZONES(p.me.billing.time_zone).map((z) => <option key={z} value={z}>{z === p.me.billing.time_zone ? `${z} (billing)` : z}</option>)}
+            {ZONES(p.me.billing.time_zone).map((z) => (
+              <option key={z} value={z}>
+                {z === p.me.billing.time_zone ? `${z} (billing)` : z}
+              </option>
+            ))}
           </select>
         </label>
-        <button type="button" onClick={p.signOut}>Sign out</button>
+        <button type="button" onClick={p.signOut}>
+          Sign out
+        </button>
       </header>
-      <main id="main" tabIndex={-1}>{page}</main>
+      <main id="main" tabIndex={-1}>
+        {page}
+      </main>
     </>
   );
 }
@@ -83,12 +121,39 @@ function App() {
   useEffect(() => {
     if (!api) return;
     api.get<Me>("/v1/me").then(
-      (m) => { setMe(m); setError(undefined); },
-      (err: Error) => { setError(`That key was not accepted: ${err.message}`); setKey(null); saveKey(null); },
+      (m) => {
+        setMe(m);
+        setError(undefined);
+      },
+      (err: Error) => {
+        setError(`That key was not accepted: ${err.message}`);
+        setKey(null);
+        saveKey(null);
+      },
     );
   }, [api]);
-  if (!api || !me) return <SignIn error={error} onKey={(k) => { saveKey(k); setKey(k); }} />;
-  return <Shell api={api} me={me} signOut={() => { saveKey(null); setKey(null); setMe(null); location.hash = "#/"; }} />;
+  if (!api || !me)
+    return (
+      <SignIn
+        error={error}
+        onKey={(k) => {
+          saveKey(k);
+          setKey(k);
+        }}
+      />
+    );
+  return (
+    <Shell
+      api={api}
+      me={me}
+      signOut={() => {
+        saveKey(null);
+        setKey(null);
+        setMe(null);
+        location.hash = "#/";
+      }}
+    />
+  );
 }
 
 render(<App />, document.getElementById("app")!);

@@ -8,14 +8,20 @@ import { SLOTS, type TdlMatrix } from "../domain/tdl.ts";
 export type CalendarDay = { date: string; calls: number[]; over_limit: boolean[] };
 
 /** Every day of the month `YYYY-MM`, with zeros where nothing was metered. */
-export async function tdlCalendar(db: Db, consumerId: string, month: string, limits: TdlMatrix): Promise<CalendarDay[]> {
+export async function tdlCalendar(
+  db: Db,
+  consumerId: string,
+  month: string,
+  limits: TdlMatrix,
+): Promise<CalendarDay[]> {
   const first = `${month}-01`;
-  const next = addDays(first, 32).slice(0, 7) + "-01";
+  const next = `${addDays(first, 32).slice(0, 7)}-01`;
   const rows = await db.$queryRaw<{ day: string; slot: number; level: number; calls: number }[]>`
     SELECT to_char(local_date, 'YYYY-MM-DD') AS day, slot, level, calls FROM tdl_cells
     WHERE consumer_id = ${consumerId}::uuid AND local_date >= ${first}::date AND local_date < ${next}::date AND calls <> 0`;
   const days = new Map<string, CalendarDay>();
-  for (let d = first; d < next; d = addDays(d, 1)) days.set(d, { date: d, calls: Array(SLOTS).fill(0), over_limit: Array(SLOTS).fill(false) });
+  for (let d = first; d < next; d = addDays(d, 1))
+    days.set(d, { date: d, calls: Array(SLOTS).fill(0), over_limit: Array(SLOTS).fill(false) });
   for (const r of rows) {
     const day = days.get(r.day)!;
     day.calls[r.slot]! += r.calls;

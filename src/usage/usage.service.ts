@@ -8,7 +8,7 @@ import { PRICE_SQL, QUANTITY_SQL } from "../billing/token-type-sql.ts";
 
 export type GroupBy = "day" | "model" | "route";
 
-export type UsageFigures = {
+export type UsageTotals = {
   calls: number;
   billable_calls: number;
   input_tokens: number;
@@ -21,9 +21,17 @@ export type UsageFigures = {
   limit_flags: Record<LimitFlag, number>;
 };
 
-type Row = { key: string | null; calls: string; billable_calls: string; input_tokens: string; output_tokens: string; cost: string } & Record<string, string>;
+type Row = {
+  key: string | null;
+  calls: string;
+  billable_calls: string;
+  input_tokens: string;
+  output_tokens: string;
+  cost: string;
+} & Record<string, string>;
 
-const noFlags = (): Record<LimitFlag, number> => Object.fromEntries(LIMIT_FLAGS.map((f) => [f, 0])) as Record<LimitFlag, number>;
+const noFlags = (): Record<LimitFlag, number> =>
+  Object.fromEntries(LIMIT_FLAGS.map((f) => [f, 0])) as Record<LimitFlag, number>;
 
 const GROUP_KEY: Record<GroupBy, Prisma.Sql> = {
   day: Prisma.sql`to_char(local_date, 'YYYY-MM-DD')`,
@@ -31,7 +39,7 @@ const GROUP_KEY: Record<GroupBy, Prisma.Sql> = {
   route: Prisma.sql`coalesce(route_name, route_id, '(no route)')`,
 };
 
-const figures = (r: Row): UsageFigures => ({
+const figures = (r: Row): UsageTotals => ({
   calls: Number(r.calls),
   billable_calls: Number(r.billable_calls),
   input_tokens: Number(r.input_tokens),
@@ -39,14 +47,24 @@ const figures = (r: Row): UsageFigures => ({
   cost: new Decimal(r.cost).toFixed(), // numeric::text keeps the column scale's trailing zeros
   by_token_type: Object.fromEntries(
     TOKEN_TYPES.map((t) => [t, { tokens: Number(r[`q_${t}`]), cost: new Decimal(r[`c_${t}`]!).toFixed() }]),
-  ) as UsageFigures["by_token_type"],
+  ) as UsageTotals["by_token_type"],
   limit_flags: Object.fromEntries(LIMIT_FLAGS.map((f) => [f, Number(r[`flag_${f}`])])) as Record<LimitFlag, number>,
 });
 
 /** Every event falls in exactly one group (no group key is null), so the totals are their sum. */
-function sumOf(groups: UsageFigures[]): UsageFigures {
-  const t = { calls: 0, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: new Decimal(0), limit_flags: noFlags() };
-  const byType = Object.fromEntries(TOKEN_TYPES.map((k) => [k, { tokens: 0, cost: new Decimal(0) }])) as Record<TokenType, { tokens: number; cost: Decimal }>;
+function sumOf(groups: UsageTotals[]): UsageTotals {
+  const t = {
+    calls: 0,
+    billable_calls: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost: new Decimal(0),
+    limit_flags: noFlags(),
+  };
+  const byType = Object.fromEntries(TOKEN_TYPES.map((k) => [k, { tokens: 0, cost: new Decimal(0) }])) as Record<
+    TokenType,
+    { tokens: number; cost: Decimal }
+  >;
   for (const g of groups) {
     for (const k of TOKEN_TYPES) {
       byType[k].tokens += g.by_token_type[k].tokens;
@@ -59,7 +77,9 @@ function sumOf(groups: UsageFigures[]): UsageFigures {
     t.output_tokens += g.output_tokens;
     t.cost = t.cost.plus(g.cost);
   }
-  const by_token_type = Object.fromEntries(TOKEN_TYPES.map((k) => [k, { tokens: byType[k].tokens, cost: byType[k].cost.toFixed() }])) as UsageFigures["by_token_type"];
+  const by_token_type = Object.fromEntries(
+    TOKEN_TYPES.map((k) => [k, { tokens: byType[k].tokens, cost: byType[k].cost.toFixed() }]),
+  ) as UsageTotals["by_token_type"];
   return { ...t, cost: t.cost.toFixed(), by_token_type };
 }
 
@@ -104,7 +124,10 @@ export async function observedMatrix(db: Db, consumerId: string, localDate: stri
  * bill them) and cost. Slots are named T1..T12 as in the matrix; levels count from 0.
  */
 export async function observedCells(db: Db, consumerId: string, localDate: string) {
-  const cells = await db.tdlCell.findMany({ where: { consumerId, localDate: new Date(`${localDate}T00:00:00Z`) }, orderBy: [{ slot: "asc" }, { level: "asc" }] });
+  const cells = await db.tdlCell.findMany({
+    where: { consumerId, localDate: new Date(`${localDate}T00:00:00Z`) },
+    orderBy: [{ slot: "asc" }, { level: "asc" }],
+  });
   return cells
     .filter((c) => c.calls !== 0)
     .map((c) => {
@@ -115,6 +138,12 @@ export async function observedCells(db: Db, consumerId: string, localDate: strin
         cacheWrite: Number(c.cacheWriteTokens),
         reasoning: Number(c.reasoningTokens),
       });
-      return { slot: `T${c.slot + 1}`, level: c.level, calls: c.calls, tokens: q, cost: new Decimal(c.cost.toFixed()).toFixed() };
+      return {
+        slot: `T${c.slot + 1}`,
+        level: c.level,
+        calls: c.calls,
+        tokens: q,
+        cost: new Decimal(c.cost.toFixed()).toFixed(),
+      };
     });
 }

@@ -26,7 +26,14 @@ const SECRET = "faults-ingest-secret";
 const PERIOD_KEY = "2026-10-01"; // every call falls in October 2026 (UTC), a closed month
 
 export type Fault = "none" | "meter-kill" | "broker-kill" | "api-kill" | "postgres-restart";
-export type ScenarioOptions = { fault: Fault; entries: number; batchSize: number; consumers: number; kills: number; senders: number };
+export type ScenarioOptions = {
+  fault: Fault;
+  entries: number;
+  batchSize: number;
+  consumers: number;
+  kills: number;
+  senders: number;
+};
 export type ScenarioReport = {
   fault: Fault;
   posted: number;
@@ -66,7 +73,10 @@ export class FaultEnvironment {
     mkdirSync(this.logDir, { recursive: true });
     await this.pg.create();
     await this.pg.createDatabase("faults_template");
-    await run("npx", ["--no-install", "prisma", "migrate", "deploy"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: this.pg.url("faults_template") } });
+    await run("npx", ["--no-install", "prisma", "migrate", "deploy"], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: this.pg.url("faults_template") },
+    });
     await this.broker.reset();
     await this.broker.start();
   }
@@ -81,7 +91,7 @@ function makeEntries(n: number, consumers: string[]): Array<Record<string, unkno
   const start = Date.parse(`${PERIOD_KEY}T00:00:00Z`);
   return Array.from({ length: n }, (_, i) => {
     const consumer = { id: consumers[i % consumers.length]! };
-    const startedAt = start + Math.floor(((i * 7919) % 1000) / 1000 * 30 * 86_400_000);
+    const startedAt = start + Math.floor((((i * 7919) % 1000) / 1000) * 30 * 86_400_000);
     // most entries carry provider figures only; every fifth a chat payload to count
     return i % 5 === 0 ? kongLog({ consumer, startedAt }) : kongLog({ consumer, startedAt, ai: kong38Ai() });
   });
@@ -113,8 +123,20 @@ export async function runScenario(env: FaultEnvironment, o: ScenarioOptions): Pr
     BILLING_TIMEZONE: "UTC",
     METER_SESSION_TIMEOUT_MS: "10000", // a killed meter's partitions move after 10 s, not 30
   };
-  const api = new ServiceProcess("api", "src/server.ts", { ...common, PORT: String(env.ports.api), HOST: "127.0.0.1" }, `http://127.0.0.1:${env.ports.api}/livez`, `${env.logDir}/${suffix}-api.log`);
-  const meter = new ServiceProcess("meter", "workers/meter/main.ts", { ...common, METER_HTTP_PORT: String(env.ports.meter), HOST: "127.0.0.1" }, `http://127.0.0.1:${env.ports.meter}/livez`, `${env.logDir}/${suffix}-meter.log`);
+  const api = new ServiceProcess(
+    "api",
+    "src/server.ts",
+    { ...common, PORT: String(env.ports.api), HOST: "127.0.0.1" },
+    `http://127.0.0.1:${env.ports.api}/livez`,
+    `${env.logDir}/${suffix}-api.log`,
+  );
+  const meter = new ServiceProcess(
+    "meter",
+    "workers/meter/main.ts",
+    { ...common, METER_HTTP_PORT: String(env.ports.meter), HOST: "127.0.0.1" },
+    `http://127.0.0.1:${env.ports.meter}/livez`,
+    `${env.logDir}/${suffix}-meter.log`,
+  );
   const db = createPrisma(env.pg.url(database));
   try {
     await api.start();
@@ -149,8 +171,15 @@ export async function runScenario(env: FaultEnvironment, o: ScenarioOptions): Pr
     await post(bodies.length - 1);
 
     const kafka = new Kafka({ clientId: "faults-audit", brokers: [common.KAFKA_BROKERS], logLevel: logLevel.NOTHING });
-    await waitForMeter(kafka, { rawTopic: common.KAFKA_TOPIC_RAW, deadLetterTopic: common.KAFKA_TOPIC_DLQ, groupId: common.KAFKA_GROUP_ID }, 180_000);
-    const meterRetries = await scrapeSum(`http://127.0.0.1:${env.ports.meter}/metrics`, "tokenmeter_meter_retries_total");
+    await waitForMeter(
+      kafka,
+      { rawTopic: common.KAFKA_TOPIC_RAW, deadLetterTopic: common.KAFKA_TOPIC_DLQ, groupId: common.KAFKA_GROUP_ID },
+      180_000,
+    );
+    const meterRetries = await scrapeSum(
+      `http://127.0.0.1:${env.ports.meter}/metrics`,
+      "tokenmeter_meter_retries_total",
+    );
     return {
       ...(await audit(db, batches, acked, o.fault)),
       retriedPosts,
@@ -166,7 +195,12 @@ export async function runScenario(env: FaultEnvironment, o: ScenarioOptions): Pr
 }
 
 /** Injects the scenario's fault `kills` times, spread over the posting (progress() goes 0 -> 1). */
-async function injectFaults(env: FaultEnvironment, o: ScenarioOptions, p: { api: ServiceProcess; meter: ServiceProcess }, progress: () => number) {
+async function injectFaults(
+  env: FaultEnvironment,
+  o: ScenarioOptions,
+  p: { api: ServiceProcess; meter: ServiceProcess },
+  progress: () => number,
+) {
   if (o.fault === "none") return;
   for (let k = 1; k <= o.kills; k++) {
     while (progress() < k / (o.kills + 1)) await sleep(20);
@@ -195,12 +229,21 @@ async function injectFaults(env: FaultEnvironment, o: ScenarioOptions, p: { api:
   }
 }
 
-async function audit(db: PrismaClient, batches: string[][], acked: boolean[], fault: Fault): Promise<Omit<ScenarioReport, "retriedPosts" | "meterRetries" | "restarts" | "seconds">> {
+async function audit(
+  db: PrismaClient,
+  batches: string[][],
+  acked: boolean[],
+  fault: Fault,
+): Promise<Omit<ScenarioReport, "retriedPosts" | "meterRetries" | "restarts" | "seconds">> {
   const posted = new Set(batches.flat());
   const acknowledged = new Set(batches.flatMap((ids, i) => (acked[i] ? ids : [])));
-  const stored = new Set((await db.usageEvent.findMany({ where: { id: { in: [...posted] } }, select: { id: true } })).map((e) => e.id));
+  const stored = new Set(
+    (await db.usageEvent.findMany({ where: { id: { in: [...posted] } }, select: { id: true } })).map((e) => e.id),
+  );
   const lost = [...acknowledged].filter((id) => !stored.has(id)).length;
-  const [counted] = await db.$queryRaw<Array<{ totals: bigint | null; events: bigint; cells: bigint | null; billable: bigint }>>`
+  const [counted] = await db.$queryRaw<
+    Array<{ totals: bigint | null; events: bigint; cells: bigint | null; billable: bigint }>
+  >`
     SELECT (SELECT sum(calls) FROM consumer_totals) AS totals, (SELECT count(*) FROM usage_events) AS events,
            (SELECT sum(calls) FROM tdl_cells) AS cells, (SELECT count(*) FROM usage_events WHERE billable) AS billable`;
   const mismatches = await aggregateMismatches(db);
@@ -227,7 +270,13 @@ async function invoicesMatchEvents(db: PrismaClient): Promise<boolean> {
     WHERE billable AND consumer_id IS NOT NULL AND occurred_at >= ${period.startsAt} AND occurred_at < ${period.endsAt}
     GROUP BY 1`;
   for (const r of rows) {
-    const { invoiceId } = await draftInvoice(db, { consumerId: r.consumer_id, periodId: period.id, settings, now: new Date(), finalize: false });
+    const { invoiceId } = await draftInvoice(db, {
+      consumerId: r.consumer_id,
+      periodId: period.id,
+      settings,
+      now: new Date(),
+      finalize: false,
+    });
     const invoice = invoiceId ? await db.invoice.findUnique({ where: { id: invoiceId } }) : null;
     if (!invoice || !new Decimal(invoice.subtotal.toFixed()).equals(new Decimal(r.cost))) return false;
   }
@@ -236,6 +285,11 @@ async function invoicesMatchEvents(db: PrismaClient): Promise<boolean> {
 
 /** The sum of a counter's series in a Prometheus text page (0 when absent or unreachable). */
 async function scrapeSum(url: string, name: string): Promise<number> {
-  const text = await fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => r.text()).catch(() => "");
-  return text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((s, l) => s + Number(l.split(" ").pop()), 0);
+  const text = await fetch(url, { signal: AbortSignal.timeout(5000) })
+    .then((r) => r.text())
+    .catch(() => "");
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((s, l) => s + Number(l.split(" ").pop()), 0);
 }

@@ -27,15 +27,24 @@ export class ServiceProcess {
 
   async start(): Promise<void> {
     const log = createWriteStream(this.logFile, { flags: "a" });
-    this.child = spawn(process.execPath, ["--import", "tsx", this.entry], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, ["--import", "tsx", this.entry], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child.stdout!.pipe(log);
     this.child.stderr!.pipe(log);
     const child = this.child;
-    await waitFor(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited (${child.exitCode ?? child.signalCode}); see ${this.logFile}`);
-      const res = await fetch(this.readyUrl, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-      return res?.status === 200;
-    }, 60_000, `${this.name} to be ready`);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`${this.name} exited (${child.exitCode ?? child.signalCode}); see ${this.logFile}`);
+        const res = await fetch(this.readyUrl, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        return res?.status === 200;
+      },
+      60_000,
+      `${this.name} to be ready`,
+    );
   }
 
   /** SIGKILL and wait for the exit. */

@@ -11,33 +11,47 @@ import { waitFor } from "./wait.ts";
 /** Meters entries as the worker would (parse, identify, count, price, persist), without Kafka. */
 export async function meterLogs(stack: Stack, entries: Record<string, unknown>[]) {
   const messages = entries.map((log, i) => ({
-    value: Buffer.from(JSON.stringify({ v: 1, id: eventIdOf(log), source: "kong-http-log", receivedAt: new Date().toISOString(), log })),
+    value: Buffer.from(
+      JSON.stringify({ v: 1, id: eventIdOf(log), source: "kong-http-log", receivedAt: new Date().toISOString(), log }),
+    ),
     offset: String(i),
     partition: 0,
     topic: "direct",
   }));
   const result = await meterBatch(messages, { db: stack.db, pool: stack.pool, config: stack.config });
-  if (result.deadLetters.length) throw new Error(`unexpected dead letters: ${result.deadLetters.map((d) => d.reason).join("; ")}`);
+  if (result.deadLetters.length)
+    throw new Error(`unexpected dead letters: ${result.deadLetters.map((d) => d.reason).join("; ")}`);
   return result;
 }
 
 /** Meters raw-topic envelopes (http-log entries and CloudEvents alike) as the worker would, without Kafka. */
 export async function meterEnvelopes(stack: Stack, envelopes: Record<string, unknown>[]) {
-  const messages = envelopes.map((e, i) => ({ value: Buffer.from(JSON.stringify(e)), offset: String(i), partition: 0, topic: "direct" }));
+  const messages = envelopes.map((e, i) => ({
+    value: Buffer.from(JSON.stringify(e)),
+    offset: String(i),
+    partition: 0,
+    topic: "direct",
+  }));
   const result = await meterBatch(messages, { db: stack.db, pool: stack.pool, config: stack.config });
-  if (result.deadLetters.length) throw new Error(`unexpected dead letters: ${result.deadLetters.map((d) => d.reason).join("; ")}`);
+  if (result.deadLetters.length)
+    throw new Error(`unexpected dead letters: ${result.deadLetters.map((d) => d.reason).join("; ")}`);
   return result;
 }
 
 /** Adds a job and waits until the queue has nothing waiting, delayed or active. */
 export async function runJobs(queue: Queue, name: string, data: Record<string, unknown>) {
   await queue.add(name, data, { jobId: `test.${name}.${randomUUID()}` });
-  await waitFor(async () => {
-    const c = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children");
-    return Object.values(c).every((n) => n === 0);
-  }, 30_000, `${name} and the jobs it added to finish`);
+  await waitFor(
+    async () => {
+      const c = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children");
+      return Object.values(c).every((n) => n === 0);
+    },
+    30_000,
+    `${name} and the jobs it added to finish`,
+  );
   const failed = await queue.getFailed();
-  if (failed.length) throw new Error(`billing jobs failed: ${failed.map((j) => `${j.name}: ${j.failedReason}`).join("; ")}`);
+  if (failed.length)
+    throw new Error(`billing jobs failed: ${failed.map((j) => `${j.name}: ${j.failedReason}`).join("; ")}`);
 }
 
 export const tick = (queue: Queue, asOf: string) => runJobs(queue, JOBS.tick.name, { asOf });

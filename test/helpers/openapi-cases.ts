@@ -6,10 +6,31 @@ export type Where = "body" | "query" | "path" | "header";
 
 const DATES = ["0000-01-01", "0026-10-01", "2026-02-30", "2026-13-01", "10000-01-01", "2026-1-1"];
 const INSTANTS = ["0000-01-01T00:00:00Z", "0026-10-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-01", "yesterday"];
-const PRICES = ["0x10", "0b11", "1e-7", "-1", "+1", " ", "", "Infinity", "NaN", "1.0000000000001", "99999999999999999999999999999999999999", 1e308, 1e40, -0.5, true, [], {}];
+const PRICES = [
+  "0x10",
+  "0b11",
+  "1e-7",
+  "-1",
+  "+1",
+  " ",
+  "",
+  "Infinity",
+  "NaN",
+  "1.0000000000001",
+  "99999999999999999999999999999999999999",
+  1e308,
+  1e40,
+  -0.5,
+  true,
+  [],
+  {},
+];
 const CONTROL = ["\u0000", "a\u0000b", "a\r\nX-Injected: 1", "tab\tinside"];
 
-const isPrice = (s: Schema) => Array.isArray(s.oneOf) && s.oneOf.some((b: Schema) => b.type === "string" && b.pattern) && s.oneOf.some((b: Schema) => b.type === "number");
+const isPrice = (s: Schema) =>
+  Array.isArray(s.oneOf) &&
+  s.oneOf.some((b: Schema) => b.type === "string" && b.pattern) &&
+  s.oneOf.some((b: Schema) => b.type === "number");
 
 /** The branches of a nullable or optional union, without null. */
 function branchesOf(s: Schema): Schema[] {
@@ -55,7 +76,15 @@ export function oddValues(schema: Schema, where: Where): unknown[] {
     case "boolean":
       return where === "body" ? ["yes", 1, null].filter((v) => !(v === null && schema.anyOf)) : ["yes"];
     case "array":
-      return [...wrongType, "not-a-list", ...(s.items ? oddValues(s.items, where).slice(0, 4).map((v) => [v]) : [])];
+      return [
+        ...wrongType,
+        "not-a-list",
+        ...(s.items
+          ? oddValues(s.items, where)
+              .slice(0, 4)
+              .map((v) => [v])
+          : []),
+      ];
     case "object":
       return [...wrongType, "not-an-object", ...(s.additionalProperties === false ? [{ no_such_field: 1 }] : [])];
     default:

@@ -20,8 +20,10 @@ async function withAdmin<T>(kafka: Kafka, f: (a: ReturnType<Kafka["admin"]>) => 
 }
 
 /** Messages ever written to a topic (sum of its partitions' end offsets). */
-export const topicSize = (kafka: Kafka, topic: string) =>
-  withAdmin(kafka, async (a) => (await a.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high) - Number(p.low), 0));
+const topicSize = (kafka: Kafka, topic: string) =>
+  withAdmin(kafka, async (a) =>
+    (await a.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high) - Number(p.low), 0),
+  );
 
 /** Waits until the meter's committed offsets reach the end of every raw-topic partition. */
 export async function waitForMeter(kafka: Kafka, t: Topics, timeoutMs = 60_000): Promise<void> {
@@ -79,7 +81,9 @@ export async function auditPipeline(kafka: Kafka, db: PrismaClient, t: Topics): 
   const stored = new Set(
     (await db.usageEvent.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } })).map((e) => e.id),
   );
-  const lettered = new Set(letters.map((r) => `${header(r.message, "tm-source-partition")}|${header(r.message, "tm-source-offset")}`));
+  const lettered = new Set(
+    letters.map((r) => `${header(r.message, "tm-source-partition")}|${header(r.message, "tm-source-offset")}`),
+  );
   const unaccounted: string[] = [];
   let storedCount = 0;
   let letteredCount = 0;
@@ -95,7 +99,9 @@ export async function auditPipeline(kafka: Kafka, db: PrismaClient, t: Topics): 
     unaccounted,
     aggregateMismatches: await aggregateMismatches(db),
     storedIds: [...stored].sort(),
-    deadLetters: letters.map((r): [string, string] => [header(r.message, "tm-event-id") ?? "", header(r.message, "tm-reason") ?? ""]).sort(),
+    deadLetters: letters
+      .map((r): [string, string] => [header(r.message, "tm-event-id") ?? "", header(r.message, "tm-reason") ?? ""])
+      .sort(),
   };
 }
 

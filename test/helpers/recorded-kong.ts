@@ -22,7 +22,9 @@ export function kongPdkMethods(): Set<string> {
       const path = join(dir, f);
       if (statSync(path).isDirectory()) walk(path);
       else if (f.endsWith(".d.ts")) {
-        const module = relative(PDK_ROOT, path).replace(/(\/index)?\.d\.ts$/, "").replace(/\//g, ".");
+        const module = relative(PDK_ROOT, path)
+          .replace(/(\/index)?\.d\.ts$/, "")
+          .replace(/\//g, ".");
         const prefix = module === "index" ? "kong" : `kong.${module}`;
         for (const m of readFileSync(path, "utf8").matchAll(/^ {4}(\w+)\(/gm)) methods.add(`${prefix}.${snake(m[1]!)}`);
       }
@@ -57,22 +59,50 @@ export type Recording = {
 /** A recorded Kong for one request, and the `kong` object the plugin server would pass to a phase. */
 export function recordedKong(req: ProxiedRequest): { kong: unknown; recording: Recording } {
   const consumer = req.consumer === undefined ? null : req.consumer;
-  const entity = (e: object) => ({ created_at: 1764000000, updated_at: 1764000000, ws_id: "0dc6f45b-8f8d-40d2-a504-473544ee190b", ...e });
+  const entity = (e: object) => ({
+    created_at: 1764000000,
+    updated_at: 1764000000,
+    ws_id: "0dc6f45b-8f8d-40d2-a504-473544ee190b",
+    ...e,
+  });
   const answers: Record<string, (...args: unknown[]) => unknown> = {
     "kong.client.get_consumer": () => (consumer ? entity({ type: 0, tags: null, ...consumer }) : null),
     "kong.request.get_path": () => req.path,
     "kong.request.get_raw_query": () => req.query ?? "",
     "kong.request.get_raw_body": () => req.body ?? null,
     "kong.router.get_route": () =>
-      req.route ? entity({ protocols: ["http", "https"], paths: ["/llama2/chat"], strip_path: true, preserve_host: false, ...req.route }) : null,
+      req.route
+        ? entity({
+            protocols: ["http", "https"],
+            paths: ["/llama2/chat"],
+            strip_path: true,
+            preserve_host: false,
+            ...req.route,
+          })
+        : null,
     "kong.router.get_service": () =>
-      entity({ id: "6f2b7c1e-3f7d-4a3e-9a52-0b7d3c1d2e4f", name: "llm", protocol: "https", host: "api.openai.com", port: 443, retries: 5, connect_timeout: 60000, write_timeout: 60000, read_timeout: 60000, ...req.timeouts }),
+      entity({
+        id: "6f2b7c1e-3f7d-4a3e-9a52-0b7d3c1d2e4f",
+        name: "llm",
+        protocol: "https",
+        host: "api.openai.com",
+        port: 443,
+        retries: 5,
+        connect_timeout: 60000,
+        write_timeout: 60000,
+        read_timeout: 60000,
+        ...req.timeouts,
+      }),
     "kong.service.request.set_headers": (headers) => Object.assign(recording.upstreamHeaders, headers),
     "kong.service.request.set_raw_body": (body) => {
       recording.upstreamBody = body as string;
     },
     "kong.response.exit": (status, body, headers) => {
-      recording.exit = { status: status as number, body: body as string | undefined, headers: headers as Record<string, string> | undefined };
+      recording.exit = {
+        status: status as number,
+        body: body as string | undefined,
+        headers: headers as Record<string, string> | undefined,
+      };
     },
     "kong.log.set_serialize_value": (key, value) => {
       recording.serialized[key as string] = value;

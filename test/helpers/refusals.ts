@@ -11,6 +11,8 @@ export async function refuseInserts(db: PrismaClient, r: Refusal): Promise<{ lif
       IF ${r.when} THEN RAISE EXCEPTION '${r.message}' USING ERRCODE = '${r.sqlState}'; END IF;
       RETURN NEW;
     END $$ LANGUAGE plpgsql`);
-  await db.$executeRawUnsafe(`CREATE TRIGGER ${r.name} BEFORE INSERT ON ${r.table} FOR EACH ROW EXECUTE FUNCTION ${r.name}()`);
+  await db.$executeRawUnsafe(
+    `CREATE TRIGGER ${r.name} BEFORE INSERT ON ${r.table} FOR EACH ROW EXECUTE FUNCTION ${r.name}()`,
+  );
   return { lift: () => db.$executeRawUnsafe(`DROP TRIGGER ${r.name} ON ${r.table}`).then(() => undefined) };
 }

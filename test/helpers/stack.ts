@@ -17,7 +17,12 @@ import { waitFor } from "./wait.ts";
 export const INGEST_SECRET = "test-ingest-secret";
 export const ADMIN_KEY = "test-admin-key";
 
-export type Stack = Services & { config: Config; app: FastifyInstance; meter: Meter | undefined; close(): Promise<void> };
+export type Stack = Services & {
+  config: Config;
+  app: FastifyInstance;
+  meter: Meter | undefined;
+  close(): Promise<void>;
+};
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
   const suffix = randomBytes(4).toString("hex");
@@ -40,7 +45,10 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
 }
 
 /** Starts app + meter on a fresh database; `close()` stops everything and drops the database. */
-export async function startStack(env: Record<string, string> = {}, opts: { meter?: boolean; clock?: () => Date; webhooks?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  env: Record<string, string> = {},
+  opts: { meter?: boolean; clock?: () => Date; webhooks?: boolean } = {},
+): Promise<Stack> {
   const database = await createTestDatabase();
   const config = testConfig(database.url, env);
   const logger = createLogger(config.logLevel);
@@ -48,7 +56,9 @@ export async function startStack(env: Record<string, string> = {}, opts: { meter
   const app = await buildApp({ ...services, config, logger, clock: opts.clock });
   const meter = opts.meter === false ? undefined : await startMeter({ ...services, config, logger });
   const recorder = opts.meter === false ? undefined : await startDeadLetterRecorder({ ...services, config, logger });
-  const webhooks = opts.webhooks ? await startWebhookWorker({ config, db: services.db, logger, schedule: false }) : undefined;
+  const webhooks = opts.webhooks
+    ? await startWebhookWorker({ config, db: services.db, logger, schedule: false })
+    : undefined;
   const close = async () => {
     await app.close();
     await webhooks?.stop();
@@ -88,13 +98,21 @@ export function admin(stack: Stack, method: "GET" | "POST" | "PATCH" | "PUT" | "
   return stack.app.inject({
     method,
     url,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     payload: body === undefined ? undefined : JSON.stringify(body),
   });
 }
 
 /** Reads every message of a topic from the beginning until `count` have arrived. */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 15_000): Promise<KafkaMessage[]> {
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<KafkaMessage[]> {
   const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString("hex")}`, maxWaitTimeInMs: 100 });
   const seen: KafkaMessage[] = [];
   await consumer.connect();

@@ -4,7 +4,13 @@
 import { createServer, type Server } from "node:http";
 import { verify } from "../../src/alerts/webhook-signature.ts";
 
-export type Received = { headers: Record<string, string>; body: string; json: { type: string; timestamp: string; data: Record<string, unknown> }; signatureValid: boolean; answered: number };
+export type Received = {
+  headers: Record<string, string>;
+  body: string;
+  json: { type: string; timestamp: string; data: Record<string, unknown> };
+  signatureValid: boolean;
+  answered: number;
+};
 
 export class WebhookReceiver {
   readonly received: Received[] = [];
@@ -21,7 +27,13 @@ export class WebhookReceiver {
         const body = Buffer.concat(chunks).toString("utf8");
         const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
         const answered = this.statuses.shift() ?? 204;
-        this.received.push({ headers, body, json: JSON.parse(body), signatureValid: verify(this.secret, headers, body), answered });
+        this.received.push({
+          headers,
+          body,
+          json: JSON.parse(body),
+          signatureValid: verify(this.secret, headers, body),
+          answered,
+        });
         res.statusCode = answered;
         res.end();
       });

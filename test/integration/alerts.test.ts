@@ -22,7 +22,15 @@ before(async () => {
   receiver = new WebhookReceiver();
   quiet = new WebhookReceiver();
   // the receivers listen on loopback, which webhooks reach only when the operator allows it
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"), WEBHOOK_BACKOFF_MS: "100", WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32" }, { webhooks: true });
+  stack = await startStack(
+    {
+      BILLING_TIMEZONE: "UTC",
+      WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"),
+      WEBHOOK_BACKOFF_MS: "100",
+      WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32",
+    },
+    { webhooks: true },
+  );
   const all = (await admin(stack, "POST", "/v1/webhook-endpoints", { url: await receiver.start() })).json();
   receiver.secret = all.secret;
   const off = (await admin(stack, "POST", "/v1/webhook-endpoints", { url: await quiet.start() })).json();
@@ -40,18 +48,39 @@ const sweep = () => stack.webhookQueue.add(DISPATCH_JOB, {}, { jobId: `sweep.${r
 describe("alerts from billing and metering", () => {
   it("invoice.finalized: one alert per finalized invoice, with its total, delivered signed", async () => {
     const kongId = randomUUID();
-    const id = (await admin(stack, "POST", "/v1/consumers", { username: `inv-${kongId.slice(0, 8)}`, kong_id: kongId, metadata: { input_cost_per_token: "0.01", output_cost_per_token: "0.02" } })).json().id;
-    await meterLogs(stack, [kongLog({ consumer: { id: kongId }, startedAt: Date.parse("2026-09-15T12:00:00Z"), ai: kong38Ai() })]);
+    const id = (
+      await admin(stack, "POST", "/v1/consumers", {
+        username: `inv-${kongId.slice(0, 8)}`,
+        kong_id: kongId,
+        metadata: { input_cost_per_token: "0.01", output_cost_per_token: "0.02" },
+      })
+    ).json().id;
+    await meterLogs(stack, [
+      kongLog({ consumer: { id: kongId }, startedAt: Date.parse("2026-09-15T12:00:00Z"), ai: kong38Ai() }),
+    ]);
     const period = await recordPeriod(stack.db, periodOfKey("2026-09-01", "monthly", "UTC"));
-    const { invoiceId } = await draftInvoice(stack.db, { consumerId: id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: true });
+    const { invoiceId } = await draftInvoice(stack.db, {
+      consumerId: id,
+      periodId: period.id,
+      settings: stack.config.billing,
+      now: new Date(),
+      finalize: true,
+    });
     const invoice = await stack.db.invoice.findUniqueOrThrow({ where: { id: invoiceId! } });
     await sweep();
-    const [got] = await waitFor(() => {
-      const r = receiver.ofType("invoice.finalized").filter((x) => x.json.data.invoice_id === invoiceId);
-      return r.length ? r : undefined;
-    }, 15_000, "the invoice.finalized delivery");
+    const [got] = await waitFor(
+      () => {
+        const r = receiver.ofType("invoice.finalized").filter((x) => x.json.data.invoice_id === invoiceId);
+        return r.length ? r : undefined;
+      },
+      15_000,
+      "the invoice.finalized delivery",
+    );
     assert.ok(got!.signatureValid);
-    assert.deepEqual([got!.json.data.consumer_id, got!.json.data.total, got!.json.data.currency], [id, invoice.total.toFixed(), "USD"]);
+    assert.deepEqual(
+      [got!.json.data.consumer_id, got!.json.data.total, got!.json.data.currency],
+      [id, invoice.total.toFixed(), "USD"],
+    );
     await sweep(); // a second sweep sends nothing again
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(receiver.ofType("invoice.finalized").filter((x) => x.json.data.invoice_id === invoiceId).length, 1);
@@ -62,14 +91,22 @@ describe("alerts from billing and metering", () => {
     await producer.connect();
     await producer.send({ topic: stack.config.kafka.rawTopic, messages: [{ value: "this is not a usage envelope" }] });
     await producer.disconnect();
-    const row = await waitFor(() => stack.db.deadLetter.findFirst({ where: { stage: "meter" } }).then((d) => d ?? undefined), 20_000, "the dead letter recorded");
+    const row = await waitFor(
+      () => stack.db.deadLetter.findFirst({ where: { stage: "meter" } }).then((d) => d ?? undefined),
+      20_000,
+      "the dead letter recorded",
+    );
     const alert = await stack.db.alert.findUniqueOrThrow({ where: { dedupKey: `dead_letter.recorded:${row.id}` } });
     assert.equal(alert.type, "dead_letter.recorded");
     await sweep();
-    const [got] = await waitFor(() => {
-      const r = receiver.ofType("dead_letter.recorded");
-      return r.length ? r : undefined;
-    }, 15_000, "the dead_letter.recorded delivery");
+    const [got] = await waitFor(
+      () => {
+        const r = receiver.ofType("dead_letter.recorded");
+        return r.length ? r : undefined;
+      },
+      15_000,
+      "the dead_letter.recorded delivery",
+    );
     assert.ok(got!.signatureValid);
     assert.deepEqual([got!.json.data.dead_letter_id, got!.json.data.kind], [row.id, row.kind]);
     assert.equal(got!.headers["webhook-id"], alert.id);

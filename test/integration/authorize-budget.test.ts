@@ -33,14 +33,21 @@ async function decide(app: FastifyInstance, body: unknown, route = "llama2-chat"
     method: "POST",
     url: "/v1/gateway/authorize",
     headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
-    payload: JSON.stringify({ consumer: llama, route: { name: route }, body: body === null ? null : JSON.stringify(body) }),
+    payload: JSON.stringify({
+      consumer: llama,
+      route: { name: route },
+      body: body === null ? null : JSON.stringify(body),
+    }),
   });
   assert.equal(res.statusCode, 200, res.body);
   return { decision: res.json(), ms: performance.now() - t0, doneAt: performance.now() };
 }
 
 before(async () => {
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", AUTHORIZE_COUNT_BUDGET_MS: "50", CAPABILITY_MAP: '{"image-route":"2"}' }, { meter: false, clock: () => NOW });
+  stack = await startStack(
+    { BILLING_TIMEZONE: "UTC", AUTHORIZE_COUNT_BUDGET_MS: "50", CAPABILITY_MAP: '{"image-route":"2"}' },
+    { meter: false, clock: () => NOW },
+  );
   assert.equal((await importSeed(stack)).summary.created, 2);
 });
 after(async () => {
@@ -92,8 +99,19 @@ describe("authorize: counting budget", () => {
   });
 });
 
-const imageUrl = (i: number) => ({ type: "image_url", image_url: { url: `https://example.com/${i}.png`, detail: "high" } });
-const withImages = (n: number) => ({ model: "gpt-4o", messages: [{ role: "user", content: [{ type: "text", text: "Describe these." }, ...Array.from({ length: n }, (_, i) => imageUrl(i))] }] });
+const imageUrl = (i: number) => ({
+  type: "image_url",
+  image_url: { url: `https://example.com/${i}.png`, detail: "high" },
+});
+const withImages = (n: number) => ({
+  model: "gpt-4o",
+  messages: [
+    {
+      role: "user",
+      content: [{ type: "text", text: "Describe these." }, ...Array.from({ length: n }, (_, i) => imageUrl(i))],
+    },
+  ],
+});
 
 describe("authorize: what counting cannot see", () => {
   it("past the counting budget, the body's model, max-tokens and capability are still checked", async () => {

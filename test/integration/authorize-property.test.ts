@@ -16,13 +16,27 @@ import { foldLedger, refOf } from "../../src/budgets/ledger-fold.ts";
 import { admin, INGEST_SECRET, startStack, type Stack } from "../helpers/stack.ts";
 
 const runs = Number(process.env.PROPERTY_RUNS ?? 25);
-const REASONS = new Set(["capability_not_granted", "input_tokens_over_limit", "input_tokens_uncounted", "max_tokens_invalid", "max_tokens_over_limit", "budget_exhausted", "model_unpriced", "tdl_limit_reached", "consumer_not_configured", "body_unreadable"]);
+const REASONS = new Set([
+  "capability_not_granted",
+  "input_tokens_over_limit",
+  "input_tokens_uncounted",
+  "max_tokens_invalid",
+  "max_tokens_over_limit",
+  "budget_exhausted",
+  "model_unpriced",
+  "tdl_limit_reached",
+  "consumer_not_configured",
+  "body_unreadable",
+]);
 let stack: Stack;
 let ledger: HoldLedger;
 
 before(async () => {
   // a counting budget so small that large bodies run out of it
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", AUTHORIZE_COUNT_BUDGET_MS: "2", AUTHORIZE_COUNT_OVER_BUDGET: "allow" }, { meter: false });
+  stack = await startStack(
+    { BILLING_TIMEZONE: "UTC", AUTHORIZE_COUNT_BUDGET_MS: "2", AUTHORIZE_COUNT_OVER_BUDGET: "allow" },
+    { meter: false },
+  );
   ledger = new HoldLedger(stack.redis, stack.config.redis.prefix);
 });
 after(() => stack.close());
@@ -31,13 +45,18 @@ after(() => stack.close());
 function put(body: Record<string, unknown>, path: string, value: unknown) {
   const keys = path.split(".");
   let at = body;
-  for (const k of keys.slice(0, -1)) at = (at[k] = typeof at[k] === "object" && at[k] !== null ? at[k] : {}) as Record<string, unknown>;
+  for (const k of keys.slice(0, -1))
+    at = (at[k] = typeof at[k] === "object" && at[k] !== null ? at[k] : {}) as Record<string, unknown>;
   at[keys[keys.length - 1]!] = value;
 }
 
 const number = fc.oneof(
-  fc.integer({ min: -5, max: 5 }), fc.integer({ min: 1, max: 100_000 }), fc.constantFrom(2 ** 31 - 1, 2 ** 31, 2 ** 53, 1e300, -0, 0.5, 1.5, Number.MAX_SAFE_INTEGER),
-  fc.double({ noNaN: true }), fc.constantFrom("100", " 64 ", "1e3", "-1", "0x10", "", "12.5", "９"), fc.constantFrom(null, true, [100], { n: 1 }),
+  fc.integer({ min: -5, max: 5 }),
+  fc.integer({ min: 1, max: 100_000 }),
+  fc.constantFrom(2 ** 31 - 1, 2 ** 31, 2 ** 53, 1e300, -0, 0.5, 1.5, Number.MAX_SAFE_INTEGER),
+  fc.double({ noNaN: true }),
+  fc.constantFrom("100", " 64 ", "1e3", "-1", "0x10", "", "12.5", "９"),
+  fc.constantFrom(null, true, [100], { n: 1 }),
 );
 const PNG = Buffer.from("89504e470d0a1a0a0000000d494844520000040000000300", "hex").toString("base64");
 const part = fc.oneof(
@@ -60,9 +79,18 @@ const chatBody = fc
   });
 const body = fc.oneof(
   { weight: 8, arbitrary: chatBody },
-  { weight: 1, arbitrary: fc.constantFrom(null, "", "not json at all", "[1,2,3]", "{\"model\":") },
+  { weight: 1, arbitrary: fc.constantFrom(null, "", "not json at all", "[1,2,3]", '{"model":') },
   // past the counting budget: one long piece, with a cap
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 9000 }).map((cap) => JSON.stringify({ model: "gpt-4o", max_tokens: cap, messages: [{ role: "user", content: "x".repeat(200_000) }] })) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 9000 }).map((cap) =>
+      JSON.stringify({
+        model: "gpt-4o",
+        max_tokens: cap,
+        messages: [{ role: "user", content: "x".repeat(200_000) }],
+      }),
+    ),
+  },
 );
 
 describe("authorize against a hard budget", () => {
@@ -75,18 +103,30 @@ describe("authorize against a hard budget", () => {
         fc.array(body, { minLength: 1, maxLength: 25 }),
         async (amount, tokens, cap_output, bodies) => {
           const username = `prop-${randomUUID().slice(0, 8)}`;
-          const created = await admin(stack, "POST", "/v1/consumers", { username, metadata: { input_cost_per_token: "0.0000025", output_cost_per_token: "0.00001", max_output_tokens: 8192 } });
+          const created = await admin(stack, "POST", "/v1/consumers", {
+            username,
+            metadata: { input_cost_per_token: "0.0000025", output_cost_per_token: "0.00001", max_output_tokens: 8192 },
+          });
           assert.equal(created.statusCode, 201, created.body);
           const id = created.json().id as string;
-          const set = await admin(stack, "PUT", `/v1/consumers/${id}/budget`, { period: "day", amount, ...(tokens ? { tokens } : {}), cap_output });
+          const set = await admin(stack, "PUT", `/v1/consumers/${id}/budget`, {
+            period: "day",
+            amount,
+            ...(tokens ? { tokens } : {}),
+            cap_output,
+          });
           assert.equal(set.statusCode, 200, set.body);
 
-          const answers = await Promise.all(bodies.map((b) => stack.app.inject({
-            method: "POST",
-            url: "/v1/gateway/authorize",
-            headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
-            payload: JSON.stringify({ consumer: { username }, body: b, request_id: randomUUID() }),
-          })));
+          const answers = await Promise.all(
+            bodies.map((b) =>
+              stack.app.inject({
+                method: "POST",
+                url: "/v1/gateway/authorize",
+                headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
+                payload: JSON.stringify({ consumer: { username }, body: b, request_id: randomUUID() }),
+              }),
+            ),
+          );
           const holds: string[] = [];
           for (const [i, res] of answers.entries()) {
             assert.equal(res.statusCode, 200, `body ${i}: ${res.body}`);
@@ -101,15 +141,22 @@ describe("authorize against a hard budget", () => {
             assert.ok(b?.hold_id, `body ${i}: let through without a hold: ${res.body}`);
             holds.push(b.hold_id);
             // what the upstream can be made to generate, per completion
-            const capped = d.body_fields ? Math.max(...Object.values(d.body_fields as Record<string, number>)) : d.checks.max_tokens;
+            const capped = d.body_fields
+              ? Math.max(...Object.values(d.body_fields as Record<string, number>))
+              : d.checks.max_tokens;
             if (capped !== null && capped !== undefined) {
               assert.ok(Number.isInteger(capped) && capped >= 1, `body ${i}: cap ${capped}`);
               const least = d.checks.input_tokens_bound + capped * (d.checks.choices ?? 1);
               assert.ok(b.hold_tokens >= least, `body ${i}: held ${b.hold_tokens} tokens, the call can take ${least}`);
             } else {
               // only a budget that does not cap output, or a body no JSON API generates from, goes uncapped
-              const uncappable = ["not_json"].includes(d.checks.token_count) || (d.checks.input_tokens === null && d.checks.input_tokens_bound === 0);
-              assert.ok(cap_output === "off" || uncappable, `body ${i}: an uncapped call let through while the budget caps output: ${JSON.stringify(d.checks)}`);
+              const uncappable =
+                ["not_json"].includes(d.checks.token_count) ||
+                (d.checks.input_tokens === null && d.checks.input_tokens_bound === 0);
+              assert.ok(
+                cap_output === "off" || uncappable,
+                `body ${i}: an uncapped call let through while the budget caps output: ${JSON.stringify(d.checks)}`,
+              );
             }
           }
 
@@ -117,8 +164,15 @@ describe("authorize against a hard budget", () => {
           const ref = refOf(budget, budgetPeriodAt(budget, new Date(), "UTC"));
           const state = await ledger.read(ref);
           if (state) {
-            assert.ok(BigInt(state.committedMoney + state.heldMoney) <= BigInt(microDown(budget.amount!)), `held ${state.heldMoney} micro-units, limit ${amount}`);
-            if (tokens) assert.ok(state.committedTokens + state.heldTokens <= tokens, `held ${state.heldTokens} tokens, limit ${tokens}`);
+            assert.ok(
+              BigInt(state.committedMoney + state.heldMoney) <= BigInt(microDown(budget.amount!)),
+              `held ${state.heldMoney} micro-units, limit ${amount}`,
+            );
+            if (tokens)
+              assert.ok(
+                state.committedTokens + state.heldTokens <= tokens,
+                `held ${state.heldTokens} tokens, limit ${tokens}`,
+              );
             assert.equal(state.holds, holds.length);
             const entries = await stack.redis.hgetall(ledger.keys(ref)[1]!);
             for (const [hold, entry] of Object.entries(entries)) {
@@ -128,7 +182,11 @@ describe("authorize against a hard budget", () => {
           }
           // every ledger operation succeeds on what authorize wrote
           for (const h of holds) await ledger.release(ref, h);
-          await foldLedger({ db: stack.db, ledger, config: stack.config }, budget, budgetPeriodAt(budget, new Date(), "UTC"));
+          await foldLedger(
+            { db: stack.db, ledger, config: stack.config },
+            budget,
+            budgetPeriodAt(budget, new Date(), "UTC"),
+          );
           const emptied = await ledger.read(ref);
           assert.equal(emptied?.heldMoney ?? 0, 0);
           assert.equal(emptied?.holds ?? 0, 0);

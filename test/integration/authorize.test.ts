@@ -30,7 +30,11 @@ describe("authorize", () => {
       method: "POST",
       url: "/v1/gateway/authorize",
       headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
-      payload: JSON.stringify({ route: { name: "llama2-chat" }, ...call, body: typeof call.body === "string" ? call.body : JSON.stringify(call.body ?? LEVEL_0) }),
+      payload: JSON.stringify({
+        route: { name: "llama2-chat" },
+        ...call,
+        body: typeof call.body === "string" ? call.body : JSON.stringify(call.body ?? LEVEL_0),
+      }),
     });
     assert.equal(res.statusCode, 200, res.body);
     return res.json();
@@ -39,13 +43,21 @@ describe("authorize", () => {
   const premium = { custom_id: "client-002" };
 
   before(async () => {
-    stack = await startStack({ BILLING_TIMEZONE: "UTC", CAPABILITY_MAP: '{"image-route":"2"}' }, { meter: false, clock: () => NOW });
+    stack = await startStack(
+      { BILLING_TIMEZONE: "UTC", CAPABILITY_MAP: '{"image-route":"2"}' },
+      { meter: false, clock: () => NOW },
+    );
     assert.equal((await importSeed(stack)).summary.created, 2);
   });
   after(async () => stack.close());
 
   it("the metadata cache holds a bounded number of consumers, dropping the oldest first", async () => {
-    const cache = new MetadataCache(stack.db, { ttlMs: 60_000, redisPrefix: "bound-test", logger: createLogger("silent"), maxEntries: 3 });
+    const cache = new MetadataCache(stack.db, {
+      ttlMs: 60_000,
+      redisPrefix: "bound-test",
+      logger: createLogger("silent"),
+      maxEntries: 3,
+    });
     for (let i = 0; i < 10; i++) await cache.lookup({ username: `nobody-${i}` });
     assert.equal(cache.size, 3);
     const seed = await cache.lookup({ username: "llama2-client" });
@@ -105,12 +117,21 @@ describe("authorize", () => {
     // one T5 level-5 call was allowed in the first test; the seed allows 3
     const second = await decide({ consumer: llama, body: LEVEL_5 });
     const third = await decide({ consumer: llama, body: LEVEL_5 });
-    assert.deepEqual([second.allow, second.checks.cell_calls, third.allow, third.checks.cell_calls], [true, 2, true, 3]);
+    assert.deepEqual(
+      [second.allow, second.checks.cell_calls, third.allow, third.checks.cell_calls],
+      [true, 2, true, 3],
+    );
     const fourth = await decide({ consumer: llama, body: LEVEL_5 });
     assert.equal(fourth.allow, false);
     assert.equal(fourth.status, 429);
     assert.deepEqual(
-      { code: fourth.reason.code, slot: fourth.reason.slot, level: fourth.reason.level, limit: fourth.reason.limit, actual: fourth.reason.actual },
+      {
+        code: fourth.reason.code,
+        slot: fourth.reason.slot,
+        level: fourth.reason.level,
+        limit: fourth.reason.limit,
+        actual: fourth.reason.actual,
+      },
       { code: "tdl_limit_reached", slot: "T5", level: 5, limit: 3, actual: 3 },
     );
     assert.equal((await decide({ consumer: llama, body: LEVEL_0 })).allow, true, "level 0 of T5 has no limit");
@@ -119,15 +140,27 @@ describe("authorize", () => {
 
   it("admits exactly N of many concurrent calls for a cell with limit N", async () => {
     const matrix = { T5: [5, 0, 0, 0, 0, 0, 0, 0, 0, 0] };
-    await admin(stack, "POST", "/v1/consumers", { username: "burst-client", metadata: { id: "burst", tdl_matrix: matrix } });
-    const decisions = await Promise.all(Array.from({ length: 20 }, () => decide({ consumer: { username: "burst-client" } })));
+    await admin(stack, "POST", "/v1/consumers", {
+      username: "burst-client",
+      metadata: { id: "burst", tdl_matrix: matrix },
+    });
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, () => decide({ consumer: { username: "burst-client" } })),
+    );
     assert.equal(decisions.filter((d) => d.allow).length, 5);
     assert.ok(decisions.filter((d) => !d.allow).every((d) => d.reason.code === "tdl_limit_reached"));
   });
 
   it("starts a day's counters from the metered matrix, so calls already made count", async () => {
-    const c = (await admin(stack, "POST", "/v1/consumers", { username: "metered-client", metadata: { id: "m", tdl_matrix: { T5: [3, 0, 0, 0, 0, 0, 0, 0, 0, 0] } } })).json();
-    await stack.db.tdlCell.create({ data: { consumerId: c.id, localDate: new Date("2026-11-24T00:00:00Z"), slot: T5, level: 0, calls: 2 } });
+    const c = (
+      await admin(stack, "POST", "/v1/consumers", {
+        username: "metered-client",
+        metadata: { id: "m", tdl_matrix: { T5: [3, 0, 0, 0, 0, 0, 0, 0, 0, 0] } },
+      })
+    ).json();
+    await stack.db.tdlCell.create({
+      data: { consumerId: c.id, localDate: new Date("2026-11-24T00:00:00Z"), slot: T5, level: 0, calls: 2 },
+    });
     const first = await decide({ consumer: { username: "metered-client" } });
     assert.deepEqual([first.allow, first.checks.cell_calls], [true, 3]);
     assert.equal((await decide({ consumer: { username: "metered-client" } })).reason?.code, "tdl_limit_reached");
@@ -140,12 +173,18 @@ describe("authorize", () => {
       const big = chat(10, { max_tokens: 15_000 });
       assert.equal((await decide({ consumer: premium, body: big }, other)).allow, true); // now cached there
       assert.equal((await decide({ consumer: premium, body: big })).allow, true);
-      const patch = await admin(stack, "PATCH", "/v1/consumers/premium-client", { metadata: { max_output_tokens: 10_000 } });
+      const patch = await admin(stack, "PATCH", "/v1/consumers/premium-client", {
+        metadata: { max_output_tokens: 10_000 },
+      });
       assert.equal(patch.statusCode, 200);
       assert.equal((await decide({ consumer: premium, body: big })).reason?.code, "max_tokens_over_limit");
       // the other process learns it through Redis, long before its 30 s cache TTL
       const started = Date.now();
-      await waitFor(async () => (await decide({ consumer: premium, body: big }, other)).allow === false, 5000, "the other process to see the change");
+      await waitFor(
+        async () => (await decide({ consumer: premium, body: big }, other)).allow === false,
+        5000,
+        "the other process to see the change",
+      );
       assert.ok(Date.now() - started < 5000);
     } finally {
       await other.close();
@@ -155,7 +194,11 @@ describe("authorize", () => {
   it("allows an unknown consumer without headers, and refuses callers without Kong's secret", async () => {
     const d = await decide({ consumer: { username: "stranger" } });
     assert.deepEqual([d.allow, d.consumer_id, d.headers], [true, null, {}]);
-    const noSecret = await stack.app.inject({ method: "POST", url: "/v1/gateway/authorize", payload: { consumer: llama } });
+    const noSecret = await stack.app.inject({
+      method: "POST",
+      url: "/v1/gateway/authorize",
+      payload: { consumer: llama },
+    });
     assert.equal(noSecret.statusCode, 401);
     const noConsumer = await stack.app.inject({
       method: "POST",
@@ -171,9 +214,17 @@ describe("authorize", () => {
 describe("authorize without Redis", () => {
   it("checks the TDL limit against the metered matrix instead of failing the call", async () => {
     // nothing listens on this port: every Redis command fails at once
-    const stack = await startStack({ BILLING_TIMEZONE: "UTC", REDIS_URL: "redis://127.0.0.1:6399" }, { meter: false, clock: () => NOW });
+    const stack = await startStack(
+      { BILLING_TIMEZONE: "UTC", REDIS_URL: "redis://127.0.0.1:6399" },
+      { meter: false, clock: () => NOW },
+    );
     try {
-      const c = (await admin(stack, "POST", "/v1/consumers", { username: "offline-client", metadata: { id: "o", tdl_matrix: { T5: [2, 0, 0, 0, 0, 0, 0, 0, 0, 0] } } })).json();
+      const c = (
+        await admin(stack, "POST", "/v1/consumers", {
+          username: "offline-client",
+          metadata: { id: "o", tdl_matrix: { T5: [2, 0, 0, 0, 0, 0, 0, 0, 0, 0] } },
+        })
+      ).json();
       const ask = async () =>
         (
           await stack.app.inject({
@@ -185,7 +236,9 @@ describe("authorize without Redis", () => {
         ).json();
       const first = await ask();
       assert.deepEqual([first.allow, first.checks.tdl_source, first.checks.cell_calls], [true, "metered", 1]);
-      await stack.db.tdlCell.create({ data: { consumerId: c.id, localDate: new Date("2026-11-24T00:00:00Z"), slot: T5, level: 0, calls: 2 } });
+      await stack.db.tdlCell.create({
+        data: { consumerId: c.id, localDate: new Date("2026-11-24T00:00:00Z"), slot: T5, level: 0, calls: 2 },
+      });
       const second = await ask();
       assert.deepEqual([second.allow, second.reason.code], [false, "tdl_limit_reached"]);
     } finally {

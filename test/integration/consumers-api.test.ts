@@ -48,7 +48,10 @@ describe("consumers API", () => {
   });
 
   it("a price change becomes a new rate from its effective time; the old one still prices older calls", async () => {
-    await admin(stack, "POST", "/v1/consumers", { username: "rated", metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" } });
+    await admin(stack, "POST", "/v1/consumers", {
+      username: "rated",
+      metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" },
+    });
     const patched = await admin(stack, "PATCH", "/v1/consumers/rated", {
       metadata: { input_cost_per_token: "0.0000015" },
       rates_effective_from: "2026-11-15T00:00:00Z",
@@ -57,21 +60,39 @@ describe("consumers API", () => {
     assert.equal(patched.json().metadata.input_cost_per_token, "0.0000015");
     assert.equal(patched.json().metadata.output_cost_per_token, "0.000002", "the other price carries over");
     const rates = (await admin(stack, "GET", "/v1/consumers/rated/rates")).json().rates;
-    assert.deepEqual(rates.map((r: { effective_from: string; input_cost_per_token: string }) => [r.effective_from, r.input_cost_per_token]), [
-      ["1970-01-01T00:00:00.000Z", "0.000001"],
-      ["2026-11-15T00:00:00.000Z", "0.0000015"],
-    ]);
-    const added = await admin(stack, "POST", "/v1/consumers/rated/rates", { effective_from: "2026-12-01T00:00:00+09:00", input_cost_per_token: "0.000003", output_cost_per_token: "0.000004" });
+    assert.deepEqual(
+      rates.map((r: { effective_from: string; input_cost_per_token: string }) => [
+        r.effective_from,
+        r.input_cost_per_token,
+      ]),
+      [
+        ["1970-01-01T00:00:00.000Z", "0.000001"],
+        ["2026-11-15T00:00:00.000Z", "0.0000015"],
+      ],
+    );
+    const added = await admin(stack, "POST", "/v1/consumers/rated/rates", {
+      effective_from: "2026-12-01T00:00:00+09:00",
+      input_cost_per_token: "0.000003",
+      output_cost_per_token: "0.000004",
+    });
     assert.equal(added.statusCode, 201);
     assert.equal(added.json().effective_from, "2026-11-30T15:00:00.000Z");
-    const dup = await admin(stack, "POST", "/v1/consumers/rated/rates", { effective_from: "2026-12-01T00:00:00+09:00", input_cost_per_token: "1", output_cost_per_token: "1" });
+    const dup = await admin(stack, "POST", "/v1/consumers/rated/rates", {
+      effective_from: "2026-12-01T00:00:00+09:00",
+      input_cost_per_token: "1",
+      output_cost_per_token: "1",
+    });
     assert.equal(dup.statusCode, 409);
     assert.equal(dup.json().error.field, "effective_from");
   });
 
   const invalid: Array<[string, unknown, string]> = [
     ["no identity", { metadata: {} }, "username"],
-    ["a price with 13 decimals", { username: "x1", metadata: { input_cost_per_token: "0.0000000000001" } }, "metadata.input_cost_per_token"],
+    [
+      "a price with 13 decimals",
+      { username: "x1", metadata: { input_cost_per_token: "0.0000000000001" } },
+      "metadata.input_cost_per_token",
+    ],
     ["a negative price", { username: "x2", metadata: { output_cost_per_token: -1 } }, "metadata.output_cost_per_token"],
     ["a short TDL row", { username: "x3", metadata: { tdl_matrix: { T4: [1, 2, 3] } } }, "metadata.tdl_matrix.T4"],
     ["a slot T13", { username: "x4", metadata: { tdl_matrix: { T13: Array(10).fill(0) } } }, "metadata.tdl_matrix.T13"],
@@ -93,8 +114,13 @@ describe("consumers API", () => {
   }
 
   it("a rejected update changes nothing (no half-applied metadata or rate)", async () => {
-    await admin(stack, "POST", "/v1/consumers", { username: "whole", metadata: { provider_name: "kt", input_cost_per_token: "0.1", output_cost_per_token: "0.3" } });
-    const res = await admin(stack, "PATCH", "/v1/consumers/whole", { metadata: { provider_name: "other", input_cost_per_token: "0.2", tdl_matrix: { T1: [1] } } });
+    await admin(stack, "POST", "/v1/consumers", {
+      username: "whole",
+      metadata: { provider_name: "kt", input_cost_per_token: "0.1", output_cost_per_token: "0.3" },
+    });
+    const res = await admin(stack, "PATCH", "/v1/consumers/whole", {
+      metadata: { provider_name: "other", input_cost_per_token: "0.2", tdl_matrix: { T1: [1] } },
+    });
     assert.equal(res.statusCode, 400);
     const got = (await admin(stack, "GET", "/v1/consumers/whole")).json();
     assert.equal(got.metadata.provider_name, "kt");
@@ -109,10 +135,16 @@ describe("consumers API", () => {
   });
 
   it("a price per token type in the metadata is refused with where it goes instead, and nothing is created", async () => {
-    const res = await admin(stack, "POST", "/v1/consumers", { username: "typed-prices", metadata: { input_cost_per_token: "0.1", cached_input_cost_per_token: "0.05" } });
+    const res = await admin(stack, "POST", "/v1/consumers", {
+      username: "typed-prices",
+      metadata: { input_cost_per_token: "0.1", cached_input_cost_per_token: "0.05" },
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().error.field, "metadata.cached_input_cost_per_token");
-    assert.match(res.json().error.message, /^metadata\.cached_input_cost_per_token: .*POST \/v1\/consumers\/:consumer\/rates/);
+    assert.match(
+      res.json().error.message,
+      /^metadata\.cached_input_cost_per_token: .*POST \/v1\/consumers\/:consumer\/rates/,
+    );
     assert.equal(await stack.db.consumer.count({ where: { username: "typed-prices" } }), 0);
   });
 
@@ -132,17 +164,31 @@ describe("consumers API", () => {
     const c = await admin(stack, "GET", "/v1/consumers/q/tdl-matrix?date=24-11-2026");
     assert.equal(c.json().error.field, "query.date");
     // a range's cost grows with the events in it: at most USAGE_MAX_SPAN_DAYS (400) at once
-    for (const url of ["/v1/consumers/q/usage?from=1970-01-01T00:00:00Z&to=9999-12-31T00:00:00Z", "/v1/consumers/q/usage?from=2025-01-01T00:00:00Z&to=2026-02-06T00:00:01Z", "/v1/usage/unattributed?from=2000-01-01T00:00:00Z", "/v1/reports/drift?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"]) {
+    for (const url of [
+      "/v1/consumers/q/usage?from=1970-01-01T00:00:00Z&to=9999-12-31T00:00:00Z",
+      "/v1/consumers/q/usage?from=2025-01-01T00:00:00Z&to=2026-02-06T00:00:01Z",
+      "/v1/usage/unattributed?from=2000-01-01T00:00:00Z",
+      "/v1/reports/drift?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+    ]) {
       const long = await admin(stack, "GET", url);
       assert.equal(long.statusCode, 400, url);
       assert.equal(long.json().error.field, "query.from");
       assert.match(long.json().error.message, /at most 400 days/);
     }
-    assert.equal((await admin(stack, "GET", "/v1/consumers/q/usage?from=2025-01-01T00:00:00Z&to=2026-02-05T00:00:00Z")).statusCode, 200, "400 days exactly");
+    assert.equal(
+      (await admin(stack, "GET", "/v1/consumers/q/usage?from=2025-01-01T00:00:00Z&to=2026-02-05T00:00:00Z")).statusCode,
+      200,
+      "400 days exactly",
+    );
   });
 
   it("every admin route refuses a missing or wrong admin key", async () => {
-    for (const [method, url] of [["GET", "/v1/consumers"], ["POST", "/v1/consumers"], ["GET", "/v1/consumers/q/usage"], ["GET", "/v1/usage/unattributed"]] as const) {
+    for (const [method, url] of [
+      ["GET", "/v1/consumers"],
+      ["POST", "/v1/consumers"],
+      ["GET", "/v1/consumers/q/usage"],
+      ["GET", "/v1/usage/unattributed"],
+    ] as const) {
       for (const authorization of [undefined, "Bearer wrong", "Bearer test-ingest-secret"]) {
         const res = await stack.app.inject({ method, url, headers: authorization ? { authorization } : {} });
         assert.equal(res.statusCode, 401, `${method} ${url} with ${authorization}`);

@@ -26,7 +26,11 @@ after(() => stack.close());
 async function newConsumer() {
   const kongId = randomUUID();
   const name = `credit-${kongId.slice(0, 8)}`;
-  const res = await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" } });
+  const res = await admin(stack, "POST", "/v1/consumers", {
+    username: name,
+    kong_id: kongId,
+    metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" },
+  });
   assert.equal(res.statusCode, 201, res.body);
   return { id: res.json().id as string, kongId, name };
 }
@@ -38,14 +42,32 @@ const logOf = (c: Consumer, rid: string, input: number, output: number, when = D
   id: rid,
   source: "kong-http-log",
   receivedAt: new Date().toISOString(),
-  log: kongLog({ requestId: rid, consumer: { id: c.kongId, username: c.name }, startedAt: when, ai: { proxy: { usage: { prompt_tokens: input, completion_tokens: output }, meta: { request_model: "gpt-4o", response_model: "gpt-4o" } } } }),
+  log: kongLog({
+    requestId: rid,
+    consumer: { id: c.kongId, username: c.name },
+    startedAt: when,
+    ai: {
+      proxy: {
+        usage: { prompt_tokens: input, completion_tokens: output },
+        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
+      },
+    },
+  }),
 });
 const eventOf = (c: Consumer, rid: string, input: number, when = Date.now()) => ({
   v: 1,
   id: rid,
   source: "kong-cloudevents",
   receivedAt: new Date().toISOString(),
-  event: { specversion: "1.0", id: `${rid}-in`, source: "kong://cp/1", type: "kong.llm_request", subject: c.name, time: new Date(when).toISOString(), data: { type: "request", tokens: input, model: "gpt-4o" } },
+  event: {
+    specversion: "1.0",
+    id: `${rid}-in`,
+    source: "kong://cp/1",
+    type: "kong.llm_request",
+    subject: c.name,
+    time: new Date(when).toISOString(),
+    data: { type: "request", tokens: input, model: "gpt-4o" },
+  },
 });
 
 const credits = async (c: Consumer) => {
@@ -60,7 +82,10 @@ const grant = async (c: Consumer, body: Record<string, unknown>) => {
 };
 /** The ledger's sum over movements in effect by now, which the balance must equal. */
 async function ledgerSum(c: Consumer) {
-  const { rows } = await stack.pool.query("SELECT coalesce(sum(amount), 0)::text AS s FROM credit_ledger WHERE consumer_id = $1 AND at <= now()", [c.id]);
+  const { rows } = await stack.pool.query(
+    "SELECT coalesce(sum(amount), 0)::text AS s FROM credit_ledger WHERE consumer_id = $1 AND at <= now()",
+    [c.id],
+  );
   return new Decimal(rows[0].s).toFixed();
 }
 
@@ -68,7 +93,12 @@ describe("credit grants burnt by metered cost", () => {
   it("burns by priority, once per call, and moves by the exact difference when a call's cost changes", async () => {
     const c = await newConsumer();
     const purchase = await grant(c, { amount: "1", kind: "purchase", note: "order 1042" });
-    const promo = await grant(c, { amount: "0.001", kind: "promotion", priority: 0, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
+    const promo = await grant(c, {
+      amount: "0.001",
+      kind: "promotion",
+      priority: 0,
+      expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
     assert.equal((await credits(c)).balance, "1.001");
 
     // 700 input + 40 output = 0.00082; the promotion (priority 0) goes first
@@ -83,7 +113,13 @@ describe("credit grants burnt by metered cost", () => {
     await meterEnvelopes(stack, [logOf(c, b, 700, 40)]);
     s = await credits(c);
     assert.equal(s.balance, "0.99936");
-    assert.deepEqual(s.grants.map((g: { id: string; remaining: string; status: string }) => [g.id, g.remaining, g.status]), [[promo.id, "0", "spent"], [purchase.id, "0.99936", "active"]]);
+    assert.deepEqual(
+      s.grants.map((g: { id: string; remaining: string; status: string }) => [g.id, g.remaining, g.status]),
+      [
+        [promo.id, "0", "spent"],
+        [purchase.id, "0.99936", "active"],
+      ],
+    );
 
     // a call first known from Kong's prompt-token event, then from the log with more tokens
     const d = kongRequestId();
@@ -91,12 +127,21 @@ describe("credit grants burnt by metered cost", () => {
     await meterEnvelopes(stack, [eventOf(c, d, 100, dAt)]);
     assert.equal((await credits(c)).balance, "0.99926");
     await meterEnvelopes(stack, [logOf(c, d, 300, 10, dAt)]);
-    assert.equal((await credits(c)).balance, "0.99903", "the log raised the call's cost to 0.00033: 0.00023 more was burnt");
+    assert.equal(
+      (await credits(c)).balance,
+      "0.99903",
+      "the log raised the call's cost to 0.00033: 0.00023 more was burnt",
+    );
     assert.equal(await ledgerSum(c), "0.99903");
 
     const ledger = (await admin(stack, "GET", `/v1/consumers/${c.id}/credits/ledger`)).json();
-    const ofD = ledger.entries.filter((e: { event_id: string }) => e.event_id === d).map((e: { kind: string; amount: string }) => [e.kind, e.amount]);
-    assert.deepEqual(ofD, [["burn", "-0.0001"], ["burn", "-0.00023"]]);
+    const ofD = ledger.entries
+      .filter((e: { event_id: string }) => e.event_id === d)
+      .map((e: { kind: string; amount: string }) => [e.kind, e.amount]);
+    assert.deepEqual(ofD, [
+      ["burn", "-0.0001"],
+      ["burn", "-0.00023"],
+    ]);
   });
 
   it("a call beyond the balance is covered as far as credit goes; void takes what is left", async () => {
@@ -107,11 +152,15 @@ describe("credit grants burnt by metered cost", () => {
     assert.equal(s.balance, "0");
     assert.equal(s.grants[0].burnt, "0.0005");
     const top = await grant(c, { amount: "2", kind: "purchase", note: "top-up" });
-    const voided = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants/${top.id}/void`, { reason: "refunded" });
+    const voided = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants/${top.id}/void`, {
+      reason: "refunded",
+    });
     assert.equal(voided.statusCode, 200, voided.body);
     assert.equal(voided.json().voided, "2");
     assert.equal(voided.json().balance, "0");
-    const again = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants/${top.id}/void`, { reason: "refunded" });
+    const again = await admin(stack, "POST", `/v1/consumers/${c.id}/credits/grants/${top.id}/void`, {
+      reason: "refunded",
+    });
     assert.equal(again.statusCode, 409);
     s = await credits(c);
     assert.equal(s.grants.find((x: { id: string }) => x.id === top.id).status, "voided");
@@ -121,7 +170,12 @@ describe("credit grants burnt by metered cost", () => {
 
   it("a grant effective later is scheduled, not spendable; one dated as a day starts at midnight in the billing time zone", async () => {
     const c = await newConsumer();
-    const later = await grant(c, { amount: "3", kind: "promotion", effective_at: "2099-01-01", expires_at: "2099-02-01" });
+    const later = await grant(c, {
+      amount: "3",
+      kind: "promotion",
+      effective_at: "2099-01-01",
+      expires_at: "2099-02-01",
+    });
     assert.equal(later.effective_at, "2098-12-31T23:00:00.000Z");
     assert.equal(later.status, "scheduled");
     const s = await credits(c);
@@ -135,11 +189,16 @@ describe("credit grants burnt by metered cost", () => {
     const c = await newConsumer();
     await grant(c, { amount: "1", kind: "purchase", effective_at: new Date(Date.now() - 3_600_000).toISOString() });
     const calledAt = Date.now() - 1_800_000;
-    await meterEnvelopes(stack, [logOf(c, kongRequestId(), 1000, 100, calledAt), logOf(c, kongRequestId(), 2000, 0, calledAt + 1000)]);
+    await meterEnvelopes(stack, [
+      logOf(c, kongRequestId(), 1000, 100, calledAt),
+      logOf(c, kongRequestId(), 2000, 0, calledAt + 1000),
+    ]);
     assert.equal((await credits(c)).balance, "0.9967", "0.0013 + 0.002 burnt at the first rate");
     // a rate from before the calls, twice the price: both calls cost twice as much
     const rate = await admin(stack, "POST", `/v1/consumers/${c.id}/rates`, {
-      effective_from: new Date(calledAt - 60_000).toISOString(), input_cost_per_token: "0.000002", output_cost_per_token: "0.000006",
+      effective_from: new Date(calledAt - 60_000).toISOString(),
+      input_cost_per_token: "0.000002",
+      output_cost_per_token: "0.000006",
     });
     assert.equal(rate.statusCode, 201, rate.body);
     assert.equal((await credits(c)).balance, "0.9934");
@@ -150,7 +209,12 @@ describe("credit grants burnt by metered cost", () => {
     const c = await newConsumer();
     const book = `credit-plan-${c.kongId.slice(0, 8)}`;
     const since = new Date(Date.now() - 3_600_000).toISOString();
-    const created = await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", effective_from: since, input_cost_per_token: "0.000001", output_cost_per_token: "0.000001" }] });
+    const created = await admin(stack, "POST", "/v1/price-books", {
+      name: book,
+      prices: [
+        { model: "gpt-4o", effective_from: since, input_cost_per_token: "0.000001", output_cost_per_token: "0.000001" },
+      ],
+    });
     assert.equal(created.statusCode, 201, created.body);
     assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book })).statusCode, 200);
     await grant(c, { amount: "1", kind: "purchase", effective_at: since });
@@ -158,7 +222,10 @@ describe("credit grants burnt by metered cost", () => {
     await meterEnvelopes(stack, [logOf(c, kongRequestId(), 1000, 1000, calledAt)]);
     assert.equal((await credits(c)).balance, "0.998");
     const priced = await admin(stack, "POST", `/v1/price-books/${book}/prices`, {
-      model: "gpt-4o", effective_from: new Date(calledAt - 60_000).toISOString(), input_cost_per_token: "0.0000005", output_cost_per_token: "0.0000005",
+      model: "gpt-4o",
+      effective_from: new Date(calledAt - 60_000).toISOString(),
+      input_cost_per_token: "0.0000005",
+      output_cost_per_token: "0.0000005",
     });
     assert.equal(priced.statusCode, 201, priced.body);
     assert.equal((await credits(c)).balance, "0.999", "half the price: half of the burn given back");
@@ -167,7 +234,15 @@ describe("credit grants burnt by metered cost", () => {
 
   it("credits.low is raised once per threshold crossed and armed again by a top-up", async () => {
     const c = await newConsumer();
-    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/credits/settings`, { prepaid: false, low_thresholds: ["0.0005", "0.0009"] })).statusCode, 200);
+    assert.equal(
+      (
+        await admin(stack, "PUT", `/v1/consumers/${c.id}/credits/settings`, {
+          prepaid: false,
+          low_thresholds: ["0.0005", "0.0009"],
+        })
+      ).statusCode,
+      200,
+    );
     await grant(c, { amount: "0.001", kind: "purchase" });
     const alerts = { db: stack.db, webhookQueue: stack.webhookQueue, config: stack.config };
     // 0.00082 burnt: the balance 0.00018 is below both thresholds
@@ -175,7 +250,10 @@ describe("credit grants burnt by metered cost", () => {
     const standing = await creditStanding(stack.db, { consumerId: c.id });
     for (let i = 0; i < 3; i++) await alertOnBalance(alerts, { consumerId: c.id }, standing);
     const low = () => stack.db.alert.findMany({ where: { consumerId: c.id, type: "credits.low" } });
-    assert.deepEqual((await low()).map((a) => (a.payload as { data: { threshold: string } }).data.threshold).sort(), ["0.0005", "0.0009"]);
+    assert.deepEqual((await low()).map((a) => (a.payload as { data: { threshold: string } }).data.threshold).sort(), [
+      "0.0005",
+      "0.0009",
+    ]);
     await grant(c, { amount: "0.0001", kind: "purchase", note: "small top-up" });
     await alertOnBalance(alerts, { consumerId: c.id }, await creditStanding(stack.db, { consumerId: c.id }));
     assert.equal((await low()).length, 4, "a top-up that leaves the balance low tells again, once per threshold");
@@ -183,16 +261,44 @@ describe("credit grants burnt by metered cost", () => {
 
   it("the sweep writes expiries that fell due and tells of credit expiring soon and expired unused, once per grant", async () => {
     const c = await newConsumer();
-    const short = await grant(c, { amount: "2", kind: "promotion", expires_at: new Date(Date.now() + 1000).toISOString() });
-    const soon = await grant(c, { amount: "3", kind: "promotion", expires_at: new Date(Date.now() + 3 * 86_400_000).toISOString() });
-    const later = await grant(c, { amount: "4", kind: "purchase", expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString() });
+    const short = await grant(c, {
+      amount: "2",
+      kind: "promotion",
+      expires_at: new Date(Date.now() + 1000).toISOString(),
+    });
+    const soon = await grant(c, {
+      amount: "3",
+      kind: "promotion",
+      expires_at: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+    });
+    const later = await grant(c, {
+      amount: "4",
+      kind: "purchase",
+      expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
     await new Promise((r) => setTimeout(r, 1100));
     const alerts = { db: stack.db, webhookQueue: stack.webhookQueue, config: stack.config };
     for (let i = 0; i < 2; i++) await sweepCredits(stack.db, alerts, new Date(), 7);
-    const { rows } = await stack.pool.query("SELECT kind::text, amount::text FROM credit_ledger WHERE grant_id = $1 ORDER BY id", [short.id]);
-    assert.deepEqual(rows.map((r) => [r.kind, new Decimal(r.amount).toFixed()]), [["grant", "2"], ["expiry", "-2"]], "written once, however often the sweep runs");
+    const { rows } = await stack.pool.query(
+      "SELECT kind::text, amount::text FROM credit_ledger WHERE grant_id = $1 ORDER BY id",
+      [short.id],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.kind, new Decimal(r.amount).toFixed()]),
+      [
+        ["grant", "2"],
+        ["expiry", "-2"],
+      ],
+      "written once, however often the sweep runs",
+    );
     const sent = await stack.db.alert.findMany({ where: { consumerId: c.id }, orderBy: { type: "asc" } });
-    assert.deepEqual(sent.map((a) => [a.type, (a.payload as { data: { grant_id: string } }).data.grant_id]), [["credits.expired", short.id], ["credits.expiring", soon.id]]);
+    assert.deepEqual(
+      sent.map((a) => [a.type, (a.payload as { data: { grant_id: string } }).data.grant_id]),
+      [
+        ["credits.expired", short.id],
+        ["credits.expiring", soon.id],
+      ],
+    );
     assert.ok(later.id);
     const s = await credits(c);
     assert.equal(s.balance, "7");
@@ -204,33 +310,78 @@ describe("credit grants burnt by metered cost", () => {
     const promo = await grant(c, { amount: "0.25", kind: "promotion", priority: 0 });
     const bought = await grant(c, { amount: "0.75", kind: "purchase" });
     // three calls of 0.4 each: 1.2 of usage, 1 of it paid by credit
-    await meterEnvelopes(stack, [0, 1, 2].map(() => logOf(c, kongRequestId(), 400_000, 0)));
-    const period = await recordPeriod(stack.db, periodContaining(new Date(), stack.config.billing.period, stack.config.billing.timeZone));
-    const drafted = await draftInvoice(stack.db, { consumerId: c.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: true });
+    await meterEnvelopes(
+      stack,
+      [0, 1, 2].map(() => logOf(c, kongRequestId(), 400_000, 0)),
+    );
+    const period = await recordPeriod(
+      stack.db,
+      periodContaining(new Date(), stack.config.billing.period, stack.config.billing.timeZone),
+    );
+    const drafted = await draftInvoice(stack.db, {
+      consumerId: c.id,
+      periodId: period.id,
+      settings: stack.config.billing,
+      now: new Date(),
+      finalize: true,
+    });
     assert.equal(drafted.outcome, "finalized");
     const inv = (await admin(stack, "GET", `/v1/invoices/${drafted.invoiceId}`)).json();
-    const credit = inv.lines.filter((l: { kind: string }) => l.kind === "credit").map((l: { credit_grant_id: string; amount: string }) => [l.credit_grant_id, l.amount]);
-    assert.deepEqual(credit, [[promo.id, "-0.25"], [bought.id, "-0.75"]]);
+    const credit = inv.lines
+      .filter((l: { kind: string }) => l.kind === "credit")
+      .map((l: { credit_grant_id: string; amount: string }) => [l.credit_grant_id, l.amount]);
+    assert.deepEqual(credit, [
+      [promo.id, "-0.25"],
+      [bought.id, "-0.75"],
+    ]);
     assert.equal(inv.credits_applied, "1");
     assert.equal(inv.subtotal, "0.2");
     assert.equal(inv.total, "0.2");
     const focus = await focusRows(stack.db, period.id, "tokenmeter", c.id);
     const credits = focus.filter((r) => r.ChargeCategory === "Credit");
-    assert.deepEqual(credits.map((r) => r.BilledCost), ["-0.25", "-0.75"]);
+    assert.deepEqual(
+      credits.map((r) => r.BilledCost),
+      ["-0.25", "-0.75"],
+    );
     // drafting again claims nothing twice
-    await draftInvoice(stack.db, { consumerId: c.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: false });
+    await draftInvoice(stack.db, {
+      consumerId: c.id,
+      periodId: period.id,
+      settings: stack.config.billing,
+      now: new Date(),
+      finalize: false,
+    });
     assert.equal((await admin(stack, "GET", `/v1/invoices/${drafted.invoiceId}`)).json().credits_applied, "1");
   });
 
   it("the CLI grants, voids and shows credit as the API does, with exit codes for mistakes", async () => {
     const c = await newConsumer();
-    const env = { ...process.env, DATABASE_URL: stack.config.databaseUrl, REDIS_PREFIX: stack.config.redis.prefix, BILLING_TIMEZONE: "Europe/Berlin", LOG_LEVEL: "silent" };
+    const env = {
+      ...process.env,
+      DATABASE_URL: stack.config.databaseUrl,
+      REDIS_PREFIX: stack.config.redis.prefix,
+      BILLING_TIMEZONE: "Europe/Berlin",
+      LOG_LEVEL: "silent",
+    };
     const cli = (...args: string[]) =>
-      promisify(execFile)("node", ["--import", "tsx", "scripts/credits.ts", ...args], { env, cwd: new URL("../..", import.meta.url).pathname }).then(
+      promisify(execFile)("node", ["--import", "tsx", "scripts/credits.ts", ...args], {
+        env,
+        cwd: new URL("../..", import.meta.url).pathname,
+      }).then(
         (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
         (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
       );
-    const granted = await cli("grant", c.name, "12.5", "--kind", "promotion", "--expires-at", "2099-01-01", "--note", "launch");
+    const granted = await cli(
+      "grant",
+      c.name,
+      "12.5",
+      "--kind",
+      "promotion",
+      "--expires-at",
+      "2099-01-01",
+      "--note",
+      "launch",
+    );
     assert.equal(granted.code, 0, granted.err);
     assert.match(granted.out, /granted 12.5 USD/);
     assert.equal((await credits(c)).balance, "12.5");
@@ -256,17 +407,29 @@ describe("credit grants burnt by metered cost", () => {
     const tagged = async (own: boolean) => {
       const kongId = randomUUID();
       const name = `pooled-${kongId.slice(0, 8)}`;
-      const res = await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003", tags: ["other", tag] } });
+      const res = await admin(stack, "POST", "/v1/consumers", {
+        username: name,
+        kong_id: kongId,
+        metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003", tags: ["other", tag] },
+      });
       assert.equal(res.statusCode, 201, res.body);
       const c = { id: res.json().id as string, kongId, name };
       if (own) await grant(c, { amount: "1", kind: "purchase" });
       return c;
     };
     const [a, b, withOwn] = [await tagged(false), await tagged(false), await tagged(true)];
-    const pooled = await admin(stack, "POST", `/v1/tags/${tag}/credits/grants`, { amount: "0.01", kind: "promotion", note: "team launch" });
+    const pooled = await admin(stack, "POST", `/v1/tags/${tag}/credits/grants`, {
+      amount: "0.01",
+      kind: "promotion",
+      note: "team launch",
+    });
     assert.equal(pooled.statusCode, 201, pooled.body);
     const poolGrant = pooled.json().grant.id;
-    await meterEnvelopes(stack, [logOf(a, kongRequestId(), 700, 40), logOf(b, kongRequestId(), 1000, 0), logOf(withOwn, kongRequestId(), 700, 40)]);
+    await meterEnvelopes(stack, [
+      logOf(a, kongRequestId(), 700, 40),
+      logOf(b, kongRequestId(), 1000, 0),
+      logOf(withOwn, kongRequestId(), 700, 40),
+    ]);
     const pool = (await admin(stack, "GET", `/v1/tags/${tag}/credits`)).json();
     assert.equal(pool.balance, "0.00818", "0.01 less a's 0.00082 and b's 0.001");
     assert.equal(pool.consumers, 3);
@@ -275,12 +438,24 @@ describe("credit grants burnt by metered cost", () => {
     assert.equal((await credits(withOwn)).balance, "0.99918", "a consumer with credit of its own burns its own");
     assert.equal((await credits(withOwn)).pool, undefined);
     const ofA = (await admin(stack, "GET", `/v1/consumers/${a.id}/credits/ledger`)).json().entries;
-    assert.deepEqual(ofA.map((e: { kind: string; amount: string; grant_id: string }) => [e.kind, e.amount, e.grant_id]), [["burn", "-0.00082", poolGrant]], "a's ledger shows its calls' burns of the pool");
+    assert.deepEqual(
+      ofA.map((e: { kind: string; amount: string; grant_id: string }) => [e.kind, e.amount, e.grant_id]),
+      [["burn", "-0.00082", poolGrant]],
+      "a's ledger shows its calls' burns of the pool",
+    );
     const poolLedger = (await admin(stack, "GET", `/v1/tags/${tag}/credits/ledger`)).json().entries;
-    assert.deepEqual(poolLedger.map((e: { kind: string }) => e.kind), ["grant", "burn", "burn"]);
-    const { rows } = await stack.pool.query("SELECT coalesce(sum(amount), 0)::text AS s FROM credit_ledger WHERE grant_id = $1", [poolGrant]);
+    assert.deepEqual(
+      poolLedger.map((e: { kind: string }) => e.kind),
+      ["grant", "burn", "burn"],
+    );
+    const { rows } = await stack.pool.query(
+      "SELECT coalesce(sum(amount), 0)::text AS s FROM credit_ledger WHERE grant_id = $1",
+      [poolGrant],
+    );
     assert.equal(new Decimal(rows[0].s).toFixed(), "0.00818", "the pool's balance is its ledger's sum");
-    const voided = await admin(stack, "POST", `/v1/tags/${tag}/credits/grants/${poolGrant}/void`, { reason: "end of launch" });
+    const voided = await admin(stack, "POST", `/v1/tags/${tag}/credits/grants/${poolGrant}/void`, {
+      reason: "end of launch",
+    });
     assert.equal(voided.statusCode, 200, voided.body);
     assert.equal(voided.json().balance, "0");
   });
@@ -304,7 +479,11 @@ describe("credit grants burnt by metered cost", () => {
       assert.match(res.json().error.message, new RegExp(field), JSON.stringify(body));
     }
     assert.equal((await credits(c)).grants.length, 0);
-    assert.equal((await admin(stack, "POST", `/v1/consumers/${randomUUID()}/credits/grants`, { amount: "1", kind: "purchase" })).statusCode, 404);
+    assert.equal(
+      (await admin(stack, "POST", `/v1/consumers/${randomUUID()}/credits/grants`, { amount: "1", kind: "purchase" }))
+        .statusCode,
+      404,
+    );
   });
 
   it("a consumer reads its own credit with its key, and no one else's", async () => {
@@ -314,11 +493,25 @@ describe("credit grants burnt by metered cost", () => {
     const read = (url: string) => stack.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${key}` } });
     assert.equal((await read(`/v1/consumers/${c.id}/credits`)).json().balance, "5");
     // the usage and budget answers carry the balance too
-    assert.deepEqual((await read(`/v1/consumers/${c.id}/usage`)).json().credit, { balance: "5", currency: "USD", prepaid: false, next_expiry: null });
-    assert.equal((await admin(stack, "GET", `/v1/consumers/${other.id}/usage`)).json().credit, null, "never granted credit");
+    assert.deepEqual((await read(`/v1/consumers/${c.id}/usage`)).json().credit, {
+      balance: "5",
+      currency: "USD",
+      prepaid: false,
+      next_expiry: null,
+    });
+    assert.equal(
+      (await admin(stack, "GET", `/v1/consumers/${other.id}/usage`)).json().credit,
+      null,
+      "never granted credit",
+    );
     assert.equal((await read(`/v1/consumers/${c.id}/credits/ledger`)).statusCode, 200);
     assert.equal((await read(`/v1/consumers/${other.id}/credits`)).statusCode, 404);
-    const write = await stack.app.inject({ method: "POST", url: `/v1/consumers/${c.id}/credits/grants`, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, payload: { amount: "1", kind: "purchase" } });
+    const write = await stack.app.inject({
+      method: "POST",
+      url: `/v1/consumers/${c.id}/credits/grants`,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      payload: { amount: "1", kind: "purchase" },
+    });
     assert.equal(write.statusCode, 403);
   });
 });

@@ -19,11 +19,26 @@ let refusal: { lift(): Promise<void> };
 
 before(async () => {
   stack = await startStack();
-  refusal = await refuseInserts(stack.db, { name: "refuse_until_fixed", table: "usage_events", when: "NEW.route_name = 'needs-fix'", sqlState: "22023", message: "route not allowed yet" });
+  refusal = await refuseInserts(stack.db, {
+    name: "refuse_until_fixed",
+    table: "usage_events",
+    when: "NEW.route_name = 'needs-fix'",
+    sqlState: "22023",
+    message: "route not allowed yet",
+  });
 });
 after(() => stack.close());
 
-type Letter = { id: string; stage: string; kind: string; reason: string; event_id: string | null; replay_count: number; payload?: string; source: unknown };
+type Letter = {
+  id: string;
+  stage: string;
+  kind: string;
+  reason: string;
+  event_id: string | null;
+  replay_count: number;
+  payload?: string;
+  source: unknown;
+};
 
 async function letters(query = ""): Promise<Letter[]> {
   const res = await admin(stack, "GET", `/v1/dead-letters${query}`);
@@ -45,7 +60,10 @@ function cli(...args: string[]) {
     KAFKA_TOPIC_DLQ: stack.config.kafka.deadLetterTopic,
     LOG_LEVEL: "silent",
   };
-  return run("node", ["--import", "tsx", "scripts/dead-letters.ts", ...args], { env, cwd: new URL("../..", import.meta.url).pathname }).then(
+  return run("node", ["--import", "tsx", "scripts/dead-letters.ts", ...args], {
+    env,
+    cwd: new URL("../..", import.meta.url).pathname,
+  }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
@@ -66,8 +84,14 @@ describe("dead letters", () => {
     const shown = (await admin(stack, "GET", `/v1/dead-letters/${letter.id}`)).json();
     assert.ok(shown.payload.includes(eventId), "the original message");
     assert.ok(!shown.payload.includes("llama2-secret-key-12345"), "redacted");
-    assert.equal((await letters(`?stage=meter&reason=database_data`)).some((l) => l.id === letter.id), true);
-    assert.equal((await letters(`?stage=ingest`)).some((l) => l.id === letter.id), false);
+    assert.equal(
+      (await letters(`?stage=meter&reason=database_data`)).some((l) => l.id === letter.id),
+      true,
+    );
+    assert.equal(
+      (await letters(`?stage=ingest`)).some((l) => l.id === letter.id),
+      false,
+    );
 
     await refusal.lift(); // the fix
     const replay = await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [letter.id] });
@@ -79,7 +103,11 @@ describe("dead letters", () => {
     assert.equal((await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [letter.id] })).json().resubmitted, 1);
     const marker = kongLog({ consumer: { id: kongId } });
     await ingest(stack, [marker]);
-    await waitFor(async () => (await storedCount((marker.request as { id: string }).id)) === 1, 30_000, "a later event");
+    await waitFor(
+      async () => (await storedCount((marker.request as { id: string }).id)) === 1,
+      30_000,
+      "a later event",
+    );
     assert.equal(await storedCount(eventId), 1);
     const totals = await stack.db.consumerTotal.findFirstOrThrow({ where: { consumer: { kongId } } });
     assert.equal(totals.calls, 2n);
@@ -87,7 +115,10 @@ describe("dead letters", () => {
   });
 
   it("an ingest dead letter keeps no credential, whatever its shape, and replays as still refused", async () => {
-    const broken = { request: { headers: { "x-api-key": [SECRET, SECRET], cookie: { session: SECRET } } }, response: { status: 200 } };
+    const broken = {
+      request: { headers: { "x-api-key": [SECRET, SECRET], cookie: { session: SECRET } } },
+      response: { status: 200 },
+    };
     const res = await ingest(stack, [broken]);
     assert.equal(res.json().rejected[0].reason, "started_at: missing or not a number");
     const truncated = `[{"request":{"headers":{"apikey":["${SECRET}"`;
@@ -104,7 +135,10 @@ describe("dead letters", () => {
     assert.ok(!Buffer.from(raw.payload).toString().includes(SECRET), "not in the table either");
 
     const replay = (await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [entryLetter.id] })).json();
-    assert.deepEqual(replay.outcomes.map((o: { outcome: string }) => o.outcome), ["still_refused"]);
+    assert.deepEqual(
+      replay.outcomes.map((o: { outcome: string }) => o.outcome),
+      ["still_refused"],
+    );
   });
 
   it("an ingest dead letter that the current version accepts is replayed through ingest and metered", async () => {
@@ -113,33 +147,70 @@ describe("dead letters", () => {
     const entry = kongLog({ consumer: { id: kongId } });
     const eventId = (entry.request as { id: string }).id;
     await stack.producer.send([
-      { topic: stack.config.kafka.deadLetterTopic, messages: [deadLetter(JSON.stringify(entry), null, { stage: "ingest", kind: "legacy", reason: "refused by an older check", index: 0 })] },
+      {
+        topic: stack.config.kafka.deadLetterTopic,
+        messages: [
+          deadLetter(JSON.stringify(entry), null, {
+            stage: "ingest",
+            kind: "legacy",
+            reason: "refused by an older check",
+            index: 0,
+          }),
+        ],
+      },
     ]);
     const letter = await waitForLetter((l) => l.kind === "legacy", "the old dead letter");
-    const replay = (await admin(stack, "POST", "/v1/dead-letters/replay", { stage: "ingest", reason: "legacy" })).json();
+    const replay = (
+      await admin(stack, "POST", "/v1/dead-letters/replay", { stage: "ingest", reason: "legacy" })
+    ).json();
     assert.deepEqual(replay.outcomes, [{ id: letter.id, stage: "ingest", outcome: "resubmitted" }]);
     await waitFor(async () => (await storedCount(eventId)) === 1, 30_000, "the replayed entry metered");
   });
 
   it("a CloudEvent dead letter replays through /ingest/events: still refused while bad, metered once the current version accepts it", async () => {
     const rid = randomUUID().replaceAll("-", "");
-    const good = { specversion: "1.0", id: rid, source: "kong://cp", type: "kong.llm_request", subject: "dl-ce", data: { type: "request", tokens: 12, api_request_id: rid } };
+    const good = {
+      specversion: "1.0",
+      id: rid,
+      source: "kong://cp",
+      type: "kong.llm_request",
+      subject: "dl-ce",
+      data: { type: "request", tokens: 12, api_request_id: rid },
+    };
     const bad = { ...good, id: `${rid}-bad`, specversion: "0.3" };
     const res = await stack.app.inject({
-      method: "POST", url: "/ingest/events",
-      headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${INGEST_SECRET}` }, payload: JSON.stringify(bad),
+      method: "POST",
+      url: "/ingest/events",
+      headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${INGEST_SECRET}` },
+      payload: JSON.stringify(bad),
     });
     assert.equal(res.json().rejected[0].reason, 'specversion: must be "1.0"');
     const refused = await waitForLetter((l) => l.kind === "cloudevent_invalid", "the refused CloudEvent");
     const again = (await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [refused.id] })).json();
-    assert.deepEqual(again.outcomes.map((o: { outcome: string; detail?: string }) => [o.outcome, o.detail]), [["still_refused", 'specversion: must be "1.0"']]);
+    assert.deepEqual(
+      again.outcomes.map((o: { outcome: string; detail?: string }) => [o.outcome, o.detail]),
+      [["still_refused", 'specversion: must be "1.0"']],
+    );
     // as an older version that refused this event would have left it on the dead-letter topic
     await stack.producer.send([
-      { topic: stack.config.kafka.deadLetterTopic, messages: [deadLetter(JSON.stringify(good), null, { stage: "ingest", kind: "cloudevent_unmetered_type", reason: "refused by an older check", index: 0 })] },
+      {
+        topic: stack.config.kafka.deadLetterTopic,
+        messages: [
+          deadLetter(JSON.stringify(good), null, {
+            stage: "ingest",
+            kind: "cloudevent_unmetered_type",
+            reason: "refused by an older check",
+            index: 0,
+          }),
+        ],
+      },
     ]);
     const old = await waitForLetter((l) => l.kind === "cloudevent_unmetered_type", "the old CloudEvent dead letter");
     const replay = (await admin(stack, "POST", "/v1/dead-letters/replay", { ids: [old.id] })).json();
-    assert.deepEqual(replay.outcomes.map((o: { outcome: string }) => o.outcome), ["resubmitted"]);
+    assert.deepEqual(
+      replay.outcomes.map((o: { outcome: string }) => o.outcome),
+      ["resubmitted"],
+    );
     await waitFor(async () => (await storedCount(rid)) === 1, 30_000, "the replayed CloudEvent metered");
     assert.equal((await stack.db.usageEvent.findUniqueOrThrow({ where: { id: rid } })).inputSource, "kong_event");
   });

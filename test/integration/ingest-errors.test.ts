@@ -14,7 +14,12 @@ let stack: Stack;
 before(async () => {
   await broker.reset();
   await broker.start();
-  stack = await startStack({ KAFKA_BROKERS: broker.brokers, INGEST_PRODUCE_TIMEOUT_MS: "3000", INGEST_BODY_LIMIT_BYTES: "65536", USAGE_MAX_SPAN_DAYS: "4000" });
+  stack = await startStack({
+    KAFKA_BROKERS: broker.brokers,
+    INGEST_PRODUCE_TIMEOUT_MS: "3000",
+    INGEST_BODY_LIMIT_BYTES: "65536",
+    USAGE_MAX_SPAN_DAYS: "4000",
+  });
 });
 after(async () => {
   await broker.start(); // the closers need a broker to leave the group cleanly
@@ -23,13 +28,19 @@ after(async () => {
 });
 
 async function calls(consumerId: string): Promise<number> {
-  const res = await admin(stack, "GET", `/v1/consumers/${consumerId}/usage?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z`);
+  const res = await admin(
+    stack,
+    "GET",
+    `/v1/consumers/${consumerId}/usage?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z`,
+  );
   return res.json().totals.calls;
 }
 
 describe("ingest errors", () => {
   it("a body over the configured limit is 413 and nothing is produced", async () => {
-    const entry = kongLog({ requestBody: { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(70_000) }] } });
+    const entry = kongLog({
+      requestBody: { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(70_000) }] },
+    });
     const res = await ingest(stack, entry);
     assert.equal(res.statusCode, 413);
     assert.equal(res.json().error.code, "payload_too_large");
@@ -51,10 +62,14 @@ describe("ingest errors", () => {
 
     await broker.start();
     // Kong's retry: the same batch again until it is taken
-    const up = await waitFor(async () => {
-      const res = await ingest(stack, retried);
-      return res.statusCode === 202 ? res : undefined;
-    }, 60_000, "ingest to accept after the broker restarted");
+    const up = await waitFor(
+      async () => {
+        const res = await ingest(stack, retried);
+        return res.statusCode === 202 ? res : undefined;
+      },
+      60_000,
+      "ingest to accept after the broker restarted",
+    );
     assert.deepEqual(up.json(), { accepted: 2, rejected: [] });
     // and once more, as a Kong retry after a timeout would
     assert.equal((await ingest(stack, retried)).statusCode, 202);

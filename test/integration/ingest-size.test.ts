@@ -19,12 +19,17 @@ after(() => stack.close());
 
 async function createConsumer() {
   const kongId = randomUUID();
-  const res = await admin(stack, "POST", "/v1/consumers", { username: `size-${kongId.slice(0, 8)}`, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" } });
+  const res = await admin(stack, "POST", "/v1/consumers", {
+    username: `size-${kongId.slice(0, 8)}`,
+    kong_id: kongId,
+    metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" },
+  });
   assert.equal(res.statusCode, 201, res.body);
   return { kongId, id: res.json().id as string };
 }
 
-const eventsOf = (consumerId: string) => stack.db.usageEvent.findMany({ where: { consumerId }, orderBy: { occurredAt: "asc" } });
+const eventsOf = (consumerId: string) =>
+  stack.db.usageEvent.findMany({ where: { consumerId }, orderBy: { occurredAt: "asc" } });
 
 /** A chat request whose logged entry is about `bytes` long, made of varied prose. */
 function chatOfSize(bytes: number, seed: number) {
@@ -38,7 +43,10 @@ async function maxMessageBytes(topic: string): Promise<number> {
   const a = stack.kafka.admin();
   await a.connect();
   try {
-    const d = await a.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+    const d = await a.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+    });
     return Number(d.resources[0]!.configEntries.find((e) => e.configName === "max.message.bytes")!.configValue);
   } finally {
     await a.disconnect();
@@ -48,13 +56,19 @@ async function maxMessageBytes(topic: string): Promise<number> {
 describe("ingest: size and shape", () => {
   it("a Kong batch of 100 entries of ~20 KB from one consumer is accepted and metered", async () => {
     const c = await createConsumer();
-    const batch = Array.from({ length: 100 }, (_, i) => kongLog({ consumer: { id: c.kongId }, requestBody: chatOfSize(20_000, i) }));
+    const batch = Array.from({ length: 100 }, (_, i) =>
+      kongLog({ consumer: { id: c.kongId }, requestBody: chatOfSize(20_000, i) }),
+    );
     const body = JSON.stringify(batch);
     assert.ok(body.length > 2_000_000, `${body.length} bytes posted`);
     const res = await ingest(stack, body);
     assert.equal(res.statusCode, 202, res.body);
     assert.deepEqual(res.json(), { accepted: 100, rejected: [] });
-    await waitFor(async () => (await stack.db.usageEvent.count({ where: { consumerId: c.id } })) === 100, 60_000, "100 events");
+    await waitFor(
+      async () => (await stack.db.usageEvent.count({ where: { consumerId: c.id } })) === 100,
+      60_000,
+      "100 events",
+    );
     const events = await eventsOf(c.id);
     assert.ok(events.every((e) => e.inputSource === "counted" && e.inputTokens > 3000));
   });
@@ -65,7 +79,11 @@ describe("ingest: size and shape", () => {
     const entry = kongLog({ consumer: { id: c.kongId }, requestBody: chatOfSize(5 * 1024 * 1024, 1) });
     const res = await ingest(stack, entry);
     assert.equal(res.statusCode, 202, res.body);
-    const [event] = await waitFor(async () => ((await eventsOf(c.id)).length ? eventsOf(c.id) : undefined), 60_000, "the event");
+    const [event] = await waitFor(
+      async () => ((await eventsOf(c.id)).length ? eventsOf(c.id) : undefined),
+      60_000,
+      "the event",
+    );
     assert.equal(event!.inputSource, "counted");
     assert.ok(event!.inputTokens > 500_000, `${event!.inputTokens} tokens`);
     assert.equal(event!.level, 9, "the top load level");
@@ -73,7 +91,8 @@ describe("ingest: size and shape", () => {
 
   it("an entry with a custom field nested 100 000 deep is accepted and metered, not a 5xx", async () => {
     const c = await createConsumer();
-    const entry = JSON.stringify(kongLog({ consumer: { id: c.kongId }, requestId: null })).slice(0, -1) +
+    const entry =
+      JSON.stringify(kongLog({ consumer: { id: c.kongId }, requestId: null })).slice(0, -1) +
       `,"custom":${"[".repeat(100_000)}1${"]".repeat(100_000)}}`;
     const res = await ingest(stack, `[${entry}]`);
     assert.equal(res.statusCode, 202, res.body);
@@ -90,7 +109,10 @@ describe("ingest: size and shape", () => {
 
   it("a prompt of 1 MB of one character is counted and metered without stalling the partition", async () => {
     const c = await createConsumer();
-    const adversarial = kongLog({ consumer: { id: c.kongId }, requestBody: { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(1 << 20) }] } });
+    const adversarial = kongLog({
+      consumer: { id: c.kongId },
+      requestBody: { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(1 << 20) }] },
+    });
     const next = kongLog({ consumer: { id: c.kongId }, responseBody: CHAT_RESPONSE });
     assert.equal((await ingest(stack, [adversarial, next])).statusCode, 202);
     await waitFor(async () => (await eventsOf(c.id)).length === 2, 30_000, "both events");
@@ -120,10 +142,22 @@ describe("ingest: size and shape", () => {
     try {
       await a.createTopics({
         waitForLeaders: true,
-        topics: [{ topic: config.kafka.rawTopic, numPartitions: 1, configEntries: [{ name: "max.message.bytes", value: "1048588" }, { name: "retention.ms", value: "123456789" }] }],
+        topics: [
+          {
+            topic: config.kafka.rawTopic,
+            numPartitions: 1,
+            configEntries: [
+              { name: "max.message.bytes", value: "1048588" },
+              { name: "retention.ms", value: "123456789" },
+            ],
+          },
+        ],
       });
       await ensureTopics(stack.kafka, config);
-      const d = await a.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: config.kafka.rawTopic }] });
+      const d = await a.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: config.kafka.rawTopic }],
+      });
       const value = (name: string) => d.resources[0]!.configEntries.find((e) => e.configName === name)?.configValue;
       assert.equal(value("max.message.bytes"), String(config.kafka.maxMessageBytes));
       assert.equal(value("retention.ms"), "123456789");

@@ -18,7 +18,13 @@ const CHAT_ROUTE = { id: "e6f7c1f2-0f7e-4c53-bf0e-5a4b7f0e2d10", name: "llama2-c
 const chatBody = (tokens: number) =>
   JSON.stringify({ messages: [{ role: "user", content: "hello".concat(" hello".repeat(tokens - 1)) }] });
 
-type PluginModule = { getName(): string; getPhases(): string[]; getPriority(): number; getSchema(): Array<Record<string, unknown>>; "new"(config: object): { executePhase(phase: string, kong: unknown): Promise<void> } };
+type PluginModule = {
+  getName(): string;
+  getPhases(): string[];
+  getPriority(): number;
+  getSchema(): Array<Record<string, unknown>>;
+  "new"(config: object): { executePhase(phase: string, kong: unknown): Promise<void> };
+};
 
 /** Loads the plugin file exactly as kong-js-pluginserver does: alone in a directory, through ts-node, as CommonJS. */
 function loadAsPluginServer(): PluginModule {
@@ -40,13 +46,24 @@ describe("user-metadata Kong plugin", () => {
   let plugin: PluginModule;
 
   const run = async (req: Partial<ProxiedRequest>, config: object = {}) => {
-    const { kong, recording } = recordedKong({ path: "/llama2/chat", consumer: LLAMA, route: CHAT_ROUTE, body: chatBody(10), ...req });
-    await plugin.new({ tokenmeter_url: url, gateway_secret: INGEST_SECRET, timeout_ms: 2000, fail_open: true, ...config }).executePhase("access", kong);
+    const { kong, recording } = recordedKong({
+      path: "/llama2/chat",
+      consumer: LLAMA,
+      route: CHAT_ROUTE,
+      body: chatBody(10),
+      ...req,
+    });
+    await plugin
+      .new({ tokenmeter_url: url, gateway_secret: INGEST_SECRET, timeout_ms: 2000, fail_open: true, ...config })
+      .executePhase("access", kong);
     return recording;
   };
 
   before(async () => {
-    stack = await startStack({ BILLING_TIMEZONE: "UTC", CAPABILITY_MAP: '{"image-route":"2"}' }, { meter: false, clock: () => NOW });
+    stack = await startStack(
+      { BILLING_TIMEZONE: "UTC", CAPABILITY_MAP: '{"image-route":"2"}' },
+      { meter: false, clock: () => NOW },
+    );
     url = await stack.app.listen({ port: 0, host: "127.0.0.1" });
     await importSeed(stack);
     plugin = loadAsPluginServer();
@@ -58,8 +75,19 @@ describe("user-metadata Kong plugin", () => {
     assert.deepEqual(plugin.getPhases(), ["access"]);
     assert.equal(plugin.getPriority(), 900);
     const fields = plugin.getSchema().map((f) => Object.keys(f)[0]);
-    const seedFields = ["id", "provider_name", "tags", "tdl_matrix", "capabilities", "max_input_tokens", "max_output_tokens", "input_cost_per_token", "output_cost_per_token"];
-    for (const f of ["tokenmeter_url", "gateway_secret", "timeout_ms", "fail_open", ...seedFields]) assert.ok(fields.includes(f), f);
+    const seedFields = [
+      "id",
+      "provider_name",
+      "tags",
+      "tdl_matrix",
+      "capabilities",
+      "max_input_tokens",
+      "max_output_tokens",
+      "input_cost_per_token",
+      "output_cost_per_token",
+    ];
+    for (const f of ["tokenmeter_url", "gateway_secret", "timeout_ms", "fail_open", ...seedFields])
+      assert.ok(fields.includes(f), f);
   });
 
   it("sets the X-User-* headers upstream for an allowed call", async () => {
@@ -69,13 +97,20 @@ describe("user-metadata Kong plugin", () => {
     assert.equal(r.upstreamHeaders["X-User-Capabilities"], "[1,1,0,0,0]");
     assert.equal(r.upstreamHeaders["X-User-Input-Cost"], "0.000000083");
     assert.equal(r.upstreamHeaders["X-User-Tags"], '["뭘봐임마"]');
-    assert.match(r.upstreamHeaders["X-User-TDL-Matrix"]!, /^\{"T1":\[0,0,0,0,0,0,0,0,0,0\],.*"T5":\[1,0,0,0,0,0,0,0,0,0\],.*"T12":\[0,0,0,0,0,0,0,0,0,0\]\}$/);
+    assert.match(
+      r.upstreamHeaders["X-User-TDL-Matrix"]!,
+      /^\{"T1":\[0,0,0,0,0,0,0,0,0,0\],.*"T5":\[1,0,0,0,0,0,0,0,0,0\],.*"T12":\[0,0,0,0,0,0,0,0,0,0\]\}$/,
+    );
   });
 
   it("rejects with 403 and a JSON reason for a capability or token limit", async () => {
     const cap = await run({ route: { id: CHAT_ROUTE.id, name: "image-route" } });
     assert.equal(cap.exit?.status, 403);
-    assert.deepEqual(JSON.parse(cap.exit!.body!), { message: "capability 2 is not granted to this consumer", reason: "capability_not_granted", capability: 2 });
+    assert.deepEqual(JSON.parse(cap.exit!.body!), {
+      message: "capability 2 is not granted to this consumer",
+      reason: "capability_not_granted",
+      capability: 2,
+    });
     assert.equal(cap.exit?.headers?.["Content-Type"], "application/json; charset=utf-8");
     assert.deepEqual(cap.upstreamHeaders, {});
 
@@ -114,7 +149,10 @@ describe("user-metadata Kong plugin", () => {
   it("passes an unauthenticated call through without asking tokenmeter", async () => {
     const r = await run({ consumer: null });
     assert.deepEqual([r.exit, r.upstreamHeaders], [undefined, {}]);
-    assert.deepEqual(r.calls.map((c) => c.method), ["kong.client.get_consumer", "kong.request.get_path"]);
+    assert.deepEqual(
+      r.calls.map((c) => c.method),
+      ["kong.client.get_consumer", "kong.request.get_path"],
+    );
   });
 
   it("fails open or closed by config when tokenmeter does not answer in time", async () => {
@@ -151,33 +189,53 @@ describe("user-metadata Kong plugin", () => {
 
   it("names the call's budget hold in Kong's log entry, so the metered log settles it", async () => {
     const id = (await stack.db.consumer.findUniqueOrThrow({ where: { username: LLAMA.username } })).id;
-    const put = await stack.app.inject({ method: "PUT", url: `/v1/consumers/${id}/budget`, headers: { authorization: "Bearer test-admin-key" }, payload: { period: "month", amount: "100" } });
+    const put = await stack.app.inject({
+      method: "PUT",
+      url: `/v1/consumers/${id}/budget`,
+      headers: { authorization: "Bearer test-admin-key" },
+      payload: { period: "month", amount: "100" },
+    });
     assert.equal(put.statusCode, 200, put.body);
     const r = await run({});
     assert.equal(r.exit, undefined, "allowed");
     const holdId = r.serialized["tokenmeter.hold_id"];
     assert.match(String(holdId), /^hold-[0-9a-f-]{36}$/);
-    const period = new Date(NOW).toISOString().slice(0, 7) + "-01";
-    const entry = await stack.redis.hget(`${stack.config.redis.prefix}:budget:{${id}:${period}}:entries`, String(holdId));
+    const period = `${new Date(NOW).toISOString().slice(0, 7)}-01`;
+    const entry = await stack.redis.hget(
+      `${stack.config.redis.prefix}:budget:{${id}:${period}}:entries`,
+      String(holdId),
+    );
     assert.match(String(entry), /\|h$/, "the ledger holds the call under that id");
   });
 
   it("caps the upstream request's output at what the budget holds, and keeps the hold past the service's timeouts", async () => {
     const id = (await stack.db.consumer.findUniqueOrThrow({ where: { username: LLAMA.username } })).id;
     const setBudget = (period: string, amount: string, cap_output?: string) =>
-      stack.app.inject({ method: "PUT", url: `/v1/consumers/${id}/budget`, headers: { authorization: "Bearer test-admin-key" }, payload: { period, amount, ...(cap_output ? { cap_output } : {}) } });
+      stack.app.inject({
+        method: "PUT",
+        url: `/v1/consumers/${id}/budget`,
+        headers: { authorization: "Bearer test-admin-key" },
+        payload: { period, amount, ...(cap_output ? { cap_output } : {}) },
+      });
     assert.equal((await setBudget("month", "100")).statusCode, 200);
 
     // no max-tokens field: the upstream gets the consumer's max_output_tokens, which was held
     const open = await run({ timeouts: { connect_timeout: 5000, write_timeout: 60_000, read_timeout: 3_600_000 } });
     assert.equal(open.exit, undefined);
     assert.equal(JSON.parse(open.upstreamBody!).max_tokens, 8000);
-    assert.deepEqual(JSON.parse(open.upstreamBody!).messages, JSON.parse(chatBody(10)).messages, "the rest of the body as sent");
+    assert.deepEqual(
+      JSON.parse(open.upstreamBody!).messages,
+      JSON.parse(chatBody(10)).messages,
+      "the rest of the body as sent",
+    );
     const holds = `${stack.config.redis.prefix}:budget:{${id}:2026-11-01}:holds`;
     const expiresAt = Number(await stack.redis.zscore(holds, String(open.serialized["tokenmeter.hold_id"])));
     const [seconds, micros] = await stack.redis.time();
     const ttl = expiresAt - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
-    assert.ok(ttl > 3_665_000 - 5000 && ttl <= 3_725_000, `the hold lives the service's timeouts and a margin: ${ttl} ms`);
+    assert.ok(
+      ttl > 3_665_000 - 5000 && ttl <= 3_725_000,
+      `the hold lives the service's timeouts and a margin: ${ttl} ms`,
+    );
 
     // a budget that cannot pay for 7000 output tokens is held, and the call capped, at what it can
     // (a day's budget: a ledger of its own, with nothing held yet)
@@ -194,6 +252,10 @@ describe("user-metadata Kong plugin", () => {
     const refused = await run({ body: asked });
     assert.equal(refused.exit?.status, 429);
     assert.equal(refused.upstreamBody, undefined);
-    await stack.app.inject({ method: "DELETE", url: `/v1/consumers/${id}/budget`, headers: { authorization: "Bearer test-admin-key" } });
+    await stack.app.inject({
+      method: "DELETE",
+      url: `/v1/consumers/${id}/budget`,
+      headers: { authorization: "Bearer test-admin-key" },
+    });
   });
 });

@@ -21,17 +21,37 @@ const name = `late-${kongId.slice(0, 8)}`;
 const rid = kongRequestId();
 
 const envelope = (source: "kong-http-log" | "kong-cloudevents", body: Record<string, unknown>) => ({
-  v: 1, id: rid, source, receivedAt: new Date().toISOString(), ...(source === "kong-http-log" ? { log: body } : { event: body }),
+  v: 1,
+  id: rid,
+  source,
+  receivedAt: new Date().toISOString(),
+  ...(source === "kong-http-log" ? { log: body } : { event: body }),
 });
 const llm = (type: "request" | "response", tokens: number) => ({
-  specversion: "1.0", id: randomUUID(), source: "kong://cp/1", type: "kong.llm_request", subject: name, time: AT,
+  specversion: "1.0",
+  id: randomUUID(),
+  source: "kong://cp/1",
+  type: "kong.llm_request",
+  subject: name,
+  time: AT,
   data: { type, tokens, model: "gpt-4o", api_request_id: rid, http_status: 200 },
 });
 
 before(async () => {
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly", BILLING_GRACE_MINUTES: "60" }, { meter: false });
-  worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
-  assert.equal((await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: RATES })).statusCode, 201);
+  stack = await startStack(
+    { BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly", BILLING_GRACE_MINUTES: "60" },
+    { meter: false },
+  );
+  worker = await startInvoiceWorker({
+    config: stack.config,
+    db: stack.db,
+    logger: createLogger("silent"),
+    schedule: false,
+  });
+  assert.equal(
+    (await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: RATES })).statusCode,
+    201,
+  );
 });
 after(async () => {
   await worker.stop();
@@ -45,12 +65,21 @@ const invoice = async (period: string) => {
 
 describe("a report after finalization", () => {
   it("November is finalized on Kong's metering events alone", async () => {
-    await meterEnvelopes(stack, [envelope("kong-cloudevents", llm("request", 500)), envelope("kong-cloudevents", llm("response", 100))]);
+    await meterEnvelopes(stack, [
+      envelope("kong-cloudevents", llm("request", 500)),
+      envelope("kong-cloudevents", llm("response", 100)),
+    ]);
     await tick(stack.billingQueue, "2026-12-01T00:30:00Z");
     await tick(stack.billingQueue, "2026-12-01T02:00:00Z");
     const nov = await invoice("2026-11-01");
     assert.equal(nov.status, "finalized");
-    assert.equal(nov.subtotal, new Decimal(500).times(RATES.input_cost_per_token).plus(new Decimal(100).times(RATES.output_cost_per_token)).toFixed());
+    assert.equal(
+      nov.subtotal,
+      new Decimal(500)
+        .times(RATES.input_cost_per_token)
+        .plus(new Decimal(100).times(RATES.output_cost_per_token))
+        .toFixed(),
+    );
   });
 
   it("the http-log entry arrives in December: the event follows our count, November stays, December bills the difference", async () => {
@@ -59,7 +88,12 @@ describe("a report after finalization", () => {
       requestId: rid,
       consumer: { id: kongId, username: name },
       startedAt: Date.parse(AT),
-      ai: { proxy: { meta: { request_model: "gpt-4o", response_model: "gpt-4o" }, payload: { request: JSON.stringify(CHAT_REQUEST), response: JSON.stringify(CHAT_RESPONSE) } } },
+      ai: {
+        proxy: {
+          meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
+          payload: { request: JSON.stringify(CHAT_REQUEST), response: JSON.stringify(CHAT_RESPONSE) },
+        },
+      },
     });
     await meterEnvelopes(stack, [envelope("kong-http-log", log)]);
     const e = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: rid } });
@@ -70,11 +104,36 @@ describe("a report after finalization", () => {
     await tick(stack.billingQueue, "2027-01-01T00:30:00Z");
     const dec = await invoice("2026-12-01");
     const novPeriod = (await stack.db.invoice.findUniqueOrThrow({ where: { id: nov.id } })).periodId;
-    const lines = dec.lines.map((l: Record<string, unknown>) => [l.kind, l.direction, l.quantity, l.unit_price, l.amount, l.adjusts_period_id, l.adjusts_event_ids]);
-    const dIn = e.inputTokens - 500, dOut = e.outputTokens - 100;
+    const lines = dec.lines.map((l: Record<string, unknown>) => [
+      l.kind,
+      l.direction,
+      l.quantity,
+      l.unit_price,
+      l.amount,
+      l.adjusts_period_id,
+      l.adjusts_event_ids,
+    ]);
+    const dIn = e.inputTokens - 500,
+      dOut = e.outputTokens - 100;
     assert.deepEqual(lines, [
-      ["usage_correction", "input", dIn, RATES.input_cost_per_token, new Decimal(dIn).times(RATES.input_cost_per_token).toFixed(), novPeriod, [rid]],
-      ["usage_correction", "output", dOut, RATES.output_cost_per_token, new Decimal(dOut).times(RATES.output_cost_per_token).toFixed(), novPeriod, [rid]],
+      [
+        "usage_correction",
+        "input",
+        dIn,
+        RATES.input_cost_per_token,
+        new Decimal(dIn).times(RATES.input_cost_per_token).toFixed(),
+        novPeriod,
+        [rid],
+      ],
+      [
+        "usage_correction",
+        "output",
+        dOut,
+        RATES.output_cost_per_token,
+        new Decimal(dOut).times(RATES.output_cost_per_token).toFixed(),
+        novPeriod,
+        [rid],
+      ],
     ]);
     // what November billed plus December's adjustment is what the call costs now
     assert.equal(new Decimal(nov.subtotal).plus(dec.subtotal).toFixed(), new Decimal(e.cost.toFixed()).toFixed());

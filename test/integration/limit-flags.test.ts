@@ -26,7 +26,13 @@ describe("limit flags in metering", () => {
     const c = (await admin(stack, "POST", "/v1/consumers", { username: "tight-client", metadata: METADATA })).json();
     const consumer = { username: "tight-client" };
     const log = (i: number, routeName = "llama2-chat") =>
-      kongLog({ consumer, routeName, startedAt: AT + i * 1000, requestBody: CHAT_REQUEST, responseBody: CHAT_RESPONSE });
+      kongLog({
+        consumer,
+        routeName,
+        startedAt: AT + i * 1000,
+        requestBody: CHAT_REQUEST,
+        responseBody: CHAT_RESPONSE,
+      });
     // three calls in T5 level 0 (limit 2), the second on a route of a capability not granted
     const logs = [log(0), log(1, "image-route"), log(2)];
     assert.equal((await ingest(stack, logs)).statusCode, 202);
@@ -43,9 +49,14 @@ describe("limit flags in metering", () => {
         ["input_tokens_over_limit", "output_tokens_over_limit", "tdl_limit_exceeded"],
       ],
     );
-    assert.deepEqual(rows.map((r) => r.metadataVersion), [1, 1, 1]);
+    assert.deepEqual(
+      rows.map((r) => r.metadataVersion),
+      [1, 1, 1],
+    );
 
-    const usage = (await admin(stack, "GET", `/v1/consumers/${c.id}/usage?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`)).json();
+    const usage = (
+      await admin(stack, "GET", `/v1/consumers/${c.id}/usage?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`)
+    ).json();
     assert.deepEqual(usage.totals.limit_flags, {
       capability_not_granted: 1,
       input_tokens_over_limit: 3,
@@ -55,8 +66,19 @@ describe("limit flags in metering", () => {
   });
 
   it("flags nothing for a consumer within its limits, and a later batch still counts the day's cell", async () => {
-    const c = (await admin(stack, "POST", "/v1/consumers", { username: "roomy-client", metadata: { id: "roomy", tdl_matrix: { T5: [2, 0, 0, 0, 0, 0, 0, 0, 0, 0] } } })).json();
-    const log = (i: number) => kongLog({ consumer: { username: "roomy-client" }, startedAt: AT + i * 1000, requestBody: CHAT_REQUEST, responseBody: CHAT_RESPONSE });
+    const c = (
+      await admin(stack, "POST", "/v1/consumers", {
+        username: "roomy-client",
+        metadata: { id: "roomy", tdl_matrix: { T5: [2, 0, 0, 0, 0, 0, 0, 0, 0, 0] } },
+      })
+    ).json();
+    const log = (i: number) =>
+      kongLog({
+        consumer: { username: "roomy-client" },
+        startedAt: AT + i * 1000,
+        requestBody: CHAT_REQUEST,
+        responseBody: CHAT_RESPONSE,
+      });
     await ingest(stack, [log(0), log(1)]);
     await waitFor(async () => (await stack.db.usageEvent.count({ where: { consumerId: c.id } })) === 2);
     await ingest(stack, log(2)); // the third call of the cell, in a batch of its own
@@ -64,6 +86,9 @@ describe("limit flags in metering", () => {
       const r = await stack.db.usageEvent.findMany({ where: { consumerId: c.id }, orderBy: { occurredAt: "asc" } });
       return r.length === 3 && r;
     });
-    assert.deepEqual(rows.map((r) => r.limitFlags), [[], [], ["tdl_limit_exceeded"]]);
+    assert.deepEqual(
+      rows.map((r) => r.limitFlags),
+      [[], [], ["tdl_limit_exceeded"]],
+    );
   });
 });

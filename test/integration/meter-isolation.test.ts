@@ -19,7 +19,13 @@ before(async () => {
   stack = await startStack();
   // Raised by PostgreSQL for chosen rows, as a trigger or a constraint of an operator's would.
   await stack.db.$executeRawUnsafe(`CREATE SEQUENCE flaky_attempts`);
-  await refuseInserts(stack.db, { name: "raise_unexplained", table: "usage_events", when: "NEW.route_name = 'raises-unexplained'", sqlState: "P0001", message: "refused by a trigger" });
+  await refuseInserts(stack.db, {
+    name: "raise_unexplained",
+    table: "usage_events",
+    when: "NEW.route_name = 'raises-unexplained'",
+    sqlState: "P0001",
+    message: "refused by a trigger",
+  });
   await refuseInserts(stack.db, {
     name: "serialization_twice",
     table: "usage_events",
@@ -27,13 +33,23 @@ before(async () => {
     sqlState: "40001",
     message: "could not serialize access",
   });
-  await refuseInserts(stack.db, { name: "refuse_consumer", table: "consumers", when: "NEW.username = 'refused-consumer'", sqlState: "23514", message: "username not allowed" });
+  await refuseInserts(stack.db, {
+    name: "refuse_consumer",
+    table: "consumers",
+    when: "NEW.username = 'refused-consumer'",
+    sqlState: "23514",
+    message: "username not allowed",
+  });
 });
 after(() => stack.close());
 
 async function createConsumer(prices = { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" }) {
   const kongId = randomUUID();
-  const res = await admin(stack, "POST", "/v1/consumers", { username: `iso-${kongId.slice(0, 8)}`, kong_id: kongId, metadata: prices });
+  const res = await admin(stack, "POST", "/v1/consumers", {
+    username: `iso-${kongId.slice(0, 8)}`,
+    kong_id: kongId,
+    metadata: prices,
+  });
   assert.equal(res.statusCode, 201, res.body);
   return { kongId, id: res.json().id as string };
 }
@@ -43,7 +59,12 @@ const statsLog = (kongId: string, opts: { route?: string; prompt?: number; compl
   kongLog({
     consumer: { id: kongId },
     routeName: opts.route ?? "chat",
-    ai: { proxy: { usage: { prompt_tokens: opts.prompt ?? 10, completion_tokens: opts.completion ?? 5 }, meta: { response_model: "gpt-4o" } } },
+    ai: {
+      proxy: {
+        usage: { prompt_tokens: opts.prompt ?? 10, completion_tokens: opts.completion ?? 5 },
+        meta: { response_model: "gpt-4o" },
+      },
+    },
   });
 
 const requestId = (entry: Record<string, unknown>) => (entry.request as { id: string }).id;
@@ -81,11 +102,18 @@ describe("meter isolation", () => {
     const res = await ingest(stack, [...before, poison, ...afterIt]);
     assert.deepEqual(res.json(), { accepted: 5, rejected: [] });
 
-    const letters = await waitFor(async () => {
-      const l = (await meterDeadLetters(1)).filter((m) => header(m, "tm-event-id") === requestId(poison));
-      return l.length ? l : undefined;
-    }, 30_000, "the poison event's dead letter");
-    assert.match(header(letters[0]!, "tm-reason")!, /database refused the event \(data\): numeric field overflow \(SQLSTATE 22003\)/);
+    const letters = await waitFor(
+      async () => {
+        const l = (await meterDeadLetters(1)).filter((m) => header(m, "tm-event-id") === requestId(poison));
+        return l.length ? l : undefined;
+      },
+      30_000,
+      "the poison event's dead letter",
+    );
+    assert.match(
+      header(letters[0]!, "tm-reason")!,
+      /database refused the event \(data\): numeric field overflow \(SQLSTATE 22003\)/,
+    );
     assert.ok(letters[0]!.value!.toString().includes(requestId(poison)), "the dead letter keeps the original message");
     assert.ok(header(letters[0]!, "tm-source-offset"));
 
@@ -108,7 +136,11 @@ describe("meter isolation", () => {
     const bad = statsLog(c.kongId, { route: "raises-unexplained" });
     const good = [statsLog(c.kongId), statsLog(c.kongId), statsLog(c.kongId)];
     assert.equal((await ingest(stack, [good[0], bad, good[1], good[2]])).statusCode, 202);
-    const letter = await waitFor(async () => (await meterDeadLetters(1)).find((m) => header(m, "tm-event-id") === requestId(bad)), 30_000, "dead letter");
+    const letter = await waitFor(
+      async () => (await meterDeadLetters(1)).find((m) => header(m, "tm-event-id") === requestId(bad)),
+      30_000,
+      "dead letter",
+    );
     assert.match(header(letter, "tm-reason")!, /\(unclassified\): refused by a trigger \(SQLSTATE P0001\)/);
     await waitFor(async () => (await storedIds(c.id)).length === 3, 30_000, "the good events");
     assert.deepEqual(await storedIds(c.id), good.map(requestId).sort());
@@ -132,32 +164,63 @@ describe("meter isolation", () => {
     const refused = kongLog({ consumer: { id: randomUUID(), username: "refused-consumer" } });
     const good = [statsLog(ok.kongId), statsLog(ok.kongId)];
     assert.equal((await ingest(stack, [good[0], refused, good[1]])).statusCode, 202);
-    const letter = await waitFor(async () => (await meterDeadLetters(1)).find((m) => header(m, "tm-event-id") === requestId(refused)), 30_000, "dead letter");
-    assert.match(header(letter, "tm-reason")!, /registering the consumer failed: username not allowed \(SQLSTATE 23514\)/);
+    const letter = await waitFor(
+      async () => (await meterDeadLetters(1)).find((m) => header(m, "tm-event-id") === requestId(refused)),
+      30_000,
+      "dead letter",
+    );
+    assert.match(
+      header(letter, "tm-reason")!,
+      /registering the consumer failed: username not allowed \(SQLSTATE 23514\)/,
+    );
     await waitFor(async () => (await storedIds(ok.id)).length === 2, 30_000, "the good events");
   });
 
   it("odd values from a log are stored, not refused: NUL, lone surrogates, huge ids, __proto__ names, impossible counts", async () => {
     const kongId = randomUUID();
     const entries = [
-      { ...kongLog({ consumer: { id: kongId, username: "odd\u0000user\ud800" }, requestId: "r".repeat(100_000), routeName: "__proto__" }) },
-      kongLog({ consumer: { id: kongId }, ai: { proxy: { usage: { prompt_tokens: 1e300, completion_tokens: -4 }, meta: { response_model: "constructor" } } } }),
-      kongLog({ consumer: { id: kongId }, routeName: "route\u0000" + "n".repeat(5000), upstreamStatus: "200\u0000" }),
-      kongLog({ consumer: { id: kongId }, ai: { proxy: { usage: { prompt_tokens: 3, completion_tokens: 4 }, meta: { response_model: "__proto__" } } } }),
+      {
+        ...kongLog({
+          consumer: { id: kongId, username: "odd\u0000user\ud800" },
+          requestId: "r".repeat(100_000),
+          routeName: "__proto__",
+        }),
+      },
+      kongLog({
+        consumer: { id: kongId },
+        ai: {
+          proxy: { usage: { prompt_tokens: 1e300, completion_tokens: -4 }, meta: { response_model: "constructor" } },
+        },
+      }),
+      kongLog({ consumer: { id: kongId }, routeName: `route\u0000${"n".repeat(5000)}`, upstreamStatus: "200\u0000" }),
+      kongLog({
+        consumer: { id: kongId },
+        ai: { proxy: { usage: { prompt_tokens: 3, completion_tokens: 4 }, meta: { response_model: "__proto__" } } },
+      }),
     ];
     assert.equal((await ingest(stack, entries)).json().accepted, 4);
-    const consumer = await waitFor(async () => (await stack.db.consumer.findFirst({ where: { kongId } })) ?? undefined, 30_000, "the consumer registered");
+    const consumer = await waitFor(
+      async () => (await stack.db.consumer.findFirst({ where: { kongId } })) ?? undefined,
+      30_000,
+      "the consumer registered",
+    );
     await waitFor(async () => (await storedIds(consumer.id)).length === 4, 30_000, "all four events");
     const events = await stack.db.usageEvent.findMany({ where: { consumerId: consumer.id } });
     assert.ok(events.some((e) => e.id.startsWith("rid-sha256:")));
     const impossible = events.find((e) => e.model === "constructor")!;
-    assert.deepEqual([impossible.inputTokens, impossible.inputSource, impossible.anomalies], [0, "none", ["provider_count_implausible", "no_token_count", "unpriced"]], "registered from the log with no default price or plan: unpriced, never free");
+    assert.deepEqual(
+      [impossible.inputTokens, impossible.inputSource, impossible.anomalies],
+      [0, "none", ["provider_count_implausible", "no_token_count", "unpriced"]],
+      "registered from the log with no default price or plan: unpriced, never free",
+    );
     assert.ok(events.every((e) => (e.routeName ?? "").length <= 256 && !(e.routeName ?? "").includes("\u0000")));
     assert.equal(events.find((e) => e.model === "__proto__")?.capability, null);
   });
 
   it("an unclassified failure counts as an outage while PostgreSQL does not answer, and as the data's once it does", async () => {
-    const raised = await stack.db.$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'odd' USING ERRCODE = 'P0001'; END $$`).catch((e: unknown) => e);
+    const raised = await stack.db
+      .$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'odd' USING ERRCODE = 'P0001'; END $$`)
+      .catch((e: unknown) => e);
     assert.equal((await judgeFailure(stack.db, raised)).kind, "unknown");
     const unreachable = createPrisma("postgresql://postgres@127.0.0.1:1/nowhere");
     try {

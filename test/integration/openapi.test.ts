@@ -33,21 +33,34 @@ describe("OpenAPI document", () => {
     assert.equal(doc.openapi, "3.1.0");
     const result = await new Validator().validate(doc);
     assert.ok(result.valid, JSON.stringify(result.errors)?.slice(0, 2000));
-    const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) => Object.entries(item).map(([m, op]) => ({ key: `${m} ${path}`, op })));
+    const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+      Object.entries(item).map(([m, op]) => ({ key: `${m} ${path}`, op })),
+    );
     // probes and the dashboard's files need no key (the dashboard asks for one, then calls the API)
     const api = ops.filter((o) => !/ \/(livez|healthz|readyz|metrics)$/.test(o.key) && !o.key.startsWith("get /ui"));
     assert.ok(api.length >= 30, `${api.length} operations`);
-    const incomplete = api.filter(({ op }) => !op.summary || !op.security?.length || !op.responses?.["400"]).map((o) => o.key);
+    const incomplete = api
+      .filter(({ op }) => !op.summary || !op.security?.length || !op.responses?.["400"])
+      .map((o) => o.key);
     assert.deepEqual(incomplete, []);
     assert.ok(doc.components.schemas.Error, "the error shape is a shared component");
   });
 
   it("every registered route is in the document", async () => {
     const doc = (await stack.app.inject({ method: "GET", url: "/openapi.json" })).json();
-    const documented = new Set(Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ":$1")}`)));
-    const routes = routesOf(stack.app.printRoutes({ commonPrefix: false })).filter((r) => !r.startsWith("HEAD ") && !/ \/(docs|openapi\.json)/.test(r));
+    const documented = new Set(
+      Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) =>
+        Object.keys(item).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ":$1")}`),
+      ),
+    );
+    const routes = routesOf(stack.app.printRoutes({ commonPrefix: false })).filter(
+      (r) => !r.startsWith("HEAD ") && !/ \/(docs|openapi\.json)/.test(r),
+    );
     assert.ok(routes.length >= 30, `${routes.length} routes read`);
-    assert.deepEqual(routes.filter((r) => !documented.has(r)), []);
+    assert.deepEqual(
+      routes.filter((r) => !documented.has(r)),
+      [],
+    );
   });
 
   it("/docs serves the interactive page", async () => {

@@ -64,13 +64,19 @@ describe("health", () => {
     app.addHook("onRequest", async (request) => {
       if (request.headers["x-test-admin"]) request.principal = { kind: "admin" };
     });
-    await app.register(async (scope) => opsRoutes(scope, { checks, metrics: createMetrics(), required: ["postgres", "kafka"], optional: ["redis"] }));
+    await app.register(async (scope) =>
+      opsRoutes(scope, { checks, metrics: createMetrics(), required: ["postgres", "kafka"], optional: ["redis"] }),
+    );
     try {
       const res = await app.inject({ method: "GET", url: "/readyz" });
       assert.equal(res.statusCode, 503);
       assert.equal(res.json().status, "not_ready");
       assert.equal(res.json().checks.postgres.ok, false);
-      assert.equal(res.json().checks.postgres.error, "unavailable", "no driver text, host or port without the admin key");
+      assert.equal(
+        res.json().checks.postgres.error,
+        "unavailable",
+        "no driver text, host or port without the admin key",
+      );
       assert.equal(res.json().checks.kafka.ok, true);
       const detail = (await app.inject({ method: "GET", url: "/readyz", headers: { "x-test-admin": "1" } })).json();
       assert.match(detail.checks.postgres.error, /./);
@@ -84,10 +90,14 @@ describe("health", () => {
 
   it("a partition the meter does not move shows as lagging, then stalled, in /readyz and /metrics", async () => {
     assert.equal((await ingest(idle, [kongLog(), kongLog()])).statusCode, 202);
-    const stalled = await waitFor(async () => {
-      const body = (await get(idle, "/readyz")).json();
-      return body.meter.status === "stalled" ? body : undefined;
-    }, 20_000, "the meter section to say stalled");
+    const stalled = await waitFor(
+      async () => {
+        const body = (await get(idle, "/readyz")).json();
+        return body.meter.status === "stalled" ? body : undefined;
+      },
+      20_000,
+      "the meter section to say stalled",
+    );
     assert.equal(stalled.status, "ready", "the API itself can still serve");
     const p = stalled.meter.partitions.find((x: { lag: number }) => x.lag > 0);
     assert.ok(p.stalled && p.unchanged_for_ms >= 1000);
@@ -100,7 +110,15 @@ describe("health", () => {
     const app = Fastify();
     const checks = new DependencyChecks({ db: idle.db, kafka: idle.kafka, redis: idle.redis });
     const progress = new MeterProgress(checks, idle.config, idle.metrics);
-    await app.register(async (scope) => opsRoutes(scope, { checks, metrics: idle.metrics, required: ["postgres", "kafka"], progress, stallIsUnready: true }));
+    await app.register(async (scope) =>
+      opsRoutes(scope, {
+        checks,
+        metrics: idle.metrics,
+        required: ["postgres", "kafka"],
+        progress,
+        stallIsUnready: true,
+      }),
+    );
     try {
       await progress.report(); // the first sample starts the clock of each partition
       await new Promise((r) => setTimeout(r, 1100));
@@ -126,16 +144,34 @@ describe("operational endpoints under load", () => {
     const checks = new CountingChecks({ db: stack.db, kafka: stack.kafka, redis: stack.redis });
     const progress = new MeterProgress(checks, stack.config, stack.metrics);
     const report = progress.report.bind(progress);
-    progress.report = () => (counted.progress++, report());
+    progress.report = () => {
+      counted.progress++;
+      return report();
+    };
     const app = Fastify();
     const refresh = [async () => void counted.refresh++];
-    await app.register(async (scope) => opsRoutes(scope, { checks, metrics: stack.metrics, required: ["postgres", "kafka"], optional: ["redis"], progress, refresh, cacheMs: 1500 }));
+    await app.register(async (scope) =>
+      opsRoutes(scope, {
+        checks,
+        metrics: stack.metrics,
+        required: ["postgres", "kafka"],
+        optional: ["redis"],
+        progress,
+        refresh,
+        cacheMs: 1500,
+      }),
+    );
     try {
-      const storm = await Promise.all(Array.from({ length: 200 }, (_, i) => app.inject({ method: "GET", url: i % 2 ? "/readyz" : "/metrics" })));
+      const storm = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => app.inject({ method: "GET", url: i % 2 ? "/readyz" : "/metrics" })),
+      );
       assert.ok(storm.every((r) => r.statusCode === 200));
       assert.deepEqual(counted, { checks: 1, refresh: 1, progress: 1 }, "one computation for 200 requests");
       await new Promise((r) => setTimeout(r, 1600));
-      await Promise.all([app.inject({ method: "GET", url: "/readyz" }), app.inject({ method: "GET", url: "/metrics" })]);
+      await Promise.all([
+        app.inject({ method: "GET", url: "/readyz" }),
+        app.inject({ method: "GET", url: "/metrics" }),
+      ]);
       assert.deepEqual(counted, { checks: 2, refresh: 2, progress: 2 }, "computed again once the interval has passed");
     } finally {
       await app.close();
@@ -145,13 +181,30 @@ describe("operational endpoints under load", () => {
 
   it("/metrics can require a bearer token, or move to a port of its own", async () => {
     const token = "scrape-token-0123456789";
-    const guarded = await buildApp({ ...stack, config: { ...stack.config, ops: { ...stack.config.ops, metricsToken: token } }, logger: createLogger("silent") });
+    const guarded = await buildApp({
+      ...stack,
+      config: { ...stack.config, ops: { ...stack.config.ops, metricsToken: token } },
+      logger: createLogger("silent"),
+    });
     try {
       const none = await guarded.inject({ method: "GET", url: "/metrics" });
       assert.equal(none.statusCode, 401);
       assert.equal(none.headers["www-authenticate"], 'Bearer realm="metrics"');
-      assert.equal((await guarded.inject({ method: "GET", url: "/metrics", headers: { authorization: "Bearer wrong-token-0123456789" } })).statusCode, 401);
-      const ok = await guarded.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${token}` } });
+      assert.equal(
+        (
+          await guarded.inject({
+            method: "GET",
+            url: "/metrics",
+            headers: { authorization: "Bearer wrong-token-0123456789" },
+          })
+        ).statusCode,
+        401,
+      );
+      const ok = await guarded.inject({
+        method: "GET",
+        url: "/metrics",
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(ok.statusCode, 200);
       assert.match(ok.body, /tokenmeter_ingest_requests_total/);
       assert.equal((await guarded.inject({ method: "GET", url: "/readyz" })).statusCode, 200, "probes need no token");
@@ -165,7 +218,15 @@ describe("operational endpoints under load", () => {
         probe.close(() => resolve(p));
       });
     });
-    const own = await buildApp({ ...stack, config: { ...stack.config, http: { ...stack.config.http, host: "127.0.0.1" }, ops: { ...stack.config.ops, metricsPort: port } }, logger: createLogger("silent") });
+    const own = await buildApp({
+      ...stack,
+      config: {
+        ...stack.config,
+        http: { ...stack.config.http, host: "127.0.0.1" },
+        ops: { ...stack.config.ops, metricsPort: port },
+      },
+      logger: createLogger("silent"),
+    });
     try {
       assert.equal((await own.inject({ method: "GET", url: "/metrics" })).statusCode, 404, "not on the main port");
       const scraped = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -183,16 +244,26 @@ describe("metrics", () => {
     await admin(stack, "POST", "/v1/consumers", { username: `ops-${kongId.slice(0, 8)}`, kong_id: kongId });
     const before = (await get(stack, "/metrics")).body;
     const metered = (t: string) => sample(t, 'tokenmeter_meter_events_total{result="metered"}') ?? 0;
-    assert.equal((await ingest(stack, [kongLog({ consumer: { id: kongId } }), kongLog({ consumer: { id: kongId } }), { nope: 1 }])).statusCode, 202);
+    assert.equal(
+      (await ingest(stack, [kongLog({ consumer: { id: kongId } }), kongLog({ consumer: { id: kongId } }), { nope: 1 }]))
+        .statusCode,
+      202,
+    );
     assert.equal((await ingest(stack, "not json")).statusCode, 400);
-    const text = await waitFor(async () => {
-      const t = (await get(stack, "/metrics")).body;
-      return metered(t) >= metered(before) + 2 ? t : undefined;
-    }, 20_000, "two metered events in /metrics");
+    const text = await waitFor(
+      async () => {
+        const t = (await get(stack, "/metrics")).body;
+        return metered(t) >= metered(before) + 2 ? t : undefined;
+      },
+      20_000,
+      "two metered events in /metrics",
+    );
     assert.ok(sample(text, 'tokenmeter_ingest_requests_total{status="202"}')! >= 1);
     assert.ok(sample(text, 'tokenmeter_ingest_requests_total{status="400"}')! >= 1);
     assert.ok(sample(text, 'tokenmeter_ingest_entries_total{result="rejected",reason="request_missing"}')! >= 1);
-    assert.ok(sample(text, 'gen_ai_client_token_usage_count{gen_ai_token_type="input",gen_ai_operation_name="chat"}')! >= 2);
+    assert.ok(
+      sample(text, 'gen_ai_client_token_usage_count{gen_ai_token_type="input",gen_ai_operation_name="chat"}')! >= 2,
+    );
     assert.ok(sample(text, "tokenmeter_meter_end_to_end_seconds_count")! >= 2);
     assert.ok(sample(text, 'tokenmeter_kafka_produce_seconds_count{result="ok"}')! >= 1);
     assert.match(text, /^tokenmeter_meter_tokenize_seconds_bucket/m);
@@ -203,7 +274,12 @@ describe("metrics", () => {
 describe("logs", () => {
   it("write one line per request, with the path but never the query", async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(...chunk.toString().split("\n").filter(Boolean)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        done();
+      },
+    });
     const app = await buildApp({ ...stack, logger: createLogger("info", undefined, sink) });
     try {
       await app.inject({ method: "GET", url: "/livez?apikey=very-secret-123" });

@@ -20,7 +20,10 @@ const SEED = Number(process.env.PROPERTY_SEED ?? 20261125);
 type Answer = { status: number; accepted?: number; rejected?: Array<{ index: number; reason: string }> };
 
 async function runWorkload(bodies: PostedBody[]): Promise<{ answers: Answer[]; audit: Audit }> {
-  const stack = await startStack({ DEFAULT_INPUT_COST_PER_TOKEN: "0.000001", DEFAULT_OUTPUT_COST_PER_TOKEN: "0.000002" });
+  const stack = await startStack({
+    DEFAULT_INPUT_COST_PER_TOKEN: "0.000001",
+    DEFAULT_OUTPUT_COST_PER_TOKEN: "0.000002",
+  });
   try {
     const answers: Answer[] = [];
     for (const b of bodies) {
@@ -42,15 +45,23 @@ async function runWorkload(bodies: PostedBody[]): Promise<{ answers: Answer[]; a
 function assertInvariants(bodies: PostedBody[], { answers, audit }: { answers: Answer[]; audit: Audit }) {
   answers.forEach((a, i) => {
     assert.ok(a.status === 202 || a.status === 400, `body ${i} answered ${a.status}`);
-    if (a.status === 202) assert.equal(a.accepted! + a.rejected!.length, bodies[i]!.entries, `body ${i}: every entry accounted for`);
+    if (a.status === 202)
+      assert.equal(a.accepted! + a.rejected!.length, bodies[i]!.entries, `body ${i}: every entry accounted for`);
   });
   const accepted = answers.reduce((s, a) => s + (a.accepted ?? 0), 0);
   const refused = answers.reduce((s, a) => s + (a.rejected?.length ?? 0), 0) + audit.deadLettered;
   const broken = bodies.reduce((s, b) => s + b.broken, 0);
   const stored = new Set(audit.storedIds);
   const missing = bodies.flatMap((b) => b.mustStore).filter((id) => !stored.has(id));
-  assert.deepEqual(missing, [], `valid entries not metered; dead letters: ${JSON.stringify(audit.deadLetters.slice(0, 3))}`);
-  assert.ok(refused <= broken, `${refused} entries refused or dead-lettered, but only ${broken} were made unusable: ${JSON.stringify(audit.deadLetters.slice(0, 3))}`);
+  assert.deepEqual(
+    missing,
+    [],
+    `valid entries not metered; dead letters: ${JSON.stringify(audit.deadLetters.slice(0, 3))}`,
+  );
+  assert.ok(
+    refused <= broken,
+    `${refused} entries refused or dead-lettered, but only ${broken} were made unusable: ${JSON.stringify(audit.deadLetters.slice(0, 3))}`,
+  );
   assert.equal(audit.rawMessages, accepted, "every accepted entry is on the raw topic");
   assert.deepEqual(audit.unaccounted, [], "every raw message is a stored event or a dead letter");
   assert.equal(audit.stored + audit.deadLettered, audit.rawMessages);

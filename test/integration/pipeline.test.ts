@@ -10,7 +10,12 @@ import { CHAT_REQUEST, CHAT_RESPONSE, kong401, kongLog } from "../fixtures/kong-
 import { admin, header, ingest, readTopic, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const NO_FLAGS = { capability_not_granted: 0, input_tokens_over_limit: 0, output_tokens_over_limit: 0, tdl_limit_exceeded: 0 };
+const NO_FLAGS = {
+  capability_not_granted: 0,
+  input_tokens_over_limit: 0,
+  output_tokens_over_limit: 0,
+  tdl_limit_exceeded: 0,
+};
 /** Usage by token type of calls with plain input and output only. */
 const plainTypes = (input: number, output: number, inputCost: string, outputCost: string) => ({
   input: { tokens: input, cost: inputCost },
@@ -41,21 +46,32 @@ async function createConsumer(extra: Record<string, unknown> = {}) {
 }
 
 async function usage(consumerId: string, groupBy = "day") {
-  const res = await admin(stack, "GET", `/v1/consumers/${consumerId}/usage?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&group_by=${groupBy}`);
+  const res = await admin(
+    stack,
+    "GET",
+    `/v1/consumers/${consumerId}/usage?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&group_by=${groupBy}`,
+  );
   assert.equal(res.statusCode, 200, res.body);
   return res.json();
 }
 
 const waitForCalls = (consumerId: string, calls: number) =>
-  waitFor(async () => {
-    const u = await usage(consumerId);
-    return u.totals.calls >= calls ? u : undefined;
-  }, 15_000, `${calls} calls of ${consumerId}`);
+  waitFor(
+    async () => {
+      const u = await usage(consumerId);
+      return u.totals.calls >= calls ? u : undefined;
+    },
+    15_000,
+    `${calls} calls of ${consumerId}`,
+  );
 
 // The expected counts, computed here with tiktoken directly (OpenAI's chat recipe).
 function expectedTokens() {
   const enc = get_encoding("o200k_base"); // the reference, not the product's counter
-  const input = CHAT_REQUEST.messages.reduce((s, m) => s + 3 + enc.encode_ordinary(m.role).length + enc.encode_ordinary(m.content).length, 3);
+  const input = CHAT_REQUEST.messages.reduce(
+    (s, m) => s + 3 + enc.encode_ordinary(m.role).length + enc.encode_ordinary(m.content).length,
+    3,
+  );
   const output = enc.encode_ordinary(CHAT_RESPONSE.choices[0]!.message.content).length;
   return { input, output };
 }
@@ -71,12 +87,28 @@ describe("metering pipeline", () => {
     const u = await waitForCalls(c.id, 1);
     const { input, output } = expectedTokens();
     const cost = new Decimal(input).times("0.000000083").plus(new Decimal(output).times("0.00000033"));
-    const byType = plainTypes(input, output, new Decimal(input).times("0.000000083").toFixed(), new Decimal(output).times("0.00000033").toFixed());
-    assert.deepEqual(u.totals, { calls: 1, billable_calls: 1, input_tokens: input, output_tokens: output, cost: cost.toFixed(), by_token_type: byType, limit_flags: NO_FLAGS });
+    const byType = plainTypes(
+      input,
+      output,
+      new Decimal(input).times("0.000000083").toFixed(),
+      new Decimal(output).times("0.00000033").toFixed(),
+    );
+    assert.deepEqual(u.totals, {
+      calls: 1,
+      billable_calls: 1,
+      input_tokens: input,
+      output_tokens: output,
+      cost: cost.toFixed(),
+      by_token_type: byType,
+      limit_flags: NO_FLAGS,
+    });
     assert.equal(u.groups[0].key, "2026-11-24");
 
     const byModel = await usage(c.id, "model");
-    assert.deepEqual(byModel.groups.map((g: { key: string }) => g.key), ["gpt-4o-2024-08-06"]);
+    assert.deepEqual(
+      byModel.groups.map((g: { key: string }) => g.key),
+      ["gpt-4o-2024-08-06"],
+    );
 
     const m = await admin(stack, "GET", `/v1/consumers/${c.id}/tdl-matrix?date=2026-11-24`);
     assert.equal(m.statusCode, 200);
@@ -85,7 +117,12 @@ describe("metering pipeline", () => {
     const row = Array(10).fill(0);
     row[levelOf(input, [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536])] = 1;
     assert.deepEqual(m.json().tdl_matrix.T7, row);
-    assert.equal(Object.values(m.json().tdl_matrix).flat().reduce((a: number, b) => a + (b as number), 0), 1);
+    assert.equal(
+      Object.values(m.json().tdl_matrix)
+        .flat()
+        .reduce((a: number, b) => a + (b as number), 0),
+      1,
+    );
 
     const event = await stack.db.usageEvent.findFirstOrThrow({ where: { consumerId: c.id } });
     assert.equal(event.inputSource, "counted");
@@ -142,7 +179,9 @@ describe("metering pipeline", () => {
     });
     await waitForCalls(c.id, 2);
     const letters = await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 2);
-    const ours = letters.filter((m) => header(m, "tm-stage") === "ingest" && ["1", "2"].includes(header(m, "tm-index") ?? ""));
+    const ours = letters.filter(
+      (m) => header(m, "tm-stage") === "ingest" && ["1", "2"].includes(header(m, "tm-index") ?? ""),
+    );
     assert.deepEqual(ours.map((m) => [header(m, "tm-index"), header(m, "tm-reason"), m.value?.toString()]).sort(), [
       ["1", "entry is not a JSON object", "42"],
       ["2", "response: missing or not an object", '{"request":{},"started_at":1}'],
@@ -152,14 +191,22 @@ describe("metering pipeline", () => {
   it("an entry that only fails in the worker is dead-lettered and the rest of its batch counted", async () => {
     const c = await createConsumer();
     const bad = kongLog({ consumer: { id: c.kongId }, startedAt: 12345 }); // seconds-like clock: not epoch ms
-    const res = await ingest(stack, [kongLog({ consumer: { id: c.kongId } }), bad, kongLog({ consumer: { id: c.kongId } })]);
+    const res = await ingest(stack, [
+      kongLog({ consumer: { id: c.kongId } }),
+      bad,
+      kongLog({ consumer: { id: c.kongId } }),
+    ]);
     assert.deepEqual(res.json(), { accepted: 3, rejected: [] });
     await waitForCalls(c.id, 2);
     const badId = (bad.request as { id: string }).id;
-    const letter = await waitFor(async () => {
-      const all = await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1);
-      return all.find((m) => header(m, "tm-stage") === "meter" && m.value?.toString().includes(badId));
-    }, 15_000, "the meter's dead letter");
+    const letter = await waitFor(
+      async () => {
+        const all = await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1);
+        return all.find((m) => header(m, "tm-stage") === "meter" && m.value?.toString().includes(badId));
+      },
+      15_000,
+      "the meter's dead letter",
+    );
     assert.match(header(letter, "tm-reason") ?? "", /started_at: must be epoch milliseconds after 2000/);
     assert.equal(header(letter, "tm-source-topic"), stack.config.kafka.rawTopic);
     assert.equal(JSON.parse(letter.value!.toString()).log.started_at, 12345, "the original bytes are kept");
@@ -168,10 +215,19 @@ describe("metering pipeline", () => {
 
   it("a garbage message on the raw topic is dead-lettered without stopping the meter", async () => {
     const c = await createConsumer();
-    await stack.producer.send([{ topic: stack.config.kafka.rawTopic, messages: [{ key: c.kongId, value: "not json at all" }] }]);
+    await stack.producer.send([
+      { topic: stack.config.kafka.rawTopic, messages: [{ key: c.kongId, value: "not json at all" }] },
+    ]);
     await ingest(stack, kongLog({ consumer: { id: c.kongId } }));
     await waitForCalls(c.id, 1);
-    const letter = await waitFor(async () => (await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1)).find((m) => m.value?.toString() === "not json at all"), 15_000, "garbage dead letter");
+    const letter = await waitFor(
+      async () =>
+        (await readTopic(stack.kafka, stack.config.kafka.deadLetterTopic, 1)).find(
+          (m) => m.value?.toString() === "not json at all",
+        ),
+      15_000,
+      "garbage dead letter",
+    );
     assert.match(header(letter, "tm-reason") ?? "", /message is not JSON/);
     assert.equal(header(letter, "tm-stage"), "meter");
   });
@@ -182,9 +238,18 @@ describe("metering pipeline", () => {
     // and a log without consumer that still reached an upstream (a route with no auth)
     const open = kongLog({ consumer: null });
     (open.request as { headers: Record<string, string> }).headers["x-consumer-id"] = c.kongId;
-    const before = (await admin(stack, "GET", "/v1/usage/unattributed?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")).json().totals.calls;
+    const before = (
+      await admin(stack, "GET", "/v1/usage/unattributed?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")
+    ).json().totals.calls;
     assert.equal((await ingest(stack, [forged, open])).statusCode, 202);
-    await waitFor(async () => (await admin(stack, "GET", "/v1/usage/unattributed?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")).json().totals.calls >= before + 2, 15_000, "unattributed usage");
+    await waitFor(
+      async () =>
+        (await admin(stack, "GET", "/v1/usage/unattributed?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")).json()
+          .totals.calls >=
+        before + 2,
+      15_000,
+      "unattributed usage",
+    );
     assert.equal((await usage(c.id)).totals.calls, 0);
     assert.equal(await stack.db.consumer.count({ where: { kongId: c.kongId } }), 1);
   });
@@ -192,7 +257,11 @@ describe("metering pipeline", () => {
   it("a consumer Kong knows but tokenmeter does not is registered unconfigured with default rates", async () => {
     const kongId = randomUUID();
     await ingest(stack, kongLog({ consumer: { id: kongId, username: `new-${kongId.slice(0, 6)}` } }));
-    const consumer = await waitFor(() => stack.db.consumer.findUnique({ where: { kongId } }).then((c) => c ?? undefined), 15_000, "registration");
+    const consumer = await waitFor(
+      () => stack.db.consumer.findUnique({ where: { kongId } }).then((c) => c ?? undefined),
+      15_000,
+      "registration",
+    );
     assert.equal(consumer.configured, false);
     const list = await admin(stack, "GET", "/v1/consumers?configured=false");
     assert.ok(list.json().consumers.some((c: { kong_id: string }) => c.kong_id === kongId));
@@ -201,10 +270,22 @@ describe("metering pipeline", () => {
 
   it("a provider 429 is kept as a non-billable event: no cost, no TDL cell", async () => {
     const c = await createConsumer();
-    const failed = kongLog({ consumer: { id: c.kongId }, status: 429, responseBody: { error: { message: "Rate limit reached" } } });
+    const failed = kongLog({
+      consumer: { id: c.kongId },
+      status: 429,
+      responseBody: { error: { message: "Rate limit reached" } },
+    });
     await ingest(stack, failed);
     const u = await waitForCalls(c.id, 1);
-    assert.deepEqual(u.totals, { calls: 1, billable_calls: 0, input_tokens: 0, output_tokens: 0, cost: "0", by_token_type: plainTypes(0, 0, "0", "0"), limit_flags: NO_FLAGS });
+    assert.deepEqual(u.totals, {
+      calls: 1,
+      billable_calls: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      cost: "0",
+      by_token_type: plainTypes(0, 0, "0", "0"),
+      limit_flags: NO_FLAGS,
+    });
     const event = await stack.db.usageEvent.findFirstOrThrow({ where: { consumerId: c.id } });
     assert.equal(event.billable, false);
     assert.ok(event.inputTokens > 0, "the estimated prompt tokens are kept");
@@ -217,13 +298,23 @@ describe("metering pipeline", () => {
     await ingest(stack, entry);
     await waitForCalls(c.id, 1);
     const id = (entry.request as { id: string }).id;
-    const raw = await waitFor(async () => (await readTopic(stack.kafka, stack.config.kafka.rawTopic, 1)).find((m) => m.value?.toString().includes(id)), 15_000, "raw message");
+    const raw = await waitFor(
+      async () =>
+        (await readTopic(stack.kafka, stack.config.kafka.rawTopic, 1)).find((m) => m.value?.toString().includes(id)),
+      15_000,
+      "raw message",
+    );
     assert.ok(!raw.value!.toString().includes("llama2-secret-key-12345"));
     assert.equal(raw.key?.toString(), partitionKeyOf({ consumer: { id: c.kongId } }), "keyed by the Kong consumer");
   });
 
   it("ingest without the shared secret is 401 and nothing is produced", async () => {
-    const res = await stack.app.inject({ method: "POST", url: "/ingest/kong", payload: kongLog(), headers: { "content-type": "application/json" } });
+    const res = await stack.app.inject({
+      method: "POST",
+      url: "/ingest/kong",
+      payload: kongLog(),
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(res.statusCode, 401);
     assert.equal(res.json().error.code, "unauthorized");
     const wrong = await ingest(stack, kongLog(), { authorization: "Bearer nope" });
@@ -232,18 +323,42 @@ describe("metering pipeline", () => {
 
   it("a multimodal call is billed from the provider's figure, our lower bound kept on the event", async () => {
     const c = await createConsumer();
-    const request = { model: "gpt-4o", messages: [{ role: "user", content: [{ type: "text", text: "What is in this picture?" }, { type: "image_url", image_url: { url: "https://example.com/cat.png", detail: "high" } }] }] };
-    const response = { id: "chatcmpl-9", created: 1, object: "chat.completion", model: "gpt-4o", choices: [{ index: 0, message: { role: "assistant", content: "A cat." }, finish_reason: "stop" }] };
-    const ai = { proxy: { usage: { prompt_tokens: 1118, completion_tokens: 3, total_tokens: 1121 }, meta: { request_model: "gpt-4o", response_model: "gpt-4o", provider_name: "openai" }, payload: { request: JSON.stringify(request), response: JSON.stringify(response) } } };
+    const request = {
+      model: "gpt-4o",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is in this picture?" },
+            { type: "image_url", image_url: { url: "https://example.com/cat.png", detail: "high" } },
+          ],
+        },
+      ],
+    };
+    const response = {
+      id: "chatcmpl-9",
+      created: 1,
+      object: "chat.completion",
+      model: "gpt-4o",
+      choices: [{ index: 0, message: { role: "assistant", content: "A cat." }, finish_reason: "stop" }],
+    };
+    const ai = {
+      proxy: {
+        usage: { prompt_tokens: 1118, completion_tokens: 3, total_tokens: 1121 },
+        meta: { request_model: "gpt-4o", response_model: "gpt-4o", provider_name: "openai" },
+        payload: { request: JSON.stringify(request), response: JSON.stringify(response) },
+      },
+    };
     const requestId = randomUUID().replaceAll("-", "");
     assert.equal((await ingest(stack, kongLog({ consumer: { id: c.kongId }, requestId, ai }))).statusCode, 202);
     await waitForCalls(c.id, 1);
     const e = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: requestId } });
     assert.deepEqual([e.inputSource, e.inputTokens, e.outputSource, e.outputTokens], ["provider", 1118, "counted", 3]);
-    const counted = (e.figures as { counted: { input: number; input_lower_bound: boolean; input_parts_estimate: number } }).counted;
+    const counted = (
+      e.figures as { counted: { input: number; input_lower_bound: boolean; input_parts_estimate: number } }
+    ).counted;
     assert.deepEqual([counted.input_lower_bound, counted.input_parts_estimate], [true, 1445]);
     assert.ok(counted.input < 30, "our count saw the text alone");
     assert.deepEqual(e.anomalies, []);
   });
 });
-

@@ -29,15 +29,30 @@ const MINI = { input: "0.00000015", output: "0.0000006" };
 const CLAUDE = { input: "0.000003", output: "0.000015" };
 
 /** One call of `model` with the provider's usage (no payloads: the provider's figures are billed). */
-function call(c: { kongId: string; username: string }, model: string, input: number, output: number, i: number, at = AT) {
+function call(
+  c: { kongId: string; username: string },
+  model: string,
+  input: number,
+  output: number,
+  i: number,
+  at = AT,
+) {
   return kongLog({
     consumer: { id: c.kongId, username: c.username },
     startedAt: at + i * 1000,
-    ai: { proxy: { usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }, meta: { request_model: model, response_model: model, provider_name: "openai" } } },
+    ai: {
+      proxy: {
+        usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
+        meta: { request_model: model, response_model: model, provider_name: "openai" },
+      },
+    },
   });
 }
 const ref = (p: { input: string; output: string }, input: number, output: number, markup = "0") =>
-  new Decimal(input).times(p.input).plus(new Decimal(output).times(p.output)).times(new Decimal(100).plus(markup).div(100));
+  new Decimal(input)
+    .times(p.input)
+    .plus(new Decimal(output).times(p.output))
+    .times(new Decimal(100).plus(markup).div(100));
 
 async function newConsumer(metadata: Record<string, unknown> = {}) {
   const kongId = randomUUID();
@@ -64,38 +79,81 @@ describe("price books and plans", () => {
     const plan = await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
     assert.equal(plan.statusCode, 200, plan.body);
 
-    const logs = [call(c, "gpt-4o-2024-08-06", 1000, 200, 0), call(c, "gpt-4o-mini-2024-07-18", 5000, 800, 1), call(c, "claude-3-5-sonnet-20241022", 700, 90, 2)];
+    const logs = [
+      call(c, "gpt-4o-2024-08-06", 1000, 200, 0),
+      call(c, "gpt-4o-mini-2024-07-18", 5000, 800, 1),
+      call(c, "claude-3-5-sonnet-20241022", 700, 90, 2),
+    ];
     const ids = logs.map((l) => (l.request as { id: string }).id);
     await meterLogs(stack, logs);
 
     const [dated, pattern, unpriced] = await Promise.all(ids.map(event));
     assert.equal(dated.cost, ref(GPT4O, 1000, 200).toFixed());
-    assert.deepEqual([dated.priced_by.source, dated.priced_by.book, dated.priced_by.entry, dated.priced_by.match], ["plan", book, "gpt-4o", "dated"]);
-    assert.equal(pattern.cost, ref(MINI, 5000, 800).toFixed(), "the longer pattern wins over nothing else; the mini price, not gpt-4o's");
+    assert.deepEqual(
+      [dated.priced_by.source, dated.priced_by.book, dated.priced_by.entry, dated.priced_by.match],
+      ["plan", book, "gpt-4o", "dated"],
+    );
+    assert.equal(
+      pattern.cost,
+      ref(MINI, 5000, 800).toFixed(),
+      "the longer pattern wins over nothing else; the mini price, not gpt-4o's",
+    );
     assert.deepEqual([pattern.priced_by.entry, pattern.priced_by.match], ["gpt-4o-mini*", "pattern"]);
     assert.equal(unpriced.cost, "0");
     assert.deepEqual([unpriced.anomalies, unpriced.priced_by], [["unpriced"], null]);
-    const listed = (await admin(stack, "GET", `/v1/reports/anomalies?anomaly=unpriced&consumer=${c.id}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z`)).json();
-    assert.deepEqual(listed.events.map((e: { id: string }) => e.id), [ids[2]]);
+    const listed = (
+      await admin(
+        stack,
+        "GET",
+        `/v1/reports/anomalies?anomaly=unpriced&consumer=${c.id}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z`,
+      )
+    ).json();
+    assert.deepEqual(
+      listed.events.map((e: { id: string }) => e.id),
+      [ids[2]],
+    );
 
-    const added = await admin(stack, "POST", `/v1/price-books/${book}/prices`, { model: "claude-3-5-*", input_cost_per_token: CLAUDE.input, output_cost_per_token: CLAUDE.output });
+    const added = await admin(stack, "POST", `/v1/price-books/${book}/prices`, {
+      model: "claude-3-5-*",
+      input_cost_per_token: CLAUDE.input,
+      output_cost_per_token: CLAUDE.output,
+    });
     assert.equal(added.statusCode, 201, added.body);
     assert.equal(added.json().repriced_events, 1);
     const priced = await event(ids[2]!);
     assert.equal(priced.cost, ref(CLAUDE, 700, 90).toFixed());
     assert.deepEqual(priced.anomalies, []);
 
-    const usage = (await admin(stack, "GET", `/v1/consumers/${c.id}/usage?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`)).json();
-    const total = ref(GPT4O, 1000, 200).plus(ref(MINI, 5000, 800)).plus(ref(CLAUDE, 700, 90));
-    assert.equal(new Decimal(usage.totals?.cost ?? usage.cost).toFixed(), total.toFixed(), "usage totals moved with the repricing");
+    const usage = (
+      await admin(stack, "GET", `/v1/consumers/${c.id}/usage?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`)
+    ).json();
+    const total = ref(GPT4O, 1000, 200)
+      .plus(ref(MINI, 5000, 800))
+      .plus(ref(CLAUDE, 700, 90));
+    assert.equal(
+      new Decimal(usage.totals?.cost ?? usage.cost).toFixed(),
+      total.toFixed(),
+      "usage totals moved with the repricing",
+    );
   });
 
   it("a markup applies to plan prices, and the consumer's own rate covers what the plan does not name", async () => {
     const book = `list-${randomUUID().slice(0, 8)}`;
-    assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).statusCode, 201);
+    assert.equal(
+      (
+        await admin(stack, "POST", "/v1/price-books", {
+          name: book,
+          prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+        })
+      ).statusCode,
+      201,
+    );
     const own = { input: "0.000001", output: "0.000002" };
     const c = await newConsumer({ input_cost_per_token: own.input, output_cost_per_token: own.output });
-    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book, markup_percent: "7.5" })).statusCode, 200);
+    assert.equal(
+      (await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book, markup_percent: "7.5" })).statusCode,
+      200,
+    );
     const logs = [call(c, "gpt-4o", 1234, 567, 10), call(c, "mistral-large-latest", 400, 50, 11)];
     await meterLogs(stack, logs);
     const [marked, fallback] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
@@ -107,9 +165,24 @@ describe("price books and plans", () => {
 
   it("refuses half a price pair, a bad entry name and a bad markup, naming the field", async () => {
     const cases: Array<[string, string, unknown, string]> = [
-      ["POST", "/v1/consumers", { username: `half-${randomUUID().slice(0, 8)}`, metadata: { input_cost_per_token: "0.000001" } }, "metadata.output_cost_per_token"],
-      ["POST", "/v1/price-books", { name: "half", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1" }] }, "prices.0.output_cost_per_token"],
-      ["POST", "/v1/price-books", { name: "spaces", prices: [{ model: "gpt 4o", input_cost_per_token: "0", output_cost_per_token: "0" }] }, "prices.0.model"],
+      [
+        "POST",
+        "/v1/consumers",
+        { username: `half-${randomUUID().slice(0, 8)}`, metadata: { input_cost_per_token: "0.000001" } },
+        "metadata.output_cost_per_token",
+      ],
+      [
+        "POST",
+        "/v1/price-books",
+        { name: "half", prices: [{ model: "gpt-4o", input_cost_per_token: "0.1" }] },
+        "prices.0.output_cost_per_token",
+      ],
+      [
+        "POST",
+        "/v1/price-books",
+        { name: "spaces", prices: [{ model: "gpt 4o", input_cost_per_token: "0", output_cost_per_token: "0" }] },
+        "prices.0.model",
+      ],
       ["POST", "/v1/price-books", { name: "-bad name" }, "name"],
     ];
     for (const [method, url, body, field] of cases) {
@@ -122,14 +195,30 @@ describe("price books and plans", () => {
       const res = await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: null, markup_percent: markup });
       assert.equal(res.statusCode, 400, `markup ${markup}: ${res.body}`);
     }
-    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: "no-such-book" })).statusCode, 404);
+    assert.equal(
+      (await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: "no-such-book" })).statusCode,
+      404,
+    );
   });
 
   it("an invoice with an unpriced call is not finalized by the run nor by hand, until its price is added or the operator says so", async () => {
-    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    const worker = await startInvoiceWorker({
+      config: stack.config,
+      db: stack.db,
+      logger: createLogger("silent"),
+      schedule: false,
+    });
     try {
       const book = `held-${randomUUID().slice(0, 8)}`;
-      assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).statusCode, 201);
+      assert.equal(
+        (
+          await admin(stack, "POST", "/v1/price-books", {
+            name: book,
+            prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+          })
+        ).statusCode,
+        201,
+      );
       const c = await newConsumer();
       await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
       await meterLogs(stack, [call(c, "gpt-4o", 100, 10, 20), call(c, "o3-mini", 300, 30, 21)]);
@@ -139,7 +228,9 @@ describe("price books and plans", () => {
       const [inv] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2026-11-01`)).json().invoices;
       assert.equal(inv.status, "draft", "held: a call on it has no price");
       const alerts = (await admin(stack, "GET", "/v1/alerts?type=invoice.unpriced_calls")).json().alerts;
-      const mine = alerts.filter((a: { body: { data: { invoice_id: string; models: string[] } } }) => a.body.data.invoice_id === inv.id);
+      const mine = alerts.filter(
+        (a: { body: { data: { invoice_id: string; models: string[] } } }) => a.body.data.invoice_id === inv.id,
+      );
       assert.equal(mine.length, 1, "the run raised one alert for the held invoice");
       assert.deepEqual(mine[0].body.data.models, ["o3-mini"]);
 
@@ -147,7 +238,16 @@ describe("price books and plans", () => {
       assert.equal(refused.statusCode, 409, refused.body);
       assert.match(refused.json().error.message, /1 billable calls on this invoice have no price \(models: o3-mini\)/);
 
-      assert.equal((await admin(stack, "POST", `/v1/price-books/${book}/prices`, { model: "o3-mini", input_cost_per_token: "0.0000011", output_cost_per_token: "0.0000044" })).json().repriced_events, 1);
+      assert.equal(
+        (
+          await admin(stack, "POST", `/v1/price-books/${book}/prices`, {
+            model: "o3-mini",
+            input_cost_per_token: "0.0000011",
+            output_cost_per_token: "0.0000044",
+          })
+        ).json().repriced_events,
+        1,
+      );
       const done = await admin(stack, "POST", `/v1/invoices/${inv.id}/finalize`, {});
       assert.equal(done.statusCode, 200, done.body);
       const expected = ref(GPT4O, 100, 10).plus(ref({ input: "0.0000011", output: "0.0000044" }, 300, 30));
@@ -159,19 +259,31 @@ describe("price books and plans", () => {
 
   it("authorize holds a call at its own model's price, and refuses a model nothing prices against a money budget", async () => {
     const book = `hold-${randomUUID().slice(0, 8)}`;
-    await admin(stack, "POST", "/v1/price-books", { name: book, prices: [
-      { model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output },
-      { model: "gpt-4o-mini*", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output },
-    ] });
+    await admin(stack, "POST", "/v1/price-books", {
+      name: book,
+      prices: [
+        { model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output },
+        { model: "gpt-4o-mini*", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output },
+      ],
+    });
     const c = await newConsumer();
     await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
-    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "100" })).statusCode, 200);
+    assert.equal(
+      (await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "100" })).statusCode,
+      200,
+    );
     const decide = async (model: string) =>
-      (await stack.app.inject({
-        method: "POST", url: "/v1/gateway/authorize",
-        headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
-        payload: JSON.stringify({ consumer: { username: c.username }, body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], max_tokens: 1000 }) }),
-      })).json();
+      (
+        await stack.app.inject({
+          method: "POST",
+          url: "/v1/gateway/authorize",
+          headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
+          payload: JSON.stringify({
+            consumer: { username: c.username },
+            body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], max_tokens: 1000 }),
+          }),
+        })
+      ).json();
     const big = await decide("gpt-4o");
     const small = await decide("gpt-4o-mini");
     const tokens = big.checks.budget.hold_tokens - 1000;
@@ -185,10 +297,18 @@ describe("price books and plans", () => {
   it("a plan at the shipped catalog's prices plus a markup; importing the same catalog again adds nothing", async () => {
     const book = `list-${randomUUID().slice(0, 8)}`;
     assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book })).statusCode, 201);
-    const imported = await admin(stack, "POST", `/v1/price-books/${book}/import`, { format: "shipped", effective_from: "2026-01-01T00:00:00Z" });
+    const imported = await admin(stack, "POST", `/v1/price-books/${book}/import`, {
+      format: "shipped",
+      effective_from: "2026-01-01T00:00:00Z",
+    });
     assert.equal(imported.statusCode, 200, imported.body);
     assert.ok(imported.json().added.includes("gpt-4o") && imported.json().rejected.length === 0, imported.body);
-    const again = (await admin(stack, "POST", `/v1/price-books/${book}/import`, { format: "shipped", effective_from: "2026-01-01T00:00:00Z" })).json();
+    const again = (
+      await admin(stack, "POST", `/v1/price-books/${book}/import`, {
+        format: "shipped",
+        effective_from: "2026-01-01T00:00:00Z",
+      })
+    ).json();
     assert.deepEqual([again.added.length, again.unchanged.length], [0, imported.json().added.length]);
 
     const c = await newConsumer();
@@ -200,29 +320,61 @@ describe("price books and plans", () => {
 
     // a LiteLLM file updates one price from a later date on; the half-priced entry is refused, not zeroed
     const update = await admin(stack, "POST", `/v1/price-books/${book}/import`, {
-      format: "litellm", effective_from: "2026-12-01T00:00:00Z",
-      catalog: { "claude-3-5-sonnet": { mode: "chat", input_cost_per_token: 2e-6, output_cost_per_token: 1e-5 }, "new-model": { mode: "chat", input_cost_per_token: 1e-6 } },
+      format: "litellm",
+      effective_from: "2026-12-01T00:00:00Z",
+      catalog: {
+        "claude-3-5-sonnet": { mode: "chat", input_cost_per_token: 2e-6, output_cost_per_token: 1e-5 },
+        "new-model": { mode: "chat", input_cost_per_token: 1e-6 },
+      },
     });
     assert.equal(update.statusCode, 200, update.body);
-    assert.deepEqual([update.json().added, update.json().rejected.map((r: { model: string }) => r.model)], [["claude-3-5-sonnet"], ["new-model"]]);
-    assert.equal((await event((log.request as { id: string }).id)).cost, e.cost, "the November call keeps the price in force then");
+    assert.deepEqual(
+      [update.json().added, update.json().rejected.map((r: { model: string }) => r.model)],
+      [["claude-3-5-sonnet"], ["new-model"]],
+    );
+    assert.equal(
+      (await event((log.request as { id: string }).id)).cost,
+      e.cost,
+      "the November call keeps the price in force then",
+    );
     const bad = await admin(stack, "POST", `/v1/price-books/${book}/import`, { format: "litellm" });
     assert.deepEqual([bad.statusCode, bad.json().error.field], [400, "catalog"]);
   });
 
   it("the invoice rates a period's quantities through graduated and volume tiers, and adds the plan's fee and minimum top-up", async () => {
-    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    const worker = await startInvoiceWorker({
+      config: stack.config,
+      db: stack.db,
+      logger: createLogger("silent"),
+      schedule: false,
+    });
     try {
       const book = `tiered-${randomUUID().slice(0, 8)}`;
       const T1 = { input: "0.000002", output: "0.000008" };
       const M1 = { input: "0.0000001", output: "0.0000004" };
       const created = await admin(stack, "POST", "/v1/price-books", {
-        name: book, fee_per_period: "5", minimum_per_period: "50",
+        name: book,
+        fee_per_period: "5",
+        minimum_per_period: "50",
         prices: [
-          { model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output,
-            tiering: { mode: "graduated", tiers: [{ above: 3000, input_cost_per_token: T1.input, output_cost_per_token: T1.output }] } },
-          { model: "gpt-4o-mini*", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output,
-            tiering: { mode: "volume", tiers: [{ above: 3000, input_cost_per_token: M1.input, output_cost_per_token: M1.output }] } },
+          {
+            model: "gpt-4o",
+            input_cost_per_token: GPT4O.input,
+            output_cost_per_token: GPT4O.output,
+            tiering: {
+              mode: "graduated",
+              tiers: [{ above: 3000, input_cost_per_token: T1.input, output_cost_per_token: T1.output }],
+            },
+          },
+          {
+            model: "gpt-4o-mini*",
+            input_cost_per_token: MINI.input,
+            output_cost_per_token: MINI.output,
+            tiering: {
+              mode: "volume",
+              tiers: [{ above: 3000, input_cost_per_token: M1.input, output_cost_per_token: M1.output }],
+            },
+          },
         ],
       });
       assert.equal(created.statusCode, 201, created.body);
@@ -230,7 +382,12 @@ describe("price books and plans", () => {
       await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
       // January 2027: a period no other test here bills
       const jan = Date.parse("2027-01-15T10:00:00Z");
-      const logs = [call(c, "gpt-4o", 2000, 300, 0, jan), call(c, "gpt-4o", 2000, 300, 1, jan), call(c, "gpt-4o-mini", 2000, 2000, 2, jan), call(c, "gpt-4o-mini", 2000, 2000, 3, jan)];
+      const logs = [
+        call(c, "gpt-4o", 2000, 300, 0, jan),
+        call(c, "gpt-4o", 2000, 300, 1, jan),
+        call(c, "gpt-4o-mini", 2000, 2000, 2, jan),
+        call(c, "gpt-4o-mini", 2000, 2000, 3, jan),
+      ];
       await meterLogs(stack, logs);
       // each call at the base price in usage views
       assert.equal((await event((logs[0]!.request as { id: string }).id)).cost, ref(GPT4O, 2000, 300).toFixed());
@@ -248,9 +405,13 @@ describe("price books and plans", () => {
       const sum = full.lines.reduce((s: Decimal, l: { amount: string }) => s.plus(l.amount), D(0));
       assert.equal(full.subtotal, expected.toFixed());
       assert.equal(sum.toFixed(), full.subtotal, "subtotal = the sum of the lines");
-      for (const l of full.lines) assert.equal(D(l.quantity).times(l.unit_price).toFixed(), D(l.amount).toFixed(), `line ${l.position}`);
+      for (const l of full.lines)
+        assert.equal(D(l.quantity).times(l.unit_price).toFixed(), D(l.amount).toFixed(), `line ${l.position}`);
       const kinds = full.lines.map((l: { kind: string }) => l.kind);
-      assert.deepEqual([kinds.filter((k: string) => k === "tier_adjustment").length, kinds.at(-2), kinds.at(-1)], [3, "plan_fee", "minimum_top_up"]);
+      assert.deepEqual(
+        [kinds.filter((k: string) => k === "tier_adjustment").length, kinds.at(-2), kinds.at(-1)],
+        [3, "plan_fee", "minimum_top_up"],
+      );
       assert.equal(full.total, "55", "the fee plus the minimum: usage below the minimum is topped up to it");
       const focus = (await admin(stack, "GET", `/v1/reports/focus?period=2027-01-01&consumer=${c.id}`)).body;
       assert.match(focus, /Purchase,,.*minimum top up/);
@@ -261,7 +422,12 @@ describe("price books and plans", () => {
 
   it("a price added while a chunk is being priced: the chunk is priced again with it, never written at the old price", async () => {
     const book = `race-${randomUUID().slice(0, 8)}`;
-    const created = (await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).json();
+    const created = (
+      await admin(stack, "POST", "/v1/price-books", {
+        name: book,
+        prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+      })
+    ).json();
     const c = await newConsumer();
     await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
     const NEW = { input: "0.000001", output: "0.000004" };
@@ -273,7 +439,9 @@ describe("price books and plans", () => {
         "INSERT INTO price_book_prices (id, book_id, model, effective_from, input_cost_per_token, output_cost_per_token) VALUES (gen_random_uuid(), $1::uuid, 'gpt-4o', '2000-01-01T00:00:00Z', $2, $3)",
         [created.id, NEW.input, NEW.output],
       );
-      await other.query("UPDATE price_books SET version = version + 1, updated_at = now() WHERE id = $1::uuid", [created.id]);
+      await other.query("UPDATE price_books SET version = version + 1, updated_at = now() WHERE id = $1::uuid", [
+        created.id,
+      ]);
       const log = call(c, "gpt-4o", 1000, 100, 60);
       const metering = meterLogs(stack, [log]); // prices with the committed (old) price, then waits on the book's row
       await new Promise((r) => setTimeout(r, 300));
@@ -288,25 +456,52 @@ describe("price books and plans", () => {
   });
   it("a consumer's own price for a model overrides its plan's, and reprices its calls; it is not a book anyone else can use", async () => {
     const book = `over-${randomUUID().slice(0, 8)}`;
-    await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }, { model: "*", input_cost_per_token: "0.000005", output_cost_per_token: "0.00002" }] });
+    await admin(stack, "POST", "/v1/price-books", {
+      name: book,
+      prices: [
+        { model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output },
+        { model: "*", input_cost_per_token: "0.000005", output_cost_per_token: "0.00002" },
+      ],
+    });
     const c = await newConsumer();
     await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book, markup_percent: "10" });
     const logs = [call(c, "gpt-4o-2024-08-06", 1000, 100, 70), call(c, "o1", 1000, 100, 71)];
     await meterLogs(stack, logs);
     const OWN = { input: "0.000002", output: "0.000009" };
-    const added = await admin(stack, "POST", `/v1/consumers/${c.id}/prices`, { model: "gpt-4o", input_cost_per_token: OWN.input, output_cost_per_token: OWN.output });
+    const added = await admin(stack, "POST", `/v1/consumers/${c.id}/prices`, {
+      model: "gpt-4o",
+      input_cost_per_token: OWN.input,
+      output_cost_per_token: OWN.output,
+    });
     assert.equal(added.statusCode, 201, added.body);
     assert.equal(added.json().repriced_events, 1, "only the call of the model it names");
     const [own, plan] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
-    assert.deepEqual([own.cost, own.priced_by.source, own.priced_by.markup_percent], [ref(OWN, 1000, 100).toFixed(), "override", null], "its own price, without the plan's markup");
-    assert.deepEqual([plan.cost, plan.priced_by.source, plan.priced_by.match], [ref({ input: "0.000005", output: "0.00002" }, 1000, 100, "10").toFixed(), "plan", "default"]);
+    assert.deepEqual(
+      [own.cost, own.priced_by.source, own.priced_by.markup_percent],
+      [ref(OWN, 1000, 100).toFixed(), "override", null],
+      "its own price, without the plan's markup",
+    );
+    assert.deepEqual(
+      [plan.cost, plan.priced_by.source, plan.priced_by.match],
+      [ref({ input: "0.000005", output: "0.00002" }, 1000, 100, "10").toFixed(), "plan", "default"],
+    );
     const listed = (await admin(stack, "GET", `/v1/consumers/${c.id}/prices`)).json();
-    assert.deepEqual(listed.prices.map((p: { model: string }) => p.model), ["gpt-4o"]);
+    assert.deepEqual(
+      listed.prices.map((p: { model: string }) => p.model),
+      ["gpt-4o"],
+    );
     const books = (await admin(stack, "GET", "/v1/price-books")).json().price_books.map((b: { id: string }) => b.id);
     assert.ok(!books.includes(listed.book_id), "a consumer's own prices are not a plan others can take");
     const other = await newConsumer();
-    assert.deepEqual((await admin(stack, "PUT", `/v1/consumers/${other.id}/plan`, { price_book: listed.book_id })).json().error.field, "price_book");
-    const everything = await admin(stack, "POST", `/v1/consumers/${c.id}/prices`, { model: "*", input_cost_per_token: "0", output_cost_per_token: "0" });
+    assert.deepEqual(
+      (await admin(stack, "PUT", `/v1/consumers/${other.id}/plan`, { price_book: listed.book_id })).json().error.field,
+      "price_book",
+    );
+    const everything = await admin(stack, "POST", `/v1/consumers/${c.id}/prices`, {
+      model: "*",
+      input_cost_per_token: "0",
+      output_cost_per_token: "0",
+    });
     assert.deepEqual([everything.statusCode, everything.json().error.field], [400, "model"]);
   });
 
@@ -315,65 +510,136 @@ describe("price books and plans", () => {
     assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book })).statusCode, 201);
     const dir = mkdtempSync(join(tmpdir(), "prices-"));
     const litellm = join(dir, "model_prices_and_context_window.json");
-    writeFileSync(litellm, JSON.stringify({
-      sample_spec: { mode: "chat", input_cost_per_token: 0 },
-      "gpt-4o": { mode: "chat", input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, cache_read_input_token_cost: 1.25e-6 },
-      "text-embedding-3-small": { mode: "embedding", input_cost_per_token: 2e-8, output_cost_per_token: 0 },
-    }));
+    writeFileSync(
+      litellm,
+      JSON.stringify({
+        sample_spec: { mode: "chat", input_cost_per_token: 0 },
+        "gpt-4o": {
+          mode: "chat",
+          input_cost_per_token: 2.5e-6,
+          output_cost_per_token: 1e-5,
+          cache_read_input_token_cost: 1.25e-6,
+        },
+        "text-embedding-3-small": { mode: "embedding", input_cost_per_token: 2e-8, output_cost_per_token: 0 },
+      }),
+    );
     const run = (args: string[]) =>
       promisify(execFile)("node", ["--import", "tsx", "scripts/prices.ts", ...args], {
         cwd: new URL("../..", import.meta.url).pathname,
-        env: { ...process.env, DATABASE_URL: stack.config.databaseUrl, REDIS_PREFIX: stack.config.redis.prefix, LOG_LEVEL: "silent" },
-      }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }));
-    const imported = await run(["import", book, litellm, "--format", "litellm", "--effective-from", "2026-01-01T00:00:00Z"]);
+        env: {
+          ...process.env,
+          DATABASE_URL: stack.config.databaseUrl,
+          REDIS_PREFIX: stack.config.redis.prefix,
+          LOG_LEVEL: "silent",
+        },
+      }).then(
+        (r) => ({ code: 0, ...r }),
+        (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+      );
+    const imported = await run([
+      "import",
+      book,
+      litellm,
+      "--format",
+      "litellm",
+      "--effective-from",
+      "2026-01-01T00:00:00Z",
+    ]);
     assert.equal(imported.code, 1, "one entry rejected: exit 1, the rest imported");
     assert.match(imported.stdout, /1 added, 0 unchanged, 1 rejected/);
     const exported = await run(["export", book]);
     assert.equal(exported.code, 0, exported.stderr);
     const catalog = JSON.parse(exported.stdout);
-    assert.deepEqual(catalog.models, [{ model: "gpt-4o", effective_from: "2026-01-01T00:00:00.000Z", input_cost_per_token: "0.0000025", output_cost_per_token: "0.00001", cached_input_cost_per_token: "0.00000125", cache_write_cost_per_token: null, reasoning_cost_per_token: null }].map(({ cache_write_cost_per_token: _w, reasoning_cost_per_token: _r, ...m }) => m));
+    assert.deepEqual(
+      catalog.models,
+      [
+        {
+          model: "gpt-4o",
+          effective_from: "2026-01-01T00:00:00.000Z",
+          input_cost_per_token: "0.0000025",
+          output_cost_per_token: "0.00001",
+          cached_input_cost_per_token: "0.00000125",
+          cache_write_cost_per_token: null,
+          reasoning_cost_per_token: null,
+        },
+      ].map(({ cache_write_cost_per_token: _w, reasoning_cost_per_token: _r, ...m }) => m),
+    );
     const file = join(dir, "export.json");
     writeFileSync(file, exported.stdout);
     const again = await run(["import", book, file, "--effective-from", "2026-01-01T00:00:00Z"]);
-    assert.deepEqual([again.code, /0 added, 1 unchanged, 0 rejected/.test(again.stdout)], [0, true], again.stdout + again.stderr);
+    assert.deepEqual(
+      [again.code, /0 added, 1 unchanged, 0 rejected/.test(again.stdout)],
+      [0, true],
+      again.stdout + again.stderr,
+    );
     assert.equal((await run(["import", "no-such-book", file])).code, 2);
     assert.equal((await run(["import", book, join(dir, "missing.json")])).code, 2);
   });
 
   it("a book price reaching into a finalized period is refused, unless sent as a correction, which the next invoice bills once", async () => {
-    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    const worker = await startInvoiceWorker({
+      config: stack.config,
+      db: stack.db,
+      logger: createLogger("silent"),
+      schedule: false,
+    });
     try {
       const book = `fix-${randomUUID().slice(0, 8)}`;
-      await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] });
+      await admin(stack, "POST", "/v1/price-books", {
+        name: book,
+        prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+      });
       const c = await newConsumer();
       await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
       const march = Date.parse("2027-03-10T10:00:00Z");
       await meterLogs(stack, [call(c, "gpt-4o", 10_000, 1_000, 0, march)]);
       await tick(stack.billingQueue, "2027-04-01T00:30:00Z");
       await tick(stack.billingQueue, "2027-04-02T01:00:00Z");
-      const [marchInvoice] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-03-01`)).json().invoices;
+      const [marchInvoice] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-03-01`)).json()
+        .invoices;
       assert.equal(marchInvoice.status, "finalized");
 
       const FIXED = { input: "0.000002", output: "0.000008" };
-      const price = { model: "gpt-4o", effective_from: "2027-03-01T00:00:00Z", input_cost_per_token: FIXED.input, output_cost_per_token: FIXED.output };
+      const price = {
+        model: "gpt-4o",
+        effective_from: "2027-03-01T00:00:00Z",
+        input_cost_per_token: FIXED.input,
+        output_cost_per_token: FIXED.output,
+      };
       const refused = await admin(stack, "POST", `/v1/price-books/${book}/prices`, price);
       assert.deepEqual([refused.statusCode, refused.json().error.field], [409, "effective_from"]);
-      const corrected = await admin(stack, "POST", `/v1/price-books/${book}/prices`, { ...price, correction: { reason: "the March list price was wrong" } });
+      const corrected = await admin(stack, "POST", `/v1/price-books/${book}/prices`, {
+        ...price,
+        correction: { reason: "the March list price was wrong" },
+      });
       assert.equal(corrected.statusCode, 201, corrected.body);
       assert.equal(corrected.json().repriced_events, 1);
 
       await meterLogs(stack, [call(c, "gpt-4o", 100, 10, 0, Date.parse("2027-04-10T10:00:00Z"))]);
       await tick(stack.billingQueue, "2027-05-01T00:30:00Z");
       const [april] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-04-01`)).json().invoices;
-      const lines = (await admin(stack, "GET", `/v1/invoices/${april.id}`)).json().lines as Array<{ kind: string; direction: string; quantity: number; amount: string; reason: string }>;
+      const lines = (await admin(stack, "GET", `/v1/invoices/${april.id}`)).json().lines as Array<{
+        kind: string;
+        direction: string;
+        quantity: number;
+        amount: string;
+        reason: string;
+      }>;
       const fixes = lines.filter((l) => l.kind === "price_correction");
       const D = (x: string | number) => new Decimal(x);
       assert.deepEqual(
         fixes.map((l) => [l.direction, l.quantity, l.amount]).sort(),
-        [["input", 10_000, D(10_000).times(D(FIXED.input).minus(GPT4O.input)).toFixed()], ["output", 1_000, D(1_000).times(D(FIXED.output).minus(GPT4O.output)).toFixed()]].sort(),
+        [
+          ["input", 10_000, D(10_000).times(D(FIXED.input).minus(GPT4O.input)).toFixed()],
+          ["output", 1_000, D(1_000).times(D(FIXED.output).minus(GPT4O.output)).toFixed()],
+        ].sort(),
       );
       assert.equal(fixes[0]!.reason, "the March list price was wrong");
-      assert.equal((await admin(stack, "GET", `/v1/invoices/${marchInvoice.id}`)).json().subtotal, marchInvoice.subtotal, "the finalized invoice is as it was");
+      assert.equal(
+        (await admin(stack, "GET", `/v1/invoices/${marchInvoice.id}`)).json().subtotal,
+        marchInvoice.subtotal,
+        "the finalized invoice is as it was",
+      );
     } finally {
       await worker.stop();
     }
@@ -383,8 +649,14 @@ describe("price books and plans", () => {
     const tag = `team-${randomUUID().slice(0, 8)}`;
     const tagBook = `tagged-${randomUUID().slice(0, 8)}`;
     const ownBook = `own-${randomUUID().slice(0, 8)}`;
-    await admin(stack, "POST", "/v1/price-books", { name: tagBook, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] });
-    await admin(stack, "POST", "/v1/price-books", { name: ownBook, prices: [{ model: "gpt-4o", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output }] });
+    await admin(stack, "POST", "/v1/price-books", {
+      name: tagBook,
+      prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+    });
+    await admin(stack, "POST", "/v1/price-books", {
+      name: ownBook,
+      prices: [{ model: "gpt-4o", input_cost_per_token: MINI.input, output_cost_per_token: MINI.output }],
+    });
     const tagged = await newConsumer({ tags: [tag] });
     const planned = await newConsumer({ tags: [tag] });
     await admin(stack, "PUT", `/v1/consumers/${planned.id}/plan`, { price_book: ownBook });
@@ -396,32 +668,60 @@ describe("price books and plans", () => {
     assert.equal(set.statusCode, 200, set.body);
     assert.deepEqual([set.json().consumers, set.json().repriced_events], [1, 1]);
     const [viaTag, own] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
-    assert.deepEqual([viaTag.cost, viaTag.priced_by.via_tag, viaTag.priced_by.markup_percent], [ref(GPT4O, 1000, 100, "-10").toFixed(), tag, "-10"]);
+    assert.deepEqual(
+      [viaTag.cost, viaTag.priced_by.via_tag, viaTag.priced_by.markup_percent],
+      [ref(GPT4O, 1000, 100, "-10").toFixed(), tag, "-10"],
+    );
     assert.equal(own.cost, ref(MINI, 1000, 100).toFixed(), "its own plan comes first");
     assert.equal((await admin(stack, "GET", `/v1/tags/${tag}/plan`)).json().price_book.name, tagBook);
     assert.equal((await admin(stack, "GET", `/v1/tags/no-such-${tag}/plan`)).statusCode, 404);
   });
 
   it("a fee per request is part of each call's cost and one invoice line per model and fee, listing its calls", async () => {
-    const worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+    const worker = await startInvoiceWorker({
+      config: stack.config,
+      db: stack.db,
+      logger: createLogger("silent"),
+      schedule: false,
+    });
     try {
       const book = `fee-${randomUUID().slice(0, 8)}`;
-      const made = await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output, request_fee: "0.001" }] });
+      const made = await admin(stack, "POST", "/v1/price-books", {
+        name: book,
+        prices: [
+          {
+            model: "gpt-4o",
+            input_cost_per_token: GPT4O.input,
+            output_cost_per_token: GPT4O.output,
+            request_fee: "0.001",
+          },
+        ],
+      });
       assert.equal(made.json().prices[0].request_fee, "0.001");
       const c = await newConsumer();
       await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
       const june = Date.parse("2027-06-10T10:00:00Z");
       const logs = [0, 1, 2].map((i) => call(c, "gpt-4o", 100, 10, i, june));
       await meterLogs(stack, logs);
-      assert.equal((await event((logs[0]!.request as { id: string }).id)).cost, ref(GPT4O, 100, 10).plus("0.001").toFixed());
+      assert.equal(
+        (await event((logs[0]!.request as { id: string }).id)).cost,
+        ref(GPT4O, 100, 10).plus("0.001").toFixed(),
+      );
       await tick(stack.billingQueue, "2027-07-01T00:30:00Z");
       const [inv] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-06-01`)).json().invoices;
       const full = (await admin(stack, "GET", `/v1/invoices/${inv.id}`)).json();
       const fee = full.lines.find((l: { kind: string }) => l.kind === "request_fee");
       assert.deepEqual([fee.model, fee.quantity, fee.unit_price, fee.amount], ["gpt-4o", 3, "0.001", "0.003"]);
-      assert.equal(full.subtotal, ref(GPT4O, 300, 30).plus("0.003").toFixed(), "tokens plus three fees, the sum of the calls' costs");
+      assert.equal(
+        full.subtotal,
+        ref(GPT4O, 300, 30).plus("0.003").toFixed(),
+        "tokens plus three fees, the sum of the calls' costs",
+      );
       const listed = (await admin(stack, "GET", `/v1/invoices/${inv.id}/lines/${fee.position}/events`)).json();
-      assert.deepEqual(listed.events.map((e: { id: string }) => e.id).sort(), logs.map((l) => (l.request as { id: string }).id).sort());
+      assert.deepEqual(
+        listed.events.map((e: { id: string }) => e.id).sort(),
+        logs.map((l) => (l.request as { id: string }).id).sort(),
+      );
     } finally {
       await worker.stop();
     }
@@ -429,13 +729,20 @@ describe("price books and plans", () => {
 
   it("a new rate for a consumer on a plan moves only the calls the rate prices, never those its plan names", async () => {
     const book = `keep-${randomUUID().slice(0, 8)}`;
-    await admin(stack, "POST", "/v1/price-books", { name: book, prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] });
+    await admin(stack, "POST", "/v1/price-books", {
+      name: book,
+      prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+    });
     const c = await newConsumer({ input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" });
     await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
     const logs = [call(c, "gpt-4o", 1000, 100, 90), call(c, "o1", 1000, 100, 91)];
     await meterLogs(stack, logs);
     const RATE = { input: "0.000004", output: "0.000016" };
-    const res = await admin(stack, "POST", `/v1/consumers/${c.id}/rates`, { effective_from: "2026-11-01T00:00:00Z", input_cost_per_token: RATE.input, output_cost_per_token: RATE.output });
+    const res = await admin(stack, "POST", `/v1/consumers/${c.id}/rates`, {
+      effective_from: "2026-11-01T00:00:00Z",
+      input_cost_per_token: RATE.input,
+      output_cost_per_token: RATE.output,
+    });
     assert.equal(res.statusCode, 201, res.body);
     assert.equal(res.json().repriced_events, 1);
     const [planned, rated] = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
@@ -455,9 +762,21 @@ describe("consumers first seen in a log", () => {
       const before = logOf();
       await meterLogs(own, [before.log]);
       const unpriced = (await admin(own, "GET", `/v1/events/${(before.log.request as { id: string }).id}`)).json();
-      assert.deepEqual([unpriced.cost, unpriced.anomalies], ["0", ["unpriced"]], "no book of that name yet: unpriced, never free");
+      assert.deepEqual(
+        [unpriced.cost, unpriced.anomalies],
+        ["0", ["unpriced"]],
+        "no book of that name yet: unpriced, never free",
+      );
 
-      assert.equal((await admin(own, "POST", "/v1/price-books", { name: "house", prices: [{ model: "*", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }] })).statusCode, 201);
+      assert.equal(
+        (
+          await admin(own, "POST", "/v1/price-books", {
+            name: "house",
+            prices: [{ model: "*", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+          })
+        ).statusCode,
+        201,
+      );
       const after = logOf();
       await meterLogs(own, [after.log]);
       const priced = (await admin(own, "GET", `/v1/events/${(after.log.request as { id: string }).id}`)).json();

@@ -24,7 +24,10 @@ describe("usage producer", () => {
   after(() => producer.disconnect());
 
   it("coalesces 200 concurrent sends into fewer requests, and Kafka holds every message once", async () => {
-    const sends = Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 7}`, value: `m-${i}-${randomBytes(4).toString("hex")}` }));
+    const sends = Array.from({ length: 200 }, (_, i) => ({
+      key: `k${i % 7}`,
+      value: `m-${i}-${randomBytes(4).toString("hex")}`,
+    }));
     await Promise.all(sends.map((m) => producer.send([{ topic: config.kafka.rawTopic, messages: [m] }])));
     assert.ok(producer.requests < sends.length, `${producer.requests} requests for ${sends.length} sends`);
 
@@ -40,13 +43,23 @@ describe("usage producer", () => {
 
   it("keeps the order of one caller's messages to one key", async () => {
     const values = Array.from({ length: 50 }, (_, i) => `ordered-${i}`);
-    const others = Array.from({ length: 20 }, (_, i) => producer.send([{ topic: config.kafka.deadLetterTopic, messages: [{ key: "other", value: `x${i}` }] }]));
-    await Promise.all([producer.send([{ topic: config.kafka.deadLetterTopic, messages: values.map((value) => ({ key: "one", value })) }]), ...others]);
+    const others = Array.from({ length: 20 }, (_, i) =>
+      producer.send([{ topic: config.kafka.deadLetterTopic, messages: [{ key: "other", value: `x${i}` }] }]),
+    );
+    await Promise.all([
+      producer.send([
+        { topic: config.kafka.deadLetterTopic, messages: values.map((value) => ({ key: "one", value })) },
+      ]),
+      ...others,
+    ]);
     const seen: string[] = [];
     const consumer = kafka.consumer({ groupId: `producer-test-${randomBytes(4).toString("hex")}` });
     await consumer.connect();
     await consumer.subscribe({ topic: config.kafka.deadLetterTopic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void (message.key?.toString() === "one" && seen.push(message.value!.toString())) });
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        void (message.key?.toString() === "one" && seen.push(message.value!.toString())),
+    });
     await waitFor(() => seen.length >= values.length, 30_000);
     await consumer.disconnect();
     assert.deepEqual(seen, values);

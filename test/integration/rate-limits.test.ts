@@ -34,14 +34,24 @@ describe("rate limits", () => {
       assert.ok(first.statusCode === 200 && left >= 1 && left <= 3, `remaining ${left}`);
       const answers = [];
       for (let i = 0; i < left; i++) answers.push(await get(i % 2 ? stack.app : second, ADMIN_KEY));
-      assert.deepEqual(answers.map((r) => r.statusCode), Array(left).fill(200));
-      assert.deepEqual(answers.map((r) => Number(r.headers["ratelimit-remaining"])), Array.from({ length: left }, (_, i) => left - 1 - i));
+      assert.deepEqual(
+        answers.map((r) => r.statusCode),
+        Array(left).fill(200),
+      );
+      assert.deepEqual(
+        answers.map((r) => Number(r.headers["ratelimit-remaining"])),
+        Array.from({ length: left }, (_, i) => left - 1 - i),
+      );
       const refused = await get(second, ADMIN_KEY);
       assert.equal(refused.statusCode, 429);
       assert.equal(refused.json().error.code, "rate_limited");
       const wait = Number(refused.headers["retry-after"]);
       assert.ok(wait >= 1 && wait <= 10, `Retry-After ${wait}`);
-      const own = await stack.app.inject({ method: "GET", url: "/v1/consumers/llama2-client/usage", headers: { authorization: `Bearer ${consumerKey}` } });
+      const own = await stack.app.inject({
+        method: "GET",
+        url: "/v1/consumers/llama2-client/usage",
+        headers: { authorization: `Bearer ${consumerKey}` },
+      });
       assert.equal(own.statusCode, 200, "a consumer's key has its own allowance");
     } finally {
       await second.close();
@@ -53,15 +63,28 @@ describe("rate limits", () => {
     const wrong = [];
     for (let i = 0; i < 4; i++) wrong.push((await get(stack.app, `guess-${i}-0123456789abcdef`, address)).statusCode);
     assert.deepEqual(wrong, [401, 401, 401, 429]);
-    assert.equal((await get(stack.app, ADMIN_KEY, address)).statusCode, 429, "no guess is tried once the address is out of attempts");
+    assert.equal(
+      (await get(stack.app, ADMIN_KEY, address)).statusCode,
+      429,
+      "no guess is tried once the address is out of attempts",
+    );
     const other = await get(stack.app, `guess-x-0123456789abcdef`, "198.51.100.9");
     assert.equal(other.statusCode, 401, "another address has its own attempts");
 
     // behind a trusted load balancer, the client's address comes from X-Forwarded-For
-    const behind = await buildApp({ ...stack, config: { ...stack.config, http: { ...stack.config.http, trustProxy: ["10.0.0.2"] } }, logger: createLogger("silent") });
+    const behind = await buildApp({
+      ...stack,
+      config: { ...stack.config, http: { ...stack.config.http, trustProxy: ["10.0.0.2"] } },
+      logger: createLogger("silent"),
+    });
     try {
       const via = (client: string) =>
-        behind.inject({ method: "GET", url: "/v1/consumers", headers: { authorization: "Bearer wrong-0123456789abcdef", "x-forwarded-for": client }, remoteAddress: "10.0.0.2" });
+        behind.inject({
+          method: "GET",
+          url: "/v1/consumers",
+          headers: { authorization: "Bearer wrong-0123456789abcdef", "x-forwarded-for": client },
+          remoteAddress: "10.0.0.2",
+        });
       const one = [];
       for (let i = 0; i < 4; i++) one.push((await via("192.0.2.50")).statusCode);
       assert.deepEqual(one, [401, 401, 401, 429]);
@@ -77,7 +100,10 @@ describe("rate limits", () => {
         method: "POST",
         url: "/v1/gateway/authorize",
         headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
-        payload: JSON.stringify({ consumer: { username: "premium-client" }, body: JSON.stringify({ model: "gpt-4o", messages: [] }) }),
+        payload: JSON.stringify({
+          consumer: { username: "premium-client" },
+          body: JSON.stringify({ model: "gpt-4o", messages: [] }),
+        }),
       });
       assert.equal(res.statusCode, 200);
     }

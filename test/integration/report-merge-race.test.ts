@@ -14,7 +14,11 @@ const name = `race-${kongId.slice(0, 8)}`;
 
 before(async () => {
   stack = await startStack({ BILLING_TIMEZONE: "UTC" }, { meter: false });
-  const res = await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" } });
+  const res = await admin(stack, "POST", "/v1/consumers", {
+    username: name,
+    kong_id: kongId,
+    metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" },
+  });
   assert.equal(res.statusCode, 201, res.body);
 });
 after(() => stack.close());
@@ -25,14 +29,32 @@ const logReport = (rid: string) => ({
   id: rid,
   source: "kong-http-log",
   receivedAt: new Date(at).toISOString(),
-  log: kongLog({ requestId: rid, consumer: { id: kongId, username: name }, startedAt: at, ai: { proxy: { usage: { prompt_tokens: 700, completion_tokens: 40 }, meta: { request_model: "gpt-4o", response_model: "gpt-4o" } } } }),
+  log: kongLog({
+    requestId: rid,
+    consumer: { id: kongId, username: name },
+    startedAt: at,
+    ai: {
+      proxy: {
+        usage: { prompt_tokens: 700, completion_tokens: 40 },
+        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
+      },
+    },
+  }),
 });
 const cloudEvent = (rid: string) => ({
   v: 1,
   id: rid,
   source: "kong-cloudevents",
   receivedAt: new Date(at).toISOString(),
-  event: { specversion: "1.0", id: `${rid}-in`, source: "kong://cp/1", type: "kong.llm_request", subject: name, time: new Date(at).toISOString(), data: { type: "request", tokens: 9, model: "gpt-4o" } },
+  event: {
+    specversion: "1.0",
+    id: `${rid}-in`,
+    source: "kong://cp/1",
+    type: "kong.llm_request",
+    subject: name,
+    time: new Date(at).toISOString(),
+    data: { type: "request", tokens: 9, model: "gpt-4o" },
+  },
 });
 
 it("a call stored by another writer after the lock is merged into in a second round", async () => {
@@ -50,7 +72,9 @@ it("a call stored by another writer after the lock is merged into in a second ro
     const metering = meterEnvelopes(stack, [cloudEvent(rid)]);
     // the chunk found no stored call and now waits on the other writer's row
     await waitFor(async () => {
-      const { rows } = await stack.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO usage_events%'");
+      const { rows } = await stack.pool.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO usage_events%'",
+      );
       return rows[0].n > 0;
     });
     await other.query("COMMIT");
@@ -61,7 +85,14 @@ it("a call stored by another writer after the lock is merged into in a second ro
     other.release();
   }
   const stored = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: rid } });
-  assert.ok(stored.reportedBy.includes("http-log") && stored.reportedBy.length === 2, `both reports merged: ${stored.reportedBy.join(", ")}`);
+  assert.ok(
+    stored.reportedBy.includes("http-log") && stored.reportedBy.length === 2,
+    `both reports merged: ${stored.reportedBy.join(", ")}`,
+  );
   assert.equal(stored.inputTokens, 700, "the log's figure stands: the CloudEvent did not overwrite the row");
-  assert.equal((stored.figures as { kong_event?: { input?: number } }).kong_event?.input, 9, "the CloudEvent's figure is kept");
+  assert.equal(
+    (stored.figures as { kong_event?: { input?: number } }).kong_event?.input,
+    9,
+    "the CloudEvent's figure is kept",
+  );
 });

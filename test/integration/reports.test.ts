@@ -23,13 +23,43 @@ const call = (who: typeof a, day: number, providerInput: number, i = 0) =>
   kongLog({
     consumer: { id: who.kongId, username: who.name },
     startedAt: Date.parse(`2026-11-${String(day).padStart(2, "0")}T10:00:00Z`) + i,
-    ai: { proxy: { usage: { prompt_tokens: providerInput, completion_tokens: countedOutput }, meta: { request_model: "gpt-4o", response_model: "gpt-4o" }, payload: { request: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "What is the capital of France?" }] }), response: JSON.stringify({ choices: [{ message: { role: "assistant", content: "Paris is the capital." } }] }) } } },
+    ai: {
+      proxy: {
+        usage: { prompt_tokens: providerInput, completion_tokens: countedOutput },
+        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
+        payload: {
+          request: JSON.stringify({
+            model: "gpt-4o",
+            messages: [{ role: "user", content: "What is the capital of France?" }],
+          }),
+          response: JSON.stringify({ choices: [{ message: { role: "assistant", content: "Paris is the capital." } }] }),
+        },
+      },
+    },
   });
 
 before(async () => {
-  stack = await startStack({ BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly", BILLING_GRACE_MINUTES: "60", BILLING_ISSUER_NAME: "Example Gateway" }, { meter: false });
-  worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
-  for (const p of people) assert.equal((await admin(stack, "POST", "/v1/consumers", { username: p.name, kong_id: p.kongId, metadata: RATES })).statusCode, 201);
+  stack = await startStack(
+    {
+      BILLING_TIMEZONE: "UTC",
+      BILLING_PERIOD: "monthly",
+      BILLING_GRACE_MINUTES: "60",
+      BILLING_ISSUER_NAME: "Example Gateway",
+    },
+    { meter: false },
+  );
+  worker = await startInvoiceWorker({
+    config: stack.config,
+    db: stack.db,
+    logger: createLogger("silent"),
+    schedule: false,
+  });
+  for (const p of people)
+    assert.equal(
+      (await admin(stack, "POST", "/v1/consumers", { username: p.name, kong_id: p.kongId, metadata: RATES }))
+        .statusCode,
+      201,
+    );
   // what we count for the prompt and the answer; the provider agrees on the answer throughout
   const first = (await meterLogs(stack, [call(a, 1, 0)])).metered[0]!;
   const counted = first.inputTokens;
@@ -42,7 +72,10 @@ before(async () => {
     call(a, 2, counted * 2, 99), // 50 % drift
     ...Array.from({ length: 5 }, (_, i) => call(b, 3, counted + 1, i)),
     // a billable call with no token figure at all
-    { ...kongLog({ consumer: { id: b.kongId, username: b.name }, startedAt: Date.parse("2026-11-04T10:00:00Z") }), ai: undefined },
+    {
+      ...kongLog({ consumer: { id: b.kongId, username: b.name }, startedAt: Date.parse("2026-11-04T10:00:00Z") }),
+      ai: undefined,
+    },
   ];
   await meterLogs(stack, logs);
   await tick(stack.billingQueue, "2026-12-01T00:30:00Z");
@@ -58,19 +91,40 @@ after(async () => {
 
 describe("drift", () => {
   it("sums counted against provider per consumer, model and day, and lists the events past the threshold", async () => {
-    const res = await admin(stack, "GET", "/v1/reports/drift?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&threshold=0.25");
+    const res = await admin(
+      stack,
+      "GET",
+      "/v1/reports/drift?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&threshold=0.25",
+    );
     assert.equal(res.statusCode, 200, res.body);
     const r = res.json();
-    const events = await stack.db.usageEvent.findMany({ where: { occurredAt: { lt: new Date("2026-12-01T00:00:00Z") }, countedInputTokens: { not: null }, providerInputTokens: { not: null } } });
-    const sum = (xs: typeof events, k: "countedInputTokens" | "providerInputTokens") => xs.reduce((s, e) => s + (e[k] ?? 0), 0);
+    const events = await stack.db.usageEvent.findMany({
+      where: {
+        occurredAt: { lt: new Date("2026-12-01T00:00:00Z") },
+        countedInputTokens: { not: null },
+        providerInputTokens: { not: null },
+      },
+    });
+    const sum = (xs: typeof events, k: "countedInputTokens" | "providerInputTokens") =>
+      xs.reduce((s, e) => s + (e[k] ?? 0), 0);
     for (const g of r.groups) {
-      const mine = events.filter((e) => e.consumerId === g.consumer_id && e.localDate.toISOString().slice(0, 10) === g.day);
-      assert.deepEqual([g.compared_calls, g.input.counted, g.input.provider], [mine.length, sum(mine, "countedInputTokens"), sum(mine, "providerInputTokens")]);
+      const mine = events.filter(
+        (e) => e.consumerId === g.consumer_id && e.localDate.toISOString().slice(0, 10) === g.day,
+      );
+      assert.deepEqual(
+        [g.compared_calls, g.input.counted, g.input.provider],
+        [mine.length, sum(mine, "countedInputTokens"), sum(mine, "providerInputTokens")],
+      );
     }
     assert.equal(r.events_beyond_threshold.length, 1);
     assert.equal(r.events_beyond_threshold[0].drift, 0.5);
-    assert.equal(r.groups.reduce((s: number, g: { events_beyond_threshold: number }) => s + g.events_beyond_threshold, 0), 1);
-    const strict = (await admin(stack, "GET", "/v1/reports/drift?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&threshold=0")).json();
+    assert.equal(
+      r.groups.reduce((s: number, g: { events_beyond_threshold: number }) => s + g.events_beyond_threshold, 0),
+      1,
+    );
+    const strict = (
+      await admin(stack, "GET", "/v1/reports/drift?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&threshold=0")
+    ).json();
     assert.ok(strict.events_beyond_threshold.length >= 6, "b's +1 token calls pass a threshold of 0");
     assert.equal((await admin(stack, "GET", "/v1/reports/drift?threshold=-1")).statusCode, 400);
   });
@@ -85,7 +139,11 @@ describe("lineage", () => {
       let quantity = 0;
       let pages = 0;
       do {
-        const res = await admin(stack, "GET", `/v1/invoices/${inv.id}/lines/${line.position}/events?limit=7${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+        const res = await admin(
+          stack,
+          "GET",
+          `/v1/invoices/${inv.id}/lines/${line.position}/events?limit=7${after ? `&after=${encodeURIComponent(after)}` : ""}`,
+        );
         assert.equal(res.statusCode, 200, res.body);
         const page = res.json();
         quantity += page.events.reduce((s: number, e: { quantity: number }) => s + e.quantity, 0);
@@ -97,9 +155,15 @@ describe("lineage", () => {
     }
     const first = (await admin(stack, "GET", `/v1/invoices/${inv.id}/lines/1/events?limit=1`)).json().events[0];
     const why = (await admin(stack, "GET", `/v1/events/${encodeURIComponent(first.id)}`)).json();
-    const byType = Object.values(why.tokens as Record<string, { cost: string }>).reduce((s, t) => s.plus(t.cost), new Decimal(0));
+    const byType = Object.values(why.tokens as Record<string, { cost: string }>).reduce(
+      (s, t) => s.plus(t.cost),
+      new Decimal(0),
+    );
     assert.equal(byType.toFixed(), why.cost);
-    assert.deepEqual([why.tokens.input.source, why.tokens.input.unit_price, why.invoice.id], ["counted", RATES.input_cost_per_token, inv.id]);
+    assert.deepEqual(
+      [why.tokens.input.source, why.tokens.input.unit_price, why.invoice.id],
+      ["counted", RATES.input_cost_per_token, inv.id],
+    );
     assert.deepEqual(Object.keys(why.figures).sort(), ["counted", "provider"]);
   });
 
@@ -113,15 +177,30 @@ describe("lineage", () => {
     assert.equal((await asB(`/v1/invoices/${aEvent.invoiceId}/lines/1/events`)).statusCode, 404);
     assert.equal((await asB("/v1/reports/drift")).statusCode, 403);
     const focus = await asB("/v1/reports/focus?period=2026-11-01");
-    assert.ok(focus.body.split("\r\n").slice(1).filter(Boolean).every((row) => row.includes(bEvent.consumerId!)));
+    assert.ok(
+      focus.body
+        .split("\r\n")
+        .slice(1)
+        .filter(Boolean)
+        .every((row) => row.includes(bEvent.consumerId!)),
+    );
   });
 });
 
 describe("flagged events", () => {
   it("lists the billable call no source gave a count for", async () => {
-    const r = (await admin(stack, "GET", "/v1/reports/anomalies?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&anomaly=no_token_count")).json();
+    const r = (
+      await admin(
+        stack,
+        "GET",
+        "/v1/reports/anomalies?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&anomaly=no_token_count",
+      )
+    ).json();
     assert.equal(r.events.length, 1);
-    assert.deepEqual([r.events[0].input_source, r.events[0].output_source, r.events[0].billable], ["none", "none", true]);
+    assert.deepEqual(
+      [r.events[0].input_source, r.events[0].output_source, r.events[0].billable],
+      ["none", "none", true],
+    );
   });
 });
 
@@ -137,18 +216,38 @@ describe("FOCUS export", () => {
     assert.equal(nov.statusCode, 200, nov.body);
     assert.match(nov.headers["content-type"] as string, /^text\/csv/);
     const rows = parse(nov.body);
-    const invoices = await stack.db.invoice.findMany({ where: { period: { key: "2026-11-01" } }, include: { lines: true } });
-    assert.equal(rows.length, invoices.reduce((s, i) => s + i.lines.length, 0));
+    const invoices = await stack.db.invoice.findMany({
+      where: { period: { key: "2026-11-01" } },
+      include: { lines: true },
+    });
+    assert.equal(
+      rows.length,
+      invoices.reduce((s, i) => s + i.lines.length, 0),
+    );
     const billed = rows.reduce((s, r) => s.plus(r.BilledCost!), new Decimal(0));
     assert.equal(billed.toFixed(), invoices.reduce((s, i) => s.plus(i.subtotal.toFixed()), new Decimal(0)).toFixed());
-    assert.ok(rows.every((r) => r.ChargeClass === "" && r.ChargeCategory === "Usage" && r.ConsumedUnit === "Tokens" && r.InvoiceIssuerName === "Example Gateway"));
+    assert.ok(
+      rows.every(
+        (r) =>
+          r.ChargeClass === "" &&
+          r.ChargeCategory === "Usage" &&
+          r.ConsumedUnit === "Tokens" &&
+          r.InvoiceIssuerName === "Example Gateway",
+      ),
+    );
 
     const dec = parse((await admin(stack, "GET", "/v1/reports/focus?period=2026-12-01")).body);
     assert.ok(dec.length > 0);
     for (const r of dec) {
       assert.equal(r.ChargeClass, "Correction");
-      assert.deepEqual([r.ChargePeriodStart, r.ChargePeriodEnd, r.BillingPeriodStart], ["2026-11-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z"]);
-      assert.equal(new Decimal(r.ConsumedQuantity!).times(r.ListUnitPrice!).toFixed(), new Decimal(r.BilledCost!).toFixed());
+      assert.deepEqual(
+        [r.ChargePeriodStart, r.ChargePeriodEnd, r.BillingPeriodStart],
+        ["2026-11-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z"],
+      );
+      assert.equal(
+        new Decimal(r.ConsumedQuantity!).times(r.ListUnitPrice!).toFixed(),
+        new Decimal(r.BilledCost!).toFixed(),
+      );
     }
   });
 });

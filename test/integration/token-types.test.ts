@@ -18,7 +18,8 @@ const PLAIN: Prices = { input: "0.000000083", output: "0.00000033" };
 
 /** The reference: each type's disjoint quantity at its own price, or its parent's. */
 function costRef(t: Split, p: Prices): string {
-  return new Decimal(t.input - t.cachedInput - t.cacheWrite).times(p.input)
+  return new Decimal(t.input - t.cachedInput - t.cacheWrite)
+    .times(p.input)
     .plus(new Decimal(t.cachedInput).times(p.cached_input ?? p.input))
     .plus(new Decimal(t.cacheWrite).times(p.cache_write ?? p.input))
     .plus(new Decimal(t.output - t.reasoning).times(p.output))
@@ -31,18 +32,31 @@ const AT = Date.parse("2026-11-10T03:00:00Z");
 const CALLS: Array<{ name: string; usage?: Record<string, unknown>; responseBody?: unknown; expect: Split }> = [
   {
     name: "OpenAI chat with cached and reasoning details",
-    usage: { prompt_tokens: 1500, completion_tokens: 900, prompt_tokens_details: { cached_tokens: 1024 }, completion_tokens_details: { reasoning_tokens: 640 } },
+    usage: {
+      prompt_tokens: 1500,
+      completion_tokens: 900,
+      prompt_tokens_details: { cached_tokens: 1024 },
+      completion_tokens_details: { reasoning_tokens: 640 },
+    },
     expect: { input: 1500, output: 900, cachedInput: 1024, cacheWrite: 0, reasoning: 640 },
   },
   {
     name: "Anthropic cache read and write in the logged response's usage",
-    responseBody: { content: [{ type: "text", text: "Paris" }], usage: { input_tokens: 21, cache_read_input_tokens: 2000, cache_creation_input_tokens: 393, output_tokens: 7 } },
+    responseBody: {
+      content: [{ type: "text", text: "Paris" }],
+      usage: { input_tokens: 21, cache_read_input_tokens: 2000, cache_creation_input_tokens: 393, output_tokens: 7 },
+    },
     // the logged response is whole, so its output is counted here ("Paris": 1 token); the input is the provider's
     expect: { input: 21 + 2000 + 393, output: 1, cachedInput: 2000, cacheWrite: 393, reasoning: 0 },
   },
   {
     name: "Responses API usage",
-    usage: { input_tokens: 300, output_tokens: 50, input_tokens_details: { cached_tokens: 256 }, output_tokens_details: { reasoning_tokens: 20 } },
+    usage: {
+      input_tokens: 300,
+      output_tokens: 50,
+      input_tokens_details: { cached_tokens: 256 },
+      output_tokens_details: { reasoning_tokens: 20 },
+    },
     expect: { input: 300, output: 50, cachedInput: 256, cacheWrite: 0, reasoning: 20 },
   },
 ];
@@ -58,7 +72,12 @@ function logOf(c: (typeof consumers)[number], call: (typeof CALLS)[number], i: n
   const entry = kongLog({
     consumer: { id: c.kongId, username: c.name },
     startedAt: AT + i * 1000,
-    ai: { proxy: { ...(call.usage ? { usage: call.usage } : {}), meta: { request_model: "gpt-4o", response_model: "gpt-4o", provider_name: "openai" } } },
+    ai: {
+      proxy: {
+        ...(call.usage ? { usage: call.usage } : {}),
+        meta: { request_model: "gpt-4o", response_model: "gpt-4o", provider_name: "openai" },
+      },
+    },
   });
   // the Anthropic case: the response's own usage is the provider figure; the request is not logged
   if (call.responseBody) (entry.response as Record<string, unknown>).body = JSON.stringify(call.responseBody);
@@ -67,9 +86,18 @@ function logOf(c: (typeof consumers)[number], call: (typeof CALLS)[number], i: n
 
 before(async () => {
   stack = await startStack({ BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly" }, { meter: false });
-  worker = await startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+  worker = await startInvoiceWorker({
+    config: stack.config,
+    db: stack.db,
+    logger: createLogger("silent"),
+    schedule: false,
+  });
   for (const c of consumers) {
-    const res = await admin(stack, "POST", "/v1/consumers", { username: c.name, kong_id: c.kongId, metadata: { input_cost_per_token: c.prices.input, output_cost_per_token: c.prices.output } });
+    const res = await admin(stack, "POST", "/v1/consumers", {
+      username: c.name,
+      kong_id: c.kongId,
+      metadata: { input_cost_per_token: c.prices.input, output_cost_per_token: c.prices.output },
+    });
     assert.equal(res.statusCode, 201, res.body);
     if (c.prices.cached_input) {
       const r = await admin(stack, "POST", `/v1/consumers/${c.name}/rates`, {
@@ -83,7 +111,10 @@ before(async () => {
       assert.equal(r.json().reasoning_cost_per_token, null);
     }
   }
-  await meterLogs(stack, consumers.flatMap((c) => CALLS.map((call, i) => logOf(c, call, i))));
+  await meterLogs(
+    stack,
+    consumers.flatMap((c) => CALLS.map((call, i) => logOf(c, call, i))),
+  );
 });
 after(async () => {
   await worker.stop();
@@ -93,11 +124,20 @@ after(async () => {
 describe("token types", () => {
   it("each call's split and cost equal the reference, with and without each type's own price", async () => {
     for (const c of consumers) {
-      const events = await stack.db.usageEvent.findMany({ where: { consumer: { username: c.name } }, orderBy: { occurredAt: "asc" } });
+      const events = await stack.db.usageEvent.findMany({
+        where: { consumer: { username: c.name } },
+        orderBy: { occurredAt: "asc" },
+      });
       assert.equal(events.length, CALLS.length);
       events.forEach((e, i) => {
         const want = CALLS[i]!.expect;
-        const got = { input: e.inputTokens, output: e.outputTokens, cachedInput: e.cachedInputTokens, cacheWrite: e.cacheWriteTokens, reasoning: e.reasoningTokens };
+        const got = {
+          input: e.inputTokens,
+          output: e.outputTokens,
+          cachedInput: e.cachedInputTokens,
+          cacheWrite: e.cacheWriteTokens,
+          reasoning: e.reasoningTokens,
+        };
         assert.deepEqual(got, want, `${c.name}: ${CALLS[i]!.name}`);
         assert.equal(new Decimal(e.cost.toFixed()).toFixed(), costRef(want, c.prices), `${c.name}: ${CALLS[i]!.name}`);
       });
@@ -105,29 +145,67 @@ describe("token types", () => {
   });
 
   it("with only the seed's two prices, the split changes nothing: cost = input x input price + output x output price", async () => {
-    const total = CALLS.reduce((s, c) => s.plus(new Decimal(c.expect.input).times(PLAIN.input)).plus(new Decimal(c.expect.output).times(PLAIN.output)), new Decimal(0));
-    const usage = (await admin(stack, "GET", "/v1/consumers/two-prices/usage?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=model")).json();
+    const total = CALLS.reduce(
+      (s, c) =>
+        s.plus(new Decimal(c.expect.input).times(PLAIN.input)).plus(new Decimal(c.expect.output).times(PLAIN.output)),
+      new Decimal(0),
+    );
+    const usage = (
+      await admin(
+        stack,
+        "GET",
+        "/v1/consumers/two-prices/usage?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=model",
+      )
+    ).json();
     assert.equal(usage.totals.cost, total.toFixed());
   });
 
   it("usage and TDL cells show the split; per-type costs sum to the total", async () => {
-    const usage = (await admin(stack, "GET", "/v1/consumers/typed-prices/usage?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=model")).json();
+    const usage = (
+      await admin(
+        stack,
+        "GET",
+        "/v1/consumers/typed-prices/usage?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=model",
+      )
+    ).json();
     const sum = (k: keyof Split) => CALLS.reduce((s, c) => s + c.expect[k], 0);
     const t = usage.totals.by_token_type;
     assert.deepEqual(
       [t.input.tokens, t.cached_input.tokens, t.cache_write.tokens, t.output.tokens, t.reasoning.tokens],
-      [sum("input") - sum("cachedInput") - sum("cacheWrite"), sum("cachedInput"), sum("cacheWrite"), sum("output") - sum("reasoning"), sum("reasoning")],
+      [
+        sum("input") - sum("cachedInput") - sum("cacheWrite"),
+        sum("cachedInput"),
+        sum("cacheWrite"),
+        sum("output") - sum("reasoning"),
+        sum("reasoning"),
+      ],
     );
-    assert.equal(t.reasoning.cost, new Decimal(sum("reasoning")).times(TYPED.output).toFixed(), "reasoning priced as output");
-    const byType = Object.values(t as Record<string, { cost: string }>).reduce((s, x) => s.plus(x.cost), new Decimal(0));
+    assert.equal(
+      t.reasoning.cost,
+      new Decimal(sum("reasoning")).times(TYPED.output).toFixed(),
+      "reasoning priced as output",
+    );
+    const byType = Object.values(t as Record<string, { cost: string }>).reduce(
+      (s, x) => s.plus(x.cost),
+      new Decimal(0),
+    );
     assert.equal(byType.toFixed(), usage.totals.cost);
     const cells = await stack.db.tdlCell.findMany({ where: { consumer: { username: "typed-prices" } } });
-    const cellSum = (k: "cachedInputTokens" | "cacheWriteTokens" | "reasoningTokens") => cells.reduce((s, c) => s + Number(c[k]), 0);
-    assert.deepEqual([cellSum("cachedInputTokens"), cellSum("cacheWriteTokens"), cellSum("reasoningTokens")], [sum("cachedInput"), sum("cacheWrite"), sum("reasoning")]);
+    const cellSum = (k: "cachedInputTokens" | "cacheWriteTokens" | "reasoningTokens") =>
+      cells.reduce((s, c) => s + Number(c[k]), 0);
+    assert.deepEqual(
+      [cellSum("cachedInputTokens"), cellSum("cacheWriteTokens"), cellSum("reasoningTokens")],
+      [sum("cachedInput"), sum("cacheWrite"), sum("reasoning")],
+    );
     assert.equal(cells.reduce((s, c) => s.plus(c.cost.toFixed()), new Decimal(0)).toFixed(), usage.totals.cost);
-    const detail = (await admin(stack, "GET", "/v1/consumers/typed-prices/tdl-matrix?date=2026-11-10&cells=true")).json().cells as Array<{ slot: string; calls: number; tokens: Record<string, number> }>;
+    const detail = (
+      await admin(stack, "GET", "/v1/consumers/typed-prices/tdl-matrix?date=2026-11-10&cells=true")
+    ).json().cells as Array<{ slot: string; calls: number; tokens: Record<string, number> }>;
     const shown = (k: string) => detail.reduce((s, c) => s + c.tokens[k]!, 0);
-    assert.deepEqual([shown("cached_input"), shown("cache_write"), shown("reasoning"), shown("output")], [sum("cachedInput"), sum("cacheWrite"), sum("reasoning"), sum("output") - sum("reasoning")]);
+    assert.deepEqual(
+      [shown("cached_input"), shown("cache_write"), shown("reasoning"), shown("output")],
+      [sum("cachedInput"), sum("cacheWrite"), sum("reasoning"), sum("output") - sum("reasoning")],
+    );
     assert.deepEqual([...new Set(detail.map((c) => c.slot))], ["T2"], "03:00 UTC is slot T2");
   });
 
@@ -135,7 +213,12 @@ describe("token types", () => {
     await tick(stack.billingQueue, "2026-12-01T00:30:00Z");
     const list = (await admin(stack, "GET", "/v1/consumers/typed-prices/invoices?period=2026-11-01")).json().invoices;
     const inv = (await admin(stack, "GET", `/v1/invoices/${list[0].id}`)).json();
-    const lines = Object.fromEntries(inv.lines.map((l: { direction: string; quantity: number; unit_price: string }) => [l.direction, [l.quantity, l.unit_price]]));
+    const lines = Object.fromEntries(
+      inv.lines.map((l: { direction: string; quantity: number; unit_price: string }) => [
+        l.direction,
+        [l.quantity, l.unit_price],
+      ]),
+    );
     const sum = (k: keyof Split) => CALLS.reduce((s, c) => s + c.expect[k], 0);
     assert.deepEqual(lines, {
       input: [sum("input") - sum("cachedInput") - sum("cacheWrite"), TYPED.input],
@@ -153,12 +236,21 @@ describe("token types", () => {
     const entry = kongLog({
       consumer: { id: c.kongId, username: c.name },
       startedAt: AT + 3_600_000,
-      ai: { proxy: { usage: { prompt_tokens: 40, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 16 } }, meta: { request_model: "gpt-4o", response_model: "gpt-4o" }, payload: { request: JSON.stringify(CHAT_REQUEST) } } },
+      ai: {
+        proxy: {
+          usage: { prompt_tokens: 40, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 16 } },
+          meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
+          payload: { request: JSON.stringify(CHAT_REQUEST) },
+        },
+      },
     });
     await meterLogs(stack, [entry]);
     const e = await stack.db.usageEvent.findFirstOrThrow({ where: { id: (entry.request as { id: string }).id } });
     assert.equal(e.inputSource, "counted");
     assert.equal(e.cachedInputTokens, 16);
-    assert.equal(new Decimal(e.cost.toFixed()).toFixed(), costRef({ input: e.inputTokens, output: 2, cachedInput: 16, cacheWrite: 0, reasoning: 0 }, TYPED));
+    assert.equal(
+      new Decimal(e.cost.toFixed()).toFixed(),
+      costRef({ input: e.inputTokens, output: 2, cachedInput: 16, cacheWrite: 0, reasoning: 0 }, TYPED),
+    );
   });
 });

@@ -39,7 +39,10 @@ describe("user metadata: import, seed endpoints, versions", () => {
     assert.equal(first.statusCode, 200, first.body);
     const report = first.json();
     assert.deepEqual(report.summary, { created: 2, updated: 0, unchanged: 0, rejected: 0 });
-    assert.deepEqual(report.created.map((c: { username: string }) => c.username), ["llama2-client", "premium-client"]);
+    assert.deepEqual(
+      report.created.map((c: { username: string }) => c.username),
+      ["llama2-client", "premium-client"],
+    );
     assert.match(report.notes.join(" "), /2 keyauth_credentials left to Kong/);
 
     const second = (await importConfig(stack, SEED)).json();
@@ -74,14 +77,35 @@ describe("user metadata: import, seed endpoints, versions", () => {
   });
 
   it("answers /api/tdl-matrix with the configured limits beside the observed matrix of a day", async () => {
-    const res = await userMetadata(stack, fromKong({ "x-consumer-username": "llama2-client" }), "/api/tdl-matrix?date=2026-11-20");
+    const res = await userMetadata(
+      stack,
+      fromKong({ "x-consumer-username": "llama2-client" }),
+      "/api/tdl-matrix?date=2026-11-20",
+    );
     assert.equal(res.statusCode, 200, res.body);
     const m = res.json();
     assert.equal(m.id, "kt-llama3-1");
     assert.equal(m.date, "2026-11-20");
     assert.deepEqual(m.tdl_matrix, seedConsumers[0]!.plugins[0]!.config.tdl_matrix);
-    assert.deepEqual(Object.keys(m.observed_tdl_matrix), ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12"]);
-    const bad = await userMetadata(stack, fromKong({ "x-consumer-username": "llama2-client" }), "/api/tdl-matrix?date=2026-02-30");
+    assert.deepEqual(Object.keys(m.observed_tdl_matrix), [
+      "T1",
+      "T2",
+      "T3",
+      "T4",
+      "T5",
+      "T6",
+      "T7",
+      "T8",
+      "T9",
+      "T10",
+      "T11",
+      "T12",
+    ]);
+    const bad = await userMetadata(
+      stack,
+      fromKong({ "x-consumer-username": "llama2-client" }),
+      "/api/tdl-matrix?date=2026-02-30",
+    );
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.field, "query.date");
   });
@@ -89,7 +113,10 @@ describe("user metadata: import, seed endpoints, versions", () => {
   it("believes X-Consumer-* only from Kong, and a consumer key only ever reads its own metadata", async () => {
     const forged = await userMetadata(stack, { "x-consumer-username": "premium-client" });
     assert.equal(forged.statusCode, 401);
-    const wrongSecret = await userMetadata(stack, { authorization: "Bearer not-the-secret", "x-consumer-username": "premium-client" });
+    const wrongSecret = await userMetadata(stack, {
+      authorization: "Bearer not-the-secret",
+      "x-consumer-username": "premium-client",
+    });
     assert.equal(wrongSecret.statusCode, 401);
     const noConsumer = await userMetadata(stack, fromKong({}));
     assert.equal(noConsumer.statusCode, 400);
@@ -100,7 +127,11 @@ describe("user metadata: import, seed endpoints, versions", () => {
     const own = await userMetadata(stack, { authorization: `Bearer ${key}`, "x-consumer-username": "premium-client" });
     assert.equal(own.statusCode, 200);
     assert.equal(own.json().id, "kt-llama3-1", "the key's consumer, whatever the headers say");
-    const other = await stack.app.inject({ method: "GET", url: "/v1/consumers/premium-client", headers: { authorization: `Bearer ${key}` } });
+    const other = await stack.app.inject({
+      method: "GET",
+      url: "/v1/consumers/premium-client",
+      headers: { authorization: `Bearer ${key}` },
+    });
     assert.equal(other.statusCode, 403);
   });
 
@@ -108,7 +139,11 @@ describe("user metadata: import, seed endpoints, versions", () => {
     const patch = await stack.app.inject({
       method: "PATCH",
       url: "/v1/consumers/llama2-client",
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json", "x-actor": "alice@operator" },
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        "content-type": "application/json",
+        "x-actor": "alice@operator",
+      },
       payload: JSON.stringify({ metadata: { max_output_tokens: 9000, output_cost_per_token: "0.0000004" } }),
     });
     assert.equal(patch.statusCode, 200, patch.body);
@@ -122,7 +157,11 @@ describe("user metadata: import, seed endpoints, versions", () => {
     const { versions } = (await admin(stack, "GET", "/v1/consumers/llama2-client/metadata/versions")).json();
     assert.deepEqual(
       versions.map((v: { version: number; actor: string; source: string }) => [v.version, v.actor, v.source]),
-      [[1, "admin", "import"], [2, "alice@operator", "api"], [3, "bob", "import"]],
+      [
+        [1, "admin", "import"],
+        [2, "alice@operator", "api"],
+        [3, "bob", "import"],
+      ],
     );
     assert.deepEqual(versions[1].changes, {
       max_output_tokens: { from: 8000, to: 9000 },
@@ -136,7 +175,10 @@ describe("user metadata: import, seed endpoints, versions", () => {
     const changed = SEED.replace("max_input_tokens: 50000", "max_input_tokens: 60000");
     const dry = (await importConfig(stack, changed, "?dry_run=true")).json();
     assert.equal(dry.dry_run, true);
-    assert.deepEqual(dry.updated.map((u: { username: string; changed: string[] }) => [u.username, u.changed]), [["premium-client", ["max_input_tokens"]]]);
+    assert.deepEqual(
+      dry.updated.map((u: { username: string; changed: string[] }) => [u.username, u.changed]),
+      [["premium-client", ["max_input_tokens"]]],
+    );
     const now = (await admin(stack, "GET", "/v1/consumers/premium-client")).json();
     assert.equal(now.metadata.max_input_tokens, 50000);
     assert.equal(now.metadata_version, 1);
@@ -158,13 +200,19 @@ consumers:
 `;
     const report = (await importConfig(stack, text)).json();
     assert.deepEqual(report.summary, { created: 1, updated: 0, unchanged: 0, rejected: 2 });
-    assert.deepEqual(report.rejected[0].reasons.map((r: { field: string }) => r.field), [
-      "consumers.1.plugins.0.config.tdl_matrix.T13",
-      "consumers.1.plugins.0.config.input_cost_per_token",
-      "consumers.1.plugins.0.config.output_cost_per_token",
-    ]);
+    assert.deepEqual(
+      report.rejected[0].reasons.map((r: { field: string }) => r.field),
+      [
+        "consumers.1.plugins.0.config.tdl_matrix.T13",
+        "consumers.1.plugins.0.config.input_cost_per_token",
+        "consumers.1.plugins.0.config.output_cost_per_token",
+      ],
+    );
     // client-001 is llama2-client's: an import never renames a consumer as a side effect
-    assert.deepEqual(report.rejected[1].reasons.map((r: { field: string }) => r.field), ["consumers.2.username"]);
+    assert.deepEqual(
+      report.rejected[1].reasons.map((r: { field: string }) => r.field),
+      ["consumers.2.username"],
+    );
     assert.match(report.rejected[1].reasons[0].message, /custom_id client-001 is username llama2-client/);
     const fine = (await admin(stack, "GET", "/v1/consumers/fine-client")).json();
     assert.equal(fine.metadata.output_cost_per_token, "0.000002");
@@ -178,17 +226,32 @@ consumers:
     const notYaml = await importConfig(stack, "consumers: [\n");
     assert.equal(notYaml.statusCode, 400);
     assert.match(notYaml.json().error.message, /not valid YAML or JSON at line/);
-    const asJson = await importConfig(stack, JSON.stringify({ _format_version: "3.0", consumers: [{ username: "json-client" }] }), "", {
-      "content-type": "application/json",
-    });
+    const asJson = await importConfig(
+      stack,
+      JSON.stringify({ _format_version: "3.0", consumers: [{ username: "json-client" }] }),
+      "",
+      {
+        "content-type": "application/json",
+      },
+    );
     assert.deepEqual(asJson.json().summary, { created: 1, updated: 0, unchanged: 0, rejected: 0 });
-    const forbidden = await stack.app.inject({ method: "POST", url: "/v1/imports/kong-config", headers: { authorization: "Bearer nope" }, payload: SEED });
+    const forbidden = await stack.app.inject({
+      method: "POST",
+      url: "/v1/imports/kong-config",
+      headers: { authorization: "Bearer nope" },
+      payload: SEED,
+    });
     assert.equal(forbidden.statusCode, 401);
   });
 
   it("imports the seed from the command line, idempotently, exiting 0", async () => {
     const run = promisify(execFile);
-    const env = { ...process.env, DATABASE_URL: stack.config.databaseUrl, REDIS_PREFIX: stack.config.redis.prefix, LOG_LEVEL: "silent" };
+    const env = {
+      ...process.env,
+      DATABASE_URL: stack.config.databaseUrl,
+      REDIS_PREFIX: stack.config.redis.prefix,
+      LOG_LEVEL: "silent",
+    };
     const cli = ["--import", "tsx", "scripts/import-kong.ts", SEED_PATH.pathname, "--actor", "ci"];
     await admin(stack, "PATCH", "/v1/consumers/premium-client", { metadata: { capabilities: [1, 0, 0, 0, 0] } });
     const out = await run(process.execPath, cli, { env });
@@ -196,7 +259,9 @@ consumers:
     assert.match(out.stdout, /0 created, 1 updated, 1 unchanged, 0 rejected/);
     const again = await run(process.execPath, cli, { env });
     assert.match(again.stdout, /0 created, 0 updated, 2 unchanged, 0 rejected/);
-    const missing = await run(process.execPath, [...cli.slice(0, 3), "/nonexistent.yaml"], { env }).catch((e: { code: number }) => e);
+    const missing = await run(process.execPath, [...cli.slice(0, 3), "/nonexistent.yaml"], { env }).catch(
+      (e: { code: number }) => e,
+    );
     assert.notEqual((missing as { code: number }).code, 0);
   });
 });

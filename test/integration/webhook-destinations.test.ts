@@ -20,7 +20,10 @@ let receiver: WebhookReceiver;
 
 before(async () => {
   receiver = new WebhookReceiver();
-  stack = await startStack({ WEBHOOK_SECRET_KEY: KEY.toString("base64"), WEBHOOK_BACKOFF_MS: "50", WEBHOOK_ATTEMPTS: "2" }, { meter: false, webhooks: true });
+  stack = await startStack(
+    { WEBHOOK_SECRET_KEY: KEY.toString("base64"), WEBHOOK_BACKOFF_MS: "50", WEBHOOK_ATTEMPTS: "2" },
+    { meter: false, webhooks: true },
+  );
 });
 after(async () => {
   await stack.close();
@@ -57,7 +60,11 @@ describe("webhook destinations", () => {
       assert.equal(res.json().error.field, "url", url);
       assert.match(res.json().error.message, kind, url);
     }
-    assert.equal(await stack.db.webhookEndpoint.count({ where: { url: { in: inside.map(([u]) => u) } } }), 0, "none was stored");
+    assert.equal(
+      await stack.db.webhookEndpoint.count({ where: { url: { in: inside.map(([u]) => u) } } }),
+      0,
+      "none was stored",
+    );
     const outside = await admin(stack, "POST", "/v1/webhook-endpoints", { url: "https://8.8.8.8/hook" });
     assert.equal(outside.statusCode, 201, outside.body);
     const unresolved = await admin(stack, "POST", "/v1/webhook-endpoints", { url: "https://hooks.example.invalid/tm" });
@@ -67,13 +74,27 @@ describe("webhook destinations", () => {
   it("refuses at delivery an endpoint that has come to point inside, logging only a generic reason", async () => {
     const url = await receiver.start(); // on 127.0.0.1, not in WEBHOOK_ALLOWED_NETWORKS here
     // as if its DNS name had pointed outside when it was added
-    const endpoint = await stack.db.webhookEndpoint.create({ data: { url, eventTypes: ["dead_letter.recorded"], secretEncrypted: encryptSecret(KEY, "whsec_dGVzdA==") } });
-    assert.ok(await raiseAlert({ db: stack.db, webhookQueue: stack.webhookQueue, config: stack.config }, { type: "dead_letter.recorded", dedupKey: `dest-${randomUUID()}`, data: { reason: "test" } }));
+    const endpoint = await stack.db.webhookEndpoint.create({
+      data: { url, eventTypes: ["dead_letter.recorded"], secretEncrypted: encryptSecret(KEY, "whsec_dGVzdA==") },
+    });
+    assert.ok(
+      await raiseAlert(
+        { db: stack.db, webhookQueue: stack.webhookQueue, config: stack.config },
+        { type: "dead_letter.recorded", dedupKey: `dest-${randomUUID()}`, data: { reason: "test" } },
+      ),
+    );
     await stack.webhookQueue.add(DISPATCH_JOB, {}, { jobId: `sweep.${randomUUID()}` });
-    const delivery = await waitFor(async () => {
-      const d = await stack.db.webhookDelivery.findFirst({ where: { endpointId: endpoint.id }, include: { attemptLog: true } });
-      return d?.status === "failed" ? d : undefined;
-    }, 15_000, "the delivery to fail");
+    const delivery = await waitFor(
+      async () => {
+        const d = await stack.db.webhookDelivery.findFirst({
+          where: { endpointId: endpoint.id },
+          include: { attemptLog: true },
+        });
+        return d?.status === "failed" ? d : undefined;
+      },
+      15_000,
+      "the delivery to fail",
+    );
     assert.equal(delivery.attemptLog.length, 2, "each attempt checked again");
     for (const a of delivery.attemptLog) assert.deepEqual([a.statusCode, a.error], [null, REFUSED_DESTINATION]);
     assert.equal(delivery.lastError, REFUSED_DESTINATION, "no address or port of the inside in the log");
@@ -91,23 +112,45 @@ function legacy(key: Buffer, secret: string): string {
 
 describe("webhook signing keys", () => {
   it("a secret names its key; previous keys decrypt; the command moves every secret to the current key", async () => {
-    const oldKey = randomBytes(32), newKey = randomBytes(32), lostKey = randomBytes(32);
+    const oldKey = randomBytes(32),
+      newKey = randomBytes(32),
+      lostKey = randomBytes(32);
     const stored = encryptSecret(oldKey, "whsec_one");
     assert.equal(storedKeyId(stored), keyId(oldKey));
-    assert.throws(() => decryptSecret({ current: newKey, previous: [] }, stored), new RegExp(`key ${keyId(oldKey)}, which is not configured`));
+    assert.throws(
+      () => decryptSecret({ current: newKey, previous: [] }, stored),
+      new RegExp(`key ${keyId(oldKey)}, which is not configured`),
+    );
     assert.equal(decryptSecret({ current: newKey, previous: [oldKey] }, stored), "whsec_one");
-    assert.equal(decryptSecret({ current: newKey, previous: [oldKey] }, legacy(oldKey, "whsec_legacy")), "whsec_legacy");
+    assert.equal(
+      decryptSecret({ current: newKey, previous: [oldKey] }, legacy(oldKey, "whsec_legacy")),
+      "whsec_legacy",
+    );
 
     await stack.db.webhookEndpoint.deleteMany({});
-    const rows = [stored, legacy(oldKey, "whsec_legacy"), encryptSecret(newKey, "whsec_new"), encryptSecret(lostKey, "whsec_lost")];
-    for (const s of rows) await stack.db.webhookEndpoint.create({ data: { url: "https://8.8.8.8/", secretEncrypted: s } });
+    const rows = [
+      stored,
+      legacy(oldKey, "whsec_legacy"),
+      encryptSecret(newKey, "whsec_new"),
+      encryptSecret(lostKey, "whsec_lost"),
+    ];
+    for (const s of rows)
+      await stack.db.webhookEndpoint.create({ data: { url: "https://8.8.8.8/", secretEncrypted: s } });
     const keys = { current: newKey, previous: [oldKey] };
     const r = await reencryptSecrets(stack.db, keys);
     assert.deepEqual([r.total, r.reencrypted, r.current, r.unreadable.length], [4, 2, 1, 1]);
     assert.match(r.unreadable[0]!.error, new RegExp(keyId(lostKey)));
     const after = await stack.db.webhookEndpoint.findMany({ orderBy: { createdAt: "asc" } });
     const readable = after.filter((e) => storedKeyId(e.secretEncrypted) === keyId(newKey));
-    assert.deepEqual(readable.map((e) => decryptSecret({ current: newKey, previous: [] }, e.secretEncrypted)).sort(), ["whsec_legacy", "whsec_new", "whsec_one"]);
-    assert.deepEqual(await reencryptSecrets(stack.db, keys).then((x) => [x.reencrypted, x.current]), [0, 3], "a second run has nothing to do");
+    assert.deepEqual(readable.map((e) => decryptSecret({ current: newKey, previous: [] }, e.secretEncrypted)).sort(), [
+      "whsec_legacy",
+      "whsec_new",
+      "whsec_one",
+    ]);
+    assert.deepEqual(
+      await reencryptSecrets(stack.db, keys).then((x) => [x.reencrypted, x.current]),
+      [0, 3],
+      "a second run has nothing to do",
+    );
   });
 });

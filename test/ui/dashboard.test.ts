@@ -57,21 +57,48 @@ before(async () => {
   stack = await startStack({ BILLING_TIMEZONE: "UTC" });
   base = (await stack.app.listen({ host: "127.0.0.1", port: 0 })).replace(/\/$/, "");
   browser = await launchChromium();
-  alice.id = await create("alice", alice.kongId, { tdl_matrix: LIMITS, input_cost_per_token: "0.0000025", output_cost_per_token: "0.00001" });
-  bob.id = await create("bob-secret-project", bob.kongId, { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" });
+  alice.id = await create("alice", alice.kongId, {
+    tdl_matrix: LIMITS,
+    input_cost_per_token: "0.0000025",
+    output_cost_per_token: "0.00001",
+  });
+  bob.id = await create("bob-secret-project", bob.kongId, {
+    input_cost_per_token: "0.000001",
+    output_cost_per_token: "0.000002",
+  });
   carol.id = await create("carol", carol.kongId, {});
   alice.key = (await admin(stack, "POST", `/v1/consumers/${alice.id}/api-keys`, {})).json().key;
-  assert.equal((await admin(stack, "POST", `/v1/consumers/${alice.id}/credits/grants`, { amount: "1250.5", kind: "purchase", note: "order 77" })).statusCode, 201);
+  assert.equal(
+    (
+      await admin(stack, "POST", `/v1/consumers/${alice.id}/credits/grants`, {
+        amount: "1250.5",
+        kind: "purchase",
+        note: "order 77",
+      })
+    ).statusCode,
+    201,
+  );
   // the known day, through Kafka and the meter
-  const logs = [...CALLS.map((t) => kongLog({ consumer: { id: alice.kongId, username: "alice" }, startedAt: at(t) })), kongLog({ consumer: { id: bob.kongId, username: "bob-secret-project" }, startedAt: at("10:00") })];
+  const logs = [
+    ...CALLS.map((t) => kongLog({ consumer: { id: alice.kongId, username: "alice" }, startedAt: at(t) })),
+    kongLog({ consumer: { id: bob.kongId, username: "bob-secret-project" }, startedAt: at("10:00") }),
+  ];
   assert.equal((await ingest(stack, logs)).statusCode, 202);
   await waitFor(async () => (await stack.db.usageEvent.count()) === logs.length, 30_000, "the day metered");
   // and an invoice of an earlier month
   await meterLogs(stack, [kongLog({ consumer: { id: alice.kongId }, startedAt: Date.parse("2026-08-14T10:00:00Z") })]);
   const period = await recordPeriod(stack.db, periodOfKey("2026-08-01", "monthly", "UTC"));
-  await draftInvoice(stack.db, { consumerId: alice.id, periodId: period.id, settings: stack.config.billing, now: new Date(), finalize: true });
+  await draftInvoice(stack.db, {
+    consumerId: alice.id,
+    periodId: period.id,
+    settings: stack.config.billing,
+    now: new Date(),
+    finalize: true,
+  });
   // a call no price covers, for the health page
-  await meterLogs(stack, [kongLog({ consumer: { id: carol.kongId, username: "carol" }, startedAt: Date.now() - 60_000 })]);
+  await meterLogs(stack, [
+    kongLog({ consumer: { id: carol.kongId, username: "carol" }, startedAt: Date.now() - 60_000 }),
+  ]);
 });
 after(async () => {
   await browser?.close();
@@ -83,7 +110,9 @@ describe("dashboard", () => {
     const page = await open(ADMIN_KEY);
     const row = page.locator(`[data-consumer="${alice.id}"]`);
     await row.waitFor();
-    const spend = (await admin(stack, "GET", "/v1/spend")).json().consumers.find((s: { consumer_id: string }) => s.consumer_id === alice.id);
+    const spend = (await admin(stack, "GET", "/v1/spend"))
+      .json()
+      .consumers.find((s: { consumer_id: string }) => s.consumer_id === alice.id);
     // yesterday's usage is in this period except on the period's first day
     assert.equal(await row.getByTestId("spend").textContent(), `${spend?.cost ?? "0"} USD`);
     assert.match((await row.textContent())!, /configured/);
@@ -95,7 +124,8 @@ describe("dashboard", () => {
     const page = await open(ADMIN_KEY, `#/consumers/${alice.id}`);
     await page.getByRole("heading", { name: "Consumer alice" }).waitFor();
     await showDay(page);
-    const matrix = (await admin(stack, "GET", `/v1/consumers/${alice.id}/tdl-matrix?date=${DAY}`)).json().tdl_matrix as Record<string, number[]>;
+    const matrix = (await admin(stack, "GET", `/v1/consumers/${alice.id}/tdl-matrix?date=${DAY}`)).json()
+      .tdl_matrix as Record<string, number[]>;
     for (const [slot, levels] of Object.entries(matrix)) {
       for (const [level, calls] of levels.entries()) {
         const cell = page.locator(`[data-testid=day-heat-map] td[data-slot="${slot}"][data-level="${level}"]`);
@@ -104,18 +134,33 @@ describe("dashboard", () => {
     }
     assert.equal(matrix.T5![0], 3);
     const t5 = page.locator('[data-testid=day-heat-map] td[data-slot="T5"][data-level="0"]');
-    assert.equal(await t5.getAttribute("data-over"), "true", "three calls against a limit of two is shown over the limit");
+    assert.equal(
+      await t5.getAttribute("data-over"),
+      "true",
+      "three calls against a limit of two is shown over the limit",
+    );
     assert.match((await t5.getAttribute("aria-label"))!, /over the limit/);
-    assert.equal(await page.locator('[data-testid=day-heat-map] td[data-slot="T7"][data-level="0"]').getAttribute("data-over"), "false");
+    assert.equal(
+      await page.locator('[data-testid=day-heat-map] td[data-slot="T7"][data-level="0"]').getAttribute("data-over"),
+      "false",
+    );
 
-    const calendar = (await admin(stack, "GET", `/v1/consumers/${alice.id}/tdl-calendar?month=${DAY.slice(0, 7)}`)).json().days.find((d: { date: string }) => d.date === DAY);
+    const calendar = (await admin(stack, "GET", `/v1/consumers/${alice.id}/tdl-calendar?month=${DAY.slice(0, 7)}`))
+      .json()
+      .days.find((d: { date: string }) => d.date === DAY);
     for (const [i, calls] of calendar.calls.entries()) {
       const cell = page.locator(`[data-testid=month-heat-map] td[data-date="${DAY}"][data-slot="T${i + 1}"]`);
       assert.equal(await cell.getAttribute("data-calls"), String(calls));
       assert.equal(await cell.getAttribute("data-over"), String(calendar.over_limit[i]));
     }
 
-    const usage = (await admin(stack, "GET", `/v1/consumers/${alice.id}/usage?group_by=day&from=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`)).json();
+    const usage = (
+      await admin(
+        stack,
+        "GET",
+        `/v1/consumers/${alice.id}/usage?group_by=day&from=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`,
+      )
+    ).json();
     assert.equal(await page.getByTestId("usage-cost").textContent(), `${usage.totals.cost} USD`);
     for (const t of ["input", "output"]) {
       const row = page.locator(`tr[data-token-type="${t}"]`);
@@ -125,20 +170,39 @@ describe("dashboard", () => {
     const invoice = (await admin(stack, "GET", `/v1/consumers/${alice.id}/invoices`)).json().invoices[0];
     await page.locator(`tr[data-invoice="${invoice.id}"]`).getByRole("button", { name: "Show lines" }).click();
     assert.equal(await page.getByTestId("invoice-total").textContent(), `${invoice.total} USD`);
-    assert.deepEqual(await page.getByTestId("line-amount").allTextContents(), invoice.lines.map((l: { amount: string }) => l.amount));
+    assert.deepEqual(
+      await page.getByTestId("line-amount").allTextContents(),
+      invoice.lines.map((l: { amount: string }) => l.amount),
+    );
     await page.screenshot({ path: `${SHOTS}operator-consumer.png`, fullPage: true });
-    await page.getByRole("heading", { name: "TDL matrix" }).evaluate((h) => window.scrollTo(0, (h as HTMLElement).offsetTop - 12));
+    await page
+      .getByRole("heading", { name: "TDL matrix" })
+      .evaluate((h) => window.scrollTo(0, (h as HTMLElement).offsetTop - 12));
     await page.screenshot({ path: `${SHOTS}dashboard.png` });
     await page.close();
   });
 
   it("consumer: its own page with the same figures, a CSV download, and nothing of another consumer", async () => {
     const page = await open(alice.key);
-    await page.getByRole("heading", { name: "Your usage" }).waitFor({ timeout: 5000 }).catch(async (e) => assert.fail(`${e.message}: ${await page.locator("body").textContent()}`));
+    await page
+      .getByRole("heading", { name: "Your usage" })
+      .waitFor({ timeout: 5000 })
+      .catch(async (e) => assert.fail(`${e.message}: ${await page.locator("body").textContent()}`));
     await showDay(page);
-    assert.equal(await page.locator('[data-testid=day-heat-map] td[data-slot="T5"][data-level="0"]').getAttribute("data-calls"), "3");
-    assert.equal(await page.getByRole("link", { name: "Consumers" }).count(), 0, "no operator pages in the consumer's menu");
-    assert.equal(await page.getByTestId("credit-balance").textContent(), "1,250.5 USD", "its prepaid balance, as the API has it");
+    assert.equal(
+      await page.locator('[data-testid=day-heat-map] td[data-slot="T5"][data-level="0"]').getAttribute("data-calls"),
+      "3",
+    );
+    assert.equal(
+      await page.getByRole("link", { name: "Consumers" }).count(),
+      0,
+      "no operator pages in the consumer's menu",
+    );
+    assert.equal(
+      await page.getByTestId("credit-balance").textContent(),
+      "1,250.5 USD",
+      "its prepaid balance, as the API has it",
+    );
     assert.equal(await page.locator("table[aria-label='Credit grants'] tbody tr").count(), 1);
     const download = page.waitForEvent("download");
     await page.getByRole("button", { name: "Download CSV" }).first().click();
@@ -153,7 +217,11 @@ describe("dashboard", () => {
     assert.ok(!text.includes("bob-secret-project"), "another consumer's name never appears");
     assert.equal(await page.locator("[data-testid=day-heat-map]").count(), 0, "nor its heat map");
     await page.goto(`${base}/ui/#/health`);
-    assert.equal(await page.getByRole("heading", { name: "Pipeline health" }).count(), 0, "operator pages are not there for a consumer key");
+    assert.equal(
+      await page.getByRole("heading", { name: "Pipeline health" }).count(),
+      0,
+      "operator pages are not there for a consumer key",
+    );
     await page.close();
   });
 
@@ -164,7 +232,11 @@ describe("dashboard", () => {
     assert.equal(await page.getByTestId("readiness").textContent(), `Status: ${ready.status}`);
     const unpriced = page.locator(`[data-testid=unpriced] tr[data-consumer="${carol.id}"]`);
     await unpriced.waitFor();
-    assert.deepEqual(await unpriced.locator("td").allTextContents(), ["gpt-4o-2024-08-06", "1"], "carol's one call, by the model the provider reported");
+    assert.deepEqual(
+      await unpriced.locator("td").allTextContents(),
+      ["gpt-4o-2024-08-06", "1"],
+      "carol's one call, by the model the provider reported",
+    );
     await page.screenshot({ path: `${SHOTS}operator-health.png`, fullPage: true });
     await page.close();
   });
@@ -175,7 +247,12 @@ describe("dashboard", () => {
     assert.match((await wrong.getByRole("alert").textContent())!, /not accepted/);
     await wrong.close();
 
-    for (const [key, hash] of [[ADMIN_KEY, "#/"], [ADMIN_KEY, `#/consumers/${alice.id}`], [ADMIN_KEY, "#/health"], [alice.key, "#/"]] as const) {
+    for (const [key, hash] of [
+      [ADMIN_KEY, "#/"],
+      [ADMIN_KEY, `#/consumers/${alice.id}`],
+      [ADMIN_KEY, "#/health"],
+      [alice.key, "#/"],
+    ] as const) {
       const page = await open(key, hash);
       await page.locator("main h1").waitFor();
       if (hash.startsWith("#/consumers") || key === alice.key) await showDay(page);
@@ -187,12 +264,20 @@ describe("dashboard", () => {
     const page = await open(ADMIN_KEY);
     await page.locator(`[data-consumer="${alice.id}"]`).waitFor();
     const reached: string[] = [];
-    const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.textContent?.trim() || document.activeElement?.tagName || "");
+    const focused = () =>
+      page.evaluate(
+        () =>
+          (document.activeElement as HTMLElement | null)?.textContent?.trim() || document.activeElement?.tagName || "",
+      );
     while (reached.length < 20 && reached.at(-1) !== "alice") {
       await page.keyboard.press("Tab");
       reached.push(await focused());
     }
-    for (const name of ["Skip to content", "Consumers", "Health", "Sign out", "alice"]) assert.ok(reached.some((r) => r.includes(name)), `Tab reaches ${name}: ${reached.join(" | ")}`);
+    for (const name of ["Skip to content", "Consumers", "Health", "Sign out", "alice"])
+      assert.ok(
+        reached.some((r) => r.includes(name)),
+        `Tab reaches ${name}: ${reached.join(" | ")}`,
+      );
     await page.keyboard.press("Enter"); // on the consumer's link: its page opens
     await page.getByRole("heading", { name: "Consumer alice" }).waitFor({ timeout: 5000 });
     await page.close();

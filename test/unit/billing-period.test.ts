@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { endedPeriods, isPeriodKey, localMidnight, periodContaining, periodOfKey } from "../../src/domain/billing-period.ts";
+import {
+  endedPeriods,
+  isPeriodKey,
+  localMidnight,
+  periodContaining,
+  periodOfKey,
+} from "../../src/domain/billing-period.ts";
 import { minorUnitDigits, roundToMinorUnit } from "../../src/domain/money.ts";
 import { buildLines, subtotalOf } from "../../src/billing/invoice-lines.ts";
 
@@ -41,7 +47,11 @@ describe("billing period bounds", () => {
     assert.equal(periodContaining(new Date("2026-11-22T23:59:59Z"), "weekly", "UTC").key, "2026-11-16");
     assert.equal(iso(periodOfKey("2026-02-01", "monthly", "UTC").endsAt), "2026-03-01T00:00:00.000Z");
     assert.equal(iso(periodOfKey("2028-02-01", "monthly", "UTC").endsAt), "2028-03-01T00:00:00.000Z");
-    assert.equal(periodOfKey("2028-02-01", "monthly", "UTC").endsAt.getTime() - periodOfKey("2028-02-01", "monthly", "UTC").startsAt.getTime(), 29 * 24 * HOUR);
+    assert.equal(
+      periodOfKey("2028-02-01", "monthly", "UTC").endsAt.getTime() -
+        periodOfKey("2028-02-01", "monthly", "UTC").startsAt.getTime(),
+      29 * 24 * HOUR,
+    );
   });
 
   it("an instant on the boundary belongs to the period it starts", () => {
@@ -50,7 +60,12 @@ describe("billing period bounds", () => {
   });
 
   it("ended periods run from the one containing the first event up to now", () => {
-    const keys = endedPeriods(new Date("2026-09-15T00:00:00Z"), new Date("2026-11-30T15:00:00Z"), "monthly", "Asia/Seoul").map((p) => p.key);
+    const keys = endedPeriods(
+      new Date("2026-09-15T00:00:00Z"),
+      new Date("2026-11-30T15:00:00Z"),
+      "monthly",
+      "Asia/Seoul",
+    ).map((p) => p.key);
     assert.deepEqual(keys, ["2026-09-01", "2026-10-01", "2026-11-01"]);
   });
 
@@ -65,7 +80,15 @@ describe("billing period bounds", () => {
   it("a zone whose clocks skip midnight starts the day at its first instant", () => {
     // Santiago, 2026-09-06: clocks jump from 00:00 to 01:00
     const t = localMidnight("2026-09-06", "America/Santiago");
-    assert.equal(new Intl.DateTimeFormat("en-CA", { timeZone: "America/Santiago", year: "numeric", month: "2-digit", day: "2-digit" }).format(t), "2026-09-06");
+    assert.equal(
+      new Intl.DateTimeFormat("en-CA", {
+        timeZone: "America/Santiago",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+      }).format(t),
+      "2026-09-06",
+    );
     assert.ok(t.getTime() - HOUR < localMidnight("2026-09-06", "America/Santiago").getTime());
   });
 });
@@ -87,13 +110,25 @@ describe("rounding once to the currency's minor unit", () => {
 describe("invoice lines", () => {
   const u = (model: string, inP: string | null, outP: string | null, i: bigint, o: bigint) => ({
     model,
-    p_input: inP, p_cached_input: inP, p_cache_write: inP, p_output: outP, p_reasoning: outP,
-    q_input: i, q_cached_input: 0n, q_cache_write: 0n, q_output: o, q_reasoning: 0n,
+    p_input: inP,
+    p_cached_input: inP,
+    p_cache_write: inP,
+    p_output: outP,
+    p_reasoning: outP,
+    q_input: i,
+    q_cached_input: 0n,
+    q_cache_write: 0n,
+    q_output: o,
+    q_reasoning: 0n,
   });
 
   it("one line per model, direction and price; amount = quantity x price exactly", () => {
     const lines = buildLines(
-      [u("gpt-4o", "0.000000083", "0.00000033", 1000n, 500n), u("gpt-4o", "0.0000001", "0.00000033", 10n, 5n), u("gpt-4o-mini", "0.00000005", "0.0000002", 7n, 0n)],
+      [
+        u("gpt-4o", "0.000000083", "0.00000033", 1000n, 500n),
+        u("gpt-4o", "0.0000001", "0.00000033", 10n, 5n),
+        u("gpt-4o-mini", "0.00000005", "0.0000002", 7n, 0n),
+      ],
       [],
     );
     assert.deepEqual(
@@ -110,15 +145,28 @@ describe("invoice lines", () => {
 
   it("late events become adjustment lines after the current ones, naming their period and events", () => {
     const late = [
-      { ...u("gpt-4o", "0.000001", "0.000002", 3n, 4n), id: "e2", periodId: "p-oct", periodStartsAt: new Date("2026-10-01T00:00:00Z") },
-      { ...u("gpt-4o", "0.000001", "0.000002", 1n, 0n), id: "e1", periodId: "p-oct", periodStartsAt: new Date("2026-10-01T00:00:00Z") },
+      {
+        ...u("gpt-4o", "0.000001", "0.000002", 3n, 4n),
+        id: "e2",
+        periodId: "p-oct",
+        periodStartsAt: new Date("2026-10-01T00:00:00Z"),
+      },
+      {
+        ...u("gpt-4o", "0.000001", "0.000002", 1n, 0n),
+        id: "e1",
+        periodId: "p-oct",
+        periodStartsAt: new Date("2026-10-01T00:00:00Z"),
+      },
     ];
     const lines = buildLines([u("gpt-4o", "0.000001", "0.000002", 1n, 1n)], late);
-    assert.deepEqual(lines.map((l) => [l.direction, l.quantity, l.adjustsPeriodId, l.adjustsEventIds]), [
-      ["input", 1n, null, []],
-      ["output", 1n, null, []],
-      ["input", 4n, "p-oct", ["e1", "e2"]],
-      ["output", 4n, "p-oct", ["e2"]],
-    ]);
+    assert.deepEqual(
+      lines.map((l) => [l.direction, l.quantity, l.adjustsPeriodId, l.adjustsEventIds]),
+      [
+        ["input", 1n, null, []],
+        ["output", 1n, null, []],
+        ["input", 4n, "p-oct", ["e1", "e2"]],
+        ["output", 4n, "p-oct", ["e2"]],
+      ],
+    );
   });
 });

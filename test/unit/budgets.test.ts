@@ -6,7 +6,14 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { decryptSecret, encryptSecret } from "../../src/alerts/endpoint-secret.ts";
 import { newSigningSecret, signedHeaders, verify } from "../../src/alerts/webhook-signature.ts";
-import { fromMicro, maxCostOf, microDown, microUp, outputThatFits, thresholdsReached } from "../../src/budgets/budget.ts";
+import {
+  fromMicro,
+  maxCostOf,
+  microDown,
+  microUp,
+  outputThatFits,
+  thresholdsReached,
+} from "../../src/budgets/budget.ts";
 import { Decimal } from "../../src/domain/money.ts";
 
 const runs = Number(process.env.PROPERTY_RUNS ?? 300);
@@ -22,25 +29,39 @@ const rateArb = fc.record({
 describe("the most a call can cost", () => {
   it("is at least the cost of any split of its tokens into types (reference in decimals)", () => {
     fc.assert(
-      fc.property(rateArb, fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: 100_000 }), fc.nat(), fc.nat(), fc.nat(), (p, input, output, a, b, c) => {
-        const rate = { id: "r", effectiveFrom: new Date(0), ...p };
-        const cached = a % (input + 1);
-        const write = b % (input - cached + 1);
-        const reasoning = c % (output + 1);
-        const price = (own: Decimal | null, parent: Decimal) => own ?? parent;
-        const actual = p.inputCostPerToken.times(input - cached - write)
-          .plus(price(p.cachedInputCostPerToken, p.inputCostPerToken).times(cached))
-          .plus(price(p.cacheWriteCostPerToken, p.inputCostPerToken).times(write))
-          .plus(p.outputCostPerToken.times(output - reasoning))
-          .plus(price(p.reasoningCostPerToken, p.outputCostPerToken).times(reasoning));
-        assert.ok(maxCostOf({ inputTokens: input, outputTokens: output }, rate).gte(actual));
-      }),
+      fc.property(
+        rateArb,
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        (p, input, output, a, b, c) => {
+          const rate = { id: "r", effectiveFrom: new Date(0), ...p };
+          const cached = a % (input + 1);
+          const write = b % (input - cached + 1);
+          const reasoning = c % (output + 1);
+          const price = (own: Decimal | null, parent: Decimal) => own ?? parent;
+          const actual = p.inputCostPerToken
+            .times(input - cached - write)
+            .plus(price(p.cachedInputCostPerToken, p.inputCostPerToken).times(cached))
+            .plus(price(p.cacheWriteCostPerToken, p.inputCostPerToken).times(write))
+            .plus(p.outputCostPerToken.times(output - reasoning))
+            .plus(price(p.reasoningCostPerToken, p.outputCostPerToken).times(reasoning));
+          assert.ok(maxCostOf({ inputTokens: input, outputTokens: output }, rate).gte(actual));
+        },
+      ),
       { numRuns: runs },
     );
   });
 
   it("with the seed's two prices is input x input price + output x output price, exactly", () => {
-    const rate = { id: "r", effectiveFrom: new Date(0), inputCostPerToken: new Decimal("0.000000083"), outputCostPerToken: new Decimal("0.00000033") };
+    const rate = {
+      id: "r",
+      effectiveFrom: new Date(0),
+      inputCostPerToken: new Decimal("0.000000083"),
+      outputCostPerToken: new Decimal("0.00000033"),
+    };
     assert.equal(maxCostOf({ inputTokens: 17, outputTokens: 8000 }, rate).toFixed(), "0.002641411");
   });
 });
@@ -48,18 +69,25 @@ describe("the most a call can cost", () => {
 describe("the output that fits what a budget has left", () => {
   it("property: holding it fits the room, in the ledger's micro-units; one token more does not", () => {
     fc.assert(
-      fc.property(rateArb, fc.integer({ min: 0, max: 10 ** 9 }), fc.option(fc.bigInt({ min: 0n, max: 10n ** 7n }), { nil: null }), fc.integer({ min: 0, max: 200_000 }), (p, roomMicro, roomTokens, inputTokens) => {
-        const rate = { id: "r", effectiveFrom: new Date(0), ...p };
-        const room = { money: fromMicro(roomMicro), tokens: roomTokens };
-        const fit = outputThatFits(room, { inputTokens }, rate);
-        const fits = (output: number) =>
-          BigInt(microUp(maxCostOf({ inputTokens, outputTokens: output }, rate))) <= BigInt(roomMicro) &&
-          (roomTokens === null || BigInt(inputTokens + output) <= roomTokens);
-        assert.ok(Number.isSafeInteger(fit) && fit >= 0);
-        if (fit > 0) assert.ok(fits(fit), `${fit} output tokens held do not fit`);
-        const outputPrice = Decimal.max(rate.outputCostPerToken, rate.reasoningCostPerToken ?? 0);
-        if (fit < Number.MAX_SAFE_INTEGER && (outputPrice.gt(0) || roomTokens !== null)) assert.ok(!fits(fit + 1), `${fit + 1} would fit too`);
-      }),
+      fc.property(
+        rateArb,
+        fc.integer({ min: 0, max: 10 ** 9 }),
+        fc.option(fc.bigInt({ min: 0n, max: 10n ** 7n }), { nil: null }),
+        fc.integer({ min: 0, max: 200_000 }),
+        (p, roomMicro, roomTokens, inputTokens) => {
+          const rate = { id: "r", effectiveFrom: new Date(0), ...p };
+          const room = { money: fromMicro(roomMicro), tokens: roomTokens };
+          const fit = outputThatFits(room, { inputTokens }, rate);
+          const fits = (output: number) =>
+            BigInt(microUp(maxCostOf({ inputTokens, outputTokens: output }, rate))) <= BigInt(roomMicro) &&
+            (roomTokens === null || BigInt(inputTokens + output) <= roomTokens);
+          assert.ok(Number.isSafeInteger(fit) && fit >= 0);
+          if (fit > 0) assert.ok(fits(fit), `${fit} output tokens held do not fit`);
+          const outputPrice = Decimal.max(rate.outputCostPerToken, rate.reasoningCostPerToken ?? 0);
+          if (fit < Number.MAX_SAFE_INTEGER && (outputPrice.gt(0) || roomTokens !== null))
+            assert.ok(!fits(fit + 1), `${fit + 1} would fit too`);
+        },
+      ),
       { numRuns: runs },
     );
   });
@@ -91,8 +119,14 @@ describe("Standard Webhooks signatures", () => {
     const secret = newSigningSecret();
     const body = '{"type":"budget.exhausted"}';
     const h = signedHeaders(secret, "msg_1", body, new Date(1_700_000_000_000));
-    const expected = createHmac("sha256", Buffer.from(secret.slice(6), "base64")).update(`msg_1.1700000000.${body}`).digest("base64");
-    assert.deepEqual(h, { "webhook-id": "msg_1", "webhook-timestamp": "1700000000", "webhook-signature": `v1,${expected}` });
+    const expected = createHmac("sha256", Buffer.from(secret.slice(6), "base64"))
+      .update(`msg_1.1700000000.${body}`)
+      .digest("base64");
+    assert.deepEqual(h, {
+      "webhook-id": "msg_1",
+      "webhook-timestamp": "1700000000",
+      "webhook-signature": `v1,${expected}`,
+    });
     assert.equal(verify(secret, h, body, new Date(1_700_000_100_000)), true);
   });
 
@@ -104,7 +138,11 @@ describe("Standard Webhooks signatures", () => {
     assert.equal(verify(secret, { ...h, "webhook-id": "msg_3" }, "{}", now), false);
     assert.equal(verify(newSigningSecret(), h, "{}", now), false);
     assert.equal(verify(secret, h, "{}", new Date(now.getTime() + 600_000)), false);
-    assert.equal(verify(secret, { ...h, "webhook-signature": `v1,bogus ${h["webhook-signature"]}` }, "{}", now), true, "any of several signatures");
+    assert.equal(
+      verify(secret, { ...h, "webhook-signature": `v1,bogus ${h["webhook-signature"]}` }, "{}", now),
+      true,
+      "any of several signatures",
+    );
   });
 });
 

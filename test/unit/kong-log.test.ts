@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { aiBlocks, isBillable, KongLogSchema, modelOf, providerCounts, proxyBlock, type KongLog } from "../../src/domain/kong-log.ts";
+import {
+  aiBlocks,
+  isBillable,
+  KongLogSchema,
+  modelOf,
+  providerCounts,
+  proxyBlock,
+  type KongLog,
+} from "../../src/domain/kong-log.ts";
 import { canonicalJson } from "../../src/domain/json.ts";
 import { eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
 import { checkEntry, entriesOf } from "../../src/ingest/entries.ts";
@@ -39,7 +47,11 @@ describe("Kong log shapes", () => {
   });
 
   it("sums several AI blocks (ai-proxy plus a transformer plugin)", () => {
-    const log = parse(kongLog({ ai: { ...kong38Ai(), "ai-request-transformer": { usage: { prompt_tokens: 5, completion_tokens: 3 } } } }));
+    const log = parse(
+      kongLog({
+        ai: { ...kong38Ai(), "ai-request-transformer": { usage: { prompt_tokens: 5, completion_tokens: 3 } } },
+      }),
+    );
     assert.deepEqual(providerCounts(aiBlocks(log)), { input: 27, output: 15, implausible: false });
   });
 
@@ -80,7 +92,7 @@ describe("Kong log shapes", () => {
   it("reads bodies stored by custom_fields_by_lua as request.body / response.body", () => {
     const entry = { ...kongLog(), ai: undefined } as Record<string, any>;
     entry.request.body = JSON.stringify(CHAT_REQUEST);
-    entry.response.body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paris\"}}]}\n\ndata: [DONE]\n\n";
+    entry.response.body = 'data: {"choices":[{"index":0,"delta":{"content":"Paris"}}]}\n\ndata: [DONE]\n\n';
     const log = parse(entry);
     const t = tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 10_000 });
     assert.equal(t.inputSource, "counted");
@@ -91,12 +103,15 @@ describe("Kong log shapes", () => {
 describe("billable", () => {
   const at = (o: Partial<Record<string, unknown>>) => parse({ ...kongLog(), ...o });
   it("a 200 from the upstream is billable", () => assert.equal(isBillable(at({})), true));
-  it("a retried call that finally succeeded ('502, 200') is billable", () => assert.equal(isBillable(at({ upstream_status: "502, 200" })), true));
+  it("a retried call that finally succeeded ('502, 200') is billable", () =>
+    assert.equal(isBillable(at({ upstream_status: "502, 200" })), true));
   it("a provider 429 is not", () => assert.equal(isBillable(parse(kongLog({ status: 429 }))), false));
   it("a provider 500 is not", () => assert.equal(isBillable(parse(kongLog({ status: 500 }))), false));
   it("Kong's own 401 is not", () => assert.equal(isBillable(parse(kong401())), false));
-  it("a 200 with no upstream (answered by Kong) is not", () => assert.equal(isBillable(at({ upstream_status: "" })), false));
-  it("before Kong 3.3 (no upstream_status) a 2xx is billable", () => assert.equal(isBillable(at({ upstream_status: undefined })), true));
+  it("a 200 with no upstream (answered by Kong) is not", () =>
+    assert.equal(isBillable(at({ upstream_status: "" })), false));
+  it("before Kong 3.3 (no upstream_status) a 2xx is billable", () =>
+    assert.equal(isBillable(at({ upstream_status: undefined })), true));
 });
 
 describe("event identity", () => {
@@ -111,7 +126,11 @@ describe("event identity", () => {
     assert.equal(eventIdOf(reordered), eventIdOf(entry));
     assert.notEqual(eventIdOf({ ...entry, started_at: 1 }), eventIdOf(entry));
   });
-  it("canonical JSON sorts keys at every depth", () => assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}'));
+  it("canonical JSON sorts keys at every depth", () =>
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }),
+      '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}',
+    ));
   it("is partitioned by a hash of the Kong consumer, or of 'unattributed'", () => {
     const key = partitionKeyOf(kongLog({ consumer: { id: "c-1" } }));
     assert.equal(key, partitionKeyOf(kongLog({ consumer: { id: "c-1", username: "other" } })));
@@ -125,12 +144,23 @@ describe("ingest body and entries", () => {
     assert.equal(entriesOf(Buffer.from("{}")).length, 1);
     assert.equal(entriesOf(Buffer.from("[{},{}]")).length, 2);
   });
-  for (const [name, body] of [["empty", ""], ["truncated", '[{"request":'], ["not JSON", "hello"], ["empty array", "[]"], ["a number", "42"]]) {
-    it(`rejects a body that is ${name} as a whole`, () => assert.throws(() => entriesOf(Buffer.from(body!)), { status: 400 }));
+  for (const [name, body] of [
+    ["empty", ""],
+    ["truncated", '[{"request":'],
+    ["not JSON", "hello"],
+    ["empty array", "[]"],
+    ["a number", "42"],
+  ]) {
+    it(`rejects a body that is ${name} as a whole`, () =>
+      assert.throws(() => entriesOf(Buffer.from(body!)), { status: 400 }));
   }
   it("names what is missing in an unusable entry", () => {
     assert.deepEqual(checkEntry(7), { ok: false, code: "not_an_object", reason: "entry is not a JSON object" });
-    assert.deepEqual(checkEntry({ request: {}, response: {}, started_at: 1 }), { ok: false, code: "status_missing", reason: "response.status: missing or not a number" });
+    assert.deepEqual(checkEntry({ request: {}, response: {}, started_at: 1 }), {
+      ok: false,
+      code: "status_missing",
+      reason: "response.status: missing or not a number",
+    });
     assert.equal(checkEntry(kongLog()).ok, true);
   });
 });
@@ -147,7 +177,8 @@ describe("redaction", () => {
     entry.response.headers["set-cookie"] = "s=1";
     redactDeep(entry, keys);
     const text = JSON.stringify(entry);
-    for (const secret of ["llama2-secret-key-12345", "sk-provider", "session=abc", "k1", "s=1"]) assert.ok(!text.includes(secret), secret);
+    for (const secret of ["llama2-secret-key-12345", "sk-provider", "session=abc", "k1", "s=1"])
+      assert.ok(!text.includes(secret), secret);
     assert.equal(entry.request.querystring.q, "x");
     assert.equal(entry.request.uri, "/chat?apikey=REDACTED&q=x");
   });

@@ -25,8 +25,16 @@ const run = (log: ReturnType<typeof logWith>, paths?: BodyPaths, providerFirst =
 
 describe("body paths", () => {
   it("finds bodies under the names operators give custom_fields_by_lua, first configured path first", () => {
-    for (const [req, res] of [["request_body", "response_body"], ["req_body", "resp_body"]] as const) {
-      const t = run(logWith({ [req]: JSON.stringify(CHAT_REQUEST), [res]: JSON.stringify({ choices: [{ message: { content: "Paris" } }] }) }));
+    for (const [req, res] of [
+      ["request_body", "response_body"],
+      ["req_body", "resp_body"],
+    ] as const) {
+      const t = run(
+        logWith({
+          [req]: JSON.stringify(CHAT_REQUEST),
+          [res]: JSON.stringify({ choices: [{ message: { content: "Paris" } }] }),
+        }),
+      );
       assert.equal(t.inputSource, "counted", req);
       assert.equal(t.tokens.output, n("Paris"), res);
     }
@@ -38,8 +46,21 @@ describe("body paths", () => {
 
 describe("request formats", () => {
   it("Responses API: instructions and input items read as chat messages; a string input with instructions too", () => {
-    const items = { model: "gpt-4o", instructions: "Be brief.", input: [{ role: "user", content: [{ type: "input_text", text: "Capital of France?" }] }] };
-    const asChat = requestTokens(enc, { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Capital of France?" }] }, true);
+    const items = {
+      model: "gpt-4o",
+      instructions: "Be brief.",
+      input: [{ role: "user", content: [{ type: "input_text", text: "Capital of France?" }] }],
+    };
+    const asChat = requestTokens(
+      enc,
+      {
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Capital of France?" },
+        ],
+      },
+      true,
+    );
     assert.equal(requestTokens(enc, items, true), asChat);
     assert.equal(requestTokens(enc, { instructions: "Be brief.", input: "Capital of France?" }, true), asChat);
   });
@@ -62,7 +83,12 @@ describe("response formats", () => {
         { type: "message", content: [{ type: "output_text", text: "Paris." }] },
         { type: "function_call", name: "lookup", arguments: '{"q":"x"}' },
       ],
-      usage: { input_tokens: 30, output_tokens: 70, output_tokens_details: { reasoning_tokens: 50 }, input_tokens_details: { cached_tokens: 0 } },
+      usage: {
+        input_tokens: 30,
+        output_tokens: 70,
+        output_tokens_details: { reasoning_tokens: 50 },
+        input_tokens_details: { cached_tokens: 0 },
+      },
     };
     const c = completionOf(body)!;
     assert.equal(completionTokens(enc, c), n("Paris.") + n("lookup") + n('{"q":"x"}'));
@@ -70,7 +96,10 @@ describe("response formats", () => {
   });
 
   it("Responses API stream: the completed event's response; deltas alone without it are a stream cut short", () => {
-    const deltas = ['data: {"type":"response.output_text.delta","delta":"Par"}', 'data: {"type":"response.output_text.delta","delta":"is"}'];
+    const deltas = [
+      'data: {"type":"response.output_text.delta","delta":"Par"}',
+      'data: {"type":"response.output_text.delta","delta":"is"}',
+    ];
     const completed = `data: ${JSON.stringify({ type: "response.completed", response: { output: [{ type: "message", content: [{ type: "output_text", text: "Paris" }] }], usage: { input_tokens: 9, output_tokens: 1 } } })}`;
     const whole = completionOf([...deltas, completed].join("\n\n"))!;
     assert.deepEqual([whole.complete, completionTokens(enc, whole)], [true, n("Paris")]);
@@ -79,10 +108,15 @@ describe("response formats", () => {
   });
 
   it("legacy completion streams and embeddings responses", () => {
-    const sse = 'data: {"choices":[{"index":0,"text":"Hel"}]}\n\ndata: {"choices":[{"index":0,"text":"lo","finish_reason":"stop"}]}\n\n';
+    const sse =
+      'data: {"choices":[{"index":0,"text":"Hel"}]}\n\ndata: {"choices":[{"index":0,"text":"lo","finish_reason":"stop"}]}\n\n';
     const c = completionOf(sse)!;
     assert.deepEqual([c.complete, completionTokens(enc, c)], [true, n("Hello")]);
-    const e = completionOf({ object: "list", data: [{ embedding: [0.1] }], usage: { prompt_tokens: 3, total_tokens: 3 } })!;
+    const e = completionOf({
+      object: "list",
+      data: [{ embedding: [0.1] }],
+      usage: { prompt_tokens: 3, total_tokens: 3 },
+    })!;
     assert.deepEqual([e.complete, completionTokens(enc, e)], [true, 0]);
   });
 });
@@ -90,11 +124,23 @@ describe("response formats", () => {
 describe("payloads that are not whole", () => {
   const provider = { prompt_tokens: 40, completion_tokens: 9 };
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ["request cut off by a size limit", { request_body: JSON.stringify(CHAT_REQUEST).slice(0, 40) }, "request_payload_incomplete"],
+    [
+      "request cut off by a size limit",
+      { request_body: JSON.stringify(CHAT_REQUEST).slice(0, 40) },
+      "request_payload_incomplete",
+    ],
     ["request placeholder", { request_body: "(body too large, not captured)" }, "request_payload_incomplete"],
     ["request of no known format", { request_body: { hello: "world" } }, "request_payload_incomplete"],
-    ["response JSON cut off", { response_body: '{"choices":[{"message":{"content":"Par' }, "response_payload_incomplete"],
-    ["response stream cut before its end", { response_body: 'data: {"choices":[{"index":0,"delta":{"content":"Par"}}]}\n\n' }, "response_payload_incomplete"],
+    [
+      "response JSON cut off",
+      { response_body: '{"choices":[{"message":{"content":"Par' },
+      "response_payload_incomplete",
+    ],
+    [
+      "response stream cut before its end",
+      { response_body: 'data: {"choices":[{"index":0,"delta":{"content":"Par"}}]}\n\n' },
+      "response_payload_incomplete",
+    ],
     ["response placeholder text in a log field", { response_body: "<truncated>" }, "response_payload_incomplete"],
   ];
   for (const [name, fields, anomaly] of cases) {
@@ -116,10 +162,16 @@ describe("payloads that are not whole", () => {
 
 describe("billing policy per model family", () => {
   it("provider-first models bill the provider's figure and keep our count beside it", () => {
-    const log = logWith({ request_body: CHAT_REQUEST, response_body: { choices: [{ message: { content: "Paris" } }] } }, { prompt_tokens: 41, completion_tokens: 2 });
+    const log = logWith(
+      { request_body: CHAT_REQUEST, response_body: { choices: [{ message: { content: "Paris" } }] } },
+      { prompt_tokens: 41, completion_tokens: 2 },
+    );
     const counted = run(log);
     const provider = run(log, undefined, true);
-    assert.deepEqual([counted.inputSource, provider.inputSource, provider.tokens.input, provider.tokens.output], ["counted", "provider", 41, 2]);
+    assert.deepEqual(
+      [counted.inputSource, provider.inputSource, provider.tokens.input, provider.tokens.output],
+      ["counted", "provider", 41, 2],
+    );
     assert.equal(provider.figures.counted?.input, counted.tokens.input);
   });
 });

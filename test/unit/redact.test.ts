@@ -27,14 +27,20 @@ describe("redaction of credentials", () => {
     const entry = { ai: { proxy: { payload: { request: withKey, response: clean } } } };
     redactDeep(entry, keys);
     assert.ok(!JSON.stringify(entry).includes(SECRET));
-    assert.equal(entry.ai.proxy.payload.request, withKey.replace(`"${SECRET}"`, `"${REDACTED}"`), "only the value changed");
+    assert.equal(
+      entry.ai.proxy.payload.request,
+      withKey.replace(`"${SECRET}"`, `"${REDACTED}"`),
+      "only the value changed",
+    );
     assert.equal(entry.ai.proxy.payload.response, clean, "a body without a credential is untouched, byte for byte");
   });
 
   it("the default keys cover tokens and provider keys beyond the API key headers", async () => {
     const { loadConfig } = await import("../../src/config.ts");
     const defaults = loadConfig({}).ingest.redactKeys;
-    const entry: Record<string, unknown> = Object.fromEntries(["jwt", "access_token", "id_token", "key", "x-goog-api-key", "x-amz-security-token"].map((k) => [k, SECRET]));
+    const entry: Record<string, unknown> = Object.fromEntries(
+      ["jwt", "access_token", "id_token", "key", "x-goog-api-key", "x-amz-security-token"].map((k) => [k, SECRET]),
+    );
     redactDeep(entry, defaults);
     assert.ok(!JSON.stringify(entry).includes(SECRET), JSON.stringify(entry));
   });
@@ -47,7 +53,7 @@ describe("redaction of credentials", () => {
   });
 
   it("handles a body nested far too deep for recursion", () => {
-    const deep = JSON.parse("[".repeat(100_000) + `{"apikey":"${SECRET}"}` + "]".repeat(100_000)) as unknown;
+    const deep = JSON.parse(`${"[".repeat(100_000)}{"apikey":"${SECRET}"}${"]".repeat(100_000)}`) as unknown;
     redactDeep(deep, keys);
     assert.ok(!stringifyJson(deep).includes(SECRET));
   });
@@ -59,8 +65,19 @@ describe("redaction of credentials", () => {
     const withSecret = fc.letrec((tie) => ({
       node: fc.oneof(
         { depthSize: "small", withCrossShrink: true },
-        fc.record({ key: fc.constantFrom("apikey", "X-API-KEY", "Cookie", "authorization"), value: fc.constantFrom<unknown>(SECRET, [SECRET, "x"], { v: SECRET }, [[{ a: SECRET }]]) }).map(({ key, value }) => ({ [key]: value })),
-        fc.tuple(fc.string({ maxLength: 6 }), tie("node"), fc.dictionary(fc.string({ maxLength: 4 }), leaf, { maxKeys: 2 })).map(([k, child, rest]) => ({ ...rest, [`k${k}`]: child })),
+        fc
+          .record({
+            key: fc.constantFrom("apikey", "X-API-KEY", "Cookie", "authorization"),
+            value: fc.constantFrom<unknown>(SECRET, [SECRET, "x"], { v: SECRET }, [[{ a: SECRET }]]),
+          })
+          .map(({ key, value }) => ({ [key]: value })),
+        fc
+          .tuple(
+            fc.string({ maxLength: 6 }),
+            tie("node"),
+            fc.dictionary(fc.string({ maxLength: 4 }), leaf, { maxKeys: 2 }),
+          )
+          .map(([k, child, rest]) => ({ ...rest, [`k${k}`]: child })),
         fc.tuple(tie("node"), fc.array(leaf, { maxLength: 3 })).map(([child, rest]) => [...rest, child]),
       ),
     })).node;

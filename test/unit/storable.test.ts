@@ -4,7 +4,14 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { canonicalJson, stringifyJson } from "../../src/domain/json.ts";
 import { aiBlocks, KongLogSchema, modelOf, providerCounts, proxyBlock } from "../../src/domain/kong-log.ts";
-import { MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TOKENS_PER_CALL, plausibleCount, storableId, storableText } from "../../src/domain/storable.ts";
+import {
+  MAX_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_TOKENS_PER_CALL,
+  plausibleCount,
+  storableId,
+  storableText,
+} from "../../src/domain/storable.ts";
 import { eventIdOf, partitionKeyOf } from "../../src/domain/usage-event.ts";
 import { tokenize } from "../../workers/meter/stages/tokenize.ts";
 import { callOfLog } from "../helpers/calls.ts";
@@ -20,15 +27,18 @@ describe("storable text", () => {
 
   it("cuts long names without splitting a surrogate pair", () => {
     assert.equal(storableText("x".repeat(1000)).length, MAX_NAME_LENGTH);
-    const cut = storableText("x".repeat(MAX_NAME_LENGTH - 1) + "😀");
+    const cut = storableText(`${"x".repeat(MAX_NAME_LENGTH - 1)}😀`);
     assert.equal(cut, "x".repeat(MAX_NAME_LENGTH - 1));
   });
 
   it("is always storable and bounded (property)", () => {
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 600 }), (s) => {
-      const t = storableText(s);
-      return storable(t) && t.length <= MAX_NAME_LENGTH;
-    }), { seed: 1 });
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 600 }), (s) => {
+        const t = storableText(s);
+        return storable(t) && t.length <= MAX_NAME_LENGTH;
+      }),
+      { seed: 1 },
+    );
   });
 });
 
@@ -61,8 +71,8 @@ describe("storable identifiers", () => {
 
   it("the Kong log schema normalizes consumer identity, names and upstream status", () => {
     const entry = kongLog({ consumer: { id: "k\u0000", username: "u".repeat(300) } });
-    (entry.route as Record<string, unknown>).name = "route\u0000\ud800" + "r".repeat(400);
-    entry.upstream_status = "200" + " ".repeat(100) + "\u0000";
+    (entry.route as Record<string, unknown>).name = `route\u0000\ud800${"r".repeat(400)}`;
+    entry.upstream_status = `200${" ".repeat(100)}\u0000`;
     const log = KongLogSchema.parse(entry);
     assert.match(log.consumer!.id!, /^sha256:/);
     assert.match(log.consumer!.username!, /^sha256:/);
@@ -71,7 +81,7 @@ describe("storable identifiers", () => {
   });
 
   it("a model from any source is storable and bounded, and never read from an object's prototype", () => {
-    const entry = kongLog({ ai: { proxy: { meta: { response_model: "m\u0000" + "o".repeat(1000) } } } });
+    const entry = kongLog({ ai: { proxy: { meta: { response_model: `m\u0000${"o".repeat(1000)}` } } } });
     const log = KongLogSchema.parse(entry);
     const model = modelOf(log, proxyBlock(aiBlocks(log)), undefined, new Map());
     assert.ok(storable(model) && model.length === MAX_NAME_LENGTH);
@@ -82,7 +92,8 @@ describe("storable identifiers", () => {
 });
 
 describe("provider counts", () => {
-  const counts = (usage: Record<string, unknown>) => providerCounts(aiBlocks(KongLogSchema.parse(kongLog({ ai: { proxy: { usage } } }))));
+  const counts = (usage: Record<string, unknown>) =>
+    providerCounts(aiBlocks(KongLogSchema.parse(kongLog({ ai: { proxy: { usage } } }))));
 
   it("takes counts a call can have", () => {
     assert.deepEqual(counts({ prompt_tokens: 12, completion_tokens: 3 }), { input: 12, output: 3, implausible: false });
@@ -96,14 +107,23 @@ describe("provider counts", () => {
   });
 
   it("flags a sum over several AI blocks that passes the bound", () => {
-    const log = KongLogSchema.parse(kongLog({ ai: { proxy: { usage: { prompt_tokens: MAX_TOKENS_PER_CALL } }, "ai-x": { usage: { prompt_tokens: 1 } } } }));
+    const log = KongLogSchema.parse(
+      kongLog({
+        ai: { proxy: { usage: { prompt_tokens: MAX_TOKENS_PER_CALL } }, "ai-x": { usage: { prompt_tokens: 1 } } },
+      }),
+    );
     assert.deepEqual(providerCounts(aiBlocks(log)), { implausible: true });
   });
 
   it("an implausible figure is never billed: with no payload the call has no count, and says why", () => {
-    const log = KongLogSchema.parse({ ...kongLog({ ai: { proxy: { usage: { prompt_tokens: 1e12, completion_tokens: 5 } } } }) });
+    const log = KongLogSchema.parse({
+      ...kongLog({ ai: { proxy: { usage: { prompt_tokens: 1e12, completion_tokens: 5 } } } }),
+    });
     const t = tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 10_000 });
-    assert.deepEqual([t.tokens.input, t.inputSource, t.tokens.output, t.outputSource, t.anomalies], [0, "none", 5, "provider", ["provider_count_implausible"]]);
+    assert.deepEqual(
+      [t.tokens.input, t.inputSource, t.tokens.output, t.outputSource, t.anomalies],
+      [0, "none", 5, "provider", ["provider_count_implausible"]],
+    );
   });
 });
 
@@ -112,15 +132,18 @@ describe("counting past the time budget", () => {
     const request = { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(2 << 20) }] };
     const log = KongLogSchema.parse(kongLog({ requestBody: request }));
     const t = tokenize(callOfLog(log, { model: "gpt-4o" }), { fallback: "cl100k_base", budgetMs: 5 });
-    assert.deepEqual([t.tokens.input, t.inputSource, t.tokens.output, t.outputSource, t.anomalies], [27, "provider", 7, "provider", ["token_count_over_budget"]]);
+    assert.deepEqual(
+      [t.tokens.input, t.inputSource, t.tokens.output, t.outputSource, t.anomalies],
+      [27, "provider", 7, "provider", ["token_count_over_budget"]],
+    );
   });
 });
 
 describe("JSON at any depth", () => {
-  const deep = (d: number) => JSON.parse("[".repeat(d) + '{"b":1,"a":"\\u0000"}' + "]".repeat(d)) as unknown;
+  const deep = (d: number) => JSON.parse(`${"[".repeat(d)}{"b":1,"a":"\\u0000"}${"]".repeat(d)}`) as unknown;
 
   it("writes what JSON.stringify writes, and keeps going where it overflows", () => {
-    const shallow = { z: [1, -0, 1e21, "é\ud800"], a: { "__proto__": 1, b: null } };
+    const shallow = { z: [1, -0, 1e21, "é\ud800"], a: { __proto__: 1, b: null } };
     assert.equal(stringifyJson(shallow), JSON.stringify(shallow));
     const inner = '{"b":1,"a":"\\u0000"}';
     assert.equal(stringifyJson(deep(200_000)), "[".repeat(200_000) + inner + "]".repeat(200_000));
@@ -128,6 +151,6 @@ describe("JSON at any depth", () => {
 
   it("canonical JSON sorts keys at every depth", () => {
     assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }), '{"a":[{"c":3,"d":2}],"b":1}');
-    assert.ok(canonicalJson(deep(100_000)).endsWith('{"a":"\\u0000","b":1}' + "]".repeat(100_000)));
+    assert.ok(canonicalJson(deep(100_000)).endsWith(`{"a":"\\u0000","b":1}${"]".repeat(100_000)}`));
   });
 });

@@ -42,8 +42,23 @@ describe("TDL slot of an instant", () => {
 
   // the per-quarter-hour cache must give what the time zone database gives, around transitions too
   it("the cached slot equals the uncached one for any instant and zone (property)", () => {
-    const zones = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Seoul", "America/St_Johns"];
-    const nearTransitions = fc.constantFrom(Date.parse("2026-03-08T07:00:00Z"), Date.parse("2026-11-01T06:00:00Z"), Date.parse("2026-10-04T15:00:00Z"), Date.parse("2026-03-29T01:00:00Z"));
+    const zones = [
+      "UTC",
+      "America/New_York",
+      "Europe/London",
+      "Asia/Kolkata",
+      "Asia/Kathmandu",
+      "Australia/Lord_Howe",
+      "Pacific/Chatham",
+      "Asia/Seoul",
+      "America/St_Johns",
+    ];
+    const nearTransitions = fc.constantFrom(
+      Date.parse("2026-03-08T07:00:00Z"),
+      Date.parse("2026-11-01T06:00:00Z"),
+      Date.parse("2026-10-04T15:00:00Z"),
+      Date.parse("2026-03-29T01:00:00Z"),
+    );
     const instant = fc.oneof(
       fc.integer({ min: Date.parse("1900-01-01T00:00:00Z"), max: Date.parse("2100-01-01T00:00:00Z") }),
       fc.tuple(nearTransitions, fc.integer({ min: -7_200_000, max: 7_200_000 })).map(([t, d]) => t + d),
@@ -60,13 +75,28 @@ describe("TDL slot of an instant", () => {
 });
 
 describe("TDL load level", () => {
-  const cases: Array<[number, number]> = [[0, 0], [255, 0], [256, 1], [511, 1], [512, 2], [1023, 2], [1024, 3], [65535, 8], [65536, 9], [10_000_000, 9]];
-  for (const [tokens, level] of cases) it(`${tokens} input tokens is level ${level}`, () => assert.equal(levelOf(tokens, BOUNDS), level));
+  const cases: Array<[number, number]> = [
+    [0, 0],
+    [255, 0],
+    [256, 1],
+    [511, 1],
+    [512, 2],
+    [1023, 2],
+    [1024, 3],
+    [65535, 8],
+    [65536, 9],
+    [10_000_000, 9],
+  ];
+  for (const [tokens, level] of cases)
+    it(`${tokens} input tokens is level ${level}`, () => assert.equal(levelOf(tokens, BOUNDS), level));
 });
 
 describe("TDL matrix shape", () => {
   it("builds the seed's T1..T12 rows of 10 from sparse cells", () => {
-    const m = toMatrix([{ slot: 0, level: 5, value: 3 }, { slot: 11, level: 9, value: 1 }]);
+    const m = toMatrix([
+      { slot: 0, level: 5, value: 3 },
+      { slot: 11, level: 9, value: 1 },
+    ]);
     assert.deepEqual(Object.keys(m), ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12"]);
     assert.deepEqual(m.T1, [0, 0, 0, 0, 0, 3, 0, 0, 0, 0]);
     assert.deepEqual(m.T12, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -79,7 +109,10 @@ describe("TDL matrix shape", () => {
   });
 
   it("names the row that is wrong", () => {
-    assert.deepEqual(parseMatrix({ T13: Array(10).fill(0) }), { error: "unknown slot; slots are T1..T12", path: "T13" });
+    assert.deepEqual(parseMatrix({ T13: Array(10).fill(0) }), {
+      error: "unknown slot; slots are T1..T12",
+      path: "T13",
+    });
     assert.equal((parseMatrix({ T2: [1, 2] }) as { path: string }).path, "T2");
     assert.equal((parseMatrix({ T3: Array(10).fill(-1) }) as { path: string }).path, "T3");
     assert.ok("error" in (parseMatrix([1, 2]) as object));

@@ -20,8 +20,15 @@ const CORPUS: Record<string, string> = {
   english: "The quick brown fox jumps over the lazy dog. It's 9:30, isn't it? We'll see; they've gone.",
   korean: "안녕하세요! 서울의 날씨는 어떻습니까? 오늘은 맑고 따뜻합니다. 뭘봐임마",
   japanese_chinese: "日本語のテキストと中文字符，混合在一起。東京タワー",
-  code: "def fib(n: int) -> int:\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n\tconsole.log(`x=${x}`);\r\n",
-  json: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "Hi \"there\" \\ / \u00e9" }], n: 12345.678, ok: true }),
+  code:
+    "def fib(n: int) -> int:\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n\tconsole.log(`x=$" +
+    "{x}`);\r\n",
+  json: JSON.stringify({
+    model: "gpt-4o",
+    messages: [{ role: "user", content: 'Hi "there" \\ / \u00e9' }],
+    n: 12345.678,
+    ok: true,
+  }),
   emoji: "👍🏽 family: 👨‍👩‍👧‍👦 flags: 🇰🇷🇫🇷 ✔︎ ❤️‍🔥 🎉🎉🎉",
   contractions: "I'M HE'S THEY'RE we'VE you'LL she'D it'S 'ſt 'Ss 'LLama",
   whitespace: "a  b   c\t\td\n\ne \r\n\r\n f\u00a0g\u2003h\u3000i\u0085j\ufeffk\u2028l   \n   m     ",
@@ -33,10 +40,12 @@ const CORPUS: Record<string, string> = {
 };
 
 const membersOf = (table: string) =>
-  new Set(table.split(",").flatMap((r) => {
-    const [a, b = a] = r.split("-").map((h) => parseInt(h, 16)) as [number, number?];
-    return Array.from({ length: b! - a + 1 }, (_, i) => a + i);
-  }));
+  new Set(
+    table.split(",").flatMap((r) => {
+      const [a, b = a] = r.split("-").map((h) => parseInt(h, 16)) as [number, number?];
+      return Array.from({ length: b! - a + 1 }, (_, i) => a + i);
+    }),
+  );
 
 /** Characters this Node's Unicode tables classify otherwise than tiktoken's engine (a later Unicode: new letters, digits, marks, changed categories). */
 const RECLASSIFIED: string[] = (() => {
@@ -44,7 +53,8 @@ const RECLASSIFIED: string[] = (() => {
   for (const [cls, table] of Object.entries(UNICODE_CLASSES)) {
     const members = membersOf(table);
     const re = new RegExp(`^\\p{${cls}}$`, "u");
-    for (let cp = 0; cp <= 0x10ffff; cp++) if ((cp < 0xd800 || cp > 0xdfff) && re.test(String.fromCodePoint(cp)) !== members.has(cp)) out.add(cp);
+    for (let cp = 0; cp <= 0x10ffff; cp++)
+      if ((cp < 0xd800 || cp > 0xdfff) && re.test(String.fromCodePoint(cp)) !== members.has(cp)) out.add(cp);
   }
   return [...out].map((cp) => String.fromCodePoint(cp));
 })();
@@ -56,11 +66,30 @@ describe("token counter: Unicode classes pinned to tiktoken's engine", () => {
 
   it("characters of a later Unicode than the engine's are counted as tiktoken counts them, in every context", () => {
     // Node 20.20's tables are Unicode 17.0 and the engine's 16.0 here; on a Node as old as the engine the list is empty
-    const contexts = (c: string) => [c, c + c + c, ` ${c}`, `a${c}`, `${c}a`, `1${c}`, `${c}1`, `'${c}`, `${c}'s`, `Hello${c}world`, `.${c}.`, `12${c}${c}3`];
+    const contexts = (c: string) => [
+      c,
+      c + c + c,
+      ` ${c}`,
+      `a${c}`,
+      `${c}a`,
+      `1${c}`,
+      `${c}1`,
+      `'${c}`,
+      `${c}'s`,
+      `Hello${c}world`,
+      `.${c}.`,
+      `12${c}${c}3`,
+    ];
     const sample = RECLASSIFIED.filter((_, i) => i % 37 === 0 || i < 20);
     for (const encoding of ["cl100k_base", "o200k_base"] as const) {
       const counter = counterFor(encoding);
-      for (const ch of sample) for (const s of contexts(ch)) assert.equal(counter.count(s), refCount(encoding, s), `${encoding} U+${ch.codePointAt(0)!.toString(16)} in ${JSON.stringify(s)}`);
+      for (const ch of sample)
+        for (const s of contexts(ch))
+          assert.equal(
+            counter.count(s),
+            refCount(encoding, s),
+            `${encoding} U+${ch.codePointAt(0)!.toString(16)} in ${JSON.stringify(s)}`,
+          );
     }
   });
 });
@@ -69,37 +98,78 @@ describe("token counter: the same counts as tiktoken", () => {
   for (const encoding of ENCODINGS) {
     it(`${encoding}: every corpus text`, () => {
       const counter = counterFor(encoding);
-      for (const [name, text] of Object.entries(CORPUS)) assert.equal(counter.count(text), refCount(encoding, text), name);
+      for (const [name, text] of Object.entries(CORPUS))
+        assert.equal(counter.count(text), refCount(encoding, text), name);
     });
   }
 
   // long pieces take the heap merge; lengths stay where tiktoken's quadratic merge is still quick
   it("long runs of one character, of a few characters, and without spaces", () => {
-    const runs = ["x".repeat(3001), " ".repeat(2500), "\n".repeat(2000), "!".repeat(2999), "中".repeat(1500), "🎉".repeat(700),
-      "ab".repeat(1800), "abc".repeat(1001), "aab".repeat(999), " x".repeat(1200), "7".repeat(3000), "\u0301".repeat(1000)];
+    const runs = [
+      "x".repeat(3001),
+      " ".repeat(2500),
+      "\n".repeat(2000),
+      "!".repeat(2999),
+      "中".repeat(1500),
+      "🎉".repeat(700),
+      "ab".repeat(1800),
+      "abc".repeat(1001),
+      "aab".repeat(999),
+      " x".repeat(1200),
+      "7".repeat(3000),
+      "\u0301".repeat(1000),
+    ];
     for (const encoding of ENCODINGS) {
       const counter = counterFor(encoding);
-      for (const text of runs) assert.equal(counter.count(text), refCount(encoding, text), `${encoding} ${JSON.stringify(text.slice(0, 6))}…`);
+      for (const text of runs)
+        assert.equal(counter.count(text), refCount(encoding, text), `${encoding} ${JSON.stringify(text.slice(0, 6))}…`);
     }
   });
 
   // Text built from the fragments the pre-tokenizer treats differently, in random order and length.
   const fragment = fc.oneof(
-    fc.constantFrom(" ", "  ", "\n", "\r\n", "\t", "\u00a0", "\u3000", "\u0085", "\ufeff", "'", "'s", "'LL", "'ſ", "'re", ".", "...", "/", "\\"),
+    fc.constantFrom(
+      " ",
+      "  ",
+      "\n",
+      "\r\n",
+      "\t",
+      "\u00a0",
+      "\u3000",
+      "\u0085",
+      "\ufeff",
+      "'",
+      "'s",
+      "'LL",
+      "'ſ",
+      "'re",
+      ".",
+      "...",
+      "/",
+      "\\",
+    ),
     fc.string({ unit: "grapheme-ascii", maxLength: 12 }),
     fc.string({ unit: "grapheme", maxLength: 6 }),
     fc.string({ unit: "binary", maxLength: 6 }),
     fc.constantFrom("안녕", "日本", "é", "Ǆ", "١٢", "👍🏽", "\ud800", "123456"),
     // letters, digits and marks Node's Unicode classifies otherwise than tiktoken's engine
     ...(RECLASSIFIED.length > 0 ? [fc.constantFrom(...RECLASSIFIED)] : []),
-    fc.tuple(fc.constantFrom("x", " ", "ab", "中", "!", "9"), fc.integer({ min: 60, max: 400 })).map(([s, k]) => s.repeat(k)),
+    fc
+      .tuple(fc.constantFrom("x", " ", "ab", "中", "!", "9"), fc.integer({ min: 60, max: 400 }))
+      .map(([s, k]) => s.repeat(k)),
   );
   const text = fc.array(fragment, { maxLength: 30 }).map((parts) => parts.join(""));
 
   for (const encoding of ["cl100k_base", "o200k_base"] as const) {
     it(`${encoding}: generated text (property)`, () => {
       const counter = counterFor(encoding);
-      fc.assert(fc.property(text, (s) => counter.count(s) === refCount(encoding, s)), { numRuns: Number(process.env.TOKEN_PROPERTY_RUNS ?? 400), seed: Number(process.env.PROPERTY_SEED ?? 20261125) });
+      fc.assert(
+        fc.property(text, (s) => counter.count(s) === refCount(encoding, s)),
+        {
+          numRuns: Number(process.env.TOKEN_PROPERTY_RUNS ?? 400),
+          seed: Number(process.env.PROPERTY_SEED ?? 20261125),
+        },
+      );
     });
   }
 });
@@ -128,9 +198,17 @@ describe("token counter: caches never change a count", () => {
   // Multi-turn traffic: each request resends the system prompt and every earlier message.
   const message = fc.oneof(
     fc.string({ unit: "grapheme", minLength: 0, maxLength: 400 }),
-    fc.array(fc.constantFrom("the", " gateway", " bills", " 토큰", "\n\n", " 123", "!", " caché"), { minLength: 40, maxLength: 200 }).map((w) => w.join("")),
+    fc
+      .array(fc.constantFrom("the", " gateway", " bills", " 토큰", "\n\n", " 123", "!", " caché"), {
+        minLength: 40,
+        maxLength: 200,
+      })
+      .map((w) => w.join("")),
   );
-  const conversation = fc.record({ system: message, turns: fc.array(fc.tuple(message, message), { minLength: 1, maxLength: 8 }) });
+  const conversation = fc.record({
+    system: message,
+    turns: fc.array(fc.tuple(message, message), { minLength: 1, maxLength: 8 }),
+  });
 
   it("multi-turn conversations: every request counts as without caches and as tiktoken (property)", () => {
     const cached = new TokenCounter("o200k_base", ranks, patStr);
@@ -145,7 +223,10 @@ describe("token counter: caches never change a count", () => {
           messages.push({ role: "assistant", content: assistant });
         }
       }),
-      { numRuns: Number(process.env.TOKEN_PROPERTY_RUNS ?? 400) / 4, seed: Number(process.env.PROPERTY_SEED ?? 20261125) },
+      {
+        numRuns: Number(process.env.TOKEN_PROPERTY_RUNS ?? 400) / 4,
+        seed: Number(process.env.PROPERTY_SEED ?? 20261125),
+      },
     );
   });
 

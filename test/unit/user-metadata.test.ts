@@ -15,10 +15,13 @@ describe("Kong declarative config reading", () => {
   it("reads the seed's two consumers with their metadata and prices as written", () => {
     const { formatVersion, candidates } = readKongConfig(SEED);
     assert.equal(formatVersion, "3.0");
-    assert.deepEqual(candidates.map((c) => [c.identity.username, c.identity.custom_id, c.problems.length, c.credentials]), [
-      ["llama2-client", "client-001", 0, 1],
-      ["premium-client", "client-002", 0, 1],
-    ]);
+    assert.deepEqual(
+      candidates.map((c) => [c.identity.username, c.identity.custom_id, c.problems.length, c.credentials]),
+      [
+        ["llama2-client", "client-001", 0, 1],
+        ["premium-client", "client-002", 0, 1],
+      ],
+    );
     const m = candidates[0]!.body.metadata!;
     assert.equal(m.input_cost_per_token?.toFixed(), "0.000000083", "the source digits, not a float");
     assert.equal(m.output_cost_per_token?.toFixed(), "0.00000033");
@@ -27,7 +30,10 @@ describe("Kong declarative config reading", () => {
 
   it("keeps every digit of a price a float cannot hold", () => {
     const text = SEED.replace("input_cost_per_token: 0.000000083", "input_cost_per_token: 123456789012.000000000083");
-    assert.equal(readKongConfig(text).candidates[0]!.body.metadata!.input_cost_per_token?.toFixed(), "123456789012.000000000083");
+    assert.equal(
+      readKongConfig(text).candidates[0]!.body.metadata!.input_cost_per_token?.toFixed(),
+      "123456789012.000000000083",
+    );
   });
 
   it("takes a top-level plugin scoped by `consumer:` and rejects a second one for the same consumer", () => {
@@ -48,16 +54,25 @@ plugins:
 `;
     const [a, b] = readKongConfig(text).candidates;
     assert.equal(a!.body.metadata?.id, "a");
-    assert.deepEqual(b!.problems.map((p) => p.field), ["plugins.1"]);
+    assert.deepEqual(
+      b!.problems.map((p) => p.field),
+      ["plugins.1"],
+    );
   });
 
   it("reports duplicate identities in one file on every consumer that has them", () => {
     const text = `_format_version: "3.0"\nconsumers:\n  - username: x\n  - username: x\n    custom_id: y\n`;
-    assert.deepEqual(readKongConfig(text).candidates.map((c) => c.problems.map((p) => p.field)), [["consumers.0.username"], ["consumers.1.username"]]);
+    assert.deepEqual(
+      readKongConfig(text).candidates.map((c) => c.problems.map((p) => p.field)),
+      [["consumers.0.username"], ["consumers.1.username"]],
+    );
   });
 
   it("ignores the plugin's connection settings, so a config written for the new plugin imports too", () => {
-    const text = SEED.replace('id: "kt-llama3-1"', 'id: "kt-llama3-1"\n          tokenmeter_url: http://tokenmeter:8080\n          fail_open: false');
+    const text = SEED.replace(
+      'id: "kt-llama3-1"',
+      'id: "kt-llama3-1"\n          tokenmeter_url: http://tokenmeter:8080\n          fail_open: false',
+    );
     assert.deepEqual(readKongConfig(text).candidates[0]!.problems, []);
   });
 
@@ -67,7 +82,13 @@ plugins:
       services: { kong: { volumes: string[]; environment: Record<string, string> } };
     };
     const { candidates } = readKongConfig(compose.configs.kong_config.content);
-    assert.deepEqual(candidates.map((c) => [c.identity.username, c.problems]), [["llama2-client", []], ["premium-client", []]]);
+    assert.deepEqual(
+      candidates.map((c) => [c.identity.username, c.problems]),
+      [
+        ["llama2-client", []],
+        ["premium-client", []],
+      ],
+    );
     const mount = compose.services.kong.volumes[0]!.split(":")[0]!;
     assert.ok(existsSync(new URL(`../../${mount}`, import.meta.url)), mount);
     assert.match(compose.services.kong.environment.KONG_PLUGINS!, /user-metadata/);
@@ -89,7 +110,15 @@ describe("X-User-* header values", () => {
       },
       { ...emptyMatrix(), T10: [0, 0, 0, 0, 0, 2, 0, 0, 0, 0] },
     );
-    assert.deepEqual(Object.keys(h), ["X-User-TDL-Matrix", "X-User-Capabilities", "X-Consumer-ID", "X-User-Max-Input-Tokens", "X-User-Input-Cost", "X-User-Output-Cost", "X-User-Tags"]);
+    assert.deepEqual(Object.keys(h), [
+      "X-User-TDL-Matrix",
+      "X-User-Capabilities",
+      "X-Consumer-ID",
+      "X-User-Max-Input-Tokens",
+      "X-User-Input-Cost",
+      "X-User-Output-Cost",
+      "X-User-Tags",
+    ]);
     assert.equal(h["X-User-Input-Cost"], "0.000000083");
     assert.equal(h["X-User-Output-Cost"], "0.00000033");
     assert.equal(h["X-User-Tags"], '["뭘봐임마"]');
@@ -98,14 +127,26 @@ describe("X-User-* header values", () => {
 });
 
 describe("limits", () => {
-  const limits = { capabilities: [1, 1, 0, 0, 0], maxInputTokens: 100, maxOutputTokens: 50, tdlMatrix: { ...emptyMatrix(), T5: [0, 0, 0, 0, 0, 3, 0, 0, 0, 0] } };
+  const limits = {
+    capabilities: [1, 1, 0, 0, 0],
+    maxInputTokens: 100,
+    maxOutputTokens: 50,
+    tdlMatrix: { ...emptyMatrix(), T5: [0, 0, 0, 0, 0, 3, 0, 0, 0, 0] },
+  };
 
   it("maps a route or model to a capability, first match wins; an unmapped call is unrestricted", () => {
-    const map = new Map([["image-route", 2], ["gpt-4o", 1]]);
+    const map = new Map([
+      ["image-route", 2],
+      ["gpt-4o", 1],
+    ]);
     assert.equal(capabilityOf(["image-route", "id-1", "gpt-4o"], map), 2);
     assert.equal(capabilityOf([undefined, null, "gpt-4o"], map), 1);
     assert.equal(capabilityOf(["chat"], map), undefined);
-    assert.equal(capabilityOf(["__proto__", "constructor", "toString"], map), undefined, "names from logs are only names");
+    assert.equal(
+      capabilityOf(["__proto__", "constructor", "toString"], map),
+      undefined,
+      "names from logs are only names",
+    );
     assert.equal(capabilityGranted(limits, undefined), true);
     assert.equal(capabilityGranted(limits, 2), false);
     assert.equal(capabilityGranted(limits, 7), false, "an index beyond the flags is not granted");
@@ -114,15 +155,30 @@ describe("limits", () => {
   it("reads a cell's limit (0 = none) and flags what a metered call broke", () => {
     assert.equal(cellLimit(limits.tdlMatrix, 4, 5), 3);
     assert.equal(cellLimit(limits.tdlMatrix, 4, 0), 0);
-    assert.deepEqual(limitFlagsOf(limits, { capability: 2, reachedUpstream: true, inputTokens: 101, outputTokens: 50 }), ["capability_not_granted", "input_tokens_over_limit"]);
-    assert.deepEqual(limitFlagsOf(limits, { capability: 2, reachedUpstream: false, inputTokens: 100, outputTokens: 51 }), ["output_tokens_over_limit"]);
+    assert.deepEqual(
+      limitFlagsOf(limits, { capability: 2, reachedUpstream: true, inputTokens: 101, outputTokens: 50 }),
+      ["capability_not_granted", "input_tokens_over_limit"],
+    );
+    assert.deepEqual(
+      limitFlagsOf(limits, { capability: 2, reachedUpstream: false, inputTokens: 100, outputTokens: 51 }),
+      ["output_tokens_over_limit"],
+    );
   });
 });
 
 describe("metadata versions", () => {
   const snap = (over: Partial<MetadataSnapshot> = {}): MetadataSnapshot => ({
-    id: "a", provider_name: "kt", tags: ["x"], tdl_matrix: { T1: [1] }, capabilities: [1, 1, 1, 1, 1],
-    max_input_tokens: 1, max_output_tokens: 2, input_cost_per_token: "0.1", output_cost_per_token: "0.2", configured: true, ...over,
+    id: "a",
+    provider_name: "kt",
+    tags: ["x"],
+    tdl_matrix: { T1: [1] },
+    capabilities: [1, 1, 1, 1, 1],
+    max_input_tokens: 1,
+    max_output_tokens: 2,
+    input_cost_per_token: "0.1",
+    output_cost_per_token: "0.2",
+    configured: true,
+    ...over,
   });
   it("diffs field by field, ignoring key order inside values", () => {
     assert.deepEqual(diffSnapshots(snap(), snap({ tdl_matrix: { T1: [1] } })), {});

@@ -17,7 +17,9 @@ export type RecorderDeps = { kafka: Kafka; db: PrismaClient; config: Config; log
 async function record(payload: EachBatchPayload, deps: RecorderDeps): Promise<void> {
   const { batch } = payload;
   const log = deps.logger.child({ topic: batch.topic, partition: batch.partition });
-  const rows = batch.messages.map((m) => rowOf(batch.topic, batch.partition, m, redactPayload(m.value ?? Buffer.alloc(0), deps.config.ingest.redactKeys)));
+  const rows = batch.messages.map((m) =>
+    rowOf(batch.topic, batch.partition, m, redactPayload(m.value ?? Buffer.alloc(0), deps.config.ingest.redactKeys)),
+  );
   const done = await untilDone(
     async () => {
       try {
@@ -37,7 +39,10 @@ async function record(payload: EachBatchPayload, deps: RecorderDeps): Promise<vo
 }
 
 export async function startDeadLetterRecorder(deps: RecorderDeps): Promise<{ stop(): Promise<void> }> {
-  const consumer: Consumer = deps.kafka.consumer({ groupId: `${deps.config.kafka.groupId}.dead-letters`, maxWaitTimeInMs: deps.config.kafka.maxWaitMs });
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: `${deps.config.kafka.groupId}.dead-letters`,
+    maxWaitTimeInMs: deps.config.kafka.maxWaitMs,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: deps.config.kafka.deadLetterTopic, fromBeginning: true });
   await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch: (payload) => record(payload, deps) });

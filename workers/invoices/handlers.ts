@@ -2,14 +2,26 @@
 import { UnrecoverableError, type Job, type Queue } from "bullmq";
 import type { z } from "zod";
 import { draftInvoice, finalizePeriod } from "../../src/billing/invoice.service.ts";
-import { consumersToInvoice, duePeriods, periodsToFinalize, recordPeriod, type BillingSettings } from "../../src/billing/period.service.ts";
+import {
+  consumersToInvoice,
+  duePeriods,
+  periodsToFinalize,
+  recordPeriod,
+  type BillingSettings,
+} from "../../src/billing/period.service.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { isPeriodKey, periodOfKey } from "../../src/domain/billing-period.ts";
 import { JOB_OPTIONS, JOBS } from "../../src/jobs/catalog.ts";
 import type { AlertDeps } from "../../src/alerts/alert.service.ts";
 import { sweepCredits } from "../../src/credits/credit-sweep.ts";
 
-export type BillingDeps = { db: PrismaClient; queue: Queue; settings: BillingSettings; alerts?: AlertDeps; creditExpiringDays?: number };
+export type BillingDeps = {
+  db: PrismaClient;
+  queue: Queue;
+  settings: BillingSettings;
+  alerts?: AlertDeps;
+  creditExpiringDays?: number;
+};
 
 const asOfDate = (asOf?: string) => (asOf ? new Date(asOf) : new Date());
 
@@ -24,9 +36,19 @@ async function tick(job: Job, d: BillingDeps) {
   const now = asOfDate(asOf);
   const due = await duePeriods(d.db, d.settings, now);
   // deterministic ids: a repeated tick does not close a period twice
-  for (const p of due) await d.queue.add(JOBS.closePeriod.name, { periodKey: p.key, asOf }, { ...JOB_OPTIONS, jobId: `close.${p.kind}.${p.key}` });
+  for (const p of due)
+    await d.queue.add(
+      JOBS.closePeriod.name,
+      { periodKey: p.key, asOf },
+      { ...JOB_OPTIONS, jobId: `close.${p.kind}.${p.key}` },
+    );
   const finalize = await periodsToFinalize(d.db, d.settings, now);
-  for (const p of finalize) await d.queue.add(JOBS.finalizePeriod.name, { periodId: p.id, asOf }, { ...JOB_OPTIONS, jobId: `finalize.${p.id}` });
+  for (const p of finalize)
+    await d.queue.add(
+      JOBS.finalizePeriod.name,
+      { periodId: p.id, asOf },
+      { ...JOB_OPTIONS, jobId: `finalize.${p.id}` },
+    );
   const credits = await sweepCredits(d.db, d.alerts, now, d.creditExpiringDays ?? 7);
   return { closing: due.map((p) => p.key), finalizing: finalize.map((p) => p.key), ...credits };
 }
@@ -34,7 +56,8 @@ async function tick(job: Job, d: BillingDeps) {
 async function closePeriod(job: Job, d: BillingDeps) {
   const { periodKey, asOf } = payload("closePeriod", job);
   const s = d.settings;
-  if (!isPeriodKey(periodKey, s.period)) throw new UnrecoverableError(`${periodKey} does not start a ${s.period} period`);
+  if (!isPeriodKey(periodKey, s.period))
+    throw new UnrecoverableError(`${periodKey} does not start a ${s.period} period`);
   const period = periodOfKey(periodKey, s.period, s.timeZone);
   if (period.endsAt > asOfDate(asOf)) throw new UnrecoverableError(`period ${periodKey} has not ended yet`);
   const row = await recordPeriod(d.db, period);
@@ -62,8 +85,13 @@ async function finalize(job: Job, d: BillingDeps) {
   if (row.status === "finalized") return { finalized: 0 };
   const consumers = await consumersToInvoice(d.db, row);
   const heldUnpriced: Array<{ consumer_id: string; calls: number; models: string[] }> = [];
-  const finalized = await finalizePeriod(d.db, periodId, consumers, d.settings, asOfDate(asOf), (done, total) =>
-    job.updateProgress({ period: row.key, done, total }),
+  const finalized = await finalizePeriod(
+    d.db,
+    periodId,
+    consumers,
+    d.settings,
+    asOfDate(asOf),
+    (done, total) => job.updateProgress({ period: row.key, done, total }),
     (consumerId, u) => heldUnpriced.push({ consumer_id: consumerId, ...u }),
   );
   return { finalized, held_unpriced: heldUnpriced };
@@ -72,11 +100,16 @@ async function finalize(job: Job, d: BillingDeps) {
 export function billingProcessor(d: BillingDeps) {
   return async (job: Job) => {
     switch (job.name) {
-      case JOBS.tick.name: return tick(job, d);
-      case JOBS.closePeriod.name: return closePeriod(job, d);
-      case JOBS.draftInvoice.name: return draft(job, d);
-      case JOBS.finalizePeriod.name: return finalize(job, d);
-      default: throw new UnrecoverableError(`unknown job ${job.name}`);
+      case JOBS.tick.name:
+        return tick(job, d);
+      case JOBS.closePeriod.name:
+        return closePeriod(job, d);
+      case JOBS.draftInvoice.name:
+        return draft(job, d);
+      case JOBS.finalizePeriod.name:
+        return finalize(job, d);
+      default:
+        throw new UnrecoverableError(`unknown job ${job.name}`);
     }
   };
 }

@@ -19,6 +19,27 @@ const checks = new DependencyChecks({ db, redis });
 const worker = await startInvoiceWorker({ config, db, logger, metrics });
 // alerts are jobs too: the webhook deliveries run beside billing
 const webhooks = await startWebhookWorker({ config, db, logger: logger.child({ component: "webhooks" }) });
-const ops = await startOpsServer(config.http.host, config.ops.invoicesHttpPort, { checks, metrics, required: ["postgres", "redis"], refresh: [invoiceRefresher(metrics, db)], cacheMs: config.ops.cacheMs, metricsToken: config.ops.metricsToken }, logger);
-logger.info({ period: config.billing.period, timeZone: config.billing.timeZone, ops: config.ops.invoicesHttpPort }, "invoice worker running");
-onShutdown(logger, [async () => ops?.close(), () => worker.stop(), () => webhooks.stop(), async () => redis.disconnect(), () => db.$disconnect()]);
+const ops = await startOpsServer(
+  config.http.host,
+  config.ops.invoicesHttpPort,
+  {
+    checks,
+    metrics,
+    required: ["postgres", "redis"],
+    refresh: [invoiceRefresher(metrics, db)],
+    cacheMs: config.ops.cacheMs,
+    metricsToken: config.ops.metricsToken,
+  },
+  logger,
+);
+logger.info(
+  { period: config.billing.period, timeZone: config.billing.timeZone, ops: config.ops.invoicesHttpPort },
+  "invoice worker running",
+);
+onShutdown(logger, [
+  async () => ops?.close(),
+  () => worker.stop(),
+  () => webhooks.stop(),
+  async () => redis.disconnect(),
+  () => db.$disconnect(),
+]);

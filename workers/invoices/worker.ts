@@ -13,17 +13,28 @@ import { billingProcessor } from "./handlers.ts";
 
 export type InvoiceWorker = { stop(): Promise<void> };
 
-export async function startInvoiceWorker(deps: { config: Config; db: PrismaClient; logger: Logger; metrics?: Metrics; schedule?: boolean; webhookQueue?: Queue }): Promise<InvoiceWorker> {
+export async function startInvoiceWorker(deps: {
+  config: Config;
+  db: PrismaClient;
+  logger: Logger;
+  metrics?: Metrics;
+  schedule?: boolean;
+  webhookQueue?: Queue;
+}): Promise<InvoiceWorker> {
   const { config, db, logger } = deps;
   const queueConnection = redisConnection(config, "worker");
   const workerConnection = redisConnection(config, "worker");
   const queue = createBillingQueue(config, queueConnection);
   const alerts = { db, webhookQueue: deps.webhookQueue ?? createWebhookQueue(config, queueConnection), config, logger };
-  const worker = new Worker(BILLING_QUEUE, billingProcessor({ db, queue, settings: config.billing, alerts, creditExpiringDays: config.credits.expiringDays }), {
-    connection: workerConnection,
-    prefix: config.redis.prefix,
-    concurrency: 2,
-  });
+  const worker = new Worker(
+    BILLING_QUEUE,
+    billingProcessor({ db, queue, settings: config.billing, alerts, creditExpiringDays: config.credits.expiringDays }),
+    {
+      connection: workerConnection,
+      prefix: config.redis.prefix,
+      concurrency: 2,
+    },
+  );
   worker.on("completed", (job) => deps.metrics?.billingJobs.inc({ job: job.name, status: "completed" }));
   worker.on("failed", (job, err) => {
     deps.metrics?.billingJobs.inc({ job: job?.name ?? "unknown", status: "failed" });
@@ -39,8 +50,16 @@ export async function startInvoiceWorker(deps: { config: Config; db: PrismaClien
     // Stable ids: a redeploy updates the schedules instead of adding more. Scheduling waits for
     // Redis in the background so that metering starts regardless.
     void (async () => {
-      await queue.upsertJobScheduler("billing-period-close", { pattern: PERIOD_CLOSE_PATTERN[config.billing.period], tz: config.billing.timeZone }, { name: JOBS.tick.name, data: {} });
-      await queue.upsertJobScheduler("billing-tick", { every: config.billing.tickMs }, { name: JOBS.tick.name, data: {} });
+      await queue.upsertJobScheduler(
+        "billing-period-close",
+        { pattern: PERIOD_CLOSE_PATTERN[config.billing.period], tz: config.billing.timeZone },
+        { name: JOBS.tick.name, data: {} },
+      );
+      await queue.upsertJobScheduler(
+        "billing-tick",
+        { every: config.billing.tickMs },
+        { name: JOBS.tick.name, data: {} },
+      );
       await queue.add(JOBS.tick.name, {}, { jobId: `tick.start.${Date.now()}` });
     })().catch((err: unknown) => logger.error({ err }, "could not schedule billing jobs"));
   }

@@ -23,7 +23,7 @@ import { settleMetered } from "../../src/budgets/settlement.ts";
 const CHUNK_MESSAGES = 500;
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
-export type MeterDeps = {
+export type MeterConsumerDeps = {
   kafka: Kafka;
   db: PrismaClient;
   pool: SqlPool;
@@ -40,7 +40,7 @@ export type MeterDeps = {
 
 type Settle = (stored: BatchResult["stored"]) => Promise<void>;
 
-function budgetSettlement(deps: MeterDeps): Settle {
+function budgetSettlement(deps: MeterConsumerDeps): Settle {
   if (!deps.redis) return async () => {};
   const { db, config, logger, metrics } = deps;
   const ledger = new HoldLedger(deps.redis, config.redis.prefix);
@@ -52,7 +52,7 @@ function budgetSettlement(deps: MeterDeps): Settle {
 export type Meter = { stop(): Promise<void> };
 
 /** Consecutive messages, at most CHUNK_MESSAGES and (unless one message alone is larger) CHUNK_BYTES. */
-export function chunksOf<M extends { value: Buffer | null }>(messages: M[]): M[][] {
+function chunksOf<M extends { value: Buffer | null }>(messages: M[]): M[][] {
   const chunks: M[][] = [];
   let current: M[] = [];
   let bytes = 0;
@@ -70,7 +70,7 @@ export function chunksOf<M extends { value: Buffer | null }>(messages: M[]): M[]
   return chunks;
 }
 
-async function handleBatch(payload: EachBatchPayload, deps: MeterDeps, settle: Settle): Promise<void> {
+async function handleBatch(payload: EachBatchPayload, deps: MeterConsumerDeps, settle: Settle): Promise<void> {
   const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
   const log = deps.logger.child({ topic: batch.topic, partition: batch.partition });
   for (const chunk of chunksOf<KafkaMessage>(batch.messages)) {
@@ -78,14 +78,22 @@ async function handleBatch(payload: EachBatchPayload, deps: MeterDeps, settle: S
     const t0 = performance.now();
     const messages = chunk.map((m) => ({ ...m, topic: batch.topic, partition: batch.partition }));
     const chunkLog = log.child({ firstOffset: chunk[0]!.offset, lastOffset: chunk[chunk.length - 1]!.offset });
-    const done = await untilDone(async () => {
-      const result = await meterBatch(messages, deps);
-      await sendDeadLetters(result, batch.topic, batch.partition, deps);
-      return result;
-    }, payload, chunkLog, deps.metrics);
+    const done = await untilDone(
+      async () => {
+        const result = await meterBatch(messages, deps);
+        await sendDeadLetters(result, batch.topic, batch.partition, deps);
+        return result;
+      },
+      payload,
+      chunkLog,
+      deps.metrics,
+    );
     if (!done) return;
     for (const d of done.deadLetters) {
-      chunkLog.warn({ offset: d.message.offset, eventId: d.eventId, consumer: d.consumer, kind: d.kind, reason: d.reason }, "usage message dead-lettered");
+      chunkLog.warn(
+        { offset: d.message.offset, eventId: d.eventId, consumer: d.consumer, kind: d.kind, reason: d.reason },
+        "usage message dead-lettered",
+      );
     }
     // counted as soon as PostgreSQL holds it: a rebalance failing the heartbeat below must not hide it
     recordChunk(deps.metrics, done, t0);
@@ -121,7 +129,7 @@ function recordChunk(metrics: Metrics, done: BatchResult, t0: number): void {
   }
 }
 
-function sendDeadLetters(result: BatchResult, topic: string, partition: number, deps: MeterDeps) {
+function sendDeadLetters(result: BatchResult, topic: string, partition: number, deps: MeterConsumerDeps) {
   const { producer } = deps;
   const messages = result.deadLetters.map((d) =>
     fitted(
@@ -138,7 +146,7 @@ function sendDeadLetters(result: BatchResult, topic: string, partition: number, 
   return producer.send([{ topic: deps.config.kafka.deadLetterTopic, messages }]);
 }
 
-export async function startMeter(deps: MeterDeps): Promise<Meter> {
+export async function startMeter(deps: MeterConsumerDeps): Promise<Meter> {
   const { config } = deps;
   const consumer: Consumer = deps.kafka.consumer({
     groupId: config.kafka.groupId,

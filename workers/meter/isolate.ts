@@ -42,11 +42,21 @@ export async function persistIsolated(
   const write = async (part: Item[], secondTry = false): Promise<void> => {
     if (part.length === 0) return;
     try {
-      const done = await persist(pool, part.map((i) => i.event), options);
+      const done = await persist(
+        pool,
+        part.map((i) => i.event),
+        options,
+      );
       inserted.push(...done.inserted);
       merged.push(...done.merged);
       for (const r of done.refused) {
-        deadLetters.push({ message: messageOf.get(r.event)!, kind: "report_conflict", reason: r.reason, eventId: r.event.id, consumer: r.event.consumerId ?? undefined });
+        deadLetters.push({
+          message: messageOf.get(r.event)!,
+          kind: "report_conflict",
+          reason: r.reason,
+          eventId: r.event.id,
+          consumer: r.event.consumerId ?? undefined,
+        });
       }
       return;
     } catch (err) {
@@ -66,7 +76,13 @@ export async function persistIsolated(
       const data = failure.kind === "data";
       const reason = `database refused the event (${data ? "data" : "unclassified"}): ${failure.message}`;
       const { message, event } = part[0]!;
-      deadLetters.push({ message, kind: data ? "database_data" : "database_unclassified", reason, eventId: event.id, consumer: event.consumerId ?? undefined });
+      deadLetters.push({
+        message,
+        kind: data ? "database_data" : "database_unclassified",
+        reason,
+        eventId: event.id,
+        consumer: event.consumerId ?? undefined,
+      });
     }
   };
 

@@ -17,7 +17,12 @@ import { persistIsolated } from "./isolate.ts";
 import { PricesMoved } from "./stages/persist.ts";
 import { price, type Pricing } from "./stages/price.ts";
 import { PlanCache } from "../../src/price-books/plans.ts";
-import { policiesOf, rateHistories, type ConsumerPolicies, type KongConsumerRef } from "../../src/consumers/consumer.repository.ts";
+import {
+  policiesOf,
+  rateHistories,
+  type ConsumerPolicies,
+  type KongConsumerRef,
+} from "../../src/consumers/consumer.repository.ts";
 import type { Item } from "./isolate.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { tokenColumns } from "./stages/token-columns.ts";
@@ -38,12 +43,12 @@ export type BatchResult = {
   stored: Array<{ id: string; consumerId: string | null; occurredAt: Date; holdId?: string }>;
 };
 
-export type MeterDeps = { db: PrismaClient; pool: SqlPool; config: Config; metrics?: Metrics; plans?: PlanCache };
+export type BatchDeps = { db: PrismaClient; pool: SqlPool; config: Config; metrics?: Metrics; plans?: PlanCache };
 
 type Entry = { message: RawMessage; measured: Measured };
 
-export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promise<BatchResult> {
-  const { db, config } = deps;
+export async function meterBatch(messages: RawMessage[], deps: BatchDeps): Promise<BatchResult> {
+  const { config } = deps;
   const deadLetters: DeadLetter[] = [];
   const entries: Entry[] = [];
   const seen = new Set<string>();
@@ -59,7 +64,12 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
     try {
       measured = measure(callOf(parsed, readOptions), config, deps.metrics);
     } catch (err) {
-      deadLetters.push({ message, kind: "metering", reason: `metering failed: ${(err as Error).message}`, eventId: parsed.eventId });
+      deadLetters.push({
+        message,
+        kind: "metering",
+        reason: `metering failed: ${(err as Error).message}`,
+        eventId: parsed.eventId,
+      });
       continue;
     }
     // the same report twice in one batch; a second report of the same call is merged by persist
@@ -78,8 +88,16 @@ export async function meterBatch(messages: RawMessage[], deps: MeterDeps): Promi
   const written = items.length - persisted.deadLetters.length;
   const { inserted, merged } = persisted;
   const refused = new Set(persisted.deadLetters.map((d) => d.message));
-  const stored = items.filter((i) => !refused.has(i.message)).map(({ event: e }) => ({ id: e.id, consumerId: e.consumerId, occurredAt: e.occurredAt, holdId: e.holdId }));
-  return { metered: inserted, merged: merged.length, duplicates: duplicates + (written - inserted.length - merged.length), deadLetters, stored };
+  const stored = items
+    .filter((i) => !refused.has(i.message))
+    .map(({ event: e }) => ({ id: e.id, consumerId: e.consumerId, occurredAt: e.occurredAt, holdId: e.holdId }));
+  return {
+    metered: inserted,
+    merged: merged.length,
+    duplicates: duplicates + (written - inserted.length - merged.length),
+    deadLetters,
+    stored,
+  };
 }
 
 /** How often a chunk is priced again when books change under it before a meter gives up (and retries later). */
@@ -90,7 +108,7 @@ const PRICING_ATTEMPTS = 3;
  * prices (stages/persist.ts). Books changing faster than that is an outage of sorts: the consumer
  * retries the batch later.
  */
-async function pricedAndPersisted(deps: MeterDeps, entries: Entry[]) {
+async function pricedAndPersisted(deps: BatchDeps, entries: Entry[]) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await identifyPriceAndPersist(deps, entries);
@@ -102,15 +120,24 @@ async function pricedAndPersisted(deps: MeterDeps, entries: Entry[]) {
 }
 
 /** The stages from identify to persist, whose lookups are repeated when prices moved underneath. */
-async function identifyPriceAndPersist(deps: MeterDeps, entries: Entry[]) {
-  const { identityOf, pricing, limits } = await lookups(deps, entries.map((e) => e.measured.call.owner));
+async function identifyPriceAndPersist(deps: BatchDeps, entries: Entry[]) {
+  const { identityOf, pricing, limits } = await lookups(
+    deps,
+    entries.map((e) => e.measured.call.owner),
+  );
   const items: Item[] = [];
   const deadLetters: DeadLetter[] = [];
   for (const { message, measured } of entries) {
     const { call } = measured;
     const identity = identityOf(call.owner);
     if ("failed" in identity) {
-      deadLetters.push({ message, kind: "consumer_registration", reason: identity.failed, eventId: call.id, consumer: call.ownerLabel });
+      deadLetters.push({
+        message,
+        kind: "consumer_registration",
+        reason: identity.failed,
+        eventId: call.id,
+        consumer: call.ownerLabel,
+      });
       continue;
     }
     items.push({ message, event: meteredEvent(measured, identity.consumerId, pricing, limits, deps.config) });
@@ -129,16 +156,25 @@ async function identifyPriceAndPersist(deps: MeterDeps, entries: Entry[]) {
 const DEFAULT_PLANS = new PlanCache();
 
 /** The batch's consumers, their plans, rate histories and limits. Reads cannot fail on data: any failure is transient. */
-async function lookups(deps: MeterDeps, refs: Array<KongConsumerRef | undefined>) {
+async function lookups(deps: BatchDeps, refs: Array<KongConsumerRef | undefined>) {
   const { db, config } = deps;
   try {
     const plan = config.metering.defaultPlan;
-    const identityOf = await identify(db, refs, { prices: config.metering.defaultPrices, planId: async () => (plan ? defaultPlanId(db, plan) : null) });
-    const consumerIds = [...new Set(refs.map(identityOf).flatMap((i) => ("consumerId" in i && i.consumerId ? [i.consumerId] : [])))];
+    const identityOf = await identify(db, refs, {
+      prices: config.metering.defaultPrices,
+      planId: async () => (plan ? defaultPlanId(db, plan) : null),
+    });
+    const consumerIds = [
+      ...new Set(refs.map(identityOf).flatMap((i) => ("consumerId" in i && i.consumerId ? [i.consumerId] : []))),
+    ];
     const policies = await policiesOf(db, consumerIds);
     const cache = deps.plans ?? DEFAULT_PLANS;
     const [plans, own] = [await cache.fromRefs(db, policies.plans), await cache.fromRefs(db, policies.own)];
-    return { identityOf, pricing: { plans, own, rates: await rateHistories(db, consumerIds) }, limits: policies.limits };
+    return {
+      identityOf,
+      pricing: { plans, own, rates: await rateHistories(db, consumerIds) },
+      limits: policies.limits,
+    };
   } catch (err) {
     if (err instanceof TransientFailure) throw err;
     throw new TransientFailure({ ...classifyDbError(err), kind: "transient" }, err);
@@ -152,9 +188,22 @@ async function defaultPlanId(db: PrismaClient, name: string): Promise<string | n
 
 type Limits = ConsumerPolicies["limits"];
 
-function meteredEvent({ call, tokens, capability }: Measured, consumerId: string | null, pricing: Pricing, limits: Limits, config: Config): MeteredEvent {
+function meteredEvent(
+  { call, tokens, capability }: Measured,
+  consumerId: string | null,
+  pricing: Pricing,
+  limits: Limits,
+  config: Config,
+): MeteredEvent {
   const { localDate, slot } = localSlotOf(call.occurredAt, config.billing.timeZone);
-  const { cost, rate, unpriced } = price(pricing, consumerId, call.model, call.occurredAt, tokens.tokens, call.billable);
+  const { cost, rate, unpriced } = price(
+    pricing,
+    consumerId,
+    call.model,
+    call.occurredAt,
+    tokens.tokens,
+    call.billable,
+  );
   const policy = consumerId ? limits.get(consumerId) : undefined;
   return {
     id: call.id,
@@ -180,7 +229,12 @@ function meteredEvent({ call, tokens, capability }: Measured, consumerId: string
     slot,
     level: levelOf(tokens.tokens.input, config.tdl.levelBounds),
     limitFlags: policy
-      ? limitFlagsOf(policy.limits, { capability, reachedUpstream: call.reachedUpstream, inputTokens: tokens.tokens.input, outputTokens: tokens.tokens.output })
+      ? limitFlagsOf(policy.limits, {
+          capability,
+          reachedUpstream: call.reachedUpstream,
+          inputTokens: tokens.tokens.input,
+          outputTokens: tokens.tokens.output,
+        })
       : [],
     metadataVersion: policy?.metadataVersion,
     anomalies: unpriced ? [...tokens.anomalies, "unpriced"] : tokens.anomalies,

@@ -3,7 +3,13 @@
 // logged (the delivery log in the API); a sweep queues deliveries of alerts recorded while Redis was away.
 // Each attempt resolves and checks the destination again (src/alerts/webhook-post.ts).
 import { UnrecoverableError, Worker, type Job } from "bullmq";
-import { createWebhookQueue, DELIVER_JOB, DISPATCH_JOB, dispatchPending, WEBHOOK_QUEUE } from "../../src/alerts/alert.service.ts";
+import {
+  createWebhookQueue,
+  DELIVER_JOB,
+  DISPATCH_JOB,
+  dispatchPending,
+  WEBHOOK_QUEUE,
+} from "../../src/alerts/alert.service.ts";
 import { decryptSecret } from "../../src/alerts/endpoint-secret.ts";
 import { signedHeaders } from "../../src/alerts/webhook-signature.ts";
 import { postWebhook } from "../../src/alerts/webhook-post.ts";
@@ -18,18 +24,38 @@ type Deps = { config: Config; db: PrismaClient; logger: Logger; schedule?: boole
 const DISPATCH_EVERY_MS = 30_000;
 async function deliver(deps: Deps, job: Job<{ deliveryId: string }>): Promise<void> {
   const { db, config } = deps;
-  const d = await db.webhookDelivery.findUnique({ where: { id: job.data.deliveryId }, include: { alert: true, endpoint: true } });
-  if (!d || d.status !== "pending") return;
+  const d = await db.webhookDelivery.findUnique({
+    where: { id: job.data.deliveryId },
+    include: { alert: true, endpoint: true },
+  });
+  if (d?.status !== "pending") return;
   if (!d.endpoint.enabled) {
-    await db.webhookDelivery.update({ where: { id: d.id }, data: { status: "failed", lastError: "endpoint disabled", nextRetryAt: null } });
+    await db.webhookDelivery.update({
+      where: { id: d.id },
+      data: { status: "failed", lastError: "endpoint disabled", nextRetryAt: null },
+    });
     return;
   }
-  if (!config.webhooks.secretKey) throw new UnrecoverableError("WEBHOOK_SECRET_KEY is not set: endpoint secrets cannot be read");
-  const secret = decryptSecret({ current: config.webhooks.secretKey, previous: config.webhooks.previousKeys }, d.endpoint.secretEncrypted);
+  if (!config.webhooks.secretKey)
+    throw new UnrecoverableError("WEBHOOK_SECRET_KEY is not set: endpoint secrets cannot be read");
+  const secret = decryptSecret(
+    { current: config.webhooks.secretKey, previous: config.webhooks.previousKeys },
+    d.endpoint.secretEncrypted,
+  );
   const body = JSON.stringify(d.alert.payload);
-  const headers = { "content-type": "application/json", "user-agent": "tokenmeter-webhooks/1", ...signedHeaders(secret, d.alert.id, body) };
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "tokenmeter-webhooks/1",
+    ...signedHeaders(secret, d.alert.id, body),
+  };
   const attempt = job.attemptsMade + 1;
-  const { refused, ...result } = await postWebhook({ url: d.endpoint.url, body, headers, timeoutMs: config.webhooks.timeoutMs, allowed: config.webhooks.allowedNetworks });
+  const { refused, ...result } = await postWebhook({
+    url: d.endpoint.url,
+    body,
+    headers,
+    timeoutMs: config.webhooks.timeoutMs,
+    allowed: config.webhooks.allowedNetworks,
+  });
   if (refused) deps.logger.warn({ endpointId: d.endpoint.id, reason: refused }, "webhook destination refused");
   const delivered = result.error === null;
   const last = attempt >= config.webhooks.attempts;
@@ -66,7 +92,9 @@ export async function startWebhookWorker(deps: Deps): Promise<WebhookWorker> {
     },
     { connection: workerConnection, prefix: config.redis.prefix, concurrency: 4 },
   );
-  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "webhook delivery attempt failed"));
+  worker.on("failed", (job, err) =>
+    logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "webhook delivery attempt failed"),
+  );
   worker.on("error", (err) => logger.error({ err }, "webhook worker error"));
   queue.on("error", (err) => logger.error({ err }, "webhook queue error"));
   if (deps.schedule !== false) {

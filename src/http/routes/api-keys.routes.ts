@@ -17,18 +17,36 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
 
   r.post(
     "/v1/consumers/:consumer/api-keys",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Issue a consumer key (shown once)", params: ConsumerParams, response: answers(201, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Issue a consumer key (shown once)",
+        params: ConsumerParams,
+        response: answers(201, 403, 404),
+      },
+    },
     async (request, reply) => {
       const c = await resolveConsumer(db, request.params.consumer);
       const { key, prefix, hash } = newApiKey();
       const row = await db.consumerApiKey.create({ data: { consumerId: c.id, prefix, hash } });
-      return reply.code(201).send({ id: row.id, consumer_id: c.id, prefix, key, created_at: row.createdAt.toISOString() });
+      return reply
+        .code(201)
+        .send({ id: row.id, consumer_id: c.id, prefix, key, created_at: row.createdAt.toISOString() });
     },
   );
 
   r.get(
     "/v1/consumers/:consumer/api-keys",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "List a consumer's keys (prefix, created, last used, revoked)", params: ConsumerParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "List a consumer's keys (prefix, created, last used, revoked)",
+        params: ConsumerParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       const keys = await db.consumerApiKey.findMany({ where: { consumerId: c.id }, orderBy: { createdAt: "asc" } });
@@ -38,14 +56,24 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
 
   r.delete(
     "/v1/consumers/:consumer/api-keys/:id",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Revoke a consumer key", params: ConsumerIdParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Revoke a consumer key",
+        params: ConsumerIdParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const { id } = request.params;
       const c = await resolveConsumer(db, request.params.consumer);
       const key = await db.consumerApiKey.findFirst({ where: { id, consumerId: c.id } });
       if (!key) throw notFound(`no API key ${id} for this consumer`);
       // revoking twice keeps the first time
-      const revoked = key.revokedAt ? key : await db.consumerApiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      const revoked = key.revokedAt
+        ? key
+        : await db.consumerApiKey.update({ where: { id }, data: { revokedAt: new Date() } });
       return presentApiKey(revoked);
     },
   );

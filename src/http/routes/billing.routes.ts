@@ -12,7 +12,7 @@ import { isPeriodKey, periodOfKey } from "../../domain/billing-period.ts";
 import { AppError, conflict, notFound, validationFailed } from "../../domain/errors.ts";
 import { safeText } from "../../domain/field-types.ts";
 import { JOB_OPTIONS, JOBS } from "../../jobs/catalog.ts";
-import { withinTimeout } from "../../jobs/queues.ts";
+import { queueCall } from "../../jobs/queues.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { periodOf, PeriodKey } from "./periods.ts";
@@ -20,25 +20,44 @@ import { periodOf, PeriodKey } from "./periods.ts";
 /** Redis being away is a 503, not a 500 nor a request that hangs. */
 async function enqueue<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return await withinTimeout(3000, "billing queue", fn);
+    return await queueCall(3000, "billing queue", fn);
   } catch (err) {
-    throw new AppError("redis_unavailable", "the job queue (Redis) is unavailable; retry later", { cause: err, retryable: true });
+    throw new AppError("redis_unavailable", "the job queue (Redis) is unavailable; retry later", { cause: err });
   }
 }
 
-const ReportQuery = z.object({ period: PeriodKey, format: z.enum(["json", "csv"]).optional().meta({ description: "csv, or json; by default from the Accept header." }) }).strict();
+const ReportQuery = z
+  .object({
+    period: PeriodKey,
+    format: z
+      .enum(["json", "csv"])
+      .optional()
+      .meta({ description: "csv, or json; by default from the Accept header." }),
+  })
+  .strict();
 const RunBody = z.object({ period: PeriodKey }).strict();
 const RunParams = z.object({ id: safeText(200, 1) });
 
 const admin = { tags: ["invoices"], security: SECURITY.admin };
 
-export async function billingRoutes(app: FastifyInstance, { config, db, billingQueue }: { config: Config; db: PrismaClient; billingQueue: Queue }): Promise<void> {
+export async function billingRoutes(
+  app: FastifyInstance,
+  { config, db, billingQueue }: { config: Config; db: PrismaClient; billingQueue: Queue },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const s = config.billing;
 
   r.get(
     "/v1/billing/report",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Every invoice of a period (JSON or CSV)", querystring: ReportQuery, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Every invoice of a period (JSON or CSV)",
+        querystring: ReportQuery,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request, reply) => {
       const q = request.query;
       const period = await periodOf(db, s, q.period, "query.period");
@@ -50,26 +69,52 @@ export async function billingRoutes(app: FastifyInstance, { config, db, billingQ
           .header("content-disposition", `attachment; filename="tokenmeter-${s.period}-${period.key}.csv"`)
           .send(toCsv(rows, REPORT_COLUMNS));
       }
-      return { period: period.key, period_status: period.status, time_zone: period.timeZone, starts_at: period.startsAt.toISOString(), ends_at: period.endsAt.toISOString(), invoices: rows };
+      return {
+        period: period.key,
+        period_status: period.status,
+        time_zone: period.timeZone,
+        starts_at: period.startsAt.toISOString(),
+        ends_at: period.endsAt.toISOString(),
+        invoices: rows,
+      };
     },
   );
 
   r.post(
     "/v1/billing/runs",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Start a billing run for an ended period", body: RunBody, response: answers(202, 403, 409, 503) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Start a billing run for an ended period",
+        body: RunBody,
+        response: answers(202, 403, 409, 503),
+      },
+    },
     async (request, reply) => {
       const { period } = request.body;
-      if (!isPeriodKey(period, s.period)) throw validationFailed(`period: ${period} does not start a ${s.period} period`, "period");
+      if (!isPeriodKey(period, s.period))
+        throw validationFailed(`period: ${period} does not start a ${s.period} period`, "period");
       const p = periodOfKey(period, s.period, s.timeZone);
-      if (p.endsAt > new Date()) throw conflict(`period: ${period} has not ended yet (it ends at ${p.endsAt.toISOString()})`, "period");
-      const job = await enqueue(() => billingQueue.add(JOBS.closePeriod.name, { periodKey: period }, { ...JOB_OPTIONS, jobId: `run.${period}.${Date.now()}` }));
+      if (p.endsAt > new Date())
+        throw conflict(`period: ${period} has not ended yet (it ends at ${p.endsAt.toISOString()})`, "period");
+      const job = await enqueue(() =>
+        billingQueue.add(
+          JOBS.closePeriod.name,
+          { periodKey: period },
+          { ...JOB_OPTIONS, jobId: `run.${period}.${Date.now()}` },
+        ),
+      );
       return reply.code(202).send({ run_id: job.id, period, status_url: `/v1/billing/runs/${job.id}` });
     },
   );
 
   r.get(
     "/v1/billing/runs/:id",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "A billing run's state", params: RunParams, response: answers(200, 403, 404, 503) } },
+    {
+      onRequest: requireAdmin,
+      schema: { ...admin, summary: "A billing run's state", params: RunParams, response: answers(200, 403, 404, 503) },
+    },
     async (request) => {
       const job = await enqueue(() => Job.fromId(billingQueue, request.params.id));
       if (!job) throw notFound(`run ${request.params.id} not found`);

@@ -20,7 +20,7 @@ import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
 
-export const BudgetSchema = z
+const BudgetSchema = z
   .object({
     period: z.enum(BUDGET_PERIODS).meta({ description: "The budget's period, in the billing time zone." }),
     amount: price
@@ -28,20 +28,32 @@ export const BudgetSchema = z
       .refine((d) => d.lte(MAX_BUDGET_AMOUNT), `must be at most ${MAX_BUDGET_AMOUNT.toFixed()}`)
       .optional()
       .meta({ description: "Hard limit in the billing currency (decimal string)." }),
-    tokens: z.number().int().positive().max(Number(MAX_BUDGET_TOKENS)).optional().meta({ description: "Hard limit in tokens, every type together." }),
+    tokens: z
+      .number()
+      .int()
+      .positive()
+      .max(Number(MAX_BUDGET_TOKENS))
+      .optional()
+      .meta({ description: "Hard limit in tokens, every type together." }),
     thresholds: z
       .array(z.number().int().min(1).max(99))
       .max(10)
       .refine((t) => new Set(t).size === t.length, "must not repeat a percentage")
       .default([])
-      .meta({ description: "Soft thresholds in percent of each limit (e.g. [50, 80]); each sends budget.threshold_crossed once per period." }),
-    cap_output: z
-      .enum(CAP_OUTPUT_SETTINGS)
-      .default("auto")
-      .meta({ description: "auto: the gateway sets the request's output cap (the field its API reads) to what the budget can pay for; off: never; or the field to set (e.g. max_completion_tokens)." }),
+      .meta({
+        description:
+          "Soft thresholds in percent of each limit (e.g. [50, 80]); each sends budget.threshold_crossed once per period.",
+      }),
+    cap_output: z.enum(CAP_OUTPUT_SETTINGS).default("auto").meta({
+      description:
+        "auto: the gateway sets the request's output cap (the field its API reads) to what the budget can pay for; off: never; or the field to set (e.g. max_completion_tokens).",
+    }),
   })
   .strict()
-  .refine((b) => b.amount !== undefined || b.tokens !== undefined, { message: "amount or tokens is required", path: ["amount"] });
+  .refine((b) => b.amount !== undefined || b.tokens !== undefined, {
+    message: "amount or tokens is required",
+    path: ["amount"],
+  });
 
 const admin = { tags: ["budgets"], security: SECURITY.admin };
 
@@ -59,18 +71,34 @@ const presentVersion = (v: Awaited<ReturnType<typeof budgetHistory>>[number]) =>
   changed_at: v.changedAt.toISOString(),
 });
 
-const TagParams = z.object({ tag: safeText(200, 1).meta({ description: "A consumer tag (metadata tags): the budget is shared by every consumer carrying it." }) });
+const TagParams = z.object({
+  tag: safeText(200, 1).meta({
+    description: "A consumer tag (metadata tags): the budget is shared by every consumer carrying it.",
+  }),
+});
 type BudgetBody = z.infer<typeof BudgetSchema>;
 
 export async function budgetRoutes(app: FastifyInstance, { config, db, redis, metadataChanged }: Deps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const ledger = new HoldLedger(redis, config.redis.prefix);
   // the consumers whose authorize decisions a change affects
-  const affected = async (o: BudgetOwner) => (o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag));
+  const affected = async (o: BudgetOwner) =>
+    o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag);
 
   const set = async (owner: BudgetOwner, b: BudgetBody, actor: string) => {
     const thresholds = [...b.thresholds].sort((x, y) => x - y);
-    const v = await changeBudget(db, owner, { period: b.period, amount: b.amount ?? null, tokens: b.tokens === undefined ? null : BigInt(b.tokens), thresholds, capOutput: b.cap_output }, actor);
+    const v = await changeBudget(
+      db,
+      owner,
+      {
+        period: b.period,
+        amount: b.amount ?? null,
+        tokens: b.tokens === undefined ? null : BigInt(b.tokens),
+        thresholds,
+        capOutput: b.cap_output,
+      },
+      actor,
+    );
     await metadataChanged(await affected(owner));
     return { ...presentVersion(v!), status: await budgetStatus(db, ledger, config, owner) };
   };
@@ -88,12 +116,25 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.put(
     "/v1/consumers/:consumer/budget",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Set or change a consumer's budget (a new version)", params: ConsumerParams, headers: ActorHeaders, body: BudgetSchema, response: answers(200, 403, 404, 409) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Set or change a consumer's budget (a new version)",
+        params: ConsumerParams,
+        headers: ActorHeaders,
+        body: BudgetSchema,
+        response: answers(200, 403, 404, 409),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       // never accepted and then ignored: authorize answers an unconfigured consumer before any budget
       if (!c.configured) {
-        throw conflict(`consumer: ${request.params.consumer} is not configured, so authorize answers it by AUTHORIZE_UNCONFIGURED before any budget is checked; configure it first (PATCH /v1/consumers/:consumer)`, "consumer");
+        throw conflict(
+          `consumer: ${request.params.consumer} is not configured, so authorize answers it by AUTHORIZE_UNCONFIGURED before any budget is checked; configure it first (PATCH /v1/consumers/:consumer)`,
+          "consumer",
+        );
       }
       return { consumer_id: c.id, ...(await set({ consumerId: c.id }, request.body, actorOf(request, "api").actor)) };
     },
@@ -101,7 +142,16 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.delete(
     "/v1/consumers/:consumer/budget",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Remove a consumer's budget (kept in its history)", params: ConsumerParams, headers: ActorHeaders, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Remove a consumer's budget (kept in its history)",
+        params: ConsumerParams,
+        headers: ActorHeaders,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       return { consumer_id: c.id, ...(await remove({ consumerId: c.id }, actorOf(request, "api").actor)) };
@@ -110,17 +160,37 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.get(
     "/v1/consumers/:consumer/budget",
-    { schema: { tags: ["budgets"], security: SECURITY.reader, summary: "A consumer's budget: committed, held and remaining in the current period", params: ConsumerParams, response: answers(200, 404) } },
+    {
+      schema: {
+        tags: ["budgets"],
+        security: SECURITY.reader,
+        summary: "A consumer's budget: committed, held and remaining in the current period",
+        params: ConsumerParams,
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
-      return { consumer_id: c.id, ...(await status({ consumerId: c.id })), credit: await creditSummary(db, c.id, config.billing.currency) };
+      return {
+        consumer_id: c.id,
+        ...(await status({ consumerId: c.id })),
+        credit: await creditSummary(db, c.id, config.billing.currency),
+      };
     },
   );
 
   r.get(
     "/v1/consumers/:consumer/budget/versions",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Every version of a consumer's budget", params: ConsumerParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Every version of a consumer's budget",
+        params: ConsumerParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       return { consumer_id: c.id, versions: (await budgetHistory(db, { consumerId: c.id })).map(presentVersion) };
@@ -129,25 +199,68 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.put(
     "/v1/tags/:tag/budget",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Set or change a tag's budget, shared by every consumer carrying the tag", params: TagParams, headers: ActorHeaders, body: BudgetSchema, response: answers(200, 403) } },
-    async (request) => ({ tag: request.params.tag, ...(await set({ tag: request.params.tag }, request.body, actorOf(request, "api").actor)) }),
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Set or change a tag's budget, shared by every consumer carrying the tag",
+        params: TagParams,
+        headers: ActorHeaders,
+        body: BudgetSchema,
+        response: answers(200, 403),
+      },
+    },
+    async (request) => ({
+      tag: request.params.tag,
+      ...(await set({ tag: request.params.tag }, request.body, actorOf(request, "api").actor)),
+    }),
   );
 
   r.delete(
     "/v1/tags/:tag/budget",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Remove a tag's budget (kept in its history)", params: TagParams, headers: ActorHeaders, response: answers(200, 403, 404) } },
-    async (request) => ({ tag: request.params.tag, ...(await remove({ tag: request.params.tag }, actorOf(request, "api").actor)) }),
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Remove a tag's budget (kept in its history)",
+        params: TagParams,
+        headers: ActorHeaders,
+        response: answers(200, 403, 404),
+      },
+    },
+    async (request) => ({
+      tag: request.params.tag,
+      ...(await remove({ tag: request.params.tag }, actorOf(request, "api").actor)),
+    }),
   );
 
   r.get(
     "/v1/tags/:tag/budget",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "A tag's budget: committed, held and remaining across its consumers", params: TagParams, response: answers(200, 403, 404) } },
-    async (request) => ({ tag: request.params.tag, consumers: (await consumersWithTag(db, request.params.tag)).length, ...(await status({ tag: request.params.tag })) }),
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "A tag's budget: committed, held and remaining across its consumers",
+        params: TagParams,
+        response: answers(200, 403, 404),
+      },
+    },
+    async (request) => ({
+      tag: request.params.tag,
+      consumers: (await consumersWithTag(db, request.params.tag)).length,
+      ...(await status({ tag: request.params.tag })),
+    }),
   );
 
   r.get(
     "/v1/tags/:tag/budget/versions",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Every version of a tag's budget", params: TagParams, response: answers(200, 403) } },
-    async (request) => ({ tag: request.params.tag, versions: (await budgetHistory(db, { tag: request.params.tag })).map(presentVersion) }),
+    {
+      onRequest: requireAdmin,
+      schema: { ...admin, summary: "Every version of a tag's budget", params: TagParams, response: answers(200, 403) },
+    },
+    async (request) => ({
+      tag: request.params.tag,
+      versions: (await budgetHistory(db, { tag: request.params.tag })).map(presentVersion),
+    }),
   );
 }

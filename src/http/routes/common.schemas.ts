@@ -12,7 +12,9 @@ export const ConsumerParams = z.object({ consumer: consumerRef });
 /** A price change sent as a correction of invoiced usage (rates and book prices alike). */
 export const correctionField = (description: string) =>
   z
-    .object({ reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }) })
+    .object({
+      reason: safeText(500, 1).meta({ description: "Why the invoiced prices were wrong; kept with the adjustment." }),
+    })
     .strict()
     .optional()
     .meta({ description });
@@ -20,15 +22,20 @@ export const IdParams = z.object({ id: uuid });
 export const ConsumerIdParams = z.object({ consumer: consumerRef, id: uuid });
 
 export const DayQuery = z
-  .object({ date: calendarDate.optional().meta({ description: "A local day in the billing time zone; today by default." }) })
+  .object({
+    date: calendarDate.optional().meta({ description: "A local day in the billing time zone; today by default." }),
+  })
   .strict();
 
 /** The local day asked for, today in the billing time zone by default. */
-export const dayOrToday = (date: string | undefined, timeZone: string) => date ?? localSlotOf(new Date(), timeZone).localDate;
+export const dayOrToday = (date: string | undefined, timeZone: string) =>
+  date ?? localSlotOf(new Date(), timeZone).localDate;
 
 /** Who is making a change, recorded in the consumer's metadata versions. Other headers pass. */
 export const ActorHeaders = z.looseObject({
-  "x-actor": safeText(200).optional().meta({ description: "Who is making the change (a person or a tool), recorded in the metadata versions." }),
+  "x-actor": safeText(200)
+    .optional()
+    .meta({ description: "Who is making the change (a person or a tool), recorded in the metadata versions." }),
 });
 
 /** Who is changing metadata: the name the caller gives in X-Actor, else the credential kind. */
@@ -55,7 +62,10 @@ export function rangeOf(q: { from?: Date; to?: Date }, maxDays: number): { from:
   const from = q.from ?? new Date(to.getTime() - 30 * DAY_MS);
   if (from >= to) throw validationFailed("query.from: must be before to", "query.from");
   if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
-    throw validationFailed(`query.from: the range may span at most ${maxDays} days (USAGE_MAX_SPAN_DAYS); ask for it in parts`, "query.from");
+    throw validationFailed(
+      `query.from: the range may span at most ${maxDays} days (USAGE_MAX_SPAN_DAYS); ask for it in parts`,
+      "query.from",
+    );
   }
   return { from, to };
 }

@@ -41,7 +41,13 @@ export function presentConsumer(c: ConsumerRow, rates: Rate[], now = new Date())
   };
 }
 
-export function presentApiKey(k: { id: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }) {
+export function presentApiKey(k: {
+  id: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}) {
   return {
     id: k.id,
     prefix: k.prefix,

@@ -15,7 +15,11 @@ import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
 import { presentConsumer } from "./consumers.presenter.ts";
 
-export type ConsumerRouteDeps = { config: Config; db: PrismaClient; metadataChanged: (consumerIds: string[]) => Promise<void> };
+export type ConsumerRouteDeps = {
+  config: Config;
+  db: PrismaClient;
+  metadataChanged: (consumerIds: string[]) => Promise<void>;
+};
 
 const ListQuery = z
   .object({
@@ -27,14 +31,26 @@ const ListQuery = z
 
 const admin = { tags: ["consumers"], security: SECURITY.admin };
 
-export async function consumerRoutes(app: FastifyInstance, { config, db, metadataChanged }: ConsumerRouteDeps): Promise<void> {
+export async function consumerRoutes(
+  app: FastifyInstance,
+  { config, db, metadataChanged }: ConsumerRouteDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const present = async (row: Parameters<typeof presentConsumer>[0]) =>
     presentConsumer(row, (await rateHistories(db, [row.id])).get(row.id) ?? []);
 
   r.post(
     "/v1/consumers",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Create a consumer", headers: ActorHeaders, body: ConsumerBodySchema, response: answers(201, 403, 409) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Create a consumer",
+        headers: ActorHeaders,
+        body: ConsumerBodySchema,
+        response: answers(201, 403, 409),
+      },
+    },
     async (request, reply) => {
       const { consumer } = await createConsumer(db, request.body, config.metering, actorOf(request, "api"));
       await metadataChanged([consumer.id]);
@@ -42,20 +58,36 @@ export async function consumerRoutes(app: FastifyInstance, { config, db, metadat
     },
   );
 
-  r.get("/v1/consumers", { onRequest: requireAdmin, schema: { ...admin, summary: "List consumers", querystring: ListQuery, response: answers(200, 403) } }, async (request) => {
-    const q = request.query;
-    const rows = await db.consumer.findMany({
-      where: { configured: q.configured, id: q.after ? { gt: q.after } : undefined },
-      orderBy: { id: "asc" },
-      take: q.limit,
-    });
-    const rates = await rateHistories(db, rows.map((row) => row.id));
-    return { consumers: rows.map((row) => presentConsumer(row, rates.get(row.id) ?? [])), next_after: rows.length === q.limit ? rows.at(-1)!.id : null };
-  });
+  r.get(
+    "/v1/consumers",
+    {
+      onRequest: requireAdmin,
+      schema: { ...admin, summary: "List consumers", querystring: ListQuery, response: answers(200, 403) },
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await db.consumer.findMany({
+        where: { configured: q.configured, id: q.after ? { gt: q.after } : undefined },
+        orderBy: { id: "asc" },
+        take: q.limit,
+      });
+      const rates = await rateHistories(
+        db,
+        rows.map((row) => row.id),
+      );
+      return {
+        consumers: rows.map((row) => presentConsumer(row, rates.get(row.id) ?? [])),
+        next_after: rows.length === q.limit ? rows.at(-1)!.id : null,
+      };
+    },
+  );
 
   r.get(
     "/v1/consumers/:consumer",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Show a consumer", params: ConsumerParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: { ...admin, summary: "Show a consumer", params: ConsumerParams, response: answers(200, 403, 404) },
+    },
     async (request) => present(await resolveConsumer(db, request.params.consumer)),
   );
 
@@ -66,7 +98,8 @@ export async function consumerRoutes(app: FastifyInstance, { config, db, metadat
       schema: {
         ...admin,
         summary: "Change a consumer",
-        description: "Changes only the fields given. A change of identity (a rename) or metadata is recorded as a metadata version.",
+        description:
+          "Changes only the fields given. A change of identity (a rename) or metadata is recorded as a metadata version.",
         params: ConsumerParams,
         headers: ActorHeaders,
         body: ConsumerBodySchema,
@@ -74,7 +107,12 @@ export async function consumerRoutes(app: FastifyInstance, { config, db, metadat
       },
     },
     async (request) => {
-      const { consumer, changed } = await updateConsumer(db, request.params.consumer, request.body, actorOf(request, "api"));
+      const { consumer, changed } = await updateConsumer(
+        db,
+        request.params.consumer,
+        request.body,
+        actorOf(request, "api"),
+      );
       if (changed.length > 0) await metadataChanged([consumer.id]);
       return present(consumer);
     },
@@ -82,7 +120,15 @@ export async function consumerRoutes(app: FastifyInstance, { config, db, metadat
 
   r.get(
     "/v1/consumers/:consumer/metadata/versions",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "A consumer's metadata versions: who changed what, when", params: ConsumerParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "A consumer's metadata versions: who changed what, when",
+        params: ConsumerParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       return { consumer_id: c.id, metadata_version: c.metadataVersion, versions: await listVersions(db, c.id) };

@@ -14,7 +14,9 @@ export function presentBalance(b: Balance, currency: string) {
     as_of: b.now.toISOString(),
     balance: money(b.balance),
     scheduled: money(b.scheduled),
-    next_expiry: b.nextExpiry ? { at: b.nextExpiry.at.toISOString(), amount: money(b.nextExpiry.amount), grant_id: b.nextExpiry.grantId } : null,
+    next_expiry: b.nextExpiry
+      ? { at: b.nextExpiry.at.toISOString(), amount: money(b.nextExpiry.amount), grant_id: b.nextExpiry.grantId }
+      : null,
     grants: b.grants.map((g) => ({
       id: g.id,
       kind: g.kind,

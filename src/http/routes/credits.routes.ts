@@ -11,7 +11,14 @@ import type { PrismaClient } from "../../db/client.ts";
 import { localMidnight } from "../../domain/billing-period.ts";
 import { badRequest } from "../../domain/errors.ts";
 import { calendarDate, instantString, pageLimit, price, safeText, uuid } from "../../domain/field-types.ts";
-import { budgetPeriodAt, creditAllowance, fromMicro, MAX_BUDGET_AMOUNT, ownerKey, PREPAID } from "../../budgets/budget.ts";
+import {
+  budgetPeriodAt,
+  creditAllowance,
+  fromMicro,
+  MAX_BUDGET_AMOUNT,
+  ownerKey,
+  PREPAID,
+} from "../../budgets/budget.ts";
 import { HoldLedger } from "../../budgets/hold-ledger.ts";
 import { foldLedger } from "../../budgets/ledger-fold.ts";
 import { creditBalance, creditLedger, grantCredit, GRANT_KINDS, voidGrant } from "../../credits/credit.service.ts";
@@ -34,22 +41,35 @@ const amount = (what: string) =>
     .meta({ description: `${what}, in the billing currency (decimal string).` });
 
 const when = (what: string) =>
-  z.union([calendarDate, instantString]).meta({ description: `${what}: a date-time with offset, or a date (midnight in the billing time zone).` });
+  z
+    .union([calendarDate, instantString])
+    .meta({ description: `${what}: a date-time with offset, or a date (midnight in the billing time zone).` });
 
 export const GrantSchema = z
   .object({
     amount: amount("The credit granted"),
-    kind: z.enum(GRANT_KINDS).meta({ description: "purchase (bought, a top-up), promotion (given), or adjustment (an operator's correction)." }),
-    priority: z.number().int().min(0).max(MAX_PRIORITY).default(10).meta({ description: "Lower burns first; equal priorities burn the soonest expiry, then the oldest grant." }),
+    kind: z.enum(GRANT_KINDS).meta({
+      description: "purchase (bought, a top-up), promotion (given), or adjustment (an operator's correction).",
+    }),
+    priority: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_PRIORITY)
+      .default(10)
+      .meta({ description: "Lower burns first; equal priorities burn the soonest expiry, then the oldest grant." }),
     effective_at: when("When the credit can first be used (default: now)").optional(),
     expires_at: when("When what is left expires (default: never)").optional(),
     note: safeText(500).optional().meta({ description: "Why the grant was made (an order number, a campaign)." }),
   })
   .strict();
 
-export const CreditSettingsSchema = z
+const CreditSettingsSchema = z
   .object({
-    prepaid: z.boolean().meta({ description: "true: authorize admits a call only when its most cost fits the available credit (402 credits_exhausted otherwise)." }),
+    prepaid: z.boolean().meta({
+      description:
+        "true: authorize admits a call only when its most cost fits the available credit (402 credits_exhausted otherwise).",
+    }),
     low_thresholds: z
       .array(amount("A balance below which credits.low is sent"))
       .max(10)
@@ -58,16 +78,26 @@ export const CreditSettingsSchema = z
   })
   .strict();
 
-const VoidSchema = z.object({ reason: safeText(500, 1).meta({ description: "Why what is left of the grant is voided." }) }).strict();
+const VoidSchema = z
+  .object({ reason: safeText(500, 1).meta({ description: "Why what is left of the grant is voided." }) })
+  .strict();
 const GrantParams = z.object({ consumer: ConsumerParams.shape.consumer, grant: uuid });
-const TagParams = z.object({ tag: safeText(200, 1).meta({ description: "A consumer tag: its pool is drawn on by every consumer carrying it that has no credit of its own." }) });
+const TagParams = z.object({
+  tag: safeText(200, 1).meta({
+    description: "A consumer tag: its pool is drawn on by every consumer carrying it that has no credit of its own.",
+  }),
+});
 const TagGrantParams = TagParams.extend({ grant: uuid });
 const LedgerQuery = z
   .object({
     from: instantString.optional(),
     to: instantString.optional(),
     limit: pageLimit(1000, 200),
-    after: z.string().regex(/^\d{1,18}$/, "must be the id of a ledger entry").optional().meta({ description: "The last entry id of the previous page." }),
+    after: z
+      .string()
+      .regex(/^\d{1,18}$/, "must be the id of a ledger entry")
+      .optional()
+      .meta({ description: "The last entry id of the previous page." }),
   })
   .strict();
 
@@ -83,32 +113,54 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
   const currency = config.billing.currency;
   const instantOf = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
   /** The consumers whose credit a change of this owner's grants affects (a first grant can change whose credit they draw on). */
-  const affected = async (o: CreditOwner) => (o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag));
+  const affected = async (o: CreditOwner) =>
+    o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag);
   /** Authorize holds against the new balance at once; with Redis away, the next fold catches up. */
   const refold = async (request: FastifyRequest, owner: CreditOwner) => {
     await metadataChanged(await affected(owner));
     const credit = creditAllowance(owner);
-    await foldLedger({ db, ledger, config }, credit, budgetPeriodAt(credit, new Date(), config.billing.timeZone)).catch((err: unknown) =>
-      request.log.warn({ err }, "credit ledger not refolded; the next fold catches up"),
+    await foldLedger({ db, ledger, config }, credit, budgetPeriodAt(credit, new Date(), config.billing.timeZone)).catch(
+      (err: unknown) => request.log.warn({ err }, "credit ledger not refolded; the next fold catches up"),
     );
   };
   const ownerJson = (o: CreditOwner) => (o.consumerId !== undefined ? { consumer_id: o.consumerId } : { tag: o.tag });
-  const balanceOf = async (owner: CreditOwner) => ({ ...ownerJson(owner), ...presentBalance(await creditBalance(db, owner), currency) });
+  const balanceOf = async (owner: CreditOwner) => ({
+    ...ownerJson(owner),
+    ...presentBalance(await creditBalance(db, owner), currency),
+  });
   /** What a consumer sees: the credit it draws on (its own, or its tag's pool), and its settings. */
   const consumerView = async (consumerId: string) => {
     const wallet = await walletOf(prismaSql(db), consumerId);
-    const c = await db.consumer.findUniqueOrThrow({ where: { id: consumerId }, select: { prepaid: true, creditLowThresholds: true } });
+    const c = await db.consumer.findUniqueOrThrow({
+      where: { id: consumerId },
+      select: { prepaid: true, creditLowThresholds: true },
+    });
     const b = presentBalance(await creditBalance(db, wallet), currency);
     // what authorize holds for calls in flight (null: not prepaid, or Redis away)
-    const inFlight = c.prepaid ? await ledger.read({ owner: ownerKey(wallet), periodKey: PREPAID }).catch(() => null) : null;
+    const inFlight = c.prepaid
+      ? await ledger.read({ owner: ownerKey(wallet), periodKey: PREPAID }).catch(() => null)
+      : null;
     const held = inFlight ? { amount: fromMicro(inFlight.heldMoney).toFixed(), calls: inFlight.holds } : null;
-    return { consumer_id: consumerId, ...(wallet.tag !== undefined ? { pool: wallet.tag } : {}), prepaid: c.prepaid, low_thresholds: c.creditLowThresholds.map((d) => d.toFixed()), held, ...b };
+    return {
+      consumer_id: consumerId,
+      ...(wallet.tag !== undefined ? { pool: wallet.tag } : {}),
+      prepaid: c.prepaid,
+      low_thresholds: c.creditLowThresholds.map((d) => d.toFixed()),
+      held,
+      ...b,
+    };
   };
   const grant = async (request: FastifyRequest, owner: CreditOwner, b: GrantBody) => {
     const effectiveAt = b.effective_at ? instantOf(b.effective_at) : new Date();
     const expiresAt = b.expires_at ? instantOf(b.expires_at) : null;
-    if (expiresAt && expiresAt <= effectiveAt) throw badRequest(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`, "expires_at");
-    const id = await grantCredit(db, owner, { amount: b.amount, kind: b.kind, priority: b.priority, effectiveAt, expiresAt, note: b.note }, actorOf(request, "api").actor);
+    if (expiresAt && expiresAt <= effectiveAt)
+      throw badRequest(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`, "expires_at");
+    const id = await grantCredit(
+      db,
+      owner,
+      { amount: b.amount, kind: b.kind, priority: b.priority, effectiveAt, expiresAt, note: b.note },
+      actorOf(request, "api").actor,
+    );
     await refold(request, owner);
     const answer = await balanceOf(owner);
     return { grant: answer.grants.find((g) => g.id === id)!, ...answer };
@@ -119,13 +171,33 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
     return { voided: amount.toFixed(), ...(await balanceOf(owner)) };
   };
   const entries = async (owner: CreditOwner, q: LedgerParams) => {
-    const page = await creditLedger(db, owner, { from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, limit: q.limit, after: q.after ? BigInt(q.after) : undefined });
-    return { ...ownerJson(owner), currency, entries: page.entries.map(presentEntry), next_after: page.more ? page.entries[page.entries.length - 1]!.id.toString() : null };
+    const page = await creditLedger(db, owner, {
+      from: q.from ? new Date(q.from) : undefined,
+      to: q.to ? new Date(q.to) : undefined,
+      limit: q.limit,
+      after: q.after ? BigInt(q.after) : undefined,
+    });
+    return {
+      ...ownerJson(owner),
+      currency,
+      entries: page.entries.map(presentEntry),
+      next_after: page.more ? page.entries[page.entries.length - 1]!.id.toString() : null,
+    };
   };
 
   r.post(
     "/v1/consumers/:consumer/credits/grants",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Grant credit to a consumer (a purchase, top-up, promotion or adjustment)", params: ConsumerParams, headers: ActorHeaders, body: GrantSchema, response: answers(201, 400, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Grant credit to a consumer (a purchase, top-up, promotion or adjustment)",
+        params: ConsumerParams,
+        headers: ActorHeaders,
+        body: GrantSchema,
+        response: answers(201, 400, 403, 404),
+      },
+    },
     async (request, reply) => {
       const c = await resolveConsumer(db, request.params.consumer);
       return reply.code(201).send(await grant(request, { consumerId: c.id }, request.body));
@@ -134,17 +206,41 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.post(
     "/v1/tags/:tag/credits/grants",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Grant credit to a tag's pool, drawn on by its consumers that have no credit of their own", params: TagParams, headers: ActorHeaders, body: GrantSchema, response: answers(201, 400, 403) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Grant credit to a tag's pool, drawn on by its consumers that have no credit of their own",
+        params: TagParams,
+        headers: ActorHeaders,
+        body: GrantSchema,
+        response: answers(201, 400, 403),
+      },
+    },
     async (request, reply) => reply.code(201).send(await grant(request, { tag: request.params.tag }, request.body)),
   );
 
   r.put(
     "/v1/consumers/:consumer/credits/settings",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Put a consumer in prepaid mode (or out of it), and set its low-balance alerts", params: ConsumerParams, body: CreditSettingsSchema, response: answers(200, 400, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Put a consumer in prepaid mode (or out of it), and set its low-balance alerts",
+        params: ConsumerParams,
+        body: CreditSettingsSchema,
+        response: answers(200, 400, 403, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
-      const thresholds = [...new Set(request.body.low_thresholds.map((d) => d.toFixed()))].sort((a, b) => Number(a) - Number(b));
-      await db.consumer.update({ where: { id: c.id }, data: { prepaid: request.body.prepaid, creditLowThresholds: thresholds } });
+      const thresholds = [...new Set(request.body.low_thresholds.map((d) => d.toFixed()))].sort(
+        (a, b) => Number(a) - Number(b),
+      );
+      await db.consumer.update({
+        where: { id: c.id },
+        data: { prepaid: request.body.prepaid, creditLowThresholds: thresholds },
+      });
       await refold(request, await walletOf(prismaSql(db), c.id));
       return consumerView(c.id);
     },
@@ -152,7 +248,17 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.post(
     "/v1/consumers/:consumer/credits/grants/:grant/void",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Void what is left of a consumer's grant", params: GrantParams, headers: ActorHeaders, body: VoidSchema, response: answers(200, 400, 403, 404, 409) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Void what is left of a consumer's grant",
+        params: GrantParams,
+        headers: ActorHeaders,
+        body: VoidSchema,
+        response: answers(200, 400, 403, 404, 409),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       return voided(request, { consumerId: c.id }, request.params.grant, request.body.reason);
@@ -161,13 +267,32 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.post(
     "/v1/tags/:tag/credits/grants/:grant/void",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Void what is left of a pool's grant", params: TagGrantParams, headers: ActorHeaders, body: VoidSchema, response: answers(200, 400, 403, 404, 409) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Void what is left of a pool's grant",
+        params: TagGrantParams,
+        headers: ActorHeaders,
+        body: VoidSchema,
+        response: answers(200, 400, 403, 404, 409),
+      },
+    },
     async (request) => voided(request, { tag: request.params.tag }, request.params.grant, request.body.reason),
   );
 
   r.get(
     "/v1/consumers/:consumer/credits",
-    { schema: { tags: ["credits"], security: SECURITY.reader, summary: "The credit a consumer draws on (its own or its tag's pool): balance, scheduled grants, next expiry and every grant", params: ConsumerParams, response: answers(200, 404) } },
+    {
+      schema: {
+        tags: ["credits"],
+        security: SECURITY.reader,
+        summary:
+          "The credit a consumer draws on (its own or its tag's pool): balance, scheduled grants, next expiry and every grant",
+        params: ConsumerParams,
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
@@ -177,13 +302,33 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.get(
     "/v1/tags/:tag/credits",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "A tag's pool: balance, scheduled grants, next expiry and every grant", params: TagParams, response: answers(200, 403) } },
-    async (request) => ({ consumers: (await consumersWithTag(db, request.params.tag)).length, ...(await balanceOf({ tag: request.params.tag })) }),
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "A tag's pool: balance, scheduled grants, next expiry and every grant",
+        params: TagParams,
+        response: answers(200, 403),
+      },
+    },
+    async (request) => ({
+      consumers: (await consumersWithTag(db, request.params.tag)).length,
+      ...(await balanceOf({ tag: request.params.tag })),
+    }),
   );
 
   r.get(
     "/v1/consumers/:consumer/credits/ledger",
-    { schema: { tags: ["credits"], security: SECURITY.reader, summary: "Every movement of a consumer's credit (and its calls' burns of a pool's), oldest first", params: ConsumerParams, querystring: LedgerQuery, response: answers(200, 400, 404) } },
+    {
+      schema: {
+        tags: ["credits"],
+        security: SECURITY.reader,
+        summary: "Every movement of a consumer's credit (and its calls' burns of a pool's), oldest first",
+        params: ConsumerParams,
+        querystring: LedgerQuery,
+        response: answers(200, 400, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
@@ -193,7 +338,16 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
 
   r.get(
     "/v1/tags/:tag/credits/ledger",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Every movement of a tag's pool, oldest first", params: TagParams, querystring: LedgerQuery, response: answers(200, 400, 403) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Every movement of a tag's pool, oldest first",
+        params: TagParams,
+        querystring: LedgerQuery,
+        response: answers(200, 400, 403),
+      },
+    },
     async (request) => entries({ tag: request.params.tag }, request.query),
   );
 }

@@ -15,39 +15,88 @@ import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { ConsumerParams } from "./common.schemas.ts";
 
 const MonthQuery = z
-  .object({ month: z.string().regex(/^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$/, "must be a month YYYY-MM").optional().meta({ description: "Default: this month in the billing time zone." }) })
+  .object({
+    month: z
+      .string()
+      .regex(/^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$/, "must be a month YYYY-MM")
+      .optional()
+      .meta({ description: "Default: this month in the billing time zone." }),
+  })
   .strict();
 
-export async function dashboardRoutes(app: FastifyInstance, { config, db }: { config: Config; db: PrismaClient }): Promise<void> {
+export async function dashboardRoutes(
+  app: FastifyInstance,
+  { config, db }: { config: Config; db: PrismaClient },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { timeZone, currency, period } = config.billing;
 
-  r.get("/v1/me", { schema: { tags: ["dashboard"], security: SECURITY.reader, summary: "Who this key is, and the billing settings", response: answers(200) } }, async (request) => {
-    const p = request.principal!;
-    const billing = { time_zone: timeZone, currency, period };
-    if (p.kind === "admin") return { kind: "admin", billing };
-    const c = await db.consumer.findUniqueOrThrow({ where: { id: p.consumerId }, select: { id: true, username: true } });
-    return { kind: "consumer", consumer_id: c.id, username: c.username, billing };
-  });
+  r.get(
+    "/v1/me",
+    {
+      schema: {
+        tags: ["dashboard"],
+        security: SECURITY.reader,
+        summary: "Who this key is, and the billing settings",
+        response: answers(200),
+      },
+    },
+    async (request) => {
+      const p = request.principal!;
+      const billing = { time_zone: timeZone, currency, period };
+      if (p.kind === "admin") return { kind: "admin", billing };
+      const c = await db.consumer.findUniqueOrThrow({
+        where: { id: p.consumerId },
+        select: { id: true, username: true },
+      });
+      return { kind: "consumer", consumer_id: c.id, username: c.username, billing };
+    },
+  );
 
   r.get(
     "/v1/consumers/:consumer/tdl-calendar",
-    { schema: { tags: ["usage"], security: SECURITY.reader, summary: "A month of the TDL matrix: calls per local day and slot, and slots past a limit", params: ConsumerParams, querystring: MonthQuery, response: answers(200, 404) } },
+    {
+      schema: {
+        tags: ["usage"],
+        security: SECURITY.reader,
+        summary: "A month of the TDL matrix: calls per local day and slot, and slots past a limit",
+        params: ConsumerParams,
+        querystring: MonthQuery,
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
       const month = request.query.month ?? localDateOf(new Date(), timeZone).slice(0, 7);
-      return { consumer_id: c.id, month, time_zone: timeZone, days: await tdlCalendar(db, c.id, month, c.tdlMatrix as TdlMatrix) };
+      return {
+        consumer_id: c.id,
+        month,
+        time_zone: timeZone,
+        days: await tdlCalendar(db, c.id, month, c.tdlMatrix as TdlMatrix),
+      };
     },
   );
 
-  r.get("/v1/spend", { onRequest: requireAdmin, schema: { tags: ["dashboard"], security: SECURITY.admin, summary: "Every consumer's billable spend in the current billing period", response: answers(200, 403) } }, async () => {
-    const current = periodContaining(new Date(), period, timeZone);
-    const rows = await spendByConsumer(db, current.key, localDateOf(current.endsAt, timeZone));
-    return {
-      period: periodJson(current),
-      currency,
-      consumers: rows.map((s) => ({ ...s, cost: new Decimal(s.cost).toFixed() })),
-    };
-  });
+  r.get(
+    "/v1/spend",
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags: ["dashboard"],
+        security: SECURITY.admin,
+        summary: "Every consumer's billable spend in the current billing period",
+        response: answers(200, 403),
+      },
+    },
+    async () => {
+      const current = periodContaining(new Date(), period, timeZone);
+      const rows = await spendByConsumer(db, current.key, localDateOf(current.endsAt, timeZone));
+      return {
+        period: periodJson(current),
+        currency,
+        consumers: rows.map((s) => ({ ...s, cost: new Decimal(s.cost).toFixed() })),
+      };
+    },
+  );
 }

@@ -20,21 +20,30 @@ const Filter = {
   from: instant.optional(),
   to: instant.optional(),
 };
-const ListQuery = z.object({
-  ...Filter,
-  limit: pageLimit(500, 50),
-  after: z
-    .string()
-    .regex(/^[^|]+\|[0-9a-f-]{36}$/, "must be the next_after value of the previous page")
-    .transform((s) => ({ failedAt: new Date(s.split("|")[0]!), id: s.split("|")[1]! }))
-    .refine((a) => !Number.isNaN(a.failedAt.getTime()), "must be the next_after value of the previous page")
-    .optional()
-    .meta({ description: "next_after of the previous page." }),
-}).strict();
+const ListQuery = z
+  .object({
+    ...Filter,
+    limit: pageLimit(500, 50),
+    after: z
+      .string()
+      .regex(/^[^|]+\|[0-9a-f-]{36}$/, "must be the next_after value of the previous page")
+      .transform((s) => ({ failedAt: new Date(s.split("|")[0]!), id: s.split("|")[1]! }))
+      .refine((a) => !Number.isNaN(a.failedAt.getTime()), "must be the next_after value of the previous page")
+      .optional()
+      .meta({ description: "next_after of the previous page." }),
+  })
+  .strict();
 const ReplayBody = z
-  .object({ ids: z.array(uuid).min(1).max(1000).optional(), ...Filter, limit: z.number().int().min(1).max(1000).default(100) })
+  .object({
+    ids: z.array(uuid).min(1).max(1000).optional(),
+    ...Filter,
+    limit: z.number().int().min(1).max(1000).default(100),
+  })
   .strict()
-  .refine((b) => b.ids || b.stage || b.reason || b.from || b.to, "name the dead letters: ids, or at least one of stage, reason, from, to");
+  .refine(
+    (b) => b.ids || b.stage || b.reason || b.from || b.to,
+    "name the dead letters: ids, or at least one of stage, reason, from, to",
+  );
 
 export type DeadLetterRouteDeps = { config: Config; db: PrismaClient; producer: UsageProducer; metrics: Metrics };
 
@@ -44,19 +53,46 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
   const { db } = deps;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get("/v1/dead-letters", { onRequest: requireAdmin, schema: { ...admin, summary: "List dead letters, newest first", querystring: ListQuery, response: answers(200, 403) } }, async (request) => {
-    const { limit, after, ...filter } = request.query;
-    const rows = await listDeadLetters(db, filter, { limit, after });
-    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-    return { dead_letters: rows.map(presentDeadLetter), next_after: last ? `${last.failedAt.toISOString()}|${last.id}` : null };
-  });
+  r.get(
+    "/v1/dead-letters",
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "List dead letters, newest first",
+        querystring: ListQuery,
+        response: answers(200, 403),
+      },
+    },
+    async (request) => {
+      const { limit, after, ...filter } = request.query;
+      const rows = await listDeadLetters(db, filter, { limit, after });
+      const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+      return {
+        dead_letters: rows.map(presentDeadLetter),
+        next_after: last ? `${last.failedAt.toISOString()}|${last.id}` : null,
+      };
+    },
+  );
 
-  r.get("/v1/dead-letters/:id", { onRequest: requireAdmin, schema: { ...admin, summary: "Show a dead letter with its payload", params: IdParams, response: answers(200, 403, 404) } }, async (request) => {
-    const { id } = request.params;
-    const letter = await findDeadLetter(db, id);
-    if (!letter) throw notFound(`no dead letter ${id}`);
-    return presentDeadLetter(letter);
-  });
+  r.get(
+    "/v1/dead-letters/:id",
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Show a dead letter with its payload",
+        params: IdParams,
+        response: answers(200, 403, 404),
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const letter = await findDeadLetter(db, id);
+      if (!letter) throw notFound(`no dead letter ${id}`);
+      return presentDeadLetter(letter);
+    },
+  );
 
   r.post(
     "/v1/dead-letters/replay",

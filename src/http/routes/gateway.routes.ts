@@ -21,7 +21,15 @@ import { observedMatrix } from "../../usage/usage.service.ts";
 import { DayQuery, dayOrToday } from "./common.schemas.ts";
 import { AuthorizeBodySchema, KongConsumerHeaders } from "./gateway.schemas.ts";
 
-export type GatewayDeps = { config: Config; db: PrismaClient; cache: MetadataCache; counter: TdlCounter; measurer: MeasurePool; budgets?: BudgetGuard; now?: () => Date };
+export type GatewayDeps = {
+  config: Config;
+  db: PrismaClient;
+  cache: MetadataCache;
+  counter: TdlCounter;
+  measurer: MeasurePool;
+  budgets?: BudgetGuard;
+  now?: () => Date;
+};
 
 function fromKong(request: FastifyRequest, config: Config): boolean {
   return secretMatches(presentedSecret(request), config.ingest.secret);
@@ -36,13 +44,18 @@ async function callerOf(request: FastifyRequest, deps: GatewayDeps): Promise<Gat
     };
     const ref = { kongId: h("x-consumer-id"), username: h("x-consumer-username"), customId: h("x-consumer-custom-id") };
     if (!ref.kongId && !ref.username && !ref.customId) {
-      throw validationFailed("x-consumer-id: Kong forwarded no authenticated consumer (is key-auth on this route?)", "x-consumer-id");
+      throw validationFailed(
+        "x-consumer-id: Kong forwarded no authenticated consumer (is key-auth on this route?)",
+        "x-consumer-id",
+      );
     }
     return deps.cache.lookup(ref);
   }
   const consumerId = await consumerOfApiKey(deps.db, presentedSecret(request));
   if (consumerId) return loadGatewayConsumer(deps.db, { id: consumerId });
-  throw new AppError("unauthorized", "missing or wrong gateway secret or consumer key in the Authorization header", { field: "authorization" });
+  throw new AppError("unauthorized", "missing or wrong gateway secret or consumer key in the Authorization header", {
+    field: "authorization",
+  });
 }
 
 async function configuredCaller(request: FastifyRequest, deps: GatewayDeps): Promise<GatewayConsumer> {
@@ -78,7 +91,9 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
   // the secret is checked before the body is read and validated
   const requireKong = async (request: FastifyRequest) => {
     if (!fromKong(request, config)) {
-      throw new AppError("unauthorized", "missing or wrong gateway secret in the Authorization header", { field: "authorization" });
+      throw new AppError("unauthorized", "missing or wrong gateway secret in the Authorization header", {
+        field: "authorization",
+      });
     }
   };
 
@@ -91,7 +106,8 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
         ...gateway,
         security: SECURITY.gateway,
         summary: "Decide whether Kong may proxy a call",
-        description: "Checks the consumer's capabilities, token limits and TDL matrix for the call about to be proxied.",
+        description:
+          "Checks the consumer's capabilities, token limits and TDL matrix for the call about to be proxied.",
         body: AuthorizeBodySchema,
         response: answers(200, 413),
       },
@@ -109,7 +125,8 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
         ...gateway,
         security: SECURITY.caller,
         summary: "The caller's metadata, as the gateway plugin reads it",
-        description: "With the gateway secret, the consumer Kong authenticated (X-Consumer-* headers); with a consumer key, its owner.",
+        description:
+          "With the gateway secret, the consumer Kong authenticated (X-Consumer-* headers); with a consumer key, its owner.",
         headers: KongConsumerHeaders,
         response: answers(200, 404),
       },

@@ -13,15 +13,28 @@ import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders } from "./common.schemas.ts";
 
 const ImportQuery = z
-  .object({ dry_run: queryFlag.default(false).meta({ description: "Report what would change without changing anything." }) })
+  .object({
+    dry_run: queryFlag.default(false).meta({ description: "Report what would change without changing anything." }),
+  })
   .strict();
 
-export type ImportRouteDeps = { config: Config; db: PrismaClient; metadataChanged: (consumerIds: string[]) => Promise<void> };
+export type ImportRouteDeps = {
+  config: Config;
+  db: PrismaClient;
+  metadataChanged: (consumerIds: string[]) => Promise<void>;
+};
 
-export async function importRoutes(app: FastifyInstance, { config, db, metadataChanged }: ImportRouteDeps): Promise<void> {
+export async function importRoutes(
+  app: FastifyInstance,
+  { config, db, metadataChanged }: ImportRouteDeps,
+): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "string", bodyLimit: config.ingest.bodyLimitBytes }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser(
+      "*",
+      { parseAs: "string", bodyLimit: config.ingest.bodyLimitBytes },
+      (_req, body, done) => done(null, body),
+    );
 
     scope.withTypeProvider<ZodTypeProvider>().post(
       "/v1/imports/kong-config",
@@ -42,7 +55,11 @@ export async function importRoutes(app: FastifyInstance, { config, db, metadataC
       async (request) => {
         const text = typeof request.body === "string" ? request.body : "";
         if (text.trim() === "") throw validationFailed("body: send the Kong declarative config (YAML or JSON)", "body");
-        const report = await importKongConfig(db, text, { defaults: config.metering, by: actorOf(request, "import"), dryRun: request.query.dry_run });
+        const report = await importKongConfig(db, text, {
+          defaults: config.metering,
+          by: actorOf(request, "import"),
+          dryRun: request.query.dry_run,
+        });
         if (!report.dry_run) await metadataChanged(changedConsumerIds(report));
         return report;
       },

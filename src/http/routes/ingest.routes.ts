@@ -19,7 +19,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps & { me
   app.addHook("onRequest", requireIngestSecret(config.ingest.secret));
   app.addHook("onResponse", async (request, reply) => {
     const url = request.routeOptions.url;
-    if (url === "/ingest/kong" || url === "/ingest/events") metrics.ingestRequests.inc({ status: String(reply.statusCode) });
+    if (url === "/ingest/kong" || url === "/ingest/events")
+      metrics.ingestRequests.inc({ status: String(reply.statusCode) });
   });
 
   const schema = {
@@ -52,7 +53,9 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps & { me
   app.post("/ingest/events", { schema: events }, async (request, reply) => {
     const mediaType = mediaTypeOf(request.headers["content-type"]);
     if (!accepted.has(mediaType)) {
-      throw new AppError("unsupported_media_type", `content-type: must be one of ${[...accepted].join(", ")}`, { field: "headers.content-type" });
+      throw new AppError("unsupported_media_type", `content-type: must be one of ${[...accepted].join(", ")}`, {
+        field: "headers.content-type",
+      });
     }
     const result = await ingestCloudEvents((request.body as Buffer | undefined) ?? Buffer.alloc(0), mediaType, deps);
     if (result.rejected.length) request.log.warn({ rejected: result.rejected }, "ingest events dead-lettered");

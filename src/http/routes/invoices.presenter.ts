@@ -4,8 +4,6 @@ import { periodJson } from "../../domain/billing-period.ts";
 import { lineKind } from "../../billing/line-kind.ts";
 import { Decimal } from "../../domain/money.ts";
 
-type Line = InvoiceWithLines["lines"][number];
-
 export function presentInvoice(inv: InvoiceWithLines) {
   return {
     id: inv.id,
@@ -16,7 +14,10 @@ export function presentInvoice(inv: InvoiceWithLines) {
     currency: inv.currency,
     subtotal: inv.subtotal.toFixed(),
     // prepaid credit on the invoice (its credit lines), already taken off the subtotal and total
-    credits_applied: inv.lines.filter((l) => l.charge === "credit").reduce((s, l) => s.minus(l.amount.toFixed()), new Decimal(0)).toFixed(),
+    credits_applied: inv.lines
+      .filter((l) => l.charge === "credit")
+      .reduce((s, l) => s.minus(l.amount.toFixed()), new Decimal(0))
+      .toFixed(),
     total: inv.total.toFixed(),
     rounding: inv.rounding,
     issued_at: inv.issuedAt?.toISOString() ?? null,

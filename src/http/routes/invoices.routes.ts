@@ -28,7 +28,10 @@ const ListQuery = z
 const FinalizeBody = z
   .object({
     reason: safeText(500, 1).optional(),
-    allow_unpriced: z.boolean().default(false).meta({ description: "Finalize although billable calls on the invoice have no price (they bill nothing). Without it such an invoice is a 409 naming their models." }),
+    allow_unpriced: z.boolean().default(false).meta({
+      description:
+        "Finalize although billable calls on the invoice have no price (they bill nothing). Without it such an invoice is a 409 naming their models.",
+    }),
   })
   .strict();
 const VoidBody = z
@@ -41,11 +44,18 @@ const VoidBody = z
 const reader = { tags: ["invoices"], security: SECURITY.reader };
 const admin = { tags: ["invoices"], security: SECURITY.admin };
 
-export async function invoiceRoutes(app: FastifyInstance, { config, db }: { config: Config; db: PrismaClient }): Promise<void> {
+export async function invoiceRoutes(
+  app: FastifyInstance,
+  { config, db }: { config: Config; db: PrismaClient },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const list = async (q: z.infer<typeof ListQuery>, consumerId?: string) => {
     const period = q.period ? await periodOf(db, config.billing, q.period, "query.period") : undefined;
-    return { invoices: (await listInvoices(db, { consumerId, periodId: period?.id, status: q.status }, q.limit)).map(presentInvoice) };
+    return {
+      invoices: (await listInvoices(db, { consumerId, periodId: period?.id, status: q.status }, q.limit)).map(
+        presentInvoice,
+      ),
+    };
   };
   const shown = async (id: string) => {
     const inv = await findInvoice(db, id);
@@ -53,19 +63,31 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db }: { conf
     return presentInvoice(inv);
   };
 
-  r.get("/v1/invoices", { schema: { ...reader, summary: "List invoices", querystring: ListQuery, response: answers(200, 404) } }, async (request) => {
-    const q = request.query;
-    const p = request.principal!;
-    if (!q.consumer) return list(q, p.kind === "consumer" ? p.consumerId : undefined);
-    // a consumer key naming another consumer is refused, not answered with the caller's own data
-    const named = await resolveConsumer(db, q.consumer);
-    assertOwnConsumer(request, named.id, q.consumer);
-    return list(q, named.id);
-  });
+  r.get(
+    "/v1/invoices",
+    { schema: { ...reader, summary: "List invoices", querystring: ListQuery, response: answers(200, 404) } },
+    async (request) => {
+      const q = request.query;
+      const p = request.principal!;
+      if (!q.consumer) return list(q, p.kind === "consumer" ? p.consumerId : undefined);
+      // a consumer key naming another consumer is refused, not answered with the caller's own data
+      const named = await resolveConsumer(db, q.consumer);
+      assertOwnConsumer(request, named.id, q.consumer);
+      return list(q, named.id);
+    },
+  );
 
   r.get(
     "/v1/consumers/:consumer/invoices",
-    { schema: { ...reader, summary: "A consumer's invoices", params: ConsumerParams, querystring: ListQuery.omit({ consumer: true }), response: answers(200, 404) } },
+    {
+      schema: {
+        ...reader,
+        summary: "A consumer's invoices",
+        params: ConsumerParams,
+        querystring: ListQuery.omit({ consumer: true }),
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       assertOwnConsumer(request, c.id, request.params.consumer);
@@ -73,12 +95,24 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db }: { conf
     },
   );
 
-  r.get("/v1/invoices/:id", { schema: { ...reader, summary: "Show an invoice with its lines and history", params: IdParams, response: answers(200, 404) } }, async (request) => {
-    const inv = await findInvoice(db, request.params.id);
-    const p = request.principal!;
-    if (!inv || (p.kind === "consumer" && p.consumerId !== inv.consumerId)) throw notFound(`invoice ${request.params.id} not found`);
-    return presentInvoice(inv);
-  });
+  r.get(
+    "/v1/invoices/:id",
+    {
+      schema: {
+        ...reader,
+        summary: "Show an invoice with its lines and history",
+        params: IdParams,
+        response: answers(200, 404),
+      },
+    },
+    async (request) => {
+      const inv = await findInvoice(db, request.params.id);
+      const p = request.principal!;
+      if (!inv || (p.kind === "consumer" && p.consumerId !== inv.consumerId))
+        throw notFound(`invoice ${request.params.id} not found`);
+      return presentInvoice(inv);
+    },
+  );
 
   r.post(
     "/v1/invoices/:id/finalize",
@@ -95,7 +129,16 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db }: { conf
       },
     },
     async (request) => {
-      await finalizeByHand(db, request.params.id, { actor: actorOf(request, "api").actor, reason: request.body.reason, allowUnpriced: request.body.allow_unpriced }, config.billing);
+      await finalizeByHand(
+        db,
+        request.params.id,
+        {
+          actor: actorOf(request, "api").actor,
+          reason: request.body.reason,
+          allowUnpriced: request.body.allow_unpriced,
+        },
+        config.billing,
+      );
       return shown(request.params.id);
     },
   );
@@ -104,7 +147,14 @@ export async function invoiceRoutes(app: FastifyInstance, { config, db }: { conf
     "/v1/invoices/:id/void",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "Void an invoice", params: IdParams, headers: ActorHeaders, body: VoidBody, response: answers(200, 403, 404, 409) },
+      schema: {
+        ...admin,
+        summary: "Void an invoice",
+        params: IdParams,
+        headers: ActorHeaders,
+        body: VoidBody,
+        response: answers(200, 403, 404, 409),
+      },
     },
     async (request) => {
       await voidInvoice(db, request.params.id, { actor: actorOf(request, "api").actor, ...request.body });

@@ -32,7 +32,9 @@ export type OpsDeps = {
 };
 
 function withoutErrorText<C extends { error?: string }>(checks: Record<string, C>): Record<string, C> {
-  return Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, c.error === undefined ? c : { ...c, error: "unavailable" }]));
+  return Object.fromEntries(
+    Object.entries(checks).map(([name, c]) => [name, c.error === undefined ? c : { ...c, error: "unavailable" }]),
+  );
 }
 
 export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<void> {
@@ -44,7 +46,9 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<vo
   const dependencyChecks = atMostEvery(every, () => deps.checks.all([...deps.required, ...(deps.optional ?? [])]));
   const progress = deps.progress ? atMostEvery(every, () => deps.progress!.report()) : undefined;
   const refresh = atMostEvery(every, () =>
-    Promise.all((deps.refresh ?? []).map((r) => r().catch(() => deps.metrics.dependencyErrors.inc({ dependency: "postgres" })))),
+    Promise.all(
+      (deps.refresh ?? []).map((r) => r().catch(() => deps.metrics.dependencyErrors.inc({ dependency: "postgres" }))),
+    ),
   );
 
   app.get("/readyz", async (request, reply) => {
@@ -53,14 +57,18 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<vo
     const ready = deps.required.every((d) => checks[d]?.ok) && !(deps.stallIsUnready && meter?.status === "stalled");
     // a dependency's error text (hosts, ports, driver messages) is for the operator only; the logs have it too
     const shown = request.principal?.kind === "admin" ? checks : withoutErrorText(checks);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: shown, ...(meter ? { meter } : {}) });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? "ready" : "not_ready", checks: shown, ...(meter ? { meter } : {}) });
   });
 
   if (deps.serveMetrics === false) return;
   app.get("/metrics", async (request, reply) => {
     if (deps.metricsToken !== undefined && !secretMatches(presentedSecret(request), deps.metricsToken)) {
       reply.header("www-authenticate", 'Bearer realm="metrics"');
-      throw new AppError("unauthorized", "missing or wrong METRICS_TOKEN in the Authorization header", { field: "authorization" });
+      throw new AppError("unauthorized", "missing or wrong METRICS_TOKEN in the Authorization header", {
+        field: "authorization",
+      });
     }
     await progress?.(); // lag as of this scrape, or of one at most OPS_CACHE_MS ago
     await refresh();

@@ -9,7 +9,15 @@ import { ENTRY_NAME } from "../../domain/price-book.ts";
 import { Decimal } from "../../domain/money.ts";
 import { instantString, price, safeText } from "../../domain/field-types.ts";
 import { rateFromRow } from "../../consumers/consumer.repository.ts";
-import { addPrice, assignPlan, assignTagPlan, changeBook, createBook, importPrices, resolveBook } from "../../price-books/price-book.service.ts";
+import {
+  addPrice,
+  assignPlan,
+  assignTagPlan,
+  changeBook,
+  createBook,
+  importPrices,
+  resolveBook,
+} from "../../price-books/price-book.service.ts";
 import { CATALOG_FORMATS, parseCatalog, shippedCatalog } from "../../catalog/catalog.ts";
 import { addOverride, overridesOf } from "../../price-books/overrides.service.ts";
 import { notFound, validationFailed } from "../../domain/errors.ts";
@@ -20,7 +28,10 @@ import { presentRate } from "./consumers.presenter.ts";
 
 const entryName = safeText(200, 1)
   .regex(ENTRY_NAME, "must be a model name, a pattern with * (gpt-4o-mini*), or * alone, without spaces")
-  .meta({ description: "A model as providers report it (case-insensitive), a pattern with `*`, or `*`: the book's default entry." });
+  .meta({
+    description:
+      "A model as providers report it (case-insensitive), a pattern with `*`, or `*`: the book's default entry.",
+  });
 
 const tierPrices = {
   input_cost_per_token: price,
@@ -30,12 +41,24 @@ const tierPrices = {
   reasoning_cost_per_token: price.optional(),
 };
 const tierList = z
-  .array(z.object({ above: z.int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: "Tokens of a type in the period above which this tier's prices apply." }), ...tierPrices }).strict())
+  .array(
+    z
+      .object({
+        above: z
+          .int()
+          .min(1)
+          .max(Number.MAX_SAFE_INTEGER)
+          .meta({ description: "Tokens of a type in the period above which this tier's prices apply." }),
+        ...tierPrices,
+      })
+      .strict(),
+  )
   .min(1)
   .max(20)
   .superRefine((tiers, ctx) => {
     tiers.forEach((t, i) => {
-      if (i > 0 && t.above <= tiers[i - 1]!.above) ctx.addIssue({ code: "custom", message: "must be larger than the tier before", path: [i, "above"] });
+      if (i > 0 && t.above <= tiers[i - 1]!.above)
+        ctx.addIssue({ code: "custom", message: "must be larger than the tier before", path: [i, "above"] });
     });
   });
 const tiering = z
@@ -49,16 +72,20 @@ const tiering = z
       "Rates a billing period's quantities (each token type by its own): graduated (tokens above each tier's `above` at its prices), volume (every token at the tier the quantity reaches), package (quantity rounded up to whole packages at the base prices). The entry's own prices are the first tier.",
   });
 
-export const PriceSchema = z
+const PriceSchema = z
   .object({
     model: entryName,
-    effective_from: instantString.optional().meta({ description: "When this price takes effect; from the beginning of time by default." }),
+    effective_from: instantString
+      .optional()
+      .meta({ description: "When this price takes effect; from the beginning of time by default." }),
     input_cost_per_token: price,
     output_cost_per_token: price,
     cached_input_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
     cache_write_cost_per_token: price.optional().meta({ description: "Unset: the input price." }),
     reasoning_cost_per_token: price.optional().meta({ description: "Unset: the output price." }),
-    request_fee: price.optional().meta({ description: "A fee per billable call beside its tokens (not tiered); unset: none." }),
+    request_fee: price
+      .optional()
+      .meta({ description: "A fee per billable call beside its tokens (not tiered); unset: none." }),
     tiering: tiering.optional(),
     correction: correctionField(
       "Send to reprice calls a finalized invoice billed: the difference is billed (or credited) as price correction lines on each consumer's next invoice. Without it a price reaching into a finalized period is refused with 409.",
@@ -67,20 +94,28 @@ export const PriceSchema = z
   .strict();
 
 const planAmounts = {
-  fee_per_period: price.nullable().optional().meta({ description: "Billed once per billing period on each invoice of a consumer on this plan; null removes it." }),
-  minimum_per_period: price.nullable().optional().meta({ description: "Minimum usage charge per billing period: an invoice whose usage falls short gets a top-up line; null removes it." }),
+  fee_per_period: price.nullable().optional().meta({
+    description: "Billed once per billing period on each invoice of a consumer on this plan; null removes it.",
+  }),
+  minimum_per_period: price.nullable().optional().meta({
+    description:
+      "Minimum usage charge per billing period: an invoice whose usage falls short gets a top-up line; null removes it.",
+  }),
 };
 
-export const BookSchema = z
+const BookSchema = z
   .object({
-    name: safeText(100, 1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'"),
+    name: safeText(100, 1).regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+      "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+    ),
     description: safeText(500).optional(),
     prices: z.array(PriceSchema).max(5_000).optional(),
     ...planAmounts,
   })
   .strict();
 
-export const BookChangeSchema = z.object({ description: safeText(500).optional(), ...planAmounts }).strict();
+const BookChangeSchema = z.object({ description: safeText(500).optional(), ...planAmounts }).strict();
 
 /** Markup in percent: -100 < m <= 1000 (negative: a discount), at most 4 decimal places. */
 const markupPercent = z
@@ -91,32 +126,46 @@ const markupPercent = z
       const d = new Decimal(text);
       if (d.gt(-100) && d.lte(1000)) return d;
     }
-    ctx.addIssue({ code: "custom", message: "must be a percentage above -100 and at most 1000, with at most 4 decimal places (e.g. \"7.5\" or \"-10\")" });
+    ctx.addIssue({
+      code: "custom",
+      message: 'must be a percentage above -100 and at most 1000, with at most 4 decimal places (e.g. "7.5" or "-10")',
+    });
     return z.NEVER;
   })
   .meta({ description: "Added to every plan price, in percent; negative for a discount.", examples: ["7.5", "-10"] });
 
-export const PlanSchema = z
+const PlanSchema = z
   .object({
     price_book: safeText(100, 1).nullable().meta({ description: "The book's name or id; null removes the plan." }),
     markup_percent: markupPercent.optional(),
   })
   .strict();
 
-export const ImportSchema = z
+const ImportSchema = z
   .object({
     format: z.enum([...CATALOG_FORMATS, "shipped"]).meta({
-      description: "tokenmeter: our catalog format (src/catalog/list-prices.json); litellm: LiteLLM's model_prices_and_context_window.json; shipped: the list prices shipped with tokenmeter (no catalog).",
+      description:
+        "tokenmeter: our catalog format (src/catalog/list-prices.json); litellm: LiteLLM's model_prices_and_context_window.json; shipped: the list prices shipped with tokenmeter (no catalog).",
     }),
-    effective_from: instantString.optional().meta({ description: "When the imported prices take effect; now by default (history keeps its prices)." }),
-    catalog: z.record(z.string(), z.unknown()).optional().meta({ description: "The file's content, for the tokenmeter and litellm formats." }),
+    effective_from: instantString
+      .optional()
+      .meta({ description: "When the imported prices take effect; now by default (history keeps its prices)." }),
+    catalog: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "The file's content, for the tokenmeter and litellm formats." }),
   })
   .strict();
 
 /** A correction as the repricing records it: the reason given and who gave it. */
-const correctionBy = (request: FastifyRequest, c: { reason: string } | undefined) => (c ? { reason: c.reason, actor: actorOf(request, "rates").actor } : undefined);
+const correctionBy = (request: FastifyRequest, c: { reason: string } | undefined) =>
+  c ? { reason: c.reason, actor: actorOf(request, "rates").actor } : undefined;
 
-const TagParams = z.object({ tag: safeText(200, 1).meta({ description: "A consumer tag (metadata tags): the plan of every consumer carrying it that has none of its own." }) });
+const TagParams = z.object({
+  tag: safeText(200, 1).meta({
+    description: "A consumer tag (metadata tags): the plan of every consumer carrying it that has none of its own.",
+  }),
+});
 const BookParams = z.object({ book: safeText(100, 1) });
 const admin = { tags: ["prices"], security: SECURITY.admin };
 
@@ -124,9 +173,22 @@ type PriceRow = Parameters<typeof rateFromRow>[0] & { model: string; tiering: un
 type Amount = { toFixed(): string } | null;
 const presentPrice = (p: PriceRow) => {
   const rate = rateFromRow(p);
-  return { model: p.model, ...presentRate(rate), request_fee: rate.requestFee?.toFixed() ?? null, tiering: p.tiering ?? null };
+  return {
+    model: p.model,
+    ...presentRate(rate),
+    request_fee: rate.requestFee?.toFixed() ?? null,
+    tiering: p.tiering ?? null,
+  };
 };
-const presentBook = (b: { id: string; name: string; description: string | null; version: number; feePerPeriod: Amount; minimumPerPeriod: Amount; prices?: PriceRow[] }) => ({
+const presentBook = (b: {
+  id: string;
+  name: string;
+  description: string | null;
+  version: number;
+  feePerPeriod: Amount;
+  minimumPerPeriod: Amount;
+  prices?: PriceRow[];
+}) => ({
   id: b.id,
   name: b.name,
   description: b.description,
@@ -136,40 +198,92 @@ const presentBook = (b: { id: string; name: string; description: string | null; 
   ...(b.prices ? { prices: b.prices.map(presentPrice) } : {}),
 });
 
-export async function priceBookRoutes(app: FastifyInstance, { db, metadataChanged }: { db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> }): Promise<void> {
+export async function priceBookRoutes(
+  app: FastifyInstance,
+  { db, metadataChanged }: { db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post("/v1/price-books", { onRequest: requireAdmin, schema: { ...admin, summary: "Create a price book with its prices", body: BookSchema, response: answers(201, 403, 409) } }, async (request, reply) =>
-    reply.code(201).send(presentBook(await createBook(db, request.body))),
+  r.post(
+    "/v1/price-books",
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Create a price book with its prices",
+        body: BookSchema,
+        response: answers(201, 403, 409),
+      },
+    },
+    async (request, reply) => reply.code(201).send(presentBook(await createBook(db, request.body))),
   );
 
   r.patch(
     "/v1/price-books/:book",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Change a book's description, fee and minimum per period", params: BookParams, body: BookChangeSchema, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Change a book's description, fee and minimum per period",
+        params: BookParams,
+        body: BookChangeSchema,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => presentBook(await changeBook(db, request.params.book, request.body)),
   );
 
-  r.get("/v1/price-books", { onRequest: requireAdmin, schema: { ...admin, summary: "Price books", response: answers(200, 403) } }, async () => ({
-    // a consumer's own prices are shown with the consumer (/v1/consumers/:consumer/prices), not as books
-    price_books: (await db.priceBook.findMany({ where: { ownerConsumerId: null }, orderBy: { name: "asc" } })).map((b) => presentBook(b)),
-  }));
+  r.get(
+    "/v1/price-books",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Price books", response: answers(200, 403) } },
+    async () => ({
+      // a consumer's own prices are shown with the consumer (/v1/consumers/:consumer/prices), not as books
+      price_books: (await db.priceBook.findMany({ where: { ownerConsumerId: null }, orderBy: { name: "asc" } })).map(
+        (b) => presentBook(b),
+      ),
+    }),
+  );
 
   r.get(
     "/v1/price-books/:book",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "A price book with every price version (also its export format)", params: BookParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "A price book with every price version (also its export format)",
+        params: BookParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const book = await resolveBook(db, request.params.book);
-      const prices = await db.priceBookPrice.findMany({ where: { bookId: book.id }, orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }] });
+      const prices = await db.priceBookPrice.findMany({
+        where: { bookId: book.id },
+        orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }],
+      });
       return presentBook({ ...book, prices });
     },
   );
 
   r.post(
     "/v1/price-books/:book/prices",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Add a price to an entry from a given time on; reprices the calls it covers", params: BookParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Add a price to an entry from a given time on; reprices the calls it covers",
+        params: BookParams,
+        body: PriceSchema,
+        response: answers(201, 403, 404, 409),
+      },
+    },
     async (request, reply) => {
       const { correction, ...price } = request.body;
-      const { price: row, consumerIds, repriced } = await addPrice(db, request.params.book, price, correctionBy(request, correction));
+      const {
+        price: row,
+        consumerIds,
+        repriced,
+      } = await addPrice(db, request.params.book, price, correctionBy(request, correction));
       await metadataChanged(consumerIds);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
@@ -180,12 +294,19 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
     {
       onRequest: requireAdmin,
       bodyLimit: 32 * 1024 * 1024, // LiteLLM's whole map
-      schema: { ...admin, summary: "Import a price catalog into a book (ours, LiteLLM's, or the shipped list prices)", params: BookParams, body: ImportSchema, response: answers(200, 403, 404, 409) },
+      schema: {
+        ...admin,
+        summary: "Import a price catalog into a book (ours, LiteLLM's, or the shipped list prices)",
+        params: BookParams,
+        body: ImportSchema,
+        response: answers(200, 403, 404, 409),
+      },
     },
     async (request) => {
       const { format, catalog, effective_from } = request.body;
-      if (format !== "shipped" && catalog === undefined) throw validationFailed(`catalog: required with format ${format}`, "catalog");
-      let parsed;
+      if (format !== "shipped" && catalog === undefined)
+        throw validationFailed(`catalog: required with format ${format}`, "catalog");
+      let parsed: ReturnType<typeof shippedCatalog>;
       try {
         parsed = format === "shipped" ? shippedCatalog() : parseCatalog(format, catalog);
       } catch (err) {
@@ -194,13 +315,28 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
       const at = effective_from ? new Date(effective_from) : new Date();
       const report = await importPrices(db, request.params.book, parsed.prices, at);
       await metadataChanged(report.consumerIds);
-      return { effective_from: at.toISOString(), added: report.added, unchanged: report.unchanged, rejected: [...parsed.rejected, ...report.rejected], repriced_events: report.repriced };
+      return {
+        effective_from: at.toISOString(),
+        added: report.added,
+        unchanged: report.unchanged,
+        rejected: [...parsed.rejected, ...report.rejected],
+        repriced_events: report.repriced,
+      };
     },
   );
 
   r.get(
     "/v1/consumers/:consumer/prices",
-    { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "A consumer's own prices for named models (overriding its plan), every version", params: ConsumerParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags: ["consumers"],
+        security: SECURITY.admin,
+        summary: "A consumer's own prices for named models (overriding its plan), every version",
+        params: ConsumerParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const o = await overridesOf(db, request.params.consumer);
       return { consumer_id: o.consumerId, book_id: o.book?.id ?? null, prices: o.prices.map(presentPrice) };
@@ -209,10 +345,24 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
 
   r.post(
     "/v1/consumers/:consumer/prices",
-    { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "Give a consumer its own price for a model (overrides its plan's); reprices its calls from then on", params: ConsumerParams, body: PriceSchema, response: answers(201, 403, 404, 409) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags: ["consumers"],
+        security: SECURITY.admin,
+        summary: "Give a consumer its own price for a model (overrides its plan's); reprices its calls from then on",
+        params: ConsumerParams,
+        body: PriceSchema,
+        response: answers(201, 403, 404, 409),
+      },
+    },
     async (request, reply) => {
       const { correction, ...price } = request.body;
-      const { consumerId, price: row, repriced } = await addOverride(db, request.params.consumer, price, correctionBy(request, correction));
+      const {
+        consumerId,
+        price: row,
+        repriced,
+      } = await addOverride(db, request.params.consumer, price, correctionBy(request, correction));
       await metadataChanged([consumerId]);
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
@@ -220,33 +370,76 @@ export async function priceBookRoutes(app: FastifyInstance, { db, metadataChange
 
   r.put(
     "/v1/tags/:tag/plan",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Bill every consumer carrying a tag, and no plan of its own, by a price book", params: TagParams, body: PlanSchema, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Bill every consumer carrying a tag, and no plan of its own, by a price book",
+        params: TagParams,
+        body: PlanSchema,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const { price_book, markup_percent } = request.body;
-      const r = await assignTagPlan(db, request.params.tag, { bookRef: price_book, markupPercent: markup_percent ?? null });
+      const r = await assignTagPlan(db, request.params.tag, {
+        bookRef: price_book,
+        markupPercent: markup_percent ?? null,
+      });
       await metadataChanged(r.consumerIds);
-      return { tag: request.params.tag, price_book: r.book ? { id: r.book.id, name: r.book.name } : null, markup_percent: markup_percent?.toFixed() ?? null, consumers: r.consumerIds.length, repriced_events: r.repriced };
+      return {
+        tag: request.params.tag,
+        price_book: r.book ? { id: r.book.id, name: r.book.name } : null,
+        markup_percent: markup_percent?.toFixed() ?? null,
+        consumers: r.consumerIds.length,
+        repriced_events: r.repriced,
+      };
     },
   );
 
   r.get(
     "/v1/tags/:tag/plan",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "A tag's plan", params: TagParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: { ...admin, summary: "A tag's plan", params: TagParams, response: answers(200, 403, 404) },
+    },
     async (request) => {
       const p = await db.tagPlan.findUnique({ where: { tag: request.params.tag }, include: { book: true } });
       if (!p) throw notFound(`tag ${request.params.tag} has no plan`);
-      return { tag: p.tag, price_book: { id: p.book.id, name: p.book.name }, markup_percent: p.markupPercent?.toFixed() ?? null };
+      return {
+        tag: p.tag,
+        price_book: { id: p.book.id, name: p.book.name },
+        markup_percent: p.markupPercent?.toFixed() ?? null,
+      };
     },
   );
 
   r.put(
     "/v1/consumers/:consumer/plan",
-    { onRequest: requireAdmin, schema: { tags: ["consumers"], security: SECURITY.admin, summary: "Bill a consumer by a price book (its plan), with a markup", params: ConsumerParams, body: PlanSchema, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags: ["consumers"],
+        security: SECURITY.admin,
+        summary: "Bill a consumer by a price book (its plan), with a markup",
+        params: ConsumerParams,
+        body: PlanSchema,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const { price_book, markup_percent } = request.body;
-      const plan = await assignPlan(db, request.params.consumer, { bookRef: price_book, markupPercent: markup_percent ?? null });
+      const plan = await assignPlan(db, request.params.consumer, {
+        bookRef: price_book,
+        markupPercent: markup_percent ?? null,
+      });
       await metadataChanged([plan.consumerId]);
-      return { consumer_id: plan.consumerId, price_book: plan.book ? { id: plan.book.id, name: plan.book.name } : null, markup_percent: plan.markupPercent?.toFixed() ?? null, repriced_events: plan.repriced };
+      return {
+        consumer_id: plan.consumerId,
+        price_book: plan.book ? { id: plan.book.id, name: plan.book.name } : null,
+        markup_percent: plan.markupPercent?.toFixed() ?? null,
+        repriced_events: plan.repriced,
+      };
     },
   );
 }

@@ -6,20 +6,26 @@ import { z } from "zod";
 import { rateFromRow, rateHistories } from "../../consumers/consumer.repository.ts";
 import { addRate, deleteFutureRate, resolveConsumer } from "../../consumers/consumer.service.ts";
 import type { PrismaClient } from "../../db/client.ts";
-import { instantString, price, safeText } from "../../domain/field-types.ts";
+import { instantString, price } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerIdParams, ConsumerParams, correctionField } from "./common.schemas.ts";
 import { presentRate } from "./consumers.presenter.ts";
 
-export const CreateRateSchema = z
+const CreateRateSchema = z
   .object({
     effective_from: instantString,
     input_cost_per_token: price,
     output_cost_per_token: price,
-    cached_input_cost_per_token: price.optional().meta({ description: "Price of a cached input token (cache read). Unset: the input price." }),
-    cache_write_cost_per_token: price.optional().meta({ description: "Price of an input token written to the provider's cache. Unset: the input price." }),
-    reasoning_cost_per_token: price.optional().meta({ description: "Price of a reasoning token (part of the output). Unset: the output price." }),
+    cached_input_cost_per_token: price
+      .optional()
+      .meta({ description: "Price of a cached input token (cache read). Unset: the input price." }),
+    cache_write_cost_per_token: price
+      .optional()
+      .meta({ description: "Price of an input token written to the provider's cache. Unset: the input price." }),
+    reasoning_cost_per_token: price
+      .optional()
+      .meta({ description: "Price of a reasoning token (part of the output). Unset: the output price." }),
     correction: correctionField(
       "Send to reprice a period whose invoice is finalized: the difference is billed (or credited) as adjustment lines on the consumer's next invoice. Without it such a rate is refused with 409.",
     ),
@@ -28,12 +34,23 @@ export const CreateRateSchema = z
 
 const admin = { tags: ["consumers"], security: SECURITY.admin };
 
-export async function rateRoutes(app: FastifyInstance, { db, metadataChanged }: { db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> }): Promise<void> {
+export async function rateRoutes(
+  app: FastifyInstance,
+  { db, metadataChanged }: { db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
     "/v1/consumers/:consumer/rates",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "A consumer's rate history", params: ConsumerParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "A consumer's rate history",
+        params: ConsumerParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const c = await resolveConsumer(db, request.params.consumer);
       return { consumer_id: c.id, rates: ((await rateHistories(db, [c.id])).get(c.id) ?? []).map(presentRate) };
@@ -44,12 +61,26 @@ export async function rateRoutes(app: FastifyInstance, { db, metadataChanged }: 
     "/v1/consumers/:consumer/rates",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "Add a rate from a given time on", params: ConsumerParams, headers: ActorHeaders, body: CreateRateSchema, response: answers(201, 403, 404, 409) },
+      schema: {
+        ...admin,
+        summary: "Add a rate from a given time on",
+        params: ConsumerParams,
+        headers: ActorHeaders,
+        body: CreateRateSchema,
+        response: answers(201, 403, 404, 409),
+      },
     },
     async (request, reply) => {
-      const { rate, repriced, adjustments } = await addRate(db, request.params.consumer, request.body, actorOf(request, "rates"));
+      const { rate, repriced, adjustments } = await addRate(
+        db,
+        request.params.consumer,
+        request.body,
+        actorOf(request, "rates"),
+      );
       await metadataChanged([rate.consumerId]);
-      return reply.code(201).send({ ...presentRate(rateFromRow(rate)), repriced_events: repriced, price_adjustments: adjustments });
+      return reply
+        .code(201)
+        .send({ ...presentRate(rateFromRow(rate)), repriced_events: repriced, price_adjustments: adjustments });
     },
   );
 
@@ -57,10 +88,21 @@ export async function rateRoutes(app: FastifyInstance, { db, metadataChanged }: 
     "/v1/consumers/:consumer/rates/:id",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "Delete a rate that has not taken effect yet", params: ConsumerIdParams, headers: ActorHeaders, response: answers(204, 403, 404, 409) },
+      schema: {
+        ...admin,
+        summary: "Delete a rate that has not taken effect yet",
+        params: ConsumerIdParams,
+        headers: ActorHeaders,
+        response: answers(204, 403, 404, 409),
+      },
     },
     async (request, reply) => {
-      const consumerId = await deleteFutureRate(db, request.params.consumer, request.params.id, actorOf(request, "rates"));
+      const consumerId = await deleteFutureRate(
+        db,
+        request.params.consumer,
+        request.params.id,
+        actorOf(request, "rates"),
+      );
       await metadataChanged([consumerId]);
       return reply.code(204).send();
     },

@@ -19,40 +19,85 @@ import { periodOf, PeriodKey } from "./periods.ts";
 
 const admin = { tags: ["reports"], security: SECURITY.admin };
 const reader = { tags: ["reports"], security: SECURITY.reader };
-const eventId = safeText(300, 1).meta({ description: "A usage event's id (Kong's request id, or a hash of the entry)." });
+const eventId = safeText(300, 1).meta({
+  description: "A usage event's id (Kong's request id, or a hash of the entry).",
+});
 
 const DriftQuery = z
   .object({
     ...RangeFields,
     consumer: consumerRef.optional(),
-    threshold: z.coerce.number().min(0).max(100).default(0.1).meta({ description: "Relative drift, |counted - provider| / provider, past which an event is listed (0.1 = 10 %)." }),
+    threshold: z.coerce.number().min(0).max(100).default(0.1).meta({
+      description: "Relative drift, |counted - provider| / provider, past which an event is listed (0.1 = 10 %).",
+    }),
     limit: pageLimit(1000, 100),
   })
   .strict();
 const AnomalyQuery = z
-  .object({ ...RangeFields, anomaly: z.enum(ANOMALIES).optional(), consumer: consumerRef.optional(), after: eventId.optional(), limit: pageLimit(1000, 100) })
+  .object({
+    ...RangeFields,
+    anomaly: z.enum(ANOMALIES).optional(),
+    consumer: consumerRef.optional(),
+    after: eventId.optional(),
+    limit: pageLimit(1000, 100),
+  })
   .strict();
 const LineParams = z.object({ id: uuid, position: z.coerce.number().int().min(1).max(1_000_000) });
-const PageQuery = z.object({ after: eventId.optional().meta({ description: "The last event id of the previous page." }), limit: pageLimit(1000, 100) }).strict();
+const PageQuery = z
+  .object({
+    after: eventId.optional().meta({ description: "The last event id of the previous page." }),
+    limit: pageLimit(1000, 100),
+  })
+  .strict();
 const FocusQuery = z.object({ period: PeriodKey, consumer: consumerRef.optional() }).strict();
 
-export async function reportRoutes(app: FastifyInstance, { config, db }: { config: Config; db: PrismaClient }): Promise<void> {
+export async function reportRoutes(
+  app: FastifyInstance,
+  { config, db }: { config: Config; db: PrismaClient },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const consumerIdOf = async (ref: string | undefined) => (ref ? (await resolveConsumer(db, ref)).id : undefined);
 
   r.get(
     "/v1/reports/drift",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Counted against provider-reported tokens per consumer, model and day", querystring: DriftQuery, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Counted against provider-reported tokens per consumer, model and day",
+        querystring: DriftQuery,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const q = request.query;
       const { from, to } = rangeOf(q, config.usage.maxSpanDays);
-      return { from: from.toISOString(), to: to.toISOString(), time_zone: config.billing.timeZone, ...(await driftReport(db, { from, to, consumerId: await consumerIdOf(q.consumer), threshold: q.threshold, limit: q.limit })) };
+      return {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        time_zone: config.billing.timeZone,
+        ...(await driftReport(db, {
+          from,
+          to,
+          consumerId: await consumerIdOf(q.consumer),
+          threshold: q.threshold,
+          limit: q.limit,
+        })),
+      };
     },
   );
 
   r.get(
     "/v1/reports/anomalies",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Events the meter flagged (a billable call with no token count, a payload not whole, ...)", querystring: AnomalyQuery, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Events the meter flagged (a billable call with no token count, a payload not whole, ...)",
+        querystring: AnomalyQuery,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const q = request.query;
       const { from, to } = rangeOf(q, config.usage.maxSpanDays);
@@ -66,11 +111,29 @@ export async function reportRoutes(app: FastifyInstance, { config, db }: { confi
         },
         orderBy: { id: "asc" },
         take: q.limit + 1,
-        select: { id: true, consumerId: true, occurredAt: true, model: true, billable: true, anomalies: true, inputSource: true, outputSource: true },
+        select: {
+          id: true,
+          consumerId: true,
+          occurredAt: true,
+          model: true,
+          billable: true,
+          anomalies: true,
+          inputSource: true,
+          outputSource: true,
+        },
       });
       const page = rows.slice(0, q.limit);
       return {
-        events: page.map((e) => ({ id: e.id, consumer_id: e.consumerId, occurred_at: e.occurredAt.toISOString(), model: e.model, billable: e.billable, anomalies: e.anomalies, input_source: e.inputSource, output_source: e.outputSource })),
+        events: page.map((e) => ({
+          id: e.id,
+          consumer_id: e.consumerId,
+          occurred_at: e.occurredAt.toISOString(),
+          model: e.model,
+          billable: e.billable,
+          anomalies: e.anomalies,
+          input_source: e.inputSource,
+          output_source: e.outputSource,
+        })),
         next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
       };
     },
@@ -78,7 +141,15 @@ export async function reportRoutes(app: FastifyInstance, { config, db }: { confi
 
   r.get(
     "/v1/invoices/:id/lines/:position/events",
-    { schema: { ...reader, summary: "The events behind one invoice line, by event id", params: LineParams, querystring: PageQuery, response: answers(200, 404) } },
+    {
+      schema: {
+        ...reader,
+        summary: "The events behind one invoice line, by event id",
+        params: LineParams,
+        querystring: PageQuery,
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const inv = await db.invoice.findUnique({ where: { id: request.params.id }, select: { consumerId: true } });
       if (!inv) throw notFound(`invoice ${request.params.id} not found`);
@@ -89,23 +160,40 @@ export async function reportRoutes(app: FastifyInstance, { config, db }: { confi
 
   r.get(
     "/v1/events/:id",
-    { schema: { ...reader, summary: "One usage event and why it cost what it cost", params: z.object({ id: eventId }), response: answers(200, 404) } },
+    {
+      schema: {
+        ...reader,
+        summary: "One usage event and why it cost what it cost",
+        params: z.object({ id: eventId }),
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const owner = await db.usageEvent.findUnique({ where: { id: request.params.id }, select: { consumerId: true } });
       if (!owner) throw notFound(`event ${request.params.id} not found`);
-      if (request.principal?.kind === "consumer" && owner.consumerId !== request.principal.consumerId) throw notFound(`event ${request.params.id} not found`);
+      if (request.principal?.kind === "consumer" && owner.consumerId !== request.principal.consumerId)
+        throw notFound(`event ${request.params.id} not found`);
       return explainEvent(db, request.params.id);
     },
   );
 
   r.get(
     "/v1/reports/focus",
-    { schema: { ...reader, summary: "Spend of a billing period as FOCUS 1.2 CSV", description: "One row per invoice line; corrections of earlier periods are ChargeClass Correction rows.", querystring: FocusQuery, response: answers(200, 404) } },
+    {
+      schema: {
+        ...reader,
+        summary: "Spend of a billing period as FOCUS 1.2 CSV",
+        description: "One row per invoice line; corrections of earlier periods are ChargeClass Correction rows.",
+        querystring: FocusQuery,
+        response: answers(200, 404),
+      },
+    },
     async (request, reply) => {
       const q = request.query;
       const p = request.principal;
       const consumerId = p?.kind === "consumer" ? p.consumerId : await consumerIdOf(q.consumer);
-      if (q.consumer && p?.kind === "consumer") assertOwnConsumer(request, (await resolveConsumer(db, q.consumer)).id, q.consumer);
+      if (q.consumer && p?.kind === "consumer")
+        assertOwnConsumer(request, (await resolveConsumer(db, q.consumer)).id, q.consumer);
       const period = await periodOf(db, config.billing, q.period, "query.period");
       return reply
         .type("text/csv; charset=utf-8")

@@ -6,19 +6,33 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 
-export const UI_DIR = new URL("../../../dist/ui/", import.meta.url).pathname;
+const UI_DIR = new URL("../../../dist/ui/", import.meta.url).pathname;
 
-const TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".map": "application/json", ".svg": "image/svg+xml" };
+const TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".map": "application/json",
+  ".svg": "image/svg+xml",
+};
 // the page runs only its own script and styles, and talks only to this origin
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const ASSET = /^[A-Za-z0-9._-]+\.(js|css|map|svg)$/;
 
 async function send(reply: FastifyReply, file: string, type: string, cache: string) {
   try {
     const body = await readFile(join(UI_DIR, file));
-    return reply.type(type).header("cache-control", cache).header("content-security-policy", CSP).header("x-content-type-options", "nosniff").send(body);
+    return reply
+      .type(type)
+      .header("cache-control", cache)
+      .header("content-security-policy", CSP)
+      .header("x-content-type-options", "nosniff")
+      .send(body);
   } catch {
-    return reply.code(503).type("text/plain; charset=utf-8").send("The dashboard is not built: run `npm run build:ui` (npm start does it).");
+    return reply
+      .code(503)
+      .type("text/plain; charset=utf-8")
+      .send("The dashboard is not built: run `npm run build:ui` (npm start does it).");
   }
 }
 
@@ -27,13 +41,26 @@ const ui = { tags: ["dashboard"] };
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get("/ui", { schema: { ...ui, summary: "Redirects to /ui/" } }, (_request, reply) => reply.redirect("/ui/"));
-  r.get("/ui/", { schema: { ...ui, summary: "The dashboard's page (no key to load it; it asks for one)" } }, (_request, reply) =>
-    send(reply, "index.html", "text/html; charset=utf-8", "no-cache"),
+  r.get(
+    "/ui/",
+    { schema: { ...ui, summary: "The dashboard's page (no key to load it; it asks for one)" } },
+    (_request, reply) => send(reply, "index.html", "text/html; charset=utf-8", "no-cache"),
   );
-  const AssetParams = z.object({ file: z.string().max(200).meta({ description: "A built asset's file name (content-hashed)." }) });
-  r.get("/ui/assets/:file", { schema: { ...ui, summary: "One of the dashboard's built assets", params: AssetParams } }, (request, reply) => {
-    const { file } = request.params;
-    if (!ASSET.test(file)) return reply.code(404).send({ error: { code: "not_found", message: "no such asset" } });
-    return send(reply, join("assets", file), TYPES[file.slice(file.lastIndexOf("."))]!, "public, max-age=31536000, immutable");
+  const AssetParams = z.object({
+    file: z.string().max(200).meta({ description: "A built asset's file name (content-hashed)." }),
   });
+  r.get(
+    "/ui/assets/:file",
+    { schema: { ...ui, summary: "One of the dashboard's built assets", params: AssetParams } },
+    (request, reply) => {
+      const { file } = request.params;
+      if (!ASSET.test(file)) return reply.code(404).send({ error: { code: "not_found", message: "no such asset" } });
+      return send(
+        reply,
+        join("assets", file),
+        TYPES[file.slice(file.lastIndexOf("."))]!,
+        "public, max-age=31536000, immutable",
+      );
+    },
+  );
 }

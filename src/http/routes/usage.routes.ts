@@ -17,21 +17,34 @@ import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { ConsumerParams, DayQuery, dayOrToday, rangeOf, RangeFields } from "./common.schemas.ts";
 
 const MatrixQuery = DayQuery.extend({
-  cells: queryFlag.optional().meta({ description: "true: also list the day's cells with their calls, tokens by type and cost." }),
+  cells: queryFlag
+    .optional()
+    .meta({ description: "true: also list the day's cells with their calls, tokens by type and cost." }),
 }).strict();
 
 const UsageQuery = z.object({ ...RangeFields, group_by: z.enum(["day", "model", "route"]).default("day") }).strict();
 
 const reader = { tags: ["usage"], security: SECURITY.reader };
 
-export async function usageRoutes(app: FastifyInstance, { config, db, redis }: { config: Config; db: PrismaClient; redis: Redis }): Promise<void> {
+export async function usageRoutes(
+  app: FastifyInstance,
+  { config, db, redis }: { config: Config; db: PrismaClient; redis: Redis },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const ledger = new HoldLedger(redis, config.redis.prefix);
   const timeZone = config.billing.timeZone;
 
   r.get(
     "/v1/consumers/:consumer/usage",
-    { schema: { ...reader, summary: "A consumer's usage: tokens, calls and cost", params: ConsumerParams, querystring: UsageQuery, response: answers(200, 404) } },
+    {
+      schema: {
+        ...reader,
+        summary: "A consumer's usage: tokens, calls and cost",
+        params: ConsumerParams,
+        querystring: UsageQuery,
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const q = request.query;
       const { from, to } = rangeOf(q, config.usage.maxSpanDays);
@@ -42,24 +55,57 @@ export async function usageRoutes(app: FastifyInstance, { config, db, redis }: {
       const budget = await budgetStatus(db, ledger, config, { consumerId: c.id });
       // the prepaid balance now (null: never granted credit)
       const credit = await creditSummary(db, c.id, config.billing.currency);
-      return { consumer_id: c.id, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage, budget, credit };
+      return {
+        consumer_id: c.id,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        group_by: q.group_by,
+        time_zone: timeZone,
+        ...usage,
+        budget,
+        credit,
+      };
     },
   );
 
   r.get(
     "/v1/usage/unattributed",
-    { onRequest: requireAdmin, schema: { tags: ["usage"], security: SECURITY.admin, summary: "Usage no consumer could be found for", querystring: UsageQuery, response: answers(200, 403) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags: ["usage"],
+        security: SECURITY.admin,
+        summary: "Usage no consumer could be found for",
+        querystring: UsageQuery,
+        response: answers(200, 403),
+      },
+    },
     async (request) => {
       const q = request.query;
       const { from, to } = rangeOf(q, config.usage.maxSpanDays);
       const usage = await usageOf(db, null, from, to, q.group_by);
-      return { consumer_id: null, from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, time_zone: timeZone, ...usage };
+      return {
+        consumer_id: null,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        group_by: q.group_by,
+        time_zone: timeZone,
+        ...usage,
+      };
     },
   );
 
   r.get(
     "/v1/consumers/:consumer/tdl-matrix",
-    { schema: { ...reader, summary: "A consumer's observed TDL matrix for a local day", params: ConsumerParams, querystring: MatrixQuery, response: answers(200, 404) } },
+    {
+      schema: {
+        ...reader,
+        summary: "A consumer's observed TDL matrix for a local day",
+        params: ConsumerParams,
+        querystring: MatrixQuery,
+        response: answers(200, 404),
+      },
+    },
     async (request) => {
       const date = dayOrToday(request.query.date, timeZone);
       const c = await resolveConsumer(db, request.params.consumer);

@@ -21,66 +21,127 @@ const endpointUrl = z
   .refine((s) => URL.canParse(s), "must be an absolute URL")
   .refine((s) => URL.canParse(s) && ["http:", "https:"].includes(new URL(s).protocol), "must be http or https")
   // credentials in a URL would be stored and logged in clear; the signature authenticates us instead
-  .refine((s) => URL.canParse(s) && !new URL(s).username && !new URL(s).password, "must not carry a user name or password");
+  .refine(
+    (s) => URL.canParse(s) && !new URL(s).username && !new URL(s).password,
+    "must not carry a user name or password",
+  );
 
-export const EndpointSchema = z
+const EndpointSchema = z
   .object({
     url: endpointUrl,
-    event_types: z.array(z.enum(ALERT_TYPES)).max(ALERT_TYPES.length).default([]).meta({ description: "Alert types sent here; empty for all." }),
+    event_types: z
+      .array(z.enum(ALERT_TYPES))
+      .max(ALERT_TYPES.length)
+      .default([])
+      .meta({ description: "Alert types sent here; empty for all." }),
     description: safeText(500).optional(),
   })
   .strict();
 
-const DeliveriesQuery = z.object({ limit: pageLimit(500, 100), status: z.enum(["pending", "delivered", "failed"]).optional() }).strict();
+const DeliveriesQuery = z
+  .object({ limit: pageLimit(500, 100), status: z.enum(["pending", "delivered", "failed"]).optional() })
+  .strict();
 const AlertsQuery = z.object({ limit: pageLimit(500, 100), type: z.enum(ALERT_TYPES).optional() }).strict();
 
 const admin = { tags: ["alerts"], security: SECURITY.admin };
 
-type EndpointRow = { id: string; url: string; description: string | null; eventTypes: string[]; enabled: boolean; createdAt: Date; disabledAt: Date | null };
+type EndpointRow = {
+  id: string;
+  url: string;
+  description: string | null;
+  eventTypes: string[];
+  enabled: boolean;
+  createdAt: Date;
+  disabledAt: Date | null;
+};
 const presentEndpoint = (e: EndpointRow) => ({
-  id: e.id, url: e.url, description: e.description, event_types: e.eventTypes, enabled: e.enabled,
-  created_at: e.createdAt.toISOString(), disabled_at: e.disabledAt?.toISOString() ?? null,
+  id: e.id,
+  url: e.url,
+  description: e.description,
+  event_types: e.eventTypes,
+  enabled: e.enabled,
+  created_at: e.createdAt.toISOString(),
+  disabled_at: e.disabledAt?.toISOString() ?? null,
 });
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-export async function webhookRoutes(app: FastifyInstance, { config, db }: { config: Config; db: PrismaClient }): Promise<void> {
+export async function webhookRoutes(
+  app: FastifyInstance,
+  { config, db }: { config: Config; db: PrismaClient },
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post(
     "/v1/webhook-endpoints",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Add a webhook endpoint; the answer holds its signing secret, shown only this once", body: EndpointSchema, response: answers(201, 400, 403, 409) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Add a webhook endpoint; the answer holds its signing secret, shown only this once",
+        body: EndpointSchema,
+        response: answers(201, 400, 403, 409),
+      },
+    },
     async (request, reply) => {
       const key = config.webhooks.secretKey;
-      if (!key) throw conflict("WEBHOOK_SECRET_KEY is not set: tokenmeter cannot keep an endpoint's signing secret (set 32 random bytes in base64)");
+      if (!key)
+        throw conflict(
+          "WEBHOOK_SECRET_KEY is not set: tokenmeter cannot keep an endpoint's signing secret (set 32 random bytes in base64)",
+        );
       const { url, event_types, description } = request.body;
       // checked now so an operator hears at once; a host that does not resolve yet is checked at each delivery
       const dest = await checkDestination(new URL(url), config.webhooks.allowedNetworks);
       if (!dest.ok && !dest.unresolved) throw validationFailed(`url: ${dest.reason}`, "url");
       const secret = newSigningSecret();
-      const e = await db.webhookEndpoint.create({ data: { url, eventTypes: event_types, description, secretEncrypted: encryptSecret(key, secret) } });
+      const e = await db.webhookEndpoint.create({
+        data: { url, eventTypes: event_types, description, secretEncrypted: encryptSecret(key, secret) },
+      });
       return reply.code(201).send({ ...presentEndpoint(e), secret });
     },
   );
 
-  r.get("/v1/webhook-endpoints", { onRequest: requireAdmin, schema: { ...admin, summary: "Webhook endpoints", response: answers(200, 403) } }, async () => ({
-    endpoints: (await db.webhookEndpoint.findMany({ orderBy: { createdAt: "asc" } })).map(presentEndpoint),
-  }));
+  r.get(
+    "/v1/webhook-endpoints",
+    { onRequest: requireAdmin, schema: { ...admin, summary: "Webhook endpoints", response: answers(200, 403) } },
+    async () => ({
+      endpoints: (await db.webhookEndpoint.findMany({ orderBy: { createdAt: "asc" } })).map(presentEndpoint),
+    }),
+  );
 
   r.delete(
     "/v1/webhook-endpoints/:id",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Disable an endpoint: nothing more is sent to it", params: IdParams, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Disable an endpoint: nothing more is sent to it",
+        params: IdParams,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const e = await db.webhookEndpoint.findUnique({ where: { id: request.params.id } });
       if (!e) throw notFound("no such webhook endpoint");
-      const done = e.enabled ? await db.webhookEndpoint.update({ where: { id: e.id }, data: { enabled: false, disabledAt: new Date() } }) : e;
+      const done = e.enabled
+        ? await db.webhookEndpoint.update({ where: { id: e.id }, data: { enabled: false, disabledAt: new Date() } })
+        : e;
       return presentEndpoint(done);
     },
   );
 
   r.get(
     "/v1/webhook-endpoints/:id/deliveries",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "An endpoint's delivery log: each alert's attempts, status and next retry", params: IdParams, querystring: DeliveriesQuery, response: answers(200, 403, 404) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "An endpoint's delivery log: each alert's attempts, status and next retry",
+        params: IdParams,
+        querystring: DeliveriesQuery,
+        response: answers(200, 403, 404),
+      },
+    },
     async (request) => {
       const endpoint = await db.webhookEndpoint.findUnique({ where: { id: request.params.id } });
       if (!endpoint) throw notFound("no such webhook endpoint");
@@ -93,9 +154,23 @@ export async function webhookRoutes(app: FastifyInstance, { config, db }: { conf
       return {
         endpoint: presentEndpoint(endpoint),
         deliveries: rows.map((d) => ({
-          id: d.id, alert_id: d.alertId, alert_type: d.alert.type, status: d.status, attempts: d.attempts,
-          last_status_code: d.lastStatusCode, last_error: d.lastError, next_retry_at: iso(d.nextRetryAt), delivered_at: iso(d.deliveredAt), created_at: d.createdAt.toISOString(),
-          attempt_log: d.attemptLog.map((a) => ({ attempt: a.attempt, at: a.at.toISOString(), status_code: a.statusCode, error: a.error, duration_ms: a.durationMs })),
+          id: d.id,
+          alert_id: d.alertId,
+          alert_type: d.alert.type,
+          status: d.status,
+          attempts: d.attempts,
+          last_status_code: d.lastStatusCode,
+          last_error: d.lastError,
+          next_retry_at: iso(d.nextRetryAt),
+          delivered_at: iso(d.deliveredAt),
+          created_at: d.createdAt.toISOString(),
+          attempt_log: d.attemptLog.map((a) => ({
+            attempt: a.attempt,
+            at: a.at.toISOString(),
+            status_code: a.statusCode,
+            error: a.error,
+            duration_ms: a.durationMs,
+          })),
         })),
       };
     },
@@ -103,7 +178,15 @@ export async function webhookRoutes(app: FastifyInstance, { config, db }: { conf
 
   r.get(
     "/v1/alerts",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Alerts raised, newest first, with their deliveries", querystring: AlertsQuery, response: answers(200, 403) } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Alerts raised, newest first, with their deliveries",
+        querystring: AlertsQuery,
+        response: answers(200, 403),
+      },
+    },
     async (request) => {
       const rows = await db.alert.findMany({
         where: request.query.type ? { type: request.query.type } : {},
@@ -113,7 +196,12 @@ export async function webhookRoutes(app: FastifyInstance, { config, db }: { conf
       });
       return {
         alerts: rows.map((a) => ({
-          id: a.id, type: a.type, consumer_id: a.consumerId, created_at: a.createdAt.toISOString(), dispatched_at: iso(a.dispatchedAt), body: a.payload,
+          id: a.id,
+          type: a.type,
+          consumer_id: a.consumerId,
+          created_at: a.createdAt.toISOString(),
+          dispatched_at: iso(a.dispatchedAt),
+          body: a.payload,
           deliveries: a.deliveries.map((d) => ({ endpoint_id: d.endpointId, status: d.status, attempts: d.attempts })),
         })),
       };

@@ -21,23 +21,42 @@ export function DayHeatMap(p: { date: string; observed: DayMatrix; limits: DayMa
       <thead>
         <tr>
           <th scope="col">Slot</th>
-          {LEVELS.map((l) => <th scope="col" key={l}>Level {l}</th>)}
+          {LEVELS.map((l) => (
+            <th scope="col" key={l}>
+              Level {l}
+            </th>
+          ))}
         </tr>
       </thead>
       <tbody>
         {SLOTS.map((slot, i) => (
           <tr key={slot}>
-            <th scope="row">{slot} <span class="muted">{slotHours(i)}</span></th>
+            <th scope="row">
+              {slot} <span class="muted">{slotHours(i)}</span>
+            </th>
             {LEVELS.map((level) => {
               const calls = p.observed[slot]?.[level] ?? 0;
               const limit = p.limits?.[slot]?.[level] ?? 0;
               const over = limit > 0 && calls > limit;
               const label = `${slot} level ${level}: ${calls} calls${limit ? ` of ${limit} allowed` : ""}${over ? ", over the limit" : ""}`;
               return (
-                <td key={level} class={`${shade(calls, max)}${over ? " over" : ""}`} data-slot={slot} data-level={level} data-calls={calls} data-over={over ? "true" : "false"} title={label} aria-label={label}>
+                <td
+                  key={level}
+                  class={`${shade(calls, max)}${over ? " over" : ""}`}
+                  data-slot={slot}
+                  data-level={level}
+                  data-calls={calls}
+                  data-over={over ? "true" : "false"}
+                  title={label}
+                  aria-label={label}
+                >
                   {calls}
                   {limit > 0 && <span class="limit">/{limit}</span>}
-                  {over && <span class="flag" aria-hidden="true">!</span>}
+                  {over && (
+                    <span class="flag" aria-hidden="true">
+                      !
+                    </span>
+                  )}
                 </td>
               );
             })}
@@ -57,7 +76,11 @@ export function MonthHeatMap(p: { month: string; days: CalendarDay[] }) {
       <thead>
         <tr>
           <th scope="col">Day</th>
-          {SLOTS.map((s) => <th scope="col" key={s}>{s}</th>)}
+          {SLOTS.map((s) => (
+            <th scope="col" key={s}>
+              {s}
+            </th>
+          ))}
           <th scope="col">Total</th>
         </tr>
       </thead>
@@ -69,9 +92,22 @@ export function MonthHeatMap(p: { month: string; days: CalendarDay[] }) {
               const over = d.over_limit[i]!;
               const label = `${d.date} ${SLOTS[i]}: ${calls} calls${over ? ", a load level over its limit" : ""}`;
               return (
-                <td key={i} class={`${shade(calls, max)}${over ? " over" : ""}`} data-date={d.date} data-slot={SLOTS[i]} data-calls={calls} data-over={over ? "true" : "false"} title={label} aria-label={label}>
+                <td
+                  key={i}
+                  class={`${shade(calls, max)}${over ? " over" : ""}`}
+                  data-date={d.date}
+                  data-slot={SLOTS[i]}
+                  data-calls={calls}
+                  data-over={over ? "true" : "false"}
+                  title={label}
+                  aria-label={label}
+                >
                   {calls}
-                  {over && <span class="flag" aria-hidden="true">!</span>}
+                  {over && (
+                    <span class="flag" aria-hidden="true">
+                      !
+                    </span>
+                  )}
                 </td>
               );
             })}

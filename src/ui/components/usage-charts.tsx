@@ -7,7 +7,12 @@ import "uplot/dist/uPlot.min.css";
 export const TOKEN_TYPES = ["input", "cached_input", "cache_write", "output", "reasoning"] as const;
 const COLORS = ["#1d4ed8", "#0f766e", "#7c3aed", "#b45309", "#be123c"];
 
-export type DayGroup = { key: string; calls: number; cost: string; by_token_type: Record<string, { tokens: number; cost: string }> };
+export type DayGroup = {
+  key: string;
+  calls: number;
+  cost: string;
+  by_token_type: Record<string, { tokens: number; cost: string }>;
+};
 
 function Plot(p: { label: string; opts: Omit<uPlot.Options, "width" | "height">; data: uPlot.AlignedData }) {
   const el = useRef<HTMLDivElement>(null);
@@ -36,7 +41,19 @@ export function UsageCharts(p: { days: DayGroup[]; currency: string; from: strin
         <figcaption>Cost per day ({p.currency})</figcaption>
         <Plot
           label={`Cost per day in ${p.currency}; the figures are in the table below`}
-          opts={{ scales, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "UTC"), series: [{}, { label: "cost", stroke: "#1d4ed8", fill: "rgba(29,78,216,0.35)", paths: uPlot.paths.bars!({ size: [0.6, 40] }) }] }}
+          opts={{
+            scales,
+            tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "UTC"),
+            series: [
+              {},
+              {
+                label: "cost",
+                stroke: "#1d4ed8",
+                fill: "rgba(29,78,216,0.35)",
+                paths: uPlot.paths.bars!({ size: [0.6, 40] }),
+              },
+            ],
+          }}
           data={[x, cost]}
         />
       </figure>
@@ -44,7 +61,11 @@ export function UsageCharts(p: { days: DayGroup[]; currency: string; from: strin
         <figcaption>Tokens per day by type</figcaption>
         <Plot
           label="Tokens per day by token type; the figures are in the table below"
-          opts={{ scales, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "UTC"), series: [{}, ...TOKEN_TYPES.map((t, i) => ({ label: t, stroke: COLORS[i], width: 2 }))] }}
+          opts={{
+            scales,
+            tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "UTC"),
+            series: [{}, ...TOKEN_TYPES.map((t, i) => ({ label: t, stroke: COLORS[i], width: 2 }))],
+          }}
           data={[x, ...TOKEN_TYPES.map((t) => p.days.map((d) => d.by_token_type[t]?.tokens ?? 0))]}
         />
       </figure>

@@ -23,17 +23,39 @@ function Budget(p: Ctx & { id: string }) {
     <section aria-labelledby="budget-h">
       <h2 id="budget-h">Budget</h2>
       <dl class="facts" data-testid="budget">
-        <dt>Limit per {b.period}</dt><dd>{b.amount ? money(b.amount, b.currency) : `${count(b.tokens)} tokens`}</dd>
-        <dt>Committed</dt><dd>{b.amount ? money(b.committed.amount, b.currency) : `${count(b.committed.tokens)} tokens`}</dd>
-        <dt>Held for calls in flight</dt><dd>{b.held ? (b.amount ? money(b.held.amount, b.currency) : `${count(b.held.tokens)} tokens`) : "unknown (Redis away)"}</dd>
-        <dt>Remaining</dt><dd>{b.amount ? money(b.remaining.amount, b.currency) : `${count(b.remaining.tokens)} tokens`}</dd>
-        <dt>Period</dt><dd>{instant(b.current_period.starts_at, p.timeZone)} – {instant(b.current_period.ends_at, p.timeZone)}</dd>
+        <dt>Limit per {b.period}</dt>
+        <dd>{b.amount ? money(b.amount, b.currency) : `${count(b.tokens)} tokens`}</dd>
+        <dt>Committed</dt>
+        <dd>{b.amount ? money(b.committed.amount, b.currency) : `${count(b.committed.tokens)} tokens`}</dd>
+        <dt>Held for calls in flight</dt>
+        <dd>
+          {b.held
+            ? b.amount
+              ? money(b.held.amount, b.currency)
+              : `${count(b.held.tokens)} tokens`
+            : "unknown (Redis away)"}
+        </dd>
+        <dt>Remaining</dt>
+        <dd>{b.amount ? money(b.remaining.amount, b.currency) : `${count(b.remaining.tokens)} tokens`}</dd>
+        <dt>Period</dt>
+        <dd>
+          {instant(b.current_period.starts_at, p.timeZone)} – {instant(b.current_period.ends_at, p.timeZone)}
+        </dd>
       </dl>
     </section>
   );
 }
 
-type Grant = { id: string; kind: string; status: string; amount: string; remaining: string; burnt: string; expires_at: string | null; note: string | null };
+type Grant = {
+  id: string;
+  kind: string;
+  status: string;
+  amount: string;
+  remaining: string;
+  burnt: string;
+  expires_at: string | null;
+  note: string | null;
+};
 type Movement = { id: string; kind: string; amount: string; at: string; event_id: string | null };
 
 /** Prepaid credit: the balance, the grants and the latest movements (nothing for a consumer never granted any). */
@@ -47,20 +69,58 @@ function Credit(p: Ctx & { id: string }) {
     <section aria-labelledby="credit-h">
       <h2 id="credit-h">Prepaid credit</h2>
       <dl class="facts" data-testid="credit">
-        <dt>Balance</dt><dd data-testid="credit-balance">{money(c.balance, c.currency)}</dd>
-        {c.pool && <><dt>Drawn from</dt><dd>the pool of tag {c.pool}, shared with the tag's other consumers</dd></>}
-        <dt>Prepaid</dt><dd>{c.prepaid ? "yes: calls are admitted while the balance holds them" : "no: credit pays invoices, calls are not held"}</dd>
-        <dt>Starting later</dt><dd>{money(c.scheduled, c.currency)}</dd>
-        <dt>Next expiry</dt><dd>{c.next_expiry ? `${money(c.next_expiry.amount, c.currency)} on ${instant(c.next_expiry.at, p.timeZone)}` : "none"}</dd>
+        <dt>Balance</dt>
+        <dd data-testid="credit-balance">{money(c.balance, c.currency)}</dd>
+        {c.pool && (
+          <>
+            <dt>Drawn from</dt>
+            <dd>the pool of tag {c.pool}, shared with the tag's other consumers</dd>
+          </>
+        )}
+        <dt>Prepaid</dt>
+        <dd>
+          {c.prepaid
+            ? "yes: calls are admitted while the balance holds them"
+            : "no: credit pays invoices, calls are not held"}
+        </dd>
+        <dt>Starting later</dt>
+        <dd>{money(c.scheduled, c.currency)}</dd>
+        <dt>Next expiry</dt>
+        <dd>
+          {c.next_expiry
+            ? `${money(c.next_expiry.amount, c.currency)} on ${instant(c.next_expiry.at, p.timeZone)}`
+            : "none"}
+        </dd>
       </dl>
       <table aria-label="Credit grants">
         <caption>Grants, in the order they are used</caption>
-        <thead><tr><th scope="col">Kind</th><th scope="col">Status</th><th scope="col" class="num">Granted</th><th scope="col" class="num">Used</th><th scope="col" class="num">Left</th><th scope="col">Expires</th><th scope="col">Note</th></tr></thead>
+        <thead>
+          <tr>
+            <th scope="col">Kind</th>
+            <th scope="col">Status</th>
+            <th scope="col" class="num">
+              Granted
+            </th>
+            <th scope="col" class="num">
+              Used
+            </th>
+            <th scope="col" class="num">
+              Left
+            </th>
+            <th scope="col">Expires</th>
+            <th scope="col">Note</th>
+          </tr>
+        </thead>
         <tbody>
           {c.grants.map((g: Grant) => (
             <tr key={g.id} data-grant={g.id}>
-              <th scope="row">{g.kind}</th><td>{g.status}</td><td class="num">{money(g.amount, c.currency)}</td><td class="num">{money(g.burnt, c.currency)}</td>
-              <td class="num">{money(g.remaining, c.currency)}</td><td>{g.expires_at ? instant(g.expires_at, p.timeZone) : "never"}</td><td>{g.note ?? ""}</td>
+              <th scope="row">{g.kind}</th>
+              <td>{g.status}</td>
+              <td class="num">{money(g.amount, c.currency)}</td>
+              <td class="num">{money(g.burnt, c.currency)}</td>
+              <td class="num">{money(g.remaining, c.currency)}</td>
+              <td>{g.expires_at ? instant(g.expires_at, p.timeZone) : "never"}</td>
+              <td>{g.note ?? ""}</td>
             </tr>
           ))}
         </tbody>
@@ -68,10 +128,24 @@ function Credit(p: Ctx & { id: string }) {
       {latest.length > 0 && (
         <table aria-label="Latest credit movements">
           <caption>Latest movements</caption>
-          <thead><tr><th scope="col">When</th><th scope="col">Movement</th><th scope="col" class="num">Amount</th><th scope="col">Call</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Movement</th>
+              <th scope="col" class="num">
+                Amount
+              </th>
+              <th scope="col">Call</th>
+            </tr>
+          </thead>
           <tbody>
             {latest.map((m) => (
-              <tr key={m.id}><td>{instant(m.at, p.timeZone)}</td><th scope="row">{m.kind}</th><td class="num">{money(m.amount, c.currency)}</td><td>{m.event_id ?? ""}</td></tr>
+              <tr key={m.id}>
+                <td>{instant(m.at, p.timeZone)}</td>
+                <th scope="row">{m.kind}</th>
+                <td class="num">{money(m.amount, c.currency)}</td>
+                <td>{m.event_id ?? ""}</td>
+              </tr>
             ))}
           </tbody>
         </table>
@@ -83,7 +157,10 @@ function Credit(p: Ctx & { id: string }) {
 function Usage(p: Ctx & { id: string }) {
   const [days, setDays] = useState(30);
   const from = useSince(days * DAY_MS);
-  const byDay = useLoad<{ groups: DayGroup[]; totals: any }>(p.api, `/v1/consumers/${p.id}/usage?group_by=day&from=${from}`);
+  const byDay = useLoad<{ groups: DayGroup[]; totals: any }>(
+    p.api,
+    `/v1/consumers/${p.id}/usage?group_by=day&from=${from}`,
+  );
   const byModel = useLoad<{ groups: any[] }>(p.api, `/v1/consumers/${p.id}/usage?group_by=model&from=${from}`);
   const totals = byDay.data?.totals;
   return (
@@ -101,25 +178,64 @@ function Usage(p: Ctx & { id: string }) {
       {totals && (
         <>
           <p data-testid="usage-totals">
-            <strong>{count(totals.billable_calls)}</strong> billable calls, <strong>{count(totals.input_tokens)}</strong> input and{" "}
-            <strong>{count(totals.output_tokens)}</strong> output tokens, cost <strong data-testid="usage-cost">{money(totals.cost, p.currency)}</strong>
+            <strong>{count(totals.billable_calls)}</strong> billable calls,{" "}
+            <strong>{count(totals.input_tokens)}</strong> input and <strong>{count(totals.output_tokens)}</strong>{" "}
+            output tokens, cost <strong data-testid="usage-cost">{money(totals.cost, p.currency)}</strong>
           </p>
           <UsageCharts days={byDay.data!.groups} currency={p.currency} from={from} />
           <table aria-label="Tokens and cost by token type">
             <caption>By token type</caption>
-            <thead><tr><th scope="col">Token type</th><th scope="col" class="num">Tokens</th><th scope="col" class="num">Cost</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Token type</th>
+                <th scope="col" class="num">
+                  Tokens
+                </th>
+                <th scope="col" class="num">
+                  Cost
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {TOKEN_TYPES.map((t) => (
-                <tr key={t} data-token-type={t}><th scope="row">{t}</th><td class="num">{count(totals.by_token_type[t].tokens)}</td><td class="num">{money(totals.by_token_type[t].cost, p.currency)}</td></tr>
+                <tr key={t} data-token-type={t}>
+                  <th scope="row">{t}</th>
+                  <td class="num">{count(totals.by_token_type[t].tokens)}</td>
+                  <td class="num">{money(totals.by_token_type[t].cost, p.currency)}</td>
+                </tr>
               ))}
             </tbody>
           </table>
           <table aria-label="Usage by day">
             <caption>By day ({p.billingZone})</caption>
-            <thead><tr><th scope="col">Day</th><th scope="col" class="num">Calls</th>{TOKEN_TYPES.map((t) => <th scope="col" class="num" key={t}>{t}</th>)}<th scope="col" class="num">Cost</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Day</th>
+                <th scope="col" class="num">
+                  Calls
+                </th>
+                {TOKEN_TYPES.map((t) => (
+                  <th scope="col" class="num" key={t}>
+                    {t}
+                  </th>
+                ))}
+                <th scope="col" class="num">
+                  Cost
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {byDay.data!.groups.map((g) => (
-                <tr key={g.key}><th scope="row">{g.key}</th><td class="num">{count(g.calls)}</td>{TOKEN_TYPES.map((t) => <td class="num" key={t}>{count(g.by_token_type[t]?.tokens ?? 0)}</td>)}<td class="num">{g.cost}</td></tr>
+                <tr key={g.key}>
+                  <th scope="row">{g.key}</th>
+                  <td class="num">{count(g.calls)}</td>
+                  {TOKEN_TYPES.map((t) => (
+                    <td class="num" key={t}>
+                      {count(g.by_token_type[t]?.tokens ?? 0)}
+                    </td>
+                  ))}
+                  <td class="num">{g.cost}</td>
+                </tr>
               ))}
             </tbody>
           </table>
@@ -128,10 +244,32 @@ function Usage(p: Ctx & { id: string }) {
       {byModel.data && (
         <table aria-label="Usage by model">
           <caption>By model</caption>
-          <thead><tr><th scope="col">Model</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Input tokens</th><th scope="col" class="num">Output tokens</th><th scope="col" class="num">Cost</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col" class="num">
+                Calls
+              </th>
+              <th scope="col" class="num">
+                Input tokens
+              </th>
+              <th scope="col" class="num">
+                Output tokens
+              </th>
+              <th scope="col" class="num">
+                Cost
+              </th>
+            </tr>
+          </thead>
           <tbody>
             {byModel.data.groups.map((g) => (
-              <tr key={g.key} data-model={g.key}><th scope="row">{g.key}</th><td class="num">{count(g.calls)}</td><td class="num">{count(g.input_tokens)}</td><td class="num">{count(g.output_tokens)}</td><td class="num">{money(g.cost, p.currency)}</td></tr>
+              <tr key={g.key} data-model={g.key}>
+                <th scope="row">{g.key}</th>
+                <td class="num">{count(g.calls)}</td>
+                <td class="num">{count(g.input_tokens)}</td>
+                <td class="num">{count(g.output_tokens)}</td>
+                <td class="num">{money(g.cost, p.currency)}</td>
+              </tr>
             ))}
           </tbody>
         </table>
@@ -144,18 +282,28 @@ function HeatMaps(p: Ctx & { id: string }) {
   const [date, setDate] = useState(todayIn(p.billingZone));
   const [month, setMonth] = useState(todayIn(p.billingZone).slice(0, 7));
   const observed = useLoad<{ tdl_matrix: DayMatrix }>(p.api, `/v1/consumers/${p.id}/tdl-matrix?date=${date}`);
-  const limits = useLoad<{ tdl_matrix?: DayMatrix; metadata?: { tdl_matrix: DayMatrix } }>(p.api, p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : "/api/user-metadata");
+  const limits = useLoad<{ tdl_matrix?: DayMatrix; metadata?: { tdl_matrix: DayMatrix } }>(
+    p.api,
+    p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : "/api/user-metadata",
+  );
   const calendar = useLoad<{ days: CalendarDay[] }>(p.api, `/v1/consumers/${p.id}/tdl-calendar?month=${month}`);
   const limitMatrix = limits.data ? (limits.data.metadata?.tdl_matrix ?? limits.data.tdl_matrix ?? null) : null;
   return (
     <section aria-labelledby="tdl-h">
       <h2 id="tdl-h">TDL matrix</h2>
-      <p class="muted">Slots are two-hour windows of the day in the billing time zone, {p.billingZone}. Each cell shows calls made, and the calls allowed where a limit is set; a cell past its limit is outlined in red and marked “!”.</p>
-      <label>Day <input type="date" value={date} onChange={(e) => setDate((e.target as HTMLInputElement).value)} /></label>
+      <p class="muted">
+        Slots are two-hour windows of the day in the billing time zone, {p.billingZone}. Each cell shows calls made, and
+        the calls allowed where a limit is set; a cell past its limit is outlined in red and marked “!”.
+      </p>
+      <label>
+        Day <input type="date" value={date} onChange={(e) => setDate((e.target as HTMLInputElement).value)} />
+      </label>
       <Status state={observed} what="TDL matrix" />
       {observed.data && <DayHeatMap date={date} observed={observed.data.tdl_matrix} limits={limitMatrix} />}
       <h3>Across a month</h3>
-      <label>Month <input type="month" value={month} onChange={(e) => setMonth((e.target as HTMLInputElement).value)} /></label>
+      <label>
+        Month <input type="month" value={month} onChange={(e) => setMonth((e.target as HTMLInputElement).value)} />
+      </label>
       <Status state={calendar} what="month" />
       {calendar.data && <MonthHeatMap month={month} days={calendar.data.days} />}
     </section>
@@ -164,7 +312,10 @@ function HeatMaps(p: Ctx & { id: string }) {
 
 export function ConsumerPage(p: Ctx & { id: string }) {
   const since = useSince(1000);
-  const who = useLoad<any>(p.api, p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : `/v1/consumers/${p.id}/usage?from=${since}`);
+  const who = useLoad<any>(
+    p.api,
+    p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : `/v1/consumers/${p.id}/usage?from=${since}`,
+  );
   if (!who.data) return <Status state={who} what="consumer" />;
   const name = who.data.username ?? p.id;
   return (
@@ -172,7 +323,12 @@ export function ConsumerPage(p: Ctx & { id: string }) {
       <h1>{p.viewer.kind === "admin" ? `Consumer ${name}` : "Your usage"}</h1>
       {p.viewer.kind === "admin" && (
         <p>
-          {who.data.configured ? <span class="badge ok">configured</span> : <span class="badge warn">not configured</span>} metadata version {who.data.metadata_version}
+          {who.data.configured ? (
+            <span class="badge ok">configured</span>
+          ) : (
+            <span class="badge warn">not configured</span>
+          )}{" "}
+          metadata version {who.data.metadata_version}
         </p>
       )}
       <Budget {...p} />

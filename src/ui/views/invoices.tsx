@@ -5,8 +5,25 @@ import type { Api } from "../api.ts";
 import { count, instant, money } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
-type Line = { position: number; kind: string; model: string; direction: string; quantity: string | number; unit_price: string; amount: string };
-type Invoice = { id: string; period: { key: string } | string; status: string; currency: string; subtotal: string; total: string; issued_at: string | null; lines?: Line[] };
+type Line = {
+  position: number;
+  kind: string;
+  model: string;
+  direction: string;
+  quantity: string | number;
+  unit_price: string;
+  amount: string;
+};
+type Invoice = {
+  id: string;
+  period: { key: string } | string;
+  status: string;
+  currency: string;
+  subtotal: string;
+  total: string;
+  issued_at: string | null;
+  lines?: Line[];
+};
 
 const periodKey = (i: Invoice) => (typeof i.period === "string" ? i.period : i.period.key);
 
@@ -27,16 +44,38 @@ function InvoiceLines(p: { api: Api; id: string; timeZone: string }) {
   return (
     <table data-testid="invoice-lines" aria-label={`Lines of the invoice for ${periodKey(inv)}`}>
       <caption>
-        Invoice {periodKey(inv)}, {inv.status}, issued {instant(inv.issued_at, p.timeZone)}: total <strong data-testid="invoice-total">{money(inv.total, inv.currency)}</strong>
+        Invoice {periodKey(inv)}, {inv.status}, issued {instant(inv.issued_at, p.timeZone)}: total{" "}
+        <strong data-testid="invoice-total">{money(inv.total, inv.currency)}</strong>
       </caption>
       <thead>
-        <tr><th scope="col">#</th><th scope="col">Kind</th><th scope="col">Model</th><th scope="col">Token type</th><th scope="col" class="num">Quantity</th><th scope="col" class="num">Unit price</th><th scope="col" class="num">Amount</th></tr>
+        <tr>
+          <th scope="col">#</th>
+          <th scope="col">Kind</th>
+          <th scope="col">Model</th>
+          <th scope="col">Token type</th>
+          <th scope="col" class="num">
+            Quantity
+          </th>
+          <th scope="col" class="num">
+            Unit price
+          </th>
+          <th scope="col" class="num">
+            Amount
+          </th>
+        </tr>
       </thead>
       <tbody>
         {(inv.lines ?? []).map((l) => (
           <tr key={l.position}>
-            <td>{l.position}</td><td>{l.kind}</td><td>{l.model}</td><td>{l.direction}</td>
-            <td class="num">{count(l.quantity)}</td><td class="num">{l.unit_price}</td><td class="num" data-testid="line-amount">{l.amount}</td>
+            <td>{l.position}</td>
+            <td>{l.kind}</td>
+            <td>{l.model}</td>
+            <td>{l.direction}</td>
+            <td class="num">{count(l.quantity)}</td>
+            <td class="num">{l.unit_price}</td>
+            <td class="num" data-testid="line-amount">
+              {l.amount}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -53,7 +92,17 @@ export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) 
     <>
       <table aria-label="Invoices">
         <thead>
-          <tr><th scope="col">Period</th><th scope="col">Status</th><th scope="col" class="num">Total</th><th scope="col">Issued</th><th scope="col"><span class="sr-only">Actions</span></th></tr>
+          <tr>
+            <th scope="col">Period</th>
+            <th scope="col">Status</th>
+            <th scope="col" class="num">
+              Total
+            </th>
+            <th scope="col">Issued</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
         </thead>
         <tbody>
           {state.data.invoices.map((i) => (
@@ -63,8 +112,16 @@ export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) 
               <td class="num">{money(i.total, i.currency)}</td>
               <td>{instant(i.issued_at, p.timeZone)}</td>
               <td>
-                <button type="button" onClick={() => setOpen(open === i.id ? null : i.id)} aria-expanded={open === i.id}>{open === i.id ? "Hide lines" : "Show lines"}</button>{" "}
-                <button type="button" onClick={() => void downloadCsv(p.api, p.consumerId, periodKey(i))}>Download CSV</button>
+                <button
+                  type="button"
+                  onClick={() => setOpen(open === i.id ? null : i.id)}
+                  aria-expanded={open === i.id}
+                >
+                  {open === i.id ? "Hide lines" : "Show lines"}
+                </button>{" "}
+                <button type="button" onClick={() => void downloadCsv(p.api, p.consumerId, periodKey(i))}>
+                  Download CSV
+                </button>
               </td>
             </tr>
           ))}

@@ -6,7 +6,10 @@ import { Status, useLoad } from "../load.tsx";
 
 export function Consumers(p: { api: Api; currency: string; timeZone: string }) {
   const list = useLoad<{ consumers: any[] }>(p.api, "/v1/consumers?limit=500");
-  const spend = useLoad<{ period: { key: string }; consumers: Array<{ consumer_id: string; cost: string; billable_calls: number }> }>(p.api, "/v1/spend");
+  const spend = useLoad<{
+    period: { key: string };
+    consumers: Array<{ consumer_id: string; cost: string; billable_calls: number }>;
+  }>(p.api, "/v1/spend");
   if (!list.data) return <Status state={list} what="consumers" />;
   const byId = new Map((spend.data?.consumers ?? []).map((s) => [s.consumer_id, s]));
   return (
@@ -15,17 +18,37 @@ export function Consumers(p: { api: Api; currency: string; timeZone: string }) {
       <table aria-label="Consumers" data-testid="consumers">
         <caption>Spend in the current billing period{spend.data ? ` (from ${spend.data.period.key})` : ""}</caption>
         <thead>
-          <tr><th scope="col">Consumer</th><th scope="col">State</th><th scope="col" class="num">Billable calls</th><th scope="col" class="num">Spend</th><th scope="col">Created</th></tr>
+          <tr>
+            <th scope="col">Consumer</th>
+            <th scope="col">State</th>
+            <th scope="col" class="num">
+              Billable calls
+            </th>
+            <th scope="col" class="num">
+              Spend
+            </th>
+            <th scope="col">Created</th>
+          </tr>
         </thead>
         <tbody>
           {list.data.consumers.map((c) => {
             const s = byId.get(c.id);
             return (
               <tr key={c.id} data-consumer={c.id}>
-                <th scope="row"><a href={`#/consumers/${c.id}`}>{c.username ?? c.kong_id ?? c.id}</a></th>
-                <td>{c.configured ? <span class="badge ok">configured</span> : <span class="badge warn">not configured</span>}</td>
+                <th scope="row">
+                  <a href={`#/consumers/${c.id}`}>{c.username ?? c.kong_id ?? c.id}</a>
+                </th>
+                <td>
+                  {c.configured ? (
+                    <span class="badge ok">configured</span>
+                  ) : (
+                    <span class="badge warn">not configured</span>
+                  )}
+                </td>
                 <td class="num">{count(s?.billable_calls ?? 0)}</td>
-                <td class="num" data-testid="spend">{money(s?.cost ?? "0", p.currency)}</td>
+                <td class="num" data-testid="spend">
+                  {money(s?.cost ?? "0", p.currency)}
+                </td>
                 <td>{instant(c.created_at, p.timeZone)}</td>
               </tr>
             );
@@ -39,8 +62,14 @@ export function Consumers(p: { api: Api; currency: string; timeZone: string }) {
 export function Health(p: { api: Api }) {
   const ready = useLoad<any>(p.api, "/readyz");
   const dead = useLoad<{ dead_letters: Array<{ kind: string; stage: string }> }>(p.api, "/v1/dead-letters?limit=500");
-  const unpriced = useLoad<{ events: Array<{ consumer_id: string; model: string }> }>(p.api, "/v1/reports/anomalies?anomaly=unpriced&limit=1000");
-  const consumers = useLoad<{ consumers: Array<{ id: string; username: string | null; kong_id: string | null }> }>(p.api, "/v1/consumers?limit=500");
+  const unpriced = useLoad<{ events: Array<{ consumer_id: string; model: string }> }>(
+    p.api,
+    "/v1/reports/anomalies?anomaly=unpriced&limit=1000",
+  );
+  const consumers = useLoad<{ consumers: Array<{ id: string; username: string | null; kong_id: string | null }> }>(
+    p.api,
+    "/v1/consumers?limit=500",
+  );
   const nameOf = new Map((consumers.data?.consumers ?? []).map((c) => [c.id, c.username ?? c.kong_id ?? c.id]));
   const byModel = new Map<string, { consumer: string; model: string; calls: number }>();
   for (const e of unpriced.data?.events ?? []) {
@@ -48,7 +77,8 @@ export function Health(p: { api: Api }) {
     byModel.set(key, { consumer: e.consumer_id, model: e.model, calls: (byModel.get(key)?.calls ?? 0) + 1 });
   }
   const byReason = new Map<string, number>();
-  for (const d of dead.data?.dead_letters ?? []) byReason.set(`${d.stage}: ${d.kind}`, (byReason.get(`${d.stage}: ${d.kind}`) ?? 0) + 1);
+  for (const d of dead.data?.dead_letters ?? [])
+    byReason.set(`${d.stage}: ${d.kind}`, (byReason.get(`${d.stage}: ${d.kind}`) ?? 0) + 1);
   return (
     <article>
       <h1>Pipeline health</h1>
@@ -56,13 +86,23 @@ export function Health(p: { api: Api }) {
         <h2 id="ready-h">Readiness</h2>
         {ready.data ? (
           <>
-            <p data-testid="readiness">Status: <strong>{ready.data.status}</strong></p>
+            <p data-testid="readiness">
+              Status: <strong>{ready.data.status}</strong>
+            </p>
             <ul>
               {Object.entries(ready.data.checks as Record<string, { ok: boolean; error?: string }>).map(([name, c]) => (
-                <li key={name}>{name}: {c.ok ? "up" : `down (${c.error ?? "no answer"})`}</li>
+                <li key={name}>
+                  {name}: {c.ok ? "up" : `down (${c.error ?? "no answer"})`}
+                </li>
               ))}
             </ul>
-            {ready.data.meter && <p data-testid="meter">Meter: {ready.data.meter.status}, lag {count((ready.data.meter.partitions ?? []).reduce((s: number, q: { lag: number }) => s + q.lag, 0))} messages</p>}
+            {ready.data.meter && (
+              <p data-testid="meter">
+                Meter: {ready.data.meter.status}, lag{" "}
+                {count((ready.data.meter.partitions ?? []).reduce((s: number, q: { lag: number }) => s + q.lag, 0))}{" "}
+                messages
+              </p>
+            )}
           </>
         ) : (
           <Status state={ready} what="readiness" />
@@ -71,25 +111,64 @@ export function Health(p: { api: Api }) {
       <section aria-labelledby="dead-h">
         <h2 id="dead-h">Dead letters by reason</h2>
         <Status state={dead} what="dead letters" />
-        {dead.data && (byReason.size === 0 ? <p>None.</p> : (
-          <table aria-label="Dead letters by reason" data-testid="dead-letters">
-            <thead><tr><th scope="col">Stage and reason</th><th scope="col" class="num">Messages</th></tr></thead>
-            <tbody>{[...byReason].map(([k, n]) => <tr key={k}><th scope="row">{k}</th><td class="num">{n}</td></tr>)}</tbody>
-          </table>
-        ))}
+        {dead.data &&
+          (byReason.size === 0 ? (
+            <p>None.</p>
+          ) : (
+            <table aria-label="Dead letters by reason" data-testid="dead-letters">
+              <thead>
+                <tr>
+                  <th scope="col">Stage and reason</th>
+                  <th scope="col" class="num">
+                    Messages
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...byReason].map(([k, n]) => (
+                  <tr key={k}>
+                    <th scope="row">{k}</th>
+                    <td class="num">{n}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ))}
       </section>
       <section aria-labelledby="unpriced-h">
         <h2 id="unpriced-h">Unpriced calls, last 30 days</h2>
-        <p>Billable calls no price covers: they cost nothing until a price book, plan or rate prices their model, and hold their invoice as a draft.</p>
+        <p>
+          Billable calls no price covers: they cost nothing until a price book, plan or rate prices their model, and
+          hold their invoice as a draft.
+        </p>
         <Status state={unpriced} what="unpriced calls" />
-        {unpriced.data && (byModel.size === 0 ? <p>None.</p> : (
-          <table aria-label="Unpriced calls by consumer and model" data-testid="unpriced">
-            <thead><tr><th scope="col">Consumer</th><th scope="col">Model</th><th scope="col" class="num">Calls</th></tr></thead>
-            <tbody>{[...byModel.values()].map((u) => (
-              <tr key={`${u.consumer} ${u.model}`} data-consumer={u.consumer}><th scope="row"><a href={`#/consumers/${u.consumer}`}>{nameOf.get(u.consumer) ?? u.consumer}</a></th><td>{u.model}</td><td class="num">{count(u.calls)}</td></tr>
-            ))}</tbody>
-          </table>
-        ))}
+        {unpriced.data &&
+          (byModel.size === 0 ? (
+            <p>None.</p>
+          ) : (
+            <table aria-label="Unpriced calls by consumer and model" data-testid="unpriced">
+              <thead>
+                <tr>
+                  <th scope="col">Consumer</th>
+                  <th scope="col">Model</th>
+                  <th scope="col" class="num">
+                    Calls
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...byModel.values()].map((u) => (
+                  <tr key={`${u.consumer} ${u.model}`} data-consumer={u.consumer}>
+                    <th scope="row">
+                      <a href={`#/consumers/${u.consumer}`}>{nameOf.get(u.consumer) ?? u.consumer}</a>
+                    </th>
+                    <td>{u.model}</td>
+                    <td class="num">{count(u.calls)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ))}
       </section>
     </article>
   );

@@ -50,13 +50,25 @@ export type TdlLimitOf = (consumerId: string, slot: number, level: number) => nu
  * this chunk, and the chunk's k new events in it were the next k calls of the day, in order of
  * occurrence (a merged call that moved into the cell was counted when it was first stored).
  */
-function overTdlLimit(events: MeteredEvent[], cells: CellTotal[], increments: Map<string, number>, limitOf: TdlLimitOf): string[] {
+function overTdlLimit(
+  events: MeteredEvent[],
+  cells: CellTotal[],
+  increments: Map<string, number>,
+  limitOf: TdlLimitOf,
+): string[] {
   const over: string[] = [];
   for (const cell of cells) {
     const limit = limitOf(cell.consumer_id, cell.slot, cell.level);
     if (limit === 0 || cell.calls <= limit) continue;
     const inCell = events
-      .filter((e) => e.billable && e.consumerId === cell.consumer_id && e.localDate === cell.local_date && e.slot === cell.slot && e.level === cell.level)
+      .filter(
+        (e) =>
+          e.billable &&
+          e.consumerId === cell.consumer_id &&
+          e.localDate === cell.local_date &&
+          e.slot === cell.slot &&
+          e.level === cell.level,
+      )
       .sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.id.localeCompare(b.id));
     const first = cell.calls - (increments.get(cellKey(cell)) ?? 0) + 1;
     inCell.forEach((e, i) => {
@@ -102,7 +114,10 @@ const cellKeyOf = (consumerId: string, localDate: string, slot: number, level: n
   `${consumerId}|${localDate}|${String(slot).padStart(2, "0")}|${String(level).padStart(2, "0")}`;
 const incrementKey = (c: CellIncrement) => cellKeyOf(c.consumerId, c.localDate, c.slot, c.level);
 const cellKey = (c: CellTotal) => cellKeyOf(c.consumer_id, c.local_date, c.slot, c.level);
-const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byKey =
+  <T>(key: (x: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 function inKeyOrder({ cells, totals }: { cells: CellIncrement[]; totals: TotalIncrement[] }) {
   return { cells: cells.sort(byKey(incrementKey)), totals: totals.sort(byKey((t) => t.consumerId)) };
@@ -115,7 +130,12 @@ export type Change = { before: MeteredEvent; after: MeteredEvent };
  * Applies what the chunk's new events add and its merged calls change, and flags the new events
  * that went past a TDL limit.
  */
-export async function moveAggregates(client: SqlClient, fresh: MeteredEvent[], changes: Change[], limitOf: TdlLimitOf): Promise<void> {
+export async function moveAggregates(
+  client: SqlClient,
+  fresh: MeteredEvent[],
+  changes: Change[],
+  limitOf: TdlLimitOf,
+): Promise<void> {
   const signed = changes.flatMap((c) => [
     { event: c.before, sign: -1 as const, countCall: false },
     { event: c.after, sign: 1 as const, countCall: false },
@@ -125,7 +145,10 @@ export async function moveAggregates(client: SqlClient, fresh: MeteredEvent[], c
     const increments = new Map(cells.map((c) => [incrementKey(c), c.calls]));
     const over = overTdlLimit(fresh, await upsertCells(client, cells), increments, limitOf);
     if (over.length) {
-      await client.query("UPDATE usage_events SET limit_flags = array_append(limit_flags, 'tdl_limit_exceeded') WHERE id = ANY($1::text[])", [over]);
+      await client.query(
+        "UPDATE usage_events SET limit_flags = array_append(limit_flags, 'tdl_limit_exceeded') WHERE id = ANY($1::text[])",
+        [over],
+      );
     }
   }
   if (totals.length) await upsertTotals(client, totals);

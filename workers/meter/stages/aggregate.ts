@@ -5,17 +5,47 @@
 import { ZERO, type Decimal } from "../../../src/domain/money.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
-type Sums = { inputTokens: number; outputTokens: number; cachedInputTokens: number; cacheWriteTokens: number; reasoningTokens: number; cost: Decimal };
-export type CellIncrement = Sums & { consumerId: string; localDate: string; slot: number; level: number; calls: number };
+type Sums = {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  cost: Decimal;
+};
+export type CellIncrement = Sums & {
+  consumerId: string;
+  localDate: string;
+  slot: number;
+  level: number;
+  calls: number;
+};
 export type TotalIncrement = Sums & { consumerId: string; calls: number; billableCalls: number };
 
 /** What aggregates read of an event. */
 export type Contribution = Pick<
   MeteredEvent,
-  "consumerId" | "billable" | "localDate" | "slot" | "level" | "inputTokens" | "outputTokens" | "cachedInputTokens" | "cacheWriteTokens" | "reasoningTokens" | "cost"
+  | "consumerId"
+  | "billable"
+  | "localDate"
+  | "slot"
+  | "level"
+  | "inputTokens"
+  | "outputTokens"
+  | "cachedInputTokens"
+  | "cacheWriteTokens"
+  | "reasoningTokens"
+  | "cost"
 >;
 
-const noSums = (): Sums => ({ inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: ZERO });
+const noSums = (): Sums => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+  cost: ZERO,
+});
 
 function add(into: Sums, e: Contribution, sign: number): void {
   into.inputTokens += sign * e.inputTokens;
@@ -45,7 +75,14 @@ export function aggregate(
     t.billableCalls += sign;
     add(t, e, sign);
     const key = `${e.consumerId}|${e.localDate}|${e.slot}|${e.level}`;
-    const c = cells.get(key) ?? { consumerId: e.consumerId, localDate: e.localDate, slot: e.slot, level: e.level, calls: 0, ...noSums() };
+    const c = cells.get(key) ?? {
+      consumerId: e.consumerId,
+      localDate: e.localDate,
+      slot: e.slot,
+      level: e.level,
+      calls: 0,
+      ...noSums(),
+    };
     c.calls += sign;
     add(c, e, sign);
     cells.set(key, c);

@@ -9,7 +9,7 @@ type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown
 /** A text[] value as one array element: unnest cannot take an array of arrays, so it travels as its literal. */
 const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 
-export const EVENT_COLUMNS: Column[] = [
+const EVENT_COLUMNS: Column[] = [
   ["id", "text", (e) => e.id],
   ["consumer_id", "uuid", (e) => e.consumerId],
   ["occurred_at", "timestamptz", (e) => e.occurredAt.toISOString()],
@@ -56,7 +56,7 @@ export const EVENT_COLUMNS: Column[] = [
   ["anomalies", "text", (e) => arrayLiteral(e.anomalies)],
 ];
 const AS_ARRAY = new Set(["limit_flags", "anomalies", "reported_by"]);
-const valueOf = (c: string) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);
+const columnValue = (c: string) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);
 
 /** unnest() of `columns`' arrays as rows `t`, the arrays being the query's parameters in that order. */
 const rowsOf = (columns: Column[]) =>
@@ -64,10 +64,34 @@ const rowsOf = (columns: Column[]) =>
 
 /** What merging a later report can change; the rest (owner, time, price, slot) stays as first stored. */
 const MERGED = new Set([
-  "route_id", "route_name", "service_id", "service_name", "model", "provider", "status", "upstream_status", "billable",
-  "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "input_source", "output_source",
-  "provider_input_tokens", "provider_output_tokens", "counted_input_tokens", "counted_output_tokens", "figures", "reported_by",
-  "encoding", "cost", "capability", "level", "limit_flags", "anomalies",
+  "route_id",
+  "route_name",
+  "service_id",
+  "service_name",
+  "model",
+  "provider",
+  "status",
+  "upstream_status",
+  "billable",
+  "input_tokens",
+  "output_tokens",
+  "cached_input_tokens",
+  "cache_write_tokens",
+  "reasoning_tokens",
+  "input_source",
+  "output_source",
+  "provider_input_tokens",
+  "provider_output_tokens",
+  "counted_input_tokens",
+  "counted_output_tokens",
+  "figures",
+  "reported_by",
+  "encoding",
+  "cost",
+  "capability",
+  "level",
+  "limit_flags",
+  "anomalies",
 ]);
 
 /**
@@ -77,11 +101,16 @@ const MERGED = new Set([
  */
 export const UPSERT_EVENTS = `
   INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
-  SELECT ${EVENT_COLUMNS.map(([c]) => valueOf(c)).join(", ")}
+  SELECT ${EVENT_COLUMNS.map(([c]) => columnValue(c)).join(", ")}
   FROM ${rowsOf(EVENT_COLUMNS)}
-  ON CONFLICT (id) DO UPDATE SET ${EVENT_COLUMNS.filter(([c]) => MERGED.has(c)).map(([c]) => `${c} = EXCLUDED.${c}`).join(", ")}
+  ON CONFLICT (id) DO UPDATE SET ${EVENT_COLUMNS.filter(([c]) => MERGED.has(c))
+    .map(([c]) => `${c} = EXCLUDED.${c}`)
+    .join(", ")}
   WHERE usage_events.id = ANY($${EVENT_COLUMNS.length + 1}::text[])
   RETURNING id`;
 
 /** The query parameters of UPSERT_EVENTS: one array of values per column, then the ids that may be updated. */
-export const upsertParameters = (events: MeteredEvent[], mergedIds: string[]) => [...EVENT_COLUMNS.map(([, , value]) => events.map(value)), mergedIds];
+export const upsertParameters = (events: MeteredEvent[], mergedIds: string[]) => [
+  ...EVENT_COLUMNS.map(([, , value]) => events.map(value)),
+  mergedIds,
+];

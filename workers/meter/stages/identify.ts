@@ -5,7 +5,12 @@
 // A registration PostgreSQL refuses fails only that consumer's events (see isolate.ts).
 import type { Db } from "../../../src/db/client.ts";
 import { classifyDbError, TransientFailure } from "../../../src/db/errors.ts";
-import { findByKongRefs, registerUnconfigured, type KongConsumerRef, type RegistrationPricing } from "../../../src/consumers/consumer.repository.ts";
+import {
+  findByKongRefs,
+  registerUnconfigured,
+  type KongConsumerRef,
+  type RegistrationPricing,
+} from "../../../src/consumers/consumer.repository.ts";
 
 const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
 
@@ -16,7 +21,11 @@ export type Identity = { consumerId: string | null } | { failed: string };
 /** How consumers first seen are priced; the plan is looked up only when one is registered. */
 export type RegistrationDefaults = { prices: RegistrationPricing["prices"]; planId: () => Promise<string | null> };
 
-export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefined>, defaults: RegistrationDefaults): Promise<(ref: KongConsumerRef | undefined) => Identity> {
+export async function identify(
+  db: Db,
+  batchRefs: Array<KongConsumerRef | undefined>,
+  defaults: RegistrationDefaults,
+): Promise<(ref: KongConsumerRef | undefined) => Identity> {
   const refs = new Map<string, KongConsumerRef>();
   for (const ref of batchRefs) if (ref) refs.set(refKey(ref), ref);
   const resolved = new Map<string, Identity>();
@@ -31,7 +40,9 @@ export async function identify(db: Db, batchRefs: Array<KongConsumerRef | undefi
 
 async function register(db: Db, ref: KongConsumerRef, defaults: RegistrationDefaults): Promise<Identity> {
   try {
-    return { consumerId: await registerUnconfigured(db, ref, { prices: defaults.prices, planId: await defaults.planId() }) };
+    return {
+      consumerId: await registerUnconfigured(db, ref, { prices: defaults.prices, planId: await defaults.planId() }),
+    };
   } catch (err) {
     const failure = classifyDbError(err);
     if (failure.kind === "transient") throw new TransientFailure(failure, err);

@@ -11,7 +11,11 @@ export type Measured = { call: CallRecord; tokens: TokenCounts; capability?: num
 export function measure(call: CallRecord, config: Config, metrics?: Metrics): Measured {
   const m = config.metering;
   const t0 = performance.now();
-  const tokens = tokenize(call, { fallback: m.defaultEncoding, budgetMs: m.countBudgetMs, providerFirst: m.providerBilled(call.model) });
+  const tokens = tokenize(call, {
+    fallback: m.defaultEncoding,
+    budgetMs: m.countBudgetMs,
+    providerFirst: m.providerBilled(call.model),
+  });
   metrics?.tokenizeSeconds.observe((performance.now() - t0) / 1000);
   return { call, tokens, capability: capabilityOf([call.route.name, call.route.id, call.model], m.capabilityMap) };
 }

@@ -7,7 +7,13 @@
 // billed tokens then follow the billing policy again, priced at the event's own rate.
 import type { Config } from "../../../src/config.ts";
 import type { Anomaly } from "../../../src/domain/anomalies.ts";
-import { billedTokens, COUNT_FIRST, lowerBoundAnomalies, PROVIDER_FIRST, type SourceFigures } from "../../../src/domain/billing-policy.ts";
+import {
+  billedTokens,
+  COUNT_FIRST,
+  lowerBoundAnomalies,
+  PROVIDER_FIRST,
+  type SourceFigures,
+} from "../../../src/domain/billing-policy.ts";
 import { ZERO } from "../../../src/domain/money.ts";
 import { costOf } from "../../../src/domain/pricing.ts";
 import { HTTP_LOG_REPORT } from "../../../src/domain/reports.ts";
@@ -18,7 +24,8 @@ import { tokenColumns } from "./token-columns.ts";
 export type Merge = (stored: MeteredEvent, incoming: MeteredEvent) => MeteredEvent;
 
 /** Whether every report of `incoming` is already merged into `stored` (a redelivery). */
-export const alreadyMerged = (stored: MeteredEvent, incoming: MeteredEvent) => incoming.reportedBy.every((r) => stored.reportedBy.includes(r));
+export const alreadyMerged = (stored: MeteredEvent, incoming: MeteredEvent) =>
+  incoming.reportedBy.every((r) => stored.reportedBy.includes(r));
 
 /** A report's standing: the gateway's own log above anything posted as a CloudEvent. */
 const rankOf = (report: string) => (report === HTTP_LOG_REPORT ? 2 : 1);
@@ -60,9 +67,15 @@ export function mergerFor(config: Config): Merge {
     const billable = primary.billable;
     const wasFlagged = stored.anomalies.includes("no_token_count") || incoming.anomalies.includes("no_token_count");
     // what depends on the figures is decided again from the merged ones
-    const refigured: readonly Anomaly[] = ["no_token_count", "unpriced", "billed_from_lower_bound", "reported_below_count"];
+    const refigured: readonly Anomaly[] = [
+      "no_token_count",
+      "unpriced",
+      "billed_from_lower_bound",
+      "reported_below_count",
+    ];
     const anomalies: Anomaly[] = union(stored.anomalies, incoming.anomalies).filter((a) => !refigured.includes(a));
-    if (wasFlagged && billable && billed.inputSource === "none" && billed.outputSource === "none") anomalies.push("no_token_count");
+    if (wasFlagged && billable && billed.inputSource === "none" && billed.outputSource === "none")
+      anomalies.push("no_token_count");
     if (billable) anomalies.push(...lowerBoundAnomalies(figures, billed));
     if (billable && !stored.rate && stored.consumerId) anomalies.push("unpriced");
     return {

@@ -54,16 +54,29 @@ const WRITE_ROUNDS = 3;
  * to the next round, which finds it stored and merges into it.
  */
 async function writeCalls(client: SqlClient, calls: Call[], merge: Merge | undefined) {
-  const out = { fresh: [] as Call[], merges: [] as MergedCall[], refused: [] as RefusedReport[], rows: new Map<string, StoredRow>() };
+  const out = {
+    fresh: [] as Call[],
+    merges: [] as MergedCall[],
+    refused: [] as RefusedReport[],
+    rows: new Map<string, StoredRow>(),
+  };
   let pending = calls;
   for (let round = 1; pending.length; round++) {
-    if (round > WRITE_ROUNDS) throw new Error(`${pending.length} calls kept being stored by another writer while this chunk was written`);
-    const rows = await lockStored(client, pending.map((c) => c.event.id));
+    if (round > WRITE_ROUNDS)
+      throw new Error(`${pending.length} calls kept being stored by another writer while this chunk was written`);
+    const rows = await lockStored(
+      client,
+      pending.map((c) => c.event.id),
+    );
     const plan = planWrites(pending, new Map([...rows].map(([id, r]) => [id, eventOf(r)])), merge);
     const mergedIds = plan.merges.map((m) => m.after.id);
     const events = [...plan.fresh.map((c) => c.event), ...plan.merges.map((m) => m.after)];
     const { rows: written } = events.length
-      ? await client.query<{ id: string }>({ name: "meter.upsert_events", text: UPSERT_EVENTS, values: upsertParameters(events, mergedIds) })
+      ? await client.query<{ id: string }>({
+          name: "meter.upsert_events",
+          text: UPSERT_EVENTS,
+          values: upsertParameters(events, mergedIds),
+        })
       : { rows: [] };
     const writtenIds = new Set(written.map((r) => r.id));
     out.fresh.push(...plan.fresh.filter((c) => writtenIds.has(c.event.id)));
@@ -93,8 +106,20 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     const inserted = fresh.map((c) => c.event);
     await moveAggregates(client, inserted, merges, o.limitOf ?? (() => 0));
     const costs = [
-      ...inserted.map((e) => ({ eventId: e.id, consumerId: e.consumerId, at: e.occurredAt, cost: e.cost, previousCost: ZERO })),
-      ...merges.map(({ before, after }) => ({ eventId: after.id, consumerId: after.consumerId, at: after.occurredAt, cost: after.cost, previousCost: before.cost })),
+      ...inserted.map((e) => ({
+        eventId: e.id,
+        consumerId: e.consumerId,
+        at: e.occurredAt,
+        cost: e.cost,
+        previousCost: ZERO,
+      })),
+      ...merges.map(({ before, after }) => ({
+        eventId: after.id,
+        consumerId: after.consumerId,
+        at: after.occurredAt,
+        cost: after.cost,
+        previousCost: before.cost,
+      })),
     ];
     await settleCosts(pgSql(client), costs, new Set(merges.map((m) => m.after.id)));
     for (const m of merges) {

@@ -10,9 +10,22 @@ export type Pricing = { plans: Map<string, Plan>; own: Map<string, Plan>; rates:
 export type Priced = { cost: Decimal; rate?: ResolvedPrice; unpriced: boolean };
 
 /** Non-billable calls and unattributed usage cost nothing and are never unpriced. */
-export function price(pricing: Pricing, consumerId: string | null, model: string, at: Date, tokens: TokenSplit, billable: boolean): Priced {
+export function price(
+  pricing: Pricing,
+  consumerId: string | null,
+  model: string,
+  at: Date,
+  tokens: TokenSplit,
+  billable: boolean,
+): Priced {
   if (!consumerId) return { cost: ZERO, unpriced: false };
-  const rate = resolvePrice(pricing.plans.get(consumerId), pricing.rates.get(consumerId) ?? [], model, at, pricing.own.get(consumerId));
+  const rate = resolvePrice(
+    pricing.plans.get(consumerId),
+    pricing.rates.get(consumerId) ?? [],
+    model,
+    at,
+    pricing.own.get(consumerId),
+  );
   if (!rate) return { cost: ZERO, unpriced: billable };
   return { cost: billable ? costOf(tokens, rate) : ZERO, rate, unpriced: false };
 }

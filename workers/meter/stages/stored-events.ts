@@ -7,7 +7,12 @@ import { pricesOf } from "../../../src/domain/pricing.ts";
 import { quantitiesOf, TOKEN_TYPES } from "../../../src/domain/token-types.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
-export type StoredRow = Record<string, unknown> & { id: string; invoice_status: string | null; period_id: string | null; invoice_id: string | null };
+export type StoredRow = Record<string, unknown> & {
+  id: string;
+  invoice_status: string | null;
+  period_id: string | null;
+  invoice_id: string | null;
+};
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 const dec = (v: unknown) => (v === null || v === undefined ? null : new Decimal(String(v)));
@@ -42,19 +47,20 @@ export function eventOf(r: StoredRow): MeteredEvent {
     reportedBy: r.reported_by as string[],
     encoding: (r.encoding as string | null) ?? undefined,
     // priced when it carries prices: by a consumer rate (rate_id), a book price (price_id), or both unset in old rows never
-    rate: r.input_cost_per_token !== null && r.input_cost_per_token !== undefined
-      ? {
-          id: (r.rate_id as string | null) ?? undefined,
-          priceId: (r.price_id as string | null) ?? undefined,
-          pricedBy: (r.priced_by as NonNullable<MeteredEvent["rate"]>["pricedBy"] | null) ?? undefined,
-          inputCostPerToken: dec(r.input_cost_per_token)!,
-          outputCostPerToken: dec(r.output_cost_per_token)!,
-          cachedInputCostPerToken: dec(r.cached_input_cost_per_token),
-          cacheWriteCostPerToken: dec(r.cache_write_cost_per_token),
-          reasoningCostPerToken: dec(r.reasoning_cost_per_token),
-          requestFee: dec(r.request_fee),
-        }
-      : undefined,
+    rate:
+      r.input_cost_per_token !== null && r.input_cost_per_token !== undefined
+        ? {
+            id: (r.rate_id as string | null) ?? undefined,
+            priceId: (r.price_id as string | null) ?? undefined,
+            pricedBy: (r.priced_by as NonNullable<MeteredEvent["rate"]>["pricedBy"] | null) ?? undefined,
+            inputCostPerToken: dec(r.input_cost_per_token)!,
+            outputCostPerToken: dec(r.output_cost_per_token)!,
+            cachedInputCostPerToken: dec(r.cached_input_cost_per_token),
+            cacheWriteCostPerToken: dec(r.cache_write_cost_per_token),
+            reasoningCostPerToken: dec(r.reasoning_cost_per_token),
+            requestFee: dec(r.request_fee),
+          }
+        : undefined,
     cost: new Decimal(String(r.cost)),
     capability: num(r.capability),
     localDate: r.local_date as string,
@@ -79,16 +85,30 @@ export async function lockStored(client: SqlClient, ids: string[]): Promise<Map<
 }
 
 /** Billed quantity per (model, token type) of an event; nothing when it is not billable. */
-function billedLines(e: MeteredEvent): Map<string, { model: string; type: (typeof TOKEN_TYPES)[number]; quantity: number }> {
+function billedLines(
+  e: MeteredEvent,
+): Map<string, { model: string; type: (typeof TOKEN_TYPES)[number]; quantity: number }> {
   const out = new Map<string, { model: string; type: (typeof TOKEN_TYPES)[number]; quantity: number }>();
   if (!e.billable) return out;
-  const q = quantitiesOf({ input: e.inputTokens, output: e.outputTokens, cachedInput: e.cachedInputTokens, cacheWrite: e.cacheWriteTokens, reasoning: e.reasoningTokens });
-  for (const type of TOKEN_TYPES) if (q[type] !== 0) out.set(`${e.model}\n${type}`, { model: e.model, type, quantity: q[type] });
+  const q = quantitiesOf({
+    input: e.inputTokens,
+    output: e.outputTokens,
+    cachedInput: e.cachedInputTokens,
+    cacheWrite: e.cacheWriteTokens,
+    reasoning: e.reasoningTokens,
+  });
+  for (const type of TOKEN_TYPES)
+    if (q[type] !== 0) out.set(`${e.model}\n${type}`, { model: e.model, type, quantity: q[type] });
   return out;
 }
 
 /** What a finalized invoice billed for the event, against what it should have: one correction per (model, type) that moved. */
-export async function recordCorrections(client: SqlClient, before: MeteredEvent, after: MeteredEvent, row: StoredRow): Promise<void> {
+export async function recordCorrections(
+  client: SqlClient,
+  before: MeteredEvent,
+  after: MeteredEvent,
+  row: StoredRow,
+): Promise<void> {
   if (!after.rate || !after.consumerId) return; // an unpriced call billed nothing and bills nothing
   const prices = pricesOf(after.rate);
   const old = billedLines(before);
@@ -101,7 +121,18 @@ export async function recordCorrections(client: SqlClient, before: MeteredEvent,
       `INSERT INTO price_adjustments (id, consumer_id, kind, rate_id, reason, actor, adjusts_invoice_id, adjusts_period_id, model, direction,
          quantity, from_unit_price, to_unit_price, event_ids)
        VALUES (gen_random_uuid(), $1::uuid, 'tokens', $2::uuid, $3, 'meter', $4::uuid, $5::uuid, $6, $7::line_direction, $8, 0, $9::numeric, ARRAY[$10]::text[])`,
-      [after.consumerId, after.rate.id ?? null, "a later report of the call changed its billed tokens", row.invoice_id, row.period_id, line.model, line.type, delta, prices[line.type].toFixed(), after.id],
+      [
+        after.consumerId,
+        after.rate.id ?? null,
+        "a later report of the call changed its billed tokens",
+        row.invoice_id,
+        row.period_id,
+        line.model,
+        line.type,
+        delta,
+        prices[line.type].toFixed(),
+        after.id,
+      ],
     );
   }
 }

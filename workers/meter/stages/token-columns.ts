@@ -4,12 +4,26 @@ import type { MeteredEvent } from "./metered-event.ts";
 
 type TokenFields = Pick<
   MeteredEvent,
-  | "inputTokens" | "outputTokens" | "cachedInputTokens" | "cacheWriteTokens" | "reasoningTokens"
-  | "inputSource" | "outputSource" | "providerInputTokens" | "providerOutputTokens"
-  | "countedInputTokens" | "countedOutputTokens" | "figures"
+  | "inputTokens"
+  | "outputTokens"
+  | "cachedInputTokens"
+  | "cacheWriteTokens"
+  | "reasoningTokens"
+  | "inputSource"
+  | "outputSource"
+  | "providerInputTokens"
+  | "providerOutputTokens"
+  | "countedInputTokens"
+  | "countedOutputTokens"
+  | "figures"
 >;
 
-export function tokenColumns({ tokens, inputSource, outputSource, figures }: Billed & { figures: SourceFigures }): TokenFields {
+export function tokenColumns({
+  tokens,
+  inputSource,
+  outputSource,
+  figures,
+}: Billed & { figures: SourceFigures }): TokenFields {
   return {
     inputTokens: tokens.input,
     outputTokens: tokens.output,

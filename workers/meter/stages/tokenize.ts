@@ -3,7 +3,15 @@
 // metering events' figure. The billed tokens follow the billing policy
 // (src/domain/billing-policy.ts); every figure is kept.
 import type { Anomaly } from "../../../src/domain/anomalies.ts";
-import { billedTokens, COUNT_FIRST, lowerBoundAnomalies, PROVIDER_FIRST, type Billed, type CountedFigures, type SourceFigures } from "../../../src/domain/billing-policy.ts";
+import {
+  billedTokens,
+  COUNT_FIRST,
+  lowerBoundAnomalies,
+  PROVIDER_FIRST,
+  type Billed,
+  type CountedFigures,
+  type SourceFigures,
+} from "../../../src/domain/billing-policy.ts";
 import type { CallRecord, Payloads } from "../../../src/calls/call-record.ts";
 import { requestTokens } from "../../../src/tokens/chat.ts";
 import { CountBudgetExceeded, counterFor, type TextCounter } from "../../../src/tokens/counter.ts";
@@ -25,7 +33,9 @@ function countPayloads(enc: TextCounter, payloads: Payloads, model: string, o200
   const req = payloads.request;
   const input = req && typeof req.body === "object" ? requestTokens(enc, req.body, o200k) : undefined;
   const coverage = input !== undefined && isJsonObject(req!.body) ? requestCoverage(req!.body, model) : undefined;
-  const completion = payloads.response ? completionOf(payloads.response.body, payloads.response.from === "ai-proxy") : undefined;
+  const completion = payloads.response
+    ? completionOf(payloads.response.body, payloads.response.from === "ai-proxy")
+    : undefined;
   const output = completion?.complete ? completionTokens(enc, completion) : undefined;
   return {
     input,
@@ -45,7 +55,10 @@ export type TokenizeOptions = {
 };
 
 /** What counting reads of a call record. */
-export type Countable = Pick<CallRecord, "model" | "payloads" | "providerFigures" | "kongFigures" | "billable" | "expectsTokens">;
+export type Countable = Pick<
+  CallRecord,
+  "model" | "payloads" | "providerFigures" | "kongFigures" | "billable" | "expectsTokens"
+>;
 
 export function tokenize(call: Countable, o: TokenizeOptions): TokenCounts {
   const { implausible, ...provider } = call.providerFigures;
@@ -53,7 +66,13 @@ export function tokenize(call: Countable, o: TokenizeOptions): TokenCounts {
   const encoding = encodingNameFor(call.model, o.fallback);
   let counted: Counted = { requestIncomplete: false, responseIncomplete: false };
   try {
-    if (call.payloads.request || call.payloads.response) counted = countPayloads(counterFor(encoding).within(o.budgetMs), call.payloads, call.model, encoding === "o200k_base");
+    if (call.payloads.request || call.payloads.response)
+      counted = countPayloads(
+        counterFor(encoding).within(o.budgetMs),
+        call.payloads,
+        call.model,
+        encoding === "o200k_base",
+      );
   } catch (err) {
     if (!(err instanceof CountBudgetExceeded)) throw err;
     anomalies.push("token_count_over_budget");
@@ -72,7 +91,8 @@ export function tokenize(call: Countable, o: TokenizeOptions): TokenCounts {
     ...(call.kongFigures ? { kong_event: call.kongFigures } : {}),
   };
   const billed = billedTokens(figures, o.providerFirst ? PROVIDER_FIRST : COUNT_FIRST);
-  if (call.billable && call.expectsTokens && billed.inputSource === "none" && billed.outputSource === "none") anomalies.push("no_token_count");
+  if (call.billable && call.expectsTokens && billed.inputSource === "none" && billed.outputSource === "none")
+    anomalies.push("no_token_count");
   if (call.billable) anomalies.push(...lowerBoundAnomalies(figures, billed));
   const usedCount = billed.inputSource === "counted" || billed.outputSource === "counted";
   return { ...billed, figures, encoding: usedCount ? encoding : undefined, anomalies };
