@@ -11,6 +11,12 @@ export KAFKAJS_NO_PARTITIONER_WARNING=1
 # the template every test file clones (see test/helpers/db.ts)
 export DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/tokenmeter_test_template}"
 
+# the whole suite starts with the static checks: format, lint, unused code, types
+if [ "$#" -eq 0 ]; then
+  npm run --silent lint
+  npm run --silent typecheck
+fi
+
 ensure_kafka
 ensure_chromium
 build_ui

@@ -70,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: quietRequestLogs(),
   });
   registerErrorHandler(app);
-  await registerOpenApi(app, PACKAGE_VERSION);
+  await registerOpenApi(app, PACKAGE_VERSION, deps.config.env !== "production");
   app.addHook("onResponse", async (request, reply) => {
     // the path only: a query string can carry a credential (?apikey=…)
     request.log.info(

@@ -5,14 +5,15 @@ import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import { createRequire } from "node:module";
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler } from "fastify-type-provider-zod";
+import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { STATUS, type ErrorCode } from "../domain/errors.ts";
+import { contractSerializer } from "./response-contract.ts";
 import { validatorCompiler } from "./validation.ts";
 
 export const PACKAGE_VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
-const ErrorBody = z
+export const ErrorBody = z
   .object({
     error: z.object({
       code: z.enum(Object.keys(STATUS) as [ErrorCode, ...ErrorCode[]]),
@@ -38,15 +39,17 @@ const MEANING: Record<number, string> = {
   503: "A dependency (Kafka, Redis or PostgreSQL) is unavailable; retry later.",
 };
 
-const SUCCESS: Record<number, string> = { 200: "OK", 201: "Created", 202: "Accepted", 204: "Done; no content" };
-
 /**
- * A route's documented answers: its success status, then its refusals, all in the error shape
- * (400 and 401 apply to every route). The success body is described by the route's summary.
+ * A route's documented answers: its success status with the body's schema (src/http/contract),
+ * then its refusals, all in the error shape (400 and 401 apply to every route).
  */
-export function answers(success: 200 | 201 | 202 | 204, ...refused: Array<keyof typeof MEANING>) {
+export function answers<S extends z.ZodType>(
+  success: 200 | 201 | 202 | 204,
+  body: S,
+  ...refused: Array<keyof typeof MEANING>
+) {
   return {
-    [success]: success === 204 ? z.undefined().describe(SUCCESS[success]!) : z.any().describe(SUCCESS[success]!),
+    [success]: body,
     ...Object.fromEntries([...new Set([400, 401, ...refused])].map((s) => [s, ErrorBody.describe(MEANING[s]!)])),
   };
 }
@@ -64,9 +67,10 @@ const DESCRIPTION = `Usage metering and billing for an LLM gateway built on Kong
 Prices and amounts are decimal strings. Every refusal is a 4xx with one shape, \`{ "error": { "code", "message", "field", "requestId" } }\`,
 naming the field that was refused.`;
 
-export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
+/** `strictAnswers`: refuse an answer with fields its schema does not describe (outside production). */
+export async function registerOpenApi(app: FastifyInstance, version: string, strictAnswers: boolean): Promise<void> {
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(contractSerializer(strictAnswers));
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",

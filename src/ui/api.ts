@@ -8,7 +8,8 @@ export class ApiError extends Error {
   }
 }
 
-export type Api = { get<T = any>(path: string): Promise<T>; text(path: string): Promise<string> };
+/** `get<T>`: T is the route's answer type from the contract (src/http/contract/types.ts). */
+export type Api = { get<T>(path: string): Promise<T>; text(path: string): Promise<string> };
 
 export function createApi(key: string): Api {
   const call = async (path: string) => {
@@ -20,7 +21,7 @@ export function createApi(key: string): Api {
     return res;
   };
   return {
-    get: async (path) => (await call(path)).json(),
+    get: async <T>(path: string) => (await (await call(path)).json()) as T,
     text: async (path) => (await call(path)).text(),
   };
 }

@@ -7,7 +7,8 @@ export function money(amount: string | null | undefined, currency: string): stri
   return `${amount.startsWith("-") ? "−" : ""}${grouped}${frac ? `.${frac}` : ""} ${currency}`;
 }
 
-export const count = (n: number | string) => Number(n).toLocaleString("en-US");
+/** A count for people; null (no such limit) reads as a dash. */
+export const count = (n: number | string | null) => (n === null ? "—" : Number(n).toLocaleString("en-US"));
 
 export function instant(iso: string | null | undefined, timeZone: string): string {
   if (!iso) return "—";

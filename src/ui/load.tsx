@@ -4,7 +4,7 @@ import { ApiError, type Api } from "./api.ts";
 
 export type Loaded<T> = { data?: T; error?: ApiError | Error; loading: boolean };
 
-export function useLoad<T = any>(api: Api, path: string | null): Loaded<T> {
+export function useLoad<T>(api: Api, path: string | null): Loaded<T> {
   const [state, setState] = useState<Loaded<T>>({ loading: true });
   useEffect(() => {
     if (!path) return;

@@ -1,13 +1,12 @@
 // The dashboard: a key in, then the operator's pages (admin key) or the consumer's own page
 // (a consumer key). Pages are addressed by the URL's hash, so the back button and links work.
-import { render } from "preact";
+import { type JSX, render } from "preact";
+import type { Me } from "../http/contract/types.ts";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { createApi, savedKey, saveKey, type Api } from "./api.ts";
-import { ConsumerPage, type Viewer } from "./views/consumer.tsx";
+import { ConsumerPage } from "./views/consumer.tsx";
 import { Consumers, Health } from "./views/operator.tsx";
 import "./styles.css";
-
-type Me = Viewer & { billing: { time_zone: string; currency: string; period: string }; username?: string };
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || "#/");
@@ -69,7 +68,7 @@ function Shell(p: { api: Api; me: Me; signOut: () => void }) {
     currency: p.me.billing.currency,
   };
   const consumerId = /^#\/consumers\/([^/]+)$/.exec(hash)?.[1];
-  let page;
+  let page: JSX.Element;
   if (p.me.kind === "consumer")
     page = <ConsumerPage key={consumerId ?? p.me.consumer_id} {...ctx} id={consumerId ?? p.me.consumer_id} />;
   else if (consumerId) page = <ConsumerPage key={consumerId} {...ctx} id={consumerId} />;

@@ -9,6 +9,7 @@ import { answers, SECURITY } from "../openapi.ts";
 import { newApiKey, requireAdmin } from "../principal.ts";
 import { ConsumerIdParams, ConsumerParams } from "./common.schemas.ts";
 import { presentApiKey } from "./consumers.presenter.ts";
+import * as C from "../contract/consumers.ts";
 
 const admin = { tags: ["consumers"], security: SECURITY.admin };
 
@@ -23,7 +24,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
         ...admin,
         summary: "Issue a consumer key (shown once)",
         params: ConsumerParams,
-        response: answers(201, 403, 404),
+        response: answers(201, C.IssuedApiKey, 403, 404),
       },
     },
     async (request, reply) => {
@@ -44,7 +45,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
         ...admin,
         summary: "List a consumer's keys (prefix, created, last used, revoked)",
         params: ConsumerParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.ApiKeyList, 403, 404),
       },
     },
     async (request) => {
@@ -62,7 +63,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
         ...admin,
         summary: "Revoke a consumer key",
         params: ConsumerIdParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.ApiKey, 403, 404),
       },
     },
     async (request) => {

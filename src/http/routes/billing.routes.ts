@@ -16,6 +16,7 @@ import { queueCall } from "../../jobs/queues.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { periodOf, PeriodKey } from "./periods.ts";
+import * as C from "../contract/invoices.ts";
 
 /** Redis being away is a 503, not a 500 nor a request that hangs. */
 async function enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -55,7 +56,7 @@ export async function billingRoutes(
         ...admin,
         summary: "Every invoice of a period (JSON or CSV)",
         querystring: ReportQuery,
-        response: answers(200, 403, 404),
+        response: answers(200, C.PeriodReport, 403, 404),
       },
     },
     async (request, reply) => {
@@ -88,7 +89,7 @@ export async function billingRoutes(
         ...admin,
         summary: "Start a billing run for an ended period",
         body: RunBody,
-        response: answers(202, 403, 409, 503),
+        response: answers(202, C.RunStarted, 403, 409, 503),
       },
     },
     async (request, reply) => {
@@ -113,7 +114,12 @@ export async function billingRoutes(
     "/v1/billing/runs/:id",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "A billing run's state", params: RunParams, response: answers(200, 403, 404, 503) },
+      schema: {
+        ...admin,
+        summary: "A billing run's state",
+        params: RunParams,
+        response: answers(200, C.BillingRun, 403, 404, 503),
+      },
     },
     async (request) => {
       const job = await enqueue(() => Job.fromId(billingQueue, request.params.id));

@@ -19,6 +19,7 @@ import { CAP_OUTPUT_SETTINGS } from "../../authorize/output-cap.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
+import * as C from "../contract/budgets.ts";
 
 const BudgetSchema = z
   .object({
@@ -124,7 +125,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         params: ConsumerParams,
         headers: ActorHeaders,
         body: BudgetSchema,
-        response: answers(200, 403, 404, 409),
+        response: answers(200, C.ConsumerBudgetSet, 403, 404, 409),
       },
     },
     async (request) => {
@@ -149,7 +150,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         summary: "Remove a consumer's budget (kept in its history)",
         params: ConsumerParams,
         headers: ActorHeaders,
-        response: answers(200, 403, 404),
+        response: answers(200, C.ConsumerBudgetRemoved, 403, 404),
       },
     },
     async (request) => {
@@ -166,7 +167,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         security: SECURITY.reader,
         summary: "A consumer's budget: committed, held and remaining in the current period",
         params: ConsumerParams,
-        response: answers(200, 404),
+        response: answers(200, C.ConsumerBudget, 404),
       },
     },
     async (request) => {
@@ -188,7 +189,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         ...admin,
         summary: "Every version of a consumer's budget",
         params: ConsumerParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.ConsumerBudgetVersions, 403, 404),
       },
     },
     async (request) => {
@@ -207,7 +208,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         params: TagParams,
         headers: ActorHeaders,
         body: BudgetSchema,
-        response: answers(200, 403),
+        response: answers(200, C.TagBudgetSet, 403),
       },
     },
     async (request) => ({
@@ -225,7 +226,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         summary: "Remove a tag's budget (kept in its history)",
         params: TagParams,
         headers: ActorHeaders,
-        response: answers(200, 403, 404),
+        response: answers(200, C.TagBudgetRemoved, 403, 404),
       },
     },
     async (request) => ({
@@ -242,7 +243,7 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         ...admin,
         summary: "A tag's budget: committed, held and remaining across its consumers",
         params: TagParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.TagBudget, 403, 404),
       },
     },
     async (request) => ({
@@ -256,7 +257,12 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
     "/v1/tags/:tag/budget/versions",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "Every version of a tag's budget", params: TagParams, response: answers(200, 403) },
+      schema: {
+        ...admin,
+        summary: "Every version of a tag's budget",
+        params: TagParams,
+        response: answers(200, C.TagBudgetVersions, 403),
+      },
     },
     async (request) => ({
       tag: request.params.tag,

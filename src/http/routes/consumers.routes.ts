@@ -14,6 +14,7 @@ import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
 import { presentConsumer } from "./consumers.presenter.ts";
+import * as C from "../contract/consumers.ts";
 
 export type ConsumerRouteDeps = {
   config: Config;
@@ -48,7 +49,7 @@ export async function consumerRoutes(
         summary: "Create a consumer",
         headers: ActorHeaders,
         body: ConsumerBodySchema,
-        response: answers(201, 403, 409),
+        response: answers(201, C.Consumer, 403, 409),
       },
     },
     async (request, reply) => {
@@ -62,7 +63,12 @@ export async function consumerRoutes(
     "/v1/consumers",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "List consumers", querystring: ListQuery, response: answers(200, 403) },
+      schema: {
+        ...admin,
+        summary: "List consumers",
+        querystring: ListQuery,
+        response: answers(200, C.ConsumerList, 403),
+      },
     },
     async (request) => {
       const q = request.query;
@@ -86,7 +92,12 @@ export async function consumerRoutes(
     "/v1/consumers/:consumer",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "Show a consumer", params: ConsumerParams, response: answers(200, 403, 404) },
+      schema: {
+        ...admin,
+        summary: "Show a consumer",
+        params: ConsumerParams,
+        response: answers(200, C.Consumer, 403, 404),
+      },
     },
     async (request) => present(await resolveConsumer(db, request.params.consumer)),
   );
@@ -103,7 +114,7 @@ export async function consumerRoutes(
         params: ConsumerParams,
         headers: ActorHeaders,
         body: ConsumerBodySchema,
-        response: answers(200, 403, 404, 409),
+        response: answers(200, C.Consumer, 403, 404, 409),
       },
     },
     async (request) => {
@@ -126,7 +137,7 @@ export async function consumerRoutes(
         ...admin,
         summary: "A consumer's metadata versions: who changed what, when",
         params: ConsumerParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.MetadataVersions, 403, 404),
       },
     },
     async (request) => {

@@ -29,6 +29,7 @@ import { presentBalance, presentEntry } from "./credits.presenter.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
+import * as C from "../contract/credits.ts";
 
 /** Most credit one grant may carry: what authorize's hold ledger counts exactly. */
 const MAX_GRANT = MAX_BUDGET_AMOUNT;
@@ -195,7 +196,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         params: ConsumerParams,
         headers: ActorHeaders,
         body: GrantSchema,
-        response: answers(201, 400, 403, 404),
+        response: answers(201, C.Granted, 400, 403, 404),
       },
     },
     async (request, reply) => {
@@ -214,7 +215,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         params: TagParams,
         headers: ActorHeaders,
         body: GrantSchema,
-        response: answers(201, 400, 403),
+        response: answers(201, C.Granted, 400, 403),
       },
     },
     async (request, reply) => reply.code(201).send(await grant(request, { tag: request.params.tag }, request.body)),
@@ -229,7 +230,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         summary: "Put a consumer in prepaid mode (or out of it), and set its low-balance alerts",
         params: ConsumerParams,
         body: CreditSettingsSchema,
-        response: answers(200, 400, 403, 404),
+        response: answers(200, C.ConsumerCredit, 400, 403, 404),
       },
     },
     async (request) => {
@@ -256,7 +257,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         params: GrantParams,
         headers: ActorHeaders,
         body: VoidSchema,
-        response: answers(200, 400, 403, 404, 409),
+        response: answers(200, C.Voided, 400, 403, 404, 409),
       },
     },
     async (request) => {
@@ -275,7 +276,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         params: TagGrantParams,
         headers: ActorHeaders,
         body: VoidSchema,
-        response: answers(200, 400, 403, 404, 409),
+        response: answers(200, C.Voided, 400, 403, 404, 409),
       },
     },
     async (request) => voided(request, { tag: request.params.tag }, request.params.grant, request.body.reason),
@@ -290,7 +291,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         summary:
           "The credit a consumer draws on (its own or its tag's pool): balance, scheduled grants, next expiry and every grant",
         params: ConsumerParams,
-        response: answers(200, 404),
+        response: answers(200, C.ConsumerCredit, 404),
       },
     },
     async (request) => {
@@ -308,7 +309,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         ...admin,
         summary: "A tag's pool: balance, scheduled grants, next expiry and every grant",
         params: TagParams,
-        response: answers(200, 403),
+        response: answers(200, C.TagCredit, 403),
       },
     },
     async (request) => ({
@@ -326,7 +327,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         summary: "Every movement of a consumer's credit (and its calls' burns of a pool's), oldest first",
         params: ConsumerParams,
         querystring: LedgerQuery,
-        response: answers(200, 400, 404),
+        response: answers(200, C.CreditLedger, 400, 404),
       },
     },
     async (request) => {
@@ -345,7 +346,7 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         summary: "Every movement of a tag's pool, oldest first",
         params: TagParams,
         querystring: LedgerQuery,
-        response: answers(200, 400, 403),
+        response: answers(200, C.CreditLedger, 400, 403),
       },
     },
     async (request) => entries({ tag: request.params.tag }, request.query),

@@ -13,6 +13,7 @@ import { spendByConsumer, tdlCalendar } from "../../usage/calendar.service.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { ConsumerParams } from "./common.schemas.ts";
+import * as C from "../contract/usage.ts";
 
 const MonthQuery = z
   .object({
@@ -38,7 +39,7 @@ export async function dashboardRoutes(
         tags: ["dashboard"],
         security: SECURITY.reader,
         summary: "Who this key is, and the billing settings",
-        response: answers(200),
+        response: answers(200, C.Me),
       },
     },
     async (request) => {
@@ -62,7 +63,7 @@ export async function dashboardRoutes(
         summary: "A month of the TDL matrix: calls per local day and slot, and slots past a limit",
         params: ConsumerParams,
         querystring: MonthQuery,
-        response: answers(200, 404),
+        response: answers(200, C.TdlCalendar, 404),
       },
     },
     async (request) => {
@@ -86,7 +87,7 @@ export async function dashboardRoutes(
         tags: ["dashboard"],
         security: SECURITY.admin,
         summary: "Every consumer's billable spend in the current billing period",
-        response: answers(200, 403),
+        response: answers(200, C.Spend, 403),
       },
     },
     async () => {

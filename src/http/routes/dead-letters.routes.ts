@@ -13,6 +13,7 @@ import type { Metrics } from "../../ops/metrics.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { IdParams } from "./common.schemas.ts";
+import * as C from "../contract/operations.ts";
 
 const Filter = {
   stage: z.enum(["ingest", "meter"]).optional(),
@@ -61,7 +62,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
         ...admin,
         summary: "List dead letters, newest first",
         querystring: ListQuery,
-        response: answers(200, 403),
+        response: answers(200, C.DeadLetterList, 403),
       },
     },
     async (request) => {
@@ -83,7 +84,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
         ...admin,
         summary: "Show a dead letter with its payload",
         params: IdParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.DeadLetter, 403, 404),
       },
     },
     async (request) => {
@@ -103,7 +104,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
         summary: "Replay dead letters after their cause is fixed",
         description: "Each named dead letter goes through ingest or the meter again; each outcome is reported.",
         body: ReplayBody,
-        response: answers(200, 403, 503),
+        response: answers(200, C.ReplayReport, 403, 503),
       },
     },
     async (request) => {

@@ -20,6 +20,7 @@ import { consumerOfApiKey } from "../principal.ts";
 import { observedMatrix } from "../../usage/usage.service.ts";
 import { DayQuery, dayOrToday } from "./common.schemas.ts";
 import { AuthorizeBodySchema, KongConsumerHeaders } from "./gateway.schemas.ts";
+import * as C from "../contract/operations.ts";
 
 export type GatewayDeps = {
   config: Config;
@@ -109,7 +110,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
         description:
           "Checks the consumer's capabilities, token limits and TDL matrix for the call about to be proxied.",
         body: AuthorizeBodySchema,
-        response: answers(200, 413),
+        response: answers(200, C.AuthorizeDecision, 413),
       },
     },
     async (request) => {
@@ -128,7 +129,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
         description:
           "With the gateway secret, the consumer Kong authenticated (X-Consumer-* headers); with a consumer key, its owner.",
         headers: KongConsumerHeaders,
-        response: answers(200, 404),
+        response: answers(200, C.UserMetadata, 404),
       },
     },
     async (request, reply) => {
@@ -146,7 +147,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
         summary: "The caller's TDL matrix: allowed and observed for a local day",
         headers: KongConsumerHeaders,
         querystring: DayQuery,
-        response: answers(200, 404),
+        response: answers(200, C.GatewayTdlMatrix, 404),
       },
     },
     async (request) => {

@@ -11,6 +11,7 @@ import { queryFlag } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders } from "./common.schemas.ts";
+import * as C from "../contract/consumers.ts";
 
 const ImportQuery = z
   .object({
@@ -49,7 +50,7 @@ export async function importRoutes(
             "one with problems is rejected with its fields named, the others are imported. The report lists both.",
           querystring: ImportQuery,
           headers: ActorHeaders,
-          response: answers(200, 403, 413),
+          response: answers(200, C.KongImportReport, 403, 413),
         },
       },
       async (request) => {

@@ -7,6 +7,7 @@ import { AppError } from "../../domain/errors.ts";
 import type { Metrics } from "../../ops/metrics.ts";
 import { requireIngestSecret } from "../auth.ts";
 import { answers, SECURITY } from "../openapi.ts";
+import * as C from "../contract/operations.ts";
 
 export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps & { metrics: Metrics }): Promise<void> {
   const { config, metrics } = deps;
@@ -30,7 +31,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps & { me
     description:
       "The http-log plugin's body: one log entry or an array of them (any content type). 202 once Kafka holds every accepted entry; " +
       "an entry that cannot be metered is kept as a dead letter and listed in `rejected` with its index and reason.",
-    response: answers(202, 413, 503),
+    response: answers(202, C.IngestAnswer, 413, 503),
   };
   app.post("/ingest/kong", { schema }, async (request, reply) => {
     const result = await ingestBody((request.body as Buffer | undefined) ?? Buffer.alloc(0), deps);
@@ -48,7 +49,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps & { me
       "charset parameters are accepted. `kong.api_request` and `kong.llm_request` are metered; the subject is the consumer's username or " +
       "`consumer:<id>`. Deduplicated by (source, id); a call also reported by http-log is one usage event. 202 once Kafka holds every accepted " +
       "event; an event that cannot be metered is kept as a dead letter and listed in `rejected` with its index and reason.",
-    response: answers(202, 413, 415, 503),
+    response: answers(202, C.IngestAnswer, 413, 415, 503),
   };
   app.post("/ingest/events", { schema: events }, async (request, reply) => {
     const mediaType = mediaTypeOf(request.headers["content-type"]);

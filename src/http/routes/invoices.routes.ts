@@ -15,6 +15,7 @@ import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams, IdParams } from "./common.schemas.ts";
 import { periodOf, PeriodKey } from "./periods.ts";
 import { presentInvoice } from "./invoices.presenter.ts";
+import * as C from "../contract/invoices.ts";
 
 const ListQuery = z
   .object({
@@ -65,7 +66,14 @@ export async function invoiceRoutes(
 
   r.get(
     "/v1/invoices",
-    { schema: { ...reader, summary: "List invoices", querystring: ListQuery, response: answers(200, 404) } },
+    {
+      schema: {
+        ...reader,
+        summary: "List invoices",
+        querystring: ListQuery,
+        response: answers(200, C.InvoiceList, 404),
+      },
+    },
     async (request) => {
       const q = request.query;
       const p = request.principal!;
@@ -85,7 +93,7 @@ export async function invoiceRoutes(
         summary: "A consumer's invoices",
         params: ConsumerParams,
         querystring: ListQuery.omit({ consumer: true }),
-        response: answers(200, 404),
+        response: answers(200, C.InvoiceList, 404),
       },
     },
     async (request) => {
@@ -102,7 +110,7 @@ export async function invoiceRoutes(
         ...reader,
         summary: "Show an invoice with its lines and history",
         params: IdParams,
-        response: answers(200, 404),
+        response: answers(200, C.Invoice, 404),
       },
     },
     async (request) => {
@@ -125,7 +133,7 @@ export async function invoiceRoutes(
         params: IdParams,
         headers: ActorHeaders,
         body: FinalizeBody,
-        response: answers(200, 403, 404, 409),
+        response: answers(200, C.Invoice, 403, 404, 409),
       },
     },
     async (request) => {
@@ -153,7 +161,7 @@ export async function invoiceRoutes(
         params: IdParams,
         headers: ActorHeaders,
         body: VoidBody,
-        response: answers(200, 403, 404, 409),
+        response: answers(200, C.Invoice, 403, 404, 409),
       },
     },
     async (request) => {

@@ -10,6 +10,9 @@ import type { Metrics } from "../../ops/metrics.ts";
 import { atMostEvery } from "../../ops/at-most-every.ts";
 import { AppError } from "../../domain/errors.ts";
 import { presentedSecret, secretMatches } from "../auth.ts";
+import { ErrorBody } from "../openapi.ts";
+import { contractSerializer } from "../response-contract.ts";
+import { Live, MetricsText, Ready } from "../contract/operations.ts";
 
 export type OpsDeps = {
   checks: DependencyChecks;
@@ -38,9 +41,12 @@ function withoutErrorText<C extends { error?: string }>(checks: Record<string, C
 }
 
 export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<void> {
-  const live = async () => ({ status: "ok" });
-  app.get("/livez", live);
-  app.get("/healthz", live);
+  // this scope may be a worker's own small server, without the API's compilers
+  app.setSerializerCompiler(contractSerializer(false));
+  const ops = { tags: ["ops"] };
+  const live = async () => ({ status: "ok" as const });
+  app.get("/livez", { schema: { ...ops, summary: "The process runs", response: { 200: Live } } }, live);
+  app.get("/healthz", { schema: { ...ops, summary: "The old name of /livez", response: { 200: Live } } }, live);
 
   const every = deps.cacheMs ?? 2000;
   const dependencyChecks = atMostEvery(every, () => deps.checks.all([...deps.required, ...(deps.optional ?? [])]));
@@ -51,7 +57,12 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<vo
     ),
   );
 
-  app.get("/readyz", async (request, reply) => {
+  const readiness = {
+    ...ops,
+    summary: "Whether the dependencies this process needs answer",
+    response: { 200: Ready, 503: Ready },
+  };
+  app.get("/readyz", { schema: readiness }, async (request, reply) => {
     const checks = await dependencyChecks();
     const meter = await progress?.();
     const ready = deps.required.every((d) => checks[d]?.ok) && !(deps.stallIsUnready && meter?.status === "stalled");
@@ -63,7 +74,8 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsDeps): Promise<vo
   });
 
   if (deps.serveMetrics === false) return;
-  app.get("/metrics", async (request, reply) => {
+  const scrape = { ...ops, summary: "Prometheus metrics", response: { 200: MetricsText, 401: ErrorBody } };
+  app.get("/metrics", { schema: scrape }, async (request, reply) => {
     if (deps.metricsToken !== undefined && !secretMatches(presentedSecret(request), deps.metricsToken)) {
       reply.header("www-authenticate", 'Bearer realm="metrics"');
       throw new AppError("unauthorized", "missing or wrong METRICS_TOKEN in the Authorization header", {

@@ -25,6 +25,7 @@ import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ConsumerParams, correctionField } from "./common.schemas.ts";
 import { presentRate } from "./consumers.presenter.ts";
+import * as C from "../contract/prices.ts";
 
 const entryName = safeText(200, 1)
   .regex(ENTRY_NAME, "must be a model name, a pattern with * (gpt-4o-mini*), or * alone, without spaces")
@@ -212,7 +213,7 @@ export async function priceBookRoutes(
         ...admin,
         summary: "Create a price book with its prices",
         body: BookSchema,
-        response: answers(201, 403, 409),
+        response: answers(201, C.PriceBook, 403, 409),
       },
     },
     async (request, reply) => reply.code(201).send(presentBook(await createBook(db, request.body))),
@@ -227,7 +228,7 @@ export async function priceBookRoutes(
         summary: "Change a book's description, fee and minimum per period",
         params: BookParams,
         body: BookChangeSchema,
-        response: answers(200, 403, 404),
+        response: answers(200, C.PriceBook, 403, 404),
       },
     },
     async (request) => presentBook(await changeBook(db, request.params.book, request.body)),
@@ -235,7 +236,10 @@ export async function priceBookRoutes(
 
   r.get(
     "/v1/price-books",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Price books", response: answers(200, 403) } },
+    {
+      onRequest: requireAdmin,
+      schema: { ...admin, summary: "Price books", response: answers(200, C.PriceBookList, 403) },
+    },
     async () => ({
       // a consumer's own prices are shown with the consumer (/v1/consumers/:consumer/prices), not as books
       price_books: (await db.priceBook.findMany({ where: { ownerConsumerId: null }, orderBy: { name: "asc" } })).map(
@@ -252,7 +256,7 @@ export async function priceBookRoutes(
         ...admin,
         summary: "A price book with every price version (also its export format)",
         params: BookParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.PriceBook, 403, 404),
       },
     },
     async (request) => {
@@ -274,7 +278,7 @@ export async function priceBookRoutes(
         summary: "Add a price to an entry from a given time on; reprices the calls it covers",
         params: BookParams,
         body: PriceSchema,
-        response: answers(201, 403, 404, 409),
+        response: answers(201, C.CreatedPrice, 403, 404, 409),
       },
     },
     async (request, reply) => {
@@ -299,7 +303,7 @@ export async function priceBookRoutes(
         summary: "Import a price catalog into a book (ours, LiteLLM's, or the shipped list prices)",
         params: BookParams,
         body: ImportSchema,
-        response: answers(200, 403, 404, 409),
+        response: answers(200, C.CatalogImport, 403, 404, 409),
       },
     },
     async (request) => {
@@ -334,7 +338,7 @@ export async function priceBookRoutes(
         security: SECURITY.admin,
         summary: "A consumer's own prices for named models (overriding its plan), every version",
         params: ConsumerParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.ConsumerPrices, 403, 404),
       },
     },
     async (request) => {
@@ -353,7 +357,7 @@ export async function priceBookRoutes(
         summary: "Give a consumer its own price for a model (overrides its plan's); reprices its calls from then on",
         params: ConsumerParams,
         body: PriceSchema,
-        response: answers(201, 403, 404, 409),
+        response: answers(201, C.CreatedPrice, 403, 404, 409),
       },
     },
     async (request, reply) => {
@@ -377,7 +381,7 @@ export async function priceBookRoutes(
         summary: "Bill every consumer carrying a tag, and no plan of its own, by a price book",
         params: TagParams,
         body: PlanSchema,
-        response: answers(200, 403, 404),
+        response: answers(200, C.TagPlanSet, 403, 404),
       },
     },
     async (request) => {
@@ -401,7 +405,7 @@ export async function priceBookRoutes(
     "/v1/tags/:tag/plan",
     {
       onRequest: requireAdmin,
-      schema: { ...admin, summary: "A tag's plan", params: TagParams, response: answers(200, 403, 404) },
+      schema: { ...admin, summary: "A tag's plan", params: TagParams, response: answers(200, C.TagPlan, 403, 404) },
     },
     async (request) => {
       const p = await db.tagPlan.findUnique({ where: { tag: request.params.tag }, include: { book: true } });
@@ -424,7 +428,7 @@ export async function priceBookRoutes(
         summary: "Bill a consumer by a price book (its plan), with a markup",
         params: ConsumerParams,
         body: PlanSchema,
-        response: answers(200, 403, 404),
+        response: answers(200, C.ConsumerPlan, 403, 404),
       },
     },
     async (request) => {

@@ -11,6 +11,8 @@ import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerIdParams, ConsumerParams, correctionField } from "./common.schemas.ts";
 import { presentRate } from "./consumers.presenter.ts";
+import * as C from "../contract/consumers.ts";
+import { Empty } from "../contract/common.ts";
 
 const CreateRateSchema = z
   .object({
@@ -48,7 +50,7 @@ export async function rateRoutes(
         ...admin,
         summary: "A consumer's rate history",
         params: ConsumerParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.RateList, 403, 404),
       },
     },
     async (request) => {
@@ -67,7 +69,7 @@ export async function rateRoutes(
         params: ConsumerParams,
         headers: ActorHeaders,
         body: CreateRateSchema,
-        response: answers(201, 403, 404, 409),
+        response: answers(201, C.CreatedRate, 403, 404, 409),
       },
     },
     async (request, reply) => {
@@ -93,7 +95,7 @@ export async function rateRoutes(
         summary: "Delete a rate that has not taken effect yet",
         params: ConsumerIdParams,
         headers: ActorHeaders,
-        response: answers(204, 403, 404, 409),
+        response: answers(204, Empty, 403, 404, 409),
       },
     },
     async (request, reply) => {

@@ -16,6 +16,7 @@ import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { rangeOf, RangeFields } from "./common.schemas.ts";
 import { periodOf, PeriodKey } from "./periods.ts";
+import * as C from "../contract/reports.ts";
 
 const admin = { tags: ["reports"], security: SECURITY.admin };
 const reader = { tags: ["reports"], security: SECURITY.reader };
@@ -66,7 +67,7 @@ export async function reportRoutes(
         ...admin,
         summary: "Counted against provider-reported tokens per consumer, model and day",
         querystring: DriftQuery,
-        response: answers(200, 403, 404),
+        response: answers(200, C.DriftReport, 403, 404),
       },
     },
     async (request) => {
@@ -95,7 +96,7 @@ export async function reportRoutes(
         ...admin,
         summary: "Events the meter flagged (a billable call with no token count, a payload not whole, ...)",
         querystring: AnomalyQuery,
-        response: answers(200, 403, 404),
+        response: answers(200, C.FlaggedEvents, 403, 404),
       },
     },
     async (request) => {
@@ -147,7 +148,7 @@ export async function reportRoutes(
         summary: "The events behind one invoice line, by event id",
         params: LineParams,
         querystring: PageQuery,
-        response: answers(200, 404),
+        response: answers(200, C.LineEvents, 404),
       },
     },
     async (request) => {
@@ -165,7 +166,7 @@ export async function reportRoutes(
         ...reader,
         summary: "One usage event and why it cost what it cost",
         params: z.object({ id: eventId }),
-        response: answers(200, 404),
+        response: answers(200, C.ExplainedEvent, 404),
       },
     },
     async (request) => {
@@ -185,7 +186,7 @@ export async function reportRoutes(
         summary: "Spend of a billing period as FOCUS 1.2 CSV",
         description: "One row per invoice line; corrections of earlier periods are ChargeClass Correction rows.",
         querystring: FocusQuery,
-        response: answers(200, 404),
+        response: answers(200, C.FocusCsv, 404),
       },
     },
     async (request, reply) => {

@@ -37,13 +37,26 @@ async function send(reply: FastifyReply, file: string, type: string, cache: stri
 }
 
 const ui = { tags: ["dashboard"] };
+const Page = z.string().meta({ description: "The dashboard's HTML page." });
+const Asset = z.string().meta({ description: "A script, style sheet, source map or image of the dashboard." });
+const Redirect = z.undefined();
+const NotBuilt = z.string().meta({ description: "The dashboard is not built (npm run build:ui)." });
+const NoAsset = z.object({ error: z.object({ code: z.literal("not_found"), message: z.string() }) });
 
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  r.get("/ui", { schema: { ...ui, summary: "Redirects to /ui/" } }, (_request, reply) => reply.redirect("/ui/"));
+  r.get("/ui", { schema: { ...ui, summary: "Redirects to /ui/", response: { 302: Redirect } } }, (_request, reply) =>
+    reply.redirect("/ui/"),
+  );
   r.get(
     "/ui/",
-    { schema: { ...ui, summary: "The dashboard's page (no key to load it; it asks for one)" } },
+    {
+      schema: {
+        ...ui,
+        summary: "The dashboard's page (no key to load it; it asks for one)",
+        response: { 200: Page, 503: NotBuilt },
+      },
+    },
     (_request, reply) => send(reply, "index.html", "text/html; charset=utf-8", "no-cache"),
   );
   const AssetParams = z.object({
@@ -51,8 +64,15 @@ export async function uiRoutes(app: FastifyInstance): Promise<void> {
   });
   r.get(
     "/ui/assets/:file",
-    { schema: { ...ui, summary: "One of the dashboard's built assets", params: AssetParams } },
-    (request, reply) => {
+    {
+      schema: {
+        ...ui,
+        summary: "One of the dashboard's built assets",
+        params: AssetParams,
+        response: { 200: Asset, 404: NoAsset, 503: NotBuilt },
+      },
+    },
+    async (request, reply) => {
       const { file } = request.params;
       if (!ASSET.test(file)) return reply.code(404).send({ error: { code: "not_found", message: "no such asset" } });
       return send(

@@ -15,6 +15,7 @@ import { queryFlag } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { assertOwnConsumer, requireAdmin } from "../principal.ts";
 import { ConsumerParams, DayQuery, dayOrToday, rangeOf, RangeFields } from "./common.schemas.ts";
+import * as C from "../contract/usage.ts";
 
 const MatrixQuery = DayQuery.extend({
   cells: queryFlag
@@ -42,7 +43,7 @@ export async function usageRoutes(
         summary: "A consumer's usage: tokens, calls and cost",
         params: ConsumerParams,
         querystring: UsageQuery,
-        response: answers(200, 404),
+        response: answers(200, C.ConsumerUsage, 404),
       },
     },
     async (request) => {
@@ -77,7 +78,7 @@ export async function usageRoutes(
         security: SECURITY.admin,
         summary: "Usage no consumer could be found for",
         querystring: UsageQuery,
-        response: answers(200, 403),
+        response: answers(200, C.UnattributedUsage, 403),
       },
     },
     async (request) => {
@@ -103,7 +104,7 @@ export async function usageRoutes(
         summary: "A consumer's observed TDL matrix for a local day",
         params: ConsumerParams,
         querystring: MatrixQuery,
-        response: answers(200, 404),
+        response: answers(200, C.ObservedMatrix, 404),
       },
     },
     async (request) => {

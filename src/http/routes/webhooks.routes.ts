@@ -14,6 +14,7 @@ import { pageLimit, safeText } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { IdParams } from "./common.schemas.ts";
+import * as C from "../contract/webhooks.ts";
 
 const endpointUrl = z
   .string()
@@ -80,7 +81,7 @@ export async function webhookRoutes(
         ...admin,
         summary: "Add a webhook endpoint; the answer holds its signing secret, shown only this once",
         body: EndpointSchema,
-        response: answers(201, 400, 403, 409),
+        response: answers(201, C.CreatedEndpoint, 400, 403, 409),
       },
     },
     async (request, reply) => {
@@ -103,7 +104,10 @@ export async function webhookRoutes(
 
   r.get(
     "/v1/webhook-endpoints",
-    { onRequest: requireAdmin, schema: { ...admin, summary: "Webhook endpoints", response: answers(200, 403) } },
+    {
+      onRequest: requireAdmin,
+      schema: { ...admin, summary: "Webhook endpoints", response: answers(200, C.EndpointList, 403) },
+    },
     async () => ({
       endpoints: (await db.webhookEndpoint.findMany({ orderBy: { createdAt: "asc" } })).map(presentEndpoint),
     }),
@@ -117,7 +121,7 @@ export async function webhookRoutes(
         ...admin,
         summary: "Disable an endpoint: nothing more is sent to it",
         params: IdParams,
-        response: answers(200, 403, 404),
+        response: answers(200, C.Endpoint, 403, 404),
       },
     },
     async (request) => {
@@ -139,7 +143,7 @@ export async function webhookRoutes(
         summary: "An endpoint's delivery log: each alert's attempts, status and next retry",
         params: IdParams,
         querystring: DeliveriesQuery,
-        response: answers(200, 403, 404),
+        response: answers(200, C.Deliveries, 403, 404),
       },
     },
     async (request) => {
@@ -184,7 +188,7 @@ export async function webhookRoutes(
         ...admin,
         summary: "Alerts raised, newest first, with their deliveries",
         querystring: AlertsQuery,
-        response: answers(200, 403),
+        response: answers(200, C.AlertList, 403),
       },
     },
     async (request) => {

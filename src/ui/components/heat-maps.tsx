@@ -1,6 +1,7 @@
 // The TDL matrix as pictures: a day (12 two-hour slots x 10 load levels) and a month (days x
 // slots). Each cell is a table cell with its number in text, so it reads without colour; colour
 // only adds how busy it was, and a cell past its configured limit is outlined and says so.
+import type { CalendarDay, TdlMatrix } from "../../http/contract/types.ts";
 import { slotHours } from "../format.ts";
 
 const SLOTS = Array.from({ length: 12 }, (_, i) => `T${i + 1}`);
@@ -12,9 +13,7 @@ function shade(value: number, max: number): string {
   return `heat-${Math.min(5, 1 + Math.floor((value / max) * 4.999))}`;
 }
 
-export type DayMatrix = Record<string, number[]>;
-
-export function DayHeatMap(p: { date: string; observed: DayMatrix; limits: DayMatrix | null }) {
+export function DayHeatMap(p: { date: string; observed: TdlMatrix; limits: TdlMatrix | null }) {
   const max = Math.max(0, ...SLOTS.flatMap((s) => p.observed[s] ?? []));
   return (
     <table class="heat" aria-label={`Calls per slot and load level on ${p.date}`} data-testid="day-heat-map">
@@ -66,8 +65,6 @@ export function DayHeatMap(p: { date: string; observed: DayMatrix; limits: DayMa
     </table>
   );
 }
-
-export type CalendarDay = { date: string; calls: number[]; over_limit: boolean[] };
 
 export function MonthHeatMap(p: { month: string; days: CalendarDay[] }) {
   const max = Math.max(0, ...p.days.flatMap((d) => d.calls));

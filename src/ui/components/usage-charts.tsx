@@ -3,16 +3,10 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import type { UsageGroup } from "../../http/contract/types.ts";
+import { TOKEN_TYPES } from "../../domain/token-types.ts";
 
-export const TOKEN_TYPES = ["input", "cached_input", "cache_write", "output", "reasoning"] as const;
 const COLORS = ["#1d4ed8", "#0f766e", "#7c3aed", "#b45309", "#be123c"];
-
-export type DayGroup = {
-  key: string;
-  calls: number;
-  cost: string;
-  by_token_type: Record<string, { tokens: number; cost: string }>;
-};
 
 function Plot(p: { label: string; opts: Omit<uPlot.Options, "width" | "height">; data: uPlot.AlignedData }) {
   const el = useRef<HTMLDivElement>(null);
@@ -27,7 +21,7 @@ function Plot(p: { label: string; opts: Omit<uPlot.Options, "width" | "height">;
 
 const dayTime = (key: string) => Date.parse(`${key}T12:00:00Z`) / 1000;
 
-export function UsageCharts(p: { days: DayGroup[]; currency: string; from: string }) {
+export function UsageCharts(p: { days: UsageGroup[]; currency: string; from: string }) {
   if (p.days.length === 0) return <p class="muted">No metered usage in this range.</p>;
   const x = p.days.map((d) => dayTime(d.key));
   const cost = p.days.map((d) => Number(d.cost)); // drawing only: the tables show the exact decimals

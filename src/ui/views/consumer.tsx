@@ -2,13 +2,23 @@
 // cost over time by token type and by model, the TDL heat map of a day and of a month, and its invoices.
 import { useMemo, useState } from "preact/hooks";
 import type { Api } from "../api.ts";
-import { DayHeatMap, MonthHeatMap, type CalendarDay, type DayMatrix } from "../components/heat-maps.tsx";
-import { TOKEN_TYPES, UsageCharts, type DayGroup } from "../components/usage-charts.tsx";
+import { TOKEN_TYPES } from "../../domain/token-types.ts";
+import type {
+  Consumer,
+  ConsumerCredit,
+  ConsumerUsage,
+  CreditLedger,
+  ObservedMatrix,
+  TdlCalendar,
+  UserMetadata,
+} from "../../http/contract/types.ts";
+import { DayHeatMap, MonthHeatMap } from "../components/heat-maps.tsx";
+import { UsageCharts } from "../components/usage-charts.tsx";
 import { count, instant, money, todayIn } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 import { Invoices } from "./invoices.tsx";
 
-export type Viewer = { kind: "admin" } | { kind: "consumer"; consumer_id: string };
+type Viewer = { kind: "admin" } | { kind: "consumer"; consumer_id: string };
 type Ctx = { api: Api; viewer: Viewer; timeZone: string; billingZone: string; currency: string };
 
 const DAY_MS = 86_400_000;
@@ -16,7 +26,7 @@ const DAY_MS = 86_400_000;
 const useSince = (ms: number) => useMemo(() => new Date(Date.now() - ms).toISOString(), [ms]);
 
 function Budget(p: Ctx & { id: string }) {
-  const state = useLoad<any>(p.api, `/v1/consumers/${p.id}/usage?group_by=day&from=${useSince(DAY_MS)}`);
+  const state = useLoad<ConsumerUsage>(p.api, `/v1/consumers/${p.id}/usage?group_by=day&from=${useSince(DAY_MS)}`);
   const b = state.data?.budget;
   if (!b) return null;
   return (
@@ -46,22 +56,10 @@ function Budget(p: Ctx & { id: string }) {
   );
 }
 
-type Grant = {
-  id: string;
-  kind: string;
-  status: string;
-  amount: string;
-  remaining: string;
-  burnt: string;
-  expires_at: string | null;
-  note: string | null;
-};
-type Movement = { id: string; kind: string; amount: string; at: string; event_id: string | null };
-
 /** Prepaid credit: the balance, the grants and the latest movements (nothing for a consumer never granted any). */
 function Credit(p: Ctx & { id: string }) {
-  const state = useLoad<any>(p.api, `/v1/consumers/${p.id}/credits`);
-  const ledger = useLoad<{ entries: Movement[] }>(p.api, `/v1/consumers/${p.id}/credits/ledger?limit=1000`);
+  const state = useLoad<ConsumerCredit>(p.api, `/v1/consumers/${p.id}/credits`);
+  const ledger = useLoad<CreditLedger>(p.api, `/v1/consumers/${p.id}/credits/ledger?limit=1000`);
   const c = state.data;
   if (!c || c.grants.length === 0) return null;
   const latest = (ledger.data?.entries ?? []).slice(-10).reverse();
@@ -112,7 +110,7 @@ function Credit(p: Ctx & { id: string }) {
           </tr>
         </thead>
         <tbody>
-          {c.grants.map((g: Grant) => (
+          {c.grants.map((g) => (
             <tr key={g.id} data-grant={g.id}>
               <th scope="row">{g.kind}</th>
               <td>{g.status}</td>
@@ -157,11 +155,8 @@ function Credit(p: Ctx & { id: string }) {
 function Usage(p: Ctx & { id: string }) {
   const [days, setDays] = useState(30);
   const from = useSince(days * DAY_MS);
-  const byDay = useLoad<{ groups: DayGroup[]; totals: any }>(
-    p.api,
-    `/v1/consumers/${p.id}/usage?group_by=day&from=${from}`,
-  );
-  const byModel = useLoad<{ groups: any[] }>(p.api, `/v1/consumers/${p.id}/usage?group_by=model&from=${from}`);
+  const byDay = useLoad<ConsumerUsage>(p.api, `/v1/consumers/${p.id}/usage?group_by=day&from=${from}`);
+  const byModel = useLoad<ConsumerUsage>(p.api, `/v1/consumers/${p.id}/usage?group_by=model&from=${from}`);
   const totals = byDay.data?.totals;
   return (
     <section aria-labelledby="usage-h">
@@ -281,13 +276,17 @@ function Usage(p: Ctx & { id: string }) {
 function HeatMaps(p: Ctx & { id: string }) {
   const [date, setDate] = useState(todayIn(p.billingZone));
   const [month, setMonth] = useState(todayIn(p.billingZone).slice(0, 7));
-  const observed = useLoad<{ tdl_matrix: DayMatrix }>(p.api, `/v1/consumers/${p.id}/tdl-matrix?date=${date}`);
-  const limits = useLoad<{ tdl_matrix?: DayMatrix; metadata?: { tdl_matrix: DayMatrix } }>(
+  const observed = useLoad<ObservedMatrix>(p.api, `/v1/consumers/${p.id}/tdl-matrix?date=${date}`);
+  const limits = useLoad<Consumer | UserMetadata>(
     p.api,
     p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : "/api/user-metadata",
   );
-  const calendar = useLoad<{ days: CalendarDay[] }>(p.api, `/v1/consumers/${p.id}/tdl-calendar?month=${month}`);
-  const limitMatrix = limits.data ? (limits.data.metadata?.tdl_matrix ?? limits.data.tdl_matrix ?? null) : null;
+  const calendar = useLoad<TdlCalendar>(p.api, `/v1/consumers/${p.id}/tdl-calendar?month=${month}`);
+  const limitMatrix = limits.data
+    ? "metadata" in limits.data
+      ? limits.data.metadata.tdl_matrix
+      : limits.data.tdl_matrix
+    : null;
   return (
     <section aria-labelledby="tdl-h">
       <h2 id="tdl-h">TDL matrix</h2>
@@ -312,23 +311,25 @@ function HeatMaps(p: Ctx & { id: string }) {
 
 export function ConsumerPage(p: Ctx & { id: string }) {
   const since = useSince(1000);
-  const who = useLoad<any>(
+  const who = useLoad<Consumer | ConsumerUsage>(
     p.api,
     p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : `/v1/consumers/${p.id}/usage?from=${since}`,
   );
   if (!who.data) return <Status state={who} what="consumer" />;
-  const name = who.data.username ?? p.id;
+  // the operator reads the consumer itself; a consumer reads its usage (it cannot list consumers)
+  const consumer = "metadata_version" in who.data ? who.data : undefined;
+  const name = consumer?.username ?? p.id;
   return (
     <article>
       <h1>{p.viewer.kind === "admin" ? `Consumer ${name}` : "Your usage"}</h1>
-      {p.viewer.kind === "admin" && (
+      {consumer && (
         <p>
-          {who.data.configured ? (
+          {consumer.configured ? (
             <span class="badge ok">configured</span>
           ) : (
             <span class="badge warn">not configured</span>
           )}{" "}
-          metadata version {who.data.metadata_version}
+          metadata version {consumer.metadata_version}
         </p>
       )}
       <Budget {...p} />

@@ -1,31 +1,12 @@
 // A consumer's invoices; one opens with its lines. The FOCUS CSV of an invoice's period downloads
 // with the same key (the API answers a consumer key with its own rows only).
 import { useState } from "preact/hooks";
+import type { Invoice, InvoiceList } from "../../http/contract/types.ts";
 import type { Api } from "../api.ts";
 import { count, instant, money } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
-type Line = {
-  position: number;
-  kind: string;
-  model: string;
-  direction: string;
-  quantity: string | number;
-  unit_price: string;
-  amount: string;
-};
-type Invoice = {
-  id: string;
-  period: { key: string } | string;
-  status: string;
-  currency: string;
-  subtotal: string;
-  total: string;
-  issued_at: string | null;
-  lines?: Line[];
-};
-
-const periodKey = (i: Invoice) => (typeof i.period === "string" ? i.period : i.period.key);
+const periodKey = (i: Invoice) => i.period.key;
 
 async function downloadCsv(api: Api, consumerId: string, period: string) {
   const csv = await api.text(`/v1/reports/focus?period=${period}&consumer=${consumerId}`);
@@ -84,7 +65,7 @@ function InvoiceLines(p: { api: Api; id: string; timeZone: string }) {
 }
 
 export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) {
-  const state = useLoad<{ invoices: Invoice[] }>(p.api, `/v1/consumers/${p.consumerId}/invoices`);
+  const state = useLoad<InvoiceList>(p.api, `/v1/consumers/${p.consumerId}/invoices`);
   const [open, setOpen] = useState<string | null>(null);
   if (!state.data) return <Status state={state} what="invoices" />;
   if (state.data.invoices.length === 0) return <p class="muted">No invoices yet.</p>;

@@ -1,15 +1,13 @@
 // The operator's pages: every consumer with its state and this period's spend, and the
 // pipeline's health (readiness, the meter's lag, dead letters by reason, calls no price covers).
+import type { ConsumerList, DeadLetterList, FlaggedEvents, Ready, Spend } from "../../http/contract/types.ts";
 import type { Api } from "../api.ts";
 import { count, instant, money } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
 export function Consumers(p: { api: Api; currency: string; timeZone: string }) {
-  const list = useLoad<{ consumers: any[] }>(p.api, "/v1/consumers?limit=500");
-  const spend = useLoad<{
-    period: { key: string };
-    consumers: Array<{ consumer_id: string; cost: string; billable_calls: number }>;
-  }>(p.api, "/v1/spend");
+  const list = useLoad<ConsumerList>(p.api, "/v1/consumers?limit=500");
+  const spend = useLoad<Spend>(p.api, "/v1/spend");
   if (!list.data) return <Status state={list} what="consumers" />;
   const byId = new Map((spend.data?.consumers ?? []).map((s) => [s.consumer_id, s]));
   return (
@@ -60,21 +58,17 @@ export function Consumers(p: { api: Api; currency: string; timeZone: string }) {
 }
 
 export function Health(p: { api: Api }) {
-  const ready = useLoad<any>(p.api, "/readyz");
-  const dead = useLoad<{ dead_letters: Array<{ kind: string; stage: string }> }>(p.api, "/v1/dead-letters?limit=500");
-  const unpriced = useLoad<{ events: Array<{ consumer_id: string; model: string }> }>(
-    p.api,
-    "/v1/reports/anomalies?anomaly=unpriced&limit=1000",
-  );
-  const consumers = useLoad<{ consumers: Array<{ id: string; username: string | null; kong_id: string | null }> }>(
-    p.api,
-    "/v1/consumers?limit=500",
-  );
+  const ready = useLoad<Ready>(p.api, "/readyz");
+  const dead = useLoad<DeadLetterList>(p.api, "/v1/dead-letters?limit=500");
+  const unpriced = useLoad<FlaggedEvents>(p.api, "/v1/reports/anomalies?anomaly=unpriced&limit=1000");
+  const consumers = useLoad<ConsumerList>(p.api, "/v1/consumers?limit=500");
   const nameOf = new Map((consumers.data?.consumers ?? []).map((c) => [c.id, c.username ?? c.kong_id ?? c.id]));
   const byModel = new Map<string, { consumer: string; model: string; calls: number }>();
   for (const e of unpriced.data?.events ?? []) {
-    const key = `${e.consumer_id} ${e.model}`;
-    byModel.set(key, { consumer: e.consumer_id, model: e.model, calls: (byModel.get(key)?.calls ?? 0) + 1 });
+    const consumer = e.consumer_id ?? "(no consumer)";
+    const model = e.model ?? "(no model)";
+    const key = `${consumer} ${model}`;
+    byModel.set(key, { consumer, model, calls: (byModel.get(key)?.calls ?? 0) + 1 });
   }
   const byReason = new Map<string, number>();
   for (const d of dead.data?.dead_letters ?? [])
@@ -90,7 +84,7 @@ export function Health(p: { api: Api }) {
               Status: <strong>{ready.data.status}</strong>
             </p>
             <ul>
-              {Object.entries(ready.data.checks as Record<string, { ok: boolean; error?: string }>).map(([name, c]) => (
+              {Object.entries(ready.data.checks).map(([name, c]) => (
                 <li key={name}>
                   {name}: {c.ok ? "up" : `down (${c.error ?? "no answer"})`}
                 </li>
@@ -99,8 +93,7 @@ export function Health(p: { api: Api }) {
             {ready.data.meter && (
               <p data-testid="meter">
                 Meter: {ready.data.meter.status}, lag{" "}
-                {count((ready.data.meter.partitions ?? []).reduce((s: number, q: { lag: number }) => s + q.lag, 0))}{" "}
-                messages
+                {count(ready.data.meter.partitions.reduce((s, q) => s + q.lag, 0))} messages
               </p>
             )}
           </>
