@@ -3,20 +3,11 @@
 // hold ledger is refolded so the new balance holds calls at once. Exit codes: 0 done, 2 nothing
 // done (usage, a bad value, an unknown consumer or grant).
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
-import { budgetPeriodAt, creditAllowance } from "../src/budgets/budget.ts";
-import { HoldLedger } from "../src/budgets/hold-ledger.ts";
-import { foldLedger } from "../src/budgets/ledger-fold.ts";
 import { loadConfig } from "../src/config.ts";
-import { resolveConsumer } from "../src/consumers/consumer.service.ts";
-import { creditBalance, creditLedger, grantCredit, voidGrant } from "../src/credits/credit.service.ts";
-import { localMidnight } from "../src/domain/billing-period.ts";
+import type { CreditOwner } from "../src/credits/credit-store.ts";
+import { Credits } from "../src/credits/credits.ts";
 import { GrantSchema } from "../src/http/routes/credits.routes.ts";
-import { consumersWithTag } from "../src/budgets/budget.repository.ts";
-import { walletOf, type CreditOwner } from "../src/credits/credit-store.ts";
-import { prismaSql } from "../src/db/sql.ts";
-import { notifyApiProcesses } from "./notify-api.ts";
-import { withDatabase, type Db } from "./with-database.ts";
+import { warnings, withDatabase } from "./with-database.ts";
 
 const USAGE = `usage: npm run credits -- balance <owner>
        npm run credits -- ledger <owner> [--limit N]
@@ -27,31 +18,11 @@ WHEN: an ISO 8601 date-time with offset, or a date (midnight in BILLING_TIMEZONE
 
 type Config = ReturnType<typeof loadConfig>;
 
-async function refold(config: Config, db: Db, owner: CreditOwner): Promise<void> {
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    const credit = creditAllowance(owner);
-    await foldLedger(
-      { db, config, ledger: new HoldLedger(redis, config.redis.prefix) },
-      credit,
-      budgetPeriodAt(credit, new Date(), config.billing.timeZone),
-    );
-  } catch (err) {
-    console.error(
-      `warning: authorize's hold ledger was not refolded (${(err as Error).message}); it picks up the new balance within 30 s`,
-    );
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** A consumer shows the credit it draws on (its own, or its tag's pool). */
-async function showBalance(config: Config, db: Db, owner: CreditOwner) {
-  const wallet = owner.consumerId !== undefined ? await walletOf(prismaSql(db), owner.consumerId) : owner;
-  const b = await creditBalance(db, wallet);
-  const from = wallet.tag !== undefined ? ` (the pool of tag ${wallet.tag})` : "";
+async function showBalance(config: Config, credits: Credits, owner: CreditOwner) {
+  const view = owner.consumerId !== undefined ? await credits.consumerView(owner.consumerId) : undefined;
+  const b = view ? view.balance : await credits.balance(owner);
+  const from = view?.pool !== undefined ? ` (the pool of tag ${view.pool})` : "";
   console.log(`balance ${b.balance.toFixed()} ${config.billing.currency}${from}, scheduled ${b.scheduled.toFixed()}`);
   if (b.nextExpiry) console.log(`next expiry ${b.nextExpiry.at.toISOString()}: ${b.nextExpiry.amount.toFixed()}`);
   for (const g of b.grants) {
@@ -92,23 +63,21 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const at = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
-  return withDatabase(config, async (db) => {
-    const owner: CreditOwner = ref.startsWith("tag:")
-      ? { tag: ref.slice("tag:".length) }
-      : { consumerId: (await resolveConsumer(db, ref)).id };
+  return withDatabase(config, async ({ db, holds, changes }) => {
+    const credits = new Credits(db, holds, config, changes, warnings);
+    const owner = await credits.ownerOf(ref.startsWith("tag:") ? { tag: ref.slice("tag:".length) } : { consumer: ref });
     if (owner.tag === "") {
       console.error("tag: needs a name, e.g. tag:team-a");
       return 2;
     }
-    if (command === "balance") await showBalance(config, db, owner);
+    if (command === "balance") await showBalance(config, credits, owner);
     if (command === "ledger") {
       const limit = Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
         console.error("--limit must be a whole number from 1 to 10000");
         return 2;
       }
-      const page = await creditLedger(db, owner, { limit, after: undefined });
+      const page = await credits.ledger(owner, { limit, after: undefined });
       for (const e of page.entries)
         console.log(
           `${e.at.toISOString()}  ${e.kind.padEnd(10)} ${e.amount.toFixed().padStart(16)}  grant ${e.grantId}${e.eventId ? `  call ${e.eventId}` : ""}`,
@@ -129,18 +98,10 @@ async function main(): Promise<number> {
         return 2;
       }
       const g = parsed.data;
-      const effectiveAt = g.effective_at ? at(g.effective_at) : new Date();
-      const expiresAt = g.expires_at ? at(g.expires_at) : null;
-      if (expiresAt && expiresAt <= effectiveAt) {
-        console.error(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`);
-        return 2;
-      }
-      const id = await grantCredit(
-        db,
-        owner,
-        { amount: g.amount, kind: g.kind, priority: g.priority, effectiveAt, expiresAt, note: g.note },
-        "cli",
-      );
+      const request = { amount: g.amount, kind: g.kind, priority: g.priority, note: g.note };
+      const dates = { effectiveAt: g.effective_at, expiresAt: g.expires_at };
+      const { grant } = await credits.grant(owner, { ...request, ...dates }, "cli");
+      const id = grant.id;
       console.log(`granted ${g.amount.toFixed()} ${config.billing.currency} as ${id}`);
     }
     if (command === "void") {
@@ -148,17 +109,10 @@ async function main(): Promise<number> {
         console.error("--reason is required");
         return 2;
       }
-      const voided = await voidGrant(db, owner, arg!, values.reason, "cli");
+      const { voided } = await credits.void(owner, arg!, values.reason, "cli");
       console.log(`voided ${voided.toFixed()} ${config.billing.currency} of ${arg}`);
     }
-    if (command === "grant" || command === "void") {
-      await refold(config, db, owner);
-      await notifyApiProcesses(
-        config,
-        owner.consumerId !== undefined ? [owner.consumerId] : await consumersWithTag(db, owner.tag),
-      );
-      await showBalance(config, db, owner);
-    }
+    if (command === "grant" || command === "void") await showBalance(config, credits, owner);
     return 0;
   });
 }

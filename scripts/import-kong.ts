@@ -5,10 +5,9 @@ import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
-import { changedConsumerIds, importKongConfig, type ImportReport } from "../src/consumers/import.service.ts";
-import { createPrisma } from "../src/db/client.ts";
-import { AppError } from "../src/domain/errors.ts";
-import { notifyApiProcesses } from "./notify-api.ts";
+import { Consumers } from "../src/consumers/consumers.ts";
+import type { ImportReport } from "../src/consumers/import.service.ts";
+import { withDatabase } from "./with-database.ts";
 
 const USAGE = "usage: npm run import:kong -- <kong.yaml> [--dry-run] [--actor NAME] [--json]";
 
@@ -48,24 +47,18 @@ async function main(): Promise<number> {
     console.error(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     return 2;
   }
-  const db = createPrisma(config.databaseUrl);
-  try {
-    const report = await importKongConfig(db, text, {
-      defaults: config.metering,
-      by: { actor: values.actor ?? `cli:${userInfo().username}`, source: "import" },
-      dryRun: values["dry-run"] ?? false,
-    });
-    if (values.json) console.log(JSON.stringify(report, null, 2));
-    else printReport(report, file);
-    if (!report.dry_run) await notifyApiProcesses(config, changedConsumerIds(report));
-    return report.rejected.length > 0 ? 1 : 0;
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    console.error(`${file}: ${err.message}`);
-    return 2;
-  } finally {
-    await db.$disconnect();
-  }
+  return withDatabase(
+    config,
+    async ({ db, changes }) => {
+      const consumers = new Consumers(db, config.metering, changes);
+      const by = { actor: values.actor ?? `cli:${userInfo().username}`, source: "import" as const };
+      const report = await consumers.importKong(text, { by, dryRun: values["dry-run"] ?? false });
+      if (values.json) console.log(JSON.stringify(report, null, 2));
+      else printReport(report, file);
+      return report.rejected.length > 0 ? 1 : 0;
+    },
+    file,
+  );
 }
 
 process.exitCode = await main();

@@ -12,22 +12,21 @@ import {
 } from "../src/catalog/catalog.ts";
 import { loadConfig } from "../src/config.ts";
 import { rateFromRow } from "../src/consumers/consumer.repository.ts";
-import { importPrices, resolveBook } from "../src/price-books/price-book.service.ts";
+import { Prices } from "../src/price-books/prices.ts";
 import { presentRate } from "../src/http/routes/consumers.presenter.ts";
-import { notifyApiProcesses } from "./notify-api.ts";
-import { withDatabase, type Db } from "./with-database.ts";
+import { withDatabase } from "./with-database.ts";
 
 const USAGE = `usage: npm run prices -- export <book>
        npm run prices -- import <book> (<file> [--format ${CATALOG_FORMATS.join("|")}] | --shipped) [--effective-from ISO-8601]`;
 
 /** The prices in force now, one per entry, in our catalog format (import reads it back). */
-async function exportBook(db: Db, ref: string): Promise<number> {
-  const book = await resolveBook(db, ref);
-  const rows = await db.priceBookPrice.findMany({
-    where: { bookId: book.id, effectiveFrom: { lte: new Date() } },
-    orderBy: [{ model: "asc" }, { effectiveFrom: "desc" }],
-  });
-  const inForce = rows.filter((r, i) => i === 0 || rows[i - 1]!.model !== r.model);
+async function exportBook(prices: Prices, ref: string): Promise<number> {
+  const book = await prices.book(ref);
+  const now = new Date();
+  // versions come oldest first per entry: the last one in effect is in force
+  const current = new Map<string, (typeof book.prices)[number]>();
+  for (const p of book.prices) if (p.effectiveFrom <= now) current.set(p.model, p);
+  const inForce = [...current.values()];
   const models = inForce.map((r) => {
     const { id: _id, ...prices } = presentRate(rateFromRow(r));
     const set = Object.fromEntries(Object.entries(prices).filter(([, v]) => v !== null));
@@ -85,21 +84,21 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  return withDatabase(config, async (db) => {
-    if (command === "export") return await exportBook(db, book);
+  return withDatabase(config, async ({ db, changes }) => {
+    const prices = new Prices(db, changes);
+    if (command === "export") return await exportBook(prices, book);
     const catalog = await readCatalog(file, values.shipped ?? false, values.format!);
     if (typeof catalog === "string") {
       console.error(catalog);
       return 2;
     }
-    const r = await importPrices(db, book, catalog.prices, at);
+    const r = await prices.importPrices(book, catalog.prices, at);
     const rejected = [...catalog.rejected, ...r.rejected];
     for (const m of r.added) console.log(`  added      ${m}`);
     for (const m of rejected) console.log(`  rejected   ${m.model}: ${m.reason}`);
     console.log(
       `${r.added.length} added, ${r.unchanged.length} unchanged, ${rejected.length} rejected, ${r.repriced} calls repriced (from ${at.toISOString()})`,
     );
-    await notifyApiProcesses(config, r.consumerIds);
     return rejected.length > 0 ? 1 : 0;
   });
 }

@@ -3,7 +3,7 @@
 // workers/meter/main.ts and workers/invoices/main.ts.
 import { closeServices, connectServices } from "../src/bootstrap.ts";
 import { loadConfig } from "../src/config.ts";
-import { buildApp } from "../src/http/app.ts";
+import { startApi } from "../src/composition.ts";
 import { createLogger } from "../src/lib/logger.ts";
 import { onShutdown } from "../src/lib/shutdown.ts";
 import { startMeter } from "./meter/consumer.ts";
@@ -28,7 +28,7 @@ const invoices = await startInvoiceWorker({
   logger: logger.child({ component: "invoices" }),
 });
 const webhooks = await startWebhookWorker({ config, db: services.db, logger: logger.child({ component: "webhooks" }) });
-const app = await buildApp({ ...services, config, logger });
+const app = await startApi({ ...services, config, logger });
 await app.listen({ host: config.http.host, port: config.http.port });
 logger.info({ ingest: `http://${config.http.host}:${config.http.port}/ingest/kong` }, "tokenmeter running");
 onShutdown(logger, [

@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { closeServices, connectServices } from "../../src/bootstrap.ts";
 import { loadConfig } from "../../src/config.ts";
 import { importKongConfig } from "../../src/consumers/import.service.ts";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { changeBudget } from "../../src/budgets/budget.repository.ts";
 import { Decimal } from "../../src/domain/money.ts";
@@ -84,7 +84,7 @@ async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: num
         : { removed: true as const };
     await changeBudget(services.db, { consumerId: c.id }, change, "bench");
   }
-  const app = await buildApp({ ...services, config, logger });
+  const app = await startApi({ ...services, config, logger });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const run = Date.now();
   const bodies = Array.from({ length: N }, (_, i) =>
@@ -154,7 +154,7 @@ async function runAdversarial() {
     by: { actor: "bench", source: "import" },
     dryRun: false,
   });
-  const app = await buildApp({ ...services, config, logger });
+  const app = await startApi({ ...services, config, logger });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const call = async (consumer: number, body: string) => {
     const t0 = performance.now();

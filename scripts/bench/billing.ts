@@ -11,7 +11,7 @@ import { consumersToInvoice, recordPeriod } from "../../src/billing/period.servi
 import { closeServices, connectServices } from "../../src/bootstrap.ts";
 import { loadConfig } from "../../src/config.ts";
 import { periodOfKey } from "../../src/domain/billing-period.ts";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { line, loadAverage, percentile } from "./stats.ts";
 
@@ -134,7 +134,7 @@ console.log(
   }),
 );
 
-const app = await buildApp({ ...services, config, logger });
+const app = await startApi({ ...services, config, logger });
 const ids = (await client.query<{ id: string }>("SELECT id FROM consumers")).rows.map((r) => r.id);
 const groupings = ["", "&group_by=day", "&group_by=model"];
 const ms: number[] = [];

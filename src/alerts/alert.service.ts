@@ -7,14 +7,12 @@ import type { Config } from "../config.ts";
 import type { PrismaClient } from "../db/client.ts";
 import type { Logger } from "../lib/logger.ts";
 import { addToOutbox, type OutboxAlert } from "./outbox.ts";
+import { JOB_IDS, QUEUES, WEBHOOK_JOBS } from "../jobs/catalog.ts";
 
 /** Stored in Redis with every job: renaming it strands the jobs already queued. */
-export const WEBHOOK_QUEUE = "webhooks";
-export const DELIVER_JOB = "deliver-webhook";
-export const DISPATCH_JOB = "dispatch-alerts";
 
 export function createWebhookQueue(config: Config, connection: Redis): Queue {
-  return new Queue(WEBHOOK_QUEUE, { connection, prefix: config.redis.prefix });
+  return new Queue(QUEUES.webhooks, { connection, prefix: config.redis.prefix });
 }
 
 export type AlertDeps = { db: PrismaClient; webhookQueue: Queue; config: Config; logger?: Logger };
@@ -42,7 +40,7 @@ async function dispatchAlert(deps: AlertDeps, alertId: string): Promise<void> {
     // the delivery id is the job id: queuing twice (a sweep racing a first dispatch) queues once
     await deps.webhookQueue.addBulk(
       pending.map((d) => ({
-        name: DELIVER_JOB,
+        name: WEBHOOK_JOBS.deliver,
         data: { deliveryId: d.id },
         opts: deliveryJobOptions(deps.config, d.id),
       })),
@@ -55,7 +53,7 @@ async function dispatchAlert(deps: AlertDeps, alertId: string): Promise<void> {
 
 function deliveryJobOptions(config: Config, deliveryId: string) {
   return {
-    jobId: deliveryId,
+    jobId: JOB_IDS.webhookDelivery(deliveryId),
     attempts: config.webhooks.attempts,
     backoff: { type: "exponential", delay: config.webhooks.backoffMs },
     removeOnComplete: { age: 7 * 24 * 3600 },

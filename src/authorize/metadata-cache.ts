@@ -12,6 +12,7 @@ import type { Budget } from "../budgets/budget.ts";
 import { currentBudgets } from "../budgets/budget.repository.ts";
 import type { Plan } from "../domain/consumer-pricing.ts";
 import { PlanCache } from "../price-books/plans.ts";
+import { metadataChannel } from "./metadata-changes.ts";
 
 /** Price books indexed once per version for every consumer this process authorizes. */
 const PLANS = new PlanCache();
@@ -33,23 +34,8 @@ export type GatewayConsumer = {
   budgets: Budget[];
 };
 
-const metadataChannel = (prefix: string) => `${prefix}:metadata-changed`;
-
-/** Tells every API process that metadata changed; a failure only delays the change by the TTL. */
-export async function publishMetadataChange(redis: Redis, prefix: string, consumerIds: string[], logger?: Logger) {
-  if (consumerIds.length === 0) return;
-  try {
-    await redis.publish(metadataChannel(prefix), JSON.stringify(consumerIds));
-  } catch (err) {
-    logger?.warn({ err }, "metadata change not published; other processes see it when their cache expires");
-  }
-}
-
 /** By Kong's identity of the consumer, or by tokenmeter's own id. */
-export async function loadGatewayConsumer(
-  db: Db,
-  ref: KongConsumerRef | { id: string },
-): Promise<GatewayConsumer | null> {
+async function loadGatewayConsumer(db: Db, ref: KongConsumerRef | { id: string }): Promise<GatewayConsumer | null> {
   const id = "id" in ref ? ref.id : (await findByKongRefs(db, [ref]))(ref);
   if (!id) return null;
   const c = await db.consumer.findUnique({ where: { id } });
@@ -102,6 +88,11 @@ export class MetadataCache {
 
   async close(): Promise<void> {
     this.subscriber?.disconnect();
+  }
+
+  /** By tokenmeter's own id (a consumer key's owner), read fresh: keys are rare on the gateway's path. */
+  byId(id: string): Promise<GatewayConsumer | null> {
+    return loadGatewayConsumer(this.db, { id });
   }
 
   get size(): number {

@@ -9,8 +9,8 @@
 //   comes back as a new dead letter.
 import type { Db } from "../db/client.ts";
 import { checkEntry, entriesOf } from "../ingest/entries.ts";
-import { ingestBody, type IngestDeps } from "../kafka/ingest-body.ts";
-import { CLOUDEVENT_TYPES, eventsOf, ingestCloudEvents } from "../kafka/ingest-events.ts";
+import { ingestBody, type IngestDeps } from "../ingest/ingest-body.ts";
+import { CLOUDEVENT_TYPES, eventsOf, ingestCloudEvents } from "../ingest/ingest-events.ts";
 import { checkCloudEvent } from "../domain/cloud-event.ts";
 import { parseMessage, Poison } from "../domain/raw-message.ts";
 import { findDeadLettersForReplay, markReplayed, type DeadLetterFilter } from "./dead-letter.repository.ts";

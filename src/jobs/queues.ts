@@ -2,9 +2,7 @@ import { Queue, type Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import { withinTimeout } from "../lib/timeout.ts";
-
-/** Stored in Redis with every job: renaming it strands the jobs already queued under the old name. */
-export const BILLING_QUEUE = "billing";
+import { QUEUES } from "./catalog.ts";
 
 /**
  * Workers wait for Redis to come back (no per-command retry limit); the API's side fails at once
@@ -19,7 +17,7 @@ export function redisConnection(config: Config, role: "worker" | "client"): Redi
 }
 
 export function createBillingQueue(config: Config, connection: Redis): Queue {
-  return new Queue(BILLING_QUEUE, { connection, prefix: config.redis.prefix });
+  return new Queue(QUEUES.billing, { connection, prefix: config.redis.prefix });
 }
 
 /** Queue calls wait for Redis to become ready; an API request must not wait for ever. */

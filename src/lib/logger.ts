@@ -20,3 +20,6 @@ export function createLogger(level: string, component?: string, destination?: De
   const root = destination ? pino(options, destination) : pino(options);
   return component ? root.child({ component }) : root;
 }
+
+/** Where a part that can only warn reports (a logger, or a command's stderr). */
+export type Warnings = { warn(obj: object, msg: string): void };

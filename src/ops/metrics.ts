@@ -4,9 +4,6 @@
 // gen_ai_client_token_usage with gen_ai_token_type = input | output, so existing dashboards work.
 // Labels are bounded sets; per-consumer series are off unless METRICS_PER_CONSUMER=true.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { invoiceCountsByStatus } from "../billing/invoice.repository.ts";
-import type { Db } from "../db/client.ts";
-import { countDeadLetters } from "../dead-letters/dead-letter.repository.ts";
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const DELAY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -139,19 +136,25 @@ export function createMetrics(opts: { perConsumer?: boolean } = {}) {
 export const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 
 /** Sets the invoice gauge from PostgreSQL (a refresher for /metrics). */
-export function invoiceRefresher(metrics: Metrics, db: Db): () => Promise<void> {
+export function invoiceRefresher(
+  metrics: Metrics,
+  invoices: { countsByStatus(): Promise<Record<string, number>> },
+): () => Promise<void> {
   return async () => {
-    const counts = await invoiceCountsByStatus(db);
+    const counts = await invoices.countsByStatus();
     metrics.invoices.reset();
     for (const [status, n] of Object.entries(counts)) metrics.invoices.set({ status }, n);
   };
 }
 
 /** Sets the dead-letter gauge from PostgreSQL (a refresher for /metrics). */
-export function deadLetterRefresher(metrics: Metrics, db: Db): () => Promise<void> {
+export function deadLetterRefresher(
+  metrics: Metrics,
+  letters: { counts(): Promise<Array<{ stage: string; replayed: boolean; count: number }>> },
+): () => Promise<void> {
   return async () => {
     metrics.deadLettersStored.reset();
-    for (const r of await countDeadLetters(db))
+    for (const r of await letters.counts())
       metrics.deadLettersStored.set({ stage: r.stage, replayed: String(r.replayed) }, r.count);
   };
 }

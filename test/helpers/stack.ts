@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { closeServices, connectServices, type Services } from "../../src/bootstrap.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { startMeter, type Meter } from "../../workers/meter/consumer.ts";
 import { startDeadLetterRecorder } from "../../workers/dead-letters/recorder.ts";
@@ -53,7 +53,7 @@ export async function startStack(
   const config = testConfig(database.url, env);
   const logger = createLogger(config.logLevel);
   const services = await connectServices(config, logger);
-  const app = await buildApp({ ...services, config, logger, clock: opts.clock });
+  const app = await startApi({ ...services, config, logger, clock: opts.clock });
   const meter = opts.meter === false ? undefined : await startMeter({ ...services, config, logger });
   const recorder = opts.meter === false ? undefined : await startDeadLetterRecorder({ ...services, config, logger });
   const webhooks = opts.webhooks

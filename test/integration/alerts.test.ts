@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { DISPATCH_JOB } from "../../src/alerts/alert.service.ts";
+import { WEBHOOK_JOBS } from "../../src/jobs/catalog.ts";
 import { draftInvoice } from "../../src/billing/invoice.service.ts";
 import { recordPeriod } from "../../src/billing/period.service.ts";
 import { periodOfKey } from "../../src/domain/billing-period.ts";
@@ -43,7 +43,7 @@ after(async () => {
   await quiet.stop();
 });
 
-const sweep = () => stack.webhookQueue.add(DISPATCH_JOB, {}, { jobId: `sweep.${randomUUID()}` });
+const sweep = () => stack.webhookQueue.add(WEBHOOK_JOBS.dispatch, {}, { jobId: `sweep.${randomUUID()}` });
 
 describe("alerts from billing and metering", () => {
   it("invoice.finalized: one alert per finalized invoice, with its total, delivered signed", async () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../src/config.ts";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { INGEST_SECRET, importSeed, startStack, type Stack } from "../helpers/stack.ts";
 
@@ -22,7 +22,7 @@ const apps: FastifyInstance[] = [];
 
 async function appWith(authorize: Partial<Config["authorize"]>) {
   const config = { ...stack.config, authorize: { ...stack.config.authorize, ...authorize } };
-  const app = await buildApp({ ...stack, config, logger: createLogger("silent"), clock: () => NOW });
+  const app = await startApi({ ...stack, config, logger: createLogger("silent"), clock: () => NOW });
   apps.push(app);
   return app;
 }

@@ -3,7 +3,7 @@
 // invalidation across API processes. The clock is fixed at 09:30 UTC: slot T5.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { MetadataCache } from "../../src/authorize/metadata-cache.ts";
 import { INGEST_SECRET, admin, importSeed, startStack, type Stack } from "../helpers/stack.ts";
@@ -168,7 +168,7 @@ describe("authorize", () => {
 
   it("sees a metadata change at once, in this process and in another API process", async () => {
     const logger = createLogger("silent");
-    const other = await buildApp({ ...stack, logger, clock: () => NOW });
+    const other = await startApi({ ...stack, logger, clock: () => NOW });
     try {
       const big = chat(10, { max_tokens: 15_000 });
       assert.equal((await decide({ consumer: premium, body: big }, other)).allow, true); // now cached there

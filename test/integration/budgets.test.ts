@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import type { Config } from "../../src/config.ts";
 import { Decimal } from "../../src/domain/money.ts";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { CHAT_REQUEST, kongLog } from "../fixtures/kong-logs.ts";
 import { admin, INGEST_SECRET, ingest, startStack, type Stack } from "../helpers/stack.ts";
@@ -361,7 +361,7 @@ describe("budgets: expiry and Redis away", () => {
   });
   async function appWith(budgets: Partial<Config["budgets"]>, redis?: Redis) {
     const config = { ...stack.config, budgets: { ...stack.config.budgets, ...budgets } };
-    const app = await buildApp({ ...stack, config, redis: redis ?? stack.redis, logger: createLogger("silent") });
+    const app = await startApi({ ...stack, config, redis: redis ?? stack.redis, logger: createLogger("silent") });
     apps.push(app);
     return app;
   }

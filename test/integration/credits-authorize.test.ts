@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { HoldLedger } from "../../src/budgets/hold-ledger.ts";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { Decimal } from "../../src/domain/money.ts";
 import { CHAT_REQUEST, kongLog } from "../fixtures/kong-logs.ts";
@@ -264,7 +264,7 @@ describe("prepaid credit at authorize", () => {
     });
     away.on("error", () => {});
     const appWith = (redisDown: "open" | "closed") =>
-      buildApp({
+      startApi({
         ...stack,
         config: { ...stack.config, budgets: { ...stack.config.budgets, redisDown } },
         redis: away,

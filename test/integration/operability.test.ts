@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { createServer } from "node:net";
 import Fastify from "fastify";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { opsRoutes } from "../../src/http/routes/ops.routes.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { DependencyChecks } from "../../src/ops/health.ts";
@@ -181,7 +181,7 @@ describe("operational endpoints under load", () => {
 
   it("/metrics can require a bearer token, or move to a port of its own", async () => {
     const token = "scrape-token-0123456789";
-    const guarded = await buildApp({
+    const guarded = await startApi({
       ...stack,
       config: { ...stack.config, ops: { ...stack.config.ops, metricsToken: token } },
       logger: createLogger("silent"),
@@ -218,7 +218,7 @@ describe("operational endpoints under load", () => {
         probe.close(() => resolve(p));
       });
     });
-    const own = await buildApp({
+    const own = await startApi({
       ...stack,
       config: {
         ...stack.config,
@@ -280,7 +280,7 @@ describe("logs", () => {
         done();
       },
     });
-    const app = await buildApp({ ...stack, logger: createLogger("info", undefined, sink) });
+    const app = await startApi({ ...stack, logger: createLogger("info", undefined, sink) });
     try {
       await app.inject({ method: "GET", url: "/livez?apikey=very-secret-123" });
       const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.path === "/livez");

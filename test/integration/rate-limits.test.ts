@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { buildApp } from "../../src/http/app.ts";
+import { startApi } from "../../src/composition.ts";
 import { RateLimiter } from "../../src/http/rate-limit.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { ADMIN_KEY, INGEST_SECRET, admin, importSeed, startStack, type Stack } from "../helpers/stack.ts";
@@ -23,7 +23,7 @@ const get = (app: typeof stack.app, key: string, remoteAddress = "127.0.0.1") =>
 
 describe("rate limits", () => {
   it("a key's allowance is shared by every API process; past it, 429 with Retry-After; other keys go on", async () => {
-    const second = await buildApp({ ...stack, logger: createLogger("silent") });
+    const second = await startApi({ ...stack, logger: createLogger("silent") });
     try {
       const keyRes = await admin(stack, "POST", "/v1/consumers/llama2-client/api-keys", {});
       assert.equal(keyRes.statusCode, 201, keyRes.body);
@@ -72,7 +72,7 @@ describe("rate limits", () => {
     assert.equal(other.statusCode, 401, "another address has its own attempts");
 
     // behind a trusted load balancer, the client's address comes from X-Forwarded-For
-    const behind = await buildApp({
+    const behind = await startApi({
       ...stack,
       config: { ...stack.config, http: { ...stack.config.http, trustProxy: ["10.0.0.2"] } },
       logger: createLogger("silent"),

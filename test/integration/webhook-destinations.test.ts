@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { createCipheriv, randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { DISPATCH_JOB, raiseAlert } from "../../src/alerts/alert.service.ts";
+import { raiseAlert } from "../../src/alerts/alert.service.ts";
+import { WEBHOOK_JOBS } from "../../src/jobs/catalog.ts";
 import { decryptSecret, encryptSecret, keyId, storedKeyId } from "../../src/alerts/endpoint-secret.ts";
 import { reencryptSecrets } from "../../src/alerts/secret-rotation.ts";
 import { REFUSED_DESTINATION } from "../../src/alerts/webhook-post.ts";
@@ -83,7 +84,7 @@ describe("webhook destinations", () => {
         { type: "dead_letter.recorded", dedupKey: `dest-${randomUUID()}`, data: { reason: "test" } },
       ),
     );
-    await stack.webhookQueue.add(DISPATCH_JOB, {}, { jobId: `sweep.${randomUUID()}` });
+    await stack.webhookQueue.add(WEBHOOK_JOBS.dispatch, {}, { jobId: `sweep.${randomUUID()}` });
     const delivery = await waitFor(
       async () => {
         const d = await stack.db.webhookDelivery.findFirst({

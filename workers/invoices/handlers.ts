@@ -11,7 +11,7 @@ import {
 } from "../../src/billing/period.service.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { isPeriodKey, periodOfKey } from "../../src/domain/billing-period.ts";
-import { JOB_OPTIONS, JOBS } from "../../src/jobs/catalog.ts";
+import { JOB_IDS, JOB_OPTIONS, JOBS } from "../../src/jobs/catalog.ts";
 import type { AlertDeps } from "../../src/alerts/alert.service.ts";
 import { sweepCredits } from "../../src/credits/credit-sweep.ts";
 
@@ -40,14 +40,14 @@ async function tick(job: Job, d: BillingDeps) {
     await d.queue.add(
       JOBS.closePeriod.name,
       { periodKey: p.key, asOf },
-      { ...JOB_OPTIONS, jobId: `close.${p.kind}.${p.key}` },
+      { ...JOB_OPTIONS, jobId: JOB_IDS.closePeriod(p.kind, p.key) },
     );
   const finalize = await periodsToFinalize(d.db, d.settings, now);
   for (const p of finalize)
     await d.queue.add(
       JOBS.finalizePeriod.name,
       { periodId: p.id, asOf },
-      { ...JOB_OPTIONS, jobId: `finalize.${p.id}` },
+      { ...JOB_OPTIONS, jobId: JOB_IDS.finalizePeriod(p.id) },
     );
   const credits = await sweepCredits(d.db, d.alerts, now, d.creditExpiringDays ?? 7);
   return { closing: due.map((p) => p.key), finalizing: finalize.map((p) => p.key), ...credits };
@@ -62,12 +62,11 @@ async function closePeriod(job: Job, d: BillingDeps) {
   if (period.endsAt > asOfDate(asOf)) throw new UnrecoverableError(`period ${periodKey} has not ended yet`);
   const row = await recordPeriod(d.db, period);
   const consumers = await consumersToInvoice(d.db, row);
-  // ids carry this run's id: a retried run adds nothing twice, a new run drafts again (idempotently)
   await d.queue.addBulk(
     consumers.map((consumerId) => ({
       name: JOBS.draftInvoice.name,
       data: { consumerId, periodId: row.id, asOf },
-      opts: { ...JOB_OPTIONS, jobId: `draft.${row.id}.${consumerId}.${job.id}` },
+      opts: { ...JOB_OPTIONS, jobId: JOB_IDS.draftInvoice(row.id, consumerId, job.id) },
     })),
   );
   await job.updateProgress({ period: periodKey, periodId: row.id, consumers: consumers.length });

@@ -9,6 +9,7 @@ import { DependencyChecks } from "../../src/ops/health.ts";
 import { createMetrics, invoiceRefresher } from "../../src/ops/metrics.ts";
 import { startInvoiceWorker } from "./worker.ts";
 import { startWebhookWorker } from "../webhooks/worker.ts";
+import { Invoices } from "../../src/billing/invoices.ts";
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, "invoices");
@@ -26,7 +27,7 @@ const ops = await startOpsServer(
     checks,
     metrics,
     required: ["postgres", "redis"],
-    refresh: [invoiceRefresher(metrics, db)],
+    refresh: [invoiceRefresher(metrics, new Invoices(db, config))],
     cacheMs: config.ops.cacheMs,
     metricsToken: config.ops.metricsToken,
   },

@@ -5,8 +5,8 @@ import { Worker, type Queue } from "bullmq";
 import { createWebhookQueue } from "../../src/alerts/alert.service.ts";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
-import { JOBS, PERIOD_CLOSE_PATTERN } from "../../src/jobs/catalog.ts";
-import { BILLING_QUEUE, createBillingQueue, redisConnection, stopper } from "../../src/jobs/queues.ts";
+import { JOB_IDS, JOBS, PERIOD_CLOSE_PATTERN, QUEUES } from "../../src/jobs/catalog.ts";
+import { createBillingQueue, redisConnection, stopper } from "../../src/jobs/queues.ts";
 import type { Logger } from "../../src/lib/logger.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { billingProcessor } from "./handlers.ts";
@@ -27,7 +27,7 @@ export async function startInvoiceWorker(deps: {
   const queue = createBillingQueue(config, queueConnection);
   const alerts = { db, webhookQueue: deps.webhookQueue ?? createWebhookQueue(config, queueConnection), config, logger };
   const worker = new Worker(
-    BILLING_QUEUE,
+    QUEUES.billing,
     billingProcessor({ db, queue, settings: config.billing, alerts, creditExpiringDays: config.credits.expiringDays }),
     {
       connection: workerConnection,
@@ -60,7 +60,7 @@ export async function startInvoiceWorker(deps: {
         { every: config.billing.tickMs },
         { name: JOBS.tick.name, data: {} },
       );
-      await queue.add(JOBS.tick.name, {}, { jobId: `tick.start.${Date.now()}` });
+      await queue.add(JOBS.tick.name, {}, { jobId: JOB_IDS.startTick(Date.now()) });
     })().catch((err: unknown) => logger.error({ err }, "could not schedule billing jobs"));
   }
   return { stop: stopper(worker, queue, [queueConnection, workerConnection]) };

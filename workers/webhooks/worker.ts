@@ -3,19 +3,14 @@
 // logged (the delivery log in the API); a sweep queues deliveries of alerts recorded while Redis was away.
 // Each attempt resolves and checks the destination again (src/alerts/webhook-post.ts).
 import { UnrecoverableError, Worker, type Job } from "bullmq";
-import {
-  createWebhookQueue,
-  DELIVER_JOB,
-  DISPATCH_JOB,
-  dispatchPending,
-  WEBHOOK_QUEUE,
-} from "../../src/alerts/alert.service.ts";
+import { createWebhookQueue, dispatchPending } from "../../src/alerts/alert.service.ts";
 import { decryptSecret } from "../../src/alerts/endpoint-secret.ts";
 import { signedHeaders } from "../../src/alerts/webhook-signature.ts";
 import { postWebhook } from "../../src/alerts/webhook-post.ts";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { redisConnection, stopper } from "../../src/jobs/queues.ts";
+import { QUEUES, WEBHOOK_JOBS } from "../../src/jobs/catalog.ts";
 import type { Logger } from "../../src/lib/logger.ts";
 
 export type WebhookWorker = { stop(): Promise<void> };
@@ -84,10 +79,10 @@ export async function startWebhookWorker(deps: Deps): Promise<WebhookWorker> {
   const queue = createWebhookQueue(config, queueConnection);
   const alerts = { db: deps.db, webhookQueue: queue, config, logger };
   const worker = new Worker(
-    WEBHOOK_QUEUE,
+    QUEUES.webhooks,
     async (job: Job) => {
-      if (job.name === DISPATCH_JOB) return dispatchPending(alerts);
-      if (job.name === DELIVER_JOB) return deliver(deps, job as Job<{ deliveryId: string }>);
+      if (job.name === WEBHOOK_JOBS.dispatch) return dispatchPending(alerts);
+      if (job.name === WEBHOOK_JOBS.deliver) return deliver(deps, job as Job<{ deliveryId: string }>);
       throw new UnrecoverableError(`unknown webhook job ${job.name}`);
     },
     { connection: workerConnection, prefix: config.redis.prefix, concurrency: 4 },
@@ -99,7 +94,7 @@ export async function startWebhookWorker(deps: Deps): Promise<WebhookWorker> {
   queue.on("error", (err) => logger.error({ err }, "webhook queue error"));
   if (deps.schedule !== false) {
     void queue
-      .upsertJobScheduler("webhook-dispatch", { every: DISPATCH_EVERY_MS }, { name: DISPATCH_JOB, data: {} })
+      .upsertJobScheduler("webhook-dispatch", { every: DISPATCH_EVERY_MS }, { name: WEBHOOK_JOBS.dispatch, data: {} })
       .catch((err: unknown) => logger.error({ err }, "could not schedule the alert dispatch sweep"));
   }
   return { stop: stopper(worker, queue, [queueConnection, workerConnection]) };

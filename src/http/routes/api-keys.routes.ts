@@ -2,18 +2,16 @@
 // them with when each was last used, revoke one.
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { notFound } from "../../domain/errors.ts";
+import type { ApiKeys } from "../../consumers/api-keys.ts";
+import * as C from "../contract/consumers.ts";
 import { answers, SECURITY } from "../openapi.ts";
-import { newApiKey, requireAdmin } from "../principal.ts";
+import { requireAdmin } from "../principal.ts";
 import { ConsumerIdParams, ConsumerParams } from "./common.schemas.ts";
 import { presentApiKey } from "./consumers.presenter.ts";
-import * as C from "../contract/consumers.ts";
 
 const admin = { tags: ["consumers"], security: SECURITY.admin };
 
-export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaClient }): Promise<void> {
+export async function apiKeyRoutes(app: FastifyInstance, { keys }: { keys: ApiKeys }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post(
@@ -28,12 +26,14 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
       },
     },
     async (request, reply) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      const { key, prefix, hash } = newApiKey();
-      const row = await db.consumerApiKey.create({ data: { consumerId: c.id, prefix, hash } });
-      return reply
-        .code(201)
-        .send({ id: row.id, consumer_id: c.id, prefix, key, created_at: row.createdAt.toISOString() });
+      const k = await keys.issue(request.params.consumer);
+      return reply.code(201).send({
+        id: k.id,
+        consumer_id: k.consumerId,
+        prefix: k.prefix,
+        key: k.key,
+        created_at: k.createdAt.toISOString(),
+      });
     },
   );
 
@@ -49,9 +49,8 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      const keys = await db.consumerApiKey.findMany({ where: { consumerId: c.id }, orderBy: { createdAt: "asc" } });
-      return { consumer_id: c.id, api_keys: keys.map(presentApiKey) };
+      const { consumerId, keys: rows } = await keys.list(request.params.consumer);
+      return { consumer_id: consumerId, api_keys: rows.map(presentApiKey) };
     },
   );
 
@@ -66,16 +65,6 @@ export async function apiKeyRoutes(app: FastifyInstance, { db }: { db: PrismaCli
         response: answers(200, C.ApiKey, 403, 404),
       },
     },
-    async (request) => {
-      const { id } = request.params;
-      const c = await resolveConsumer(db, request.params.consumer);
-      const key = await db.consumerApiKey.findFirst({ where: { id, consumerId: c.id } });
-      if (!key) throw notFound(`no API key ${id} for this consumer`);
-      // revoking twice keeps the first time
-      const revoked = key.revokedAt
-        ? key
-        : await db.consumerApiKey.update({ where: { id }, data: { revokedAt: new Date() } });
-      return presentApiKey(revoked);
-    },
+    async (request) => presentApiKey(await keys.revoke(request.params.consumer, request.params.id)),
   );
 }

@@ -3,23 +3,16 @@
 // current spend and what remains (operator, or the consumer for its own).
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Redis } from "ioredis";
 import { z } from "zod";
-import type { Config } from "../../config.ts";
-import { resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { conflict, notFound } from "../../domain/errors.ts";
-import { price, safeText } from "../../domain/field-types.ts";
-import { budgetHistory, changeBudget, consumersWithTag } from "../../budgets/budget.repository.ts";
-import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS, type BudgetOwner } from "../../budgets/budget.ts";
-import { budgetStatus } from "../../budgets/budget-status.ts";
-import { HoldLedger } from "../../budgets/hold-ledger.ts";
-import { creditSummary } from "../../credits/credit-hold.ts";
 import { CAP_OUTPUT_SETTINGS } from "../../authorize/output-cap.ts";
-import { answers, SECURITY } from "../openapi.ts";
-import { assertOwnConsumer, requireAdmin } from "../principal.ts";
-import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
+import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS } from "../../budgets/budget.ts";
+import type { Budgets, BudgetSettings } from "../../budgets/budgets.ts";
+import { price, safeText } from "../../domain/field-types.ts";
 import * as C from "../contract/budgets.ts";
+import { answers, SECURITY } from "../openapi.ts";
+import { requireAdmin } from "../principal.ts";
+import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
+import { presentBudgetVersion } from "./budgets.presenter.ts";
 
 const BudgetSchema = z
   .object({
@@ -58,62 +51,22 @@ const BudgetSchema = z
 
 const admin = { tags: ["budgets"], security: SECURITY.admin };
 
-type Deps = { config: Config; db: PrismaClient; redis: Redis; metadataChanged: (ids: string[]) => Promise<void> };
-
-const presentVersion = (v: Awaited<ReturnType<typeof budgetHistory>>[number]) => ({
-  version: v.version,
-  period: v.period,
-  amount: v.amount?.toFixed() ?? null,
-  tokens: v.tokens?.toString() ?? null,
-  thresholds: v.thresholds,
-  cap_output: v.capOutput,
-  removed: v.removed,
-  actor: v.actor,
-  changed_at: v.changedAt.toISOString(),
-});
-
 const TagParams = z.object({
   tag: safeText(200, 1).meta({
     description: "A consumer tag (metadata tags): the budget is shared by every consumer carrying it.",
   }),
 });
-type BudgetBody = z.infer<typeof BudgetSchema>;
 
-export async function budgetRoutes(app: FastifyInstance, { config, db, redis, metadataChanged }: Deps): Promise<void> {
+const settingsOf = (b: z.infer<typeof BudgetSchema>): BudgetSettings => ({
+  period: b.period,
+  amount: b.amount ?? null,
+  tokens: b.tokens === undefined ? null : BigInt(b.tokens),
+  thresholds: b.thresholds,
+  capOutput: b.cap_output,
+});
+
+export async function budgetRoutes(app: FastifyInstance, { budgets }: { budgets: Budgets }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const ledger = new HoldLedger(redis, config.redis.prefix);
-  // the consumers whose authorize decisions a change affects
-  const affected = async (o: BudgetOwner) =>
-    o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag);
-
-  const set = async (owner: BudgetOwner, b: BudgetBody, actor: string) => {
-    const thresholds = [...b.thresholds].sort((x, y) => x - y);
-    const v = await changeBudget(
-      db,
-      owner,
-      {
-        period: b.period,
-        amount: b.amount ?? null,
-        tokens: b.tokens === undefined ? null : BigInt(b.tokens),
-        thresholds,
-        capOutput: b.cap_output,
-      },
-      actor,
-    );
-    await metadataChanged(await affected(owner));
-    return { ...presentVersion(v!), status: await budgetStatus(db, ledger, config, owner) };
-  };
-  const remove = async (owner: BudgetOwner, actor: string) => {
-    const v = await changeBudget(db, owner, { removed: true }, actor);
-    if (!v) throw notFound(`${owner.tag !== undefined ? "this tag" : "this consumer"} has no budget`);
-    await metadataChanged(await affected(owner));
-    return presentVersion(v);
-  };
-  const status = async (owner: BudgetOwner) => {
-    const s = await budgetStatus(db, ledger, config, owner);
-    if (!s) throw notFound(`${owner.tag !== undefined ? "this tag" : "this consumer"} has no budget`);
-    return s;
-  };
 
   r.put(
     "/v1/consumers/:consumer/budget",
@@ -129,15 +82,9 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      // never accepted and then ignored: authorize answers an unconfigured consumer before any budget
-      if (!c.configured) {
-        throw conflict(
-          `consumer: ${request.params.consumer} is not configured, so authorize answers it by AUTHORIZE_UNCONFIGURED before any budget is checked; configure it first (PATCH /v1/consumers/:consumer)`,
-          "consumer",
-        );
-      }
-      return { consumer_id: c.id, ...(await set({ consumerId: c.id }, request.body, actorOf(request, "api").actor)) };
+      const actor = actorOf(request, "api").actor;
+      const set = await budgets.setForConsumer(request.params.consumer, settingsOf(request.body), actor);
+      return { consumer_id: set.consumerId, ...presentBudgetVersion(set.version), status: set.status };
     },
   );
 
@@ -154,8 +101,8 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      return { consumer_id: c.id, ...(await remove({ consumerId: c.id }, actorOf(request, "api").actor)) };
+      const removed = await budgets.removeForConsumer(request.params.consumer, actorOf(request, "api").actor);
+      return { consumer_id: removed.consumerId, ...presentBudgetVersion(removed.version) };
     },
   );
 
@@ -171,13 +118,8 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      assertOwnConsumer(request, c.id, request.params.consumer);
-      return {
-        consumer_id: c.id,
-        ...(await status({ consumerId: c.id })),
-        credit: await creditSummary(db, c.id, config.billing.currency),
-      };
+      const s = await budgets.consumerStatus(request.params.consumer, request.principal);
+      return { consumer_id: s.consumerId, ...s.status, credit: s.credit };
     },
   );
 
@@ -193,8 +135,8 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      return { consumer_id: c.id, versions: (await budgetHistory(db, { consumerId: c.id })).map(presentVersion) };
+      const h = await budgets.consumerHistory(request.params.consumer);
+      return { consumer_id: h.consumerId, versions: h.versions.map(presentBudgetVersion) };
     },
   );
 
@@ -211,10 +153,11 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.TagBudgetSet, 403),
       },
     },
-    async (request) => ({
-      tag: request.params.tag,
-      ...(await set({ tag: request.params.tag }, request.body, actorOf(request, "api").actor)),
-    }),
+    async (request) => {
+      const { tag } = request.params;
+      const set = await budgets.set({ tag }, settingsOf(request.body), actorOf(request, "api").actor);
+      return { tag, ...presentBudgetVersion(set.version), status: set.status };
+    },
   );
 
   r.delete(
@@ -229,10 +172,10 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.TagBudgetRemoved, 403, 404),
       },
     },
-    async (request) => ({
-      tag: request.params.tag,
-      ...(await remove({ tag: request.params.tag }, actorOf(request, "api").actor)),
-    }),
+    async (request) => {
+      const { tag } = request.params;
+      return { tag, ...presentBudgetVersion(await budgets.remove({ tag }, actorOf(request, "api").actor)) };
+    },
   );
 
   r.get(
@@ -246,11 +189,10 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.TagBudget, 403, 404),
       },
     },
-    async (request) => ({
-      tag: request.params.tag,
-      consumers: (await consumersWithTag(db, request.params.tag)).length,
-      ...(await status({ tag: request.params.tag })),
-    }),
+    async (request) => {
+      const { tag } = request.params;
+      return { tag, consumers: await budgets.tagConsumers(tag), ...(await budgets.status({ tag })) };
+    },
   );
 
   r.get(
@@ -264,9 +206,9 @@ export async function budgetRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.TagBudgetVersions, 403),
       },
     },
-    async (request) => ({
-      tag: request.params.tag,
-      versions: (await budgetHistory(db, { tag: request.params.tag })).map(presentVersion),
-    }),
+    async (request) => {
+      const { tag } = request.params;
+      return { tag, versions: (await budgets.history({ tag })).map(presentBudgetVersion) };
+    },
   );
 }

@@ -3,24 +3,14 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { Config } from "../../config.ts";
-import { rateHistories } from "../../consumers/consumer.repository.ts";
 import { ConsumerBodySchema } from "../../consumers/consumer.schema.ts";
-import { createConsumer, resolveConsumer, updateConsumer } from "../../consumers/consumer.service.ts";
-import { listVersions } from "../../consumers/metadata.ts";
-import type { PrismaClient } from "../../db/client.ts";
+import type { Consumers, ConsumerWithRates } from "../../consumers/consumers.ts";
 import { pageLimit, queryFlag, uuid } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
 import { presentConsumer } from "./consumers.presenter.ts";
 import * as C from "../contract/consumers.ts";
-
-export type ConsumerRouteDeps = {
-  config: Config;
-  db: PrismaClient;
-  metadataChanged: (consumerIds: string[]) => Promise<void>;
-};
 
 const ListQuery = z
   .object({
@@ -32,13 +22,9 @@ const ListQuery = z
 
 const admin = { tags: ["consumers"], security: SECURITY.admin };
 
-export async function consumerRoutes(
-  app: FastifyInstance,
-  { config, db, metadataChanged }: ConsumerRouteDeps,
-): Promise<void> {
+export async function consumerRoutes(app: FastifyInstance, { consumers }: { consumers: Consumers }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const present = async (row: Parameters<typeof presentConsumer>[0]) =>
-    presentConsumer(row, (await rateHistories(db, [row.id])).get(row.id) ?? []);
+  const present = (c: ConsumerWithRates) => presentConsumer(c.consumer, c.rates);
 
   r.post(
     "/v1/consumers",
@@ -53,9 +39,7 @@ export async function consumerRoutes(
       },
     },
     async (request, reply) => {
-      const { consumer } = await createConsumer(db, request.body, config.metering, actorOf(request, "api"));
-      await metadataChanged([consumer.id]);
-      return reply.code(201).send(await present(consumer));
+      return reply.code(201).send(present(await consumers.create(request.body, actorOf(request, "api"))));
     },
   );
 
@@ -71,20 +55,8 @@ export async function consumerRoutes(
       },
     },
     async (request) => {
-      const q = request.query;
-      const rows = await db.consumer.findMany({
-        where: { configured: q.configured, id: q.after ? { gt: q.after } : undefined },
-        orderBy: { id: "asc" },
-        take: q.limit,
-      });
-      const rates = await rateHistories(
-        db,
-        rows.map((row) => row.id),
-      );
-      return {
-        consumers: rows.map((row) => presentConsumer(row, rates.get(row.id) ?? [])),
-        next_after: rows.length === q.limit ? rows.at(-1)!.id : null,
-      };
+      const { page, next } = await consumers.list(request.query);
+      return { consumers: page.map(present), next_after: next };
     },
   );
 
@@ -99,7 +71,7 @@ export async function consumerRoutes(
         response: answers(200, C.Consumer, 403, 404),
       },
     },
-    async (request) => present(await resolveConsumer(db, request.params.consumer)),
+    async (request) => present(await consumers.show(request.params.consumer)),
   );
 
   r.patch(
@@ -117,16 +89,7 @@ export async function consumerRoutes(
         response: answers(200, C.Consumer, 403, 404, 409),
       },
     },
-    async (request) => {
-      const { consumer, changed } = await updateConsumer(
-        db,
-        request.params.consumer,
-        request.body,
-        actorOf(request, "api"),
-      );
-      if (changed.length > 0) await metadataChanged([consumer.id]);
-      return present(consumer);
-    },
+    async (request) => present(await consumers.update(request.params.consumer, request.body, actorOf(request, "api"))),
   );
 
   r.get(
@@ -141,8 +104,8 @@ export async function consumerRoutes(
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      return { consumer_id: c.id, metadata_version: c.metadataVersion, versions: await listVersions(db, c.id) };
+      const { consumer, versions } = await consumers.versions(request.params.consumer);
+      return { consumer_id: consumer.id, metadata_version: consumer.metadataVersion, versions };
     },
   );
 }

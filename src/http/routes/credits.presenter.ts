@@ -1,5 +1,6 @@
 // The API shape of credit: a balance with its grants, and ledger entries. Amounts are decimal strings.
 import type { creditBalance, creditLedger } from "../../credits/credit.service.ts";
+import type { Credits } from "../../credits/credits.ts";
 import type { Decimal } from "../../domain/money.ts";
 
 const money = (d: Decimal) => d.toFixed();
@@ -48,3 +49,15 @@ export const presentEntry = (e: Entry) => ({
   recorded_at: e.recordedAt.toISOString(),
   note: e.note,
 });
+
+/** What a consumer sees: the credit it draws on, its prepaid settings and what authorize holds. */
+export function presentConsumerCredit(v: Awaited<ReturnType<Credits["consumerView"]>>, currency: string) {
+  return {
+    consumer_id: v.consumerId,
+    ...(v.pool !== undefined ? { pool: v.pool } : {}),
+    prepaid: v.prepaid,
+    low_thresholds: v.lowThresholds.map((d) => d.toFixed()),
+    held: v.held ? { amount: v.held.amount.toFixed(), calls: v.held.calls } : null,
+    ...presentBalance(v.balance, currency),
+  };
+}

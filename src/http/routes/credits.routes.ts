@@ -1,35 +1,20 @@
 // Prepaid credit of a consumer or of a tag's pool (drawn on by every consumer carrying the tag that
 // has no grant of its own): grants and top-ups and voids (operator), the balance, grants and
 // ledger (operator, or a consumer for the credit it draws on), and a consumer's prepaid settings.
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Redis } from "ioredis";
+import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { MAX_BUDGET_AMOUNT } from "../../budgets/budget.ts";
 import type { Config } from "../../config.ts";
-import { resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { localMidnight } from "../../domain/billing-period.ts";
-import { badRequest } from "../../domain/errors.ts";
+import type { CreditOwner } from "../../credits/credit-store.ts";
+import { GRANT_KINDS, type LedgerQuery as LedgerPage } from "../../credits/credit.service.ts";
+import type { Credits } from "../../credits/credits.ts";
 import { calendarDate, instantString, pageLimit, price, safeText, uuid } from "../../domain/field-types.ts";
-import {
-  budgetPeriodAt,
-  creditAllowance,
-  fromMicro,
-  MAX_BUDGET_AMOUNT,
-  ownerKey,
-  PREPAID,
-} from "../../budgets/budget.ts";
-import { HoldLedger } from "../../budgets/hold-ledger.ts";
-import { foldLedger } from "../../budgets/ledger-fold.ts";
-import { creditBalance, creditLedger, grantCredit, GRANT_KINDS, voidGrant } from "../../credits/credit.service.ts";
-import { walletOf, type CreditOwner } from "../../credits/credit-store.ts";
-import { consumersWithTag } from "../../budgets/budget.repository.ts";
-import { prismaSql } from "../../db/sql.ts";
-import { presentBalance, presentEntry } from "./credits.presenter.ts";
-import { answers, SECURITY } from "../openapi.ts";
-import { assertOwnConsumer, requireAdmin } from "../principal.ts";
-import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
 import * as C from "../contract/credits.ts";
+import { answers, SECURITY } from "../openapi.ts";
+import { requireAdmin } from "../principal.ts";
+import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
+import { presentBalance, presentConsumerCredit, presentEntry } from "./credits.presenter.ts";
 
 /** Most credit one grant may carry: what authorize's hold ledger counts exactly. */
 const MAX_GRANT = MAX_BUDGET_AMOUNT;
@@ -103,87 +88,45 @@ const LedgerQuery = z
   .strict();
 
 const admin = { tags: ["credits"], security: SECURITY.admin };
-type Deps = { config: Config; db: PrismaClient; redis: Redis; metadataChanged: (ids: string[]) => Promise<void> };
 
 type GrantBody = z.infer<typeof GrantSchema>;
-type LedgerParams = z.infer<typeof LedgerQuery>;
+type Balance = Awaited<ReturnType<Credits["balance"]>>;
+type Ledger = Awaited<ReturnType<Credits["ledger"]>>;
 
-export async function creditRoutes(app: FastifyInstance, { config, db, redis, metadataChanged }: Deps): Promise<void> {
+const ownerJson = (o: CreditOwner) => (o.consumerId !== undefined ? { consumer_id: o.consumerId } : { tag: o.tag });
+const grantOf = (b: GrantBody) => ({
+  amount: b.amount,
+  kind: b.kind,
+  priority: b.priority,
+  effectiveAt: b.effective_at,
+  expiresAt: b.expires_at,
+  note: b.note,
+});
+const pageOf = (q: z.infer<typeof LedgerQuery>): LedgerPage => ({
+  from: q.from ? new Date(q.from) : undefined,
+  to: q.to ? new Date(q.to) : undefined,
+  limit: q.limit,
+  after: q.after ? BigInt(q.after) : undefined,
+});
+
+export async function creditRoutes(app: FastifyInstance, { config, credits }: { config: Config; credits: Credits }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const ledger = new HoldLedger(redis, config.redis.prefix);
   const currency = config.billing.currency;
-  const instantOf = (s: string) => (s.length === 10 ? localMidnight(s, config.billing.timeZone) : new Date(s));
-  /** The consumers whose credit a change of this owner's grants affects (a first grant can change whose credit they draw on). */
-  const affected = async (o: CreditOwner) =>
-    o.consumerId !== undefined ? [o.consumerId] : consumersWithTag(db, o.tag);
-  /** Authorize holds against the new balance at once; with Redis away, the next fold catches up. */
-  const refold = async (request: FastifyRequest, owner: CreditOwner) => {
-    await metadataChanged(await affected(owner));
-    const credit = creditAllowance(owner);
-    await foldLedger({ db, ledger, config }, credit, budgetPeriodAt(credit, new Date(), config.billing.timeZone)).catch(
-      (err: unknown) => request.log.warn({ err }, "credit ledger not refolded; the next fold catches up"),
-    );
-  };
-  const ownerJson = (o: CreditOwner) => (o.consumerId !== undefined ? { consumer_id: o.consumerId } : { tag: o.tag });
-  const balanceOf = async (owner: CreditOwner) => ({
+  const balanceJson = (owner: CreditOwner, b: Balance) => ({ ...ownerJson(owner), ...presentBalance(b, currency) });
+  const ledgerJson = (owner: CreditOwner, page: Ledger) => ({
     ...ownerJson(owner),
-    ...presentBalance(await creditBalance(db, owner), currency),
+    currency,
+    entries: page.entries.map(presentEntry),
+    next_after: page.more ? page.entries[page.entries.length - 1]!.id.toString() : null,
   });
-  /** What a consumer sees: the credit it draws on (its own, or its tag's pool), and its settings. */
-  const consumerView = async (consumerId: string) => {
-    const wallet = await walletOf(prismaSql(db), consumerId);
-    const c = await db.consumer.findUniqueOrThrow({
-      where: { id: consumerId },
-      select: { prepaid: true, creditLowThresholds: true },
-    });
-    const b = presentBalance(await creditBalance(db, wallet), currency);
-    // what authorize holds for calls in flight (null: not prepaid, or Redis away)
-    const inFlight = c.prepaid
-      ? await ledger.read({ owner: ownerKey(wallet), periodKey: PREPAID }).catch(() => null)
-      : null;
-    const held = inFlight ? { amount: fromMicro(inFlight.heldMoney).toFixed(), calls: inFlight.holds } : null;
-    return {
-      consumer_id: consumerId,
-      ...(wallet.tag !== undefined ? { pool: wallet.tag } : {}),
-      prepaid: c.prepaid,
-      low_thresholds: c.creditLowThresholds.map((d) => d.toFixed()),
-      held,
-      ...b,
-    };
+  const granted = async (owner: CreditOwner, b: GrantBody, actor: string) => {
+    const g = await credits.grant(owner, grantOf(b), actor);
+    const answer = balanceJson(owner, g.balance);
+    return { grant: answer.grants.find((x) => x.id === g.grant.id)!, ...answer };
   };
-  const grant = async (request: FastifyRequest, owner: CreditOwner, b: GrantBody) => {
-    const effectiveAt = b.effective_at ? instantOf(b.effective_at) : new Date();
-    const expiresAt = b.expires_at ? instantOf(b.expires_at) : null;
-    if (expiresAt && expiresAt <= effectiveAt)
-      throw badRequest(`expires_at: must be after effective_at (${effectiveAt.toISOString()})`, "expires_at");
-    const id = await grantCredit(
-      db,
-      owner,
-      { amount: b.amount, kind: b.kind, priority: b.priority, effectiveAt, expiresAt, note: b.note },
-      actorOf(request, "api").actor,
-    );
-    await refold(request, owner);
-    const answer = await balanceOf(owner);
-    return { grant: answer.grants.find((g) => g.id === id)!, ...answer };
-  };
-  const voided = async (request: FastifyRequest, owner: CreditOwner, grantId: string, reason: string) => {
-    const amount = await voidGrant(db, owner, grantId, reason, actorOf(request, "api").actor);
-    await refold(request, owner);
-    return { voided: amount.toFixed(), ...(await balanceOf(owner)) };
-  };
-  const entries = async (owner: CreditOwner, q: LedgerParams) => {
-    const page = await creditLedger(db, owner, {
-      from: q.from ? new Date(q.from) : undefined,
-      to: q.to ? new Date(q.to) : undefined,
-      limit: q.limit,
-      after: q.after ? BigInt(q.after) : undefined,
-    });
-    return {
-      ...ownerJson(owner),
-      currency,
-      entries: page.entries.map(presentEntry),
-      next_after: page.more ? page.entries[page.entries.length - 1]!.id.toString() : null,
-    };
+  const voided = async (owner: CreditOwner, grantId: string, reason: string, actor: string) => {
+    const v = await credits.void(owner, grantId, reason, actor);
+    return { voided: v.voided.toFixed(), ...balanceJson(owner, v.balance) };
   };
 
   r.post(
@@ -200,8 +143,8 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request, reply) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      return reply.code(201).send(await grant(request, { consumerId: c.id }, request.body));
+      const owner = await credits.ownerOf({ consumer: request.params.consumer });
+      return reply.code(201).send(await granted(owner, request.body, actorOf(request, "api").actor));
     },
   );
 
@@ -218,7 +161,8 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(201, C.Granted, 400, 403),
       },
     },
-    async (request, reply) => reply.code(201).send(await grant(request, { tag: request.params.tag }, request.body)),
+    async (request, reply) =>
+      reply.code(201).send(await granted({ tag: request.params.tag }, request.body, actorOf(request, "api").actor)),
   );
 
   r.put(
@@ -234,16 +178,9 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      const thresholds = [...new Set(request.body.low_thresholds.map((d) => d.toFixed()))].sort(
-        (a, b) => Number(a) - Number(b),
-      );
-      await db.consumer.update({
-        where: { id: c.id },
-        data: { prepaid: request.body.prepaid, creditLowThresholds: thresholds },
-      });
-      await refold(request, await walletOf(prismaSql(db), c.id));
-      return consumerView(c.id);
+      const { prepaid, low_thresholds } = request.body;
+      const view = await credits.setSettings(request.params.consumer, prepaid, low_thresholds);
+      return presentConsumerCredit(view, currency);
     },
   );
 
@@ -261,8 +198,8 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      return voided(request, { consumerId: c.id }, request.params.grant, request.body.reason);
+      const owner = await credits.ownerOf({ consumer: request.params.consumer });
+      return voided(owner, request.params.grant, request.body.reason, actorOf(request, "api").actor);
     },
   );
 
@@ -279,7 +216,8 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.Voided, 400, 403, 404, 409),
       },
     },
-    async (request) => voided(request, { tag: request.params.tag }, request.params.grant, request.body.reason),
+    async (request) =>
+      voided({ tag: request.params.tag }, request.params.grant, request.body.reason, actorOf(request, "api").actor),
   );
 
   r.get(
@@ -294,11 +232,8 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.ConsumerCredit, 404),
       },
     },
-    async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      assertOwnConsumer(request, c.id, request.params.consumer);
-      return consumerView(c.id);
-    },
+    async (request) =>
+      presentConsumerCredit(await credits.consumerView(request.params.consumer, request.principal), currency),
   );
 
   r.get(
@@ -312,10 +247,10 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.TagCredit, 403),
       },
     },
-    async (request) => ({
-      consumers: (await consumersWithTag(db, request.params.tag)).length,
-      ...(await balanceOf({ tag: request.params.tag })),
-    }),
+    async (request) => {
+      const owner = { tag: request.params.tag };
+      return { consumers: await credits.tagConsumers(owner.tag), ...balanceJson(owner, await credits.balance(owner)) };
+    },
   );
 
   r.get(
@@ -331,9 +266,8 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      assertOwnConsumer(request, c.id, request.params.consumer);
-      return entries({ consumerId: c.id }, request.query);
+      const l = await credits.consumerLedger(request.params.consumer, pageOf(request.query), request.principal);
+      return ledgerJson({ consumerId: l.consumerId }, l.page);
     },
   );
 
@@ -349,6 +283,9 @@ export async function creditRoutes(app: FastifyInstance, { config, db, redis, me
         response: answers(200, C.CreditLedger, 400, 403),
       },
     },
-    async (request) => entries({ tag: request.params.tag }, request.query),
+    async (request) => {
+      const owner = { tag: request.params.tag };
+      return ledgerJson(owner, await credits.ledger(owner, pageOf(request.query)));
+    },
   );
 }

@@ -4,16 +4,14 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Config } from "../../config.ts";
-import { resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { localDateOf, periodContaining, periodJson } from "../../domain/billing-period.ts";
+import type { Consumers } from "../../consumers/consumers.ts";
+import { localDateOf, periodJson } from "../../domain/billing-period.ts";
 import { Decimal } from "../../domain/money.ts";
-import type { TdlMatrix } from "../../domain/tdl.ts";
-import { spendByConsumer, tdlCalendar } from "../../usage/calendar.service.ts";
-import { answers, SECURITY } from "../openapi.ts";
-import { assertOwnConsumer, requireAdmin } from "../principal.ts";
-import { ConsumerParams } from "./common.schemas.ts";
+import type { Usage } from "../../usage/usage.ts";
 import * as C from "../contract/usage.ts";
+import { answers, SECURITY } from "../openapi.ts";
+import { requireAdmin } from "../principal.ts";
+import { ConsumerParams } from "./common.schemas.ts";
 
 const MonthQuery = z
   .object({
@@ -25,10 +23,9 @@ const MonthQuery = z
   })
   .strict();
 
-export async function dashboardRoutes(
-  app: FastifyInstance,
-  { config, db }: { config: Config; db: PrismaClient },
-): Promise<void> {
+type Deps = { config: Config; consumers: Consumers; usage: Usage };
+
+export async function dashboardRoutes(app: FastifyInstance, { config, consumers, usage }: Deps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { timeZone, currency, period } = config.billing;
 
@@ -45,12 +42,9 @@ export async function dashboardRoutes(
     async (request) => {
       const p = request.principal!;
       const billing = { time_zone: timeZone, currency, period };
-      if (p.kind === "admin") return { kind: "admin", billing };
-      const c = await db.consumer.findUniqueOrThrow({
-        where: { id: p.consumerId },
-        select: { id: true, username: true },
-      });
-      return { kind: "consumer", consumer_id: c.id, username: c.username, billing };
+      if (p.kind === "admin") return { kind: "admin" as const, billing };
+      const c = await consumers.nameOf(p.consumerId);
+      return { kind: "consumer" as const, consumer_id: c.id, username: c.username, billing };
     },
   );
 
@@ -67,15 +61,9 @@ export async function dashboardRoutes(
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      assertOwnConsumer(request, c.id, request.params.consumer);
       const month = request.query.month ?? localDateOf(new Date(), timeZone).slice(0, 7);
-      return {
-        consumer_id: c.id,
-        month,
-        time_zone: timeZone,
-        days: await tdlCalendar(db, c.id, month, c.tdlMatrix as TdlMatrix),
-      };
+      const c = await usage.calendar(request.params.consumer, month, request.principal);
+      return { consumer_id: c.consumerId, month, time_zone: timeZone, days: c.days };
     },
   );
 
@@ -91,12 +79,11 @@ export async function dashboardRoutes(
       },
     },
     async () => {
-      const current = periodContaining(new Date(), period, timeZone);
-      const rows = await spendByConsumer(db, current.key, localDateOf(current.endsAt, timeZone));
+      const s = await usage.spend();
       return {
-        period: periodJson(current),
+        period: periodJson(s.period),
         currency,
-        consumers: rows.map((s) => ({ ...s, cost: new Decimal(s.cost).toFixed() })),
+        consumers: s.consumers.map((c) => ({ ...c, cost: new Decimal(c.cost).toFixed() })),
       };
     },
   );

@@ -2,14 +2,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { Config } from "../../config.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { findDeadLetter, listDeadLetters } from "../../dead-letters/dead-letter.repository.ts";
-import { presentDeadLetter, replayDeadLetters } from "../../dead-letters/replay.service.ts";
-import { notFound } from "../../domain/errors.ts";
+import type { DeadLetters } from "../../dead-letters/dead-letters.ts";
+import { presentDeadLetter } from "../../dead-letters/replay.service.ts";
 import { instant, pageLimit, safeText, uuid } from "../../domain/field-types.ts";
-import type { UsageProducer } from "../../kafka/producer.ts";
-import type { Metrics } from "../../ops/metrics.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { IdParams } from "./common.schemas.ts";
@@ -46,12 +41,9 @@ const ReplayBody = z
     "name the dead letters: ids, or at least one of stage, reason, from, to",
   );
 
-export type DeadLetterRouteDeps = { config: Config; db: PrismaClient; producer: UsageProducer; metrics: Metrics };
-
 const admin = { tags: ["dead-letters"], security: SECURITY.admin };
 
-export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRouteDeps): Promise<void> {
-  const { db } = deps;
+export async function deadLetterRoutes(app: FastifyInstance, { deadLetters }: { deadLetters: DeadLetters }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
@@ -67,7 +59,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
     },
     async (request) => {
       const { limit, after, ...filter } = request.query;
-      const rows = await listDeadLetters(db, filter, { limit, after });
+      const rows = await deadLetters.list(filter, { limit, after });
       const last = rows.length === limit ? rows[rows.length - 1] : undefined;
       return {
         dead_letters: rows.map(presentDeadLetter),
@@ -89,8 +81,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
     },
     async (request) => {
       const { id } = request.params;
-      const letter = await findDeadLetter(db, id);
-      if (!letter) throw notFound(`no dead letter ${id}`);
+      const letter = await deadLetters.show(id);
       return presentDeadLetter(letter);
     },
   );
@@ -109,7 +100,7 @@ export async function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRou
     },
     async (request) => {
       const { limit, ...filter } = request.body;
-      const outcomes = await replayDeadLetters(db, filter, limit, deps);
+      const outcomes = await deadLetters.replay(filter, limit);
       return { resubmitted: outcomes.filter((o) => o.outcome === "resubmitted").length, outcomes };
     },
   );

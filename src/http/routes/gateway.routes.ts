@@ -4,33 +4,21 @@
 // headers believed. A consumer's own API key also works and always means that consumer.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { authorize } from "../../authorize/authorize.service.ts";
-import { loadGatewayConsumer, type GatewayConsumer, type MetadataCache } from "../../authorize/metadata-cache.ts";
-import type { MeasurePool } from "../../authorize/measure-pool.ts";
-import type { TdlCounter } from "../../authorize/tdl-counter.ts";
-import type { BudgetGuard } from "../../budgets/budget-guard.ts";
+import { authorize, type AuthorizeDeps } from "../../authorize/authorize.service.ts";
+import type { GatewayConsumer } from "../../authorize/metadata-cache.ts";
+import type { ApiKeys } from "../../consumers/api-keys.ts";
 import type { Config } from "../../config.ts";
-import type { PrismaClient } from "../../db/client.ts";
 import { AppError, notFound, validationFailed } from "../../domain/errors.ts";
 import { rateAt } from "../../domain/pricing.ts";
 import { inSlotOrder } from "../../domain/tdl.ts";
 import { presentedSecret, secretMatches } from "../auth.ts";
 import { answers, SECURITY } from "../openapi.ts";
-import { consumerOfApiKey } from "../principal.ts";
-import { observedMatrix } from "../../usage/usage.service.ts";
+import type { Usage } from "../../usage/usage.ts";
 import { DayQuery, dayOrToday } from "./common.schemas.ts";
 import { AuthorizeBodySchema, KongConsumerHeaders } from "./gateway.schemas.ts";
 import * as C from "../contract/operations.ts";
 
-export type GatewayDeps = {
-  config: Config;
-  db: PrismaClient;
-  cache: MetadataCache;
-  counter: TdlCounter;
-  measurer: MeasurePool;
-  budgets?: BudgetGuard;
-  now?: () => Date;
-};
+type GatewayDeps = AuthorizeDeps & { keys: ApiKeys; usage: Usage };
 
 function fromKong(request: FastifyRequest, config: Config): boolean {
   return secretMatches(presentedSecret(request), config.ingest.secret);
@@ -52,8 +40,8 @@ async function callerOf(request: FastifyRequest, deps: GatewayDeps): Promise<Gat
     }
     return deps.cache.lookup(ref);
   }
-  const consumerId = await consumerOfApiKey(deps.db, presentedSecret(request));
-  if (consumerId) return loadGatewayConsumer(deps.db, { id: consumerId });
+  const consumerId = await deps.keys.ownerOf(presentedSecret(request));
+  if (consumerId) return deps.cache.byId(consumerId);
   throw new AppError("unauthorized", "missing or wrong gateway secret or consumer key in the Authorization header", {
     field: "authorization",
   });
@@ -87,7 +75,7 @@ function seedMetadataJson(c: GatewayConsumer, now: Date): string {
 const gateway = { tags: ["gateway"] };
 
 export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
-  const { config, db } = deps;
+  const { config } = deps;
   const r = app.withTypeProvider<ZodTypeProvider>();
   // the secret is checked before the body is read and validated
   const requireKong = async (request: FastifyRequest) => {
@@ -158,7 +146,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayDeps): Pr
         date,
         time_zone: config.billing.timeZone,
         tdl_matrix: inSlotOrder(c.limits.tdlMatrix),
-        observed_tdl_matrix: await observedMatrix(db, c.id, date),
+        observed_tdl_matrix: await deps.usage.observedMatrix(c.id, date),
       };
     },
   );

@@ -4,8 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Config } from "../../config.ts";
-import { changedConsumerIds, importKongConfig } from "../../consumers/import.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
+import type { Consumers } from "../../consumers/consumers.ts";
 import { validationFailed } from "../../domain/errors.ts";
 import { queryFlag } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
@@ -19,15 +18,9 @@ const ImportQuery = z
   })
   .strict();
 
-export type ImportRouteDeps = {
-  config: Config;
-  db: PrismaClient;
-  metadataChanged: (consumerIds: string[]) => Promise<void>;
-};
-
 export async function importRoutes(
   app: FastifyInstance,
-  { config, db, metadataChanged }: ImportRouteDeps,
+  { config, consumers }: { config: Config; consumers: Consumers },
 ): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -56,13 +49,7 @@ export async function importRoutes(
       async (request) => {
         const text = typeof request.body === "string" ? request.body : "";
         if (text.trim() === "") throw validationFailed("body: send the Kong declarative config (YAML or JSON)", "body");
-        const report = await importKongConfig(db, text, {
-          defaults: config.metering,
-          by: actorOf(request, "import"),
-          dryRun: request.query.dry_run,
-        });
-        if (!report.dry_run) await metadataChanged(changedConsumerIds(report));
-        return report;
+        return consumers.importKong(text, { by: actorOf(request, "import"), dryRun: request.query.dry_run });
       },
     );
   });

@@ -1,8 +1,8 @@
 // POST /ingest/kong: what Kong's http-log plugin sends. The answer is 2xx only once Kafka holds
 // every accepted entry and every dead letter, since Kong drops a batch after a minute of retries.
 import type { FastifyInstance } from "fastify";
-import { ingestBody, type IngestDeps } from "../../kafka/ingest-body.ts";
-import { CLOUDEVENT_TYPES, ingestCloudEvents, mediaTypeOf } from "../../kafka/ingest-events.ts";
+import { ingestBody, type IngestDeps } from "../../ingest/ingest-body.ts";
+import { CLOUDEVENT_TYPES, ingestCloudEvents, mediaTypeOf } from "../../ingest/ingest-events.ts";
 import { AppError } from "../../domain/errors.ts";
 import type { Metrics } from "../../ops/metrics.ts";
 import { requireIngestSecret } from "../auth.ts";

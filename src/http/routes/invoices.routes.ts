@@ -3,17 +3,12 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { finalizeByHand, voidInvoice } from "../../billing/invoice-lifecycle.ts";
-import { findInvoice, listInvoices } from "../../billing/invoice.repository.ts";
-import type { Config } from "../../config.ts";
-import { resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { notFound } from "../../domain/errors.ts";
+import type { Invoices } from "../../billing/invoices.ts";
 import { consumerRef, pageLimit, safeText } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
-import { assertOwnConsumer, requireAdmin } from "../principal.ts";
+import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams, IdParams } from "./common.schemas.ts";
-import { periodOf, PeriodKey } from "./periods.ts";
+import { PeriodKey } from "./periods.ts";
 import { presentInvoice } from "./invoices.presenter.ts";
 import * as C from "../contract/invoices.ts";
 
@@ -45,24 +40,8 @@ const VoidBody = z
 const reader = { tags: ["invoices"], security: SECURITY.reader };
 const admin = { tags: ["invoices"], security: SECURITY.admin };
 
-export async function invoiceRoutes(
-  app: FastifyInstance,
-  { config, db }: { config: Config; db: PrismaClient },
-): Promise<void> {
+export async function invoiceRoutes(app: FastifyInstance, { invoices }: { invoices: Invoices }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const list = async (q: z.infer<typeof ListQuery>, consumerId?: string) => {
-    const period = q.period ? await periodOf(db, config.billing, q.period, "query.period") : undefined;
-    return {
-      invoices: (await listInvoices(db, { consumerId, periodId: period?.id, status: q.status }, q.limit)).map(
-        presentInvoice,
-      ),
-    };
-  };
-  const shown = async (id: string) => {
-    const inv = await findInvoice(db, id);
-    if (!inv) throw notFound(`invoice ${id} not found`);
-    return presentInvoice(inv);
-  };
 
   r.get(
     "/v1/invoices",
@@ -74,15 +53,7 @@ export async function invoiceRoutes(
         response: answers(200, C.InvoiceList, 404),
       },
     },
-    async (request) => {
-      const q = request.query;
-      const p = request.principal!;
-      if (!q.consumer) return list(q, p.kind === "consumer" ? p.consumerId : undefined);
-      // a consumer key naming another consumer is refused, not answered with the caller's own data
-      const named = await resolveConsumer(db, q.consumer);
-      assertOwnConsumer(request, named.id, q.consumer);
-      return list(q, named.id);
-    },
+    async (request) => ({ invoices: (await invoices.list(request.query, request.principal)).map(presentInvoice) }),
   );
 
   r.get(
@@ -97,9 +68,8 @@ export async function invoiceRoutes(
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      assertOwnConsumer(request, c.id, request.params.consumer);
-      return list(request.query, c.id);
+      const q = { ...request.query, consumer: request.params.consumer };
+      return { invoices: (await invoices.list(q, request.principal)).map(presentInvoice) };
     },
   );
 
@@ -113,13 +83,7 @@ export async function invoiceRoutes(
         response: answers(200, C.Invoice, 404),
       },
     },
-    async (request) => {
-      const inv = await findInvoice(db, request.params.id);
-      const p = request.principal!;
-      if (!inv || (p.kind === "consumer" && p.consumerId !== inv.consumerId))
-        throw notFound(`invoice ${request.params.id} not found`);
-      return presentInvoice(inv);
-    },
+    async (request) => presentInvoice(await invoices.show(request.params.id, request.principal)),
   );
 
   r.post(
@@ -137,17 +101,9 @@ export async function invoiceRoutes(
       },
     },
     async (request) => {
-      await finalizeByHand(
-        db,
-        request.params.id,
-        {
-          actor: actorOf(request, "api").actor,
-          reason: request.body.reason,
-          allowUnpriced: request.body.allow_unpriced,
-        },
-        config.billing,
-      );
-      return shown(request.params.id);
+      const { reason, allow_unpriced } = request.body;
+      const by = { actor: actorOf(request, "api").actor, reason, allowUnpriced: allow_unpriced };
+      return presentInvoice(await invoices.finalize(request.params.id, by));
     },
   );
 
@@ -165,8 +121,8 @@ export async function invoiceRoutes(
       },
     },
     async (request) => {
-      await voidInvoice(db, request.params.id, { actor: actorOf(request, "api").actor, ...request.body });
-      return shown(request.params.id);
+      const by = { actor: actorOf(request, "api").actor, ...request.body };
+      return presentInvoice(await invoices.void(request.params.id, by));
     },
   );
 }

@@ -4,23 +4,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { PrismaClient } from "../../db/client.ts";
+import type { Prices } from "../../price-books/prices.ts";
 import { ENTRY_NAME } from "../../domain/price-book.ts";
 import { Decimal } from "../../domain/money.ts";
 import { instantString, price, safeText } from "../../domain/field-types.ts";
 import { rateFromRow } from "../../consumers/consumer.repository.ts";
-import {
-  addPrice,
-  assignPlan,
-  assignTagPlan,
-  changeBook,
-  createBook,
-  importPrices,
-  resolveBook,
-} from "../../price-books/price-book.service.ts";
-import { CATALOG_FORMATS, parseCatalog, shippedCatalog } from "../../catalog/catalog.ts";
-import { addOverride, overridesOf } from "../../price-books/overrides.service.ts";
-import { notFound, validationFailed } from "../../domain/errors.ts";
+import { CATALOG_FORMATS } from "../../catalog/catalog.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ConsumerParams, correctionField } from "./common.schemas.ts";
@@ -199,10 +188,7 @@ const presentBook = (b: {
   ...(b.prices ? { prices: b.prices.map(presentPrice) } : {}),
 });
 
-export async function priceBookRoutes(
-  app: FastifyInstance,
-  { db, metadataChanged }: { db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> },
-): Promise<void> {
+export async function priceBookRoutes(app: FastifyInstance, { prices }: { prices: Prices }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post(
@@ -216,7 +202,7 @@ export async function priceBookRoutes(
         response: answers(201, C.PriceBook, 403, 409),
       },
     },
-    async (request, reply) => reply.code(201).send(presentBook(await createBook(db, request.body))),
+    async (request, reply) => reply.code(201).send(presentBook(await prices.createBook(request.body))),
   );
 
   r.patch(
@@ -231,7 +217,7 @@ export async function priceBookRoutes(
         response: answers(200, C.PriceBook, 403, 404),
       },
     },
-    async (request) => presentBook(await changeBook(db, request.params.book, request.body)),
+    async (request) => presentBook(await prices.changeBook(request.params.book, request.body)),
   );
 
   r.get(
@@ -242,9 +228,7 @@ export async function priceBookRoutes(
     },
     async () => ({
       // a consumer's own prices are shown with the consumer (/v1/consumers/:consumer/prices), not as books
-      price_books: (await db.priceBook.findMany({ where: { ownerConsumerId: null }, orderBy: { name: "asc" } })).map(
-        (b) => presentBook(b),
-      ),
+      price_books: (await prices.books()).map((b) => presentBook(b)),
     }),
   );
 
@@ -260,12 +244,7 @@ export async function priceBookRoutes(
       },
     },
     async (request) => {
-      const book = await resolveBook(db, request.params.book);
-      const prices = await db.priceBookPrice.findMany({
-        where: { bookId: book.id },
-        orderBy: [{ model: "asc" }, { effectiveFrom: "asc" }],
-      });
-      return presentBook({ ...book, prices });
+      return presentBook(await prices.book(request.params.book));
     },
   );
 
@@ -283,12 +262,8 @@ export async function priceBookRoutes(
     },
     async (request, reply) => {
       const { correction, ...price } = request.body;
-      const {
-        price: row,
-        consumerIds,
-        repriced,
-      } = await addPrice(db, request.params.book, price, correctionBy(request, correction));
-      await metadataChanged(consumerIds);
+      const added = await prices.addPrice(request.params.book, price, correctionBy(request, correction));
+      const { price: row, repriced } = added;
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
   );
@@ -308,22 +283,13 @@ export async function priceBookRoutes(
     },
     async (request) => {
       const { format, catalog, effective_from } = request.body;
-      if (format !== "shipped" && catalog === undefined)
-        throw validationFailed(`catalog: required with format ${format}`, "catalog");
-      let parsed: ReturnType<typeof shippedCatalog>;
-      try {
-        parsed = format === "shipped" ? shippedCatalog() : parseCatalog(format, catalog);
-      } catch (err) {
-        throw validationFailed(`catalog.${(err as Error).message}`, "catalog");
-      }
       const at = effective_from ? new Date(effective_from) : new Date();
-      const report = await importPrices(db, request.params.book, parsed.prices, at);
-      await metadataChanged(report.consumerIds);
+      const report = await prices.importCatalog(request.params.book, format, catalog, at);
       return {
         effective_from: at.toISOString(),
         added: report.added,
         unchanged: report.unchanged,
-        rejected: [...parsed.rejected, ...report.rejected],
+        rejected: report.rejected,
         repriced_events: report.repriced,
       };
     },
@@ -342,7 +308,7 @@ export async function priceBookRoutes(
       },
     },
     async (request) => {
-      const o = await overridesOf(db, request.params.consumer);
+      const o = await prices.overridesOf(request.params.consumer);
       return { consumer_id: o.consumerId, book_id: o.book?.id ?? null, prices: o.prices.map(presentPrice) };
     },
   );
@@ -362,12 +328,8 @@ export async function priceBookRoutes(
     },
     async (request, reply) => {
       const { correction, ...price } = request.body;
-      const {
-        consumerId,
-        price: row,
-        repriced,
-      } = await addOverride(db, request.params.consumer, price, correctionBy(request, correction));
-      await metadataChanged([consumerId]);
+      const added = await prices.addOverride(request.params.consumer, price, correctionBy(request, correction));
+      const { price: row, repriced } = added;
       return reply.code(201).send({ ...presentPrice(row), repriced_events: repriced });
     },
   );
@@ -386,11 +348,10 @@ export async function priceBookRoutes(
     },
     async (request) => {
       const { price_book, markup_percent } = request.body;
-      const r = await assignTagPlan(db, request.params.tag, {
+      const r = await prices.assignTagPlan(request.params.tag, {
         bookRef: price_book,
         markupPercent: markup_percent ?? null,
       });
-      await metadataChanged(r.consumerIds);
       return {
         tag: request.params.tag,
         price_book: r.book ? { id: r.book.id, name: r.book.name } : null,
@@ -408,8 +369,7 @@ export async function priceBookRoutes(
       schema: { ...admin, summary: "A tag's plan", params: TagParams, response: answers(200, C.TagPlan, 403, 404) },
     },
     async (request) => {
-      const p = await db.tagPlan.findUnique({ where: { tag: request.params.tag }, include: { book: true } });
-      if (!p) throw notFound(`tag ${request.params.tag} has no plan`);
+      const p = await prices.tagPlan(request.params.tag);
       return {
         tag: p.tag,
         price_book: { id: p.book.id, name: p.book.name },
@@ -433,11 +393,8 @@ export async function priceBookRoutes(
     },
     async (request) => {
       const { price_book, markup_percent } = request.body;
-      const plan = await assignPlan(db, request.params.consumer, {
-        bookRef: price_book,
-        markupPercent: markup_percent ?? null,
-      });
-      await metadataChanged([plan.consumerId]);
+      const choice = { bookRef: price_book, markupPercent: markup_percent ?? null };
+      const plan = await prices.assignPlan(request.params.consumer, choice);
       return {
         consumer_id: plan.consumerId,
         price_book: plan.book ? { id: plan.book.id, name: plan.book.name } : null,

@@ -3,9 +3,8 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { rateFromRow, rateHistories } from "../../consumers/consumer.repository.ts";
-import { addRate, deleteFutureRate, resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
+import { rateFromRow } from "../../consumers/consumer.repository.ts";
+import type { Consumers } from "../../consumers/consumers.ts";
 import { instantString, price } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
@@ -36,10 +35,7 @@ const CreateRateSchema = z
 
 const admin = { tags: ["consumers"], security: SECURITY.admin };
 
-export async function rateRoutes(
-  app: FastifyInstance,
-  { db, metadataChanged }: { db: PrismaClient; metadataChanged: (ids: string[]) => Promise<void> },
-): Promise<void> {
+export async function rateRoutes(app: FastifyInstance, { consumers }: { consumers: Consumers }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
@@ -54,8 +50,8 @@ export async function rateRoutes(
       },
     },
     async (request) => {
-      const c = await resolveConsumer(db, request.params.consumer);
-      return { consumer_id: c.id, rates: ((await rateHistories(db, [c.id])).get(c.id) ?? []).map(presentRate) };
+      const { consumer, rates } = await consumers.rates(request.params.consumer);
+      return { consumer_id: consumer.id, rates: rates.map(presentRate) };
     },
   );
 
@@ -73,13 +69,8 @@ export async function rateRoutes(
       },
     },
     async (request, reply) => {
-      const { rate, repriced, adjustments } = await addRate(
-        db,
-        request.params.consumer,
-        request.body,
-        actorOf(request, "rates"),
-      );
-      await metadataChanged([rate.consumerId]);
+      const by = actorOf(request, "rates");
+      const { rate, repriced, adjustments } = await consumers.addRate(request.params.consumer, request.body, by);
       return reply
         .code(201)
         .send({ ...presentRate(rateFromRow(rate)), repriced_events: repriced, price_adjustments: adjustments });
@@ -99,13 +90,7 @@ export async function rateRoutes(
       },
     },
     async (request, reply) => {
-      const consumerId = await deleteFutureRate(
-        db,
-        request.params.consumer,
-        request.params.id,
-        actorOf(request, "rates"),
-      );
-      await metadataChanged([consumerId]);
+      await consumers.deleteFutureRate(request.params.consumer, request.params.id, actorOf(request, "rates"));
       return reply.code(204).send();
     },
   );

@@ -4,18 +4,13 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Config } from "../../config.ts";
-import { resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
 import { ANOMALIES } from "../../domain/anomalies.ts";
-import { notFound } from "../../domain/errors.ts";
 import { consumerRef, pageLimit, safeText, uuid } from "../../domain/field-types.ts";
-import { driftReport } from "../../reports/drift.ts";
-import { focusCsv, focusRows } from "../../reports/focus.ts";
-import { explainEvent, lineEvents } from "../../reports/lineage.ts";
+import type { Reports } from "../../reports/reports.ts";
 import { answers, SECURITY } from "../openapi.ts";
-import { assertOwnConsumer, requireAdmin } from "../principal.ts";
+import { requireAdmin } from "../principal.ts";
 import { rangeOf, RangeFields } from "./common.schemas.ts";
-import { periodOf, PeriodKey } from "./periods.ts";
+import { PeriodKey } from "./periods.ts";
 import * as C from "../contract/reports.ts";
 
 const admin = { tags: ["reports"], security: SECURITY.admin };
@@ -54,10 +49,9 @@ const FocusQuery = z.object({ period: PeriodKey, consumer: consumerRef.optional(
 
 export async function reportRoutes(
   app: FastifyInstance,
-  { config, db }: { config: Config; db: PrismaClient },
+  { config, reports }: { config: Config; reports: Reports },
 ): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const consumerIdOf = async (ref: string | undefined) => (ref ? (await resolveConsumer(db, ref)).id : undefined);
 
   r.get(
     "/v1/reports/drift",
@@ -77,10 +71,10 @@ export async function reportRoutes(
         from: from.toISOString(),
         to: to.toISOString(),
         time_zone: config.billing.timeZone,
-        ...(await driftReport(db, {
+        ...(await reports.drift({
           from,
           to,
-          consumerId: await consumerIdOf(q.consumer),
+          consumer: q.consumer,
           threshold: q.threshold,
           limit: q.limit,
         })),
@@ -102,30 +96,9 @@ export async function reportRoutes(
     async (request) => {
       const q = request.query;
       const { from, to } = rangeOf(q, config.usage.maxSpanDays);
-      const consumerId = await consumerIdOf(q.consumer);
-      const rows = await db.usageEvent.findMany({
-        where: {
-          occurredAt: { gte: from, lt: to },
-          ...(q.anomaly ? { anomalies: { has: q.anomaly } } : { NOT: { anomalies: { isEmpty: true } } }),
-          ...(consumerId ? { consumerId } : {}),
-          ...(q.after ? { id: { gt: q.after } } : {}),
-        },
-        orderBy: { id: "asc" },
-        take: q.limit + 1,
-        select: {
-          id: true,
-          consumerId: true,
-          occurredAt: true,
-          model: true,
-          billable: true,
-          anomalies: true,
-          inputSource: true,
-          outputSource: true,
-        },
-      });
-      const page = rows.slice(0, q.limit);
+      const { events, next } = await reports.flagged({ ...q, from, to });
       return {
-        events: page.map((e) => ({
+        events: events.map((e) => ({
           id: e.id,
           consumer_id: e.consumerId,
           occurred_at: e.occurredAt.toISOString(),
@@ -135,7 +108,7 @@ export async function reportRoutes(
           input_source: e.inputSource,
           output_source: e.outputSource,
         })),
-        next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
+        next_cursor: next,
       };
     },
   );
@@ -152,10 +125,8 @@ export async function reportRoutes(
       },
     },
     async (request) => {
-      const inv = await db.invoice.findUnique({ where: { id: request.params.id }, select: { consumerId: true } });
-      if (!inv) throw notFound(`invoice ${request.params.id} not found`);
-      assertOwnConsumer(request, inv.consumerId);
-      return lineEvents(db, request.params.id, request.params.position, request.query.after, request.query.limit);
+      const { id, position } = request.params;
+      return reports.lineEvents(id, position, request.query, request.principal);
     },
   );
 
@@ -169,13 +140,7 @@ export async function reportRoutes(
         response: answers(200, C.ExplainedEvent, 404),
       },
     },
-    async (request) => {
-      const owner = await db.usageEvent.findUnique({ where: { id: request.params.id }, select: { consumerId: true } });
-      if (!owner) throw notFound(`event ${request.params.id} not found`);
-      if (request.principal?.kind === "consumer" && owner.consumerId !== request.principal.consumerId)
-        throw notFound(`event ${request.params.id} not found`);
-      return explainEvent(db, request.params.id);
-    },
+    async (request) => reports.explain(request.params.id, request.principal),
   );
 
   r.get(
@@ -190,16 +155,11 @@ export async function reportRoutes(
       },
     },
     async (request, reply) => {
-      const q = request.query;
-      const p = request.principal;
-      const consumerId = p?.kind === "consumer" ? p.consumerId : await consumerIdOf(q.consumer);
-      if (q.consumer && p?.kind === "consumer")
-        assertOwnConsumer(request, (await resolveConsumer(db, q.consumer)).id, q.consumer);
-      const period = await periodOf(db, config.billing, q.period, "query.period");
+      const { period, csv } = await reports.focus(request.query.period, request.query.consumer, request.principal);
       return reply
         .type("text/csv; charset=utf-8")
         .header("content-disposition", `attachment; filename="tokenmeter-focus-${period.key}.csv"`)
-        .send(focusCsv(await focusRows(db, period.id, config.billing.issuerName, consumerId)));
+        .send(csv);
     },
   );
 }

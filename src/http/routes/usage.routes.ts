@@ -4,18 +4,12 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Config } from "../../config.ts";
-import { resolveConsumer } from "../../consumers/consumer.service.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { observedCells, observedMatrix, usageOf } from "../../usage/usage.service.ts";
-import type { Redis } from "ioredis";
-import { budgetStatus } from "../../budgets/budget-status.ts";
-import { HoldLedger } from "../../budgets/hold-ledger.ts";
-import { creditSummary } from "../../credits/credit-hold.ts";
 import { queryFlag } from "../../domain/field-types.ts";
-import { answers, SECURITY } from "../openapi.ts";
-import { assertOwnConsumer, requireAdmin } from "../principal.ts";
-import { ConsumerParams, DayQuery, dayOrToday, rangeOf, RangeFields } from "./common.schemas.ts";
+import type { Usage } from "../../usage/usage.ts";
 import * as C from "../contract/usage.ts";
+import { answers, SECURITY } from "../openapi.ts";
+import { requireAdmin } from "../principal.ts";
+import { ConsumerParams, DayQuery, dayOrToday, RangeFields, rangeOf } from "./common.schemas.ts";
 
 const MatrixQuery = DayQuery.extend({
   cells: queryFlag
@@ -27,13 +21,13 @@ const UsageQuery = z.object({ ...RangeFields, group_by: z.enum(["day", "model", 
 
 const reader = { tags: ["usage"], security: SECURITY.reader };
 
-export async function usageRoutes(
-  app: FastifyInstance,
-  { config, db, redis }: { config: Config; db: PrismaClient; redis: Redis },
-): Promise<void> {
+export async function usageRoutes(app: FastifyInstance, { config, usage }: { config: Config; usage: Usage }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const ledger = new HoldLedger(redis, config.redis.prefix);
   const timeZone = config.billing.timeZone;
+  const rangeAsked = (q: z.infer<typeof UsageQuery>) => ({
+    ...rangeOf(q, config.usage.maxSpanDays),
+    groupBy: q.group_by,
+  });
 
   r.get(
     "/v1/consumers/:consumer/usage",
@@ -47,24 +41,17 @@ export async function usageRoutes(
       },
     },
     async (request) => {
-      const q = request.query;
-      const { from, to } = rangeOf(q, config.usage.maxSpanDays);
-      const c = await resolveConsumer(db, request.params.consumer);
-      assertOwnConsumer(request, c.id, request.params.consumer);
-      const usage = await usageOf(db, c.id, from, to, q.group_by);
-      // the budget's current period, whatever range was asked for (null: no budget)
-      const budget = await budgetStatus(db, ledger, config, { consumerId: c.id });
-      // the prepaid balance now (null: never granted credit)
-      const credit = await creditSummary(db, c.id, config.billing.currency);
+      const range = rangeAsked(request.query);
+      const u = await usage.ofConsumer(request.params.consumer, range, request.principal);
       return {
-        consumer_id: c.id,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        group_by: q.group_by,
+        consumer_id: u.consumerId,
+        from: range.from.toISOString(),
+        to: range.to.toISOString(),
+        group_by: range.groupBy,
         time_zone: timeZone,
-        ...usage,
-        budget,
-        credit,
+        ...u.usage,
+        budget: u.budget,
+        credit: u.credit,
       };
     },
   );
@@ -82,16 +69,14 @@ export async function usageRoutes(
       },
     },
     async (request) => {
-      const q = request.query;
-      const { from, to } = rangeOf(q, config.usage.maxSpanDays);
-      const usage = await usageOf(db, null, from, to, q.group_by);
+      const range = rangeAsked(request.query);
       return {
         consumer_id: null,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        group_by: q.group_by,
+        from: range.from.toISOString(),
+        to: range.to.toISOString(),
+        group_by: range.groupBy,
         time_zone: timeZone,
-        ...usage,
+        ...(await usage.unattributed(range)),
       };
     },
   );
@@ -109,10 +94,15 @@ export async function usageRoutes(
     },
     async (request) => {
       const date = dayOrToday(request.query.date, timeZone);
-      const c = await resolveConsumer(db, request.params.consumer);
-      assertOwnConsumer(request, c.id, request.params.consumer);
-      const matrix = { consumer_id: c.id, date, time_zone: timeZone, tdl_matrix: await observedMatrix(db, c.id, date) };
-      return request.query.cells ? { ...matrix, cells: await observedCells(db, c.id, date) } : matrix;
+      const cells = request.query.cells ?? false;
+      const m = await usage.matrix(request.params.consumer, date, cells, request.principal);
+      return {
+        consumer_id: m.consumerId,
+        date,
+        time_zone: timeZone,
+        tdl_matrix: m.matrix,
+        ...(m.cells ? { cells: m.cells } : {}),
+      };
     },
   );
 }

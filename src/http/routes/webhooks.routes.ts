@@ -4,12 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ALERT_TYPES } from "../../alerts/alert-types.ts";
-import { encryptSecret } from "../../alerts/endpoint-secret.ts";
-import { newSigningSecret } from "../../alerts/webhook-signature.ts";
-import type { Config } from "../../config.ts";
-import type { PrismaClient } from "../../db/client.ts";
-import { conflict, notFound, validationFailed } from "../../domain/errors.ts";
-import { checkDestination } from "../../alerts/destination.ts";
+import type { WebhookEndpoints } from "../../alerts/webhook-endpoints.ts";
 import { pageLimit, safeText } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
@@ -67,10 +62,7 @@ const presentEndpoint = (e: EndpointRow) => ({
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-export async function webhookRoutes(
-  app: FastifyInstance,
-  { config, db }: { config: Config; db: PrismaClient },
-): Promise<void> {
+export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhooks: WebhookEndpoints }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post(
@@ -85,20 +77,9 @@ export async function webhookRoutes(
       },
     },
     async (request, reply) => {
-      const key = config.webhooks.secretKey;
-      if (!key)
-        throw conflict(
-          "WEBHOOK_SECRET_KEY is not set: tokenmeter cannot keep an endpoint's signing secret (set 32 random bytes in base64)",
-        );
       const { url, event_types, description } = request.body;
-      // checked now so an operator hears at once; a host that does not resolve yet is checked at each delivery
-      const dest = await checkDestination(new URL(url), config.webhooks.allowedNetworks);
-      if (!dest.ok && !dest.unresolved) throw validationFailed(`url: ${dest.reason}`, "url");
-      const secret = newSigningSecret();
-      const e = await db.webhookEndpoint.create({
-        data: { url, eventTypes: event_types, description, secretEncrypted: encryptSecret(key, secret) },
-      });
-      return reply.code(201).send({ ...presentEndpoint(e), secret });
+      const { endpoint, secret } = await webhooks.add({ url, eventTypes: event_types, description });
+      return reply.code(201).send({ ...presentEndpoint(endpoint), secret });
     },
   );
 
@@ -109,7 +90,7 @@ export async function webhookRoutes(
       schema: { ...admin, summary: "Webhook endpoints", response: answers(200, C.EndpointList, 403) },
     },
     async () => ({
-      endpoints: (await db.webhookEndpoint.findMany({ orderBy: { createdAt: "asc" } })).map(presentEndpoint),
+      endpoints: (await webhooks.list()).map(presentEndpoint),
     }),
   );
 
@@ -124,14 +105,7 @@ export async function webhookRoutes(
         response: answers(200, C.Endpoint, 403, 404),
       },
     },
-    async (request) => {
-      const e = await db.webhookEndpoint.findUnique({ where: { id: request.params.id } });
-      if (!e) throw notFound("no such webhook endpoint");
-      const done = e.enabled
-        ? await db.webhookEndpoint.update({ where: { id: e.id }, data: { enabled: false, disabledAt: new Date() } })
-        : e;
-      return presentEndpoint(done);
-    },
+    async (request) => presentEndpoint(await webhooks.disable(request.params.id)),
   );
 
   r.get(
@@ -147,14 +121,7 @@ export async function webhookRoutes(
       },
     },
     async (request) => {
-      const endpoint = await db.webhookEndpoint.findUnique({ where: { id: request.params.id } });
-      if (!endpoint) throw notFound("no such webhook endpoint");
-      const rows = await db.webhookDelivery.findMany({
-        where: { endpointId: endpoint.id, ...(request.query.status ? { status: request.query.status } : {}) },
-        orderBy: { createdAt: "desc" },
-        take: request.query.limit,
-        include: { alert: { select: { type: true, createdAt: true } }, attemptLog: { orderBy: { attempt: "asc" } } },
-      });
+      const { endpoint, deliveries: rows } = await webhooks.deliveries(request.params.id, request.query);
       return {
         endpoint: presentEndpoint(endpoint),
         deliveries: rows.map((d) => ({
@@ -192,12 +159,7 @@ export async function webhookRoutes(
       },
     },
     async (request) => {
-      const rows = await db.alert.findMany({
-        where: request.query.type ? { type: request.query.type } : {},
-        orderBy: { createdAt: "desc" },
-        take: request.query.limit,
-        include: { deliveries: { select: { endpointId: true, status: true, attempts: true } } },
-      });
+      const rows = await webhooks.alerts(request.query);
       return {
         alerts: rows.map((a) => ({
           id: a.id,

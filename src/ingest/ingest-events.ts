@@ -6,8 +6,8 @@ import { AppError, badRequest } from "../domain/errors.ts";
 import { callIdOf, checkCloudEvent } from "../domain/cloud-event.ts";
 import { stringifyJson, isJsonObject } from "../domain/json.ts";
 import { identityKey, type RawUsageEnvelope } from "../domain/usage-event.ts";
-import { jsonBodyOf } from "../ingest/entries.ts";
-import { redactDeep } from "../ingest/redact.ts";
+import { jsonBodyOf } from "./entries.ts";
+import { redactDeep } from "./redact.ts";
 import { keepUnusableBody, publish, sorter, type IngestDeps, type IngestResult } from "./ingest-body.ts";
 
 export const CLOUDEVENT_TYPES = {

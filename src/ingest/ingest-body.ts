@@ -8,11 +8,11 @@ import type { Config } from "../config.ts";
 import { AppError } from "../domain/errors.ts";
 import { stringifyJson } from "../domain/json.ts";
 import { eventIdOf, partitionKeyOf, type RawUsageEnvelope } from "../domain/usage-event.ts";
-import { deadLetter, fitted } from "./dead-letter.ts";
-import type { UsageProducer } from "./producer.ts";
+import { deadLetter, fitted } from "../kafka/dead-letter.ts";
+import type { UsageProducer } from "../kafka/producer.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import { checkEntry, entriesOf, type RejectCode } from "../ingest/entries.ts";
-import { redactDeep, redactText } from "../ingest/redact.ts";
+import { checkEntry, entriesOf, type RejectCode } from "./entries.ts";
+import { redactDeep, redactText } from "./redact.ts";
 
 export type IngestDeps = { config: Config; producer: UsageProducer; metrics?: Metrics };
 export type IngestResult = { accepted: number; rejected: Array<{ index: number; reason: string }> };
