@@ -1,4 +1,5 @@
-// `npm start`: the API, a meter worker, the invoice worker and the webhook worker in one process (scripts/start.sh has already started
+// `npm start`: the API, a meter worker, the invoice worker and the webhook worker in one process (scripts/start.sh has
+// already started
 // or found Kafka and migrated the database). For separate processes use src/server.ts and
 // workers/meter/main.ts and workers/invoices/main.ts.
 import { closeServices, connectServices } from "../src/bootstrap.ts";

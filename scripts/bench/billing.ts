@@ -30,7 +30,10 @@ const ADMIN_KEY = "bench-admin-key";
 const INPUT_PRICE = "0.000000083";
 const OUTPUT_PRICE = "0.00000033";
 
-/** Consumers and rates straight into the tables, then the events as one generated INSERT (indexes built after, as a bulk load would). */
+/**
+ * Consumers and rates straight into the tables, then the events as one generated INSERT (indexes built after, as a bulk
+ * load would).
+ */
 async function load(client: pg.Client): Promise<number> {
   const t0 = performance.now();
   await client.query(

@@ -84,7 +84,10 @@ export function raiseAlert(deps: AlertDeps, alert: NewAlert): Promise<boolean> {
   );
 }
 
-/** Dedup keys already recorded by this process: spares PostgreSQL a refused insert for alerts checked on every fold or sweep. */
+/**
+ * Dedup keys already recorded by this process: spares PostgreSQL a refused insert for alerts checked on every fold or
+ * sweep.
+ */
 const recordedHere = new Set<string>();
 
 /** Raises an alert unless this process recorded its dedup key already (the database keeps it once either way). */

@@ -1,5 +1,5 @@
 // Re-encrypts every endpoint's signing secret under the current key (see endpoint-secret.ts).
-import type { PrismaClient } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { decryptSecret, encryptSecret, keyId, storedKeyId, type SecretKeys } from "./endpoint-secret.ts";
 
 export type Rotation = {
@@ -9,7 +9,7 @@ export type Rotation = {
   unreadable: Array<{ id: string; error: string }>;
 };
 
-export async function reencryptSecrets(db: PrismaClient, keys: SecretKeys): Promise<Rotation> {
+export async function reencryptSecrets(db: Db, keys: SecretKeys): Promise<Rotation> {
   const currentId = keyId(keys.current);
   const endpoints = await db.webhookEndpoint.findMany({
     select: { id: true, secretEncrypted: true },

@@ -44,7 +44,10 @@ type DenyReason = {
 
 export type Decision = {
   allow: boolean;
-  /** What the gateway answers a denied call with: 403 for a permission or token limit, 429 for a slot limit or budget, 402 for spent prepaid credit. */
+  /**
+   * What the gateway answers a denied call with: 403 for a permission or token limit, 429 for a slot limit or budget,
+   * 402 for spent prepaid credit.
+   */
   status: 200 | 402 | 403 | 429;
   reason: DenyReason | null;
   consumer_id: string | null;

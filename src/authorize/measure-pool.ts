@@ -7,6 +7,7 @@
 import { Worker } from "node:worker_threads";
 import { stringifyJson } from "../domain/json.ts";
 import { counterFor, type EncodingName } from "../tokens/counter.ts";
+import { COMMON_ENCODINGS } from "../tokens/ranks.ts";
 import { measureRequest, type MeasureInput, type TextCount } from "./measure-request.ts";
 
 /** Bodies up to this size are measured on the calling thread. */
@@ -36,8 +37,7 @@ export class MeasurePool {
 
   /** Starts the workers and loads the common encodings here too; resolves once all are ready. */
   async start(): Promise<void> {
-    for (const name of new Set<EncodingName>(["o200k_base", "cl100k_base", this.options.defaultEncoding]))
-      counterFor(name);
+    for (const name of new Set<EncodingName>([...COMMON_ENCODINGS, this.options.defaultEncoding])) counterFor(name);
     await Promise.all(Array.from({ length: this.options.workers }, () => this.spawn()));
   }
 

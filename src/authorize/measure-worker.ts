@@ -3,10 +3,11 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { counterFor } from "../tokens/counter.ts";
 import type { EncodingName } from "../tokens/encoding.ts";
+import { COMMON_ENCODINGS } from "../tokens/ranks.ts";
 import { measureRequest, type MeasureInput } from "./measure-request.ts";
 
 const { defaultEncoding } = workerData as { defaultEncoding: EncodingName };
-for (const name of new Set<EncodingName>(["o200k_base", "cl100k_base", defaultEncoding])) counterFor(name);
+for (const name of new Set<EncodingName>([...COMMON_ENCODINGS, defaultEncoding])) counterFor(name);
 
 parentPort!.on("message", ({ id, input, budgetMs }: { id: number; input: MeasureInput; budgetMs: number }) => {
   try {

@@ -2,7 +2,8 @@
 // Redis channel and every API process drops its cache on that message; a TTL bounds staleness if a
 // message is ever missed (Redis away while someone changed metadata).
 import type { Redis } from "ioredis";
-import { findByKongRefs, rateHistories, type KongConsumerRef } from "../consumers/consumer.repository.ts";
+import { findByKongRefs, rateHistories } from "../consumers/consumer.repository.ts";
+import type { KongConsumerRef } from "../domain/kong-log.ts";
 import type { Db } from "../db/client.ts";
 import type { Limits } from "../domain/limits.ts";
 import type { Rate } from "../domain/pricing.ts";

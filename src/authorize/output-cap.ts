@@ -101,7 +101,8 @@ export const CAP_OUTPUT_SETTINGS = ["auto", "off", ...OUTPUT_CAP_FIELDS] as cons
 /** The field an API takes its output cap in, told from the body's shape. */
 function fieldOfApi(body: Json): OutputCapField {
   if (Array.isArray(body.contents))
-    return "generation_config" in body ? "generation_config.max_output_tokens" : "generationConfig.maxOutputTokens"; // Gemini
+    // Gemini
+    return "generation_config" in body ? "generation_config.max_output_tokens" : "generationConfig.maxOutputTokens";
   if (typeof body.inferenceConfig === "object") return "inferenceConfig.maxTokens"; // Bedrock Converse
   if (body.inputs !== undefined && body.messages === undefined) return "parameters.max_new_tokens"; // Hugging Face
   if (typeof body.options === "object") return "options.num_predict"; // Ollama

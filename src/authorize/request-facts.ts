@@ -19,7 +19,10 @@ export type FactsInput = {
 
 export type RequestFacts = {
   model: string;
-  /** json: an object to count; text: a body that is not a JSON object; empty: no body; missing: the gateway could not read it. */
+  /**
+   * json: an object to count; text: a body that is not a JSON object; empty: no body; missing: the gateway could not
+   * read it.
+   */
   body: "json" | "text" | "empty" | "missing";
   /** The parsed body, when it is a JSON object. */
   json?: Json;
@@ -42,7 +45,8 @@ const NO_PARTS: NonTextParts = {
 
 function parse(body: unknown): { kind: RequestFacts["body"]; json?: Json; bytes: number } {
   if (body === null) return { kind: "missing", bytes: 0 };
-  if (isJsonObject(body)) return { kind: "json", json: body, bytes: Buffer.byteLength(stringifyJson(body)) }; // any depth
+  // any depth
+  if (isJsonObject(body)) return { kind: "json", json: body, bytes: Buffer.byteLength(stringifyJson(body)) };
   if (typeof body !== "string" || body === "") return { kind: "empty", bytes: 0 };
   const bytes = Buffer.byteLength(body);
   try {

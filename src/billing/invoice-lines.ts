@@ -129,7 +129,10 @@ export function requestFeeLines(
   ];
 }
 
-/** Usage lines, then fee-per-request lines, then late-usage lines by period, then corrections in the order they were made. */
+/**
+ * Usage lines, then fee-per-request lines, then late-usage lines by period, then corrections in the order they were
+ * made.
+ */
 export function buildLines(
   current: UsageAtPrice[],
   late: LateEvent[],

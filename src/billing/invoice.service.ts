@@ -138,7 +138,8 @@ export async function draftInvoice(
         await tx.invoice.delete({ where: { id: inv.id } });
         return { invoiceId: null, outcome: "empty" as const };
       }
-      // an invoice with calls nothing priced would bill them at zero: it stays a draft unless the operator says otherwise
+      // an invoice with calls nothing priced would bill them at zero: it stays a draft unless the operator says
+      // otherwise
       const unpriced = a.finalize && !a.allowUnpriced ? await unpricedOn(tx, inv.id) : { calls: 0, models: [] };
       const finalize = a.finalize && unpriced.calls === 0;
       const subtotal = subtotalOf(lines);

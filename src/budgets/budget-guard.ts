@@ -38,7 +38,10 @@ export type BudgetOutcome =
   /** outputTokens: the output (all completions) held, when it had to be less than the call asked for. */
   | { kind: "held"; checks: Record<string, unknown>; release(): Promise<void>; outputTokens?: number }
   | { kind: "allowed"; checks: Record<string, unknown>; outputTokens?: number }
-  /** room: what the refusing budget had left, when known; refused: marks the refusal and sends its alert once it is final. */
+  /**
+   * room: what the refusing budget had left, when known; refused: marks the refusal and sends its alert once it is
+   * final.
+   */
   | {
       kind: "denied";
       checks: Record<string, unknown>;
@@ -75,7 +78,9 @@ type OneRequest = Omit<GuardRequest, "budgets"> & { budget: Budget };
  */
 const holdable = (amount: bigint): string => (amount > MAX_HOLD_AMOUNT ? MAX_HOLD_AMOUNT : amount).toString();
 
-/** What a budget has left: its limits (the money limit as the ledger holds it, in whole micro-units) less what is used. */
+/**
+ * What a budget has left: its limits (the money limit as the ledger holds it, in whole micro-units) less what is used.
+ */
 function roomOf(budget: Budget, usedMoney: Decimal, usedTokens: bigint): Room {
   return {
     money: budget.amount === null ? null : fromMicro(microDown(budget.amount)).minus(usedMoney),
@@ -281,7 +286,9 @@ export class BudgetGuard {
     return again;
   }
 
-  /** Redis away: closed compares committed spend in PostgreSQL (no holds: concurrent calls are not seen), open allows. */
+  /**
+   * Redis away: closed compares committed spend in PostgreSQL (no holds: concurrent calls are not seen), open allows.
+   */
   private async withoutLedger(
     r: OneRequest,
     period: Period,

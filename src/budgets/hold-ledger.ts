@@ -157,7 +157,10 @@ export type HoldRequest = {
 /** The largest amount one hold may carry: what Lua's doubles hold exactly. */
 export const MAX_HOLD_AMOUNT = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** A hold's amount is a whole number of micro-units or tokens, 0 to MAX_HOLD_AMOUNT; anything else is a bug upstream of the ledger. */
+/**
+ * A hold's amount is a whole number of micro-units or tokens, 0 to MAX_HOLD_AMOUNT; anything else is a bug upstream of
+ * the ledger.
+ */
 function assertHoldable(what: string, amount: string): void {
   if (!/^\d{1,16}$/.test(amount) || BigInt(amount) > MAX_HOLD_AMOUNT) {
     throw new RangeError(`a hold's ${what} must be a whole number from 0 to 2^53-1, not ${JSON.stringify(amount)}`);

@@ -43,7 +43,10 @@ export async function foldLedger(deps: FoldDeps, budget: Budget, period: Period)
   return committed;
 }
 
-/** A credit ledger (a consumer's or a pool's): committed is minus the available balance (see src/credits/credit-hold.ts). */
+/**
+ * A credit ledger (a consumer's or a pool's): committed is minus the available balance (see
+ * src/credits/credit-hold.ts).
+ */
 async function foldCredit(
   deps: FoldDeps,
   owner: BudgetOwner,
@@ -66,7 +69,9 @@ async function foldCredit(
 
 const budgetKey = (b: Budget, p: Period) => `${ownerKey(b.owner)}:${p.key}:v${b.version}`;
 
-/** Soft thresholds reached, and the hard limit reached, by what is committed. Each once per budget version and period. */
+/**
+ * Soft thresholds reached, and the hard limit reached, by what is committed. Each once per budget version and period.
+ */
 async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Period, committed: Committed): Promise<void> {
   const measures = [
     { measure: "amount", limit: budget.amount, spent: committed.money, show: (d: Decimal) => d.toFixed() },
@@ -102,7 +107,9 @@ async function alertOnSpend(alerts: AlertDeps, budget: Budget, period: Period, c
   }
 }
 
-/** `budget.exhausted`: once per budget version and period, whichever notices first (a refused call or committed spend). */
+/**
+ * `budget.exhausted`: once per budget version and period, whichever notices first (a refused call or committed spend).
+ */
 export async function raiseExhausted(
   alerts: AlertDeps,
   budget: Budget,

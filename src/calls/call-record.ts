@@ -2,7 +2,7 @@
 // metering-and-billing CloudEvent. Parsing turns every report into this record once
 // (from-kong-log.ts, from-cloud-event.ts); every later stage of the meter reads only the record,
 // never the raw report.
-import type { KongConsumerRef } from "../consumers/consumer.repository.ts";
+import type { KongConsumerRef } from "../domain/kong-log.ts";
 import type { ProviderFigures } from "../domain/provider-usage.ts";
 
 /** A logged body and where it was found: a log field (custom_fields_by_lua) or ai-proxy's payload. */

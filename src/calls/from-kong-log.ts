@@ -1,6 +1,6 @@
 // An http-log entry as a call record: its consumer object, route, status, model, payloads and every
 // figure the provider reported, each read once here.
-import type { KongConsumerRef } from "../consumers/consumer.repository.ts";
+import type { KongConsumerRef } from "../domain/kong-log.ts";
 import {
   aiBlocks,
   finalUpstreamStatus,

@@ -32,7 +32,12 @@ const process = z
     // the operator's key: it opens everything
     ADMIN_API_KEY: z.string().min(8).default(DEV_ADMIN_API_KEY),
   })
-  .transform((e) => ({ env: e.NODE_ENV, logLevel: e.LOG_LEVEL, databaseUrl: e.DATABASE_URL, adminApiKey: e.ADMIN_API_KEY }));
+  .transform((e) => ({
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    adminApiKey: e.ADMIN_API_KEY,
+  }));
 
 const http = z
   .object({
@@ -185,7 +190,8 @@ const authorize = z
     AUTHORIZE_COUNT_OVER_BUDGET: z.enum(["allow", "deny"]).default("allow"),
     // worker threads that count large authorize bodies (0 = count on the event loop)
     AUTHORIZE_COUNT_WORKERS: intFrom(0, 2),
-    // input tokens held for a body the gateway could not read, or with parts stored elsewhere, when the consumer has no max_input_tokens
+    // input tokens held for a body the gateway could not read, or with parts stored elsewhere, when the consumer has no
+    // max_input_tokens
     AUTHORIZE_UNSIZED_INPUT_TOKENS: intFrom(0, 128_000),
   })
   .transform((e) => ({
@@ -273,14 +279,16 @@ function providerBilledFor(providerPatterns: string[], countPatterns: string[]):
 
 const metering = z
   .object({
-    // prices of consumers created or registered without any: both or neither (unset: their calls are unpriced, never free)
+    // prices of consumers created or registered without any: both or neither (unset: their calls are unpriced, never
+    // free)
     DEFAULT_INPUT_COST_PER_TOKEN: decimalString.optional(),
     DEFAULT_OUTPUT_COST_PER_TOKEN: decimalString.optional(),
     // the price book (name) that consumers registered from logs are billed by
     DEFAULT_PLAN: z.string().trim().min(1).max(100).optional(),
     // the encoding of a model tiktoken does not know
     DEFAULT_TOKEN_ENCODING: z.enum(ENCODINGS).default("cl100k_base"),
-    // time one event's payloads may take to count (10 s holds the worst 10 MiB body); past it the provider's figure is billed, flagged
+    // time one event's payloads may take to count (10 s holds the worst 10 MiB body); past it the provider's figure is
+    // billed, flagged
     METER_COUNT_BUDGET_MS: intFrom(1, 10_000),
     // route name or id -> the model a log without one is metered as
     MODEL_BY_ROUTE: jsonMap.prefault("{}"),
@@ -289,7 +297,8 @@ const metering = z
     // where a log entry holds the request and response bodies, first found wins (ai-proxy's logged payloads come after)
     METER_REQUEST_BODY_PATHS: bodyPaths.prefault(DEFAULT_BODY_PATHS.request.join(",")),
     METER_RESPONSE_BODY_PATHS: bodyPaths.prefault(DEFAULT_BODY_PATHS.response.join(",")),
-    // model families billed from the provider's figure rather than our tiktoken count (their tokenizer is not tiktoken's)
+    // model families billed from the provider's figure rather than our tiktoken count (their tokenizer is not
+    // tiktoken's)
     METER_PROVIDER_BILLED_MODELS: modelPatterns.prefault(""),
     // model families billed from our count first; empty: the models whose tokenizer tiktoken has (OpenAI's)
     METER_COUNT_BILLED_MODELS: modelPatterns.prefault(""),

@@ -5,7 +5,7 @@ import type { Rate } from "../domain/pricing.ts";
 import type { Limits } from "../domain/limits.ts";
 import { emptyMatrix, type TdlMatrix } from "../domain/tdl.ts";
 
-export type KongConsumerRef = { kongId?: string; username?: string; customId?: string };
+import type { KongConsumerRef } from "../domain/kong-log.ts";
 
 /** Rates given at creation apply to every event, however old, until a later rate takes over. */
 export const BEGINNING_OF_TIME = new Date(0);

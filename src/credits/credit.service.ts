@@ -95,7 +95,10 @@ function statusOf(
   return g.remaining.isZero() ? "spent" : "active";
 }
 
-/** The balance (what calls can burn now), what is scheduled, the next expiry, and every grant with its movements summed by kind. */
+/**
+ * The balance (what calls can burn now), what is scheduled, the next expiry, and every grant with its movements summed
+ * by kind.
+ */
 export async function creditBalance(db: PrismaClient, owner: CreditOwner) {
   return withGrants(db, owner, async (tx, locked) => {
     const now = locked.byOwner.size ? locked.now : (await tx.$queryRaw<[{ now: Date }]>`SELECT now() AS now`)[0].now;

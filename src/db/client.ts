@@ -2,7 +2,10 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { Prisma, PrismaClient } from "./generated/client.ts";
 
 export { Prisma, PrismaClient };
-/** A client or an open transaction: repositories take this so they run the same inside $transaction. */
+/**
+ * A client or an open transaction: what every query takes, so it runs the same inside a
+ * transaction. Only a function that opens a transaction itself takes the PrismaClient.
+ */
 export type Db = PrismaClient | Prisma.TransactionClient;
 
 export function createPrisma(databaseUrl: string): PrismaClient {

@@ -5,9 +5,8 @@
 // part the provider bills (images, audio, files, fields the recipe does not model, Kong's
 // reconstruction of a stream), it is only a lower bound: that side bills the provider's figure,
 // then Kong's, and only without either our count plus the parts' published estimate, flagged.
-import type { TokenSource } from "../db/generated/enums.ts";
 import type { UsageFigures } from "./provider-usage.ts";
-import { fitParts, type TokenSplit } from "./token-types.ts";
+import { fitParts, type TokenSource, type TokenSplit } from "./token-types.ts";
 
 export type BilledSource = Exclude<TokenSource, "none">;
 

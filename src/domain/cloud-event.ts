@@ -5,7 +5,7 @@
 // `data.api_request_id`, Kong's request id).
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { KongConsumerRef } from "../consumers/consumer.repository.ts";
+import type { KongConsumerRef } from "./kong-log.ts";
 import { plausibleCount, storableId, storableText } from "./storable.ts";
 
 const METERED_TYPES = ["kong.api_request", "kong.llm_request"] as const;

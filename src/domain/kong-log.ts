@@ -13,6 +13,9 @@ const name = z.string().transform((s) => storableText(s));
 const id = z.string().transform((s) => storableId(s));
 const entity = z.object({ id: name.optional(), name: name.optional() }).passthrough();
 
+/** How Kong names a consumer: its id, username or custom id (any of them). */
+export type KongConsumerRef = { kongId?: string; username?: string; customId?: string };
+
 export const KongLogSchema = z
   .object({
     request: z

@@ -49,7 +49,10 @@ export function pricesOf(rate: RatePrices): Record<TokenType, Decimal> {
   >;
 }
 
-/** Exact cost of a call: each token type's quantity times its price, plus any fee per request; no rounding (invoices round once). */
+/**
+ * Exact cost of a call: each token type's quantity times its price, plus any fee per request; no rounding (invoices
+ * round once).
+ */
 export function costOf(tokens: TokenSplit, rate: RatePrices): Decimal {
   const prices = pricesOf(rate);
   const quantities = quantitiesOf(tokens);

@@ -4,6 +4,12 @@
 // is priced twice and the plain input and output lines hold only what the other types do not.
 
 export const TOKEN_TYPES = ["input", "cached_input", "cache_write", "output", "reasoning"] as const;
+
+/**
+ * Where a side's billed tokens came from (stored as the token_source enum): counted here from the
+ * logged payload, the provider's figure, Kong's metering event, or none of them.
+ */
+export type TokenSource = "counted" | "provider" | "kong_event" | "none";
 export type TokenType = (typeof TOKEN_TYPES)[number];
 
 /** A type's parent: the price it takes when the rate sets none of its own. */

@@ -1,7 +1,8 @@
 // Every billing job: its name, payload schema (checked again when the job is taken) and retry policy.
 import { z } from "zod";
 
-const asOf = z.string().datetime({ offset: true }).optional(); // the time a run acts as of; now by default (tests set it)
+// the time a run acts as of; now by default (tests set it)
+const asOf = z.string().datetime({ offset: true }).optional();
 
 /** Queue names, stored in Redis with every job: renaming one strands the jobs already queued. */
 export const QUEUES = { billing: "billing", webhooks: "webhooks" } as const;

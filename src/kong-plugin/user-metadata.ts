@@ -133,7 +133,8 @@ export class Plugin {
     const timeoutMs = service
       ? (service.connect_timeout ?? 60_000) + (service.write_timeout ?? 60_000) + (service.read_timeout ?? 60_000)
       : undefined;
-    const body = await kong.request.getRawBody(); // nil when Kong buffered it to disk: held at the consumer's max_input_tokens
+    // nil when Kong buffered it to disk: held at the consumer's max_input_tokens
+    const body = await kong.request.getRawBody();
     // The budget hold this call takes is settled by the metered log: the plugin names the hold in
     // the log itself (Kong's plugin API gives it no request id), which works on every Kong version.
     const holdId = newHoldId();

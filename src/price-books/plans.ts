@@ -26,7 +26,9 @@ export class PlanCache {
     return fresh;
   }
 
-  /** Plans from consumers' book references (one query elsewhere read them); books load only when their version moved. */
+  /**
+   * Plans from consumers' book references (one query elsewhere read them); books load only when their version moved.
+   */
   async fromRefs(db: Db, refs: ConsumerPolicies["plans"] | ConsumerPolicies["own"]): Promise<Map<string, Plan>> {
     const out = new Map<string, Plan>();
     for (const r of refs) {

@@ -92,7 +92,7 @@ function duplicateEntry(err: unknown): never {
   throw conflict("name: a price book of that name exists", "name");
 }
 
-export async function createBook(db: PrismaClient, input: BookInput) {
+export async function createBook(db: Db, input: BookInput) {
   try {
     return await db.priceBook.create({
       data: {
@@ -109,7 +109,7 @@ export async function createBook(db: PrismaClient, input: BookInput) {
 }
 
 /** A book's description, fee and minimum per period; they apply to invoices drafted from now on. */
-export async function changeBook(db: PrismaClient, bookRef: string, input: { description?: string } & PlanAmounts) {
+export async function changeBook(db: Db, bookRef: string, input: { description?: string } & PlanAmounts) {
   const book = await resolveBook(db, bookRef);
   return db.priceBook.update({
     where: { id: book.id },

@@ -51,7 +51,8 @@ export async function repriceConsumers(
   correction?: Correction,
 ): Promise<Repriced> {
   if (consumerIds.length === 0) return { repriced: 0, adjustments: 0 };
-  const { plans, own } = await new PlanCache().pricingOf(tx, consumerIds); // read inside the transaction: it sees the new price
+  // read inside the transaction: it sees the new price
+  const { plans, own } = await new PlanCache().pricingOf(tx, consumerIds);
   const rates = await rateHistories(tx, consumerIds);
   const rows = await tx.$queryRaw<EventRow[]>`
     SELECT e.id, e.consumer_id::text, e.model, e.occurred_at, e.cost, e.price_id::text, e.rate_id::text, e.input_tokens, e.output_tokens,
@@ -110,7 +111,10 @@ export async function repriceConsumers(
   return { repriced: changes.length, adjustments };
 }
 
-/** What finalized invoices billed at other prices, per invoice, model, type and price pair: billed once by the next invoice. */
+/**
+ * What finalized invoices billed at other prices, per invoice, model, type and price pair: billed once by the next
+ * invoice.
+ */
 async function recordAdjustments(
   tx: Db,
   adjusted: Array<{ row: EventRow; price?: ResolvedPrice }>,

@@ -161,7 +161,10 @@ export async function explainEvent(db: Db, id: string) {
     cost: new Decimal(e.cost.toFixed()).toFixed(),
     rate_id: e.rateId,
     price_id: e.priceId,
-    /** Which price priced the call and why (plan book, entry and match, or the consumer's own rate); null: unpriced or not billable. */
+    /**
+     * Which price priced the call and why (plan book, entry and match, or the consumer's own rate); null: unpriced or
+     * not billable.
+     */
     priced_by: e.pricedBy ?? null,
     encoding: e.encoding,
     metadata_version: e.metadataVersion,

@@ -70,7 +70,8 @@ export class TokenCounter implements TextCounter {
         : () => {
             if (performance.now() > deadline) throw new CountBudgetExceeded(budgetMs);
           };
-    // one RegExp, rewound: a copy per call would hash the pattern's whole source again (tens of KB with the pinned classes)
+    // one RegExp, rewound: a copy per call would hash the pattern's whole source again (tens of KB with the pinned
+    // classes)
     const re = this.pattern;
     re.lastIndex = 0;
     let n = 0;

@@ -2,11 +2,11 @@
 // rules for the dated and provider-prefixed names it does not list. Model names come from logs, so
 // the table is a Map: a model called "__proto__" or "constructor" is just an unknown name.
 import { createRequire } from "node:module";
-import type { EncodingName } from "./ranks.ts";
+import { ENCODINGS, type EncodingName } from "./ranks.ts";
 
 export type { EncodingName } from "./ranks.ts";
 
-const KNOWN: ReadonlySet<string> = new Set(["cl100k_base", "o200k_base", "p50k_base", "r50k_base"]);
+const KNOWN: ReadonlySet<string> = new Set(ENCODINGS);
 const MODEL_TABLE = new Map(
   Object.entries(createRequire(import.meta.url)("tiktoken/model_to_encoding.json") as Record<string, string>).filter(
     ([, e]) => KNOWN.has(e),

@@ -12,7 +12,9 @@ import { UNICODE_CLASSES } from "./unicode-classes.ts";
 const WS = "\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const CONTRACTIONS = "'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])";
 
-/** Planes where Unicode assigns letters, marks and numbers (BMP, SMP, SIP, TIP; SSP's variation selectors are marks). */
+/**
+ * Planes where Unicode assigns letters, marks and numbers (BMP, SMP, SIP, TIP; SSP's variation selectors are marks).
+ */
 const PLANES = [0, 1, 2, 3, 14];
 
 type ClassName = keyof typeof UNICODE_CLASSES;
@@ -43,7 +45,10 @@ function allCodePoints(): string {
 
 const u = (cp: number) => `\\u{${cp.toString(16)}}`;
 
-/** Ascending code points as [first, last] runs: a few ranges keep V8's class matching fast, thousands of single characters do not. */
+/**
+ * Ascending code points as [first, last] runs: a few ranges keep V8's class matching fast, thousands of single
+ * characters do not.
+ */
 function asRanges(cps: number[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const cp of [...cps].sort((a, b) => a - b)) {

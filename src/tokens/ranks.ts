@@ -3,7 +3,12 @@
 // sequence; a token's rank is its position after the marker.
 import { createRequire } from "node:module";
 
-export type EncodingName = "cl100k_base" | "o200k_base" | "p50k_base" | "r50k_base";
+/** The encodings tiktoken ships, the only ones anything here names. */
+export const ENCODINGS = ["cl100k_base", "o200k_base", "p50k_base", "r50k_base"] as const;
+export type EncodingName = (typeof ENCODINGS)[number];
+
+/** Loaded before the first call needs them: today's models use these two. */
+export const COMMON_ENCODINGS: readonly EncodingName[] = ["o200k_base", "cl100k_base"];
 
 export type EncodingData = {
   /** Token bytes as a latin1 string (one char per byte) -> rank. */

@@ -19,9 +19,11 @@ export type RequestCoverage = {
 /** Fields that put billed tokens in the prompt which the recipe does not count. */
 function unmodeledFields(body: Json): string[] {
   const out: string[] = [];
-  if (body.system !== undefined && body.system !== null && body.system !== "") out.push("system"); // Anthropic's top-level system prompt
+  // Anthropic's top-level system prompt
+  if (body.system !== undefined && body.system !== null && body.system !== "") out.push("system");
   if (Array.isArray(body.functions) && body.functions.length > 0) out.push("functions"); // legacy function definitions
-  if (isJsonObject(body.response_format) && body.response_format.type === "json_schema") out.push("response_format"); // the schema goes into the prompt
+  // the schema goes into the prompt
+  if (isJsonObject(body.response_format) && body.response_format.type === "json_schema") out.push("response_format");
   if (isJsonObject(body.text) && isJsonObject(body.text.format) && body.text.format.type === "json_schema")
     out.push("text.format"); // the same, Responses API
   if (

@@ -23,7 +23,9 @@ export function launchChromium(): Promise<Browser> {
 
 export type AxeViolation = { id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> };
 
-/** axe-core's WCAG 2.x A/AA rules over the page as it is now. Evaluated by the driver, so the page's CSP does not apply. */
+/**
+ * axe-core's WCAG 2.x A/AA rules over the page as it is now. Evaluated by the driver, so the page's CSP does not apply.
+ */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(AXE);
   return page.evaluate(async () => {

@@ -37,7 +37,8 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     REDIS_PREFIX: `test-${suffix}`,
     INGEST_SECRET,
     ADMIN_API_KEY: ADMIN_KEY,
-    // tests make thousands of calls a minute with one key (and with wrong keys on purpose); the limits have their own test
+    // tests make thousands of calls a minute with one key (and with wrong keys on purpose); the limits have their own
+    // test
     RATE_LIMIT_PER_MINUTE: "10000000",
     RATE_LIMIT_FAILED_AUTH_PER_MINUTE: "10000000",
     ...env,

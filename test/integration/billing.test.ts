@@ -73,7 +73,8 @@ function november(): Synthetic[] {
     output: 300,
     billable: true,
   }); // December
-  out.push({ plan: beta!, at: `2026-11-10T12:00:00${SEOUL}`, model: "gpt-4o", input: 999, output: 0, billable: false }); // provider 429
+  // provider 429
+  out.push({ plan: beta!, at: `2026-11-10T12:00:00${SEOUL}`, model: "gpt-4o", input: 999, output: 0, billable: false });
   return out;
 }
 

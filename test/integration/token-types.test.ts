@@ -13,7 +13,8 @@ import { admin, startStack, type Stack } from "../helpers/stack.ts";
 
 type Prices = { input: string; output: string; cached_input?: string; cache_write?: string; reasoning?: string };
 type Split = { input: number; output: number; cachedInput: number; cacheWrite: number; reasoning: number };
-const TYPED: Prices = { input: "0.0000025", output: "0.00001", cached_input: "0.00000125", cache_write: "0.000003125" }; // reasoning unset
+// reasoning unset
+const TYPED: Prices = { input: "0.0000025", output: "0.00001", cached_input: "0.00000125", cache_write: "0.000003125" };
 const PLAIN: Prices = { input: "0.000000083", output: "0.00000033" };
 
 /** The reference: each type's disjoint quantity at its own price, or its parent's. */

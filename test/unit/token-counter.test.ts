@@ -47,7 +47,10 @@ const membersOf = (table: string) =>
     }),
   );
 
-/** Characters this Node's Unicode tables classify otherwise than tiktoken's engine (a later Unicode: new letters, digits, marks, changed categories). */
+/**
+ * Characters this Node's Unicode tables classify otherwise than tiktoken's engine (a later Unicode: new letters,
+ * digits, marks, changed categories).
+ */
 const RECLASSIFIED: string[] = (() => {
   const out = new Set<number>();
   for (const [cls, table] of Object.entries(UNICODE_CLASSES)) {

@@ -10,7 +10,7 @@
 //   like a data error, except that a lone event is tried once more before it is dead-lettered. So
 //   an unexplained failure holds a partition for a bounded time and loses nothing: its dead letter
 //   carries the original bytes and the database's message, for a replay once the cause is fixed.
-import type { PrismaClient } from "../../src/db/client.ts";
+import type { Db } from "../../src/db/client.ts";
 import type { SqlPool } from "../../src/db/pool.ts";
 import { classifyDbError, databaseAnswers, TransientFailure, type DbFailure } from "../../src/db/errors.ts";
 import type { MeteredEvent } from "./stages/metered-event.ts";
@@ -22,14 +22,14 @@ export type Item = { message: RawMessage; event: MeteredEvent };
 const RETRY_LONE_UNKNOWN_AFTER_MS = 250;
 
 /** How a failed write is to be handled; an unclassified one counts as an outage while PostgreSQL does not answer. */
-export async function judgeFailure(db: PrismaClient, err: unknown): Promise<DbFailure> {
+export async function judgeFailure(db: Db, err: unknown): Promise<DbFailure> {
   const failure = classifyDbError(err);
   if (failure.kind === "unknown" && !(await databaseAnswers(db))) return { ...failure, kind: "transient" };
   return failure;
 }
 
 export async function persistIsolated(
-  db: PrismaClient,
+  db: Db,
   pool: SqlPool,
   items: Item[],
   options: PersistOptions,

@@ -5,7 +5,7 @@
 // A message that cannot be metered becomes a dead letter; the rest of the batch goes on. A
 // database that cannot be reached throws TransientFailure: the caller retries the whole batch.
 import type { Config } from "../../src/config.ts";
-import type { PrismaClient } from "../../src/db/client.ts";
+import type { Db, PrismaClient } from "../../src/db/client.ts";
 import type { SqlPool } from "../../src/db/pool.ts";
 import { cellLimit, limitFlagsOf } from "../../src/domain/limits.ts";
 import { levelOf, localSlotOf } from "../../src/domain/tdl.ts";
@@ -17,12 +17,8 @@ import { persistIsolated } from "./isolate.ts";
 import { PricesMoved } from "./stages/persist.ts";
 import { price, type Pricing } from "./stages/price.ts";
 import { PlanCache } from "../../src/price-books/plans.ts";
-import {
-  policiesOf,
-  rateHistories,
-  type ConsumerPolicies,
-  type KongConsumerRef,
-} from "../../src/consumers/consumer.repository.ts";
+import { policiesOf, rateHistories, type ConsumerPolicies } from "../../src/consumers/consumer.repository.ts";
+import type { KongConsumerRef } from "../../src/domain/kong-log.ts";
 import type { Item } from "./isolate.ts";
 import type { Metrics } from "../../src/ops/metrics.ts";
 import { tokenColumns } from "./stages/token-columns.ts";
@@ -155,7 +151,9 @@ async function identifyPriceAndPersist(deps: BatchDeps, entries: Entry[]) {
 /** Price books indexed once per version, shared by every batch of this process. */
 const DEFAULT_PLANS = new PlanCache();
 
-/** The batch's consumers, their plans, rate histories and limits. Reads cannot fail on data: any failure is transient. */
+/**
+ * The batch's consumers, their plans, rate histories and limits. Reads cannot fail on data: any failure is transient.
+ */
 async function lookups(deps: BatchDeps, refs: Array<KongConsumerRef | undefined>) {
   const { db, config } = deps;
   try {
@@ -181,8 +179,11 @@ async function lookups(deps: BatchDeps, refs: Array<KongConsumerRef | undefined>
   }
 }
 
-/** The default plan's book id; a name no book has leaves registrations without a plan (their calls unpriced, never free). */
-async function defaultPlanId(db: PrismaClient, name: string): Promise<string | null> {
+/**
+ * The default plan's book id; a name no book has leaves registrations without a plan (their calls unpriced, never
+ * free).
+ */
+async function defaultPlanId(db: Db, name: string): Promise<string | null> {
   return (await db.priceBook.findUnique({ where: { name }, select: { id: true } }))?.id ?? null;
 }
 

@@ -21,7 +21,10 @@ export const AuthorizeBodySchema = z
       .refine((c) => c.id || c.username || c.custom_id, "one of id, username or custom_id is required"),
     route: z.object({ id: name.optional(), name: name.optional() }).strict().optional(),
     model: name.optional(),
-    /** The client's request body as Kong read it (raw text), or parsed JSON; null: Kong could not read it (buffered to disk). */
+    /**
+     * The client's request body as Kong read it (raw text), or parsed JSON; null: Kong could not read it (buffered to
+     * disk).
+     */
     body: z.union([z.string(), z.record(z.string(), z.unknown()), z.null()]).optional(),
     /** Kong's request id: a budget hold is settled by the metered log that carries it. */
     request_id: safeText(200).optional(),

@@ -22,7 +22,10 @@ type Viewer = { kind: "admin" } | { kind: "consumer"; consumer_id: string };
 type Ctx = { api: Api; viewer: Viewer; timeZone: string; billingZone: string; currency: string };
 
 const DAY_MS = 86_400_000;
-/** A range start fixed when a view opens (or its range changes): a path that changed on every render would reload for ever. */
+/**
+ * A range start fixed when a view opens (or its range changes): a path that changed on every render would reload for
+ * ever.
+ */
 const useSince = (ms: number) => useMemo(() => new Date(Date.now() - ms).toISOString(), [ms]);
 
 function Budget(p: Ctx & { id: string }) {

@@ -8,9 +8,9 @@ import { classifyDbError, TransientFailure } from "../../../src/db/errors.ts";
 import {
   findByKongRefs,
   registerUnconfigured,
-  type KongConsumerRef,
   type RegistrationPricing,
 } from "../../../src/consumers/consumer.repository.ts";
+import type { KongConsumerRef } from "../../../src/domain/kong-log.ts";
 
 const refKey = (r: KongConsumerRef) => `${r.kongId ?? ""}|${r.username ?? ""}|${r.customId ?? ""}`;
 

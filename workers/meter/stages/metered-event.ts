@@ -37,7 +37,9 @@ export type MeteredEvent = {
   /** The reports this event was built from ("http-log", "ce:<source> <id>"). */
   reportedBy: string[];
   encoding?: string;
-  /** The price the call was priced with: its prices, the consumer rate or book price behind them, and how it was found. */
+  /**
+   * The price the call was priced with: its prices, the consumer rate or book price behind them, and how it was found.
+   */
   rate?: Omit<ResolvedPrice, "pricedBy"> & { pricedBy?: ResolvedPrice["pricedBy"] };
   cost: Decimal;
   capability?: number;

@@ -46,7 +46,8 @@ export function eventOf(r: StoredRow): MeteredEvent {
     figures: (r.figures ?? {}) as MeteredEvent["figures"],
     reportedBy: r.reported_by as string[],
     encoding: (r.encoding as string | null) ?? undefined,
-    // priced when it carries prices: by a consumer rate (rate_id), a book price (price_id), or both unset in old rows never
+    // priced when it carries prices: by a consumer rate (rate_id), a book price (price_id), or both unset in old rows
+    // never
     rate:
       r.input_cost_per_token !== null && r.input_cost_per_token !== undefined
         ? {
@@ -102,7 +103,10 @@ function billedLines(
   return out;
 }
 
-/** What a finalized invoice billed for the event, against what it should have: one correction per (model, type) that moved. */
+/**
+ * What a finalized invoice billed for the event, against what it should have: one correction per (model, type) that
+ * moved.
+ */
 export async function recordCorrections(
   client: SqlClient,
   before: MeteredEvent,
