@@ -27,7 +27,7 @@ export async function withDatabase(
   const redis = redisConnection(config, "client");
   redis.on("error", () => {}); // what could not be told is reported by MetadataChanges
   // the client role fails commands until connected: give the connection a moment first
-  await Promise.race([once(redis, "ready"), setTimeout(2000)]);
+  await Promise.race([once(redis, "ready"), setTimeout(2000, undefined, { ref: false })]);
   try {
     const changes = new MetadataChanges(redis, config.redis.prefix, warnings);
     return await work({ db, changes, holds: new HoldLedger(redis, config.redis.prefix) });

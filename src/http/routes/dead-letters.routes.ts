@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { DeadLetters } from "../../dead-letters/dead-letters.ts";
-import { presentDeadLetter } from "../../dead-letters/replay.service.ts";
+import { presentDeadLetter } from "./dead-letters.presenter.ts";
 import { instant, pageLimit, safeText, uuid } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";

@@ -8,12 +8,11 @@ import type { Prices } from "../../price-books/prices.ts";
 import { ENTRY_NAME } from "../../domain/price-book.ts";
 import { Decimal } from "../../domain/money.ts";
 import { instantString, price, safeText } from "../../domain/field-types.ts";
-import { rateFromRow } from "../../consumers/consumer.repository.ts";
 import { CATALOG_FORMATS } from "../../catalog/catalog.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ConsumerParams, correctionField } from "./common.schemas.ts";
-import { presentRate } from "./consumers.presenter.ts";
+import { presentBook, presentPrice } from "./prices.presenter.ts";
 import * as C from "../contract/prices.ts";
 
 const entryName = safeText(200, 1)
@@ -158,35 +157,6 @@ const TagParams = z.object({
 });
 const BookParams = z.object({ book: safeText(100, 1) });
 const admin = { tags: ["prices"], security: SECURITY.admin };
-
-type PriceRow = Parameters<typeof rateFromRow>[0] & { model: string; tiering: unknown };
-type Amount = { toFixed(): string } | null;
-const presentPrice = (p: PriceRow) => {
-  const rate = rateFromRow(p);
-  return {
-    model: p.model,
-    ...presentRate(rate),
-    request_fee: rate.requestFee?.toFixed() ?? null,
-    tiering: p.tiering ?? null,
-  };
-};
-const presentBook = (b: {
-  id: string;
-  name: string;
-  description: string | null;
-  version: number;
-  feePerPeriod: Amount;
-  minimumPerPeriod: Amount;
-  prices?: PriceRow[];
-}) => ({
-  id: b.id,
-  name: b.name,
-  description: b.description,
-  version: b.version,
-  fee_per_period: b.feePerPeriod?.toFixed() ?? null,
-  minimum_per_period: b.minimumPerPeriod?.toFixed() ?? null,
-  ...(b.prices ? { prices: b.prices.map(presentPrice) } : {}),
-});
 
 export async function priceBookRoutes(app: FastifyInstance, { prices }: { prices: Prices }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -11,6 +11,7 @@ import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { rangeOf, RangeFields } from "./common.schemas.ts";
 import { PeriodKey } from "./periods.ts";
+import { presentFlagged } from "./reports.presenter.ts";
 import * as C from "../contract/reports.ts";
 
 const admin = { tags: ["reports"], security: SECURITY.admin };
@@ -98,16 +99,7 @@ export async function reportRoutes(
       const { from, to } = rangeOf(q, config.usage.maxSpanDays);
       const { events, next } = await reports.flagged({ ...q, from, to });
       return {
-        events: events.map((e) => ({
-          id: e.id,
-          consumer_id: e.consumerId,
-          occurred_at: e.occurredAt.toISOString(),
-          model: e.model,
-          billable: e.billable,
-          anomalies: e.anomalies,
-          input_source: e.inputSource,
-          output_source: e.outputSource,
-        })),
+        events: events.map(presentFlagged),
         next_cursor: next,
       };
     },

@@ -9,6 +9,7 @@ import { pageLimit, safeText } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { IdParams } from "./common.schemas.ts";
+import { presentAlert, presentDelivery, presentEndpoint } from "./webhooks.presenter.ts";
 import * as C from "../contract/webhooks.ts";
 
 const endpointUrl = z
@@ -40,27 +41,6 @@ const DeliveriesQuery = z
 const AlertsQuery = z.object({ limit: pageLimit(500, 100), type: z.enum(ALERT_TYPES).optional() }).strict();
 
 const admin = { tags: ["alerts"], security: SECURITY.admin };
-
-type EndpointRow = {
-  id: string;
-  url: string;
-  description: string | null;
-  eventTypes: string[];
-  enabled: boolean;
-  createdAt: Date;
-  disabledAt: Date | null;
-};
-const presentEndpoint = (e: EndpointRow) => ({
-  id: e.id,
-  url: e.url,
-  description: e.description,
-  event_types: e.eventTypes,
-  enabled: e.enabled,
-  created_at: e.createdAt.toISOString(),
-  disabled_at: e.disabledAt?.toISOString() ?? null,
-});
-
-const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhooks: WebhookEndpoints }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -124,25 +104,7 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
       const { endpoint, deliveries: rows } = await webhooks.deliveries(request.params.id, request.query);
       return {
         endpoint: presentEndpoint(endpoint),
-        deliveries: rows.map((d) => ({
-          id: d.id,
-          alert_id: d.alertId,
-          alert_type: d.alert.type,
-          status: d.status,
-          attempts: d.attempts,
-          last_status_code: d.lastStatusCode,
-          last_error: d.lastError,
-          next_retry_at: iso(d.nextRetryAt),
-          delivered_at: iso(d.deliveredAt),
-          created_at: d.createdAt.toISOString(),
-          attempt_log: d.attemptLog.map((a) => ({
-            attempt: a.attempt,
-            at: a.at.toISOString(),
-            status_code: a.statusCode,
-            error: a.error,
-            duration_ms: a.durationMs,
-          })),
-        })),
+        deliveries: rows.map(presentDelivery),
       };
     },
   );
@@ -161,15 +123,7 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
     async (request) => {
       const rows = await webhooks.alerts(request.query);
       return {
-        alerts: rows.map((a) => ({
-          id: a.id,
-          type: a.type,
-          consumer_id: a.consumerId,
-          created_at: a.createdAt.toISOString(),
-          dispatched_at: iso(a.dispatchedAt),
-          body: a.payload,
-          deliveries: a.deliveries.map((d) => ({ endpoint_id: d.endpointId, status: d.status, attempts: d.attempts })),
-        })),
+        alerts: rows.map(presentAlert),
       };
     },
   );
