@@ -5,11 +5,21 @@ import type { Db } from "../db/client.ts";
 import { periodJson } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import { committedSpend, currentBudget } from "./budget.repository.ts";
-import { budgetPeriodAt, fromMicro, type Budget, type BudgetOwner } from "./budget.ts";
+import { budgetPeriodAt, fromMicro, type BudgetOwner } from "./budget.ts";
 import type { HoldLedger } from "./hold-ledger.ts";
 import { refOf } from "./ledger-fold.ts";
 
-const presentBudget = (b: Budget) => ({
+type Settings = {
+  version: number;
+  period: string;
+  amount: { toFixed(): string } | null;
+  tokens: bigint | null;
+  thresholds: number[];
+  capOutput: string;
+};
+
+/** A budget's settings as the API shows them (a version in its history, or the one in force). */
+export const budgetSettingsJson = (b: Settings) => ({
   version: b.version,
   period: b.period,
   amount: b.amount?.toFixed() ?? null,
@@ -30,7 +40,7 @@ export async function budgetStatus(db: Db, ledger: HoldLedger, config: Config, o
   const heldTokens = new Decimal(held?.heldTokens ?? 0);
   const committedTokens = new Decimal(committed.tokens.toString());
   return {
-    ...presentBudget(budget),
+    ...budgetSettingsJson(budget),
     currency: config.billing.currency,
     current_period: periodJson(period),
     committed: { amount: committed.money.toFixed(), tokens: committed.tokens.toString() },

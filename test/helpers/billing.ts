@@ -4,6 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
 import { eventIdOf } from "../../src/domain/usage-event.ts";
 import { JOBS } from "../../src/jobs/catalog.ts";
+import { createLogger } from "../../src/lib/logger.ts";
+import { startInvoiceWorker } from "../../workers/invoices/worker.ts";
 import { meterBatch } from "../../workers/meter/pipeline.ts";
 import type { Stack } from "./stack.ts";
 import { waitFor } from "./wait.ts";
@@ -55,3 +57,7 @@ export async function runJobs(queue: Queue, name: string, data: Record<string, u
 }
 
 export const tick = (queue: Queue, asOf: string) => runJobs(queue, JOBS.tick.name, { asOf });
+
+/** The invoice worker on the stack's database, quiet and unscheduled: tests add the jobs themselves. */
+export const startTestInvoiceWorker = (stack: Stack) =>
+  startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });

@@ -7,10 +7,9 @@ import { after, before, describe, it } from "node:test";
 import { Decimal } from "decimal.js";
 import { draftInvoice } from "../../src/billing/invoice.service.ts";
 import { JOBS } from "../../src/jobs/catalog.ts";
-import { startInvoiceWorker, type InvoiceWorker } from "../../workers/invoices/worker.ts";
-import { createLogger } from "../../src/lib/logger.ts";
+import type { InvoiceWorker } from "../../workers/invoices/worker.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
-import { meterLogs, runJobs, tick } from "../helpers/billing.ts";
+import { meterLogs, runJobs, startTestInvoiceWorker, tick } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -143,12 +142,7 @@ before(async () => {
     },
     { meter: false },
   );
-  worker = await startInvoiceWorker({
-    config: stack.config,
-    db: stack.db,
-    logger: createLogger("silent"),
-    schedule: false,
-  });
+  worker = await startTestInvoiceWorker(stack);
   for (const plan of PLANS) {
     const res = await admin(stack, "POST", "/v1/consumers", {
       username: plan.name,

@@ -5,10 +5,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Decimal } from "decimal.js";
-import { createLogger } from "../../src/lib/logger.ts";
-import { startInvoiceWorker, type InvoiceWorker } from "../../workers/invoices/worker.ts";
+import type { InvoiceWorker } from "../../workers/invoices/worker.ts";
 import { CHAT_REQUEST, CHAT_RESPONSE, kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
-import { meterEnvelopes, tick } from "../helpers/billing.ts";
+import { meterEnvelopes, startTestInvoiceWorker, tick } from "../helpers/billing.ts";
 import { aggregateMismatches } from "../helpers/pipeline-audit.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 
@@ -42,12 +41,7 @@ before(async () => {
     { BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly", BILLING_GRACE_MINUTES: "60" },
     { meter: false },
   );
-  worker = await startInvoiceWorker({
-    config: stack.config,
-    db: stack.db,
-    logger: createLogger("silent"),
-    schedule: false,
-  });
+  worker = await startTestInvoiceWorker(stack);
   assert.equal(
     (await admin(stack, "POST", "/v1/consumers", { username: name, kong_id: kongId, metadata: RATES })).statusCode,
     201,

@@ -12,9 +12,7 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { Decimal } from "decimal.js";
 import { kongLog } from "../fixtures/kong-logs.ts";
-import { meterLogs, tick } from "../helpers/billing.ts";
-import { startInvoiceWorker } from "../../workers/invoices/worker.ts";
-import { createLogger } from "../../src/lib/logger.ts";
+import { meterLogs, startTestInvoiceWorker, tick } from "../helpers/billing.ts";
 import { admin, INGEST_SECRET, startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -202,12 +200,7 @@ describe("price books and plans", () => {
   });
 
   it("an invoice with an unpriced call is not finalized by the run nor by hand, until its price is added or the operator says so", async () => {
-    const worker = await startInvoiceWorker({
-      config: stack.config,
-      db: stack.db,
-      logger: createLogger("silent"),
-      schedule: false,
-    });
+    const worker = await startTestInvoiceWorker(stack);
     try {
       const book = `held-${randomUUID().slice(0, 8)}`;
       assert.equal(
@@ -342,12 +335,7 @@ describe("price books and plans", () => {
   });
 
   it("the invoice rates a period's quantities through graduated and volume tiers, and adds the plan's fee and minimum top-up", async () => {
-    const worker = await startInvoiceWorker({
-      config: stack.config,
-      db: stack.db,
-      logger: createLogger("silent"),
-      schedule: false,
-    });
+    const worker = await startTestInvoiceWorker(stack);
     try {
       const book = `tiered-${randomUUID().slice(0, 8)}`;
       const T1 = { input: "0.000002", output: "0.000008" };
@@ -577,12 +565,7 @@ describe("price books and plans", () => {
   });
 
   it("a book price reaching into a finalized period is refused, unless sent as a correction, which the next invoice bills once", async () => {
-    const worker = await startInvoiceWorker({
-      config: stack.config,
-      db: stack.db,
-      logger: createLogger("silent"),
-      schedule: false,
-    });
+    const worker = await startTestInvoiceWorker(stack);
     try {
       const book = `fix-${randomUUID().slice(0, 8)}`;
       await admin(stack, "POST", "/v1/price-books", {
@@ -678,12 +661,7 @@ describe("price books and plans", () => {
   });
 
   it("a fee per request is part of each call's cost and one invoice line per model and fee, listing its calls", async () => {
-    const worker = await startInvoiceWorker({
-      config: stack.config,
-      db: stack.db,
-      logger: createLogger("silent"),
-      schedule: false,
-    });
+    const worker = await startTestInvoiceWorker(stack);
     try {
       const book = `fee-${randomUUID().slice(0, 8)}`;
       const made = await admin(stack, "POST", "/v1/price-books", {

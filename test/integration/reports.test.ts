@@ -5,10 +5,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Decimal } from "decimal.js";
-import { createLogger } from "../../src/lib/logger.ts";
-import { startInvoiceWorker, type InvoiceWorker } from "../../workers/invoices/worker.ts";
+import type { InvoiceWorker } from "../../workers/invoices/worker.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
-import { meterLogs, tick } from "../helpers/billing.ts";
+import { meterLogs, startTestInvoiceWorker, tick } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 
 const RATES = { input_cost_per_token: "0.000001", output_cost_per_token: "0.000002" };
@@ -48,12 +47,7 @@ before(async () => {
     },
     { meter: false },
   );
-  worker = await startInvoiceWorker({
-    config: stack.config,
-    db: stack.db,
-    logger: createLogger("silent"),
-    schedule: false,
-  });
+  worker = await startTestInvoiceWorker(stack);
   for (const p of people)
     assert.equal(
       (await admin(stack, "POST", "/v1/consumers", { username: p.name, kong_id: p.kongId, metadata: RATES }))

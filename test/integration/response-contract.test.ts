@@ -7,10 +7,9 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { createLogger } from "../../src/lib/logger.ts";
-import { startInvoiceWorker, type InvoiceWorker } from "../../workers/invoices/worker.ts";
+import type { InvoiceWorker } from "../../workers/invoices/worker.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
-import { meterLogs, tick } from "../helpers/billing.ts";
+import { meterLogs, startTestInvoiceWorker, tick } from "../helpers/billing.ts";
 import { ADMIN_KEY, admin, INGEST_SECRET, importSeed, startStack, type Stack } from "../helpers/stack.ts";
 
 type Call = {
@@ -35,12 +34,7 @@ before(async () => {
     { BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly", WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString("base64") },
     { meter: false },
   );
-  worker = await startInvoiceWorker({
-    config: stack.config,
-    db: stack.db,
-    logger: createLogger("silent"),
-    schedule: false,
-  });
+  worker = await startTestInvoiceWorker(stack);
   doc = (await stack.app.inject({ method: "GET", url: "/openapi.json" })).json();
 });
 after(async () => {

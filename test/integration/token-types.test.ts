@@ -5,10 +5,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Decimal } from "decimal.js";
-import { startInvoiceWorker, type InvoiceWorker } from "../../workers/invoices/worker.ts";
-import { createLogger } from "../../src/lib/logger.ts";
+import type { InvoiceWorker } from "../../workers/invoices/worker.ts";
 import { CHAT_REQUEST, kongLog } from "../fixtures/kong-logs.ts";
-import { meterLogs, tick } from "../helpers/billing.ts";
+import { meterLogs, startTestInvoiceWorker, tick } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 
 type Prices = { input: string; output: string; cached_input?: string; cache_write?: string; reasoning?: string };
@@ -87,12 +86,7 @@ function logOf(c: (typeof consumers)[number], call: (typeof CALLS)[number], i: n
 
 before(async () => {
   stack = await startStack({ BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly" }, { meter: false });
-  worker = await startInvoiceWorker({
-    config: stack.config,
-    db: stack.db,
-    logger: createLogger("silent"),
-    schedule: false,
-  });
+  worker = await startTestInvoiceWorker(stack);
   for (const c of consumers) {
     const res = await admin(stack, "POST", "/v1/consumers", {
       username: c.name,

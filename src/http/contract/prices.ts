@@ -1,6 +1,7 @@
 // Price books, their prices, plans and catalog imports.
 import { z } from "zod";
 import { Instant, Money } from "./common.ts";
+import { Rate } from "./consumers.ts";
 
 const TierPrices = {
   input_cost_per_token: Money,
@@ -18,18 +19,7 @@ const Tiering = z.union([
 ]);
 
 /** One price version of a book's entry (a model, a pattern, or `*`). */
-export const Price = z.object({
-  model: z.string(),
-  id: z.uuid(),
-  effective_from: Instant,
-  input_cost_per_token: Money,
-  output_cost_per_token: Money,
-  cached_input_cost_per_token: Money.nullable(),
-  cache_write_cost_per_token: Money.nullable(),
-  reasoning_cost_per_token: Money.nullable(),
-  request_fee: Money.nullable(),
-  tiering: Tiering.nullable(),
-});
+export const Price = Rate.extend({ model: z.string(), request_fee: Money.nullable(), tiering: Tiering.nullable() });
 export const CreatedPrice = Price.extend({ repriced_events: z.number() });
 
 export const PriceBook = z
