@@ -6,6 +6,7 @@
 import type { Prisma } from "../db/client.ts";
 import { Decimal } from "../domain/money.ts";
 import type { LineDraft } from "./invoice-lines.ts";
+import { oneAmount } from "./plan-charges.ts";
 
 type Tx = Prisma.TransactionClient;
 
@@ -30,17 +31,6 @@ export async function creditLines(
     GROUP BY l.grant_id, g.kind, g.priority, g.created_at HAVING sum(l.amount) <> 0 ORDER BY g.priority, g.created_at`;
   return rows.map((r) => {
     const amount = new Decimal(r.applied).negated();
-    return {
-      model: `${r.kind} credit`,
-      direction: null,
-      charge: "credit",
-      quantity: 1n,
-      unitPrice: amount,
-      amount,
-      adjustsPeriodId: null,
-      adjustsEventIds: [],
-      priceAdjustmentId: null,
-      creditGrantId: r.grant_id,
-    };
+    return { ...oneAmount(`${r.kind} credit`, null, "credit", amount), creditGrantId: r.grant_id };
   });
 }

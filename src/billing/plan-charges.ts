@@ -16,7 +16,13 @@ import { priceColumns, quantityColumns, type TypedUsage } from "./token-type-sql
 type Tx = Prisma.TransactionClient;
 export type PlanCharge = Omit<LineDraft, "position">;
 
-const oneAmount = (model: string, direction: LineDraft["direction"], charge: string, amount: Decimal): PlanCharge => ({
+/** A line billing one amount (a fee, a minimum, a credit), not token quantities. */
+export const oneAmount = (
+  model: string,
+  direction: LineDraft["direction"],
+  charge: string,
+  amount: Decimal,
+): PlanCharge => ({
   model,
   direction,
   charge,

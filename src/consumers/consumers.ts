@@ -75,10 +75,6 @@ export class Consumers {
     return this.db.consumer.findUniqueOrThrow({ where: { id: consumerId }, select: { id: true, username: true } });
   }
 
-  async rates(ref: string): Promise<ConsumerWithRates> {
-    return this.show(ref);
-  }
-
   async addRate(ref: string, rate: Parameters<typeof addRate>[2], by: Actor) {
     const added = await addRate(this.db, ref, rate, by);
     await this.changes.published([added.rate.consumerId]);

@@ -90,20 +90,20 @@ export class Credits {
   async consumerView(ref: string, viewer?: Viewer) {
     const c = await resolveConsumer(this.db, ref);
     assertVisible(viewer, c.id, ref);
+    return this.viewOf(c);
+  }
+
+  private async viewOf(c: { id: string; prepaid: boolean; creditLowThresholds: Array<{ toFixed(): string }> }) {
     const wallet = await walletOf(prismaSql(this.db), c.id);
-    const settings = await this.db.consumer.findUniqueOrThrow({
-      where: { id: c.id },
-      select: { prepaid: true, creditLowThresholds: true },
-    });
     // what authorize holds for calls in flight (null: not prepaid, or Redis away)
-    const inFlight = settings.prepaid
+    const inFlight = c.prepaid
       ? await this.holds.read({ owner: ownerKey(wallet), periodKey: PREPAID }).catch(() => null)
       : null;
     return {
       consumerId: c.id,
       pool: wallet.tag,
-      prepaid: settings.prepaid,
-      lowThresholds: settings.creditLowThresholds,
+      prepaid: c.prepaid,
+      lowThresholds: c.creditLowThresholds,
       held: inFlight ? { amount: fromMicro(inFlight.heldMoney), calls: inFlight.holds } : null,
       balance: await this.balance(wallet),
     };
@@ -112,9 +112,12 @@ export class Credits {
   async setSettings(ref: string, prepaid: boolean, lowThresholds: Decimal[]) {
     const c = await resolveConsumer(this.db, ref);
     const thresholds = [...new Set(lowThresholds.map((d) => d.toFixed()))].sort((a, b) => Number(a) - Number(b));
-    await this.db.consumer.update({ where: { id: c.id }, data: { prepaid, creditLowThresholds: thresholds } });
+    const updated = await this.db.consumer.update({
+      where: { id: c.id },
+      data: { prepaid, creditLowThresholds: thresholds },
+    });
     await this.changed(await walletOf(prismaSql(this.db), c.id));
-    return this.consumerView(c.id);
+    return this.viewOf(updated);
   }
 
   /** A consumer's ledger; a consumer key reads only its own. */

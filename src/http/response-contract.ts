@@ -30,10 +30,11 @@ export function contractSerializer(strict: boolean): FastifySerializerCompiler<z
       const route = `${method} ${url}`;
       const result = z.safeEncode(schema, data);
       if (!result.success) throw new ResponseContractError(route, z.prettifyError(result.error));
+      const json = JSON.stringify(result.data);
       if (strict) {
-        const extra = dropped(plain(data), plain(result.data));
+        const extra = dropped(plain(data), json === undefined ? undefined : JSON.parse(json));
         if (extra.length > 0) throw new ResponseContractError(route, `undocumented fields ${extra.join(", ")}`);
       }
-      return JSON.stringify(result.data);
+      return json;
     };
 }

@@ -70,11 +70,12 @@ export class Reports {
     return lineEvents(this.db, invoiceId, position, page.after, page.limit);
   }
 
+  /** Another consumer's event answers 404, exactly as one that does not exist. */
   async explain(eventId: string, viewer?: Viewer) {
-    const owner = await this.db.usageEvent.findUnique({ where: { id: eventId }, select: { consumerId: true } });
-    if (!owner || (viewer?.kind === "consumer" && owner.consumerId !== viewer.consumerId))
+    const explained = await explainEvent(this.db, eventId);
+    if (viewer?.kind === "consumer" && explained.consumer_id !== viewer.consumerId)
       throw notFound(`event ${eventId} not found`);
-    return explainEvent(this.db, eventId);
+    return explained;
   }
 
   /** A period's spend as FOCUS CSV: a consumer key gets its own rows only. */

@@ -50,7 +50,7 @@ export async function rateRoutes(app: FastifyInstance, { consumers }: { consumer
       },
     },
     async (request) => {
-      const { consumer, rates } = await consumers.rates(request.params.consumer);
+      const { consumer, rates } = await consumers.show(request.params.consumer);
       return { consumer_id: consumer.id, rates: rates.map(presentRate) };
     },
   );
