@@ -7,6 +7,7 @@ export const ALERT_TYPES = [
   "credits.exhausted",
   "credits.expiring",
   "credits.expired",
+  "invoice.drafted",
   "invoice.finalized",
   "invoice.unpriced_calls",
   "dead_letter.recorded",

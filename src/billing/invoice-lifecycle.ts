@@ -44,6 +44,26 @@ export async function finalizeByHand(
   if (r.outcome !== "finalized") throw conflict("status: the invoice was finalized or voided meanwhile", "status");
 }
 
+/** Re-drafts a draft from the usage and prices as they are now (after an operator priced its calls, say). */
+export async function redraftByHand(db: PrismaClient, id: string, settings: BillingSettings): Promise<void> {
+  const inv = await db.invoice.findUnique({
+    where: { id },
+    select: { consumerId: true, periodId: true, status: true },
+  });
+  if (!inv) throw notFound(`invoice ${id} not found`);
+  if (inv.status !== "draft")
+    throw conflict(`status: the invoice is ${inv.status}; only a draft can be re-drafted`, "status");
+  const r = await draftInvoice(db, {
+    consumerId: inv.consumerId,
+    periodId: inv.periodId,
+    settings,
+    now: new Date(),
+    finalize: false,
+  });
+  if (r.outcome === "empty") throw conflict("status: no usage is left on this draft; it was removed", "status");
+  if (r.outcome !== "drafted") throw conflict("status: the invoice was finalized or voided meanwhile", "status");
+}
+
 /**
  * Voids a draft or finalized invoice. With `rebill`, its usage and corrections are released and
  * billed again on the consumer's next invoice (as late usage); without, they stay unbilled.

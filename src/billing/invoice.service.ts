@@ -17,6 +17,7 @@ import { planCharges } from "./plan-charges.ts";
 import { creditLines } from "./invoice-credits.ts";
 import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
 import { addToOutbox } from "../alerts/outbox.ts";
+import { issueInvoiceNumber } from "./invoice-numbers.ts";
 import type { BillingSettings } from "./period.service.ts";
 
 /** held_unpriced: asked to finalize, kept as a draft because billable calls on it have no price. */
@@ -159,7 +160,7 @@ export async function draftInvoice(
           rounding: a.settings.rounding,
           subtotal: subtotal.toFixed(),
           total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
-          ...(finalize ? { status: "finalized", issuedAt: a.now } : {}),
+          ...(finalize ? { status: "finalized", issuedAt: a.now, ...(await issueInvoiceNumber(tx, a.settings)) } : {}),
         },
       });
       if (finalize) {
@@ -182,6 +183,24 @@ export async function draftInvoice(
               currency: a.settings.currency,
               total,
               lines: lines.length,
+            },
+          },
+        ]);
+      }
+      if (!a.finalize && period.status === "closed") {
+        // once per invoice: later re-drafts of the same draft do not announce it again
+        await addToOutbox(tx, [
+          {
+            type: "invoice.drafted",
+            dedupKey: `invoice.drafted:${inv.id}`,
+            consumerId: a.consumerId,
+            data: {
+              invoice_id: inv.id,
+              consumer_id: a.consumerId,
+              period: periodJson(period),
+              currency: a.settings.currency,
+              total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
+              finalizes_at: period.finalizeAfter.toISOString(),
             },
           },
         ]);

@@ -6,7 +6,8 @@ import type { PrismaClient } from "../db/client.ts";
 import { isPeriodKey } from "../domain/billing-period.ts";
 import { notFound, validationFailed } from "../domain/errors.ts";
 import { assertVisible, type Viewer } from "../domain/viewer.ts";
-import { finalizeByHand, voidInvoice, type HandChange } from "./invoice-lifecycle.ts";
+import { invoiceDocument } from "./documents/invoice-document.ts";
+import { finalizeByHand, redraftByHand, voidInvoice, type HandChange } from "./invoice-lifecycle.ts";
 import { findInvoice, invoiceCountsByStatus, listInvoices, type InvoiceStatus } from "./invoice.repository.ts";
 import { periodReport } from "./report.ts";
 
@@ -55,6 +56,17 @@ export class Invoices {
   async finalize(id: string, by: HandChange) {
     await finalizeByHand(this.db, id, by, this.config.billing);
     return this.show(id, undefined);
+  }
+
+  /** Re-drafts a draft from the usage and prices as they are now. */
+  async redraft(id: string) {
+    await redraftByHand(this.db, id, this.config.billing);
+    return this.show(id, undefined);
+  }
+
+  /** The invoice's document: the same model for the HTML page and the PDF. */
+  async document(id: string, viewer: Viewer | undefined) {
+    return invoiceDocument(await this.show(id, viewer));
   }
 
   async void(id: string, by: HandChange & { reason: string; rebill: boolean }) {

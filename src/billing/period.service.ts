@@ -7,11 +7,36 @@ export type BillingSettings = Config["billing"];
 
 export type PeriodRow = Prisma.BillingPeriodGetPayload<object>;
 
-/** Records a period as closed (or returns it if it already is). */
-export async function recordPeriod(db: Db, p: Period): Promise<PeriodRow> {
+/**
+ * When a closed period's drafts finalize: after the grace for late events, then the review window.
+ * The window counts from the closing when that is later, so drafts made late (a worker that was
+ * down) still get their whole review.
+ */
+export function finalizeAfterOf(endsAt: Date, closedAt: Date, s: Pick<BillingSettings, "graceMs" | "reviewMs">): Date {
+  return new Date(Math.max(endsAt.getTime() + s.graceMs, closedAt.getTime()) + s.reviewMs);
+}
+
+/**
+ * Records a period as closed (or returns it if it already is, its finalize time unchanged). The
+ * defaults suit a period drafted and finalized by hand: it may finalize as soon as it ended.
+ */
+export async function recordPeriod(
+  db: Db,
+  p: Period,
+  finalizeAfter: Date = p.endsAt,
+  closedAt: Date = new Date(),
+): Promise<PeriodRow> {
   return db.billingPeriod.upsert({
     where: { kind_key_timeZone: { kind: p.kind, key: p.key, timeZone: p.timeZone } },
-    create: { kind: p.kind, key: p.key, timeZone: p.timeZone, startsAt: p.startsAt, endsAt: p.endsAt },
+    create: {
+      kind: p.kind,
+      key: p.key,
+      timeZone: p.timeZone,
+      startsAt: p.startsAt,
+      endsAt: p.endsAt,
+      closedAt,
+      finalizeAfter,
+    },
     update: {},
   });
 }
@@ -36,15 +61,10 @@ export async function duePeriods(db: Db, s: BillingSettings, now: Date): Promise
   return ended.filter((p) => !done.has(p.key));
 }
 
-/** Closed periods whose grace for late events is over. */
+/** Closed periods whose grace and review window are over. */
 export async function periodsToFinalize(db: Db, s: BillingSettings, now: Date): Promise<PeriodRow[]> {
   return db.billingPeriod.findMany({
-    where: {
-      kind: s.period,
-      timeZone: s.timeZone,
-      status: "closed",
-      endsAt: { lte: new Date(now.getTime() - s.graceMs) },
-    },
+    where: { kind: s.period, timeZone: s.timeZone, status: "closed", finalizeAfter: { lte: now } },
     orderBy: { startsAt: "asc" },
   });
 }

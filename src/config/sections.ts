@@ -111,6 +111,20 @@ const billing = z
     BILLING_ISSUER_NAME: z.string().trim().min(1).max(200).default("tokenmeter"),
     // late events inside this window after a period closes still land on its (draft) invoices
     BILLING_GRACE_MINUTES: intFrom(0, 24 * 60),
+    // drafts of a closed period wait this long after the grace (and after the period closed) for review
+    BILLING_REVIEW_HOURS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(366 * 24)
+      .default(72),
+    // the issuer's postal address on invoice documents: lines separated by newlines or by "\n"
+    BILLING_ISSUER_ADDRESS: z.string().max(500).default(""),
+    // invoice numbers are this prefix and a gapless per-issuer sequence, e.g. INV-000042
+    BILLING_INVOICE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_/-]{0,20}$/, "must be up to 20 letters, digits, -, _ or /")
+      .default("INV-"),
     // how often the invoice worker looks for periods to close or finalize (catch-up after an outage)
     BILLING_TICK_MINUTES: intFrom(1, 15),
   })
@@ -120,7 +134,12 @@ const billing = z
     currency: e.BILLING_CURRENCY,
     rounding: e.BILLING_ROUNDING,
     issuerName: e.BILLING_ISSUER_NAME,
+    issuerAddress: e.BILLING_ISSUER_ADDRESS.split(/\r?\n|\\n/)
+      .map((l) => l.trim())
+      .filter(Boolean),
+    invoicePrefix: e.BILLING_INVOICE_PREFIX,
     graceMs: e.BILLING_GRACE_MINUTES * 60_000,
+    reviewMs: e.BILLING_REVIEW_HOURS * 3_600_000,
     tickMs: e.BILLING_TICK_MINUTES * 60_000,
   }));
 

@@ -139,6 +139,7 @@ before(async () => {
       BILLING_CURRENCY: "USD",
       BILLING_ROUNDING: "half_up",
       BILLING_GRACE_MINUTES: "60",
+      BILLING_REVIEW_HOURS: "0", // finalized as soon as the grace ends: the review window has its own test
     },
     { meter: false },
   );
@@ -237,6 +238,7 @@ describe("invoices", () => {
         timeZone: "Asia/Seoul",
         startsAt: new Date(`2026-12-01T00:00:00${SEOUL}`),
         endsAt: new Date(`2027-01-01T00:00:00${SEOUL}`),
+        finalizeAfter: new Date(`2027-01-01T00:00:00${SEOUL}`),
       },
     });
     await assert.rejects(

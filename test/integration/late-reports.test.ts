@@ -38,7 +38,7 @@ const llm = (type: "request" | "response", tokens: number) => ({
 
 before(async () => {
   stack = await startStack(
-    { BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly", BILLING_GRACE_MINUTES: "60" },
+    { BILLING_TIMEZONE: "UTC", BILLING_PERIOD: "monthly", BILLING_GRACE_MINUTES: "60", BILLING_REVIEW_HOURS: "0" },
     { meter: false },
   );
   worker = await startTestInvoiceWorker(stack);

@@ -17,7 +17,7 @@ import { admin, INGEST_SECRET, startStack, type Stack } from "../helpers/stack.t
 
 let stack: Stack;
 before(async () => {
-  stack = await startStack({ BILLING_TIMEZONE: "UTC" }, { meter: false });
+  stack = await startStack({ BILLING_TIMEZONE: "UTC", BILLING_REVIEW_HOURS: "0" }, { meter: false });
 });
 after(() => stack.close());
 

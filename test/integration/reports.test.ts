@@ -43,6 +43,7 @@ before(async () => {
       BILLING_TIMEZONE: "UTC",
       BILLING_PERIOD: "monthly",
       BILLING_GRACE_MINUTES: "60",
+      BILLING_REVIEW_HOURS: "0",
       BILLING_ISSUER_NAME: "Example Gateway",
     },
     { meter: false },

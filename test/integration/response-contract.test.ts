@@ -254,6 +254,9 @@ describe("response contract", () => {
         headers: { "content-type": "application/yaml" },
         payload: "_format_version: '3.0'\nconsumers: []\n",
       },
+      { op: "POST /v1/invoices/{id}/redraft", url: `/v1/invoices/${invoice}/redraft` },
+      { op: "GET /v1/invoices/{id}/document.html", url: `/v1/invoices/${invoice}/document.html` },
+      { op: "GET /v1/invoices/{id}/document.pdf", url: `/v1/invoices/${invoice}/document.pdf` },
       {
         op: "POST /v1/invoices/{id}/finalize",
         url: `/v1/invoices/${invoice}/finalize`,

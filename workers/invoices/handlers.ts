@@ -5,6 +5,7 @@ import { draftInvoice, finalizePeriod } from "../../src/billing/invoice.service.
 import {
   consumersToInvoice,
   duePeriods,
+  finalizeAfterOf,
   periodsToFinalize,
   recordPeriod,
   type BillingSettings,
@@ -59,8 +60,9 @@ async function closePeriod(job: Job, d: BillingDeps) {
   if (!isPeriodKey(periodKey, s.period))
     throw new UnrecoverableError(`${periodKey} does not start a ${s.period} period`);
   const period = periodOfKey(periodKey, s.period, s.timeZone);
-  if (period.endsAt > asOfDate(asOf)) throw new UnrecoverableError(`period ${periodKey} has not ended yet`);
-  const row = await recordPeriod(d.db, period);
+  const now = asOfDate(asOf);
+  if (period.endsAt > now) throw new UnrecoverableError(`period ${periodKey} has not ended yet`);
+  const row = await recordPeriod(d.db, period, finalizeAfterOf(period.endsAt, now, s), now);
   const consumers = await consumersToInvoice(d.db, row);
   await d.queue.addBulk(
     consumers.map((consumerId) => ({

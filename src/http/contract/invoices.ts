@@ -25,7 +25,18 @@ export const Invoice = z
     consumer_id: z.uuid(),
     username: z.string().nullable(),
     status: z.enum(["draft", "finalized", "void"]),
+    number: z.string().nullable().meta({
+      description: "Gapless per issuer, given when the invoice is finalized (kept when it is voided); null on a draft.",
+    }),
+    issuer: z
+      .object({ name: z.string(), address: z.array(z.string()) })
+      .nullable()
+      .meta({ description: "Who issued it, as configured when it was finalized; null on a draft." }),
     period: Period,
+    finalizes_at: Instant.nullable().meta({
+      description:
+        "A draft of a closed period: when the billing run finalizes it (after the grace and the review window). Null otherwise.",
+    }),
     currency: z.string(),
     subtotal: Money,
     credits_applied: Money.meta({
@@ -49,6 +60,8 @@ export const Invoice = z
   .meta({ id: "Invoice" });
 export type Invoice = z.infer<typeof Invoice>;
 export const InvoiceList = z.object({ invoices: z.array(Invoice) });
+export const InvoiceHtml = z.string().meta({ description: "The invoice document as an HTML page (text/html)." });
+export const InvoicePdf = z.string().meta({ description: "The invoice document as a PDF (application/pdf)." });
 
 export const ReportRow = z.object({
   invoice_id: z.uuid(),

@@ -10,7 +10,12 @@ export function presentInvoice(inv: InvoiceWithLines) {
     consumer_id: inv.consumerId,
     username: inv.consumer.username,
     status: inv.status,
+    number: inv.number,
+    issuer: inv.issuerName ? { name: inv.issuerName, address: inv.issuerAddress?.split("\n") ?? [] } : null,
     period: periodJson(inv.period),
+    // a draft of a closed period finalizes by itself then, unless an operator finalizes or voids it first
+    finalizes_at:
+      inv.status === "draft" && inv.period.status === "closed" ? inv.period.finalizeAfter.toISOString() : null,
     currency: inv.currency,
     subtotal: inv.subtotal.toFixed(),
     // prepaid credit on the invoice (its credit lines), already taken off the subtotal and total

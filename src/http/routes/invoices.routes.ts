@@ -11,6 +11,8 @@ import { actorOf, ActorHeaders, ConsumerParams, IdParams } from "./common.schema
 import { PeriodKey } from "./periods.ts";
 import { presentInvoice } from "./invoices.presenter.ts";
 import * as C from "../contract/invoices.ts";
+import { INVOICE_STYLE_HASH, invoiceHtml } from "../../billing/documents/invoice-html.ts";
+import { invoicePdf } from "../../billing/documents/invoice-pdf.ts";
 
 const ListQuery = z
   .object({
@@ -104,6 +106,70 @@ export async function invoiceRoutes(app: FastifyInstance, { invoices }: { invoic
       const { reason, allow_unpriced } = request.body;
       const by = { actor: actorOf(request, "api").actor, reason, allowUnpriced: allow_unpriced };
       return presentInvoice(await invoices.finalize(request.params.id, by));
+    },
+  );
+
+  r.post(
+    "/v1/invoices/:id/redraft",
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Re-draft a draft from the usage and prices as they are now",
+        description:
+          "For a draft under review: after pricing its unpriced calls or correcting a rate, the draft's lines follow. Its status and review window do not change.",
+        params: IdParams,
+        response: answers(200, C.Invoice, 403, 404, 409),
+      },
+    },
+    async (request) => presentInvoice(await invoices.redraft(request.params.id)),
+  );
+
+  r.get(
+    "/v1/invoices/:id/document.html",
+    {
+      schema: {
+        ...reader,
+        summary: "The invoice as a printable HTML page",
+        description:
+          "Self-contained (one inline style sheet, no script); prints on A4. A draft says it is a draft and has no number.",
+        params: IdParams,
+        response: answers(200, C.InvoiceHtml, 404),
+      },
+    },
+    async (request, reply) => {
+      const html = invoiceHtml(await invoices.document(request.params.id, request.principal));
+      return reply
+        .type("text/html; charset=utf-8")
+        .header(
+          "content-security-policy",
+          `default-src 'none'; style-src ${INVOICE_STYLE_HASH}; frame-ancestors 'self'`,
+        )
+        .header("x-content-type-options", "nosniff")
+        .send(html);
+    },
+  );
+
+  r.get(
+    "/v1/invoices/:id/document.pdf",
+    {
+      schema: {
+        ...reader,
+        summary: "The invoice as a PDF (A4)",
+        description: "Rendered by the server; the same content as the HTML page.",
+        params: IdParams,
+        response: answers(200, C.InvoicePdf, 404),
+      },
+    },
+    async (request, reply) => {
+      const doc = await invoices.document(request.params.id, request.principal);
+      const pdf = await invoicePdf(doc, new Date());
+      const name = `invoice-${doc.number ?? `draft-${doc.period.key}`}.pdf`.replace(/[^A-Za-z0-9._-]/g, "_");
+      return reply
+        .type("application/pdf")
+        .header("content-disposition", `attachment; filename="${name}"`)
+        .header("x-content-type-options", "nosniff")
+        .send(pdf);
     },
   );
 
