@@ -93,7 +93,7 @@ async function composeApi(deps: ApiDeps) {
     runs: new BillingRuns(deps.billingQueue, config, invoices),
     reports: new Reports(db, config, invoices),
     deadLetters: new DeadLetters(db, { config, producer: deps.producer, metrics }),
-    webhooks: new WebhookEndpoints(db, config),
+    webhooks: new WebhookEndpoints(db, config, alerts),
   };
   const close = async () => {
     progress.stop();

@@ -11,6 +11,8 @@ export const ALERT_TYPES = [
   "invoice.finalized",
   "invoice.unpriced_calls",
   "dead_letter.recorded",
+  // sent only to the endpoint an operator is testing, on request
+  "webhook.test",
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 

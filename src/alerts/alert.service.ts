@@ -1,6 +1,7 @@
 // Alerts: recorded once in PostgreSQL (by dedup key), then one delivery per subscribed webhook
 // endpoint, each a BullMQ job that retries with backoff (workers/webhooks/worker.ts). Recording
 // comes first, so an alert raised while Redis is away is queued by the next dispatch sweep.
+import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
@@ -8,6 +9,8 @@ import type { PrismaClient } from "../db/client.ts";
 import type { Logger } from "../lib/logger.ts";
 import { addToOutbox, type OutboxAlert } from "./outbox.ts";
 import { JOB_IDS, QUEUES, WEBHOOK_JOBS } from "../jobs/catalog.ts";
+import { queueCall } from "../jobs/queues.ts";
+import { AppError } from "../domain/errors.ts";
 
 /** Stored in Redis with every job: renaming it strands the jobs already queued. */
 
@@ -59,6 +62,40 @@ function deliveryJobOptions(config: Config, deliveryId: string) {
     removeOnComplete: { age: 7 * 24 * 3600 },
     removeOnFail: { age: 30 * 24 * 3600 },
   };
+}
+
+/**
+ * A test alert for one endpoint, delivered like any other (signed, retried, in its delivery log).
+ * It is recorded as dispatched, so the sweep never sends it to other endpoints.
+ */
+export async function sendTestAlert(
+  deps: AlertDeps,
+  endpointId: string,
+): Promise<{ alertId: string; deliveryId: string }> {
+  const { alertId, deliveryId } = await deps.db.$transaction(async (tx) => {
+    const [id] = await addToOutbox(tx, [
+      {
+        type: "webhook.test",
+        dedupKey: `webhook.test:${randomUUID()}`,
+        data: { endpoint_id: endpointId, message: "A test event sent from tokenmeter on an operator's request." },
+      },
+    ]);
+    await tx.alert.update({ where: { id: id! }, data: { dispatchedAt: new Date() } });
+    const delivery = await tx.webhookDelivery.create({ data: { alertId: id!, endpointId }, select: { id: true } });
+    return { alertId: id!, deliveryId: delivery.id };
+  });
+  try {
+    await queueCall(3000, "webhook queue", () =>
+      deps.webhookQueue.add(WEBHOOK_JOBS.deliver, { deliveryId }, deliveryJobOptions(deps.config, deliveryId)),
+    );
+  } catch (err) {
+    await deps.db.webhookDelivery.update({
+      where: { id: deliveryId },
+      data: { status: "failed", lastError: "not sent: the job queue (Redis) was unavailable" },
+    });
+    throw new AppError("redis_unavailable", "the job queue (Redis) is unavailable; retry later", { cause: err });
+  }
+  return { alertId, deliveryId };
 }
 
 /** Queues the deliveries of alerts recorded while Redis was away. */

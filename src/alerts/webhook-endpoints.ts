@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { conflict, notFound, validationFailed } from "../domain/errors.ts";
 import type { AlertType } from "./alert-types.ts";
+import { sendTestAlert, type AlertDeps } from "./alert.service.ts";
 import { checkDestination } from "./destination.ts";
 import { encryptSecret } from "./endpoint-secret.ts";
 import { newSigningSecret } from "./webhook-signature.ts";
@@ -14,6 +15,7 @@ export class WebhookEndpoints {
   constructor(
     private readonly db: Db,
     private readonly config: Config,
+    private readonly alertDeps: AlertDeps,
   ) {}
 
   async add(e: NewEndpoint) {
@@ -52,6 +54,13 @@ export class WebhookEndpoints {
     const e = await this.find(id);
     if (!e.enabled) return e;
     return this.db.webhookEndpoint.update({ where: { id: e.id }, data: { enabled: false, disabledAt: new Date() } });
+  }
+
+  /** Sends the endpoint a test event now; its delivery log shows how it answered. */
+  async sendTest(id: string) {
+    const e = await this.find(id);
+    if (!e.enabled) throw conflict("enabled: the endpoint is disabled; nothing is sent to it", "enabled");
+    return sendTestAlert(this.alertDeps, e.id);
   }
 
   async deliveries(id: string, q: { status?: "pending" | "delivered" | "failed"; limit: number }) {

@@ -112,4 +112,44 @@ describe("alerts from billing and metering", () => {
     assert.equal(got!.headers["webhook-id"], alert.id);
     assert.equal(quiet.received.length, 0, "a disabled endpoint is sent nothing");
   });
+
+  it("webhook.test: sent on request to that one endpoint, signed, in its delivery log", async () => {
+    const tested = new WebhookReceiver();
+    const created = (await admin(stack, "POST", "/v1/webhook-endpoints", { url: await tested.start() })).json();
+    tested.secret = created.secret;
+    try {
+      const res = await admin(stack, "POST", `/v1/webhook-endpoints/${created.id}/test`);
+      assert.equal(res.statusCode, 202, res.body);
+      const { delivery_id, alert_id } = res.json();
+      const [got] = await waitFor(
+        () => (tested.ofType("webhook.test").length ? tested.ofType("webhook.test") : undefined),
+        15_000,
+        "the test delivery",
+      );
+      assert.ok(got!.signatureValid);
+      assert.equal(got!.json.data.endpoint_id, created.id);
+      await sweep(); // the sweep sends it to no other endpoint
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(receiver.ofType("webhook.test").length, 0, "another endpoint that takes every type got it");
+      const log = await waitFor(
+        async () => {
+          const d = (await admin(stack, "GET", `/v1/webhook-endpoints/${created.id}/deliveries`)).json().deliveries;
+          return d[0]?.status === "delivered" ? d : undefined;
+        },
+        15_000,
+        "the delivery logged as delivered",
+      );
+      assert.deepEqual(
+        [log.length, log[0].id, log[0].alert_id, log[0].alert_type, log[0].attempt_log[0].status_code],
+        [1, delivery_id, alert_id, "webhook.test", 204],
+      );
+      await admin(stack, "DELETE", `/v1/webhook-endpoints/${created.id}`);
+      const refused = await admin(stack, "POST", `/v1/webhook-endpoints/${created.id}/test`);
+      assert.equal(refused.statusCode, 409);
+      assert.equal(refused.json().error.field, "enabled");
+      assert.equal((await admin(stack, "POST", `/v1/webhook-endpoints/${randomUUID()}/test`)).statusCode, 404);
+    } finally {
+      await tested.stop();
+    }
+  });
 });

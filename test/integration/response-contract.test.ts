@@ -263,6 +263,7 @@ describe("response contract", () => {
         body: { reason: "walk", allow_unpriced: true },
       },
       { op: "POST /v1/invoices/{id}/void", url: `/v1/invoices/${invoice}/void`, body: { reason: "walk" } },
+      { op: "POST /v1/webhook-endpoints/{id}/test", url: `/v1/webhook-endpoints/${endpoint}/test` },
       { op: "DELETE /v1/webhook-endpoints/{id}", url: `/v1/webhook-endpoints/${endpoint}` },
       { op: "DELETE /v1/consumers/{consumer}/budget", url: `/v1/consumers/${c}/budget` },
       { op: "DELETE /v1/tags/{tag}/budget", url: "/v1/tags/walk-tag/budget" },

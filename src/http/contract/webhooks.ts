@@ -15,6 +15,11 @@ export const CreatedEndpoint = Endpoint.extend({
   secret: z.string().meta({ description: "The signing secret, shown only in this answer." }),
 });
 export const EndpointList = z.object({ endpoints: z.array(Endpoint) });
+export const TestSent = z.object({
+  alert_id: z.uuid(),
+  delivery_id: z.uuid(),
+  deliveries_url: z.string().meta({ description: "The endpoint's delivery log, where the attempt shows." }),
+});
 
 export const Deliveries = z.object({
   endpoint: Endpoint,

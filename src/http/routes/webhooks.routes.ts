@@ -88,6 +88,27 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
     async (request) => presentEndpoint(await webhooks.disable(request.params.id)),
   );
 
+  r.post(
+    "/v1/webhook-endpoints/:id/test",
+    {
+      onRequest: requireAdmin,
+      schema: {
+        ...admin,
+        summary: "Send the endpoint a test event now (type webhook.test), signed and retried like any alert",
+        params: IdParams,
+        response: answers(202, C.TestSent, 403, 404, 409, 503),
+      },
+    },
+    async (request, reply) => {
+      const { alertId, deliveryId } = await webhooks.sendTest(request.params.id);
+      return reply.code(202).send({
+        alert_id: alertId,
+        delivery_id: deliveryId,
+        deliveries_url: `/v1/webhook-endpoints/${request.params.id}/deliveries`,
+      });
+    },
+  );
+
   r.get(
     "/v1/webhook-endpoints/:id/deliveries",
     {
