@@ -75,7 +75,7 @@ async function runMode(mode: "cached" | "uncached" | "budgets", CONCURRENCY: num
     const change =
       mode === "budgets"
         ? {
-            period: "month" as const,
+            period: "monthly" as const,
             amount: new Decimal("1000000"),
             tokens: null,
             thresholds: [],

@@ -329,8 +329,8 @@ export class BudgetGuard {
     const message =
       whose +
       (moneyShort
-        ? `the ${budget.period}'s budget of ${budget.amount!.toFixed()} ${this.deps.config.billing.currency} cannot hold this call (up to ${cost.toFixed()}; ${usedMoney.toFixed()} committed or held)`
-        : `the ${budget.period}'s budget of ${budget.tokens} tokens cannot hold this call (up to ${tokens}; ${usedTokens} committed or held)`);
+        ? `the ${budget.period} budget of ${budget.amount!.toFixed()} ${this.deps.config.billing.currency} cannot hold this call (up to ${cost.toFixed()}; ${usedMoney.toFixed()} committed or held)`
+        : `the ${budget.period} budget of ${budget.tokens} tokens cannot hold this call (up to ${tokens}; ${usedTokens} committed or held)`);
     return {
       code: "budget_exhausted" as const,
       message,

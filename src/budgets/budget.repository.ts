@@ -6,7 +6,7 @@ import { Prisma, type Db, type PrismaClient } from "../db/client.ts";
 import { localDateOf, type Period } from "../domain/billing-period.ts";
 import { Decimal } from "../domain/money.ts";
 import type { CapOutputSetting } from "../authorize/output-cap.ts";
-import { creditAllowance, type Budget, type BudgetOwner, type BudgetPeriod } from "./budget.ts";
+import { budgetPeriodOf, creditAllowance, type Budget, type BudgetOwner, type BudgetPeriod } from "./budget.ts";
 import { walletsOf } from "../credits/credit-store.ts";
 import { prismaSql } from "../db/sql.ts";
 
@@ -25,7 +25,7 @@ type Row = {
 const toBudget = (r: Row): Budget => ({
   owner: r.consumerId !== null ? { consumerId: r.consumerId } : { tag: r.tag! },
   version: r.version,
-  period: r.period as BudgetPeriod,
+  period: budgetPeriodOf(r.period),
   amount: r.amount === null ? null : new Decimal(typeof r.amount === "string" ? r.amount : r.amount.toFixed()),
   tokens: r.tokens === null ? null : BigInt(r.tokens),
   thresholds: r.thresholds,

@@ -8,7 +8,8 @@ import { Decimal } from "../domain/money.ts";
 import { pricesOf, type RatePrices } from "../domain/pricing.ts";
 import type { CapOutputSetting } from "../authorize/output-cap.ts";
 
-export type BudgetPeriod = "day" | "week" | "month";
+/** A budget's period has the billing period's names: daily, weekly, monthly. */
+export type BudgetPeriod = PeriodKind;
 
 /**
  * A prepaid consumer's credit is held at authorize like a budget (src/credits/credit-hold.ts): one
@@ -17,8 +18,14 @@ export type BudgetPeriod = "day" | "week" | "month";
  */
 export const PREPAID = "prepaid";
 
-const PERIOD_KINDS: Record<BudgetPeriod, PeriodKind> = { day: "daily", week: "weekly", month: "monthly" };
-export const BUDGET_PERIODS = Object.keys(PERIOD_KINDS) as BudgetPeriod[];
+export const BUDGET_PERIODS = ["daily", "weekly", "monthly"] as const satisfies readonly BudgetPeriod[];
+/** The names budgets had before they took the billing period's; still accepted, never answered. */
+export const LEGACY_BUDGET_PERIODS = { day: "daily", week: "weekly", month: "monthly" } as const;
+
+/** A stored period in either spelling (a row written by an earlier release reads as the same period). */
+export function budgetPeriodOf(stored: string): BudgetPeriod | typeof PREPAID {
+  return LEGACY_BUDGET_PERIODS[stored as keyof typeof LEGACY_BUDGET_PERIODS] ?? (stored as BudgetPeriod);
+}
 
 /** Whose budget: one consumer's, or the shared one of every consumer carrying a tag. */
 export type BudgetOwner = { consumerId: string; tag?: undefined } | { tag: string; consumerId?: undefined };
@@ -79,7 +86,7 @@ export function budgetPeriodAt(budget: Pick<Budget, "period">, at: Date, timeZon
       endsAt: new Date(at.getTime() + CREDIT_LEDGER_DAYS * 86_400_000),
     };
   }
-  return periodContaining(at, PERIOD_KINDS[budget.period], timeZone);
+  return periodContaining(at, budget.period, timeZone);
 }
 
 export type CallBound = {

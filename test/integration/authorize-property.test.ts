@@ -110,7 +110,7 @@ describe("authorize against a hard budget", () => {
           assert.equal(created.statusCode, 201, created.body);
           const id = created.json().id as string;
           const set = await admin(stack, "PUT", `/v1/consumers/${id}/budget`, {
-            period: "day",
+            period: "daily",
             amount,
             ...(tokens ? { tokens } : {}),
             cap_output,

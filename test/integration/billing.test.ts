@@ -188,7 +188,7 @@ describe("invoices", () => {
         byKey(
           inv.lines.map((l: Record<string, unknown>) => ({
             model: l.model,
-            direction: l.direction,
+            direction: l.token_type,
             quantity: l.quantity,
             unit_price: l.unit_price,
             amount: l.amount,
@@ -204,7 +204,7 @@ describe("invoices", () => {
     // a price that changed mid-month splits a line: alpha has two gpt-4o input prices
     const alpha = await invoiceOf(PLANS[0]!, "2026-11-01");
     assert.equal(
-      alpha.lines.filter((l: { model: string; direction: string }) => l.model === "gpt-4o" && l.direction === "input")
+      alpha.lines.filter((l: { model: string; token_type: string }) => l.model === "gpt-4o" && l.token_type === "input")
         .length,
       2,
     );
@@ -305,7 +305,7 @@ describe("invoices", () => {
     // priced at the rate in force on Nov 20 (after the change)
     assert.deepEqual(
       adjustments.map((l: Record<string, unknown>) => [
-        l.direction,
+        l.token_type,
         l.quantity,
         l.unit_price,
         l.amount,

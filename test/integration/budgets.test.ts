@@ -85,13 +85,13 @@ describe("budgets: hold and settle", () => {
   it("200 concurrent calls against a budget for about 50: committed spend stays within it, holds settle, one signed alert", async () => {
     // what one call holds, read from a consumer whose budget is far from any limit
     const probe = await newConsumer("probe");
-    assert.equal((await setBudget(probe.id, { period: "day", amount: "1000" })).statusCode, 200);
+    assert.equal((await setBudget(probe.id, { period: "daily", amount: "1000" })).statusCode, 200);
     const hold = new Decimal((await authorize(probe.username)).checks.budget.hold_amount);
     assert.ok(hold.gt(0));
 
     const c = await newConsumer("capped");
     const limit = hold.times("50.5");
-    const set = await setBudget(c.id, { period: "day", amount: limit.toFixed(), thresholds: [50, 80] });
+    const set = await setBudget(c.id, { period: "daily", amount: limit.toFixed(), thresholds: [50, 80] });
     assert.equal(set.statusCode, 200, set.body);
 
     const requestIds = Array.from({ length: 200 }, () => randomBytes(16).toString("hex"));
@@ -195,7 +195,7 @@ describe("budgets: hold and settle", () => {
 
   it("a hold the gateway plugin named in the log settles by that name, whatever the log's request id", async () => {
     const c = await newConsumer("named");
-    await setBudget(c.id, { period: "day", amount: "1" });
+    await setBudget(c.id, { period: "daily", amount: "1" });
     assert.equal((await authorize(c.username, "hold-from-plugin")).allow, true);
     const entry = {
       ...kongLog({ consumer: { id: c.kongId, username: c.username }, startedAt: Date.now() }),
@@ -214,18 +214,18 @@ describe("budgets: hold and settle", () => {
 
   it("a tag's budget is shared by its consumers: concurrent calls from two of them never pass it, and both settle it", async () => {
     const probe = await newConsumer("tag-probe");
-    await setBudget(probe.id, { period: "day", amount: "1000" });
+    await setBudget(probe.id, { period: "daily", amount: "1000" });
     const hold = new Decimal((await authorize(probe.username)).checks.budget.hold_amount);
     const tag = `team-${randomBytes(3).toString("hex")}`;
     const [a, b] = [await newConsumer("tag-a", [tag]), await newConsumer("tag-b", [tag])];
     const limit = hold.times("10.5");
     const set = await admin(stack, "PUT", `/v1/tags/${tag}/budget`, {
-      period: "day",
+      period: "daily",
       amount: limit.toFixed(),
       cap_output: "off",
     });
     assert.equal(set.statusCode, 200, set.body);
-    await setBudget(a.id, { period: "day", amount: "1000" }); // its own budget, far from its limit: both must hold
+    await setBudget(a.id, { period: "daily", amount: "1000" }); // its own budget, far from its limit: both must hold
 
     const calls = Array.from({ length: 40 }, (_, i) => ({ who: i % 2 ? a : b, id: randomBytes(16).toString("hex") }));
     const decisions = await Promise.all(calls.map((c) => authorize(c.who.username, c.id)));
@@ -276,7 +276,7 @@ describe("budgets: hold and settle", () => {
         ),
       },
     });
-    await setBudget(c.id, { period: "day", amount: "1" });
+    await setBudget(c.id, { period: "daily", amount: "1" });
     assert.equal((await authorize(c.username, "tdl-1")).allow, true);
     const refused = await authorize(c.username, "tdl-2");
     assert.equal(refused.reason.code, "tdl_limit_reached");
@@ -288,7 +288,7 @@ describe("budgets: hold and settle", () => {
     const c = await newConsumer("tokens");
     const first = await authorize(c.username); // no budget yet: nothing held
     assert.equal(first.checks.budget, undefined);
-    await setBudget(c.id, { period: "week", tokens: 150 });
+    await setBudget(c.id, { period: "weekly", tokens: 150 });
     const held = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 50 });
     assert.equal(held.allow, true, JSON.stringify(held));
     const refused = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 100 });
@@ -302,7 +302,7 @@ describe("budgets: never accepted and then ignored", () => {
     const c = await stack.db.consumer.create({
       data: { username: `from-logs-${randomUUID().slice(0, 8)}`, configured: false, tdlMatrix: {} },
     });
-    const res = await setBudget(c.id, { period: "day", amount: "10" });
+    const res = await setBudget(c.id, { period: "daily", amount: "10" });
     assert.deepEqual([res.statusCode, res.json().error.field], [409, "consumer"], res.body);
     assert.equal(
       (await admin(stack, "GET", `/v1/consumers/${c.id}/budget/versions`)).json().versions.length,
@@ -315,7 +315,7 @@ describe("budgets: never accepted and then ignored", () => {
 describe("budgets: numbers the caller controls", () => {
   it("a negative, zero, fractional or non-number output cap is refused before anything is held", async () => {
     const c = await newConsumer("hostile-cap");
-    await setBudget(c.id, { period: "day", amount: "0.001" });
+    await setBudget(c.id, { period: "daily", amount: "0.001" });
     const caps: Array<Record<string, unknown>> = [
       { max_tokens: -1_000_000 },
       { max_tokens: 0 },
@@ -338,7 +338,7 @@ describe("budgets: numbers the caller controls", () => {
 
   it("n completions hold n times the cap, and the largest of several cap fields is held", async () => {
     const c = await newConsumer("choices");
-    await setBudget(c.id, { period: "day", amount: "1000" });
+    await setBudget(c.id, { period: "daily", amount: "1000" });
     const one = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 100 });
     const three = await authorize(c.username, undefined, { ...CHAT_REQUEST, max_tokens: 100, n: 3 });
     const both = await authorize(c.username, undefined, {
@@ -386,7 +386,7 @@ describe("budgets: expiry and Redis away", () => {
       (await ask(app, (await newConsumer("expiry-probe")).username)).checks.budget?.hold_amount ?? "0",
     );
     assert.equal(one.toFixed(), "0", "no budget, no hold");
-    await setBudget(c.id, { period: "day", amount: "0.0003" }); // one call holds about 0.000227
+    await setBudget(c.id, { period: "daily", amount: "0.0003" }); // one call holds about 0.000227
     assert.equal((await ask(app, c.username, "lost-1")).allow, true);
     assert.equal((await ask(app, c.username, "lost-2")).reason?.code, "budget_exhausted");
     await new Promise((r) => setTimeout(r, 1100));
@@ -402,7 +402,7 @@ describe("budgets: expiry and Redis away", () => {
     });
     away.on("error", () => {});
     const c = await newConsumer("offline");
-    await setBudget(c.id, { period: "day", amount: "0.00025" }); // one call holds about 0.000227, costs about 0.000041
+    await setBudget(c.id, { period: "daily", amount: "0.00025" }); // one call holds about 0.000227, costs about 0.000041
     const closed = await appWith({}, away);
     const first = await ask(closed, c.username);
     assert.deepEqual(
@@ -433,14 +433,14 @@ describe("budgets: API", () => {
   it("versions every change, shows spend to the consumer itself, and refuses nonsense naming the field", async () => {
     const c = await newConsumer("api");
     const bad = [
-      [{ period: "day" }, "amount"],
+      [{ period: "daily" }, "amount"],
       [{ period: "fortnight", amount: "10" }, "period"],
-      [{ period: "day", amount: "-1" }, "amount"],
-      [{ period: "day", amount: 1e-13 }, "amount"],
-      [{ period: "day", amount: "10", thresholds: [50, 50] }, "thresholds"],
-      [{ period: "day", amount: "10", thresholds: [120] }, "thresholds"],
-      [{ period: "day", tokens: 1.5 }, "tokens"],
-      [{ period: "day", amount: "10", hard: true }, "hard"],
+      [{ period: "daily", amount: "-1" }, "amount"],
+      [{ period: "daily", amount: 1e-13 }, "amount"],
+      [{ period: "daily", amount: "10", thresholds: [50, 50] }, "thresholds"],
+      [{ period: "daily", amount: "10", thresholds: [120] }, "thresholds"],
+      [{ period: "daily", tokens: 1.5 }, "tokens"],
+      [{ period: "daily", amount: "10", hard: true }, "hard"],
     ] as const;
     for (const [body, field] of bad) {
       const res = await setBudget(c.id, body);
@@ -453,8 +453,10 @@ describe("budgets: API", () => {
       "nothing half-applied",
     );
 
-    await setBudget(c.id, { period: "month", amount: "25.50", thresholds: [80, 50] });
-    const changed = (await setBudget(c.id, { period: "month", amount: "30" })).json();
+    // "month" is the older spelling of "monthly": accepted, answered with the one name billing uses too
+    const first = (await setBudget(c.id, { period: "month", amount: "25.50", thresholds: [80, 50] })).json();
+    assert.equal(first.period, "monthly");
+    const changed = (await setBudget(c.id, { period: "monthly", amount: "30" })).json();
     assert.equal(changed.version, 2);
     const versions = (await admin(stack, "GET", `/v1/consumers/${c.id}/budget/versions`)).json().versions;
     assert.deepEqual(
@@ -483,7 +485,7 @@ describe("budgets: API", () => {
     });
     assert.equal(usage.json().budget.remaining.amount, "30", "the usage API shows the budget too");
     const other = await newConsumer("other");
-    await setBudget(other.id, { period: "day", amount: "1" });
+    await setBudget(other.id, { period: "daily", amount: "1" });
     const theirs = await stack.app.inject({
       method: "GET",
       url: `/v1/consumers/${other.id}/budget`,
@@ -494,7 +496,7 @@ describe("budgets: API", () => {
       method: "PUT",
       url: `/v1/consumers/${c.id}/budget`,
       headers: { authorization: `Bearer ${key}` },
-      payload: { period: "day", amount: "1000" },
+      payload: { period: "daily", amount: "1000" },
     });
     assert.equal(change.statusCode, 403, "a consumer cannot raise its own budget");
 
@@ -532,7 +534,7 @@ describe("budgets: holding smaller is not a refusal", () => {
     assert.equal(
       (
         await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, {
-          period: "day",
+          period: "daily",
           amount: "0.0003",
           cap_output: "auto",
         })

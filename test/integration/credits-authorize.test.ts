@@ -184,7 +184,7 @@ describe("prepaid credit at authorize", () => {
     // a day's budget below what the call's input alone costs: no output cap fits it, so the budget
     // refuses (429) though the credit could pay
     const set = await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, {
-      period: "day",
+      period: "daily",
       amount: "0.00001",
       cap_output: "off",
     });
@@ -193,15 +193,20 @@ describe("prepaid credit at authorize", () => {
     assert.deepEqual([byBudget.status, byBudget.reason.code], [429, "budget_exhausted"]);
     // a budget far above the credit: the credit refuses (402) once it is spent, and the budget's hold is given back
     assert.equal(
-      (await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "1000", cap_output: "off" }))
-        .statusCode,
+      (
+        await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, {
+          period: "daily",
+          amount: "1000",
+          cap_output: "off",
+        })
+      ).statusCode,
       200,
     );
     const poor = await prepaidConsumer("0.00001");
     assert.equal(
       (
         await admin(stack, "PUT", `/v1/consumers/${poor.id}/budget`, {
-          period: "day",
+          period: "daily",
           amount: "1000",
           cap_output: "off",
         })

@@ -193,7 +193,7 @@ describe("user-metadata Kong plugin", () => {
       method: "PUT",
       url: `/v1/consumers/${id}/budget`,
       headers: { authorization: "Bearer test-admin-key" },
-      payload: { period: "month", amount: "100" },
+      payload: { period: "monthly", amount: "100" },
     });
     assert.equal(put.statusCode, 200, put.body);
     const r = await run({});
@@ -217,7 +217,7 @@ describe("user-metadata Kong plugin", () => {
         headers: { authorization: "Bearer test-admin-key" },
         payload: { period, amount, ...(cap_output ? { cap_output } : {}) },
       });
-    assert.equal((await setBudget("month", "100")).statusCode, 200);
+    assert.equal((await setBudget("monthly", "100")).statusCode, 200);
 
     // no max-tokens field: the upstream gets the consumer's max_output_tokens, which was held
     const open = await run({ timeouts: { connect_timeout: 5000, write_timeout: 60_000, read_timeout: 3_600_000 } });
@@ -239,7 +239,7 @@ describe("user-metadata Kong plugin", () => {
 
     // a budget that cannot pay for 7000 output tokens is held, and the call capped, at what it can
     // (a day's budget: a ledger of its own, with nothing held yet)
-    assert.equal((await setBudget("day", "0.001")).statusCode, 200);
+    assert.equal((await setBudget("daily", "0.001")).statusCode, 200);
     const asked = JSON.stringify({ ...JSON.parse(chatBody(10)), max_completion_tokens: 7000 });
     const shrunk = await run({ body: asked });
     assert.equal(shrunk.exit, undefined);
@@ -248,7 +248,7 @@ describe("user-metadata Kong plugin", () => {
     assert.equal(JSON.parse(shrunk.upstreamBody!).max_tokens, undefined, "the field the client used, no other");
 
     // cap_output off: the same call is refused, not rewritten
-    assert.equal((await setBudget("week", "0.001", "off")).statusCode, 200);
+    assert.equal((await setBudget("weekly", "0.001", "off")).statusCode, 200);
     const refused = await run({ body: asked });
     assert.equal(refused.exit?.status, 429);
     assert.equal(refused.upstreamBody, undefined);

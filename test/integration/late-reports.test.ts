@@ -100,7 +100,7 @@ describe("a report after finalization", () => {
     const novPeriod = (await stack.db.invoice.findUniqueOrThrow({ where: { id: nov.id } })).periodId;
     const lines = dec.lines.map((l: Record<string, unknown>) => [
       l.kind,
-      l.direction,
+      l.token_type,
       l.quantity,
       l.unit_price,
       l.amount,

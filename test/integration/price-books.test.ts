@@ -262,7 +262,7 @@ describe("price books and plans", () => {
     const c = await newConsumer();
     await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book });
     assert.equal(
-      (await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "day", amount: "100" })).statusCode,
+      (await admin(stack, "PUT", `/v1/consumers/${c.id}/budget`, { period: "daily", amount: "100" })).statusCode,
       200,
     );
     const decide = async (model: string) =>
@@ -603,7 +603,7 @@ describe("price books and plans", () => {
       const [april] = (await admin(stack, "GET", `/v1/consumers/${c.id}/invoices?period=2027-04-01`)).json().invoices;
       const lines = (await admin(stack, "GET", `/v1/invoices/${april.id}`)).json().lines as Array<{
         kind: string;
-        direction: string;
+        token_type: string;
         quantity: number;
         amount: string;
         reason: string;
@@ -611,7 +611,7 @@ describe("price books and plans", () => {
       const fixes = lines.filter((l) => l.kind === "price_correction");
       const D = (x: string | number) => new Decimal(x);
       assert.deepEqual(
-        fixes.map((l) => [l.direction, l.quantity, l.amount]).sort(),
+        fixes.map((l) => [l.token_type, l.quantity, l.amount]).sort(),
         [
           ["input", 10_000, D(10_000).times(D(FIXED.input).minus(GPT4O.input)).toFixed()],
           ["output", 1_000, D(1_000).times(D(FIXED.output).minus(GPT4O.output)).toFixed()],

@@ -224,7 +224,7 @@ describe("consumer keys", () => {
     assert.equal(corrections.length, 1, JSON.stringify(inv.lines));
     assert.deepEqual(
       [
-        corrections[0].direction,
+        corrections[0].token_type,
         corrections[0].quantity,
         corrections[0].unit_price,
         corrections[0].amount,

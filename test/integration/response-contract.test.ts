@@ -192,11 +192,11 @@ describe("response contract", () => {
       {
         op: "PUT /v1/consumers/{consumer}/budget",
         url: `/v1/consumers/${c}/budget`,
-        body: { period: "month", amount: "10", thresholds: [50] },
+        body: { period: "monthly", amount: "10", thresholds: [50] },
       },
       { op: "GET /v1/consumers/{consumer}/budget", url: `/v1/consumers/${c}/budget`, auth: key.key },
       { op: "GET /v1/consumers/{consumer}/budget/versions", url: `/v1/consumers/${c}/budget/versions` },
-      { op: "PUT /v1/tags/{tag}/budget", url: "/v1/tags/walk-tag/budget", body: { period: "day", tokens: 1000 } },
+      { op: "PUT /v1/tags/{tag}/budget", url: "/v1/tags/walk-tag/budget", body: { period: "daily", tokens: 1000 } },
       { op: "GET /v1/tags/{tag}/budget", url: "/v1/tags/walk-tag/budget" },
       { op: "GET /v1/tags/{tag}/budget/versions", url: "/v1/tags/walk-tag/budget/versions" },
       {

@@ -209,8 +209,8 @@ describe("token types", () => {
     const list = (await admin(stack, "GET", "/v1/consumers/typed-prices/invoices?period=2026-11-01")).json().invoices;
     const inv = (await admin(stack, "GET", `/v1/invoices/${list[0].id}`)).json();
     const lines = Object.fromEntries(
-      inv.lines.map((l: { direction: string; quantity: number; unit_price: string }) => [
-        l.direction,
+      inv.lines.map((l: { token_type: string; quantity: number; unit_price: string }) => [
+        l.token_type,
         [l.quantity, l.unit_price],
       ]),
     );

@@ -1,5 +1,6 @@
 // Invoices with their lines and history, the period report and billing runs.
 import { z } from "zod";
+import { TOKEN_TYPES } from "../../domain/token-types.ts";
 import { Instant, Money, Period } from "./common.ts";
 
 export const InvoiceLine = z.object({
@@ -9,7 +10,10 @@ export const InvoiceLine = z.object({
       "usage, late_usage, usage_correction, price_correction, or a plan charge (fee, minimum, request_fee, credit).",
   }),
   model: z.string().nullable(),
-  direction: z.string().nullable().meta({ description: "The token type a usage line bills." }),
+  token_type: z
+    .enum(TOKEN_TYPES)
+    .nullable()
+    .meta({ description: "The token type a usage line bills; null on a plan charge." }),
   quantity: z.number(),
   unit_price: Money,
   amount: Money,

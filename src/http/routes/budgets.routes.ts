@@ -5,7 +5,14 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { CAP_OUTPUT_SETTINGS } from "../../authorize/output-cap.ts";
-import { BUDGET_PERIODS, MAX_BUDGET_AMOUNT, MAX_BUDGET_TOKENS } from "../../budgets/budget.ts";
+import {
+  BUDGET_PERIODS,
+  budgetPeriodOf,
+  LEGACY_BUDGET_PERIODS,
+  MAX_BUDGET_AMOUNT,
+  MAX_BUDGET_TOKENS,
+  type BudgetPeriod,
+} from "../../budgets/budget.ts";
 import type { Budgets, BudgetSettings } from "../../budgets/budgets.ts";
 import { price, safeText } from "../../domain/field-types.ts";
 import * as C from "../contract/budgets.ts";
@@ -16,7 +23,13 @@ import { presentBudgetVersion } from "./budgets.presenter.ts";
 
 const BudgetSchema = z
   .object({
-    period: z.enum(BUDGET_PERIODS).meta({ description: "The budget's period, in the billing time zone." }),
+    period: z
+      .enum([...BUDGET_PERIODS, ...(Object.keys(LEGACY_BUDGET_PERIODS) as Array<keyof typeof LEGACY_BUDGET_PERIODS>)])
+      .transform((p) => budgetPeriodOf(p) as BudgetPeriod)
+      .meta({
+        description:
+          "The budget's period in the billing time zone: daily, weekly or monthly (day, week and month are older spellings of the same; answers use the new ones).",
+      }),
     amount: price
       .refine((d) => d.gt(0), "must be more than 0")
       .refine((d) => d.lte(MAX_BUDGET_AMOUNT), `must be at most ${MAX_BUDGET_AMOUNT.toFixed()}`)

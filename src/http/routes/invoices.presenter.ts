@@ -31,7 +31,7 @@ export function presentInvoice(inv: InvoiceWithLines) {
       position: l.position,
       kind: lineKind(l),
       model: l.model,
-      direction: l.direction,
+      token_type: l.direction,
       quantity: Number(l.quantity),
       unit_price: l.unitPrice.toFixed(),
       amount: l.amount.toFixed(),

@@ -51,7 +51,7 @@ function InvoiceLines(p: { api: Api; id: string; timeZone: string }) {
             <td>{l.position}</td>
             <td>{l.kind}</td>
             <td>{l.model}</td>
-            <td>{l.direction}</td>
+            <td>{l.token_type}</td>
             <td class="num">{count(l.quantity)}</td>
             <td class="num">{l.unit_price}</td>
             <td class="num" data-testid="line-amount">
