@@ -1,7 +1,7 @@
 // What a consumer is made of when it is created or changed, through the API or an import. Field
 // names follow the gateway plugin's metadata; prices arrive as exact Decimals.
 import { z } from "zod";
-import { instantString, price, safeText, tdlMatrix, tokenLimit } from "../domain/field-types.ts";
+import { instantString, markupPercent, price, safeText, tdlMatrix, tokenLimit } from "../domain/field-types.ts";
 
 const PER_TYPE_PRICES = new Set([
   "cached_input_cost_per_token",
@@ -51,3 +51,18 @@ export const ConsumerBodySchema = z
   })
   .strict();
 export type ConsumerBody = z.infer<typeof ConsumerBodySchema>;
+
+/** A new consumer may start on a plan: the price book it is billed by, with a markup. */
+export const NewConsumerSchema = ConsumerBodySchema.extend({
+  plan: z
+    .object({
+      price_book: safeText(100, 1).meta({ description: "The book's name or id." }),
+      markup_percent: markupPercent.optional(),
+    })
+    .strict()
+    .optional()
+    .meta({
+      description: "Bill the consumer by a price book from the start (PUT /v1/consumers/:consumer/plan later).",
+    }),
+}).strict();
+export type NewConsumer = z.infer<typeof NewConsumerSchema>;

@@ -184,9 +184,20 @@ export async function updateConsumerIn(
   };
 }
 
-export async function createConsumer(db: PrismaClient, input: ConsumerBody, defaults: PriceDefaults, by: Actor) {
+/** `then` runs in the same transaction once the consumer exists (a plan to set): all of it or none. */
+export async function createConsumer(
+  db: PrismaClient,
+  input: ConsumerBody,
+  defaults: PriceDefaults,
+  by: Actor,
+  then?: (tx: Tx, consumerId: string) => Promise<void>,
+) {
   try {
-    return await db.$transaction((tx) => createConsumerIn(tx, input, defaults, by));
+    return await db.$transaction(async (tx) => {
+      const change = await createConsumerIn(tx, input, defaults, by);
+      await then?.(tx, change.consumer.id);
+      return change;
+    });
   } catch (err) {
     uniqueConflict(err);
   }

@@ -3,7 +3,7 @@
 // header or a unique index (no control characters, bounded), counts a column can hold, and
 // per-token prices. Each carries its own OpenAPI description.
 import { z } from "zod";
-import { parsePrice, PRICE_INTEGER_DIGITS, PRICE_SCALE, type Decimal } from "./money.ts";
+import { Decimal, parsePrice, PRICE_INTEGER_DIGITS, PRICE_SCALE } from "./money.ts";
 import { LEVELS, parseMatrix, SLOT_NAMES, type TdlMatrix } from "./tdl.ts";
 
 const YEAR_MIN = 1970;
@@ -111,3 +111,20 @@ export const tdlMatrix = z
     propertyNames: { enum: SLOT_NAMES },
     additionalProperties: { type: "array", items: { type: "integer", minimum: 0 }, minItems: LEVELS, maxItems: LEVELS },
   });
+
+/** Markup in percent: -100 < m <= 1000 (negative: a discount), at most 4 decimal places. */
+export const markupPercent = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx): Decimal => {
+    const text = String(v).trim();
+    if (/^-?\d{1,4}(\.\d{1,4})?$/.test(text)) {
+      const d = new Decimal(text);
+      if (d.gt(-100) && d.lte(1000)) return d;
+    }
+    ctx.addIssue({
+      code: "custom",
+      message: 'must be a percentage above -100 and at most 1000, with at most 4 decimal places (e.g. "7.5" or "-10")',
+    });
+    return z.NEVER;
+  })
+  .meta({ description: "Added to every plan price, in percent; negative for a discount.", examples: ["7.5", "-10"] });

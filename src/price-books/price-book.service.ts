@@ -146,7 +146,7 @@ async function pricesAdded(
 }
 
 /** The book a plan names: a consumer's own prices are never a plan. */
-async function planBook(tx: Db, ref: string | null) {
+export async function planBook(tx: Db, ref: string | null) {
   const book = ref === null ? null : await resolveBook(tx, ref);
   if (book?.ownerConsumerId)
     throw validationFailed("price_book: that book holds one consumer's own prices; it cannot be a plan", "price_book");

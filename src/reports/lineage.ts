@@ -8,6 +8,15 @@ import { PRICE_SQL, QUANTITY_SQL } from "../billing/token-type-sql.ts";
 
 type LineEventRow = { id: string; occurred_at: Date; quantity: bigint; cost: string };
 
+/** An event under a line: its share of the line (quantity x the line's unit price) beside the whole call's cost. */
+const lineEvent = (r: LineEventRow, unitPrice: string) => ({
+  id: r.id,
+  occurred_at: r.occurred_at.toISOString(),
+  quantity: Number(r.quantity),
+  amount: new Decimal(unitPrice).times(r.quantity.toString()).toFixed(),
+  cost: new Decimal(r.cost).toFixed(),
+});
+
 /**
  * The events of one invoice line, by event id from `after` on. A usage line holds the invoice's
  * events of its model whose type quantity is billed at its unit price; an adjustment line names
@@ -59,12 +68,7 @@ export async function lineEvents(
     unit_price: line.unitPrice.toFixed(),
     // an adjustment line bills a difference: its events' quantities are what they are now
     kind: named ? "adjustment" : "usage",
-    events: page.map((r) => ({
-      id: r.id,
-      occurred_at: r.occurred_at.toISOString(),
-      quantity: Number(r.quantity),
-      cost: new Decimal(r.cost).toFixed(),
-    })),
+    events: page.map((r) => lineEvent(r, line.unitPrice.toFixed())),
     next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
   };
 }
@@ -93,12 +97,7 @@ async function feeLineEvents(db: Db, line: Line, after: string | undefined, limi
     quantity: Number(line.quantity),
     unit_price: line.unitPrice.toFixed(),
     kind: "request_fee",
-    events: page.map((r) => ({
-      id: r.id,
-      occurred_at: r.occurred_at.toISOString(),
-      quantity: Number(r.quantity),
-      cost: new Decimal(r.cost).toFixed(),
-    })),
+    events: page.map((r) => lineEvent(r, line.unitPrice.toFixed())),
     next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
   };
 }

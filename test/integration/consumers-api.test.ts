@@ -1,5 +1,6 @@
 // Admin API for consumers, metadata and rates: happy paths, errors that name the field, auth.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 
@@ -180,6 +181,62 @@ describe("consumers API", () => {
       200,
       "400 days exactly",
     );
+  });
+
+  it("a consumer created on a plan answers with it; an unknown book or markup creates nothing", async () => {
+    const book = `plan-${randomUUID().slice(0, 8)}`;
+    assert.equal((await admin(stack, "POST", "/v1/price-books", { name: book })).statusCode, 201);
+    const name = `on-plan-${randomUUID().slice(0, 8)}`;
+    const created = await admin(stack, "POST", "/v1/consumers", {
+      username: name,
+      plan: { price_book: book, markup_percent: "7.5" },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().plan.price_book.name, book);
+    assert.equal(created.json().plan.markup_percent, "7.5");
+    const shown = (await admin(stack, "GET", `/v1/consumers/${name}`)).json();
+    assert.deepEqual(shown.plan, created.json().plan);
+    for (const [plan, field] of [
+      [{ price_book: "no-such-book" }, null],
+      [{ price_book: book, markup_percent: "-100" }, "plan.markup_percent"],
+      [{ price_book: book, markup_percent: "abc" }, "plan.markup_percent"],
+      [{}, "plan.price_book"],
+    ] as const) {
+      const other = `refused-${randomUUID().slice(0, 8)}`;
+      const res = await admin(stack, "POST", "/v1/consumers", { username: other, plan });
+      assert.ok(res.statusCode === 400 || res.statusCode === 404, `${JSON.stringify(plan)}: ${res.statusCode}`);
+      if (field) assert.equal(res.json().error.field, field);
+      assert.equal(await stack.db.consumer.count({ where: { username: other } }), 0, "nothing half-created");
+    }
+  });
+
+  it("search finds consumers by part of a username, custom id or Kong id, in any case, page by page", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const kongId = randomUUID();
+    for (const body of [
+      { username: `Find-Me-${tag}-1` },
+      { username: `find-me-${tag}-2` },
+      { custom_id: `FIND-ME-${tag}-3` },
+      { username: `other-${tag}`, kong_id: kongId },
+    ])
+      assert.equal((await admin(stack, "POST", "/v1/consumers", body)).statusCode, 201);
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: {
+        consumers: Array<{ username: string | null; custom_id: string | null }>;
+        next_after: string | null;
+      } = (await admin(stack, "GET", `/v1/consumers?q=find-me-${tag}&limit=2${after ? `&after=${after}` : ""}`)).json();
+      seen.push(...page.consumers.map((c) => c.username ?? c.custom_id!));
+      after = page.next_after;
+    } while (after);
+    assert.deepEqual(seen.sort(), [`FIND-ME-${tag}-3`, `Find-Me-${tag}-1`, `find-me-${tag}-2`].sort());
+    const byKong = (await admin(stack, "GET", `/v1/consumers?q=${kongId.slice(4, 20)}`)).json().consumers;
+    assert.deepEqual(
+      byKong.map((c: { username: string }) => c.username),
+      [`other-${tag}`],
+    );
+    assert.equal((await admin(stack, "GET", "/v1/consumers?q=")).statusCode, 400, "an empty search is refused");
   });
 
   it("every admin route refuses a missing or wrong admin key", async () => {

@@ -132,6 +132,7 @@ describe("lineage", () => {
     for (const line of inv.lines) {
       let after: string | null = null;
       let quantity = 0;
+      let amount = new Decimal(0);
       let pages = 0;
       do {
         const res = await admin(
@@ -142,10 +143,13 @@ describe("lineage", () => {
         assert.equal(res.statusCode, 200, res.body);
         const page = res.json();
         quantity += page.events.reduce((s: number, e: { quantity: number }) => s + e.quantity, 0);
+        for (const e of page.events as Array<{ amount: string }>) amount = amount.plus(e.amount);
         after = page.next_cursor;
         pages++;
       } while (after);
       assert.equal(quantity, line.quantity, `line ${line.position}`);
+      // each event's share of the line, not its whole cost: the shares add up to the line's amount exactly
+      assert.equal(amount.toFixed(), new Decimal(line.amount).toFixed(), `line ${line.position} amount`);
       assert.ok(pages >= 5, "31 events in pages of 7");
     }
     const first = (await admin(stack, "GET", `/v1/invoices/${inv.id}/lines/1/events?limit=1`)).json().events[0];

@@ -24,6 +24,10 @@ export const Consumer = z
     configured: z.boolean(),
     metadata_version: z.number(),
     metadata: Metadata,
+    plan: z
+      .object({ price_book: z.object({ id: z.uuid(), name: z.string() }), markup_percent: Money.nullable() })
+      .nullable()
+      .meta({ description: "The price book the consumer is billed by, with its markup; null: its own rates only." }),
     created_at: Instant,
     updated_at: Instant,
   })

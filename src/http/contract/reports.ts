@@ -58,7 +58,15 @@ export const LineEvents = z.object({
   quantity: z.number(),
   unit_price: Money,
   kind: z.string(),
-  events: z.array(z.object({ id: z.string(), occurred_at: Instant, quantity: z.number(), cost: Money })),
+  events: z.array(
+    z.object({
+      id: z.string(),
+      occurred_at: Instant,
+      quantity: z.number().meta({ description: "The event's quantity of the line's token type (1 on a fee line)." }),
+      amount: Money.meta({ description: "The event's share of the line: quantity x the line's unit price." }),
+      cost: Money.meta({ description: "The whole call's cost, every token type together." }),
+    }),
+  ),
   next_cursor: z.string().nullable(),
 });
 export type LineEvents = z.infer<typeof LineEvents>;

@@ -4,6 +4,7 @@ import type { Rate } from "../../domain/pricing.ts";
 
 type ConsumerRow = MetadataRow & {
   id: string;
+  planMarkupPercent: { toFixed(): string } | null;
   kongId: string | null;
   username: string | null;
   customId: string | null;
@@ -26,7 +27,12 @@ export function presentRate(r: Rate) {
 }
 
 /** A consumer with its metadata in the gateway plugin's field names; costs are the rate in force now. */
-export function presentConsumer(c: ConsumerRow, rates: Rate[], now = new Date()) {
+export function presentConsumer(
+  c: ConsumerRow,
+  rates: Rate[],
+  plan: { id: string; name: string } | null,
+  now = new Date(),
+) {
   const { configured, ...metadata } = snapshotOf(c, rates, now);
   return {
     id: c.id,
@@ -36,6 +42,7 @@ export function presentConsumer(c: ConsumerRow, rates: Rate[], now = new Date())
     configured,
     metadata_version: c.metadataVersion,
     metadata,
+    plan: plan ? { price_book: plan, markup_percent: c.planMarkupPercent?.toFixed() ?? null } : null,
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),
   };

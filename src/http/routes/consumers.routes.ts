@@ -3,9 +3,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ConsumerBodySchema } from "../../consumers/consumer.schema.ts";
+import { ConsumerBodySchema, NewConsumerSchema } from "../../consumers/consumer.schema.ts";
 import type { Consumers, ConsumerWithRates } from "../../consumers/consumers.ts";
-import { pageLimit, queryFlag, uuid } from "../../domain/field-types.ts";
+import { pageLimit, queryFlag, safeText, uuid } from "../../domain/field-types.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
 import { actorOf, ActorHeaders, ConsumerParams } from "./common.schemas.ts";
@@ -15,6 +15,9 @@ import * as C from "../contract/consumers.ts";
 const ListQuery = z
   .object({
     configured: queryFlag.optional(),
+    q: safeText(200, 1)
+      .optional()
+      .meta({ description: "Only consumers whose username, custom id or Kong id contains this, in any case." }),
     limit: pageLimit(500, 100),
     after: uuid.optional().meta({ description: "next_after of the previous page." }),
   })
@@ -24,7 +27,7 @@ const admin = { tags: ["consumers"], security: SECURITY.admin };
 
 export async function consumerRoutes(app: FastifyInstance, { consumers }: { consumers: Consumers }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const present = (c: ConsumerWithRates) => presentConsumer(c.consumer, c.rates);
+  const present = (c: ConsumerWithRates) => presentConsumer(c.consumer, c.rates, c.plan);
 
   r.post(
     "/v1/consumers",
@@ -34,8 +37,8 @@ export async function consumerRoutes(app: FastifyInstance, { consumers }: { cons
         ...admin,
         summary: "Create a consumer",
         headers: ActorHeaders,
-        body: ConsumerBodySchema,
-        response: answers(201, C.Consumer, 403, 409),
+        body: NewConsumerSchema,
+        response: answers(201, C.Consumer, 400, 403, 409),
       },
     },
     async (request, reply) => {
@@ -55,7 +58,8 @@ export async function consumerRoutes(app: FastifyInstance, { consumers }: { cons
       },
     },
     async (request) => {
-      const { page, next } = await consumers.list(request.query);
+      const { q, ...rest } = request.query;
+      const { page, next } = await consumers.list({ ...rest, search: q });
       return { consumers: page.map(present), next_after: next };
     },
   );

@@ -6,8 +6,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Prices } from "../../price-books/prices.ts";
 import { ENTRY_NAME } from "../../domain/price-book.ts";
-import { Decimal } from "../../domain/money.ts";
-import { instantString, price, safeText } from "../../domain/field-types.ts";
+import { instantString, markupPercent, price, safeText } from "../../domain/field-types.ts";
 import { CATALOG_FORMATS } from "../../catalog/catalog.ts";
 import { answers, SECURITY } from "../openapi.ts";
 import { requireAdmin } from "../principal.ts";
@@ -105,23 +104,6 @@ const BookSchema = z
   .strict();
 
 const BookChangeSchema = z.object({ description: safeText(500).optional(), ...planAmounts }).strict();
-
-/** Markup in percent: -100 < m <= 1000 (negative: a discount), at most 4 decimal places. */
-const markupPercent = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx): Decimal => {
-    const text = String(v).trim();
-    if (/^-?\d{1,4}(\.\d{1,4})?$/.test(text)) {
-      const d = new Decimal(text);
-      if (d.gt(-100) && d.lte(1000)) return d;
-    }
-    ctx.addIssue({
-      code: "custom",
-      message: 'must be a percentage above -100 and at most 1000, with at most 4 decimal places (e.g. "7.5" or "-10")',
-    });
-    return z.NEVER;
-  })
-  .meta({ description: "Added to every plan price, in percent; negative for a discount.", examples: ["7.5", "-10"] });
 
 const PlanSchema = z
   .object({
