@@ -7,6 +7,8 @@ export const LEVELS = 10;
 export const SLOT_NAMES = Array.from({ length: SLOTS }, (_, i) => `T${i + 1}`);
 
 export type TdlMatrix = Record<string, number[]>;
+/** The largest limit a cell takes: far beyond any gateway's calls in two hours, and exact in every counter. */
+const MAX_CELL_LIMIT = 1_000_000_000;
 export type LocalSlot = { localDate: string; slot: number };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -96,6 +98,8 @@ export function parseMatrix(value: unknown): TdlMatrix | { error: string; path: 
       return { error: `must be an array of ${LEVELS} numbers`, path: key };
     if (!row.every((n) => Number.isInteger(n) && n >= 0))
       return { error: "values must be non-negative integers", path: key };
+    if (!row.every((n) => n <= MAX_CELL_LIMIT))
+      return { error: `values must be at most ${MAX_CELL_LIMIT.toLocaleString("en-US")} calls`, path: key };
     m[key] = [...row] as number[];
   }
   return m;

@@ -1,11 +1,7 @@
-// Numbers, money and times as the dashboard shows them. Money stays the API's decimal string:
-// only its display is grouped, never its digits rounded through a float.
-export function money(amount: string | null | undefined, currency: string): string {
-  if (amount === null || amount === undefined) return "—";
-  const [int, frac] = amount.replace(/^-/, "").split(".");
-  const grouped = int!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${amount.startsWith("-") ? "−" : ""}${grouped}${frac ? `.${frac}` : ""} ${currency}`;
-}
+// Numbers, money and times as the dashboard shows them. Money is formatted from the API's exact
+// decimal string by Intl.NumberFormat (src/domain/money-format.ts): the minor unit for amounts,
+// full precision for unit prices, never rounded through a float.
+export { formatExactMoney as exactMoney, formatMoney as money } from "../domain/money-format.ts";
 
 /** A count for people; null (no such limit) reads as a dash. */
 export const count = (n: number | string | null) => (n === null ? "—" : Number(n).toLocaleString("en-US"));

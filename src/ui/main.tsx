@@ -5,7 +5,12 @@ import type { Me } from "../http/contract/types.ts";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { createApi, savedKey, saveKey, type Api } from "./api.ts";
 import { ConsumerPage } from "./views/consumer.tsx";
-import { Consumers, Health } from "./views/operator.tsx";
+import { Consumers } from "./views/consumers.tsx";
+import { DeadLetters } from "./views/dead-letters.tsx";
+import { Health } from "./views/health.tsx";
+import { ReviewQueue } from "./views/invoices.tsx";
+import { PriceBookPage, PriceBooks } from "./views/price-books.tsx";
+import { Webhooks } from "./views/webhooks.tsx";
 import "./styles.css";
 
 function useHash(): string {
@@ -66,13 +71,29 @@ function Shell(p: { api: Api; me: Me; signOut: () => void }) {
     timeZone,
     billingZone: p.me.billing.time_zone,
     currency: p.me.billing.currency,
+    levelBounds: p.me.tdl.level_bounds,
   };
   const consumerId = /^#\/consumers\/([^/]+)$/.exec(hash)?.[1];
+  const bookName = /^#\/price-books\/([^/]+)$/.exec(hash)?.[1];
   let page: JSX.Element;
   if (p.me.kind === "consumer")
     page = <ConsumerPage key={consumerId ?? p.me.consumer_id} {...ctx} id={consumerId ?? p.me.consumer_id} />;
   else if (consumerId) page = <ConsumerPage key={consumerId} {...ctx} id={consumerId} />;
+  else if (bookName)
+    page = (
+      <PriceBookPage
+        key={bookName}
+        api={p.api}
+        name={decodeURIComponent(bookName)}
+        currency={ctx.currency}
+        timeZone={timeZone}
+      />
+    );
   else if (hash === "#/health") page = <Health api={p.api} />;
+  else if (hash === "#/review") page = <ReviewQueue api={p.api} timeZone={timeZone} period={p.me.billing.period} />;
+  else if (hash === "#/price-books") page = <PriceBooks api={p.api} currency={ctx.currency} />;
+  else if (hash === "#/dead-letters") page = <DeadLetters api={p.api} timeZone={timeZone} />;
+  else if (hash === "#/webhooks") page = <Webhooks api={p.api} timeZone={timeZone} />;
   else page = <Consumers api={p.api} currency={ctx.currency} timeZone={timeZone} />;
   return (
     <>
@@ -85,6 +106,10 @@ function Shell(p: { api: Api; me: Me; signOut: () => void }) {
           {p.me.kind === "admin" ? (
             <>
               <a href="#/">Consumers</a>
+              <a href="#/review">Invoices to review</a>
+              <a href="#/price-books">Price books</a>
+              <a href="#/dead-letters">Dead letters</a>
+              <a href="#/webhooks">Webhooks</a>
               <a href="#/health">Health</a>
             </>
           ) : (

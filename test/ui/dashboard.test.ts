@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { draftInvoice } from "../../src/billing/invoice.service.ts";
 import { recordPeriod } from "../../src/billing/period.service.ts";
+import { formatExactMoney, formatMoney } from "../../src/domain/money-format.ts";
 import { addDays, periodOfKey } from "../../src/domain/billing-period.ts";
 import { kongLog } from "../fixtures/kong-logs.ts";
 import { meterLogs } from "../helpers/billing.ts";
@@ -114,7 +115,7 @@ describe("dashboard", () => {
       .json()
       .consumers.find((s: { consumer_id: string }) => s.consumer_id === alice.id);
     // yesterday's usage is in this period except on the period's first day
-    assert.equal(await row.getByTestId("spend").textContent(), `${spend?.cost ?? "0"} USD`);
+    assert.equal(await row.getByTestId("spend").textContent(), formatMoney(spend?.cost ?? "0", "USD"));
     assert.match((await row.textContent())!, /configured/);
     await page.screenshot({ path: `${SHOTS}operator-consumers.png`, fullPage: true });
     await page.close();
@@ -161,18 +162,27 @@ describe("dashboard", () => {
         `/v1/consumers/${alice.id}/usage?group_by=day&from=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`,
       )
     ).json();
-    assert.equal(await page.getByTestId("usage-cost").textContent(), `${usage.totals.cost} USD`);
+    assert.equal(await page.getByTestId("usage-cost").textContent(), formatMoney(usage.totals.cost, "USD"));
     for (const t of ["input", "output"]) {
       const row = page.locator(`tr[data-token-type="${t}"]`);
-      assert.match((await row.textContent())!, new RegExp(`${usage.totals.by_token_type[t].cost} USD`));
+      assert.ok((await row.textContent())!.includes(formatMoney(usage.totals.by_token_type[t].cost, "USD")), t);
     }
 
     const invoice = (await admin(stack, "GET", `/v1/consumers/${alice.id}/invoices`)).json().invoices[0];
-    await page.locator(`tr[data-invoice="${invoice.id}"]`).getByRole("button", { name: "Show lines" }).click();
-    assert.equal(await page.getByTestId("invoice-total").textContent(), `${invoice.total} USD`);
+    await page.locator(`tr[data-invoice="${invoice.id}"]`).getByRole("button", { name: "Open" }).click();
+    assert.equal(await page.getByTestId("invoice-total").textContent(), formatMoney(invoice.total, "USD"));
+    assert.equal(await page.getByTestId("invoice-subtotal").textContent(), formatExactMoney(invoice.subtotal, "USD"));
     assert.deepEqual(
       await page.getByTestId("line-amount").allTextContents(),
-      invoice.lines.map((l: { amount: string }) => l.amount),
+      invoice.lines.map((l: { amount: string }) => formatMoney(l.amount, "USD")),
+    );
+    // a line's calls: each one's share of the line, which add up to the line exactly
+    await page.getByRole("button", { name: "Calls" }).first().click();
+    const lineEvents = (await admin(stack, "GET", `/v1/invoices/${invoice.id}/lines/1/events`)).json();
+    await page.getByTestId("line-events").waitFor();
+    assert.deepEqual(
+      await page.getByTestId("event-share").allTextContents(),
+      lineEvents.events.map((e: { amount: string }) => formatExactMoney(e.amount, "USD")),
     );
     await page.screenshot({ path: `${SHOTS}operator-consumer.png`, fullPage: true });
     await page
@@ -200,7 +210,7 @@ describe("dashboard", () => {
     );
     assert.equal(
       await page.getByTestId("credit-balance").textContent(),
-      "1,250.5 USD",
+      "$1,250.50",
       "its prepaid balance, as the API has it",
     );
     assert.equal(await page.locator("table[aria-label='Credit grants'] tbody tr").count(), 1);
@@ -233,11 +243,18 @@ describe("dashboard", () => {
     const unpriced = page.locator(`[data-testid=unpriced] tr[data-consumer="${carol.id}"]`);
     await unpriced.waitFor();
     assert.deepEqual(
-      await unpriced.locator("td").allTextContents(),
+      (await unpriced.locator("td").allTextContents()).slice(0, 2),
       ["gpt-4o-2024-08-06", "1"],
       "carol's one call, by the model the provider reported",
     );
     await page.screenshot({ path: `${SHOTS}operator-health.png`, fullPage: true });
+    // priced from here: the call is repriced and leaves the list
+    await unpriced.getByLabel("Input per token", { exact: true }).fill("0.000003");
+    await unpriced.getByLabel("Output per token", { exact: true }).fill("0.000012");
+    await unpriced.getByRole("button", { name: "Price its calls" }).click();
+    await unpriced.waitFor({ state: "detached" });
+    const [event] = await stack.db.usageEvent.findMany({ where: { consumerId: carol.id } });
+    assert.ok(event && !event.anomalies.includes("unpriced") && event.cost.gt(0), "carol's call now has a price");
     await page.close();
   });
 

@@ -117,4 +117,15 @@ describe("TDL matrix shape", () => {
     assert.equal((parseMatrix({ T3: Array(10).fill(-1) }) as { path: string }).path, "T3");
     assert.ok("error" in (parseMatrix([1, 2]) as object));
   });
+
+  it("takes limits from 0 to a billion calls, and refuses past it or past what a double holds exactly", () => {
+    const row = (n: number) => ({ T4: [n, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
+    assert.equal((parseMatrix(row(1_000_000_000)) as Record<string, number[]>).T4![0], 1_000_000_000);
+    for (const n of [1_000_000_001, Number.MAX_SAFE_INTEGER, 2 ** 53, 1e300])
+      assert.deepEqual(
+        parseMatrix(row(n)),
+        { error: "values must be at most 1,000,000,000 calls", path: "T4" },
+        `${n}`,
+      );
+  });
 });

@@ -1,13 +1,16 @@
 // The API's answers as TypeScript types, for clients in this repo (the dashboard). Type-only: a
 // client bundles none of the server.
 import type { z } from "zod";
+import type * as Budgets from "./budgets.ts";
 import type * as Common from "./common.ts";
 import type * as Consumers from "./consumers.ts";
 import type * as Credits from "./credits.ts";
 import type * as Invoices from "./invoices.ts";
 import type * as Operations from "./operations.ts";
+import type * as Prices from "./prices.ts";
 import type * as Reports from "./reports.ts";
 import type * as Usage from "./usage.ts";
+import type * as Webhooks from "./webhooks.ts";
 
 export type TdlMatrix = z.infer<typeof Common.TdlMatrix>;
 export type Consumer = z.infer<typeof Consumers.Consumer>;
@@ -28,3 +31,19 @@ export type FlaggedEvents = z.infer<typeof Reports.FlaggedEvents>;
 export type DeadLetterList = z.infer<typeof Operations.DeadLetterList>;
 export type UserMetadata = z.infer<typeof Operations.UserMetadata>;
 export type Ready = z.infer<typeof Operations.Ready>;
+export type DeadLetter = z.infer<typeof Operations.DeadLetter>;
+export type ReplayReport = z.infer<typeof Operations.ReplayReport>;
+export type ApiKeyList = z.infer<typeof Consumers.ApiKeyList>;
+export type IssuedApiKey = z.infer<typeof Consumers.IssuedApiKey>;
+export type PriceBook = z.infer<typeof Prices.PriceBook>;
+export type PriceBookList = z.infer<typeof Prices.PriceBookList>;
+export type CatalogImport = z.infer<typeof Prices.CatalogImport>;
+export type ConsumerPlan = z.infer<typeof Prices.ConsumerPlan>;
+export type ConsumerBudget = z.infer<typeof Budgets.ConsumerBudget>;
+export type Granted = z.infer<typeof Credits.Granted>;
+export type Endpoint = z.infer<typeof Webhooks.Endpoint>;
+export type EndpointList = z.infer<typeof Webhooks.EndpointList>;
+export type CreatedEndpoint = z.infer<typeof Webhooks.CreatedEndpoint>;
+export type Deliveries = z.infer<typeof Webhooks.Deliveries>;
+export type BillingRun = z.infer<typeof Invoices.BillingRun>;
+export type RunStarted = z.infer<typeof Invoices.RunStarted>;

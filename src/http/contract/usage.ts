@@ -57,8 +57,20 @@ export const Spend = z.object({
 export type Spend = z.infer<typeof Spend>;
 
 const Billing = z.object({ time_zone: z.string(), currency: z.string(), period: z.string() });
+const Tdl = z.object({
+  level_bounds: z.array(z.number()).meta({
+    description:
+      "Input tokens at which load levels 1-9 begin: a call of n input tokens is at the number of bounds n reaches.",
+  }),
+});
 export const Me = z.union([
-  z.object({ kind: z.literal("admin"), billing: Billing }),
-  z.object({ kind: z.literal("consumer"), consumer_id: z.uuid(), username: z.string().nullable(), billing: Billing }),
+  z.object({ kind: z.literal("admin"), billing: Billing, tdl: Tdl }),
+  z.object({
+    kind: z.literal("consumer"),
+    consumer_id: z.uuid(),
+    username: z.string().nullable(),
+    billing: Billing,
+    tdl: Tdl,
+  }),
 ]);
 export type Me = z.infer<typeof Me>;

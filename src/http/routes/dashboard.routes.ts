@@ -42,9 +42,10 @@ export async function dashboardRoutes(app: FastifyInstance, { config, consumers,
     async (request) => {
       const p = request.principal!;
       const billing = { time_zone: timeZone, currency, period };
-      if (p.kind === "admin") return { kind: "admin" as const, billing };
+      const tdl = { level_bounds: [...config.tdl.levelBounds] };
+      if (p.kind === "admin") return { kind: "admin" as const, billing, tdl };
       const c = await consumers.nameOf(p.consumerId);
-      return { kind: "consumer" as const, consumer_id: c.id, username: c.username, billing };
+      return { kind: "consumer" as const, consumer_id: c.id, username: c.username, billing, tdl };
     },
   );
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { INVOICE_STYLE_HASH } from "../../billing/documents/invoice-html.ts";
 
 const UI_DIR = new URL("../../../dist/ui/", import.meta.url).pathname;
 
@@ -14,9 +15,9 @@ const TYPES: Record<string, string> = {
   ".map": "application/json",
   ".svg": "image/svg+xml",
 };
-// the page runs only its own script and styles, and talks only to this origin
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+// the page runs only its own script and styles, and talks only to this origin; an invoice
+// document it shows in a frame (srcdoc, under this policy) brings its one style sheet, allowed by hash
+const CSP = `default-src 'self'; script-src 'self'; style-src 'self' ${INVOICE_STYLE_HASH}; img-src 'self' data:; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
 const ASSET = /^[A-Za-z0-9._-]+\.(js|css|map|svg)$/;
 
 async function send(reply: FastifyReply, file: string, type: string, cache: string) {

@@ -21,10 +21,27 @@ function Plot(p: { label: string; opts: Omit<uPlot.Options, "width" | "height">;
 
 const dayTime = (key: string) => Date.parse(`${key}T12:00:00Z`) / 1000;
 
+// a point is a whole day: the legend names the day, never the noon it is drawn at
+const dayOf = (ts: number) => new Date(ts * 1000).toISOString().slice(0, 10);
+const xSeries = { label: "day", value: (_u: uPlot, v: number | null) => (v === null ? "—" : dayOf(v)) };
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+
+/** The y axis: ticks in compact form (12K, 1.5M), wide enough that none is cut. */
+const yAxis = (format: (n: number) => string): uPlot.Axis => ({
+  values: (_u, ticks) => ticks.map(format),
+  size: (_u, values) => Math.max(48, 12 + Math.max(0, ...(values ?? []).map((v) => String(v).length)) * 7.5),
+});
+
 export function UsageCharts(p: { days: UsageGroup[]; currency: string; from: string }) {
   if (p.days.length === 0) return <p class="muted">No metered usage in this range.</p>;
   const x = p.days.map((d) => dayTime(d.key));
   const cost = p.days.map((d) => Number(d.cost)); // drawing only: the tables show the exact decimals
+  const compactMoney = new Intl.NumberFormat("en-US", {
+    style: "currency",
+    currency: p.currency,
+    notation: "compact",
+    maximumSignificantDigits: 3,
+  });
   // days are the billing zone's local days; drawn at noon UTC so no zone moves one across a date line
   // the x axis spans the range asked for, however few of its days had usage
   const span: uPlot.Range.MinMax = [Date.parse(p.from) / 1000, Date.now() / 1000 + 129_600]; // room for today's bar
@@ -38,10 +55,12 @@ export function UsageCharts(p: { days: UsageGroup[]; currency: string; from: str
           opts={{
             scales,
             tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "UTC"),
+            axes: [{}, yAxis((n) => compactMoney.format(n))],
             series: [
-              {},
+              xSeries,
               {
                 label: "cost",
+                value: (_u: uPlot, v: number | null) => (v === null ? "—" : compactMoney.format(v)),
                 stroke: "#1d4ed8",
                 fill: "rgba(29,78,216,0.35)",
                 paths: uPlot.paths.bars!({ size: [0.6, 40] }),
@@ -58,7 +77,16 @@ export function UsageCharts(p: { days: UsageGroup[]; currency: string; from: str
           opts={{
             scales,
             tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "UTC"),
-            series: [{}, ...TOKEN_TYPES.map((t, i) => ({ label: t, stroke: COLORS[i], width: 2 }))],
+            axes: [{}, yAxis((n) => compact.format(n))],
+            series: [
+              xSeries,
+              ...TOKEN_TYPES.map((t, i) => ({
+                label: t,
+                stroke: COLORS[i],
+                width: 2,
+                value: (_u: uPlot, v: number | null) => (v === null ? "—" : v.toLocaleString("en-US")),
+              })),
+            ],
           }}
           data={[x, ...TOKEN_TYPES.map((t) => p.days.map((d) => d.by_token_type[t]?.tokens ?? 0))]}
         />

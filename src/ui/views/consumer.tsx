@@ -10,16 +10,26 @@ import type {
   CreditLedger,
   ObservedMatrix,
   TdlCalendar,
+  TdlMatrix,
   UserMetadata,
 } from "../../http/contract/types.ts";
-import { DayHeatMap, MonthHeatMap } from "../components/heat-maps.tsx";
+import { useAction } from "../components/forms.tsx";
+import { DayHeatMap, LimitsGrid, MonthHeatMap } from "../components/heat-maps.tsx";
 import { UsageCharts } from "../components/usage-charts.tsx";
 import { count, instant, money, todayIn } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
+import { ApiKeys, BudgetPanel, GrantCredit, LimitsPanel, PlanPanel, VoidGrant } from "./consumer-actions.tsx";
 import { Invoices } from "./invoices.tsx";
 
 type Viewer = { kind: "admin" } | { kind: "consumer"; consumer_id: string };
-type Ctx = { api: Api; viewer: Viewer; timeZone: string; billingZone: string; currency: string };
+export type Ctx = {
+  api: Api;
+  viewer: Viewer;
+  timeZone: string;
+  billingZone: string;
+  currency: string;
+  levelBounds: number[];
+};
 
 const DAY_MS = 86_400_000;
 /**
@@ -36,7 +46,7 @@ function Budget(p: Ctx & { id: string }) {
     <section aria-labelledby="budget-h">
       <h2 id="budget-h">Budget</h2>
       <dl class="facts" data-testid="budget">
-        <dt>Limit per {b.period}</dt>
+        <dt>Limit ({b.period})</dt>
         <dd>{b.amount ? money(b.amount, b.currency) : `${count(b.tokens)} tokens`}</dd>
         <dt>Committed</dt>
         <dd>{b.amount ? money(b.committed.amount, b.currency) : `${count(b.committed.tokens)} tokens`}</dd>
@@ -60,10 +70,11 @@ function Budget(p: Ctx & { id: string }) {
 }
 
 /** Prepaid credit: the balance, the grants and the latest movements (nothing for a consumer never granted any). */
-function Credit(p: Ctx & { id: string }) {
+function Credit(p: Ctx & { id: string; onChange: () => void }) {
   const state = useLoad<ConsumerCredit>(p.api, `/v1/consumers/${p.id}/credits`);
   const ledger = useLoad<CreditLedger>(p.api, `/v1/consumers/${p.id}/credits/ledger?limit=1000`);
   const c = state.data;
+  const admin = p.viewer.kind === "admin";
   if (!c || c.grants.length === 0) return null;
   const latest = (ledger.data?.entries ?? []).slice(-10).reverse();
   return (
@@ -110,6 +121,11 @@ function Credit(p: Ctx & { id: string }) {
             </th>
             <th scope="col">Expires</th>
             <th scope="col">Note</th>
+            {admin && (
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -122,6 +138,19 @@ function Credit(p: Ctx & { id: string }) {
               <td class="num">{money(g.remaining, c.currency)}</td>
               <td>{g.expires_at ? instant(g.expires_at, p.timeZone) : "never"}</td>
               <td>{g.note ?? ""}</td>
+              {admin && (
+                <td>
+                  {(g.status === "active" || g.status === "scheduled") && (
+                    <VoidGrant
+                      api={p.api}
+                      consumerId={p.id}
+                      grantId={g.id}
+                      left={money(g.remaining, c.currency)}
+                      onChange={p.onChange}
+                    />
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
@@ -232,7 +261,7 @@ function Usage(p: Ctx & { id: string }) {
                       {count(g.by_token_type[t]?.tokens ?? 0)}
                     </td>
                   ))}
-                  <td class="num">{g.cost}</td>
+                  <td class="num">{money(g.cost, p.currency)}</td>
                 </tr>
               ))}
             </tbody>
@@ -279,29 +308,53 @@ function Usage(p: Ctx & { id: string }) {
 function HeatMaps(p: Ctx & { id: string }) {
   const [date, setDate] = useState(todayIn(p.billingZone));
   const [month, setMonth] = useState(todayIn(p.billingZone).slice(0, 7));
+  const [editing, setEditing] = useState(false);
+  const admin = p.viewer.kind === "admin";
   const observed = useLoad<ObservedMatrix>(p.api, `/v1/consumers/${p.id}/tdl-matrix?date=${date}`);
-  const limits = useLoad<Consumer | UserMetadata>(
-    p.api,
-    p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : "/api/user-metadata",
-  );
+  const limits = useLoad<Consumer | UserMetadata>(p.api, admin ? `/v1/consumers/${p.id}` : "/api/user-metadata");
   const calendar = useLoad<TdlCalendar>(p.api, `/v1/consumers/${p.id}/tdl-calendar?month=${month}`);
   const limitMatrix = limits.data
     ? "metadata" in limits.data
       ? limits.data.metadata.tdl_matrix
       : limits.data.tdl_matrix
     : null;
+  const save = useAction(
+    (m: TdlMatrix) => p.api.send("PATCH", `/v1/consumers/${p.id}`, { metadata: { tdl_matrix: m } }),
+    () => {
+      setEditing(false);
+      limits.reload();
+      calendar.reload();
+    },
+  );
   return (
     <section aria-labelledby="tdl-h">
       <h2 id="tdl-h">TDL matrix</h2>
       <p class="muted">
-        Slots are two-hour windows of the day in the billing time zone, {p.billingZone}. Each cell shows calls made, and
-        the calls allowed where a limit is set; a cell past its limit is outlined in red and marked “!”.
+        Slots are two-hour windows of the day in the billing time zone, {p.billingZone}; a call's load level is set by
+        its input tokens (the range under each level). Each cell shows calls made, and the calls allowed where a limit
+        is set; a cell past its limit is outlined in red and marked “!”.
       </p>
       <label>
         Day <input type="date" value={date} onChange={(e) => setDate((e.target as HTMLInputElement).value)} />
       </label>
+      {admin && !editing && limitMatrix && (
+        <button type="button" onClick={() => setEditing(true)}>
+          Edit limits
+        </button>
+      )}
       <Status state={observed} what="TDL matrix" />
-      {observed.data && <DayHeatMap date={date} observed={observed.data.tdl_matrix} limits={limitMatrix} />}
+      {observed.data &&
+        (editing && limitMatrix ? (
+          <LimitsGrid
+            limits={limitMatrix}
+            observed={observed.data.tdl_matrix}
+            bounds={p.levelBounds}
+            save={save}
+            onCancel={() => setEditing(false)}
+          />
+        ) : (
+          <DayHeatMap date={date} observed={observed.data.tdl_matrix} limits={limitMatrix} bounds={p.levelBounds} />
+        ))}
       <h3>Across a month</h3>
       <label>
         Month <input type="month" value={month} onChange={(e) => setMonth((e.target as HTMLInputElement).value)} />
@@ -314,17 +367,26 @@ function HeatMaps(p: Ctx & { id: string }) {
 
 export function ConsumerPage(p: Ctx & { id: string }) {
   const since = useSince(1000);
+  const admin = p.viewer.kind === "admin";
+  // an action that changes what several sections show remounts them: each reads its data afresh
+  const [round, setRound] = useState(0);
+  const changed = () => setRound((r) => r + 1);
   const who = useLoad<Consumer | ConsumerUsage>(
     p.api,
-    p.viewer.kind === "admin" ? `/v1/consumers/${p.id}` : `/v1/consumers/${p.id}/usage?from=${since}`,
+    admin ? `/v1/consumers/${p.id}` : `/v1/consumers/${p.id}/usage?from=${since}`,
   );
   if (!who.data) return <Status state={who} what="consumer" />;
   // the operator reads the consumer itself; a consumer reads its usage (it cannot list consumers)
   const consumer = "metadata_version" in who.data ? who.data : undefined;
-  const name = consumer?.username ?? p.id;
+  const name = consumer?.username ?? consumer?.custom_id ?? p.id;
+  const refresh = () => {
+    who.reload();
+    changed();
+  };
+  const actions = { api: p.api, timeZone: p.timeZone, currency: p.currency, onChange: refresh };
   return (
     <article>
-      <h1>{p.viewer.kind === "admin" ? `Consumer ${name}` : "Your usage"}</h1>
+      <h1>{admin ? `Consumer ${name}` : "Your usage"}</h1>
       {consumer && (
         <p>
           {consumer.configured ? (
@@ -333,16 +395,33 @@ export function ConsumerPage(p: Ctx & { id: string }) {
             <span class="badge warn">not configured</span>
           )}{" "}
           metadata version {consumer.metadata_version}
+          {consumer.plan ? `, on the plan ${consumer.plan.price_book.name}` : ", no plan"}
         </p>
       )}
-      <Budget {...p} />
-      <Credit {...p} />
+      {consumer && (
+        <nav aria-label="On this page" class="toc">
+          <a href="#budget-h">Budget</a> <a href="#usage-h">Usage</a> <a href="#tdl-h">TDL matrix</a>{" "}
+          <a href="#invoices-h">Invoices</a> <a href="#manage-h">Manage</a>
+        </nav>
+      )}
+      <Budget key={`budget-${round}`} {...p} />
+      <Credit key={`credit-${round}`} {...p} onChange={refresh} />
       <Usage {...p} />
-      <HeatMaps {...p} />
+      <HeatMaps key={`tdl-${round}`} {...p} />
       <section aria-labelledby="invoices-h">
         <h2 id="invoices-h">Invoices</h2>
-        <Invoices api={p.api} consumerId={p.id} timeZone={p.timeZone} />
+        <Invoices api={p.api} consumerId={p.id} timeZone={p.timeZone} admin={admin} />
       </section>
+      {consumer && (
+        <section aria-labelledby="manage-h" class="manage">
+          <h2 id="manage-h">Manage {name}</h2>
+          <PlanPanel key={`plan-${round}`} {...actions} consumer={consumer} />
+          <BudgetPanel key={`budget-edit-${round}`} {...actions} consumer={consumer} />
+          <GrantCredit {...actions} consumer={consumer} />
+          <LimitsPanel key={`limits-${round}`} {...actions} consumer={consumer} />
+          <ApiKeys {...actions} consumer={consumer} />
+        </section>
+      )}
     </article>
   );
 }

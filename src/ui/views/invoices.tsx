@@ -1,70 +1,360 @@
-// A consumer's invoices; one opens with its lines. The FOCUS CSV of an invoice's period downloads
-// with the same key (the API answers a consumer key with its own rows only).
+// Invoices: a consumer's list, one invoice with its lines (each line's calls and their share of
+// it), its document (the HTML page, printable, and the PDF), and for the operator the review
+// actions: re-draft, finalize, void with a reason. The review page lists every draft awaiting
+// review across consumers, with when a billing run finalizes it.
 import { useState } from "preact/hooks";
-import type { Invoice, InvoiceList } from "../../http/contract/types.ts";
-import type { Api } from "../api.ts";
-import { count, instant, money } from "../format.ts";
+import type { BillingRun, Invoice, InvoiceList, LineEvents, RunStarted } from "../../http/contract/types.ts";
+import { type Api, download } from "../api.ts";
+import { ActionForm, Check, ConfirmButton, Input, useAction } from "../components/forms.tsx";
+import { count, exactMoney, instant, money } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
-const periodKey = (i: Invoice) => i.period.key;
+const LINE_KIND: Record<string, string> = {
+  usage: "usage",
+  late_usage: "late usage",
+  usage_correction: "usage correction",
+  price_correction: "price correction",
+  tier_adjustment: "tier adjustment",
+  plan_fee: "plan fee",
+  minimum_top_up: "minimum top-up",
+  request_fee: "request fees",
+  credit: "credit applied",
+};
 
-async function downloadCsv(api: Api, consumerId: string, period: string) {
-  const csv = await api.text(`/v1/reports/focus?period=${period}&consumer=${consumerId}`);
-  const url = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = `tokenmeter-focus-${period}.csv`;
-  a.click();
-  URL.revokeObjectURL(url);
-}
-
-function InvoiceLines(p: { api: Api; id: string; timeZone: string }) {
-  const state = useLoad<Invoice>(p.api, `/v1/invoices/${p.id}`);
-  if (!state.data) return <Status state={state} what="invoice" />;
-  const inv = state.data;
+function LineCalls(p: { api: Api; invoice: Invoice; position: number; timeZone: string }) {
+  const page = useLoad<LineEvents>(p.api, `/v1/invoices/${p.invoice.id}/lines/${p.position}/events?limit=100`);
+  if (!page.data) return <Status state={page} what="calls" />;
+  if (page.data.events.length === 0) return <p class="muted">This line is a charge, not calls.</p>;
   return (
-    <table data-testid="invoice-lines" aria-label={`Lines of the invoice for ${periodKey(inv)}`}>
+    <table aria-label={`Calls on line ${p.position}`} data-testid="line-events">
       <caption>
-        Invoice {periodKey(inv)}, {inv.status}, issued {instant(inv.issued_at, p.timeZone)}: total{" "}
-        <strong data-testid="invoice-total">{money(inv.total, inv.currency)}</strong>
+        The calls on line {p.position}: each one's share of the line (its {page.data.token_type ?? "requests"} ×{" "}
+        {exactMoney(page.data.unit_price, p.invoice.currency)}), beside the whole call's cost
       </caption>
       <thead>
         <tr>
-          <th scope="col">#</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Model</th>
-          <th scope="col">Token type</th>
+          <th scope="col">Call</th>
+          <th scope="col">When</th>
           <th scope="col" class="num">
             Quantity
           </th>
           <th scope="col" class="num">
-            Unit price
+            Share of the line
           </th>
           <th scope="col" class="num">
-            Amount
+            Whole call
           </th>
         </tr>
       </thead>
       <tbody>
-        {(inv.lines ?? []).map((l) => (
-          <tr key={l.position}>
-            <td>{l.position}</td>
-            <td>{l.kind}</td>
-            <td>{l.model}</td>
-            <td>{l.token_type}</td>
-            <td class="num">{count(l.quantity)}</td>
-            <td class="num">{l.unit_price}</td>
-            <td class="num" data-testid="line-amount">
-              {l.amount}
+        {page.data.events.map((e) => (
+          <tr key={e.id}>
+            <td>
+              <code>{e.id}</code>
             </td>
+            <td>{instant(e.occurred_at, p.timeZone)}</td>
+            <td class="num">{count(e.quantity)}</td>
+            <td class="num" data-testid="event-share">
+              {exactMoney(e.amount, p.invoice.currency)}
+            </td>
+            <td class="num">{exactMoney(e.cost, p.invoice.currency)}</td>
           </tr>
         ))}
       </tbody>
+      {page.data.next_cursor && (
+        <tfoot>
+          <tr>
+            <td colSpan={5}>The first 100 calls; the API pages through the rest.</td>
+          </tr>
+        </tfoot>
+      )}
     </table>
   );
 }
 
-export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) {
+function Lines(p: { api: Api; inv: Invoice; timeZone: string }) {
+  const [open, setOpen] = useState<number | null>(null);
+  const inv = p.inv;
+  return (
+    <>
+      <table data-testid="invoice-lines" aria-label={`Lines of the invoice for ${inv.period.key}`}>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Model</th>
+            <th scope="col">Token type</th>
+            <th scope="col" class="num">
+              Quantity
+            </th>
+            <th scope="col" class="num">
+              Unit price
+            </th>
+            <th scope="col" class="num">
+              Amount
+            </th>
+            <th scope="col">
+              <span class="sr-only">Calls</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {(inv.lines ?? []).map((l) => (
+            <tr key={l.position}>
+              <td>{l.position}</td>
+              <td>{LINE_KIND[l.kind] ?? l.kind}</td>
+              <td>{l.model}</td>
+              <td>{l.token_type ?? "—"}</td>
+              <td class="num">{count(l.quantity)}</td>
+              <td class="num">{exactMoney(l.unit_price, inv.currency)}</td>
+              <td class="num" data-testid="line-amount">
+                {money(l.amount, inv.currency)}
+              </td>
+              <td>
+                <button
+                  type="button"
+                  aria-expanded={open === l.position}
+                  onClick={() => setOpen(open === l.position ? null : l.position)}
+                >
+                  {open === l.position ? "Hide calls" : "Calls"}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr>
+            <th scope="row" colSpan={6} class="num">
+              Subtotal
+            </th>
+            <td class="num" data-testid="invoice-subtotal">
+              {exactMoney(inv.subtotal, inv.currency)}
+            </td>
+            <td />
+          </tr>
+          <tr>
+            <th scope="row" colSpan={6} class="num">
+              Rounding to the minor unit ({inv.rounding.replace("_", " ")})
+            </th>
+            <td class="num">{exactDifference(inv)}</td>
+            <td />
+          </tr>
+          <tr>
+            <th scope="row" colSpan={6} class="num">
+              Total
+            </th>
+            <td class="num">
+              <strong data-testid="invoice-total">{money(inv.total, inv.currency)}</strong>
+            </td>
+            <td />
+          </tr>
+        </tfoot>
+      </table>
+      {open !== null && <LineCalls api={p.api} invoice={inv} position={open} timeZone={p.timeZone} />}
+    </>
+  );
+}
+
+/** total - subtotal exactly, from the decimal strings (no float): the subtotal has the more decimals. */
+function exactDifference(inv: Invoice): string {
+  const scale = Math.max(...[inv.total, inv.subtotal].map((a) => a.split(".")[1]?.length ?? 0));
+  const units = (a: string) => {
+    const [i, f = ""] = a.replace("-", "").split(".");
+    const v = BigInt(i! + f.padEnd(scale, "0"));
+    return a.startsWith("-") ? -v : v;
+  };
+  const d = units(inv.total) - units(inv.subtotal);
+  const abs = (d < 0n ? -d : d).toString().padStart(scale + 1, "0");
+  const text = `${d < 0n ? "-" : ""}${abs.slice(0, abs.length - scale)}${scale ? `.${abs.slice(-scale)}` : ""}`;
+  return exactMoney(text, inv.currency);
+}
+
+function Review(p: { api: Api; inv: Invoice; onChange: () => void }) {
+  const inv = p.inv;
+  const [reason, setReason] = useState("");
+  const [allowUnpriced, setAllowUnpriced] = useState(false);
+  const [voidReason, setVoidReason] = useState("");
+  const [rebill, setRebill] = useState(false);
+  const redraft = useAction(() => p.api.send("POST", `/v1/invoices/${inv.id}/redraft`), p.onChange);
+  const finalize = useAction(
+    () =>
+      p.api.send("POST", `/v1/invoices/${inv.id}/finalize`, {
+        reason: reason.trim() || undefined,
+        allow_unpriced: allowUnpriced,
+      }),
+    p.onChange,
+  );
+  const voided = useAction(
+    () => p.api.send("POST", `/v1/invoices/${inv.id}/void`, { reason: voidReason.trim(), rebill }),
+    p.onChange,
+  );
+  const f = `review-${inv.id}`;
+  return (
+    <div class="toolbar" data-testid="invoice-actions">
+      {inv.status === "draft" && (
+        <>
+          <button type="button" onClick={() => void redraft.run()} disabled={redraft.busy}>
+            Re-draft from usage
+          </button>
+          <ConfirmButton
+            label="Finalize"
+            title="Finalize this invoice?"
+            confirm="Finalize"
+            action={finalize}
+            fields={["reason"]}
+          >
+            <p>
+              It is re-drafted from the usage once more, gets its number and cannot change afterwards (only be voided).
+            </p>
+            <Input
+              form={f}
+              label="Note for its history"
+              name="reason"
+              value={reason}
+              set={setReason}
+              error={finalize.error}
+            />
+            <Check
+              form={f}
+              name="allow_unpriced"
+              label="Bill calls that have no price at nothing"
+              checked={allowUnpriced}
+              set={setAllowUnpriced}
+            />
+          </ConfirmButton>
+        </>
+      )}
+      {inv.status !== "void" && (
+        <ConfirmButton
+          label="Void"
+          title="Void this invoice?"
+          confirm="Void invoice"
+          action={voided}
+          fields={["reason"]}
+        >
+          <p>A void invoice is not payable; it keeps its number and stays in the history.</p>
+          <Input
+            form={`${f}-void`}
+            label="Reason"
+            name="reason"
+            value={voidReason}
+            set={setVoidReason}
+            error={voided.error}
+            required
+          />
+          <Check
+            form={`${f}-void`}
+            name="rebill"
+            label="Bill its usage again on the next invoice"
+            checked={rebill}
+            set={setRebill}
+          />
+        </ConfirmButton>
+      )}
+      {redraft.error && (
+        <p class="error" role="alert">
+          {redraft.error.message}
+        </p>
+      )}
+      {redraft.done && !redraft.error && (
+        <span role="status" class="ok-note">
+          Re-drafted.
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** The invoice's HTML page, shown in a frame to read and print; the PDF downloads. */
+function Documents(p: { api: Api; inv: Invoice }) {
+  const [html, setHtml] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const name = `invoice-${p.inv.number ?? `draft-${p.inv.period.key}`}`;
+  return (
+    <div class="documents">
+      <button
+        type="button"
+        onClick={() =>
+          p.api.text(`/v1/invoices/${p.inv.id}/document.html`).then(setHtml, (e: Error) => setError(e.message))
+        }
+      >
+        View the document
+      </button>{" "}
+      <button
+        type="button"
+        onClick={() =>
+          download(p.api, `/v1/invoices/${p.inv.id}/document.pdf`, `${name}.pdf`).catch((e: Error) =>
+            setError(e.message),
+          )
+        }
+      >
+        Download PDF
+      </button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {html && (
+        <div class="document">
+          <iframe title={`Invoice document ${p.inv.number ?? "(draft)"}`} srcdoc={html} id={`doc-${p.inv.id}`} />
+          <button
+            type="button"
+            onClick={() => (document.getElementById(`doc-${p.inv.id}`) as HTMLIFrameElement).contentWindow?.print()}
+          >
+            Print
+          </button>{" "}
+          <button type="button" onClick={() => setHtml(null)}>
+            Close
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function InvoiceDetail(p: { api: Api; id: string; timeZone: string; admin: boolean; onChange: () => void }) {
+  const state = useLoad<Invoice>(p.api, `/v1/invoices/${p.id}`);
+  if (!state.data) return <Status state={state} what="invoice" />;
+  const inv = state.data;
+  const changed = () => {
+    state.reload();
+    p.onChange();
+  };
+  return (
+    <section class="invoice" aria-label={`Invoice for ${inv.period.key}`} data-testid="invoice-detail">
+      <h3>
+        {inv.number ? `Invoice ${inv.number}` : "Draft invoice"}, {inv.period.key}
+      </h3>
+      <p>
+        <span class={`badge ${inv.status === "finalized" ? "ok" : "warn"}`} data-testid="invoice-status">
+          {inv.status}
+        </span>{" "}
+        {inv.issued_at ? `issued ${instant(inv.issued_at, p.timeZone)}` : ""}
+        {inv.finalizes_at ? `finalizes by itself ${instant(inv.finalizes_at, p.timeZone)} unless reviewed first` : ""}
+      </p>
+      {p.admin && <Review api={p.api} inv={inv} onChange={changed} />}
+      <Documents api={p.api} inv={inv} />
+      <Lines api={p.api} inv={inv} timeZone={p.timeZone} />
+      {inv.history.length > 0 && (
+        <ul class="history" aria-label="History">
+          {inv.history.map((h) => (
+            <li key={h.at}>
+              {instant(h.at, p.timeZone)}: {h.from ?? "new"} → {h.to} by {h.actor}
+              {h.reason ? ` (${h.reason})` : ""}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+async function downloadCsv(api: Api, consumerId: string, period: string) {
+  await download(api, `/v1/reports/focus?period=${period}&consumer=${consumerId}`, `tokenmeter-focus-${period}.csv`);
+}
+
+export function Invoices(p: { api: Api; consumerId: string; timeZone: string; admin: boolean }) {
   const state = useLoad<InvoiceList>(p.api, `/v1/consumers/${p.consumerId}/invoices`);
   const [open, setOpen] = useState<string | null>(null);
   if (!state.data) return <Status state={state} what="invoices" />;
@@ -75,6 +365,7 @@ export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) 
         <thead>
           <tr>
             <th scope="col">Period</th>
+            <th scope="col">Number</th>
             <th scope="col">Status</th>
             <th scope="col" class="num">
               Total
@@ -88,7 +379,8 @@ export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) 
         <tbody>
           {state.data.invoices.map((i) => (
             <tr key={i.id} data-invoice={i.id}>
-              <td>{periodKey(i)}</td>
+              <td>{i.period.key}</td>
+              <td>{i.number ?? "—"}</td>
               <td>{i.status}</td>
               <td class="num">{money(i.total, i.currency)}</td>
               <td>{instant(i.issued_at, p.timeZone)}</td>
@@ -98,9 +390,9 @@ export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) 
                   onClick={() => setOpen(open === i.id ? null : i.id)}
                   aria-expanded={open === i.id}
                 >
-                  {open === i.id ? "Hide lines" : "Show lines"}
+                  {open === i.id ? "Close" : "Open"}
                 </button>{" "}
-                <button type="button" onClick={() => void downloadCsv(p.api, p.consumerId, periodKey(i))}>
+                <button type="button" onClick={() => void downloadCsv(p.api, p.consumerId, i.period.key)}>
                   Download CSV
                 </button>
               </td>
@@ -108,7 +400,121 @@ export function Invoices(p: { api: Api; consumerId: string; timeZone: string }) 
           ))}
         </tbody>
       </table>
-      {open && <InvoiceLines api={p.api} id={open} timeZone={p.timeZone} />}
+      {open && (
+        <InvoiceDetail key={open} api={p.api} id={open} timeZone={p.timeZone} admin={p.admin} onChange={state.reload} />
+      )}
     </>
+  );
+}
+
+/** Closes an ended period now (a billing run): its invoices are drafted for review. */
+function RunBilling(p: { api: Api; period: string; onDone: () => void }) {
+  const [key, setKey] = useState("");
+  const [state, setState] = useState<BillingRun | null>(null);
+  const run = useAction(
+    () => p.api.send<RunStarted>("POST", "/v1/billing/runs", { period: key.trim() }),
+    async (started) => {
+      // a run takes moments: follow it until it is done, then show the drafts it made
+      for (let i = 0; i < 40; i++) {
+        const s = await p.api.get<BillingRun>(started.status_url);
+        setState(s);
+        if (s.state === "completed" || s.state === "failed") break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      p.onDone();
+    },
+  );
+  return (
+    <details class="panel">
+      <summary>Close a period now</summary>
+      <p>
+        Billing runs close each {p.period} period by themselves when it ends. Close an ended one now to draft its
+        invoices at once.
+      </p>
+      <ActionForm label="Close a period now" submit="Draft its invoices" action={run} fields={["period"]}>
+        <Input
+          form="run"
+          label="Period"
+          name="period"
+          value={key}
+          set={setKey}
+          error={run.error}
+          type="date"
+          required
+          hint="Its first day, in the billing time zone."
+        />
+      </ActionForm>
+      {state && (
+        <p role="status" data-testid="run-state">
+          Run {state.period}: {state.state}
+          {state.consumers !== null ? `, ${state.consumers} consumers` : ""}
+          {state.failed_reason ? ` (${state.failed_reason})` : ""}
+        </p>
+      )}
+    </details>
+  );
+}
+
+/** Every draft awaiting review, soonest to finalize first. */
+export function ReviewQueue(p: { api: Api; timeZone: string; period: string }) {
+  const drafts = useLoad<InvoiceList>(p.api, "/v1/invoices?status=draft&limit=500");
+  const [open, setOpen] = useState<string | null>(null);
+  const list = [...(drafts.data?.invoices ?? [])].sort((a, b) =>
+    (a.finalizes_at ?? "9").localeCompare(b.finalizes_at ?? "9"),
+  );
+  return (
+    <article>
+      <h1>Invoices to review</h1>
+      <p>
+        Drafts of closed periods. A billing run finalizes each at the time shown unless it is finalized or voided first;
+        re-draft one after pricing its calls.
+      </p>
+      <RunBilling api={p.api} period={p.period} onDone={drafts.reload} />
+      {!drafts.data ? (
+        <Status state={drafts} what="drafts" />
+      ) : list.length === 0 ? (
+        <p>Nothing awaits review.</p>
+      ) : (
+        <table aria-label="Drafts awaiting review" data-testid="review-queue">
+          <thead>
+            <tr>
+              <th scope="col">Consumer</th>
+              <th scope="col">Period</th>
+              <th scope="col" class="num">
+                Total
+              </th>
+              <th scope="col">Finalizes</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((i) => (
+              <tr key={i.id} data-invoice={i.id}>
+                <th scope="row">
+                  <a href={`#/consumers/${i.consumer_id}`}>{i.username ?? i.consumer_id}</a>
+                </th>
+                <td>{i.period.key}</td>
+                <td class="num">{money(i.total, i.currency)}</td>
+                <td>{i.finalizes_at ? instant(i.finalizes_at, p.timeZone) : "when an operator finalizes it"}</td>
+                <td>
+                  <button
+                    type="button"
+                    aria-expanded={open === i.id}
+                    onClick={() => setOpen(open === i.id ? null : i.id)}
+                  >
+                    {open === i.id ? "Close" : "Review"}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {open && (
+        <InvoiceDetail key={open} api={p.api} id={open} timeZone={p.timeZone} admin={true} onChange={drafts.reload} />
+      )}
+    </article>
   );
 }
