@@ -4,6 +4,7 @@
 # `npm run bench:authorize [-- --n 5000 --concurrency 8]`: the gateway's authorize call.
 # `npm run bench:merge`: calls reported by http-log alone against http-log plus CloudEvents (merging).
 # `npm run bench:pricing`: the meter with consumers priced by their own rate against consumers on a plan.
+# `npm run bench:cli [-- --runs 5]`: each command's time per call, set up once.
 # `npm run bench:tokens`: token counting alone; `npm run bench:billing [-- --events 5000000]`: billing at scale alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,6 +12,13 @@ source scripts/lib.sh
 
 export KAFKAJS_NO_PARTITIONER_WARNING=1
 export DATABASE_URL="${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/tokenmeter_bench_test}"
+if [ "${1:-}" = "cli" ]; then
+  # the commands need PostgreSQL and Redis only
+  shift
+  node --import tsx scripts/reset-database.ts
+  prepare_database >/dev/null
+  exec node --import tsx scripts/bench/cli.ts "$@"
+fi
 ensure_kafka
 node --import tsx scripts/reset-database.ts
 prepare_database >/dev/null

@@ -4,5 +4,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
-prepare_database >&2
-exec node --import tsx scripts/credits.ts "$@"
+run_command credits "$@"

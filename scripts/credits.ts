@@ -6,22 +6,30 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import type { CreditOwner } from "../src/credits/credit-store.ts";
 import { Credits } from "../src/credits/credits.ts";
+import { presentBalance, presentConsumerCredit, presentEntry } from "../src/http/routes/credits.presenter.ts";
 import { GrantSchema } from "../src/http/routes/credits.routes.ts";
 import { warnings, withDatabase } from "./with-database.ts";
 
-const USAGE = `usage: npm run credits -- balance <owner>
-       npm run credits -- ledger <owner> [--limit N]
-       npm run credits -- grant <owner> <amount> [--kind purchase|promotion|adjustment] [--priority N] [--effective-at WHEN] [--expires-at WHEN] [--note TEXT]
-       npm run credits -- void <owner> <grant-id> --reason TEXT
+const USAGE = `usage: npm run credits -- balance <owner> [--json]
+       npm run credits -- ledger <owner> [--limit N] [--json]
+       npm run credits -- grant <owner> <amount> [--kind purchase|promotion|adjustment] [--priority N] [--effective-at WHEN] [--expires-at WHEN] [--note TEXT] [--json]
+       npm run credits -- void <owner> <grant-id> --reason TEXT [--json]
 <owner>: a consumer (id, Kong id or username), or tag:<name> for a tag's pool
 WHEN: an ISO 8601 date-time with offset, or a date (midnight in BILLING_TIMEZONE)`;
 
 type Config = ReturnType<typeof loadConfig>;
 
-/** A consumer shows the credit it draws on (its own, or its tag's pool). */
-async function showBalance(config: Config, credits: Credits, owner: CreditOwner) {
+/** A consumer shows the credit it draws on (its own, or its tag's pool); as the API answers it with --json. */
+async function showBalance(config: Config, credits: Credits, owner: CreditOwner, json: boolean, extra = {}) {
   const view = owner.consumerId !== undefined ? await credits.consumerView(owner.consumerId) : undefined;
   const b = view ? view.balance : await credits.balance(owner);
+  if (json) {
+    const answer = view
+      ? presentConsumerCredit(view, config.billing.currency)
+      : presentBalance(b, config.billing.currency);
+    console.log(JSON.stringify({ ...extra, ...answer }, null, 2));
+    return;
+  }
   const from = view?.pool !== undefined ? ` (the pool of tag ${view.pool})` : "";
   console.log(`balance ${b.balance.toFixed()} ${config.billing.currency}${from}, scheduled ${b.scheduled.toFixed()}`);
   if (b.nextExpiry) console.log(`next expiry ${b.nextExpiry.at.toISOString()}: ${b.nextExpiry.amount.toFixed()}`);
@@ -40,6 +48,7 @@ const OPTIONS = {
   note: { type: "string" },
   reason: { type: "string" },
   limit: { type: "string", default: "100" },
+  json: { type: "boolean", default: false },
 } as const;
 
 function args() {
@@ -70,7 +79,8 @@ async function main(): Promise<number> {
       console.error("tag: needs a name, e.g. tag:team-a");
       return 2;
     }
-    if (command === "balance") await showBalance(config, credits, owner);
+    const json = values.json;
+    if (command === "balance") await showBalance(config, credits, owner, json);
     if (command === "ledger") {
       const limit = Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
@@ -78,10 +88,12 @@ async function main(): Promise<number> {
         return 2;
       }
       const page = await credits.ledger(owner, { limit, after: undefined });
-      for (const e of page.entries)
-        console.log(
-          `${e.at.toISOString()}  ${e.kind.padEnd(10)} ${e.amount.toFixed().padStart(16)}  grant ${e.grantId}${e.eventId ? `  call ${e.eventId}` : ""}`,
-        );
+      if (json) console.log(JSON.stringify(page.entries.map(presentEntry), null, 2));
+      else
+        for (const e of page.entries)
+          console.log(
+            `${e.at.toISOString()}  ${e.kind.padEnd(10)} ${e.amount.toFixed().padStart(16)}  grant ${e.grantId}${e.eventId ? `  call ${e.eventId}` : ""}`,
+          );
     }
     if (command === "grant") {
       const parsed = GrantSchema.safeParse({
@@ -101,8 +113,8 @@ async function main(): Promise<number> {
       const request = { amount: g.amount, kind: g.kind, priority: g.priority, note: g.note };
       const dates = { effectiveAt: g.effective_at, expiresAt: g.expires_at };
       const { grant } = await credits.grant(owner, { ...request, ...dates }, "cli");
-      const id = grant.id;
-      console.log(`granted ${g.amount.toFixed()} ${config.billing.currency} as ${id}`);
+      if (!json) console.log(`granted ${g.amount.toFixed()} ${config.billing.currency} as ${grant.id}`);
+      await showBalance(config, credits, owner, json, { granted: { id: grant.id, amount: g.amount.toFixed() } });
     }
     if (command === "void") {
       if (!values.reason) {
@@ -110,9 +122,9 @@ async function main(): Promise<number> {
         return 2;
       }
       const { voided } = await credits.void(owner, arg!, values.reason, "cli");
-      console.log(`voided ${voided.toFixed()} ${config.billing.currency} of ${arg}`);
+      if (!json) console.log(`voided ${voided.toFixed()} ${config.billing.currency} of ${arg}`);
+      await showBalance(config, credits, owner, json, { voided: { id: arg, amount: voided.toFixed() } });
     }
-    if (command === "grant" || command === "void") await showBalance(config, credits, owner);
     return 0;
   });
 }

@@ -5,5 +5,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
-prepare_database >&2
-exec node --import tsx scripts/dead-letters.ts "$@"
+run_command dead-letters "$@"

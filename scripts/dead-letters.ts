@@ -5,6 +5,7 @@
 // Exits 2 on a usage error, 1 when a named dead letter does not exist or a replay was refused.
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
+import { setupProblem } from "./setup-state.ts";
 import { createPrisma } from "../src/db/client.ts";
 import { findDeadLetter, listDeadLetters, type DeadLetterFilter } from "../src/dead-letters/dead-letter.repository.ts";
 import { replayDeadLetters } from "../src/dead-letters/replay.service.ts";
@@ -59,6 +60,8 @@ const filter: DeadLetterFilter = {
 };
 
 const config = loadConfig();
+const problem = await setupProblem(config.databaseUrl);
+if (problem) fail(problem, 2);
 const db = createPrisma(config.databaseUrl);
 try {
   if (command === "list") {

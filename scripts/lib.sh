@@ -18,9 +18,38 @@ ensure_kafka() {
 
 # Generates the Prisma client, creates the database if needed and applies the migrations.
 prepare_database() {
-  npx --no-install prisma generate >/dev/null
+  npx --no-install prisma generate >/dev/null 2>&1 || npx --no-install prisma generate
   node --import tsx scripts/ensure-database.ts
-  npx --no-install prisma migrate deploy
+  # Prisma's notes about its config and driver adapter are not news to the operator: only its outcome is shown
+  local out
+  if ! out=$(npx --no-install prisma migrate deploy 2>&1); then
+    echo "$out" >&2
+    return 1
+  fi
+  echo "$out" | grep -E "^(No pending migrations|All migrations have been successfully applied|The following migration)" || true
+  node --import tsx scripts/build-commands.ts
+}
+
+# A command runs against what `npm run setup` (or npm start) prepared: the generated Prisma client
+# here, and the migrations in the database (each command checks those in milliseconds).
+require_setup() {
+  if [ ! -f src/db/generated/client.ts ]; then
+    echo "tokenmeter is not set up in this checkout: run \`npm run setup\` (npm start does it too)" >&2
+    return 2
+  fi
+}
+
+# Runs one of the operator's commands from its bundle (scripts/build-commands.ts), rebuilt first
+# when one of its sources changed since it was built.
+run_command() {
+  local name="$1"
+  shift
+  require_setup || return 2
+  local bundle="dist/commands/$name.mjs"
+  if [ ! -f "$bundle" ] || [ -n "$(find src scripts package.json -newer "$bundle" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
+    node --import tsx scripts/build-commands.ts "$name" >&2
+  fi
+  exec node "$bundle" "$@"
 }
 
 # Builds the dashboard (src/ui -> dist/ui) from the repo's own sources.

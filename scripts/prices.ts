@@ -17,7 +17,7 @@ import { presentRate } from "../src/http/routes/consumers.presenter.ts";
 import { withDatabase } from "./with-database.ts";
 
 const USAGE = `usage: npm run prices -- export <book>
-       npm run prices -- import <book> (<file> [--format ${CATALOG_FORMATS.join("|")}] | --shipped) [--effective-from ISO-8601]`;
+       npm run prices -- import <book> (<file> [--format ${CATALOG_FORMATS.join("|")}] | --shipped) [--effective-from ISO-8601] [--json]`;
 
 /** The prices in force now, one per entry, in our catalog format (import reads it back). */
 async function exportBook(prices: Prices, ref: string): Promise<number> {
@@ -71,6 +71,7 @@ async function main(): Promise<number> {
       format: { type: "string", default: "tokenmeter" },
       shipped: { type: "boolean" },
       "effective-from": { type: "string" },
+      json: { type: "boolean" },
     },
   });
   const [command, book, file] = positionals;
@@ -94,6 +95,11 @@ async function main(): Promise<number> {
     }
     const r = await prices.importPrices(book, catalog.prices, at);
     const rejected = [...catalog.rejected, ...r.rejected];
+    if (values.json) {
+      const report = { effective_from: at.toISOString(), added: r.added, unchanged: r.unchanged, rejected };
+      console.log(JSON.stringify({ ...report, repriced_events: r.repriced }, null, 2));
+      return rejected.length > 0 ? 1 : 0;
+    }
     for (const m of r.added) console.log(`  added      ${m}`);
     for (const m of rejected) console.log(`  rejected   ${m.model}: ${m.reason}`);
     console.log(

@@ -6,11 +6,14 @@
 import { loadConfig } from "../src/config.ts";
 import { createPrisma } from "../src/db/client.ts";
 import { reencryptSecrets } from "../src/alerts/secret-rotation.ts";
+import { setupProblem } from "./setup-state.ts";
 
-const USAGE = "usage: npm run webhook-secrets -- reencrypt";
+const USAGE = "usage: npm run webhook-secrets -- reencrypt [--json]";
 
 async function main(args: string[]): Promise<number> {
-  if (args[0] !== "reencrypt" || args.length !== 1) {
+  const json = args.includes("--json");
+  const rest = args.filter((a) => a !== "--json");
+  if (rest[0] !== "reencrypt" || rest.length !== 1) {
     console.error(USAGE);
     return 2;
   }
@@ -20,9 +23,18 @@ async function main(args: string[]): Promise<number> {
     console.error("WEBHOOK_SECRET_KEY is not set: there is no key to re-encrypt under");
     return 2;
   }
+  const problem = await setupProblem(config.databaseUrl);
+  if (problem) {
+    console.error(problem);
+    return 2;
+  }
   const db = createPrisma(config.databaseUrl);
   try {
     const r = await reencryptSecrets(db, { current, previous: config.webhooks.previousKeys });
+    if (json) {
+      console.log(JSON.stringify(r, null, 2));
+      return r.unreadable.length > 0 ? 1 : 0;
+    }
     console.log(
       `endpoints: ${r.total}; re-encrypted: ${r.reencrypted}; already under the current key: ${r.current}; unreadable: ${r.unreadable.length}`,
     );

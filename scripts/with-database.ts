@@ -10,6 +10,7 @@ import type { loadConfig } from "../src/config.ts";
 import { createPrisma } from "../src/db/client.ts";
 import { AppError } from "../src/domain/errors.ts";
 import { redisConnection } from "../src/jobs/queues.ts";
+import { setupProblem } from "./setup-state.ts";
 
 export type Db = ReturnType<typeof createPrisma>;
 export type CommandParts = { db: Db; changes: MetadataChanges; holds: HoldLedger };
@@ -23,6 +24,11 @@ export async function withDatabase(
   work: (parts: CommandParts) => Promise<number>,
   what?: string,
 ): Promise<number> {
+  const problem = await setupProblem(config.databaseUrl);
+  if (problem) {
+    console.error(problem);
+    return 2;
+  }
   const db = createPrisma(config.databaseUrl);
   const redis = redisConnection(config, "client");
   redis.on("error", () => {}); // what could not be told is reported by MetadataChanges
