@@ -33,7 +33,7 @@ fetch_jars() {
   [ -f "$LIBS/.version-$KAFKA_VERSION" ] && return 0
   log "resolving Kafka $KAFKA_VERSION jars through Maven"
   rm -rf "$LIBS"
-  mvn -B -q -f "$ROOT/scripts/kafka/pom.xml" -Dmaven.repo.local="$M2_REPO" \
+  mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" -Dmaven.repo.local="$M2_REPO" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS"
   touch "$LIBS/.version-$KAFKA_VERSION"
 }

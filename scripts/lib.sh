@@ -8,8 +8,10 @@ ensure_kafka() {
   local host="${first%:*}" port="${first##*:}"
   if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
     echo "using Kafka at $brokers" >&2
+    export TOKENMETER_KAFKA_STATE="already running, reused"
   elif [ "$host" = "127.0.0.1" ] || [ "$host" = "localhost" ]; then
     KAFKA_LOCAL_PORT="$port" bash scripts/kafka-local.sh start
+    export TOKENMETER_KAFKA_STATE="started here (npm run kafka:down stops it)"
   else
     echo "Kafka at $brokers does not answer" >&2
     return 1
@@ -19,7 +21,10 @@ ensure_kafka() {
 # Generates the Prisma client, creates the database if needed and applies the migrations.
 prepare_database() {
   npx --no-install prisma generate >/dev/null 2>&1 || npx --no-install prisma generate
-  node --import tsx scripts/ensure-database.ts
+  local created
+  created=$(node --import tsx scripts/ensure-database.ts)
+  [ -n "$created" ] && echo "$created"
+  export TOKENMETER_DATABASE_STATE="${created:+created}"
   # Prisma's notes about its config and driver adapter are not news to the operator: only its outcome is shown
   local out
   if ! out=$(npx --no-install prisma migrate deploy 2>&1); then
@@ -27,6 +32,8 @@ prepare_database() {
     return 1
   fi
   echo "$out" | grep -E "^(No pending migrations|All migrations have been successfully applied|The following migration)" || true
+  TOKENMETER_MIGRATIONS_APPLIED=$(echo "$out" | grep -c "migration.sql" || true)
+  export TOKENMETER_MIGRATIONS_APPLIED
   node --import tsx scripts/build-commands.ts
 }
 

@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { Kafka, logLevel, type LogEntry } from "kafkajs";
 import type { Config } from "../config.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -8,6 +9,26 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.INFO]: "info",
   [logLevel.DEBUG]: "debug",
 };
+
+// kafkajs logs a broker's error answer at error level before it retries, so a fresh broker still
+// electing its group coordinator reads like a failure. Answers kafkajs itself marks retriable go to
+// debug; if retrying runs out, the failure reaches our code and is logged there.
+const RETRIABLE = new Set(
+  (
+    createRequire(import.meta.url)("kafkajs/src/protocol/error.js") as {
+      errorCodes: Array<{ message: string; retriable: boolean }>;
+    }
+  ).errorCodes
+    .filter((e) => e.retriable)
+    .map((e) => e.message),
+);
+
+/** The pino level for a kafkajs log entry. */
+export function levelOf(level: number, entry: object): "error" | "warn" | "info" | "debug" {
+  const error = (entry as { error?: unknown }).error;
+  if (typeof error === "string" && RETRIABLE.has(error)) return "debug";
+  return LEVELS[level] ?? "info";
+}
 
 /** A kafkajs client whose logs go through pino. */
 export function createKafka(config: Config, logger: Logger): Kafka {
@@ -23,7 +44,7 @@ export function createKafka(config: Config, logger: Logger): Kafka {
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        log[LEVELS[level] ?? "info"]({ ...rest, namespace: entry.namespace }, message);
+        log[levelOf(level, entry)]({ ...rest, namespace: entry.namespace }, message);
       },
   });
 }
