@@ -202,7 +202,10 @@ describe("the operator's day, in the browser only", () => {
       .getByLabel("Period", { exact: true })
       .fill(YESTERDAY);
     await review.getByRole("button", { name: "Draft its invoices" }).click();
-    await review.getByTestId("run-state").filter({ hasText: "completed" }).waitFor({ timeout: 20_000 });
+    await review
+      .getByTestId("run-state")
+      .filter({ hasText: "completed, 1 of 1 consumers drafted" })
+      .waitFor({ timeout: 20_000 });
     const row = review.locator("[data-testid=review-queue] tr", { hasText: NAME });
     await row.waitFor();
     const draft = (await admin(stack, "GET", `/v1/consumers/${consumerId}/invoices`)).json().invoices[0];

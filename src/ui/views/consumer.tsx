@@ -415,10 +415,11 @@ export function ConsumerPage(p: Ctx & { id: string }) {
       {consumer && (
         <section aria-labelledby="manage-h" class="manage">
           <h2 id="manage-h">Manage {name}</h2>
-          <PlanPanel key={`plan-${round}`} {...actions} consumer={consumer} />
-          <BudgetPanel key={`budget-edit-${round}`} {...actions} consumer={consumer} />
+          {/* not remounted after a change: each keeps what was typed and its "saved" note */}
+          <PlanPanel {...actions} consumer={consumer} />
+          <BudgetPanel {...actions} consumer={consumer} />
           <GrantCredit {...actions} consumer={consumer} />
-          <LimitsPanel key={`limits-${round}`} {...actions} consumer={consumer} />
+          <LimitsPanel {...actions} consumer={consumer} />
           <ApiKeys {...actions} consumer={consumer} />
         </section>
       )}

@@ -414,11 +414,13 @@ function RunBilling(p: { api: Api; period: string; onDone: () => void }) {
   const run = useAction(
     () => p.api.send<RunStarted>("POST", "/v1/billing/runs", { period: key.trim() }),
     async (started) => {
-      // a run takes moments: follow it until it is done, then show the drafts it made
-      for (let i = 0; i < 40; i++) {
+      // a run closes the period, then drafts one invoice per consumer in jobs of their own: follow it
+      // until every consumer it visits has its draft (or it failed), then show them
+      for (let i = 0; i < 120; i++) {
         const s = await p.api.get<BillingRun>(started.status_url);
         setState(s);
-        if (s.state === "completed" || s.state === "failed") break;
+        const drafted = Object.values(s.invoices).reduce((a, b) => a + b, 0);
+        if (s.state === "failed" || (s.state === "completed" && drafted >= (s.consumers ?? 0))) break;
         await new Promise((r) => setTimeout(r, 250));
       }
       p.onDone();
@@ -447,7 +449,9 @@ function RunBilling(p: { api: Api; period: string; onDone: () => void }) {
       {state && (
         <p role="status" data-testid="run-state">
           Run {state.period}: {state.state}
-          {state.consumers !== null ? `, ${state.consumers} consumers` : ""}
+          {state.consumers !== null
+            ? `, ${Object.values(state.invoices).reduce((a, b) => a + b, 0)} of ${state.consumers} consumers drafted`
+            : ""}
           {state.failed_reason ? ` (${state.failed_reason})` : ""}
         </p>
       )}
