@@ -24,6 +24,7 @@ import type { BillingSettings } from "./period.service.ts";
 export type DraftOutcome = "drafted" | "finalized" | "unchanged" | "empty" | "held_unpriced";
 
 type Tx = Prisma.TransactionClient;
+type InvoiceAlert = "invoice.finalized" | "invoice.drafted" | "invoice.unpriced_calls";
 
 type DraftArgs = {
   consumerId: string;
@@ -144,6 +145,7 @@ export async function draftInvoice(
       const unpriced = a.finalize && !a.allowUnpriced ? await unpricedOn(tx, inv.id) : { calls: 0, models: [] };
       const finalize = a.finalize && unpriced.calls === 0;
       const subtotal = subtotalOf(lines);
+      const total = roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed();
       await tx.invoiceLine.deleteMany({ where: { invoiceId: inv.id } });
       await tx.invoiceLine.createMany({
         data: lines.map((l) => ({
@@ -159,10 +161,19 @@ export async function draftInvoice(
           currency: a.settings.currency,
           rounding: a.settings.rounding,
           subtotal: subtotal.toFixed(),
-          total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
+          total,
           ...(finalize ? { status: "finalized", issuedAt: a.now, ...(await issueInvoiceNumber(tx, a.settings)) } : {}),
         },
       });
+      const announce = (type: InvoiceAlert, data: Record<string, unknown>) =>
+        addToOutbox(tx, [
+          {
+            type,
+            dedupKey: `${type}:${inv.id}`,
+            consumerId: a.consumerId,
+            data: { invoice_id: inv.id, consumer_id: a.consumerId, period: periodJson(period), ...data },
+          },
+        ]);
       if (finalize) {
         await recordStatusChange(tx, inv.id, {
           from: "draft",
@@ -170,59 +181,18 @@ export async function draftInvoice(
           actor: a.actor ?? "billing run",
           reason: a.reason,
         });
-        const total = roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed();
-        await addToOutbox(tx, [
-          {
-            type: "invoice.finalized",
-            dedupKey: `invoice.finalized:${inv.id}`,
-            consumerId: a.consumerId,
-            data: {
-              invoice_id: inv.id,
-              consumer_id: a.consumerId,
-              period: periodJson(period),
-              currency: a.settings.currency,
-              total,
-              lines: lines.length,
-            },
-          },
-        ]);
+        await announce("invoice.finalized", { currency: a.settings.currency, total, lines: lines.length });
       }
-      if (!a.finalize && period.status === "closed") {
-        // once per invoice: later re-drafts of the same draft do not announce it again
-        await addToOutbox(tx, [
-          {
-            type: "invoice.drafted",
-            dedupKey: `invoice.drafted:${inv.id}`,
-            consumerId: a.consumerId,
-            data: {
-              invoice_id: inv.id,
-              consumer_id: a.consumerId,
-              period: periodJson(period),
-              currency: a.settings.currency,
-              total: roundToMinorUnit(subtotal, a.settings.currency, a.settings.rounding).toFixed(),
-              finalizes_at: period.finalizeAfter.toISOString(),
-            },
-          },
-        ]);
-      }
+      // once per invoice (the dedup key): later re-drafts of the same draft do not announce it again
+      if (!a.finalize && period.status === "closed")
+        await announce("invoice.drafted", {
+          currency: a.settings.currency,
+          total,
+          finalizes_at: period.finalizeAfter.toISOString(),
+        });
       const held = a.finalize && !finalize;
-      if (held) {
-        // the run leaves the invoice a draft and says so once; the operator prices the calls and finalizes it by hand
-        await addToOutbox(tx, [
-          {
-            type: "invoice.unpriced_calls",
-            dedupKey: `invoice.unpriced_calls:${inv.id}`,
-            consumerId: a.consumerId,
-            data: {
-              invoice_id: inv.id,
-              consumer_id: a.consumerId,
-              period: periodJson(period),
-              unpriced_calls: unpriced.calls,
-              models: unpriced.models,
-            },
-          },
-        ]);
-      }
+      // the run leaves the invoice a draft and says so once; the operator prices the calls and finalizes it by hand
+      if (held) await announce("invoice.unpriced_calls", { unpriced_calls: unpriced.calls, models: unpriced.models });
       await a.beforeCommit?.();
       if (held) return { invoiceId: inv.id, outcome: "held_unpriced" as const, unpriced };
       return { invoiceId: inv.id, outcome: finalize ? ("finalized" as const) : ("drafted" as const) };

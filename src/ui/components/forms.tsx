@@ -252,3 +252,35 @@ export function SecretOnce(p: { label: string; secret: string; onDismiss: () => 
     </div>
   );
 }
+
+/** Shows or hides one item of a list below it (an invoice, a line's calls): `open` is the one shown. */
+export function Toggle<T>(p: { item: T; open: T | null; setOpen: (v: T | null) => void; show: string; hide: string }) {
+  const shown = p.open === p.item;
+  return (
+    <button type="button" aria-expanded={shown} onClick={() => p.setOpen(shown ? null : p.item)}>
+      {shown ? p.hide : p.show}
+    </button>
+  );
+}
+
+/** The two prices every price has, per token: input and output (decimal strings, checked by the API). */
+export function PerTokenPrices(p: {
+  at: { form: string; error?: Error };
+  input: string;
+  setInput: (v: string) => void;
+  output: string;
+  setOutput: (v: string) => void;
+}) {
+  return (
+    <>
+      {(
+        [
+          ["Input per token", "input_cost_per_token", p.input, p.setInput],
+          ["Output per token", "output_cost_per_token", p.output, p.setOutput],
+        ] as const
+      ).map(([label, name, value, set]) => (
+        <Input key={name} {...p.at} label={label} name={name} value={value} set={set} inputMode="decimal" required />
+      ))}
+    </>
+  );
+}

@@ -30,7 +30,7 @@ export function PlanPanel(p: Props) {
       }),
     p.onChange,
   );
-  const f = "plan";
+  const at = { form: "plan", error: save.error };
   return (
     <section aria-labelledby="plan-h" class="panel">
       <h2 id="plan-h">Plan</h2>
@@ -47,23 +47,14 @@ export function PlanPanel(p: Props) {
         done="Plan saved; its calls are repriced."
       >
         <Select
-          form={f}
+          {...at}
           label="Price book"
           name="price_book"
           value={book}
           set={setBook}
-          error={save.error}
           options={[["", "none"], ...(books.data?.price_books ?? []).map((b) => [b.name, b.name] as [string, string])]}
         />
-        <Input
-          form={f}
-          label="Markup %"
-          name="markup_percent"
-          value={markup}
-          set={setMarkup}
-          error={save.error}
-          inputMode="decimal"
-        />
+        <Input {...at} label="Markup %" name="markup_percent" value={markup} set={setMarkup} inputMode="decimal" />
       </ActionForm>
     </section>
   );
@@ -94,7 +85,7 @@ export function LimitsPanel(p: Props) {
       }),
     p.onChange,
   );
-  const f = "limits";
+  const at = { form: "limits", error: save.error };
   return (
     <section aria-labelledby="limits-h" class="panel">
       <h2 id="limits-h">Limits and capabilities</h2>
@@ -106,40 +97,30 @@ export function LimitsPanel(p: Props) {
         fields={["metadata.max_input_tokens", "metadata.max_output_tokens", "metadata.capabilities", "metadata.tags"]}
       >
         <Input
-          form={f}
+          {...at}
           label="Max input tokens"
           name="metadata.max_input_tokens"
           value={maxIn}
           set={setMaxIn}
-          error={save.error}
           inputMode="numeric"
           hint="Empty: no limit."
         />
         <Input
-          form={f}
+          {...at}
           label="Max output tokens"
           name="metadata.max_output_tokens"
           value={maxOut}
           set={setMaxOut}
-          error={save.error}
           inputMode="numeric"
           hint="Empty: no limit."
         />
-        <Input
-          form={f}
-          label="Tags"
-          name="metadata.tags"
-          value={tags}
-          set={setTags}
-          error={save.error}
-          hint="Comma-separated."
-        />
+        <Input {...at} label="Tags" name="metadata.tags" value={tags} set={setTags} hint="Comma-separated." />
         <fieldset class="types">
           <legend>Capabilities granted (flags by position, see CAPABILITY_MAP)</legend>
           {CAPABILITIES.map((c, i) => (
             <Check
               key={c}
-              form={f}
+              form={at.form}
               name={`capability-${c}`}
               label={`capability ${c}`}
               checked={caps[i] === 1}
@@ -178,7 +159,7 @@ export function BudgetPanel(p: Props) {
     refresh,
   );
   const remove = useAction(() => p.api.send("DELETE", `/v1/consumers/${p.consumer.id}/budget`), refresh);
-  const f = "budget";
+  const at = { form: "budget", error: save.error };
   return (
     <section aria-labelledby="budget-edit-h" class="panel">
       <h2 id="budget-edit-h">Set the budget</h2>
@@ -195,12 +176,11 @@ export function BudgetPanel(p: Props) {
         fields={["period", "amount", "tokens", "thresholds"]}
       >
         <Select
-          form={f}
+          {...at}
           label="Period"
           name="period"
           value={period}
           set={setPeriod}
-          error={save.error}
           options={[
             ["daily", "daily"],
             ["weekly", "weekly"],
@@ -208,32 +188,29 @@ export function BudgetPanel(p: Props) {
           ]}
         />
         <Input
-          form={f}
+          {...at}
           label={`Amount (${p.currency})`}
           name="amount"
           value={amount}
           set={setAmount}
-          error={save.error}
           inputMode="decimal"
           hint="A hard limit in money; optional if tokens are set."
         />
         <Input
-          form={f}
+          {...at}
           label="Tokens"
           name="tokens"
           value={tokens}
           set={setTokens}
-          error={save.error}
           inputMode="numeric"
           hint="A hard limit in tokens; optional."
         />
         <Input
-          form={f}
+          {...at}
           label="Alert at %"
           name="thresholds"
           value={thresholds}
           set={setThresholds}
-          error={save.error}
           hint="Comma-separated percentages."
         />
       </ActionForm>
@@ -265,7 +242,7 @@ export function GrantCredit(p: Props & { credit?: ConsumerCredit }) {
       p.onChange();
     },
   );
-  const f = "grant";
+  const at = { form: "grant", error: grant.error };
   return (
     <section aria-labelledby="grant-h" class="panel">
       <h2 id="grant-h">Grant credit</h2>
@@ -277,22 +254,20 @@ export function GrantCredit(p: Props & { credit?: ConsumerCredit }) {
         fields={["amount", "kind", "expires_at", "note"]}
       >
         <Input
-          form={f}
+          {...at}
           label={`Amount (${p.currency})`}
           name="amount"
           value={amount}
           set={setAmount}
-          error={grant.error}
           inputMode="decimal"
           required
         />
         <Select
-          form={f}
+          {...at}
           label="Kind"
           name="kind"
           value={kind}
           set={setKind}
-          error={grant.error}
           options={[
             ["purchase", "purchase (bought)"],
             ["promotion", "promotion (given)"],
@@ -300,24 +275,15 @@ export function GrantCredit(p: Props & { credit?: ConsumerCredit }) {
           ]}
         />
         <Input
-          form={f}
+          {...at}
           label="Expires on"
           name="expires_at"
           value={expires}
           set={setExpires}
-          error={grant.error}
           type="date"
           hint="Optional; never otherwise."
         />
-        <Input
-          form={f}
-          label="Note"
-          name="note"
-          value={note}
-          set={setNote}
-          error={grant.error}
-          hint="An order number, a campaign."
-        />
+        <Input {...at} label="Note" name="note" value={note} set={setNote} hint="An order number, a campaign." />
       </ActionForm>
     </section>
   );

@@ -28,7 +28,7 @@ function NewConsumer(p: { api: Api }) {
       location.hash = `#/consumers/${c.id}`;
     },
   );
-  const f = "new-consumer";
+  const at = { form: "new-consumer", error: create.error };
   return (
     <details class="panel">
       <summary>New consumer</summary>
@@ -38,24 +38,22 @@ function NewConsumer(p: { api: Api }) {
         action={create}
         fields={["username", "custom_id", "kong_id", "plan.price_book", "plan.markup_percent"]}
       >
-        <Input form={f} label="Username" name="username" value={username} set={setUsername} error={create.error} />
-        <Input form={f} label="Custom id" name="custom_id" value={customId} set={setCustomId} error={create.error} />
+        <Input {...at} label="Username" name="username" value={username} set={setUsername} />
+        <Input {...at} label="Custom id" name="custom_id" value={customId} set={setCustomId} />
         <Input
-          form={f}
+          {...at}
           label="Kong consumer id"
           name="kong_id"
           value={kongId}
           set={setKongId}
-          error={create.error}
           hint="Optional: learnt from its first call otherwise."
         />
         <Select
-          form={f}
+          {...at}
           label="Plan (price book)"
           name="plan.price_book"
           value={book}
           set={setBook}
-          error={create.error}
           options={[
             ["", "none: its own rates"],
             ...(books.data?.price_books ?? []).map((b) => [b.name, b.name] as [string, string]),
@@ -63,12 +61,11 @@ function NewConsumer(p: { api: Api }) {
         />
         {book && (
           <Input
-            form={f}
+            {...at}
             label="Markup %"
             name="plan.markup_percent"
             value={markup}
             set={setMarkup}
-            error={create.error}
             inputMode="decimal"
             hint="Optional; negative for a discount."
           />

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import type { DeadLetter, DeadLetterList, ReplayReport } from "../../http/contract/types.ts";
 import type { Api } from "../api.ts";
-import { ConfirmButton, useAction } from "../components/forms.tsx";
+import { ConfirmButton, useAction, Toggle } from "../components/forms.tsx";
 import { instant } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
@@ -156,13 +156,7 @@ export function DeadLetters(p: { api: Api; timeZone: string }) {
                   <td>{d.reason}</td>
                   <td class="num">{d.replay_count}</td>
                   <td>
-                    <button
-                      type="button"
-                      aria-expanded={open === d.id}
-                      onClick={() => setOpen(open === d.id ? null : d.id)}
-                    >
-                      {open === d.id ? "Hide" : "Inspect"}
-                    </button>
+                    <Toggle item={d.id} open={open} setOpen={setOpen} show="Inspect" hide="Hide" />
                   </td>
                 </tr>
               ))}

@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import type { ConsumerList, DeadLetterList, FlaggedEvents, Ready } from "../../http/contract/types.ts";
 import type { Api } from "../api.ts";
-import { ActionForm, Input, useAction } from "../components/forms.tsx";
+import { ActionForm, PerTokenPrices, useAction } from "../components/forms.tsx";
 import { count } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
@@ -22,7 +22,7 @@ function PriceIt(p: { api: Api; u: Unpriced; onPriced: () => void }) {
       }),
     p.onPriced,
   );
-  const f = `price-${p.u.consumer}-${p.u.model}`;
+  const at = { form: `price-${p.u.consumer}-${p.u.model}`, error: price.error };
   return (
     <ActionForm
       label={`Price ${p.u.model} for this consumer`}
@@ -30,26 +30,7 @@ function PriceIt(p: { api: Api; u: Unpriced; onPriced: () => void }) {
       action={price}
       fields={["input_cost_per_token", "output_cost_per_token", "model"]}
     >
-      <Input
-        form={f}
-        label="Input per token"
-        name="input_cost_per_token"
-        value={input}
-        set={setInput}
-        error={price.error}
-        inputMode="decimal"
-        required
-      />
-      <Input
-        form={f}
-        label="Output per token"
-        name="output_cost_per_token"
-        value={output}
-        set={setOutput}
-        error={price.error}
-        inputMode="decimal"
-        required
-      />
+      <PerTokenPrices at={at} input={input} setInput={setInput} output={output} setOutput={setOutput} />
     </ActionForm>
   );
 }

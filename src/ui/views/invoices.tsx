@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import type { BillingRun, Invoice, InvoiceList, LineEvents, RunStarted } from "../../http/contract/types.ts";
 import { type Api, download } from "../api.ts";
-import { ActionForm, Check, ConfirmButton, Input, useAction } from "../components/forms.tsx";
+import { ActionForm, Check, ConfirmButton, Input, useAction, Toggle } from "../components/forms.tsx";
 import { count, exactMoney, instant, money } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
@@ -111,13 +111,7 @@ function Lines(p: { api: Api; inv: Invoice; timeZone: string }) {
                 {money(l.amount, inv.currency)}
               </td>
               <td>
-                <button
-                  type="button"
-                  aria-expanded={open === l.position}
-                  onClick={() => setOpen(open === l.position ? null : l.position)}
-                >
-                  {open === l.position ? "Hide calls" : "Calls"}
-                </button>
+                <Toggle item={l.position} open={open} setOpen={setOpen} show="Calls" hide="Hide calls" />
               </td>
             </tr>
           ))}
@@ -385,13 +379,7 @@ export function Invoices(p: { api: Api; consumerId: string; timeZone: string; ad
               <td class="num">{money(i.total, i.currency)}</td>
               <td>{instant(i.issued_at, p.timeZone)}</td>
               <td>
-                <button
-                  type="button"
-                  onClick={() => setOpen(open === i.id ? null : i.id)}
-                  aria-expanded={open === i.id}
-                >
-                  {open === i.id ? "Close" : "Open"}
-                </button>{" "}
+                <Toggle item={i.id} open={open} setOpen={setOpen} show="Open" hide="Close" />{" "}
                 <button type="button" onClick={() => void downloadCsv(p.api, p.consumerId, i.period.key)}>
                   Download CSV
                 </button>
@@ -503,13 +491,7 @@ export function ReviewQueue(p: { api: Api; timeZone: string; period: string }) {
                 <td class="num">{money(i.total, i.currency)}</td>
                 <td>{i.finalizes_at ? instant(i.finalizes_at, p.timeZone) : "when an operator finalizes it"}</td>
                 <td>
-                  <button
-                    type="button"
-                    aria-expanded={open === i.id}
-                    onClick={() => setOpen(open === i.id ? null : i.id)}
-                  >
-                    {open === i.id ? "Close" : "Review"}
-                  </button>
+                  <Toggle item={i.id} open={open} setOpen={setOpen} show="Review" hide="Close" />
                 </td>
               </tr>
             ))}

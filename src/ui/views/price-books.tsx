@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import type { CatalogImport, PriceBook, PriceBookList } from "../../http/contract/types.ts";
 import type { Api } from "../api.ts";
-import { ActionForm, Input, useAction } from "../components/forms.tsx";
+import { ActionForm, Input, PerTokenPrices, useAction } from "../components/forms.tsx";
 import { exactMoney, instant, money } from "../format.ts";
 import { Status, useLoad } from "../load.tsx";
 
@@ -27,7 +27,7 @@ function NewBook(p: { api: Api }) {
       location.hash = `#/price-books/${encodeURIComponent(b.name)}`;
     },
   );
-  const f = "new-book";
+  const at = { form: "new-book", error: create.error };
   return (
     <details class="panel">
       <summary>New price book</summary>
@@ -37,32 +37,23 @@ function NewBook(p: { api: Api }) {
         action={create}
         fields={["name", "description", "fee_per_period", "minimum_per_period"]}
       >
-        <Input form={f} label="Name" name="name" value={name} set={setName} error={create.error} required />
+        <Input {...at} label="Name" name="name" value={name} set={setName} required />
+        <Input {...at} label="Description" name="description" value={description} set={setDescription} />
         <Input
-          form={f}
-          label="Description"
-          name="description"
-          value={description}
-          set={setDescription}
-          error={create.error}
-        />
-        <Input
-          form={f}
+          {...at}
           label="Fee per period"
           name="fee_per_period"
           value={fee}
           set={setFee}
-          error={create.error}
           inputMode="decimal"
           hint="Optional; billed once per period."
         />
         <Input
-          form={f}
+          {...at}
           label="Minimum per period"
           name="minimum_per_period"
           value={minimum}
           set={setMinimum}
-          error={create.error}
           inputMode="decimal"
           hint="Optional; usage below it is topped up."
         />
@@ -133,7 +124,7 @@ function AddPrice(p: { api: Api; book: string; onAdded: () => void }) {
       }),
     p.onAdded,
   );
-  const f = "add-price";
+  const at = { form: "add-price", error: add.error };
   return (
     <ActionForm
       label="Add a price"
@@ -150,62 +141,39 @@ function AddPrice(p: { api: Api; book: string; onAdded: () => void }) {
       ]}
     >
       <Input
-        form={f}
+        {...at}
         label="Model"
         name="model"
         value={model}
         set={setModel}
-        error={add.error}
         required
         hint="A model, a pattern with *, or * for every other model."
       />
+      <PerTokenPrices at={at} input={input} setInput={setInput} output={output} setOutput={setOutput} />
       <Input
-        form={f}
-        label="Input per token"
-        name="input_cost_per_token"
-        value={input}
-        set={setInput}
-        error={add.error}
-        inputMode="decimal"
-        required
-      />
-      <Input
-        form={f}
-        label="Output per token"
-        name="output_cost_per_token"
-        value={output}
-        set={setOutput}
-        error={add.error}
-        inputMode="decimal"
-        required
-      />
-      <Input
-        form={f}
+        {...at}
         label="Cached input per token"
         name="cached_input_cost_per_token"
         value={cached}
         set={setCached}
-        error={add.error}
         inputMode="decimal"
         hint="Optional; the input price otherwise."
       />
       <Input
-        form={f}
+        {...at}
         label="Fee per call"
         name="request_fee"
         value={fee}
         set={setFee}
-        error={add.error}
         inputMode="decimal"
         hint="Optional."
       />
       <Input
-        form={f}
+        {...at}
         label="Effective from"
         name="effective_from"
         value={from}
         set={setFrom}
-        error={add.error}
         type="datetime-local"
         hint="Optional; from the beginning of time otherwise."
       />

@@ -27,7 +27,7 @@ function AddEndpoint(p: { api: Api; onAdded: () => void }) {
       p.onAdded();
     },
   );
-  const f = "new-endpoint";
+  const at = { form: "new-endpoint", error: add.error };
   return (
     <section aria-labelledby="add-endpoint-h" class="panel">
       <h2 id="add-endpoint-h">Add an endpoint</h2>
@@ -40,15 +40,8 @@ function AddEndpoint(p: { api: Api; onAdded: () => void }) {
         action={add}
         fields={["url", "description", "event_types"]}
       >
-        <Input form={f} label="URL" name="url" value={url} set={setUrl} error={add.error} type="url" required />
-        <Input
-          form={f}
-          label="Description"
-          name="description"
-          value={description}
-          set={setDescription}
-          error={add.error}
-        />
+        <Input {...at} label="URL" name="url" value={url} set={setUrl} type="url" required />
+        <Input {...at} label="Description" name="description" value={description} set={setDescription} />
         <fieldset class="types">
           <legend>Alert types (none ticked: every type)</legend>
           {ALERT_TYPES.filter((t) => t !== "webhook.test").map((t) => (
