@@ -4,14 +4,9 @@
 // it is not so, without a stack trace and without the URL's password.
 import { readdir } from "node:fs/promises";
 import pg from "pg";
+import { addressOf } from "../src/lib/address.ts";
 
 const MIGRATIONS = new URL("../prisma/migrations/", import.meta.url);
-
-/** Where the URL points, for people: host, port and database, never the credentials. */
-const placeOf = (url: string) => {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || "5432"}${u.pathname}`;
-};
 
 /** Null when set up; otherwise what is wrong and what to run. */
 export async function setupProblem(databaseUrl: string): Promise<string | null> {
@@ -24,8 +19,8 @@ export async function setupProblem(databaseUrl: string): Promise<string | null> 
   } catch (err) {
     const code = (err as { code?: string }).code ?? (err as Error).message;
     if (code === "3D000")
-      return `the database at ${placeOf(databaseUrl)} does not exist: run \`npm run setup\` (npm start does it too).`;
-    return `cannot reach PostgreSQL at ${placeOf(databaseUrl)} (${code}); is it running, and is DATABASE_URL right? Then run \`npm run setup\`.`;
+      return `the database at ${addressOf(databaseUrl)} does not exist: run \`npm run setup\` (npm start does it too).`;
+    return `cannot reach PostgreSQL at ${addressOf(databaseUrl)} (${code}); is it running, and is DATABASE_URL right? Then run \`npm run setup\`.`;
   }
   try {
     const { rows } = await client.query<{ name: string }>(
@@ -34,10 +29,10 @@ export async function setupProblem(databaseUrl: string): Promise<string | null> 
     const applied = new Set(rows.map((r) => r.name));
     const pending = expected.filter((m) => !applied.has(m));
     if (pending.length === 0) return null;
-    return `the database at ${placeOf(databaseUrl)} lacks ${pending.length} migration(s) (${pending.at(-1)} the latest): run \`npm run setup\` (npm start does it too).`;
+    return `the database at ${addressOf(databaseUrl)} lacks ${pending.length} migration(s) (${pending.at(-1)} the latest): run \`npm run setup\` (npm start does it too).`;
   } catch (err) {
     if ((err as { code?: string }).code === "42P01")
-      return `the database at ${placeOf(databaseUrl)} is not set up: run \`npm run setup\` (npm start does it too).`;
+      return `the database at ${addressOf(databaseUrl)} is not set up: run \`npm run setup\` (npm start does it too).`;
     throw err;
   } finally {
     await client.end();

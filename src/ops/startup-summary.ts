@@ -4,14 +4,10 @@
 // database only, never credentials.
 import type { Config } from "../config.ts";
 import { DEV_ADMIN_API_KEY, DEV_INGEST_SECRET } from "../config/sections.ts";
+import { addressOf } from "../lib/address.ts";
 
 /** What scripts/start.sh did before this process started, from its environment. */
 export type StartFacts = { kafka?: string; database?: string; migrationsApplied?: string };
-
-const placeOf = (url: string) => {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || (u.protocol.startsWith("redis") ? "6379" : "5432")}${u.pathname.length > 1 ? u.pathname : ""}`;
-};
 
 function keyLine(value: string, devDefault: string, variable: string): string {
   return value === devDefault
@@ -25,7 +21,7 @@ export function startupSummary(config: Config, facts: StartFacts): string {
   const metrics = config.ops.metricsPort ? `http://${host}:${config.ops.metricsPort}/metrics` : `${base}/metrics`;
   const applied = Number(facts.migrationsApplied ?? 0);
   const database = [
-    placeOf(config.databaseUrl),
+    addressOf(config.databaseUrl),
     facts.database === "created" ? "created now" : undefined,
     applied > 0 ? `${applied} migration(s) applied now` : "migrations up to date",
   ].filter(Boolean);
@@ -43,7 +39,7 @@ export function startupSummary(config: Config, facts: StartFacts): string {
         ] as Array<[string, string]>)),
     ["Kafka", `${config.kafka.brokers.join(",")}${facts.kafka ? `, ${facts.kafka}` : ""}`],
     ["PostgreSQL", database.join(", ")],
-    ["Redis", placeOf(config.redis.url)],
+    ["Redis", addressOf(config.redis.url)],
     ["workers", "meter, dead-letter recorder, invoices, webhooks"],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

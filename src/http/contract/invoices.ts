@@ -48,6 +48,7 @@ export const Invoice = z
     }),
     total: Money,
     rounding: z.string(),
+    rounding_amount: Money.meta({ description: "total - subtotal, exactly: what rounding to the minor unit added." }),
     issued_at: Instant.nullable(),
     created_at: Instant,
     lines: z.array(InvoiceLine),

@@ -25,6 +25,7 @@ export function presentInvoice(inv: InvoiceWithLines) {
       .toFixed(),
     total: inv.total.toFixed(),
     rounding: inv.rounding,
+    rounding_amount: new Decimal(inv.total.toFixed()).minus(inv.subtotal.toFixed()).toFixed(),
     issued_at: inv.issuedAt?.toISOString() ?? null,
     created_at: inv.createdAt.toISOString(),
     lines: inv.lines.map((l) => ({

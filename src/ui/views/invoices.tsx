@@ -130,7 +130,7 @@ function Lines(p: { api: Api; inv: Invoice; timeZone: string }) {
             <th scope="row" colSpan={6} class="num">
               Rounding to the minor unit ({inv.rounding.replace("_", " ")})
             </th>
-            <td class="num">{exactDifference(inv)}</td>
+            <td class="num">{exactMoney(inv.rounding_amount, inv.currency)}</td>
             <td />
           </tr>
           <tr>
@@ -147,20 +147,6 @@ function Lines(p: { api: Api; inv: Invoice; timeZone: string }) {
       {open !== null && <LineCalls api={p.api} invoice={inv} position={open} timeZone={p.timeZone} />}
     </>
   );
-}
-
-/** total - subtotal exactly, from the decimal strings (no float): the subtotal has the more decimals. */
-function exactDifference(inv: Invoice): string {
-  const scale = Math.max(...[inv.total, inv.subtotal].map((a) => a.split(".")[1]?.length ?? 0));
-  const units = (a: string) => {
-    const [i, f = ""] = a.replace("-", "").split(".");
-    const v = BigInt(i! + f.padEnd(scale, "0"));
-    return a.startsWith("-") ? -v : v;
-  };
-  const d = units(inv.total) - units(inv.subtotal);
-  const abs = (d < 0n ? -d : d).toString().padStart(scale + 1, "0");
-  const text = `${d < 0n ? "-" : ""}${abs.slice(0, abs.length - scale)}${scale ? `.${abs.slice(-scale)}` : ""}`;
-  return exactMoney(text, inv.currency);
 }
 
 function Review(p: { api: Api; inv: Invoice; onChange: () => void }) {
