@@ -51,6 +51,7 @@ for (const [mode, f] of figures) {
       meter_alone_scaled: Math.round(f.meterScaled),
       visible_p99_ms_at_half_rate: Math.round(f.p99),
       p99_target_ms: 1000,
+      ...f.cpuPerEvent,
       load_avg: loadAverage(),
     }),
   );

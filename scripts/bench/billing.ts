@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { draftInvoice } from "../../src/billing/invoice.service.ts";
+import { periodInvoiceId } from "../../src/billing/period-invoices.ts";
 import { consumersToInvoice, recordPeriod } from "../../src/billing/period.service.ts";
 import { closeServices, connectServices } from "../../src/bootstrap.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -48,7 +49,19 @@ async function load(client: pg.Client): Promise<number> {
   );
   await client.query(
     `CREATE TEMP TABLE bench_consumers AS
-     SELECT (row_number() OVER (ORDER BY c.id) - 1)::int AS n, c.id, r.id AS rate_id FROM consumers c JOIN consumer_rates r ON r.consumer_id = c.id`,
+     SELECT (row_number() OVER (ORDER BY c.id) - 1)::int AS n, c.id, r.id AS rate_id, NULL::uuid AS invoice_id
+     FROM consumers c JOIN consumer_rates r ON r.consumer_id = c.id`,
+  );
+  // the month is open while its calls are metered: each is stamped with its consumer's invoice, as the meter does
+  const ids = (await client.query<{ id: string }>("SELECT id::text FROM bench_consumers")).rows.map((r) => r.id);
+  const month = { kind: "monthly" as const, timeZone: "UTC", key: PERIOD };
+  await client.query(
+    "UPDATE bench_consumers b SET invoice_id = t.invoice_id FROM unnest($1::uuid[], $2::uuid[]) AS t(id, invoice_id) WHERE b.id = t.id",
+    [ids, ids.map((id) => periodInvoiceId(id, month))],
+  );
+  await client.query(
+    "INSERT INTO consumer_periods (kind, time_zone, key, consumer_id) SELECT 'monthly', 'UTC', $1, id FROM bench_consumers",
+    [PERIOD],
   );
   const indexes = (
     await client.query<{ indexdef: string; indexname: string }>(
@@ -58,10 +71,11 @@ async function load(client: pg.Client): Promise<number> {
   for (const i of indexes) await client.query(`DROP INDEX ${i.indexname}`);
   await client.query(
     `INSERT INTO usage_events (id, consumer_id, occurred_at, received_at, model, status, upstream_status, billable, input_tokens,
-       output_tokens, input_source, output_source, rate_id, input_cost_per_token, output_cost_per_token, cost, local_date, slot, level)
+       output_tokens, input_source, output_source, rate_id, input_cost_per_token, output_cost_per_token, cost, local_date, slot, level,
+       invoice_id)
      SELECT 'bench-' || g, c.id, e.at, e.at, CASE WHEN g % 3 = 0 THEN 'gpt-4o-mini' ELSE 'gpt-4o' END, 200, '200', true, e.it, e.ot,
        'counted', 'counted', c.rate_id, $2::numeric, $3::numeric, e.it * $2::numeric + e.ot * $3::numeric,
-       (e.at AT TIME ZONE 'UTC')::date, extract(hour FROM e.at AT TIME ZONE 'UTC')::int / 2, 0
+       (e.at AT TIME ZONE 'UTC')::date, extract(hour FROM e.at AT TIME ZONE 'UTC')::int / 2, 0, c.invoice_id
      FROM generate_series(0, $1::int - 1) g
      JOIN bench_consumers c ON c.n = g % $4::int
      CROSS JOIN LATERAL (SELECT timestamptz '${PERIOD} 00:00:00+00' + ((g::bigint * 2654435761) % 2678400000) * interval '1 millisecond' AS at,

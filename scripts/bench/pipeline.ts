@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { makeBatches, postAtRate, postClosedLoop, type Mode } from "./kong-load.ts";
 import { startApi, startMeterProcess, type ChunkReport, type MeterProcess } from "./processes.ts";
 import { clock, line, loadAverage, median, percentile } from "./stats.ts";
+import { cpuNow, cpuPerEvent } from "./cpu.ts";
 
 export type PipelineOptions = {
   events: number;
@@ -25,6 +26,8 @@ export type PipelineFigures = {
   endToEnd: number;
   p50: number;
   p99: number;
+  /** End to end: CPU microseconds per event of each part (API, meter, broker, PostgreSQL). */
+  cpuPerEvent: Record<string, number>;
 };
 
 const INGEST_SECRET = "bench-ingest-secret";
@@ -93,6 +96,8 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
 
   // 1. ingest alone: the meter is not running, so Kafka holds every run's events
   const ingestRates: number[] = [];
+  const cpu = (meters: MeterProcess[] = []) => cpuNow({ api: [api.pid], meter: meters.map((m) => m.pid) });
+  const ingestCpu = cpu();
   for (let r = 0; r < o.runs; r++) {
     const run = batches();
     const t0 = clock();
@@ -106,17 +111,26 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
     batch: o.batchSize,
     concurrency: o.concurrency,
     events_per_s: Math.round(ingest),
+    ...cpuPerEvent(ingestCpu, cpu(), perRun * o.runs),
   });
 
   // 2. meter alone: one process drains them
   const drained = new Progress();
+  const meterCpu = cpu();
   let meters: MeterProcess[] = [await startMeterProcess({ env, ...profile("meter") }, drained.onChunk)];
   await drained.until(perRun * o.runs);
   const meter = drainRate(drained.chunks);
-  print("meter_alone", { processes: 1, events: drained.total, events_per_s: Math.round(meter) });
+  print("meter_alone", {
+    processes: 1,
+    events: drained.total,
+    events_per_s: Math.round(meter),
+    // the meter's start-up (loading tsx and the ranks) is inside its figure
+    ...cpuPerEvent(meterCpu, cpu(meters), drained.total),
+  });
 
   // 3. end to end: ingest and meter together, as fast as the load generator's 8 posts go
   const e2eRates: number[] = [];
+  const e2eCpu = cpu(meters);
   for (let r = 0; r < o.runs; r++) {
     const run = batches();
     const before = drained.total;
@@ -127,10 +141,12 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
     e2eRates.push(perRun / ((drained.last - t0) / 1000));
   }
   const endToEnd = median(e2eRates);
+  const e2eCpuPerEvent = cpuPerEvent(e2eCpu, cpu(meters), perRun * o.runs);
   print("end_to_end", {
     events: perRun * o.runs,
     events_per_s: Math.round(endToEnd),
     runs: e2eRates.map((x) => Math.round(x)).join("/"),
+    ...e2eCpuPerEvent,
   });
 
   // 4. POST -> visible (committed, so the usage API returns it) at half the end-to-end rate
@@ -186,7 +202,7 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
   const calls = await callsShown(api.address, consumers);
   await api.stop();
   if (calls !== expected) throw new Error(`the usage API shows ${calls} calls, ${expected} were posted`);
-  return { ingest, meter, meterScaled, endToEnd, p50, p99 };
+  return { ingest, meter, meterScaled, endToEnd, p50, p99, cpuPerEvent: e2eCpuPerEvent };
 }
 
 /**

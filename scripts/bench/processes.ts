@@ -26,7 +26,7 @@ function start(script: string, o: ProcessOptions): ChildProcess {
   });
 }
 
-export type ApiProcess = { address: string; stop(): Promise<void> };
+export type ApiProcess = { address: string; pid: number; stop(): Promise<void> };
 
 /** A port nothing listens on now (the OS picks it). */
 async function freePort(): Promise<number> {
@@ -54,6 +54,7 @@ export async function startApi(o: ProcessOptions): Promise<ApiProcess> {
   }
   return {
     address,
+    pid: child.pid!,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
@@ -63,7 +64,7 @@ export async function startApi(o: ProcessOptions): Promise<ApiProcess> {
 }
 
 export type ChunkReport = { at: number; n: number; ids?: string[] };
-export type MeterProcess = { reportIds(on: boolean): void; stop(): Promise<void> };
+export type MeterProcess = { pid: number; reportIds(on: boolean): void; stop(): Promise<void> };
 
 export async function startMeterProcess(o: ProcessOptions, onChunk: (r: ChunkReport) => void): Promise<MeterProcess> {
   const child = start("scripts/bench/meter-child.ts", o);
@@ -75,6 +76,7 @@ export async function startMeterProcess(o: ProcessOptions, onChunk: (r: ChunkRep
     child.once("exit", (code) => reject(new Error(`meter process exited with ${code}`)));
   });
   return {
+    pid: child.pid!,
     reportIds: (on) => child.send({ reportIds: on }),
     stop: async () => {
       if (child.exitCode !== null) return;

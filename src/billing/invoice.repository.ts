@@ -1,6 +1,8 @@
 // Invoice rows as the API shows them and as billing runs and hand changes lock them: one place
 // for what an invoice includes, how it is found, and how its status history is written.
 import type { Db, Prisma } from "../db/client.ts";
+import type { Period } from "../domain/billing-period.ts";
+import { periodInvoiceId } from "./period-invoices.ts";
 
 const INVOICE_INCLUDE = {
   lines: {
@@ -37,20 +39,33 @@ export async function invoiceCountsByStatus(db: Db, periodId?: string): Promise<
   return Object.fromEntries(rows.map((r) => [r.status, r._count._all]));
 }
 
-/** The (consumer, period) invoice, created empty if missing, locked for the rest of the transaction. */
+/**
+ * The (consumer, period) invoice, created empty if missing with the id the meter stamped its calls
+ * with (src/billing/period-invoices.ts), locked for the rest of the transaction.
+ */
 export async function lockInvoiceOf(
   tx: Db,
   consumerId: string,
-  periodId: string,
+  period: Pick<Period, "kind" | "timeZone" | "key"> & { id: string },
   fresh: { currency: string; rounding: string },
 ) {
   await tx.invoice.createMany({
-    data: [{ consumerId, periodId, currency: fresh.currency, subtotal: "0", total: "0", rounding: fresh.rounding }],
+    data: [
+      {
+        id: periodInvoiceId(consumerId, period),
+        consumerId,
+        periodId: period.id,
+        currency: fresh.currency,
+        subtotal: "0",
+        total: "0",
+        rounding: fresh.rounding,
+      },
+    ],
     skipDuplicates: true,
   });
   const [inv] = await tx.$queryRaw<{ id: string; status: InvoiceStatus }[]>`
     SELECT id::text, status::text FROM invoices
-    WHERE consumer_id = ${consumerId}::uuid AND period_id = ${periodId}::uuid FOR UPDATE`;
+    WHERE consumer_id = ${consumerId}::uuid AND period_id = ${period.id}::uuid FOR UPDATE`;
   return inv!;
 }
 

@@ -18,7 +18,8 @@ import { creditLines } from "./invoice-credits.ts";
 import { lockInvoiceOf, recordStatusChange } from "./invoice.repository.ts";
 import { addToOutbox } from "../alerts/outbox.ts";
 import { issueInvoiceNumber } from "./invoice-numbers.ts";
-import type { BillingSettings } from "./period.service.ts";
+import type { BillingSettings, PeriodRow as BillingPeriodRow } from "./period.service.ts";
+import { periodInvoiceId } from "./period-invoices.ts";
 
 /** held_unpriced: asked to finalize, kept as a draft because billable calls on it have no price. */
 export type DraftOutcome = "drafted" | "finalized" | "unchanged" | "empty" | "held_unpriced";
@@ -54,6 +55,23 @@ async function claimCorrections(tx: Tx, invoiceId: string, a: DraftArgs, endsAt:
   }));
 }
 
+/**
+ * The meter stamped the period's calls with this invoice's id while the period was open. Calls it
+ * stored after the period closed (the grace window's late calls) carry none and are claimed here,
+ * as are those stamped for an invoice made before stamping existed (a different id).
+ */
+async function claimUnstamped(tx: Tx, invoiceId: string, consumerId: string, period: BillingPeriodRow) {
+  await tx.$executeRaw`
+    UPDATE usage_events SET invoice_id = ${invoiceId}::uuid
+    WHERE consumer_id = ${consumerId}::uuid AND billable AND invoice_id IS NULL
+      AND occurred_at >= ${period.startsAt} AND occurred_at < ${period.endsAt}`;
+  const stamped = periodInvoiceId(consumerId, period);
+  if (stamped !== invoiceId)
+    await tx.$executeRaw`
+      UPDATE usage_events SET invoice_id = ${invoiceId}::uuid
+      WHERE consumer_id = ${consumerId}::uuid AND invoice_id = ${stamped}::uuid`;
+}
+
 /** Takes the late events of earlier, finalized periods onto this invoice (still-open periods keep theirs). */
 async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date): Promise<void> {
   const candidates = await tx.$queryRaw<{ id: string; occurred_at: Date }[]>`
@@ -82,11 +100,11 @@ async function claimLateEvents(tx: Tx, invoiceId: string, a: DraftArgs, startsAt
 async function linesOf(tx: Tx, invoiceId: string, a: DraftArgs, startsAt: Date, endsAt: Date) {
   const current = await tx.$queryRaw<UsageAtPrice[]>`
     SELECT model, ${priceColumns()}, ${quantityColumns(true)}
-    FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt}
+    FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at >= ${startsAt} AND billable
     GROUP BY 1, 2, 3, 4, 5, 6`;
   const lateRows = await tx.$queryRaw<(UsageAtPrice & { id: string; occurredAt: Date; fee: string | null })[]>`
     SELECT id, occurred_at AS "occurredAt", model, request_fee::text AS fee, ${priceColumns()}, ${quantityColumns(false)}
-    FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at < ${startsAt}`;
+    FROM usage_events WHERE consumer_id = ${a.consumerId}::uuid AND invoice_id = ${invoiceId}::uuid AND occurred_at < ${startsAt} AND billable`;
   const s = a.settings;
   const keys = [...new Set(lateRows.map((r) => periodContaining(r.occurredAt, s.period, s.timeZone).key))];
   const periods = new Map(
@@ -121,13 +139,10 @@ export async function draftInvoice(
   return db.$transaction(
     async (tx) => {
       const period = await tx.billingPeriod.findUniqueOrThrow({ where: { id: a.periodId } });
-      const inv = await lockInvoiceOf(tx, a.consumerId, a.periodId, a.settings);
+      const inv = await lockInvoiceOf(tx, a.consumerId, period, a.settings);
       if (inv.status !== "draft") return { invoiceId: inv.id, outcome: "unchanged" as const };
 
-      await tx.$executeRaw`
-      UPDATE usage_events SET invoice_id = ${inv.id}::uuid
-      WHERE consumer_id = ${a.consumerId}::uuid AND billable AND invoice_id IS NULL
-        AND occurred_at >= ${period.startsAt} AND occurred_at < ${period.endsAt}`;
+      await claimUnstamped(tx, inv.id, a.consumerId, period);
       await claimLateEvents(tx, inv.id, a, period.startsAt);
       const usage = await linesOf(tx, inv.id, a, period.startsAt, period.endsAt);
       const charges = usage.length > 0 ? await planCharges(tx, a.consumerId, inv.id, period.startsAt, usage) : [];

@@ -1,7 +1,8 @@
 // Which billing periods are due to close or finalize, and which consumers each one bills.
 import type { Config } from "../config.ts";
-import type { Prisma, Db } from "../db/client.ts";
-import { endedPeriods, type Period } from "../domain/billing-period.ts";
+import type { Prisma, Db, PrismaClient } from "../db/client.ts";
+import { endedPeriods, periodOfKey, type Period } from "../domain/billing-period.ts";
+import { closeStamping } from "./period-invoices.ts";
 
 export type BillingSettings = Config["billing"];
 
@@ -17,16 +18,17 @@ export function finalizeAfterOf(endsAt: Date, closedAt: Date, s: Pick<BillingSet
 }
 
 /**
- * Records a period as closed (or returns it if it already is, its finalize time unchanged). The
- * defaults suit a period drafted and finalized by hand: it may finalize as soon as it ended.
+ * Records a period as closed (or returns it if it already is, its finalize time unchanged), and
+ * returns once no meter stamps calls with its invoices any more (src/billing/period-invoices.ts).
+ * The defaults suit a period drafted and finalized by hand: it may finalize as soon as it ended.
  */
 export async function recordPeriod(
-  db: Db,
+  db: PrismaClient,
   p: Period,
   finalizeAfter: Date = p.endsAt,
   closedAt: Date = new Date(),
 ): Promise<PeriodRow> {
-  return db.billingPeriod.upsert({
+  const row = await db.billingPeriod.upsert({
     where: { kind_key_timeZone: { kind: p.kind, key: p.key, timeZone: p.timeZone } },
     create: {
       kind: p.kind,
@@ -39,19 +41,27 @@ export async function recordPeriod(
     },
     update: {},
   });
+  await closeStamping(db);
+  return row;
 }
 
 /**
- * Ended periods not recorded yet, from the earliest thing no invoice has taken: a billable event,
- * or a correction (price or tokens) of an invoice already finalized, billed in the period it was made.
+ * Ended periods not recorded yet, from the earliest thing no invoice has taken: a period with calls
+ * stamped for its invoices, a billable event no invoice claimed, or a correction (price or tokens)
+ * of an invoice already finalized, billed in the period it was made.
  */
 export async function duePeriods(db: Db, s: BillingSettings, now: Date): Promise<Period[]> {
-  const [first] = await db.$queryRaw<{ at: Date | null }[]>`
+  const [first] = await db.$queryRaw<{ at: Date | null; key: string | null }[]>`
     SELECT least(
       (SELECT min(occurred_at) FROM usage_events WHERE billable AND invoice_id IS NULL AND consumer_id IS NOT NULL),
-      (SELECT min(created_at) FROM price_adjustments WHERE invoice_id IS NULL)) AS at`;
-  if (!first?.at) return [];
-  const ended = endedPeriods(first.at, now, s.period, s.timeZone);
+      (SELECT min(created_at) FROM price_adjustments WHERE invoice_id IS NULL)) AS at,
+      (SELECT min(cp.key) FROM consumer_periods cp
+        WHERE cp.kind = ${s.period}::period_kind AND cp.time_zone = ${s.timeZone} AND NOT EXISTS (
+          SELECT 1 FROM billing_periods bp WHERE bp.kind = cp.kind AND bp.time_zone = cp.time_zone AND bp.key = cp.key)) AS key`;
+  const stamped = first?.key ? periodOfKey(first.key, s.period, s.timeZone).startsAt : null;
+  const since = [first?.at, stamped].filter((d): d is Date => d instanceof Date).sort((x, y) => +x - +y)[0];
+  if (!since) return [];
+  const ended = endedPeriods(since, now, s.period, s.timeZone);
   if (ended.length === 0) return [];
   const recorded = await db.billingPeriod.findMany({
     where: { kind: s.period, timeZone: s.timeZone, key: { in: ended.map((p) => p.key) } },
@@ -70,12 +80,17 @@ export async function periodsToFinalize(db: Db, s: BillingSettings, now: Date): 
 }
 
 /**
- * Consumers an invoice run for this period must visit: those with billable events no invoice has
- * taken up to the period's end (its own usage, or late events of finalized periods to adjust),
- * those with a rate correction still to bill, and those that already have a draft for it.
+ * Consumers an invoice run for this period must visit: those whose calls were stamped for an
+ * invoice it has not made yet, those with billable events no invoice has taken up to the period's end (late events
+ * of finalized periods to adjust), those with a rate correction still to bill, and those that
+ * already have a draft for it.
  */
 export async function consumersToInvoice(db: Db, period: PeriodRow): Promise<string[]> {
   const rows = await db.$queryRaw<{ consumer_id: string }[]>`
+    SELECT cp.consumer_id::text FROM consumer_periods cp
+      WHERE cp.kind = ${period.kind}::period_kind AND cp.time_zone = ${period.timeZone} AND cp.key = ${period.key}
+        AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.consumer_id = cp.consumer_id AND i.period_id = ${period.id}::uuid)
+    UNION
     SELECT DISTINCT consumer_id::text FROM usage_events
       WHERE billable AND invoice_id IS NULL AND consumer_id IS NOT NULL AND occurred_at < ${period.endsAt}
     UNION

@@ -59,7 +59,8 @@ export function localDateOf(at: Date, timeZone: string): string {
   return wallClock(at.getTime(), timeZone).date;
 }
 
-function startKey(date: string, kind: PeriodKind): string {
+/** The key of the period containing a local date (YYYY-MM-DD): its first day. */
+export function startKey(date: string, kind: PeriodKind): string {
   if (kind === "daily") return date;
   if (kind === "monthly") return `${date.slice(0, 8)}01`;
   const [y, m, d] = ymd(date);

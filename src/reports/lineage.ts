@@ -117,11 +117,12 @@ const text = (v: { toFixed(): string } | null) => (v === null ? null : new Decim
 
 /** Why one event cost what it cost. */
 export async function explainEvent(db: Db, id: string) {
-  const e = await db.usageEvent.findUnique({
-    where: { id },
-    include: { invoice: { select: { id: true, status: true } } },
-  });
+  const e = await db.usageEvent.findUnique({ where: { id } });
   if (!e) throw notFound(`event ${id} not found`);
+  // a call stamped for an invoice its period has not made yet is on none so far
+  const invoice = e.invoiceId
+    ? await db.invoice.findUnique({ where: { id: e.invoiceId }, select: { id: true, status: true } })
+    : null;
   const q = quantitiesOf({
     input: e.inputTokens,
     output: e.outputTokens,
@@ -169,6 +170,6 @@ export async function explainEvent(db: Db, id: string) {
     metadata_version: e.metadataVersion,
     limit_flags: e.limitFlags,
     anomalies: e.anomalies,
-    invoice: e.invoice ? { id: e.invoice.id, status: e.invoice.status } : null,
+    invoice: invoice ? { id: invoice.id, status: invoice.status } : null,
   };
 }

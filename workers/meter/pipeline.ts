@@ -144,6 +144,7 @@ async function identifyPriceAndPersist(deps: BatchDeps, entries: Entry[]) {
       return policy ? cellLimit(policy.limits.tdlMatrix, slot, level) : 0;
     },
     merge: mergerFor(deps.config),
+    billing: deps.config.billing,
   });
   return { items, persisted, deadLetters };
 }

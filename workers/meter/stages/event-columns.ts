@@ -54,6 +54,7 @@ const EVENT_COLUMNS: Column[] = [
   ["limit_flags", "text", (e) => arrayLiteral(e.limitFlags)],
   ["metadata_version", "int", (e) => e.metadataVersion ?? null],
   ["anomalies", "text", (e) => arrayLiteral(e.anomalies)],
+  ["invoice_id", "uuid", (e) => e.invoiceId ?? null],
 ];
 const AS_ARRAY = new Set(["limit_flags", "anomalies", "reported_by"]);
 const columnValue = (c: string) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);

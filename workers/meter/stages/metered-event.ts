@@ -50,6 +50,8 @@ export type MeteredEvent = {
   limitFlags: LimitFlag[];
   metadataVersion?: number;
   anomalies: Anomaly[];
+  /** The invoice that will bill the call, stamped while its period is open (stages/stamp-invoices.ts). */
+  invoiceId?: string;
   /** Not stored: a budget hold the log named, settled beside the event id (src/budgets). */
   holdId?: string;
 };

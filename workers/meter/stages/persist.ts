@@ -14,6 +14,7 @@ import { UPSERT_EVENTS, upsertParameters } from "./event-columns.ts";
 import { settleCosts } from "../../../src/credits/settle-costs.ts";
 import { pgSql } from "../../../src/db/sql.ts";
 import { ZERO } from "../../../src/domain/money.ts";
+import { stampInvoices, type BillingPeriods } from "./stamp-invoices.ts";
 import { eventOf, lockStored, recordCorrections, type StoredRow } from "./stored-events.ts";
 
 /** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
@@ -88,7 +89,8 @@ async function writeCalls(client: SqlClient, calls: Call[], merge: Merge | undef
   return out;
 }
 
-export type PersistOptions = { limitOf?: TdlLimitOf; merge?: Merge };
+/** billing: the period settings new calls are stamped with their invoice by (none: no stamping). */
+export type PersistOptions = { limitOf?: TdlLimitOf; merge?: Merge; billing?: BillingPeriods };
 /** refused: reports of stored calls that may not be merged (another consumer's call), with why. */
 export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[]; refused: RefusedReport[] };
 
@@ -99,9 +101,10 @@ export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[]; refu
  */
 export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Persisted> {
   if (events.length === 0) return { inserted: [], merged: [], refused: [] };
-  const calls = foldByCall(events, o.merge);
   return inTransaction(pool, async (client) => {
     await checkPriceVersions(client, events);
+    if (o.billing) await stampInvoices(client, events, o.billing);
+    const calls = foldByCall(events, o.merge);
     const { fresh, merges, refused, rows } = await writeCalls(client, calls, o.merge);
     const inserted = fresh.map((c) => c.event);
     await moveAggregates(client, inserted, merges, o.limitOf ?? (() => 0));
