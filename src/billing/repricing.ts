@@ -2,6 +2,7 @@
 // rate in force at its time. Calls a finalized invoice billed are repriced only by an explicit
 // correction, whose difference (new price minus invoiced price) is kept as price adjustments
 // that the consumer's next invoice bills, once. TDL cells and totals move by the same amounts.
+import { refreshDailyOf } from "../usage/daily-rollup.ts";
 import { settleCosts } from "../credits/settle-costs.ts";
 import { prismaSql } from "../db/sql.ts";
 import { Prisma, type Db } from "../db/client.ts";
@@ -117,6 +118,10 @@ async function repriceEvents(tx: Db, rate: RepricedRate, until: Date | null): Pr
     previousCost: new Decimal(c.previous_cost),
   }));
   await settleCosts(prismaSql(tx), calls, new Set(calls.map((c) => c.eventId)));
+  await refreshDailyOf(
+    tx,
+    calls.map((c) => c.eventId),
+  );
   return changed.length;
 }
 

@@ -4,6 +4,7 @@
 // stay as billed, unless the change is a correction: then they take the new price too and the
 // difference is kept as price adjustments that each consumer's next invoice bills, once.
 // TDL cells and totals move by the same amounts, in the caller's transaction.
+import { refreshDailyOf } from "../usage/daily-rollup.ts";
 import { settleCosts } from "../credits/settle-costs.ts";
 import { prismaSql } from "../db/sql.ts";
 import type { Prisma, Db } from "../db/client.ts";
@@ -98,7 +99,13 @@ export async function repriceConsumers(
     if (r.final_invoice_id && correction) adjusted.push({ row: r, price });
   }
   const adjustments = correction ? await recordAdjustments(tx, adjusted, correction) : 0;
-  if (changes.length > 0) await writeChanges(tx, changes);
+  if (changes.length > 0) {
+    await writeChanges(tx, changes);
+    await refreshDailyOf(
+      tx,
+      changes.map((c) => c.id),
+    );
+  }
   // credit covers each repriced call by its new cost
   const costs = changes.map((c) => ({
     eventId: c.id,

@@ -4,7 +4,8 @@ import { LIMIT_FLAGS, type LimitFlag } from "../domain/limits.ts";
 import { Decimal } from "../domain/money.ts";
 import { toMatrix, type TdlMatrix } from "../domain/tdl.ts";
 import { quantitiesOf, TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
-import { PRICE_SQL, QUANTITY_SQL } from "../billing/token-type-sql.ts";
+import { addDays, localDateOf, localMidnight } from "../domain/billing-period.ts";
+import { ROUTE_SQL, SUMS_OF_DAYS, SUMS_OF_EVENTS } from "./usage-sums.ts";
 
 export type GroupBy = "day" | "model" | "route";
 
@@ -36,7 +37,7 @@ const noFlags = (): Record<LimitFlag, number> =>
 const GROUP_KEY: Record<GroupBy, Prisma.Sql> = {
   day: Prisma.sql`to_char(local_date, 'YYYY-MM-DD')`,
   model: Prisma.sql`model`,
-  route: Prisma.sql`coalesce(route_name, route_id, '(no route)')`,
+  route: Prisma.raw(ROUTE_SQL),
 };
 
 const figures = (r: Row): UsageTotals => ({
@@ -83,30 +84,59 @@ function sumOf(groups: UsageTotals[]): UsageTotals {
   return { ...t, cost: t.cost.toFixed(), by_token_type };
 }
 
-// Tokens and cost count billable calls only, as invoices do; `calls` and `limit_flags` count every
-// logged call.
-const SUMS = Prisma.sql`
-  count(*)::text AS calls,
-  count(*) FILTER (WHERE billable)::text AS billable_calls,
-  coalesce(sum(input_tokens) FILTER (WHERE billable), 0)::text AS input_tokens,
-  coalesce(sum(output_tokens) FILTER (WHERE billable), 0)::text AS output_tokens,
-  coalesce(sum(cost), 0)::text AS cost,
-  ${Prisma.raw(
-    TOKEN_TYPES.map(
-      (t) =>
-        `coalesce(sum(${QUANTITY_SQL[t]}) FILTER (WHERE billable), 0)::text AS q_${t}, ` +
-        `coalesce(sum((${QUANTITY_SQL[t]}) * coalesce(${PRICE_SQL[t]}, 0)) FILTER (WHERE billable), 0)::text AS c_${t}`,
-    ).join(",\n  "),
-  )},
-  ${Prisma.join(LIMIT_FLAGS.map((f) => Prisma.sql`count(*) FILTER (WHERE ${f} = ANY(limit_flags))::text AS ${Prisma.raw(`flag_${f}`)}`))}`;
+type Part = { from: Date; to: Date } | { firstDay: string; lastDay: string };
+
+/**
+ * A range as the parts it is read from: its whole local days (in the billing time zone, as events
+ * record them) from the daily rollup, the partial days at either end from the events.
+ */
+function rangeParts(from: Date, to: Date, timeZone: string): Part[] {
+  let firstDay = localDateOf(from, timeZone);
+  if (localMidnight(firstDay, timeZone) < from) firstDay = addDays(firstDay, 1);
+  const lastEnd = localDateOf(to, timeZone);
+  const lastDay = addDays(lastEnd, -1);
+  if (firstDay > lastDay) return [{ from, to }];
+  const startsAt = localMidnight(firstDay, timeZone);
+  const endsAt = localMidnight(lastEnd, timeZone);
+  const edge = (a: Date, b: Date): Part[] => (a < b ? [{ from: a, to: b }] : []);
+  return [...edge(from, startsAt), { firstDay, lastDay }, ...edge(endsAt, to)];
+}
+
+const ROLLUP_KEY: Record<GroupBy, string> = {
+  day: "to_char(local_date, 'YYYY-MM-DD')",
+  model: "model",
+  route: "route",
+};
+
+async function partRows(db: Db, consumerId: string | null, part: Part, groupBy: GroupBy): Promise<Row[]> {
+  const who = consumerId === null ? Prisma.sql`consumer_id IS NULL` : Prisma.sql`consumer_id = ${consumerId}::uuid`;
+  if ("from" in part)
+    return db.$queryRaw<Row[]>`
+      SELECT ${GROUP_KEY[groupBy]} AS key, ${Prisma.raw(SUMS_OF_EVENTS)} FROM usage_events
+      WHERE ${who} AND occurred_at >= ${part.from} AND occurred_at < ${part.to} GROUP BY 1`;
+  // a group a merge moved every call out of keeps a row of zeros: it has no calls, so it is no group
+  return db.$queryRaw<Row[]>`
+    SELECT ${Prisma.raw(ROLLUP_KEY[groupBy])} AS key, ${Prisma.raw(SUMS_OF_DAYS)} FROM usage_daily
+    WHERE ${who} AND local_date >= ${part.firstDay}::date AND local_date <= ${part.lastDay}::date
+    GROUP BY 1 HAVING sum(calls) <> 0`;
+}
 
 /** `consumerId` null reads usage that no consumer could be attributed to. */
-export async function usageOf(db: Db, consumerId: string | null, from: Date, to: Date, groupBy: GroupBy) {
-  const who = consumerId === null ? Prisma.sql`consumer_id IS NULL` : Prisma.sql`consumer_id = ${consumerId}::uuid`;
-  const where = Prisma.sql`WHERE ${who} AND occurred_at >= ${from} AND occurred_at < ${to}`;
-  const rows = await db.$queryRaw<Row[]>`
-    SELECT ${GROUP_KEY[groupBy]} AS key, ${SUMS} FROM usage_events ${where} GROUP BY 1 ORDER BY 1`;
-  const groups = rows.map((g) => ({ key: g.key ?? "", ...figures(g) }));
+export async function usageOf(
+  db: Db,
+  consumerId: string | null,
+  from: Date,
+  to: Date,
+  groupBy: GroupBy,
+  timeZone: string,
+) {
+  const byKey = new Map<string, UsageTotals[]>();
+  for (const part of rangeParts(from, to, timeZone))
+    for (const r of await partRows(db, consumerId, part, groupBy)) {
+      const key = r.key ?? "";
+      byKey.set(key, [...(byKey.get(key) ?? []), figures(r)]);
+    }
+  const groups = [...byKey.keys()].sort().map((key) => ({ key, ...sumOf(byKey.get(key)!) }));
   return { totals: sumOf(groups), groups };
 }
 

@@ -33,14 +33,14 @@ export class Usage {
     const c = await this.visible(ref, viewer);
     return {
       consumerId: c.id,
-      usage: await usageOf(this.db, c.id, r.from, r.to, r.groupBy),
+      usage: await usageOf(this.db, c.id, r.from, r.to, r.groupBy, this.config.billing.timeZone),
       budget: await budgetStatus(this.db, this.holds, this.config, { consumerId: c.id }),
       credit: await creditSummary(this.db, c.id, this.config.billing.currency),
     };
   }
 
   unattributed(r: Range) {
-    return usageOf(this.db, null, r.from, r.to, r.groupBy);
+    return usageOf(this.db, null, r.from, r.to, r.groupBy, this.config.billing.timeZone);
   }
 
   /** The observed matrix of a local day, and with `cells` each cell's tokens and cost. */

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { header } from "./stack.ts";
+import { ROUTE_SQL, SUM_COLUMNS } from "../../src/usage/usage-sums.ts";
 import { waitFor } from "./wait.ts";
 
 type Topics = { rawTopic: string; deadLetterTopic: string; groupId: string };
@@ -105,9 +106,25 @@ export async function auditPipeline(kafka: Kafka, db: PrismaClient, t: Topics): 
   };
 }
 
-/** Consumers whose running totals or TDL cells are not the sums of their stored events. */
+/** Consumers whose running totals, TDL cells or daily rollup are not the sums of their stored events. */
 export async function aggregateMismatches(db: PrismaClient): Promise<string[]> {
-  return [...(await totalMismatches(db)), ...(await cellMismatches(db))];
+  return [...(await totalMismatches(db)), ...(await cellMismatches(db)), ...(await dailyMismatches(db))];
+}
+
+/** Daily rollup rows that are not, column by column, the sums of their day's events (zero rows match nothing). */
+export async function dailyMismatches(db: PrismaClient): Promise<string[]> {
+  const rows = await db.$queryRawUnsafe<Array<{ problem: string }>>(`
+    WITH ev AS (
+      SELECT consumer_id, local_date, model, ${ROUTE_SQL} AS route, ${SUM_COLUMNS.map((c) => `${c.sql} AS ${c.name}`).join(", ")}
+      FROM usage_events GROUP BY 1, 2, 3, 4),
+    d AS (SELECT * FROM usage_daily WHERE ${SUM_COLUMNS.map((c) => `${c.name} <> 0`).join(" OR ")})
+    SELECT format('daily %s %s %s %s: events %s rollup %s', coalesce(ev.consumer_id, d.consumer_id), coalesce(ev.local_date, d.local_date),
+                  coalesce(ev.model, d.model), coalesce(ev.route, d.route),
+                  row(${SUM_COLUMNS.map((c) => `ev.${c.name}`).join(", ")}), row(${SUM_COLUMNS.map((c) => `d.${c.name}`).join(", ")})) AS problem
+    FROM ev FULL JOIN d ON ev.consumer_id IS NOT DISTINCT FROM d.consumer_id AND ev.local_date = d.local_date
+      AND ev.model = d.model AND ev.route = d.route
+    WHERE ${SUM_COLUMNS.map((c) => `ev.${c.name} IS DISTINCT FROM d.${c.name}`).join(" OR ")}`);
+  return rows.map((r) => r.problem);
 }
 
 /** TDL cells that are not, cell by cell and token type by token type, the sums of their billable events. */

@@ -62,6 +62,7 @@ before(async () => {
   await stack.db.usageEvent.deleteMany({});
   await stack.db.tdlCell.deleteMany({});
   await stack.db.consumerTotal.deleteMany({});
+  await stack.db.$executeRaw`DELETE FROM usage_daily`;
   const logs = [
     ...Array.from({ length: 30 }, (_, i) => call(a, 2, counted, i)), // no drift
     call(a, 2, counted * 2, 99), // 50 % drift

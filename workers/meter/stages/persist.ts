@@ -1,6 +1,6 @@
 // The only stage that writes: ONE transaction per chunk locks the chunk's calls already stored,
 // merges the chunk's reports into them, writes new and merged calls in one statement, moves the TDL
-// cells and totals by exactly what it wrote, burns the consumers' credit by the cost it wrote
+// cells, totals and daily rollup by exactly what it wrote, burns the consumers' credit by the cost it wrote
 // (src/credits/), and flags the events that took a TDL cell past the consumer's limit. Each step
 // is one set-based statement whatever the chunk's size: the rows travel as one array per column
 // and unnest() turns them back into rows, so the cost per event is PostgreSQL's, not a client
@@ -15,6 +15,7 @@ import { settleCosts } from "../../../src/credits/settle-costs.ts";
 import { pgSql } from "../../../src/db/sql.ts";
 import { ZERO } from "../../../src/domain/money.ts";
 import { stampInvoices, type BillingPeriods } from "./stamp-invoices.ts";
+import { dailyOf, moveDaily, type DailyRow } from "../../../src/usage/daily-rollup.ts";
 import { eventOf, lockStored, recordCorrections, type StoredRow } from "./stored-events.ts";
 
 /** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
@@ -60,6 +61,8 @@ async function writeCalls(client: SqlClient, calls: Call[], merge: Merge | undef
     merges: [] as MergedCall[],
     refused: [] as RefusedReport[],
     rows: new Map<string, StoredRow>(),
+    /** The daily rollup rows of the merged calls as they were before this chunk changed them. */
+    dailyBefore: [] as DailyRow[],
   };
   let pending = calls;
   for (let round = 1; pending.length; round++) {
@@ -72,6 +75,7 @@ async function writeCalls(client: SqlClient, calls: Call[], merge: Merge | undef
     const plan = planWrites(pending, new Map([...rows].map(([id, r]) => [id, eventOf(r)])), merge);
     const mergedIds = plan.merges.map((m) => m.after.id);
     const events = [...plan.fresh.map((c) => c.event), ...plan.merges.map((m) => m.after)];
+    out.dailyBefore.push(...(await dailyOf(client, mergedIds)));
     const { rows: written } = events.length
       ? await client.query<{ id: string }>({
           name: "meter.upsert_events",
@@ -105,9 +109,15 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     await checkPriceVersions(client, events);
     if (o.billing) await stampInvoices(client, events, o.billing);
     const calls = foldByCall(events, o.merge);
-    const { fresh, merges, refused, rows } = await writeCalls(client, calls, o.merge);
+    const { fresh, merges, refused, rows, dailyBefore } = await writeCalls(client, calls, o.merge);
     const inserted = fresh.map((c) => c.event);
     await moveAggregates(client, inserted, merges, o.limitOf ?? (() => 0));
+    // from the rows as written, limit flags included
+    await moveDaily(
+      client,
+      [...inserted, ...merges.map((m) => m.after)].map((e) => e.id),
+      dailyBefore,
+    );
     const costs = [
       ...inserted.map((e) => ({
         eventId: e.id,
