@@ -1,11 +1,28 @@
 // Byte-pair merge of one pre-token piece, counting the tokens tiktoken would produce. tiktoken merges
 // the adjacent pair of lowest rank, leftmost first, until no pair is a token. Its loop rescans every
 // pair after each merge, so one long piece (100 000 repeated letters) takes quadratic time. Short
-// pieces use that same simple loop here; long ones an indexed min-heap of pairs ordered by
+// pieces use that same simple loop here; longer ones an indexed min-heap of pairs ordered by
 // (rank, position), which merges in exactly the same order in O(n log n).
+//
+// Very long pieces are counted in chunks. A sequence of tokens is the merge of its text exactly
+// when every two adjacent tokens are "compatible": merging the two tokens' bytes alone gives back
+// those two tokens (a property of byte-pair merging; test/unit/bpe-chunks.test.ts checks the
+// chunks against whole-piece merges and tiktoken). So the merge of a window's text is the merge of
+// any prefix of its tokens; consecutive chunks join where their boundary tokens are compatible, and
+// where they are not, the two chunks are merged as one. A window's last tokens are left to the
+// next one: they often change with the bytes that follow, and a boundary there would not join.
+// Windows of a run of one character are all the same text, so their merges come from a cache: such
+// runs cost about what prose does.
 
 /** Pieces up to this many bytes use the simple loop (fast for the short pieces of real text). */
 const HEAP_FROM = 64;
+/** Pieces from this many bytes are counted in chunks of about WINDOW bytes. */
+const CHUNKED_FROM = 4096;
+const WINDOW = 512;
+/** Tokens left off a window's end for the next window (boundaries there join more often). */
+const WINDOW_TAIL = 2;
+/** A chunk grown past this many windows (boundaries that never join) gives way to the heap over the whole piece. */
+const CHUNK_GROWTH = 8;
 const MAX = Number.MAX_SAFE_INTEGER;
 
 /** Called now and then during long merges; throws to abandon the count (time budget). */
@@ -15,10 +32,104 @@ export type Checkpoint = () => void;
 export function mergeCount(piece: string, ranks: Map<string, number>, checkpoint?: Checkpoint): number {
   if (piece.length <= 1) return piece.length;
   if (ranks.has(piece)) return 1;
+  if (piece.length < HEAP_FROM) return simpleMerge(piece, ranks).length;
+  if (piece.length < CHUNKED_FROM) return heapMerge(piece, ranks, checkpoint).length;
+  return chunkedCount(piece, ranks, WINDOW, checkpoint) ?? heapMerge(piece, ranks, checkpoint).length;
+}
+
+/** The lengths of the tokens `piece` merges into, in order. */
+export function mergeParts(piece: string, ranks: Map<string, number>, checkpoint?: Checkpoint): number[] {
+  if (piece.length <= 1 || ranks.has(piece)) return piece.length === 0 ? [] : [piece.length];
   return piece.length < HEAP_FROM ? simpleMerge(piece, ranks) : heapMerge(piece, ranks, checkpoint);
 }
 
-function simpleMerge(piece: string, ranks: Map<string, number>): number {
+type Chunk = { start: number; end: number; count: number; first: string; last: string };
+
+/** Per rank table: window merges (runs repeat the same window) and boundary verdicts, both bounded. */
+type ChunkCaches = { windows: Map<string, number[]>; compatible: Map<string, boolean> };
+const chunkCaches = new WeakMap<Map<string, number>, ChunkCaches>();
+const CHUNK_CACHE_LIMIT = 4096;
+
+function cachesOf(ranks: Map<string, number>): ChunkCaches {
+  let c = chunkCaches.get(ranks);
+  if (!c) chunkCaches.set(ranks, (c = { windows: new Map(), compatible: new Map() }));
+  return c;
+}
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= CHUNK_CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
+/** Whether merging the bytes of two adjacent tokens alone gives back those two tokens. */
+function compatible(left: string, right: string, ranks: Map<string, number>, caches: ChunkCaches): boolean {
+  const key = `${left.length}:${left}${right}`;
+  const known = caches.compatible.get(key);
+  if (known !== undefined) return known;
+  const parts = mergeParts(left + right, ranks);
+  return remember(caches.compatible, key, parts.length === 2 && parts[0] === left.length);
+}
+
+/**
+ * Tokens of a long piece, chunk by chunk (see the top of this file); undefined when the chunks do
+ * not join (then the caller merges the whole piece).
+ */
+export function chunkedCount(
+  piece: string,
+  ranks: Map<string, number>,
+  window: number,
+  checkpoint?: Checkpoint,
+): number | undefined {
+  const caches = cachesOf(ranks);
+  const n = piece.length;
+  const chunks: Chunk[] = [];
+  const whole = (start: number, end: number): Chunk => {
+    const parts = mergeParts(piece.slice(start, end), ranks, checkpoint);
+    return chunkOf(piece, start, parts, parts.length);
+  };
+  // a chunk whose first token does not join the previous chunk's last is merged with that chunk
+  const add = (chunk: Chunk): boolean => {
+    let c = chunk;
+    while (chunks.length > 0 && !compatible(chunks[chunks.length - 1]!.last, c.first, ranks, caches)) {
+      const start = chunks.pop()!.start;
+      if (c.end - start > CHUNK_GROWTH * window) return false;
+      c = whole(start, c.end);
+    }
+    chunks.push(c);
+    return true;
+  };
+  for (let at = 0; at < n; ) {
+    checkpoint?.();
+    if (n - at <= window + (window >> 1)) {
+      if (!add(whole(at, n))) return undefined;
+      break;
+    }
+    const text = piece.slice(at, at + window);
+    const parts = caches.windows.get(text) ?? remember(caches.windows, text, mergeParts(text, ranks, checkpoint));
+    // the window's tokens but its last few: the merge of their own text
+    const kept = Math.max(1, parts.length - WINDOW_TAIL);
+    const chunk = chunkOf(piece, at, parts, kept);
+    if (!add(chunk)) return undefined;
+    at = chunk.end;
+  }
+  return chunks.reduce((sum, c) => sum + c.count, 0);
+}
+
+/** The chunk made of the first `count` of `parts`, starting at `start`. */
+function chunkOf(piece: string, start: number, parts: number[], count: number): Chunk {
+  let end = start;
+  for (let i = 0; i < count; i++) end += parts[i]!;
+  return {
+    start,
+    end,
+    count,
+    first: piece.slice(start, start + parts[0]!),
+    last: piece.slice(end - parts[count - 1]!, end),
+  };
+}
+
+function simpleMerge(piece: string, ranks: Map<string, number>): number[] {
   // starts[i] is where part i begins; pairRank[i] is the rank of parts i and i+1 joined
   const starts: number[] = [];
   const pairRank: number[] = [];
@@ -35,7 +146,7 @@ function simpleMerge(piece: string, ranks: Map<string, number>): number {
         at = i;
       }
     }
-    if (at < 0) return starts.length - 1;
+    if (at < 0) return starts.slice(1).map((end, i) => end - starts[i]!);
     starts.splice(at + 1, 1);
     pairRank.splice(at + 1, 1);
     pairRank[at] = rankAt(at);
@@ -53,7 +164,7 @@ const NONE = 0x7fffffff;
 const pairCaches = new WeakMap<Map<string, number>, { byLeft: Array<Map<number, number> | undefined>; size: number }>();
 const PAIR_CACHE_LIMIT = 1 << 20;
 
-function heapMerge(piece: string, ranks: Map<string, number>, checkpoint?: Checkpoint): number {
+function heapMerge(piece: string, ranks: Map<string, number>, checkpoint?: Checkpoint): number[] {
   const n = piece.length;
   let cache = pairCaches.get(ranks);
   if (!cache) pairCaches.set(ranks, (cache = { byLeft: [], size: 0 }));
@@ -101,7 +212,9 @@ function heapMerge(piece: string, ranks: Map<string, number>, checkpoint?: Check
     heap.set(start, pairRank(start));
     if (start > 0) heap.set(prev[start]!, pairRank(prev[start]!));
   }
-  return parts;
+  const lengths = new Array<number>(parts);
+  for (let at = 0, i = 0; at < n; at = next[at]!, i++) lengths[i] = next[at]! - at;
+  return lengths;
 }
 
 /**
