@@ -10,7 +10,9 @@
 import { UNICODE_CLASSES } from "./unicode-classes.ts";
 
 const WS = "\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
-const CONTRACTIONS = "'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])";
+// Rust's (?i) folds case the Unicode way: `s` also matches U+017F (long s); no other letter here
+// has a third form.
+const CONTRACTIONS = "'(?:[sS\u017f]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])";
 
 /**
  * Planes where Unicode assigns letters, marks and numbers (BMP, SMP, SIP, TIP; SSP's variation selectors are marks).
