@@ -2,10 +2,11 @@
 // it, with PostgreSQL and Redis behind it. Prints p50/p99 latency per call and calls/s with the
 // metadata cache on and off (the TDL check always goes to Redis), and with the cache on and a budget
 // on every consumer (each call then also holds its maximum cost in the Redis ledger). With `-- --adversarial`, instead:
-// the latency of ordinary calls, one at a time, alone and while adversarial prompts (4 MB of one
-// character, counted in a worker within AUTHORIZE_COUNT_BUDGET_MS) are authorized beside them.
+// the latency of ordinary calls, one at a time, alone and while adversarial prompts (4 MB of letters
+// in no order, counted in a worker within AUTHORIZE_COUNT_BUDGET_MS) are authorized beside them.
 // The load generator and the API share this process and the machine's 2 cores.
 import { readFileSync } from "node:fs";
+import { lettersInNoOrder } from "./corpus.ts";
 import { parseArgs } from "node:util";
 import { closeServices, connectServices } from "../../src/bootstrap.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -170,7 +171,10 @@ async function runAdversarial() {
     const decision = (await res.json()) as { checks?: { token_count?: string } };
     return { ms: performance.now() - t0, overBudget: decision.checks?.token_count === "over_budget" };
   };
-  const adversarial = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(4 << 20) }] });
+  const adversarial = JSON.stringify({
+    model: "gpt-4o",
+    messages: [{ role: "user", content: lettersInNoOrder(4 << 20) }],
+  });
   const measure = async (label: string) => {
     const ms: number[] = [];
     for (let i = 0; i < N; i++) ms.push((await call(i, chatBody(i))).ms);

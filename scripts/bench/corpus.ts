@@ -72,3 +72,14 @@ export function textOf(random: () => number, approxBytes: number): string {
   }
   return out.join("");
 }
+
+/**
+ * `n` letters in no order that ever repeats: one pre-token piece whose windows all differ, the
+ * costliest shape to count (a run of one character counts fast, see src/tokens/bpe.ts).
+ */
+export function lettersInNoOrder(n: number, seed = 12345): string {
+  const random = rng(seed);
+  const codes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) codes[i] = 97 + Math.floor(random() * 26);
+  return Buffer.from(codes).toString("latin1");
+}

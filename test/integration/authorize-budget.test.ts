@@ -9,12 +9,13 @@ import type { Config } from "../../src/config.ts";
 import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { INGEST_SECRET, importSeed, startStack, type Stack } from "../helpers/stack.ts";
+import { lettersInNoOrder } from "../../scripts/bench/corpus.ts";
 
 const NOW = new Date("2026-11-24T09:30:00Z");
 const llama = { username: "llama2-client" }; // max_input_tokens 24000 in the seed
 
-/** One long piece: the shape that made tiktoken's merge quadratic. */
-const ADVERSARIAL = { model: "gpt-4o", messages: [{ role: "user", content: "x".repeat(4 << 20) }] };
+/** One long piece that never repeats itself: the costliest shape to count. */
+const ADVERSARIAL = { model: "gpt-4o", messages: [{ role: "user", content: lettersInNoOrder(4 << 20) }] };
 const SMALL = { model: "gpt-4o", messages: [{ role: "user", content: "What is the capital of France?" }] };
 
 let stack: Stack;
