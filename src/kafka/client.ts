@@ -23,12 +23,20 @@ const RETRIABLE = new Set(
     .map((e) => e.message),
 );
 
+/** A group rebalancing (a meter started or stopped) is how a consumer group works, not a failure. */
+export const REBALANCING = "The group is rebalancing, so a rejoin is needed";
+
 /** The pino level for a kafkajs log entry. */
 export function levelOf(level: number, entry: object): "error" | "warn" | "info" | "debug" {
   const error = (entry as { error?: unknown }).error;
   if (typeof error === "string" && RETRIABLE.has(error)) return "debug";
+  if (error === REBALANCING) return "info";
   return LEVELS[level] ?? "info";
 }
+
+/** Whether an error is the group rebalancing under a batch (its partition is redelivered to its new owner). */
+export const isRebalance = (err: unknown): boolean =>
+  (err as { type?: unknown }).type === "REBALANCE_IN_PROGRESS" || (err as Error).message === REBALANCING;
 
 /** A kafkajs client whose logs go through pino. */
 export function createKafka(config: Config, logger: Logger): Kafka {

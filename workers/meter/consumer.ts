@@ -3,6 +3,7 @@
 // events that are then skipped as duplicates: nothing lost, nothing counted twice.
 // A database or Kafka outage is retried here, with backoff and heartbeats, without committing; an
 // event the database refuses is dead-lettered (isolate.ts) and the partition moves on.
+import { isRebalance } from "../../src/kafka/client.ts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Config } from "../../src/config.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
@@ -169,9 +170,15 @@ export async function startMeter(deps: MeterConsumerDeps): Promise<Meter> {
       try {
         await handleBatch(payload, deps, settle);
       } catch (err) {
-        // Not the data and not an outage (a fault of the meter itself): nothing of the unresolved
-        // part is committed; kafkajs retries it and restarts the consumer if it keeps failing.
-        deps.logger.error({ err, partition: payload.batch.partition }, "batch failed; it will be redelivered");
+        // Not the data and not an outage (a fault of the meter itself, or the group rebalancing):
+        // nothing of the unresolved part is committed; kafkajs retries it and restarts the consumer
+        // if it keeps failing.
+        if (isRebalance(err))
+          deps.logger.info(
+            { partition: payload.batch.partition },
+            "batch interrupted by a rebalance; it will be redelivered",
+          );
+        else deps.logger.error({ err, partition: payload.batch.partition }, "batch failed; it will be redelivered");
         throw err;
       }
     },
