@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
+import { kongRequestId, usageEnvelope } from "../fixtures/kong-logs.ts";
 import { meterEnvelopes } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 import { Decimal } from "../../src/domain/money.ts";
@@ -37,23 +37,9 @@ async function newConsumer() {
 
 type Consumer = Awaited<ReturnType<typeof newConsumer>>;
 /** Calls happen now: a grant covers calls from its effective time on. */
-const logOf = (c: Consumer, rid: string, input: number, output: number, when = Date.now()) => ({
-  v: 1,
-  id: rid,
-  source: "kong-http-log",
-  receivedAt: new Date().toISOString(),
-  log: kongLog({
-    requestId: rid,
-    consumer: { id: c.kongId, username: c.name },
-    startedAt: when,
-    ai: {
-      proxy: {
-        usage: { prompt_tokens: input, completion_tokens: output },
-        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
-      },
-    },
-  }),
-});
+const logOf = (c: Consumer, rid: string, input: number, output: number, when = Date.now()) =>
+  usageEnvelope({ consumer: { id: c.kongId, username: c.name }, at: when, input, output, requestId: rid });
+
 const eventOf = (c: Consumer, rid: string, input: number, when = Date.now()) => ({
   v: 1,
   id: rid,

@@ -9,7 +9,7 @@ import { draftInvoice, finalizePeriod } from "../../src/billing/invoice.service.
 import { periodInvoiceId } from "../../src/billing/period-invoices.ts";
 import { recordPeriod } from "../../src/billing/period.service.ts";
 import { periodOfKey } from "../../src/domain/billing-period.ts";
-import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
+import { usageEnvelope } from "../fixtures/kong-logs.ts";
 import { meterEnvelopes } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 
@@ -32,26 +32,8 @@ async function newConsumer() {
 type Who = Awaited<ReturnType<typeof newConsumer>>;
 
 /** One http-log report of a call at `at` with these token counts. */
-function report(who: Who, at: number, input: number, output: number) {
-  const rid = kongRequestId();
-  return {
-    v: 1,
-    id: rid,
-    source: "kong-http-log",
-    receivedAt: new Date().toISOString(),
-    log: kongLog({
-      requestId: rid,
-      consumer: { id: who.kongId, username: who.name },
-      startedAt: at,
-      ai: {
-        proxy: {
-          usage: { prompt_tokens: input, completion_tokens: output },
-          meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
-        },
-      },
-    }),
-  };
-}
+const report = (who: Who, at: number, input: number, output: number) =>
+  usageEnvelope({ consumer: { id: who.kongId, username: who.name }, at, input, output });
 
 const settings = () => stack.config.billing;
 const month = (key: string) => periodOfKey(key, "monthly", "UTC");

@@ -11,7 +11,7 @@ import { Decimal } from "decimal.js";
 import { Prisma } from "../../src/db/client.ts";
 import { ROUTE_SQL, SUMS_OF_EVENTS } from "../../src/usage/usage-sums.ts";
 import { usageOf, type GroupBy } from "../../src/usage/usage.service.ts";
-import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
+import { usageEnvelope } from "../fixtures/kong-logs.ts";
 import { meterEnvelopes } from "../helpers/billing.ts";
 import { dailyMismatches } from "../helpers/pipeline-audit.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
@@ -54,28 +54,16 @@ type CallSpec = {
 };
 
 function envelope(c: CallSpec) {
-  const rid = kongRequestId();
   const who = people[c.who];
-  const at = START + c.minute * 60_000 + (c.input % 60) * 1000;
-  return {
-    v: 1,
-    id: rid,
-    source: "kong-http-log",
-    receivedAt: new Date().toISOString(),
-    log: kongLog({
-      requestId: rid,
-      consumer: who ? { id: who.kongId, username: who.name } : null,
-      startedAt: at,
-      status: c.ok ? 200 : 500,
-      routeName: ROUTES[c.route],
-      ai: {
-        proxy: {
-          usage: { prompt_tokens: c.input, completion_tokens: c.output },
-          meta: { request_model: MODELS[c.model], response_model: MODELS[c.model] },
-        },
-      },
-    }),
-  };
+  return usageEnvelope({
+    consumer: who ? { id: who.kongId, username: who.name } : null,
+    at: START + c.minute * 60_000 + (c.input % 60) * 1000,
+    input: c.input,
+    output: c.output,
+    model: MODELS[c.model],
+    status: c.ok ? 200 : 500,
+    routeName: ROUTES[c.route],
+  });
 }
 
 const GROUP_SQL: Record<GroupBy, string> = {
