@@ -2,7 +2,7 @@
 import type { Config } from "../config.ts";
 import type { Prisma, Db, PrismaClient } from "../db/client.ts";
 import { endedPeriods, periodOfKey, type Period } from "../domain/billing-period.ts";
-import { closeStamping } from "./period-invoices.ts";
+import { closeStamping, INVOICE_STAMPING_LOCK, periodInvoiceId } from "./period-invoices.ts";
 
 export type BillingSettings = Config["billing"];
 
@@ -99,4 +99,39 @@ export async function consumersToInvoice(db: Db, period: PeriodRow): Promise<str
     SELECT consumer_id::text FROM invoices WHERE period_id = ${period.id}::uuid AND status = 'draft'
     ORDER BY 1`;
   return rows.map((r) => r.consumer_id);
+}
+
+/**
+ * Calls stamped under other period settings (BILLING_PERIOD or BILLING_TIMEZONE changed while their
+ * period was open) name an invoice no run will make. They are released and bill as unstamped calls
+ * do; an invoice already made under the old settings keeps its calls. Meters are held meanwhile (the
+ * stamping lock), so none stamps a call under the old settings between the release and its record.
+ */
+export async function releaseForeignStamps(db: PrismaClient, s: BillingSettings): Promise<number> {
+  return db.$transaction(
+    async (tx) => {
+      const foreign = await tx.$queryRaw<
+        Array<{ kind: Period["kind"]; timeZone: string; key: string; consumerId: string }>
+      >`
+        SELECT kind::text AS kind, time_zone AS "timeZone", key, consumer_id::text AS "consumerId" FROM consumer_periods
+        WHERE NOT (kind = ${s.period}::period_kind AND time_zone = ${s.timeZone})`;
+      if (foreign.length === 0) return 0;
+      await tx.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${INVOICE_STAMPING_LOCK}::bigint)`;
+      let released = 0;
+      for (const f of foreign) {
+        const id = periodInvoiceId(f.consumerId, f);
+        const made = await tx.invoice.findUnique({ where: { id }, select: { id: true } });
+        if (!made)
+          released += await tx.$executeRaw`
+            UPDATE usage_events SET invoice_id = NULL WHERE consumer_id = ${f.consumerId}::uuid AND invoice_id = ${id}::uuid`;
+        await tx.consumerPeriod.delete({
+          where: {
+            kind_timeZone_key_consumerId: { kind: f.kind, timeZone: f.timeZone, key: f.key, consumerId: f.consumerId },
+          },
+        });
+      }
+      return released;
+    },
+    { timeout: 600_000 },
+  );
 }

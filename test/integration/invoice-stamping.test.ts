@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { Decimal } from "decimal.js";
 import { draftInvoice, finalizePeriod } from "../../src/billing/invoice.service.ts";
 import { periodInvoiceId } from "../../src/billing/period-invoices.ts";
-import { recordPeriod } from "../../src/billing/period.service.ts";
+import { recordPeriod, releaseForeignStamps } from "../../src/billing/period.service.ts";
 import { periodOfKey } from "../../src/domain/billing-period.ts";
 import { usageEnvelope } from "../fixtures/kong-logs.ts";
 import { meterEnvelopes } from "../helpers/billing.ts";
@@ -97,6 +97,44 @@ describe("invoice stamping", () => {
       finalize: false,
     });
     assert.equal((await subtotal(stamped)).toFixed(), cost.plus(late.cost).toFixed());
+  });
+
+  it("calls stamped before the period settings changed are released and billed under the new ones", async () => {
+    const who = await newConsumer();
+    const start = month("2025-06-01").startsAt.getTime();
+    // metered while the month was open under monthly periods
+    await meterEnvelopes(
+      stack,
+      Array.from({ length: 12 }, (_, i) => report(who, start + i * 86_400_000, 300 + i, 20)),
+    );
+    const monthly = periodInvoiceId(who.id, { kind: "monthly", timeZone: "UTC", key: "2025-06-01" });
+    assert.ok((await eventsOf(who.id)).every((e) => e.invoice_id === monthly));
+    // the operator switches to weekly periods
+    const weekly = { ...settings(), period: "weekly" as const };
+    assert.equal(await releaseForeignStamps(stack.db, weekly), 12);
+    assert.ok(
+      (await eventsOf(who.id)).every((e) => e.invoice_id === null),
+      "no call names the monthly invoice",
+    );
+    assert.equal(await releaseForeignStamps(stack.db, weekly), 0, "released once");
+    let billed = new Decimal(0);
+    for (const key of ["2025-05-26", "2025-06-02", "2025-06-09"]) {
+      const period = await recordPeriod(stack.db, periodOfKey(key, "weekly", "UTC"));
+      const r = await draftInvoice(stack.db, {
+        consumerId: who.id,
+        periodId: period.id,
+        settings: weekly,
+        now: new Date(),
+        finalize: false,
+      });
+      billed = billed.plus(await subtotal(r.invoiceId));
+    }
+    const cost = (await eventsOf(who.id)).reduce((sum, e) => sum.plus(e.cost), new Decimal(0));
+    assert.equal(billed.toFixed(), cost.toFixed(), "every call is on one of the weekly invoices");
+    assert.deepEqual(
+      (await eventsOf(who.id)).filter((e) => e.invoice_id === null),
+      [],
+    );
   });
 
   it("a period closing while meters write bills every call once: on its invoice or on the next", async () => {

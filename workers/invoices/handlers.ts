@@ -8,6 +8,7 @@ import {
   finalizeAfterOf,
   periodsToFinalize,
   recordPeriod,
+  releaseForeignStamps,
   type BillingSettings,
 } from "../../src/billing/period.service.ts";
 import type { PrismaClient } from "../../src/db/client.ts";
@@ -35,6 +36,8 @@ function payload<T extends keyof typeof JOBS>(kind: T, job: Job): z.infer<(typeo
 async function tick(job: Job, d: BillingDeps) {
   const { asOf } = payload("tick", job);
   const now = asOfDate(asOf);
+  // calls stamped before the period settings changed bill as unstamped calls
+  const released = await releaseForeignStamps(d.db, d.settings);
   const due = await duePeriods(d.db, d.settings, now);
   // deterministic ids: a repeated tick does not close a period twice
   for (const p of due)
@@ -51,7 +54,12 @@ async function tick(job: Job, d: BillingDeps) {
       { ...JOB_OPTIONS, jobId: JOB_IDS.finalizePeriod(p.id) },
     );
   const credits = await sweepCredits(d.db, d.alerts, now, d.creditExpiringDays ?? 7);
-  return { closing: due.map((p) => p.key), finalizing: finalize.map((p) => p.key), ...credits };
+  return {
+    closing: due.map((p) => p.key),
+    finalizing: finalize.map((p) => p.key),
+    released_calls: released,
+    ...credits,
+  };
 }
 
 async function closePeriod(job: Job, d: BillingDeps) {
