@@ -15,7 +15,7 @@ import { periodOfKey } from "../../src/domain/billing-period.ts";
 import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { line, loadAverage, percentile } from "./stats.ts";
-import { ROUTE_SQL, SUM_COLUMNS } from "../../src/usage/usage-sums.ts";
+import { DAILY_ROW_OF_EVENTS, SUM_COLUMNS } from "../../src/usage/usage-sums.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -87,8 +87,7 @@ async function load(client: pg.Client): Promise<number> {
   // the daily rollup the meter would have kept
   await client.query(
     `INSERT INTO usage_daily (consumer_id, local_date, model, route, ${SUM_COLUMNS.map((c) => c.name).join(", ")})
-     SELECT consumer_id, local_date, model, ${ROUTE_SQL}, ${SUM_COLUMNS.map((c) => c.sql).join(", ")}
-     FROM usage_events GROUP BY 1, 2, 3, 4`,
+     SELECT ${DAILY_ROW_OF_EVENTS} FROM usage_events GROUP BY 1, 2, 3, 4`,
   );
   await client.query("ANALYZE usage_events");
   await client.query("ANALYZE usage_daily");

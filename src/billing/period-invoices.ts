@@ -10,7 +10,7 @@
 // closed. Calls stored after that carry no stamp: a re-draft or a later invoice claims them one by
 // one, as late calls always were.
 import { createHash } from "node:crypto";
-import type { PrismaClient } from "../db/client.ts";
+import type { Db, PrismaClient } from "../db/client.ts";
 import type { Period } from "../domain/billing-period.ts";
 
 /** The advisory lock between the meter's stamping and a period closing (any fixed bigint). */
@@ -31,7 +31,10 @@ export function periodInvoiceId(consumerId: string, p: Pick<Period, "kind" | "ti
  * their transactions in flight take to commit.
  */
 export async function closeStamping(db: PrismaClient): Promise<void> {
-  await db.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${INVOICE_STAMPING_LOCK}::bigint)`;
-  });
+  await db.$transaction(holdMeters);
+}
+
+/** Takes the stamping lock exclusively until `tx` ends: meters in flight finish, new ones wait. */
+export async function holdMeters(tx: Db): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${INVOICE_STAMPING_LOCK}::bigint)`;
 }

@@ -2,7 +2,7 @@
 import type { Config } from "../config.ts";
 import type { Prisma, Db, PrismaClient } from "../db/client.ts";
 import { endedPeriods, periodOfKey, type Period } from "../domain/billing-period.ts";
-import { closeStamping, INVOICE_STAMPING_LOCK, periodInvoiceId } from "./period-invoices.ts";
+import { closeStamping, holdMeters, periodInvoiceId } from "./period-invoices.ts";
 
 export type BillingSettings = Config["billing"];
 
@@ -116,7 +116,7 @@ export async function releaseForeignStamps(db: PrismaClient, s: BillingSettings)
         SELECT kind::text AS kind, time_zone AS "timeZone", key, consumer_id::text AS "consumerId" FROM consumer_periods
         WHERE NOT (kind = ${s.period}::period_kind AND time_zone = ${s.timeZone})`;
       if (foreign.length === 0) return 0;
-      await tx.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${INVOICE_STAMPING_LOCK}::bigint)`;
+      await holdMeters(tx);
       let released = 0;
       for (const f of foreign) {
         const id = periodInvoiceId(f.consumerId, f);

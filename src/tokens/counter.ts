@@ -102,10 +102,9 @@ export class TokenCounter implements TextCounter {
    * on the text from where it starts, so both find the same pieces.
    */
   private countScanned(text: string, scan: PieceEnd, checkpoint: Checkpoint | undefined): number {
-    const wide = NON_ASCII;
     const nextWide = (from: number) => {
-      wide.lastIndex = from;
-      return wide.exec(text)?.index ?? Infinity;
+      NON_ASCII.lastIndex = from;
+      return NON_ASCII.exec(text)?.index ?? Infinity;
     };
     const sticky = this.stickyPattern;
     let q = nextWide(0);

@@ -10,7 +10,7 @@
 import type { Db } from "../db/client.ts";
 import { Prisma } from "../db/client.ts";
 import type { SqlClient } from "../db/pool.ts";
-import { ROUTE_SQL, SUM_COLUMNS } from "./usage-sums.ts";
+import { DAILY_ROW_OF_EVENTS, ROUTE_SQL, SUM_COLUMNS, SUMS_OF_EVENTS } from "./usage-sums.ts";
 
 const KEYS = ["consumer_id", "local_date", "model", "route"] as const;
 const KEY_SQL = `consumer_id, local_date, model, ${ROUTE_SQL}`;
@@ -25,7 +25,7 @@ export async function dailyOf(client: SqlClient, ids: string[]): Promise<DailyRo
   const { rows } = await client.query<DailyRow>({
     name: "daily.of",
     text: `SELECT consumer_id::text, to_char(local_date, 'YYYY-MM-DD') AS local_date, model, ${ROUTE_SQL} AS route,
-             ${SUM_COLUMNS.map((c) => `(${c.sql})::text AS ${c.name}`).join(", ")}
+             ${SUMS_OF_EVENTS}
            FROM usage_events WHERE id = ANY($1::text[]) GROUP BY ${KEY_SQL}`,
     values: [ids],
   });
@@ -37,15 +37,14 @@ const UPSERT_TAIL = `
 
 const MOVE_DAILY = `
   WITH parts AS (
-    SELECT ${KEY_SQL} AS route_key, ${SUM_COLUMNS.map((c) => `${c.sql} AS ${c.name}`).join(", ")}
-    FROM usage_events WHERE id = ANY($1::text[]) GROUP BY ${KEY_SQL}
+    SELECT ${DAILY_ROW_OF_EVENTS} FROM usage_events WHERE id = ANY($1::text[]) GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT consumer_id, local_date, model, route, ${NAMES.map((n) => `-${n}`).join(", ")}
     FROM jsonb_to_recordset($2::jsonb) AS b(consumer_id uuid, local_date date, model text, route text,
       ${SUM_COLUMNS.map((c) => `${c.name} ${c.type}`).join(", ")})
   )
   INSERT INTO usage_daily (${KEYS.join(", ")}, ${NAMES.join(", ")})
-  SELECT consumer_id, local_date, model, route_key, ${NAMES.map((n) => `sum(${n})`).join(", ")} FROM parts
+  SELECT ${KEYS.join(", ")}, ${NAMES.map((n) => `sum(${n})`).join(", ")} FROM parts
   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ${UPSERT_TAIL}`;
 
@@ -77,8 +76,7 @@ async function refreshDaily(db: Db, days: Array<{ consumerId: string; localDate:
   await db.$executeRaw(
     Prisma.sql`
       INSERT INTO usage_daily (${Prisma.raw(KEYS.join(", "))}, ${Prisma.raw(NAMES.join(", "))})
-      SELECT e.consumer_id, e.local_date, e.model, ${Prisma.raw(ROUTE_SQL)},
-        ${Prisma.raw(SUM_COLUMNS.map((c) => c.sql).join(", "))}
+      SELECT ${Prisma.raw(DAILY_ROW_OF_EVENTS)}
       FROM unnest(${consumers}::uuid[], ${dates}::date[]) AS k(c, d)
       JOIN usage_events e ON e.consumer_id = k.c AND e.local_date = k.d
         AND e.occurred_at >= k.d - 1 AND e.occurred_at < k.d + 2

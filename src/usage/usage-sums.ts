@@ -33,5 +33,8 @@ export const ROUTE_SQL = "coalesce(route_name, route_id, '(no route)')";
 /** `sum AS name, ...` over usage_events rows, every value as text (exact, and bigint-safe). */
 export const SUMS_OF_EVENTS = SUM_COLUMNS.map((c) => `(${c.sql})::text AS ${c.name}`).join(",\n  ");
 
+/** A usage_daily row's key and sums over usage_events rows, for `GROUP BY 1, 2, 3, 4`. */
+export const DAILY_ROW_OF_EVENTS = `consumer_id, local_date, model, ${ROUTE_SQL} AS route, ${SUM_COLUMNS.map((c) => `${c.sql} AS ${c.name}`).join(", ")}`;
+
 /** The same sums over usage_daily rows. */
 export const SUMS_OF_DAYS = SUM_COLUMNS.map((c) => `coalesce(sum(${c.name}), 0)::text AS ${c.name}`).join(",\n  ");

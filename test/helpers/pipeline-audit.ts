@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import type { PrismaClient } from "../../src/db/client.ts";
 import { header } from "./stack.ts";
-import { ROUTE_SQL, SUM_COLUMNS } from "../../src/usage/usage-sums.ts";
+import { DAILY_ROW_OF_EVENTS, SUM_COLUMNS } from "../../src/usage/usage-sums.ts";
 import { waitFor } from "./wait.ts";
 
 type Topics = { rawTopic: string; deadLetterTopic: string; groupId: string };
@@ -115,8 +115,7 @@ export async function aggregateMismatches(db: PrismaClient): Promise<string[]> {
 export async function dailyMismatches(db: PrismaClient): Promise<string[]> {
   const rows = await db.$queryRawUnsafe<Array<{ problem: string }>>(`
     WITH ev AS (
-      SELECT consumer_id, local_date, model, ${ROUTE_SQL} AS route, ${SUM_COLUMNS.map((c) => `${c.sql} AS ${c.name}`).join(", ")}
-      FROM usage_events GROUP BY 1, 2, 3, 4),
+      SELECT ${DAILY_ROW_OF_EVENTS} FROM usage_events GROUP BY 1, 2, 3, 4),
     d AS (SELECT * FROM usage_daily WHERE ${SUM_COLUMNS.map((c) => `${c.name} <> 0`).join(" OR ")})
     SELECT format('daily %s %s %s %s: events %s rollup %s', coalesce(ev.consumer_id, d.consumer_id), coalesce(ev.local_date, d.local_date),
                   coalesce(ev.model, d.model), coalesce(ev.route, d.route),
