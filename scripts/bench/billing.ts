@@ -15,6 +15,7 @@ import { periodOfKey } from "../../src/domain/billing-period.ts";
 import { startApi } from "../../src/composition.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { line, loadAverage, percentile } from "./stats.ts";
+import { storagePerEvent } from "./storage.ts";
 import { DAILY_ROW_OF_EVENTS, SUM_COLUMNS } from "../../src/usage/usage-sums.ts";
 
 const { values: a } = parseArgs({
@@ -94,14 +95,6 @@ async function load(client: pg.Client): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-async function storage(client: pg.Client) {
-  const { rows } = await client.query<{ table: string; indexes: string; n: string }>(
-    "SELECT pg_table_size('usage_events') AS table, pg_indexes_size('usage_events') AS indexes, (SELECT count(*) FROM usage_events) AS n",
-  );
-  const r = rows[0]!;
-  return { table: Number(r.table) / Number(r.n), indexes: Number(r.indexes) / Number(r.n) };
-}
-
 const config = loadConfig({
   ...process.env,
   LOG_LEVEL: "warn",
@@ -111,7 +104,7 @@ const config = loadConfig({
 const client = new pg.Client({ connectionString: config.databaseUrl });
 await client.connect();
 const loadSeconds = await load(client);
-const bytes = await storage(client);
+const bytes = await storagePerEvent(client);
 console.log(
   line({
     billing: "load",
@@ -120,6 +113,7 @@ console.log(
     seconds: loadSeconds,
     table_bytes_per_event: Math.round(bytes.table),
     index_bytes_per_event: Math.round(bytes.indexes),
+    row_bytes: bytes.row,
     load_avg: loadAverage(),
   }),
 );

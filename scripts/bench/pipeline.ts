@@ -8,6 +8,9 @@ import { makeBatches, postAtRate, postClosedLoop, type Mode } from "./kong-load.
 import { startApi, startMeterProcess, type ChunkReport, type MeterProcess } from "./processes.ts";
 import { clock, line, loadAverage, median, percentile } from "./stats.ts";
 import { cpuNow, cpuPerEvent } from "./cpu.ts";
+import { storagePerEvent } from "./storage.ts";
+import pg from "pg";
+import { loadConfig } from "../../src/config.ts";
 
 export type PipelineOptions = {
   events: number;
@@ -202,6 +205,7 @@ export async function runPipeline(mode: Mode, o: PipelineOptions): Promise<Pipel
   const calls = await callsShown(api.address, consumers);
   await api.stop();
   if (calls !== expected) throw new Error(`the usage API shows ${calls} calls, ${expected} were posted`);
+  await printStorage(mode, consumers);
   return { ingest, meter, meterScaled, endToEnd, p50, p99, cpuPerEvent: e2eCpuPerEvent };
 }
 
@@ -265,6 +269,27 @@ async function createConsumers(address: string, n: number, suffix: string): Prom
     ids.push(kongId);
   }
   return ids;
+}
+
+/** What the meter stored, in bytes per event: this mode's rows, and the table and indexes so far. */
+async function printStorage(mode: Mode, consumers: string[]) {
+  const db = new pg.Client({ connectionString: loadConfig(process.env).databaseUrl });
+  await db.connect();
+  try {
+    const s = await storagePerEvent(db, consumers);
+    console.log(
+      line({
+        pipeline: "stored",
+        mode,
+        row_bytes: s.row,
+        largest_columns: s.columns,
+        table_bytes_per_event_all_modes: Math.round(s.table),
+        index_bytes_per_event_all_modes: Math.round(s.indexes),
+      }),
+    );
+  } finally {
+    await db.end();
+  }
 }
 
 async function callsShown(address: string, consumers: string[]): Promise<number> {

@@ -5,13 +5,14 @@
 //   minimum_top_up   what the period's usage (calls and tier adjustments) falls short of the
 //                    book's minimum per period
 // Each line is one amount (quantity 1, unit price = amount), so amount = quantity x unit price stays exact.
-import type { Prisma } from "../db/client.ts";
+import { Prisma } from "../db/client.ts";
 import { Decimal, ZERO } from "../domain/money.ts";
 import { ratedAmount, tieringFromJson } from "../domain/tiers.ts";
 import { TOKEN_TYPES } from "../domain/token-types.ts";
 import { rateFromRow } from "../consumers/consumer.repository.ts";
 import type { LineDraft } from "./invoice-lines.ts";
 import { priceColumns, quantityColumns, type TypedUsage } from "./token-type-sql.ts";
+import { joinPricingRecord } from "../usage/pricing-records.ts";
 
 type Tx = Prisma.TransactionClient;
 export type PlanCharge = Omit<LineDraft, "position">;
@@ -39,8 +40,8 @@ type TierGroup = TypedUsage & { price_id: string; entry: string | null; markup: 
 /** Tier adjustments of this period's calls on the invoice priced by a tiered version. */
 async function tierAdjustments(tx: Tx, consumerId: string, invoiceId: string, startsAt: Date): Promise<PlanCharge[]> {
   const groups = await tx.$queryRaw<TierGroup[]>`
-    SELECT e.price_id::text, e.priced_by->>'entry' AS entry, e.priced_by->>'markup_percent' AS markup, ${priceColumns("e")}, ${quantityColumns(true, "e")}
-    FROM usage_events e JOIN price_book_prices pr ON pr.id = e.price_id
+    SELECT e.price_id::text, rec.priced_by->>'entry' AS entry, rec.priced_by->>'markup_percent' AS markup, ${priceColumns("e")}, ${quantityColumns(true, "e")}
+    FROM usage_events e JOIN price_book_prices pr ON pr.id = e.price_id ${Prisma.raw(joinPricingRecord("e", "rec"))}
     WHERE e.consumer_id = ${consumerId}::uuid AND e.invoice_id = ${invoiceId}::uuid AND e.occurred_at >= ${startsAt} AND e.billable AND pr.tiering IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     ORDER BY 1, 3`;

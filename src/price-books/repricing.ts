@@ -7,7 +7,7 @@
 import { refreshDailyOf } from "../usage/daily-rollup.ts";
 import { settleCosts } from "../credits/settle-costs.ts";
 import { prismaSql } from "../db/sql.ts";
-import type { Prisma, Db } from "../db/client.ts";
+import { Prisma, type Db } from "../db/client.ts";
 import { resolvePrice, type ResolvedPrice } from "../domain/consumer-pricing.ts";
 import { Decimal } from "../domain/money.ts";
 import { costOf, pricesOf } from "../domain/pricing.ts";
@@ -15,6 +15,7 @@ import { rateHistories } from "../consumers/consumer.repository.ts";
 import { PlanCache } from "./plans.ts";
 import { TOKEN_TYPES } from "../domain/token-types.ts";
 import { priceColumns, quantityColumns, type TypedUsage } from "../billing/token-type-sql.ts";
+import { pricingRecordId, storePricingRecords } from "../usage/pricing-records.ts";
 
 /** A billable call with its token quantities and the unit prices it is billed at (p_/q_ columns). */
 type EventRow = TypedUsage & {
@@ -170,9 +171,10 @@ async function writeChanges(tx: Db, changes: Change[]): Promise<void> {
         ${unit("input")}::numeric[], ${unit("output")}::numeric[], ${unit("cached_input")}::numeric[], ${unit("cache_write")}::numeric[], ${unit("reasoning")}::numeric[],
         ${col((c) => c.price?.requestFee?.toFixed() ?? null)}::numeric[])
         AS t(id, cost, delta, rate_id, price_id, priced_by, ip, op, cip, cwp, rp, fee)
+    ), records AS (${Prisma.raw(storePricingRecords("(SELECT array_agg(u.priced_by::jsonb) FROM u)"))}
     ), changed AS (
       UPDATE usage_events e
-      SET cost = u.cost, rate_id = u.rate_id, price_id = u.price_id, priced_by = u.priced_by::jsonb,
+      SET cost = u.cost, rate_id = u.rate_id, price_id = u.price_id, priced_by_id = ${Prisma.raw(pricingRecordId("u.priced_by::jsonb"))},
           input_cost_per_token = u.ip, output_cost_per_token = u.op, cached_input_cost_per_token = u.cip,
           cache_write_cost_per_token = u.cwp, reasoning_cost_per_token = u.rp, request_fee = u.fee,
           anomalies = CASE WHEN u.ip IS NOT NULL THEN array_remove(e.anomalies, 'unpriced')

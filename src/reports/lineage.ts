@@ -5,6 +5,7 @@ import { notFound } from "../domain/errors.ts";
 import { Decimal } from "../domain/money.ts";
 import { quantitiesOf, TOKEN_TYPES, type TokenType } from "../domain/token-types.ts";
 import { PRICE_SQL, QUANTITY_SQL } from "../billing/token-type-sql.ts";
+import { storedFigures } from "../usage/stored-figures.ts";
 
 type LineEventRow = { id: string; occurred_at: Date; quantity: bigint; cost: string };
 
@@ -120,9 +121,10 @@ export async function explainEvent(db: Db, id: string) {
   const e = await db.usageEvent.findUnique({ where: { id } });
   if (!e) throw notFound(`event ${id} not found`);
   // a call stamped for an invoice its period has not made yet is on none so far
-  const invoice = e.invoiceId
-    ? await db.invoice.findUnique({ where: { id: e.invoiceId }, select: { id: true, status: true } })
-    : null;
+  const [invoice, pricing] = await Promise.all([
+    e.invoiceId ? db.invoice.findUnique({ where: { id: e.invoiceId }, select: { id: true, status: true } }) : null,
+    e.pricedById ? db.pricingRecord.findUnique({ where: { id: e.pricedById } }) : null,
+  ]);
   const q = quantitiesOf({
     input: e.inputTokens,
     output: e.outputTokens,
@@ -157,7 +159,7 @@ export async function explainEvent(db: Db, id: string) {
         },
       ]),
     ),
-    figures: presentFigures(e.figures),
+    figures: presentFigures(storedFigures(e.figures, e)),
     cost: new Decimal(e.cost.toFixed()).toFixed(),
     rate_id: e.rateId,
     price_id: e.priceId,
@@ -165,7 +167,7 @@ export async function explainEvent(db: Db, id: string) {
      * Which price priced the call and why (plan book, entry and match, or the consumer's own rate); null: unpriced or
      * not billable.
      */
-    priced_by: e.pricedBy ?? null,
+    priced_by: pricing?.pricedBy ?? null,
     encoding: e.encoding,
     metadata_version: e.metadataVersion,
     limit_flags: e.limitFlags,

@@ -135,6 +135,32 @@ describe("price books and plans", () => {
     );
   });
 
+  it("calls priced the same way share one stored pricing record, which each call's explanation shows", async () => {
+    const book = `shared-${randomUUID().slice(0, 8)}`;
+    const created = await admin(stack, "POST", "/v1/price-books", {
+      name: book,
+      prices: [{ model: "gpt-4o", input_cost_per_token: GPT4O.input, output_cost_per_token: GPT4O.output }],
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const c = await newConsumer();
+    assert.equal((await admin(stack, "PUT", `/v1/consumers/${c.id}/plan`, { price_book: book })).statusCode, 200);
+    const logs = Array.from({ length: 6 }, (_, i) => call(c, "gpt-4o-2024-08-06", 100 + i, 10, 300 + i));
+    await meterLogs(stack, logs);
+
+    const { rows } = await stack.pool.query(
+      `SELECT count(*)::int AS calls, count(DISTINCT priced_by_id)::int AS records, min(priced_by_id::text) AS record
+       FROM usage_events WHERE consumer_id = $1::uuid`,
+      [c.id],
+    );
+    assert.deepEqual([rows[0].calls, rows[0].records], [6, 1]);
+    const stored = await stack.pool.query("SELECT priced_by FROM pricing_records WHERE id = $1::uuid", [
+      rows[0].record,
+    ]);
+    const explained = await Promise.all(logs.map((l) => event((l.request as { id: string }).id)));
+    for (const e of explained) assert.deepEqual(e.priced_by, stored.rows[0].priced_by);
+    assert.deepEqual([explained[0].priced_by.book, explained[0].priced_by.entry], [book, "gpt-4o"]);
+  });
+
   it("a markup applies to plan prices, and the consumer's own rate covers what the plan does not name", async () => {
     const book = `list-${randomUUID().slice(0, 8)}`;
     assert.equal(

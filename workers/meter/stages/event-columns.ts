@@ -2,12 +2,17 @@
 // Rows travel as one array per column, and unnest() turns them back into rows: new calls and
 // merged ones are written by one statement whatever the chunk's size.
 import { pricesOf } from "../../../src/domain/pricing.ts";
+import { pricingRecordId, storePricingRecords } from "../../../src/usage/pricing-records.ts";
+import { figuresToStore } from "../../../src/usage/stored-figures.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
-type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown];
+/** `stored`: the column the value lands in and its SQL over `t`, when it is not the value itself. */
+type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown, stored?: [string, string]];
 
 /** A text[] value as one array element: unnest cannot take an array of arrays, so it travels as its literal. */
 const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+
+const jsonOrNull = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
 const EVENT_COLUMNS: Column[] = [
   ["id", "text", (e) => e.id],
@@ -34,12 +39,17 @@ const EVENT_COLUMNS: Column[] = [
   ["reasoning_tokens", "int", (e) => e.reasoningTokens],
   ["counted_input_tokens", "int", (e) => e.countedInputTokens ?? null],
   ["counted_output_tokens", "int", (e) => e.countedOutputTokens ?? null],
-  ["figures", "jsonb", (e) => JSON.stringify(e.figures)],
+  ["figures", "jsonb", (e) => jsonOrNull(figuresToStore(e.figures, e))],
   ["reported_by", "text", (e) => arrayLiteral(e.reportedBy)],
   ["encoding", "text", (e) => e.encoding ?? null],
   ["rate_id", "uuid", (e) => e.rate?.id ?? null],
   ["price_id", "uuid", (e) => e.rate?.priceId ?? null],
-  ["priced_by", "jsonb", (e) => (e.rate?.pricedBy ? (e.rate.pricedByJson ?? JSON.stringify(e.rate.pricedBy)) : null)],
+  [
+    "priced_by",
+    "jsonb",
+    (e) => (e.rate?.pricedBy ? (e.rate.pricedByJson ?? JSON.stringify(e.rate.pricedBy)) : null),
+    ["priced_by_id", pricingRecordId("t.priced_by")],
+  ],
   ["input_cost_per_token", "numeric", (e) => e.rate?.inputCostPerToken.toFixed() ?? null],
   ["output_cost_per_token", "numeric", (e) => e.rate?.outputCostPerToken.toFixed() ?? null],
   ["cached_input_cost_per_token", "numeric", (e) => (e.rate ? pricesOf(e.rate).cached_input.toFixed() : null)],
@@ -57,7 +67,9 @@ const EVENT_COLUMNS: Column[] = [
   ["invoice_id", "uuid", (e) => e.invoiceId ?? null],
 ];
 const AS_ARRAY = new Set(["limit_flags", "anomalies", "reported_by"]);
-const columnValue = (c: string) => (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);
+const storedName = ([c, , , stored]: Column) => stored?.[0] ?? c;
+const storedValue = ([c, , , stored]: Column) => stored?.[1] ?? (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);
+const pricedByParameter = `$${EVENT_COLUMNS.findIndex(([c]) => c === "priced_by") + 1}::jsonb[]`;
 
 /** unnest() of `columns`' arrays as rows `t`, the arrays being the query's parameters in that order. */
 const rowsOf = (columns: Column[]) =>
@@ -96,16 +108,18 @@ const MERGED = new Set([
 ]);
 
 /**
- * New calls and merged calls in one statement. A row whose id is stored is updated only when its id
+ * New calls and merged calls in one statement, with the pricing records they name. A row whose id is stored is updated only when its id
  * is in the last parameter (the rows this transaction locked and merged into); any other conflict is
  * a call another writer stored meanwhile, left as it is and not returned, so the caller merges into it.
  */
 export const UPSERT_EVENTS = `
-  INSERT INTO usage_events (${EVENT_COLUMNS.map(([c]) => c).join(", ")})
-  SELECT ${EVENT_COLUMNS.map(([c]) => columnValue(c)).join(", ")}
+  WITH records AS (${storePricingRecords(pricedByParameter)})
+  INSERT INTO usage_events (${EVENT_COLUMNS.map(storedName).join(", ")})
+  SELECT ${EVENT_COLUMNS.map(storedValue).join(", ")}
   FROM ${rowsOf(EVENT_COLUMNS)}
   ON CONFLICT (id) DO UPDATE SET ${EVENT_COLUMNS.filter(([c]) => MERGED.has(c))
-    .map(([c]) => `${c} = EXCLUDED.${c}`)
+    .map(storedName)
+    .map((c) => `${c} = EXCLUDED.${c}`)
     .join(", ")}
   WHERE usage_events.id = ANY($${EVENT_COLUMNS.length + 1}::text[])
   RETURNING id`;

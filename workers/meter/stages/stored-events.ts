@@ -5,6 +5,8 @@ import type { SqlClient } from "../../../src/db/pool.ts";
 import { Decimal } from "../../../src/domain/money.ts";
 import { pricesOf } from "../../../src/domain/pricing.ts";
 import { quantitiesOf, TOKEN_TYPES } from "../../../src/domain/token-types.ts";
+import { joinPricingRecord } from "../../../src/usage/pricing-records.ts";
+import { storedFigures } from "../../../src/usage/stored-figures.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
 export type StoredRow = Record<string, unknown> & {
@@ -43,7 +45,12 @@ export function eventOf(r: StoredRow): MeteredEvent {
     providerOutputTokens: num(r.provider_output_tokens),
     countedInputTokens: num(r.counted_input_tokens),
     countedOutputTokens: num(r.counted_output_tokens),
-    figures: (r.figures ?? {}) as MeteredEvent["figures"],
+    figures: storedFigures(r.figures, {
+      countedInputTokens: r.counted_input_tokens as number | null,
+      countedOutputTokens: r.counted_output_tokens as number | null,
+      providerInputTokens: r.provider_input_tokens as number | null,
+      providerOutputTokens: r.provider_output_tokens as number | null,
+    }),
     reportedBy: r.reported_by as string[],
     encoding: (r.encoding as string | null) ?? undefined,
     // priced when it carries prices: by a consumer rate (rate_id), a book price (price_id), or both unset in old rows
@@ -77,8 +84,9 @@ export function eventOf(r: StoredRow): MeteredEvent {
 export async function lockStored(client: SqlClient, ids: string[]): Promise<Map<string, StoredRow>> {
   const { rows } = await client.query<StoredRow>({
     name: "meter.lock_stored",
-    text: `SELECT e.*, to_char(e.local_date, 'YYYY-MM-DD') AS local_date, i.status::text AS invoice_status, i.period_id::text AS period_id
-     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id
+    text: `SELECT e.*, to_char(e.local_date, 'YYYY-MM-DD') AS local_date, i.status::text AS invoice_status, i.period_id::text AS period_id,
+       pr.priced_by
+     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id ${joinPricingRecord("e", "pr")}
      WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`,
     values: [ids],
   });
