@@ -12,7 +12,7 @@ import { TOKEN_TYPES } from "../domain/token-types.ts";
 import { rateFromRow } from "../consumers/consumer.repository.ts";
 import type { LineDraft } from "./invoice-lines.ts";
 import { priceColumns, quantityColumns, type TypedUsage } from "./token-type-sql.ts";
-import { joinPricingRecord } from "../usage/pricing-records.ts";
+import { joinPricingRecord } from "../usage/shared-records.ts";
 
 type Tx = Prisma.TransactionClient;
 export type PlanCharge = Omit<LineDraft, "position">;

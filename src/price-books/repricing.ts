@@ -15,7 +15,7 @@ import { rateHistories } from "../consumers/consumer.repository.ts";
 import { PlanCache } from "./plans.ts";
 import { TOKEN_TYPES } from "../domain/token-types.ts";
 import { priceColumns, quantityColumns, type TypedUsage } from "../billing/token-type-sql.ts";
-import { pricingRecordId, storePricingRecords } from "../usage/pricing-records.ts";
+import { pricingRecordId, storePricingRecords } from "../usage/shared-records.ts";
 
 /** A billable call with its token quantities and the unit prices it is billed at (p_/q_ columns). */
 type EventRow = TypedUsage & {

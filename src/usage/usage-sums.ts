@@ -27,8 +27,12 @@ export const SUM_COLUMNS: readonly SumColumn[] = [
   ),
 ];
 
-/** The route a call is grouped under: its name, else its id. */
-export const ROUTE_SQL = "coalesce(route_name, route_id, '(no route)')";
+/**
+ * The route a usage_events row is grouped under: its name, else its id. Read from its call route by a
+ * lookup per row: a tiny table always in memory, and every query using this expression is unchanged.
+ */
+export const ROUTE_SQL =
+  "coalesce((SELECT coalesce(r.route_name, r.route_id) FROM call_routes r WHERE r.id = call_route_id), '(no route)')";
 
 /** `sum AS name, ...` over usage_events rows, every value as text (exact, and bigint-safe). */
 export const SUMS_OF_EVENTS = SUM_COLUMNS.map((c) => `(${c.sql})::text AS ${c.name}`).join(",\n  ");

@@ -21,7 +21,8 @@ before(async () => {
   stack = await startStack();
   refusal = await refuseInserts(stack.db, {
     name: "refuse_until_fixed",
-    table: "usage_events",
+    // on the call's route, which the meter stores in the same statement as the call
+    table: "call_routes",
     when: "NEW.route_name = 'needs-fix'",
     sqlState: "22023",
     message: "route not allowed yet",

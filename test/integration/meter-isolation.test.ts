@@ -17,18 +17,19 @@ let stack: Stack;
 
 before(async () => {
   stack = await startStack();
-  // Raised by PostgreSQL for chosen rows, as a trigger or a constraint of an operator's would.
+  // Raised by PostgreSQL for chosen rows, as a trigger or a constraint of an operator's would: on the
+  // call's route, which the meter stores in the same statement as the call.
   await stack.db.$executeRawUnsafe(`CREATE SEQUENCE flaky_attempts`);
   await refuseInserts(stack.db, {
     name: "raise_unexplained",
-    table: "usage_events",
+    table: "call_routes",
     when: "NEW.route_name = 'raises-unexplained'",
     sqlState: "P0001",
     message: "refused by a trigger",
   });
   await refuseInserts(stack.db, {
     name: "serialization_twice",
-    table: "usage_events",
+    table: "call_routes",
     when: "NEW.route_name = 'serialization-twice' AND nextval('flaky_attempts') <= 2",
     sqlState: "40001",
     message: "could not serialize access",
@@ -213,7 +214,11 @@ describe("meter isolation", () => {
       [0, "none", ["provider_count_implausible", "no_token_count", "unpriced"]],
       "registered from the log with no default price or plan: unpriced, never free",
     );
-    assert.ok(events.every((e) => (e.routeName ?? "").length <= 256 && !(e.routeName ?? "").includes("\u0000")));
+    const routes = await stack.db.callRoute.findMany({
+      where: { id: { in: events.flatMap((e) => (e.callRouteId ? [e.callRouteId] : [])) } },
+    });
+    assert.ok(routes.some((r) => r.routeName?.startsWith("route")));
+    assert.ok(routes.every((r) => (r.routeName ?? "").length <= 256 && !(r.routeName ?? "").includes("\u0000")));
     assert.equal(events.find((e) => e.model === "__proto__")?.capability, null);
   });
 

@@ -2,12 +2,20 @@
 // Rows travel as one array per column, and unnest() turns them back into rows: new calls and
 // merged ones are written by one statement whatever the chunk's size.
 import { pricesOf } from "../../../src/domain/pricing.ts";
-import { pricingRecordId, storePricingRecords } from "../../../src/usage/pricing-records.ts";
+import {
+  callRouteId,
+  pricingRecordId,
+  storeCallRoutes,
+  storePricingRecords,
+} from "../../../src/usage/shared-records.ts";
 import { figuresToStore } from "../../../src/usage/stored-figures.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
-/** `stored`: the column the value lands in and its SQL over `t`, when it is not the value itself. */
-type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown, stored?: [string, string]];
+/**
+ * `stored`: the column the value lands in and its SQL over `t`, when it is not the value itself; null
+ * when the value is only read by another column's SQL.
+ */
+type Column = [name: string, pgType: string, value: (e: MeteredEvent) => unknown, stored?: [string, string] | null];
 
 /** A text[] value as one array element: unnest cannot take an array of arrays, so it travels as its literal. */
 const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
@@ -19,10 +27,10 @@ const EVENT_COLUMNS: Column[] = [
   ["consumer_id", "uuid", (e) => e.consumerId],
   ["occurred_at", "timestamptz", (e) => e.occurredAt.toISOString()],
   ["received_at", "timestamptz", (e) => e.receivedAt.toISOString()],
-  ["route_id", "text", (e) => e.routeId ?? null],
-  ["route_name", "text", (e) => e.routeName ?? null],
-  ["service_id", "text", (e) => e.serviceId ?? null],
-  ["service_name", "text", (e) => e.serviceName ?? null],
+  ["route_id", "text", (e) => e.routeId ?? null, ["call_route_id", callRouteId("t")]],
+  ["route_name", "text", (e) => e.routeName ?? null, null],
+  ["service_id", "text", (e) => e.serviceId ?? null, null],
+  ["service_name", "text", (e) => e.serviceName ?? null, null],
   ["model", "text", (e) => e.model],
   ["provider", "text", (e) => e.provider ?? null],
   ["status", "int", (e) => e.status],
@@ -67,9 +75,19 @@ const EVENT_COLUMNS: Column[] = [
   ["invoice_id", "uuid", (e) => e.invoiceId ?? null],
 ];
 const AS_ARRAY = new Set(["limit_flags", "anomalies", "reported_by"]);
+const STORED = EVENT_COLUMNS.filter(([, , , stored]) => stored !== null);
 const storedName = ([c, , , stored]: Column) => stored?.[0] ?? c;
 const storedValue = ([c, , , stored]: Column) => stored?.[1] ?? (AS_ARRAY.has(c) ? `t.${c}::text[]` : `t.${c}`);
-const pricedByParameter = `$${EVENT_COLUMNS.findIndex(([c]) => c === "priced_by") + 1}::jsonb[]`;
+const parameter = (name: string) => {
+  const i = EVENT_COLUMNS.findIndex(([c]) => c === name);
+  return `$${i + 1}::${EVENT_COLUMNS[i]![1]}[]`;
+};
+const routeParameters = ["route_id", "route_name", "service_id", "service_name"].map(parameter) as [
+  string,
+  string,
+  string,
+  string,
+];
 
 /** unnest() of `columns`' arrays as rows `t`, the arrays being the query's parameters in that order. */
 const rowsOf = (columns: Column[]) =>
@@ -77,10 +95,7 @@ const rowsOf = (columns: Column[]) =>
 
 /** What merging a later report can change; the rest (owner, time, price, slot) stays as first stored. */
 const MERGED = new Set([
-  "route_id",
-  "route_name",
-  "service_id",
-  "service_name",
+  "route_id", // the call route: every route and service field
   "model",
   "provider",
   "status",
@@ -108,16 +123,16 @@ const MERGED = new Set([
 ]);
 
 /**
- * New calls and merged calls in one statement, with the pricing records they name. A row whose id is stored is updated only when its id
+ * New calls and merged calls in one statement, with the pricing records and routes they name. A row whose id is stored is updated only when its id
  * is in the last parameter (the rows this transaction locked and merged into); any other conflict is
  * a call another writer stored meanwhile, left as it is and not returned, so the caller merges into it.
  */
 export const UPSERT_EVENTS = `
-  WITH records AS (${storePricingRecords(pricedByParameter)})
-  INSERT INTO usage_events (${EVENT_COLUMNS.map(storedName).join(", ")})
-  SELECT ${EVENT_COLUMNS.map(storedValue).join(", ")}
+  WITH records AS (${storePricingRecords(parameter("priced_by"))}), routes AS (${storeCallRoutes(routeParameters)})
+  INSERT INTO usage_events (${STORED.map(storedName).join(", ")})
+  SELECT ${STORED.map(storedValue).join(", ")}
   FROM ${rowsOf(EVENT_COLUMNS)}
-  ON CONFLICT (id) DO UPDATE SET ${EVENT_COLUMNS.filter(([c]) => MERGED.has(c))
+  ON CONFLICT (id) DO UPDATE SET ${STORED.filter(([c]) => MERGED.has(c))
     .map(storedName)
     .map((c) => `${c} = EXCLUDED.${c}`)
     .join(", ")}

@@ -5,7 +5,7 @@ import type { SqlClient } from "../../../src/db/pool.ts";
 import { Decimal } from "../../../src/domain/money.ts";
 import { pricesOf } from "../../../src/domain/pricing.ts";
 import { quantitiesOf, TOKEN_TYPES } from "../../../src/domain/token-types.ts";
-import { joinPricingRecord } from "../../../src/usage/pricing-records.ts";
+import { joinCallRoute, joinPricingRecord, routeFieldsOf } from "../../../src/usage/shared-records.ts";
 import { storedFigures } from "../../../src/usage/stored-figures.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
@@ -85,8 +85,8 @@ export async function lockStored(client: SqlClient, ids: string[]): Promise<Map<
   const { rows } = await client.query<StoredRow>({
     name: "meter.lock_stored",
     text: `SELECT e.*, to_char(e.local_date, 'YYYY-MM-DD') AS local_date, i.status::text AS invoice_status, i.period_id::text AS period_id,
-       pr.priced_by
-     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id ${joinPricingRecord("e", "pr")}
+       pr.priced_by, ${routeFieldsOf("cr")}
+     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id ${joinPricingRecord("e", "pr")} ${joinCallRoute("e", "cr")}
      WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`,
     values: [ids],
   });
