@@ -34,6 +34,7 @@ prepare_database() {
   echo "$out" | grep -E "^(No pending migrations|All migrations have been successfully applied|The following migration)" || true
   TOKENMETER_MIGRATIONS_APPLIED=$(echo "$out" | grep -c "migration.sql" || true)
   export TOKENMETER_MIGRATIONS_APPLIED
+  node --import tsx scripts/make-months.ts
   node --import tsx scripts/build-commands.ts
 }
 

@@ -118,7 +118,7 @@ const text = (v: { toFixed(): string } | null) => (v === null ? null : new Decim
 
 /** Why one event cost what it cost. */
 export async function explainEvent(db: Db, id: string) {
-  const e = await db.usageEvent.findUnique({ where: { id } });
+  const e = await db.usageEvent.findFirst({ where: { id } });
   if (!e) throw notFound(`event ${id} not found`);
   // a call stamped for an invoice its period has not made yet is on none so far
   const [invoice, pricing] = await Promise.all([

@@ -61,7 +61,7 @@ const llm = (rid: string, type: "request" | "response", tokens: number, subject 
   time: at,
   data: { type, tokens, model: "gpt-4o", provider: "openai", api_request_id: rid, http_status: 200 },
 });
-const eventOf = (id: string) => stack.db.usageEvent.findUnique({ where: { id } });
+const eventOf = (id: string) => stack.db.usageEvent.findFirst({ where: { id } });
 const waitForEvent = (
   id: string,
   check: (e: NonNullable<Awaited<ReturnType<typeof eventOf>>>) => boolean,

@@ -352,7 +352,7 @@ describe("metering pipeline", () => {
     const requestId = randomUUID().replaceAll("-", "");
     assert.equal((await ingest(stack, kongLog({ consumer: { id: c.kongId }, requestId, ai }))).statusCode, 202);
     await waitForCalls(c.id, 1);
-    const e = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: requestId } });
+    const e = await stack.db.usageEvent.findFirstOrThrow({ where: { id: requestId } });
     assert.deepEqual([e.inputSource, e.inputTokens, e.outputSource, e.outputTokens], ["provider", 1118, "counted", 3]);
     const counted = (
       e.figures as { counted: { input: number; input_lower_bound: boolean; input_parts_estimate: number } }

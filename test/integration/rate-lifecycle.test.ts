@@ -194,7 +194,7 @@ describe("consumer keys", () => {
       [1, 1],
       "only the input price differs",
     );
-    const repriced = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: event!.id } });
+    const repriced = await stack.db.usageEvent.findFirstOrThrow({ where: { id: event!.id } });
     assert.equal(
       repriced.cost.toFixed(),
       new Decimal(event!.inputTokens)

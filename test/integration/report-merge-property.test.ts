@@ -131,8 +131,8 @@ describe("merging reports of one call", () => {
           from = Math.max(from, cut);
         }
         const [a, b] = await Promise.all([
-          stack.db.usageEvent.findUniqueOrThrow({ where: { id: refId } }),
-          stack.db.usageEvent.findUniqueOrThrow({ where: { id: rid } }),
+          stack.db.usageEvent.findFirstOrThrow({ where: { id: refId } }),
+          stack.db.usageEvent.findFirstOrThrow({ where: { id: rid } }),
         ]);
         assert.deepEqual(view(b), view(a));
         assert.equal(b.reportedBy.length, c.sent.length);

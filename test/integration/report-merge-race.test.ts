@@ -84,7 +84,7 @@ it("a call stored by another writer after the lock is merged into in a second ro
   } finally {
     other.release();
   }
-  const stored = await stack.db.usageEvent.findUniqueOrThrow({ where: { id: rid } });
+  const stored = await stack.db.usageEvent.findFirstOrThrow({ where: { id: rid } });
   assert.ok(
     stored.reportedBy.includes("http-log") && stored.reportedBy.length === 2,
     `both reports merged: ${stored.reportedBy.join(", ")}`,

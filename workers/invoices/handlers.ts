@@ -1,4 +1,5 @@
 // One thin handler per billing job: validate the payload, call the billing service, report progress.
+import { makeMonthsAround } from "../../src/usage/event-partitions.ts";
 import { UnrecoverableError, type Job, type Queue } from "bullmq";
 import type { z } from "zod";
 import { draftInvoice, finalizePeriod } from "../../src/billing/invoice.service.ts";
@@ -38,6 +39,8 @@ async function tick(job: Job, d: BillingDeps) {
   const now = asOfDate(asOf);
   // calls stamped before the period settings changed bill as unstamped calls
   const released = await releaseForeignStamps(d.db, d.settings);
+  // usage_events' months around now exist before their calls arrive
+  const monthsMade = await makeMonthsAround(d.db, now);
   const due = await duePeriods(d.db, d.settings, now);
   // deterministic ids: a repeated tick does not close a period twice
   for (const p of due)
@@ -58,6 +61,7 @@ async function tick(job: Job, d: BillingDeps) {
     closing: due.map((p) => p.key),
     finalizing: finalize.map((p) => p.key),
     released_calls: released,
+    months_made: monthsMade,
     ...credits,
   };
 }

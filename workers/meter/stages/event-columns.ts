@@ -132,7 +132,7 @@ export const UPSERT_EVENTS = `
   INSERT INTO usage_events (${STORED.map(storedName).join(", ")})
   SELECT ${STORED.map(storedValue).join(", ")}
   FROM ${rowsOf(EVENT_COLUMNS)}
-  ON CONFLICT (id) DO UPDATE SET ${STORED.filter(([c]) => MERGED.has(c))
+  ON CONFLICT (id, occurred_at) DO UPDATE SET ${STORED.filter(([c]) => MERGED.has(c))
     .map(storedName)
     .map((c) => `${c} = EXCLUDED.${c}`)
     .join(", ")}

@@ -1,4 +1,5 @@
-// The only stage that writes: ONE transaction per chunk locks the chunk's calls already stored,
+// The only stage that writes: ONE transaction per chunk locks the chunk's call ids (call-locks.ts:
+// usage_events is partitioned by month, so no unique index keeps an id once) and the calls already stored,
 // merges the chunk's reports into them, writes new and merged calls in one statement, moves the TDL
 // cells, totals and daily rollup by exactly what it wrote, burns the consumers' credit by the cost it wrote
 // (src/credits/), and flags the events that took a TDL cell past the consumer's limit. Each step
@@ -17,6 +18,7 @@ import { ZERO } from "../../../src/domain/money.ts";
 import { stampInvoices, type BillingPeriods } from "./stamp-invoices.ts";
 import { dailyOf, moveDaily, type DailyRow } from "../../../src/usage/daily-rollup.ts";
 import { eventOf, lockStored, recordCorrections, type StoredRow } from "./stored-events.ts";
+import { lockCallIds } from "./call-locks.ts";
 
 /** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
 export class PricesMoved extends Error {
@@ -106,6 +108,10 @@ export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[]; refu
 export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Persisted> {
   if (events.length === 0) return { inserted: [], merged: [], refused: [] };
   return inTransaction(pool, async (client) => {
+    await lockCallIds(
+      client,
+      events.map((e) => e.id),
+    );
     await checkPriceVersions(client, events);
     if (o.billing) await stampInvoices(client, events, o.billing);
     const calls = foldByCall(events, o.merge);

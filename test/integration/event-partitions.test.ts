@@ -1,0 +1,123 @@
+// usage_events by month: a call dated where no month is made yet waits in the default partition
+// and moves into its month, whole, when the month is made; and reports of one call dated in two
+// months, metered by two writers at once, are still one call.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
+import { meterEnvelopes } from "../helpers/billing.ts";
+import { admin, startStack, type Stack } from "../helpers/stack.ts";
+import { DEFAULT_PARTITION, makeMonth, partitionOf } from "../../src/usage/event-partitions.ts";
+
+const ROUNDS = Number(process.env.PROPERTY_RUNS ?? 6) * 2;
+
+let stack: Stack;
+const kongId = randomUUID();
+const name = `months-${kongId.slice(0, 8)}`;
+let consumerId: string;
+
+before(async () => {
+  stack = await startStack({ BILLING_TIMEZONE: "UTC" }, { meter: false });
+  const res = await admin(stack, "POST", "/v1/consumers", {
+    username: name,
+    kong_id: kongId,
+    metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  consumerId = res.json().id;
+});
+after(() => stack.close());
+
+const logReport = (rid: string, at: number, input = 700) => ({
+  v: 1,
+  id: rid,
+  source: "kong-http-log",
+  receivedAt: new Date(at).toISOString(),
+  log: kongLog({
+    requestId: rid,
+    consumer: { id: kongId, username: name },
+    startedAt: at,
+    ai: {
+      proxy: {
+        usage: { prompt_tokens: input, completion_tokens: 40 },
+        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
+      },
+    },
+  }),
+});
+const cloudEvent = (rid: string, at: number) => ({
+  v: 1,
+  id: rid,
+  source: "kong-cloudevents",
+  receivedAt: new Date(at).toISOString(),
+  event: {
+    specversion: "1.0",
+    id: `${rid}-in`,
+    source: "kong://cp/1",
+    type: "kong.llm_request",
+    subject: name,
+    time: new Date(at).toISOString(),
+    data: { type: "request", tokens: 9, model: "gpt-4o" },
+  },
+});
+
+const storedWhere = async (id: string) =>
+  (
+    await stack.pool.query<{ part: string; reported_by: string[] }>(
+      "SELECT tableoid::regclass::text AS part, reported_by FROM usage_events WHERE id = $1",
+      [id],
+    )
+  ).rows;
+
+describe("usage events by month", () => {
+  it("a call dated in a month not made yet waits in the default partition and moves into its month, whole", async () => {
+    const month = { year: 2031, month: 5 };
+    const rid = kongRequestId();
+    await meterEnvelopes(stack, [logReport(rid, Date.parse("2031-05-10T08:00:00Z"))]);
+    assert.deepEqual(
+      (await storedWhere(rid)).map((r) => r.part),
+      [DEFAULT_PARTITION],
+    );
+    const explained = (await admin(stack, "GET", `/v1/events/${rid}`)).json();
+
+    assert.equal(await makeMonth(stack.db, month), true);
+    assert.equal(await makeMonth(stack.db, month), false, "a month is made once");
+    assert.deepEqual(
+      (await storedWhere(rid)).map((r) => r.part),
+      [partitionOf(month)],
+    );
+    assert.deepEqual((await admin(stack, "GET", `/v1/events/${rid}`)).json(), explained, "the same call, as it was");
+
+    // a later report of the call merges into it in its month
+    await meterEnvelopes(stack, [cloudEvent(rid, Date.parse("2031-05-10T08:00:00Z"))]);
+    const rows = await storedWhere(rid);
+    assert.equal(rows.length, 1);
+    assert.deepEqual(rows[0]!.reported_by.length, 2);
+  });
+
+  it("reports of one call dated in two months, metered by two writers at once, are one call", async () => {
+    await makeMonth(stack.db, { year: 2026, month: 11 });
+    await makeMonth(stack.db, { year: 2026, month: 12 });
+    const before = await totals();
+    for (let round = 0; round < ROUNDS; round++) {
+      const rid = kongRequestId();
+      const log = logReport(rid, Date.parse("2026-11-30T23:59:59.900Z"));
+      const event = cloudEvent(rid, Date.parse("2026-12-01T00:00:00.100Z"));
+      const writers = round % 2 ? [log, event] : [event, log];
+      await Promise.all(writers.map((e) => meterEnvelopes(stack, [e])));
+      const rows = await storedWhere(rid);
+      assert.equal(rows.length, 1, `round ${round}: stored ${rows.length} times (${rows.map((r) => r.part)})`);
+      assert.equal(rows[0]!.reported_by.length, 2, `round ${round}: both reports merged`);
+    }
+    const after = await totals();
+    assert.equal(after.calls - before.calls, ROUNDS, "the consumer's totals count each call once");
+  });
+});
+
+async function totals() {
+  const { rows } = await stack.pool.query<{ calls: string }>(
+    "SELECT calls::text FROM consumer_totals WHERE consumer_id = $1::uuid",
+    [consumerId],
+  );
+  return { calls: Number(rows[0]?.calls ?? 0) };
+}
