@@ -1,4 +1,4 @@
-// Bundles the operator's commands (import:kong, prices, credits, dead-letters, webhook-secrets)
+// Bundles the operator's commands (import:kong, prices, credits, dead-letters, events, webhook-secrets)
 // into dist/commands, one file each, so a call starts in a fraction of a second instead of
 // compiling some 200 TypeScript modules on every run. Packages stay external (Node loads them from
 // node_modules), and each module's import.meta.url stays its own source file's, so the paths it
@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
-const COMMANDS = ["import-kong", "prices", "credits", "dead-letters", "webhook-secrets"];
+const COMMANDS = ["import-kong", "prices", "credits", "dead-letters", "events", "webhook-secrets"];
 
 const ownUrls: Plugin = {
   name: "own-import-meta-url",

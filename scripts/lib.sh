@@ -18,7 +18,8 @@ ensure_kafka() {
   fi
 }
 
-# Generates the Prisma client, creates the database if needed and applies the migrations.
+# Generates the Prisma client, creates the database if needed, applies the migrations and makes
+# usage_events' months around today.
 prepare_database() {
   npx --no-install prisma generate >/dev/null 2>&1 || npx --no-install prisma generate
   local created

@@ -3,7 +3,7 @@
 // where no month is made yet waits in usage_events_default and moves into its month when that is
 // made, in the transaction that attaches it, so it is never in neither or in both.
 import type { PrismaClient } from "../db/client.ts";
-import type { Db } from "../db/client.ts";
+import { prismaSql, type Sql } from "../db/sql.ts";
 
 export const DEFAULT_PARTITION = "usage_events_default";
 /** Months kept made around the current one. */
@@ -15,7 +15,7 @@ const PARTITIONS_LOCK = 7_468_205_300_002n;
 export type Month = { year: number; month: number };
 
 const pad = (n: number) => String(n).padStart(2, "0");
-const monthKey = (m: Month) => `${m.year}-${pad(m.month)}`;
+export const monthKey = (m: Month) => `${m.year}-${pad(m.month)}`;
 export const partitionOf = (m: Month) => `usage_events_${m.year}_${pad(m.month)}`;
 const monthStart = (m: Month) => new Date(Date.UTC(m.year, m.month - 1, 1));
 const addMonths = (m: Month, k: number): Month => {
@@ -24,18 +24,28 @@ const addMonths = (m: Month, k: number): Month => {
 };
 const monthOf = (d: Date): Month => ({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1 });
 /** [from, to) of a month, as the partition bound. */
-const boundsOf = (m: Month) => ({ from: monthStart(m), to: monthStart(addMonths(m, 1)) });
+export const boundsOf = (m: Month) => ({ from: monthStart(m), to: monthStart(addMonths(m, 1)) });
 
 const MONTH_TABLE = /^usage_events_(\d{4})_(\d{2})$/;
 
-/** The monthly partitions attached now, oldest first. */
-async function madeMonths(db: Db): Promise<Month[]> {
-  const rows = await db.$queryRaw<Array<{ name: string }>>`
-    SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-    WHERE i.inhparent = 'usage_events'::regclass ORDER BY 1`;
+/** "YYYY-MM" as a month (null when it is not one). */
+export function parseMonth(s: string): Month | null {
+  const m = /^(\d{4})-(\d{2})$/.exec(s);
+  if (!m) return null;
+  const month = { year: Number(m[1]), month: Number(m[2]) };
+  return month.month >= 1 && month.month <= 12 && month.year >= 1970 ? month : null;
+}
+
+/** The months whose partitions are attached now ("YYYY-MM"), oldest first. */
+export async function madeMonthKeys(sql: Sql): Promise<string[]> {
+  const rows = await sql.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'usage_events'::regclass ORDER BY 1`,
+    [],
+  );
   return rows.flatMap((r) => {
     const m = MONTH_TABLE.exec(r.name);
-    return m ? [{ year: Number(m[1]), month: Number(m[2]) }] : [];
+    return m ? [`${m[1]}-${m[2]}`] : [];
   });
 }
 
@@ -49,7 +59,7 @@ export async function makeMonth(db: PrismaClient, m: Month): Promise<boolean> {
   return db.$transaction(
     async (tx) => {
       await tx.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${PARTITIONS_LOCK}::bigint)`;
-      if ((await madeMonths(tx)).some((x) => monthKey(x) === monthKey(m))) return false;
+      if ((await madeMonthKeys(prismaSql(tx))).includes(monthKey(m))) return false;
       await tx.$executeRawUnsafe(`CREATE TABLE ${table} (LIKE usage_events INCLUDING DEFAULTS)`);
       await tx.$executeRawUnsafe(
         `WITH moved AS (DELETE FROM ${DEFAULT_PARTITION} WHERE occurred_at >= $1 AND occurred_at < $2 RETURNING *)

@@ -17,6 +17,7 @@ const WRAPPERS: Array<[string, string[]]> = [
   ["prices.sh", ["export", "any"]],
   ["credits.sh", ["balance", "any"]],
   ["dead-letters.sh", ["list"]],
+  ["events.sh", ["months"]],
   ["webhook-secrets.sh", ["reencrypt"]],
 ];
 
@@ -101,5 +102,20 @@ describe("commands", () => {
     assert.equal(kong.dry_run, true);
     const secrets = await run("webhook-secrets.sh", ["reencrypt", "--json"], env);
     assert.deepEqual(JSON.parse(secrets.out), { total: 0, reencrypted: 0, current: 0, unreadable: [] });
+  });
+
+  it("events: lists the months, and refuses what it cannot archive with the exit codes the README gives", async () => {
+    const env = { DATABASE_URL: stack.config.databaseUrl };
+    const months = await run("events.sh", ["months"], env);
+    assert.equal(months.code, 0, months.err);
+    const now = new Date();
+    const current = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
+    assert.match(months.out, new RegExp(`^${current} +\\d+ calls`, "m"), "this month's table is made");
+    const ahead = await run("events.sh", ["archive", "--before", "2999-01"], env);
+    assert.deepEqual([ahead.code, /only past months/.test(ahead.err)], [2, true], ahead.err);
+    const notMonth = await run("events.sh", ["archive", "--before", "2026-13"], env);
+    assert.deepEqual([notMonth.code, /--before: expected a month/.test(notMonth.err)], [2, true], notMonth.err);
+    const missing = await run("events.sh", ["restore", "/nonexistent/usage_events_2020_01.jsonl.gz"], env);
+    assert.deepEqual([missing.code, /not restored/.test(missing.err)], [1, true], missing.err);
   });
 });

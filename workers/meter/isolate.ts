@@ -52,7 +52,7 @@ export async function persistIsolated(
       for (const r of done.refused) {
         deadLetters.push({
           message: messageOf.get(r.event)!,
-          kind: "report_conflict",
+          kind: r.kind ?? "report_conflict",
           reason: r.reason,
           eventId: r.event.id,
           consumer: r.event.consumerId ?? undefined,

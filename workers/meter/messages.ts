@@ -13,6 +13,7 @@ type DeadLetterKind =
   | "consumer_registration"
   | "metering"
   | "report_conflict"
+  | "archived_month"
   | "database_data"
   | "database_unclassified";
 export type DeadLetter = {

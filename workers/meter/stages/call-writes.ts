@@ -4,7 +4,8 @@ import { alreadyMerged, mergeRefusal, type Merge } from "./merge.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
 /** A report of a stored call that may not be merged (another consumer's call), with why. */
-export type RefusedReport = { event: MeteredEvent; reason: string };
+/** kind: the dead letter's; report_conflict when not said. */
+export type RefusedReport = { event: MeteredEvent; reason: string; kind?: "report_conflict" | "archived_month" };
 
 /** A chunk's reports of one call: the first, with the chunk's later reports of it merged in. */
 export type Call = { event: MeteredEvent; reports: MeteredEvent[]; folded: MeteredEvent[]; refused: RefusedReport[] };

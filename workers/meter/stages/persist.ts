@@ -2,7 +2,8 @@
 // usage_events is partitioned by month, so no unique index keeps an id once) and the calls already stored,
 // merges the chunk's reports into them, writes new and merged calls in one statement, moves the TDL
 // cells, totals and daily rollup by exactly what it wrote, burns the consumers' credit by the cost it wrote
-// (src/credits/), and flags the events that took a TDL cell past the consumer's limit. Each step
+// (src/credits/), and flags the events that took a TDL cell past the consumer's limit. A call dated in
+// an archived month is refused (archived-months.ts). Each step
 // is one set-based statement whatever the chunk's size: the rows travel as one array per column
 // and unnest() turns them back into rows, so the cost per event is PostgreSQL's, not a client
 // library's.
@@ -19,6 +20,7 @@ import { stampInvoices, type BillingPeriods } from "./stamp-invoices.ts";
 import { dailyOf, moveDaily, type DailyRow } from "../../../src/usage/daily-rollup.ts";
 import { eventOf, lockStored, recordCorrections, type StoredRow } from "./stored-events.ts";
 import { lockCallIds } from "./call-locks.ts";
+import { refuseArchived } from "./archived-months.ts";
 
 /** A book the chunk was priced with changed before it was written: price it again (pipeline.ts). */
 export class PricesMoved extends Error {
@@ -105,13 +107,14 @@ export type Persisted = { inserted: MeteredEvent[]; merged: MeteredEvent[]; refu
  * neither: it is skipped and not counted again). Each call of the chunk goes in once, with its
  * reports in the chunk merged; a call already stored takes its reports by merge.
  */
-export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistOptions = {}): Promise<Persisted> {
-  if (events.length === 0) return { inserted: [], merged: [], refused: [] };
+export async function persist(pool: SqlPool, chunk: MeteredEvent[], o: PersistOptions = {}): Promise<Persisted> {
+  if (chunk.length === 0) return { inserted: [], merged: [], refused: [] };
   return inTransaction(pool, async (client) => {
     await lockCallIds(
       client,
-      events.map((e) => e.id),
+      chunk.map((e) => e.id),
     );
+    const { kept: events, refused: archived } = await refuseArchived(client, chunk);
     await checkPriceVersions(client, events);
     if (o.billing) await stampInvoices(client, events, o.billing);
     const calls = foldByCall(events, o.merge);
@@ -148,7 +151,7 @@ export async function persist(pool: SqlPool, events: MeteredEvent[], o: PersistO
     return {
       inserted,
       merged: [...fresh.flatMap((c) => c.folded), ...merges.flatMap((m) => m.merged)],
-      refused: [...fresh.flatMap((c) => c.refused), ...refused],
+      refused: [...fresh.flatMap((c) => c.refused), ...refused, ...archived],
     };
   });
 }
