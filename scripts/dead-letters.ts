@@ -3,8 +3,8 @@
 //   show   ID
 //   replay ID... | --stage/--reason/--from/--to [--limit N]   (re-submits through the normal path)
 // Exits 2 on a usage error, 1 when a named dead letter does not exist or a replay was refused.
-import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
+import { commandLine, fail } from "./command-line.ts";
 import { setupProblem } from "./setup-state.ts";
 import { createPrisma } from "../src/db/client.ts";
 import { findDeadLetter, listDeadLetters, type DeadLetterFilter } from "../src/dead-letters/dead-letter.repository.ts";
@@ -18,28 +18,17 @@ const USAGE =
   "usage: npm run dead-letters -- list|show|replay [ID...] [--stage ingest|meter] [--reason TEXT] [--from ISO] [--to ISO] [--limit N] [--json]";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function fail(message: string, code: number): never {
-  console.error(message);
-  process.exit(code);
-}
-
-const { values: opts, positionals } = (() => {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        stage: { type: "string" },
-        reason: { type: "string" },
-        from: { type: "string" },
-        to: { type: "string" },
-        limit: { type: "string" },
-        json: { type: "boolean", default: false },
-      },
-    });
-  } catch (err) {
-    return fail(`${(err as Error).message}\n${USAGE}`, 2);
-  }
-})();
+const { values: opts, positionals } = commandLine(
+  {
+    stage: { type: "string" },
+    reason: { type: "string" },
+    from: { type: "string" },
+    to: { type: "string" },
+    limit: { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+  USAGE,
+);
 const [command, ...ids] = positionals;
 const date = (name: string, v: string | undefined) => {
   if (v === undefined) return undefined;

@@ -3,36 +3,25 @@
 //   archive --before YYYY-MM [--dir DIR] [--actor NAME]  archives every settled month before YYYY-MM
 //   restore FILE                                    brings an archived month back from its file
 // Exits 2 on a usage error, 1 when a month could not be archived or restored (the reason is printed).
-import { parseArgs } from "node:util";
 import pg from "pg";
 import { loadConfig } from "../src/config.ts";
 import { AppError } from "../src/domain/errors.ts";
 import { archiveMonth, restoreMonth } from "../src/usage/event-archive.ts";
-import { madeMonthKeys, parseMonth } from "../src/usage/event-partitions.ts";
+import { madeMonthKeys, parseMonth, partitionOf } from "../src/usage/event-partitions.ts";
+import { commandLine, fail } from "./command-line.ts";
 import { setupProblem } from "./setup-state.ts";
 import { pgSql } from "../src/db/sql.ts";
 
 const USAGE = "usage: npm run events -- months | archive --before YYYY-MM [--dir DIR] [--actor NAME] | restore FILE";
 
-function fail(message: string, code: number): never {
-  console.error(message);
-  process.exit(code);
-}
-
-const { values: opts, positionals } = (() => {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        before: { type: "string" },
-        dir: { type: "string", default: "archive" },
-        actor: { type: "string", default: "events-command" },
-      },
-    });
-  } catch (err) {
-    return fail(`${(err as Error).message}\n${USAGE}`, 2);
-  }
-})();
+const { values: opts, positionals } = commandLine(
+  {
+    before: { type: "string" },
+    dir: { type: "string", default: "archive" },
+    actor: { type: "string", default: "events-command" },
+  },
+  USAGE,
+);
 const [command, ...args] = positionals;
 
 const config = loadConfig();
@@ -44,8 +33,8 @@ try {
   if (command === "months") {
     for (const key of await madeMonthKeys(pgSql(client))) {
       const { rows } = await client.query<{ calls: string; bytes: string }>(
-        `SELECT (SELECT count(*) FROM usage_events_${key.replace("-", "_")})::text AS calls,
-                pg_total_relation_size('usage_events_${key.replace("-", "_")}')::text AS bytes`,
+        `SELECT (SELECT count(*) FROM ${partitionOf(parseMonth(key)!)})::text AS calls,
+                pg_total_relation_size('${partitionOf(parseMonth(key)!)}')::text AS bytes`,
       );
       console.log(`${key}  ${rows[0]!.calls.padStart(10)} calls  ${Math.round(Number(rows[0]!.bytes) / 1024)} KiB`);
     }

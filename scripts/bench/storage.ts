@@ -9,8 +9,10 @@ export type Storage = { table: number; indexes: number; row: number; columns: st
  * columns, over the calls of the consumers with Kong ids `kongIds` when given (one benchmark mode's).
  */
 export async function storagePerEvent(client: pg.Client | pg.Pool, kongIds?: string[]): Promise<Storage> {
+  // usage_events is partitioned: its months hold the rows and indexes
   const { rows } = await client.query<{ table: string; indexes: string; n: string }>(
-    "SELECT pg_table_size('usage_events') AS table, pg_indexes_size('usage_events') AS indexes, (SELECT count(*) FROM usage_events) AS n",
+    `SELECT sum(pg_table_size(relid)) AS table, sum(pg_indexes_size(relid)) AS indexes, (SELECT count(*) FROM usage_events) AS n
+     FROM pg_partition_tree('usage_events') WHERE isleaf`,
   );
   const r = rows[0]!;
   const n = Math.max(1, Number(r.n));

@@ -19,15 +19,23 @@ const NAMES = SUM_COLUMNS.map((c) => c.name);
 /** One group's sums, every value as text; taken out of the rollup again by moveDaily. */
 export type DailyRow = Record<string, string | null>;
 
+/** Stored calls by id and time: the time bounds keep the lookup to the months the calls are in. */
+type StoredCalls = Array<{ id: string; occurredAt: Date }>;
+const callsParameters = (calls: StoredCalls) => {
+  const times = calls.map((c) => c.occurredAt.getTime());
+  return [calls.map((c) => c.id), new Date(Math.min(...times)), new Date(Math.max(...times))];
+};
+const CALLS_SQL = "id = ANY($1::text[]) AND occurred_at BETWEEN $2 AND $3";
+
 /** The rollup rows these stored calls make up now: what a merge is about to change. */
-export async function dailyOf(client: SqlClient, ids: string[]): Promise<DailyRow[]> {
-  if (ids.length === 0) return [];
+export async function dailyOf(client: SqlClient, calls: StoredCalls): Promise<DailyRow[]> {
+  if (calls.length === 0) return [];
   const { rows } = await client.query<DailyRow>({
     name: "daily.of",
     text: `SELECT consumer_id::text, to_char(local_date, 'YYYY-MM-DD') AS local_date, model, ${ROUTE_SQL} AS route,
              ${SUMS_OF_EVENTS}
-           FROM usage_events WHERE id = ANY($1::text[]) GROUP BY ${KEY_SQL}`,
-    values: [ids],
+           FROM usage_events WHERE ${CALLS_SQL} GROUP BY ${KEY_SQL}`,
+    values: callsParameters(calls),
   });
   return rows;
 }
@@ -37,10 +45,10 @@ const UPSERT_TAIL = `
 
 const MOVE_DAILY = `
   WITH parts AS (
-    SELECT ${DAILY_ROW_OF_EVENTS} FROM usage_events WHERE id = ANY($1::text[]) GROUP BY 1, 2, 3, 4
+    SELECT ${DAILY_ROW_OF_EVENTS} FROM usage_events WHERE ${CALLS_SQL} GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT consumer_id, local_date, model, route, ${NAMES.map((n) => `-${n}`).join(", ")}
-    FROM jsonb_to_recordset($2::jsonb) AS b(consumer_id uuid, local_date date, model text, route text,
+    FROM jsonb_to_recordset($4::jsonb) AS b(consumer_id uuid, local_date date, model text, route text,
       ${SUM_COLUMNS.map((c) => `${c.name} ${c.type}`).join(", ")})
   )
   INSERT INTO usage_daily (${KEYS.join(", ")}, ${NAMES.join(", ")})
@@ -49,9 +57,10 @@ const MOVE_DAILY = `
   ${UPSERT_TAIL}`;
 
 /** Adds the rollup rows of these stored calls and takes out `before` (dailyOf of merged calls). */
-export async function moveDaily(client: SqlClient, ids: string[], before: DailyRow[]): Promise<void> {
-  if (ids.length === 0 && before.length === 0) return;
-  await client.query({ name: "daily.move", text: MOVE_DAILY, values: [ids, JSON.stringify(before)] });
+export async function moveDaily(client: SqlClient, calls: StoredCalls, before: DailyRow[]): Promise<void> {
+  if (calls.length === 0 && before.length === 0) return;
+  const values = calls.length ? callsParameters(calls) : [[], new Date(0), new Date(0)];
+  await client.query({ name: "daily.move", text: MOVE_DAILY, values: [...values, JSON.stringify(before)] });
 }
 
 /**

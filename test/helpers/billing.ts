@@ -7,7 +7,7 @@ import { JOBS } from "../../src/jobs/catalog.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { startInvoiceWorker } from "../../workers/invoices/worker.ts";
 import { meterBatch } from "../../workers/meter/pipeline.ts";
-import type { Stack } from "./stack.ts";
+import { admin, type Stack } from "./stack.ts";
 import { waitFor } from "./wait.ts";
 
 /** Meters entries as the worker would (parse, identify, count, price, persist), without Kafka. */
@@ -61,3 +61,16 @@ export const tick = (queue: Queue, asOf: string) => runJobs(queue, JOBS.tick.nam
 /** The invoice worker on the stack's database, quiet and unscheduled: tests add the jobs themselves. */
 export const startTestInvoiceWorker = (stack: Stack) =>
   startInvoiceWorker({ config: stack.config, db: stack.db, logger: createLogger("silent"), schedule: false });
+
+/** A consumer with its own rates (1 and 3 per million tokens), named `prefix-<8 hex>`. */
+export async function ratedConsumer(stack: Stack, prefix: string) {
+  const kongId = randomUUID();
+  const name = `${prefix}-${kongId.slice(0, 8)}`;
+  const res = await admin(stack, "POST", "/v1/consumers", {
+    username: name,
+    kong_id: kongId,
+    metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" },
+  });
+  if (res.statusCode !== 201) throw new Error(`creating ${name} answered ${res.statusCode}: ${res.body}`);
+  return { id: res.json().id as string, kongId, name };
+}

@@ -2,64 +2,26 @@
 // and moves into its month, whole, when the month is made; and reports of one call dated in two
 // months, metered by two writers at once, are still one call.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
-import { meterEnvelopes } from "../helpers/billing.ts";
+import { kongEventEnvelope, kongRequestId, usageEnvelope } from "../fixtures/kong-logs.ts";
+import { meterEnvelopes, ratedConsumer } from "../helpers/billing.ts";
 import { admin, startStack, type Stack } from "../helpers/stack.ts";
 import { DEFAULT_PARTITION, makeMonth, partitionOf } from "../../src/usage/event-partitions.ts";
 
 const ROUNDS = Number(process.env.PROPERTY_RUNS ?? 6) * 2;
 
 let stack: Stack;
-const kongId = randomUUID();
-const name = `months-${kongId.slice(0, 8)}`;
-let consumerId: string;
+let c: Awaited<ReturnType<typeof ratedConsumer>>;
 
 before(async () => {
   stack = await startStack({ BILLING_TIMEZONE: "UTC" }, { meter: false });
-  const res = await admin(stack, "POST", "/v1/consumers", {
-    username: name,
-    kong_id: kongId,
-    metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" },
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  consumerId = res.json().id;
+  c = await ratedConsumer(stack, "months");
 });
 after(() => stack.close());
 
-const logReport = (rid: string, at: number, input = 700) => ({
-  v: 1,
-  id: rid,
-  source: "kong-http-log",
-  receivedAt: new Date(at).toISOString(),
-  log: kongLog({
-    requestId: rid,
-    consumer: { id: kongId, username: name },
-    startedAt: at,
-    ai: {
-      proxy: {
-        usage: { prompt_tokens: input, completion_tokens: 40 },
-        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
-      },
-    },
-  }),
-});
-const cloudEvent = (rid: string, at: number) => ({
-  v: 1,
-  id: rid,
-  source: "kong-cloudevents",
-  receivedAt: new Date(at).toISOString(),
-  event: {
-    specversion: "1.0",
-    id: `${rid}-in`,
-    source: "kong://cp/1",
-    type: "kong.llm_request",
-    subject: name,
-    time: new Date(at).toISOString(),
-    data: { type: "request", tokens: 9, model: "gpt-4o" },
-  },
-});
+const logReport = (rid: string, at: number) =>
+  usageEnvelope({ consumer: { id: c.kongId, username: c.name }, at, input: 700, output: 40, requestId: rid });
+const cloudEvent = (rid: string, at: number) => kongEventEnvelope({ requestId: rid, subject: c.name, at, tokens: 9 });
 
 const storedWhere = async (id: string) =>
   (
@@ -117,7 +79,7 @@ describe("usage events by month", () => {
 async function totals() {
   const { rows } = await stack.pool.query<{ calls: string }>(
     "SELECT calls::text FROM consumer_totals WHERE consumer_id = $1::uuid",
-    [consumerId],
+    [c.id],
   );
   return { calls: Number(rows[0]?.calls ?? 0) };
 }

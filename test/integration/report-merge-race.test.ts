@@ -1,61 +1,25 @@
 // A call another writer stores between this chunk's lock and its write (two meters during a
 // rebalance) is merged into, never overwritten and never skipped.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
-import { kongLog, kongRequestId } from "../fixtures/kong-logs.ts";
-import { meterEnvelopes } from "../helpers/billing.ts";
-import { admin, startStack, type Stack } from "../helpers/stack.ts";
+import { kongEventEnvelope, kongRequestId, usageEnvelope } from "../fixtures/kong-logs.ts";
+import { meterEnvelopes, ratedConsumer } from "../helpers/billing.ts";
+import { startStack, type Stack } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let stack: Stack;
-const kongId = randomUUID();
-const name = `race-${kongId.slice(0, 8)}`;
+let c: Awaited<ReturnType<typeof ratedConsumer>>;
 
 before(async () => {
   stack = await startStack({ BILLING_TIMEZONE: "UTC" }, { meter: false });
-  const res = await admin(stack, "POST", "/v1/consumers", {
-    username: name,
-    kong_id: kongId,
-    metadata: { input_cost_per_token: "0.000001", output_cost_per_token: "0.000003" },
-  });
-  assert.equal(res.statusCode, 201, res.body);
+  c = await ratedConsumer(stack, "race");
 });
 after(() => stack.close());
 
 const at = Date.parse("2026-11-03T10:00:00Z");
-const logReport = (rid: string) => ({
-  v: 1,
-  id: rid,
-  source: "kong-http-log",
-  receivedAt: new Date(at).toISOString(),
-  log: kongLog({
-    requestId: rid,
-    consumer: { id: kongId, username: name },
-    startedAt: at,
-    ai: {
-      proxy: {
-        usage: { prompt_tokens: 700, completion_tokens: 40 },
-        meta: { request_model: "gpt-4o", response_model: "gpt-4o" },
-      },
-    },
-  }),
-});
-const cloudEvent = (rid: string) => ({
-  v: 1,
-  id: rid,
-  source: "kong-cloudevents",
-  receivedAt: new Date(at).toISOString(),
-  event: {
-    specversion: "1.0",
-    id: `${rid}-in`,
-    source: "kong://cp/1",
-    type: "kong.llm_request",
-    subject: name,
-    time: new Date(at).toISOString(),
-    data: { type: "request", tokens: 9, model: "gpt-4o" },
-  },
-});
+const logReport = (rid: string) =>
+  usageEnvelope({ consumer: { id: c.kongId, username: c.name }, at, input: 700, output: 40, requestId: rid });
+const cloudEvent = (rid: string) => kongEventEnvelope({ requestId: rid, subject: c.name, at, tokens: 9 });
 
 it("a call stored by another writer after the lock is merged into in a second round", async () => {
   const model = kongRequestId();

@@ -79,7 +79,12 @@ async function writeCalls(client: SqlClient, calls: Call[], merge: Merge | undef
     const plan = planWrites(pending, new Map([...rows].map(([id, r]) => [id, eventOf(r)])), merge);
     const mergedIds = plan.merges.map((m) => m.after.id);
     const events = [...plan.fresh.map((c) => c.event), ...plan.merges.map((m) => m.after)];
-    out.dailyBefore.push(...(await dailyOf(client, mergedIds)));
+    out.dailyBefore.push(
+      ...(await dailyOf(
+        client,
+        plan.merges.map((m) => m.after),
+      )),
+    );
     const { rows: written } = events.length
       ? await client.query<{ id: string }>({
           name: "meter.upsert_events",
@@ -122,11 +127,7 @@ export async function persist(pool: SqlPool, chunk: MeteredEvent[], o: PersistOp
     const inserted = fresh.map((c) => c.event);
     await moveAggregates(client, inserted, merges, o.limitOf ?? (() => 0));
     // from the rows as written, limit flags included
-    await moveDaily(
-      client,
-      [...inserted, ...merges.map((m) => m.after)].map((e) => e.id),
-      dailyBefore,
-    );
+    await moveDaily(client, [...inserted, ...merges.map((m) => m.after)], dailyBefore);
     const costs = [
       ...inserted.map((e) => ({
         eventId: e.id,
