@@ -6,14 +6,20 @@ import pg from "pg";
 export type SqlPool = pg.Pool;
 export type SqlClient = pg.PoolClient;
 
+/** Chunks (transactions) a connection serves before it is replaced, and its plans with it. */
+const MAX_USES = 50;
+
 export function createSqlPool(databaseUrl: string, onError: (err: Error) => void): SqlPool {
   // The meter's statements are named, so each is prepared once per connection. On usage_events,
   // partitioned by month, a plan made for each execution's values costs more to make (milliseconds
   // per chunk statement) than the generic plan costs to run; that one prunes months as it starts.
+  // A generic plan keeps the sizes its tables had when it was made (a month starts empty, and is
+  // planned again only when it is analyzed), so a connection is replaced after MAX_USES chunks.
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: 4,
     idleTimeoutMillis: 30_000,
+    maxUses: MAX_USES,
     options: "-c plan_cache_mode=force_generic_plan",
   });
   // an idle connection that breaks (PostgreSQL restarted) is reported here, not thrown

@@ -25,7 +25,9 @@ const callsParameters = (calls: StoredCalls) => {
   const times = calls.map((c) => c.occurredAt.getTime());
   return [calls.map((c) => c.id), new Date(Math.min(...times)), new Date(Math.max(...times))];
 };
-const CALLS_SQL = "id = ANY($1::text[]) AND occurred_at BETWEEN $2 AND $3";
+/** A lookup per id (a probe whatever the plan knows of the months' sizes), in the months of the time range. */
+const CALLS_FROM =
+  "unnest($1::text[]) AS k(id) CROSS JOIN LATERAL (SELECT * FROM usage_events s WHERE s.id = k.id AND s.occurred_at BETWEEN $2 AND $3) e";
 
 /** The rollup rows these stored calls make up now: what a merge is about to change. */
 export async function dailyOf(client: SqlClient, calls: StoredCalls): Promise<DailyRow[]> {
@@ -34,7 +36,7 @@ export async function dailyOf(client: SqlClient, calls: StoredCalls): Promise<Da
     name: "daily.of",
     text: `SELECT consumer_id::text, to_char(local_date, 'YYYY-MM-DD') AS local_date, model, ${ROUTE_SQL} AS route,
              ${SUMS_OF_EVENTS}
-           FROM usage_events WHERE ${CALLS_SQL} GROUP BY ${KEY_SQL}`,
+           FROM ${CALLS_FROM} GROUP BY ${KEY_SQL}`,
     values: callsParameters(calls),
   });
   return rows;
@@ -45,7 +47,7 @@ const UPSERT_TAIL = `
 
 const MOVE_DAILY = `
   WITH parts AS (
-    SELECT ${DAILY_ROW_OF_EVENTS} FROM usage_events WHERE ${CALLS_SQL} GROUP BY 1, 2, 3, 4
+    SELECT ${DAILY_ROW_OF_EVENTS} FROM ${CALLS_FROM} GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT consumer_id, local_date, model, route, ${NAMES.map((n) => `-${n}`).join(", ")}
     FROM jsonb_to_recordset($4::jsonb) AS b(consumer_id uuid, local_date date, model text, route text,

@@ -80,15 +80,19 @@ export function eventOf(r: StoredRow): MeteredEvent {
   };
 }
 
-/** The stored calls among `ids`, locked until the transaction ends (in id order, so writers never deadlock). */
+/**
+ * The stored calls among `ids`, locked until the transaction ends (in id order, so writers never deadlock).
+ * One index probe per id in every month: written as a lookup per id, so that a plan made while a month
+ * was small (the meter keeps generic plans, see src/db/pool.ts) still probes rather than scans it.
+ */
 export async function lockStored(client: SqlClient, ids: string[]): Promise<Map<string, StoredRow>> {
   const { rows } = await client.query<StoredRow>({
     name: "meter.lock_stored",
     text: `SELECT e.*, to_char(e.local_date, 'YYYY-MM-DD') AS local_date, i.status::text AS invoice_status, i.period_id::text AS period_id,
        pr.priced_by, ${routeFieldsOf("cr")}
-     FROM usage_events e LEFT JOIN invoices i ON i.id = e.invoice_id ${joinPricingRecord("e", "pr")} ${joinCallRoute("e", "cr")}
-     WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`,
-    values: [ids],
+     FROM unnest($1::text[]) AS k(id) CROSS JOIN LATERAL (SELECT * FROM usage_events s WHERE s.id = k.id FOR UPDATE) e
+       LEFT JOIN invoices i ON i.id = e.invoice_id ${joinPricingRecord("e", "pr")} ${joinCallRoute("e", "cr")}`,
+    values: [[...ids].sort()],
   });
   return new Map(rows.map((r) => [r.id, r]));
 }
