@@ -1,11 +1,12 @@
-// One SQL statement runner over either client: the meter's pg connection or a Prisma transaction.
+// One SQL statement runner over either client: the meter's pg connection (or pool) or a Prisma transaction.
 // Code that both write paths share (credits) is written once against it.
 import type { Db } from "./client.ts";
-import type { SqlClient } from "./pool.ts";
+import type { SqlClient, SqlPool } from "./pool.ts";
 
 export type Sql = { query<R>(text: string, values: unknown[]): Promise<R[]> };
 
-export const pgSql = (client: SqlClient): Sql => ({
+/** A connection, or the pool for a statement on any connection. */
+export const pgSql = (client: SqlClient | SqlPool): Sql => ({
   query: async <R>(text: string, values: unknown[]) => (await client.query(text, values)).rows as R[],
 });
 

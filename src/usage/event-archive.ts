@@ -14,11 +14,11 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip, createGzip } from "node:zlib";
-import type { SqlClient } from "../db/pool.ts";
+import { inTransaction, type SqlClient, type SqlPool } from "../db/pool.ts";
 import { pgSql } from "../db/sql.ts";
 import { INVOICE_STAMPING_LOCK } from "../billing/period-invoices.ts";
 import { AppError } from "../domain/errors.ts";
-import { boundsOf, madeMonthKeys, type Month, monthKey, partitionOf } from "./event-partitions.ts";
+import { boundsOf, madeMonthKeys, type Month, monthKey, parseMonth, partitionOf } from "./event-partitions.ts";
 
 const FORMAT = "tokenmeter-usage-events/1";
 const PAGE = 5000;
@@ -31,28 +31,19 @@ const refused = (message: string) => new AppError("conflict", message);
 
 const manifestPathOf = (file: string) => join(dirname(file), `${basename(file).replace(/\.jsonl\.gz$/, "")}.json`);
 
-async function inTx<T>(client: SqlClient, work: () => Promise<T>, begin = "BEGIN"): Promise<T> {
-  await client.query(begin);
-  try {
-    const out = await work();
-    await client.query("COMMIT");
-    return out;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  }
-}
+/** The month's row in archived_months is keyed by its first day. */
+const firstDayOf = (m: Month) => boundsOf(m).from.toISOString().slice(0, 10);
+const isMade = async (client: SqlClient, m: Month) => (await madeMonthKeys(pgSql(client))).includes(monthKey(m));
 
 /**
  * Archives month `m` into `dir`: marks it archived (meters in flight finish first, later ones refuse
  * its calls), writes and checks its file, then drops its table. Run again after a failure, it resumes.
  */
-export async function archiveMonth(client: SqlClient, m: Month, dir: string, actor: string): Promise<ArchivedMonth> {
+export async function archiveMonth(pool: SqlPool, m: Month, dir: string, actor: string): Promise<ArchivedMonth> {
   const key = monthKey(m);
   const table = partitionOf(m);
-  if (!(await madeMonthKeys(pgSql(client))).includes(key))
-    throw refused(`${key}: usage_events has no table for this month`);
-  await inTx(client, async () => {
+  await inTransaction(pool, async (client) => {
+    if (!(await isMade(client, m))) throw refused(`${key}: usage_events has no table for this month`);
     // the meters' barrier: every chunk reads the archived months under this lock, shared
     await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [INVOICE_STAMPING_LOCK.toString()]);
     const { rows } = await client.query<{ unsettled: number }>(
@@ -65,16 +56,15 @@ export async function archiveMonth(client: SqlClient, m: Month, dir: string, act
     await client.query(
       `INSERT INTO archived_months (month, status, actor) VALUES ($1::date, 'archiving', $2)
        ON CONFLICT (month) DO UPDATE SET actor = EXCLUDED.actor`,
-      [boundsOf(m).from.toISOString().slice(0, 10), actor],
+      [firstDayOf(m), actor],
     );
   });
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${table}.jsonl.gz`);
-  const calls = await inTx(
-    client,
-    () => writeMonth(client, table, `${file}.partial`),
-    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-  );
+  const calls = await inTransaction(pool, async (client) => {
+    await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    return writeMonth(client, table, `${file}.partial`);
+  });
   const read = await readMonthFile(`${file}.partial`, () => {});
   if (read.lines !== calls) throw new Error(`${file}: wrote ${calls} calls, read back ${read.lines}`);
   await rename(`${file}.partial`, file);
@@ -88,12 +78,12 @@ export async function archiveMonth(client: SqlClient, m: Month, dir: string, act
     archived_at: new Date().toISOString(),
   };
   await writeFile(manifestPathOf(file), `${JSON.stringify(manifest, null, 2)}\n`);
-  await inTx(client, async () => {
+  await inTransaction(pool, async (client) => {
     await client.query(`ALTER TABLE usage_events DETACH PARTITION ${table}`);
     await client.query(`DROP TABLE ${table}`);
     await client.query(
       `UPDATE archived_months SET status = 'archived', calls = $2, file = $3, sha256 = $4 WHERE month = $1::date`,
-      [boundsOf(m).from.toISOString().slice(0, 10), calls, file, read.sha256],
+      [firstDayOf(m), calls, file, read.sha256],
     );
   });
   return { month: key, calls, file, sha256: read.sha256 };
@@ -149,20 +139,17 @@ async function readMonthFile(path: string, onLines: (lines: string[]) => Promise
 }
 
 /** Restores an archived month from its file (the manifest beside it says which month and what it holds). */
-export async function restoreMonth(client: SqlClient, file: string): Promise<ArchivedMonth> {
+export async function restoreMonth(pool: SqlPool, file: string): Promise<ArchivedMonth> {
   const manifest = JSON.parse(await readFile(manifestPathOf(file), "utf8")) as Manifest;
-  if (manifest.format !== FORMAT) throw refused(`${file}: not a usage events archive (${manifest.format})`);
-  const [year, month] = manifest.month.split("-").map(Number) as [number, number];
-  const m = { year, month };
+  const m = manifest.format === FORMAT ? parseMonth(manifest.month) : null;
+  if (!m) throw refused(`${file}: not a usage events archive (${manifest.format} ${manifest.month})`);
   const table = partitionOf(m);
   const { from, to } = boundsOf(m);
-  const listed = await client.query("SELECT 1 FROM archived_months WHERE month = $1::date", [
-    from.toISOString().slice(0, 10),
-  ]);
-  if (listed.rowCount === 0) throw refused(`${manifest.month}: this month is not archived`);
-  if ((await madeMonthKeys(pgSql(client))).includes(manifest.month))
-    throw refused(`${manifest.month}: usage_events has a table for this month; it was not dropped`);
-  return inTx(client, async () => {
+  return inTransaction(pool, async (client) => {
+    const listed = await client.query("SELECT 1 FROM archived_months WHERE month = $1::date", [firstDayOf(m)]);
+    if (listed.rowCount === 0) throw refused(`${manifest.month}: this month is not archived`);
+    if (await isMade(client, m))
+      throw refused(`${manifest.month}: usage_events has a table for this month; it was not dropped`);
     await client.query(`CREATE TABLE ${table} (LIKE usage_events INCLUDING DEFAULTS)`);
     const read = await readMonthFile(file, async (lines) => {
       await client.query(`INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(NULL::usage_events, $1::jsonb)`, [
@@ -175,7 +162,7 @@ export async function restoreMonth(client: SqlClient, file: string): Promise<Arc
     await client.query(
       `ALTER TABLE usage_events ATTACH PARTITION ${table} FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`,
     );
-    await client.query("DELETE FROM archived_months WHERE month = $1::date", [from.toISOString().slice(0, 10)]);
+    await client.query("DELETE FROM archived_months WHERE month = $1::date", [firstDayOf(m)]);
     return { month: manifest.month, calls: read.lines, file, sha256: read.sha256 };
   });
 }

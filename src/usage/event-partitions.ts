@@ -22,7 +22,7 @@ const addMonths = (m: Month, k: number): Month => {
   const d = new Date(Date.UTC(m.year, m.month - 1 + k, 1));
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1 };
 };
-const monthOf = (d: Date): Month => ({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1 });
+export const monthOf = (d: Date): Month => ({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1 });
 /** [from, to) of a month, as the partition bound. */
 export const boundsOf = (m: Month) => ({ from: monthStart(m), to: monthStart(addMonths(m, 1)) });
 
@@ -95,13 +95,16 @@ export async function makeMonthsOfWaitingCalls(db: PrismaClient, now: Date): Pro
   return made;
 }
 
-/** Makes the months around `now` that are not made yet; returns the ones made. */
+/**
+ * Makes the months around `now` that are not made yet; returns the ones made. One catalog read when
+ * they are all made (every billing tick), a transaction only for a month that is missing.
+ */
 export async function makeMonthsAround(db: PrismaClient, now: Date): Promise<string[]> {
-  const made: string[] = [];
-  const current = monthOf(now);
-  for (let k = -BEHIND; k <= AHEAD; k++) {
-    const m = addMonths(current, k);
-    if (await makeMonth(db, m)) made.push(monthKey(m));
-  }
-  return made;
+  const made = new Set(await madeMonthKeys(prismaSql(db)));
+  const missing = Array.from({ length: BEHIND + AHEAD + 1 }, (_, k) => addMonths(monthOf(now), k - BEHIND)).filter(
+    (m) => !made.has(monthKey(m)),
+  );
+  const out: string[] = [];
+  for (const m of missing) if (await makeMonth(db, m)) out.push(monthKey(m));
+  return out;
 }

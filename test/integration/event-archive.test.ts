@@ -75,12 +75,10 @@ describe("archiving a month of usage events", () => {
       stack,
       [1, 5, 9, 17, 31].map((d) => marchCall(d)),
     );
-    const client = await stack.pool.connect();
-    try {
-      await assert.rejects(archiveMonth(client, MARCH, dir, "test"), /5 billable calls are not on a finalized invoice/);
-    } finally {
-      client.release();
-    }
+    await assert.rejects(
+      archiveMonth(stack.pool, MARCH, dir, "test"),
+      /5 billable calls are not on a finalized invoice/,
+    );
     assert.deepEqual(await archived(), []);
     assert.equal((await rowsOf(partitionOf(MARCH))).length, 5);
   });
@@ -92,14 +90,9 @@ describe("archiving a month of usage events", () => {
     assert.equal(invoices[0]?.status, "finalized");
     rows = await rowsOf(partitionOf(MARCH));
     usage = await marchUsage();
-    const client = await stack.pool.connect();
-    try {
-      const a = await archiveMonth(client, MARCH, dir, "test");
-      assert.deepEqual([a.month, a.calls], ["2025-03", 5]);
-      file = a.file;
-    } finally {
-      client.release();
-    }
+    const a = await archiveMonth(stack.pool, MARCH, dir, "test");
+    assert.deepEqual([a.month, a.calls], ["2025-03", 5]);
+    file = a.file;
     const lines = gunzipSync(await readFile(file))
       .toString("utf8")
       .trim()
@@ -128,13 +121,8 @@ describe("archiving a month of usage events", () => {
   });
 
   it("restores the month from its file, exactly, and the month takes calls again", async () => {
-    const client = await stack.pool.connect();
-    try {
-      const r = await restoreMonth(client, file);
-      assert.equal(r.calls, 5);
-    } finally {
-      client.release();
-    }
+    const r = await restoreMonth(stack.pool, file);
+    assert.equal(r.calls, 5);
     assert.deepEqual(await rowsOf(partitionOf(MARCH)), rows, "the same rows as before archiving");
     assert.deepEqual(await archived(), []);
     await meterEnvelopes(stack, [marchCall(21)]);

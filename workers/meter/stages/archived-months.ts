@@ -3,6 +3,7 @@
 // lists a month. A chunk in flight then has finished, and every later one sees the month.
 import { INVOICE_STAMPING_LOCK } from "../../../src/billing/period-invoices.ts";
 import type { SqlClient } from "../../../src/db/pool.ts";
+import { monthKey, monthOf } from "../../../src/usage/event-partitions.ts";
 import type { RefusedReport } from "./call-writes.ts";
 import type { MeteredEvent } from "./metered-event.ts";
 
@@ -23,7 +24,7 @@ export async function refuseArchived(
   const kept: MeteredEvent[] = [];
   const refused: RefusedReport[] = [];
   for (const e of events) {
-    const month = e.occurredAt.toISOString().slice(0, 7);
+    const month = monthKey(monthOf(e.occurredAt));
     if (!archived.has(month)) kept.push(e);
     else
       refused.push({
